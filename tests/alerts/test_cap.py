@@ -12,6 +12,7 @@ from alerts.cap import (
     ATOM,
     NS,
     ActiveAlerts,
+    CapWarning,
     Circle,
     Polygon,
     atom_feed,
