@@ -1,0 +1,58 @@
+"""The dashboard's FastAPI app: health, registry and readings REST, one live websocket feed, the live page.
+
+Built by `create_app(ctx)` from the objects the composition root made; nothing global.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import resources
+from typing import Any
+
+from fastapi import FastAPI, WebSocket, WebSocketDisconnect
+from fastapi.responses import HTMLResponse
+
+from dashboard import readings_api, registry_api
+from dashboard.context import HubContext
+
+
+def _index() -> str:
+    return resources.files("dashboard").joinpath("static/index.html").read_text(encoding="utf-8")
+
+
+def create_app(ctx: HubContext) -> FastAPI:
+    """The HTTP app over a running hub's objects."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        yield {"ctx": ctx}
+
+    app = FastAPI(title="Eldercare & disaster hub", version="0.1.0", lifespan=lifespan)
+    app.state.ctx = ctx
+    app.include_router(registry_api.router)
+    app.include_router(readings_api.router)
+
+    @app.get("/health", tags=["ops"])
+    def health() -> dict[str, Any]:
+        """Liveness plus the ingest counters."""
+        return {"status": "ok", "mqtt_connected": ctx.mqtt_connected(), "ingest": ctx.stats_dict()}
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def index() -> str:
+        return _index()
+
+    @app.websocket("/ws")
+    async def live(ws: WebSocket) -> None:
+        """Live frames `{"type": ..., "data": {...}}`: readings, events, detections, stats."""
+        await ws.accept()
+        sub = ctx.bus.subscribe()
+        try:
+            while True:
+                await ws.send_text((await sub.queue.get()).decode())
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
+            ctx.bus.unsubscribe(sub)
+
+    return app

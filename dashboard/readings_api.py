@@ -1,0 +1,53 @@
+"""REST reads of telemetry and of the dead-letter table."""
+
+from __future__ import annotations
+
+import base64
+import time
+from dataclasses import asdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+
+from dashboard.context import HubContext
+
+router = APIRouter(prefix="/api", tags=["readings"])
+
+
+def _ctx(request: Request) -> HubContext:
+    return request.app.state.ctx  # type: ignore[no-any-return]
+
+
+@router.get("/readings/latest")
+def latest(request: Request, device_id: Annotated[list[str] | None, Query()] = None) -> list[dict[str, Any]]:
+    """The newest reading of each device (or of the listed devices)."""
+    return [asdict(r) for r in _ctx(request).store.latest(device_id)]
+
+
+@router.get("/devices/{device_id}/readings")
+def device_range(request: Request, device_id: str, start: float | None = None, end: float | None = None,
+                 limit: Annotated[int, Query(ge=1, le=100_000)] = 1000) -> list[dict[str, Any]]:
+    """A device's readings in [start, end) (epoch s; default the last hour), oldest first."""
+    ctx = _ctx(request)
+    if device_id not in {d.device_id for d in ctx.registry.list_devices()}:
+        raise HTTPException(status_code=404, detail=f"device {device_id!r} is not registered")
+    end = time.time() + 60 if end is None else end
+    start = end - 3600 if start is None else start
+    if start >= end:
+        raise HTTPException(status_code=422, detail="start must be before end")
+    return [asdict(r) for r in ctx.store.range(device_id, start, end, limit)]
+
+
+@router.get("/stats")
+def stats(request: Request) -> dict[str, Any]:
+    """Ingest counters and dead letters per reason."""
+    ctx = _ctx(request)
+    return {"ingest": ctx.stats_dict(), "dead_letters": ctx.journal.dead_letter_counts()}
+
+
+@router.get("/dead-letters")
+def dead_letters(request: Request, reason: str | None = None,
+                 limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
+    """Rejected messages with their reasons, newest first (payload base64, first 4 KiB)."""
+    rows = _ctx(request).journal.dead_letters(reason, limit)
+    return [{**asdict(r), "payload": base64.b64encode(r.payload).decode()} for r in rows]

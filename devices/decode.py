@@ -1,0 +1,133 @@
+"""Topic + payload bytes -> a typed record (Reading, DeviceEvent, Availability, DisasterReport) or a Rejection.
+
+Checks in order, each with its own reason code: oversized, bad_topic, unknown_device, topic_mismatch, not_json,
+invalid (types, ranges, missing or unknown fields), clock (timestamp too far in the future or past).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+import numpy as np
+
+from devices import schemas
+from devices.records import DeviceRecord
+from hub.models import Availability, DeviceEvent, DisasterReport, Family, Reading, Rejection
+
+Decoded = Reading | DeviceEvent | Availability | DisasterReport | Rejection
+MAX_PAST_S = 30 * 24 * 3600.0  # devices buffer offline data for days, not months
+_SKIP = frozenset({"ts", "seq", "device_id", "acc", "acc_hz"})
+
+# (domain, channel) -> family that may publish there, and the schema of the payload.
+CHANNELS: dict[tuple[str, str], tuple[frozenset[Family], type[msgspec.Struct] | None]] = {
+    ("eldercare", "telemetry"): (frozenset({Family.WEARABLE, Family.HOME_SENSOR}), None),
+    ("eldercare", "event"): (frozenset({Family.WEARABLE, Family.HOME_SENSOR}), schemas.DeviceEventPayload),
+    ("eldercare", "availability"): (frozenset({Family.WEARABLE, Family.HOME_SENSOR}), None),
+    ("disaster", "observation"): (frozenset({Family.TERMINAL}), schemas.TerminalObservation),
+    ("disaster", "report"): (frozenset({Family.TERMINAL}), schemas.TerminalReport),
+    ("disaster", "availability"): (frozenset({Family.TERMINAL}), None),
+}
+TELEMETRY = {Family.WEARABLE: schemas.WearableTelemetry, Family.HOME_SENSOR: schemas.HomeSensorState}
+_DECODERS: dict[type[Any], msgspec.json.Decoder[Any]] = {}
+
+
+class Reject(Exception):
+    """Raised inside the decoder; turned into a Rejection record with the same reason."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+def _decoder(schema: type[Any]) -> msgspec.json.Decoder[Any]:
+    dec = _DECODERS.get(schema)
+    if dec is None:
+        dec = _DECODERS[schema] = msgspec.json.Decoder(schema)
+    return dec
+
+
+def _fields(schema: type[msgspec.Struct]) -> tuple[str, ...]:
+    return tuple(f for f in schema.__struct_fields__ if f not in _SKIP)
+
+
+_VALUE_FIELDS = {s: _fields(s) for s in (*TELEMETRY.values(), schemas.TerminalObservation)}
+
+
+class Decoder:
+    """Validates messages against the contract and the registry snapshot."""
+
+    def __init__(self, max_payload_bytes: int, max_future_s: float) -> None:
+        self.max_payload_bytes = max_payload_bytes
+        self.max_future_s = max_future_s
+
+    def decode(self, topic: str, payload: bytes, devices: dict[str, DeviceRecord], now: float) -> Decoded:
+        """Decode one message; never raises."""
+        try:
+            return self._decode(topic, payload, devices, now)
+        except Reject as rej:
+            return Rejection(topic, rej.reason, rej.detail, payload[:4096], now)
+
+    def _decode(self, topic: str, payload: bytes, devices: dict[str, DeviceRecord], now: float) -> Decoded:
+        if len(payload) > self.max_payload_bytes:
+            raise Reject("oversized", f"{len(payload)} bytes > {self.max_payload_bytes}")
+        parts = topic.split("/")
+        if len(parts) != 3 or (parts[0], parts[2]) not in CHANNELS:
+            raise Reject("bad_topic", f"expected <eldercare|disaster>/<device_id>/<channel>, got {topic[:200]!r}")
+        domain, device_id, channel = parts
+        device = devices.get(device_id)
+        if device is None:
+            raise Reject("unknown_device", f"{device_id[:64]!r} is not registered (or was revoked)")
+        family = Family(device.family)
+        allowed, schema = CHANNELS[(domain, channel)]
+        if family not in allowed:
+            raise Reject("topic_mismatch", f"a {family.value} may not publish on {domain}/.../{channel}")
+        if channel == "availability":
+            return _availability(device_id, payload, now)
+        body = _parse(schema or TELEMETRY[family], payload)
+        if body.device_id is not None and body.device_id != device_id:
+            raise Reject("topic_mismatch", f"payload device_id {body.device_id[:64]!r} != topic's {device_id!r}")
+        if body.ts > now + self.max_future_s or body.ts < now - MAX_PAST_S:
+            raise Reject("clock", f"ts {body.ts} is {body.ts - now:+.0f} s from the hub's clock")
+        return _record(family, device_id, body)
+
+
+def _parse(schema: type[Any], payload: bytes) -> Any:
+    try:
+        return _decoder(schema).decode(payload)
+    except msgspec.ValidationError as exc:
+        raise Reject("invalid", str(exc)[:300]) from exc
+    except msgspec.DecodeError as exc:
+        raise Reject("not_json", str(exc)[:300]) from exc
+
+
+def _availability(device_id: str, payload: bytes, now: float) -> Availability:
+    text = payload.strip()
+    if text in (b"online", b"offline"):
+        return Availability(device_id, text == b"online", now)
+    body = _parse(schemas.AvailabilityPayload, payload)
+    return Availability(device_id, body.state == "online", now)
+
+
+def _record(family: Family, device_id: str, body: Any) -> Decoded:
+    if isinstance(body, schemas.DeviceEventPayload):
+        detail = {"service": body.service} if body.service else {}
+        return DeviceEvent(device_id, body.ts, body.seq, body.event, detail)
+    if isinstance(body, schemas.TerminalReport):
+        indicators = {k: float(v) for k, v in msgspec.structs.asdict(body.indicators).items()}
+        return DisasterReport(device_id, body.ts, body.seq, body.event_id, body.stage, body.hazard,
+                              indicators, body.officer or "", body.note or "")
+    values = {}
+    for name in _VALUE_FIELDS[type(body)]:
+        value = getattr(body, name)
+        if value is not None:
+            values[name] = float(value)
+    acc = getattr(body, "acc", None)
+    if acc is None:
+        return Reading(device_id, family, body.ts, body.seq, values)
+    if body.acc_hz is None:
+        raise Reject("invalid", "acc needs acc_hz (its sample rate) - at $.acc_hz")
+    window = np.asarray(acc, dtype=np.float32)
+    values["acc_peak_g"] = float(np.sqrt(np.einsum("ij,ij->i", window, window).max()))
+    return Reading(device_id, family, body.ts, body.seq, values, window, body.acc_hz)

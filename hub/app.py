@@ -1,0 +1,139 @@
+"""The composition root: build settings, stores and stages, then run the stages as named tasks in one TaskGroup.
+
+Start sequence (a table of contents of the hub): state DB and registry -> telemetry store -> MQTT link ->
+ingest -> detectors -> live feed -> HTTP. SIGINT/SIGTERM stop the HTTP server, let ingest finish its batch,
+disconnect from the broker (which keeps the session) and close the stores.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import uvicorn
+
+from alerts.detector import Detector
+from alerts.log import DetectionLog
+from alerts.stage import DetectorStage
+from dashboard.app import create_app
+from dashboard.context import HubContext
+from dashboard.live import LiveFeed
+from devices.registry import Registry
+from hub.bus import Bus
+from hub.settings import Settings, StoreSettings
+from hub.state import StateDB
+from hub.store.base import TimeSeriesStore
+from hub.store.duckdb_store import DuckDBStore
+from ingest.inbox import Inbox
+from ingest.mqtt import MqttLink
+from ingest.pipeline import Ingestor
+
+logger = logging.getLogger(__name__)
+STAGE_QUEUE_BATCHES = 64
+
+
+class HubError(RuntimeError):
+    """A start-up problem with a one-line explanation of what to do."""
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handlers: the hub owns SIGINT/SIGTERM."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def open_store(settings: StoreSettings) -> TimeSeriesStore:
+    """The configured telemetry store."""
+    if settings.backend == "influxdb":
+        from hub.store.influx import InfluxStore  # optional production backend
+
+        return InfluxStore(settings.influx_url, settings.influx_db)
+    return DuckDBStore(settings.data_dir / "telemetry.duckdb")
+
+
+def bind_http(host: str, port: int) -> socket.socket:
+    """Bind the HTTP socket ourselves so a busy port is a clear error, not a traceback."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise HubError(f"HTTP port {port} on {host} is in use ({exc.strerror}); choose another with --http-port") from exc
+    return sock
+
+
+@dataclass
+class Hub:
+    """The built hub: its objects and its stages."""
+
+    settings: Settings
+    db: StateDB
+    registry: Registry
+    store: TimeSeriesStore
+    link: MqttLink
+    ingestor: Ingestor
+    stages: dict[str, Callable[[], object]]
+    ctx: HubContext
+
+    def close(self) -> None:
+        """Release stores and threads."""
+        self.ingestor.close()
+        self.store.close()
+        self.db.close()
+
+
+def build_hub(settings: Settings, detectors: list[Detector] | None = None) -> Hub:
+    """Build every object of the hub (no I/O to the broker yet)."""
+    db = StateDB(settings.store.data_dir / "state.sqlite")
+    registry = Registry(db)
+    store = open_store(settings.store)
+    inbox = Inbox(asyncio.get_running_loop(), settings.ingest.queue_max)
+    link = MqttLink(settings.mqtt, inbox)
+    ingestor = Ingestor(settings.ingest, inbox, store, db, registry, link.ack)
+    bus = Bus()
+    live_q: asyncio.Queue = asyncio.Queue(STAGE_QUEUE_BATCHES)
+    detect_q: asyncio.Queue = asyncio.Queue(STAGE_QUEUE_BATCHES)
+    ingestor.outputs += [live_q, detect_q]
+    live = LiveFeed(live_q, bus, settings.http.live_per_s)
+    stage = DetectorStage(detect_q, detectors or [], DetectionLog(db, bus))
+    ctx = HubContext(registry, store, ingestor.journal, bus, ingestor.stats, link.connected.is_set)
+    stages = {"ingest": ingestor.run, "detectors": stage.run, "live": live.run}
+    return Hub(settings, db, registry, store, link, ingestor, stages, ctx)
+
+
+async def serve(hub: Hub, stop: asyncio.Event, on_ready: Callable[[str], None] | None = None) -> None:
+    """Connect, run every stage and the HTTP server until `stop` is set."""
+    http = hub.settings.http
+    sock = bind_http(http.host, http.port)
+    hub.ingestor.seed_dedup()
+    await asyncio.to_thread(hub.link.start)
+    config = uvicorn.Config(create_app(hub.ctx), log_level="warning", lifespan="on")
+    server = _Server(config)
+    try:
+        async with asyncio.TaskGroup() as tg:
+            tasks = [tg.create_task(run(), name=name) for name, run in hub.stages.items()]  # type: ignore[arg-type]
+            tg.create_task(server.serve(sockets=[sock]), name="http")
+            if on_ready is not None:
+                on_ready(f"http://{http.host}:{sock.getsockname()[1]}")
+            await stop.wait()
+            server.should_exit = True
+            for task in tasks:
+                task.cancel()
+    finally:
+        hub.link.stop()
+        hub.ingestor.inbox.close()
+
+
+def install_signal_handlers(stop: asyncio.Event) -> None:
+    """SIGINT and SIGTERM set `stop` (a clean shutdown)."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)

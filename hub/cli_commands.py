@@ -1,0 +1,202 @@
+"""`hub demo`, `hub run`, `hub simulate` and `hub evaluate`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from devices.records import RegistryError
+from hub.app import Hub, HubError, build_hub, install_signal_handlers, serve
+from hub.broker import BrokerError, Mosquitto
+from hub.settings import HttpSettings, MqttSettings, Settings, StoreSettings
+from hub.store.base import StoreError
+from ingest.mqtt import BrokerUnreachable
+from simulators.community import Community, build_community
+from simulators.fleet import FleetError
+from simulators.runner import SimOptions, Simulation
+
+Sub = Any  # argparse's private _SubParsersAction
+EXPECTED = (HubError, BrokerError, BrokerUnreachable, StoreError, FleetError, RegistryError, ValidationError)
+
+
+class UserError(RuntimeError):
+    """A problem the user can fix; printed as one line."""
+
+
+def _unwrap(exc: BaseException) -> BaseException:
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc
+
+
+def _guard(fn: Any, *args: Any) -> Any:
+    try:
+        return fn(*args)
+    except (*EXPECTED, BaseExceptionGroup) as exc:
+        inner = _unwrap(exc)
+        if isinstance(inner, EXPECTED):
+            raise UserError(str(inner)) from inner
+        raise
+
+
+def add_demo(sub: Sub) -> None:
+    """Register `hub demo`."""
+    p = sub.add_parser("demo", help="start Mosquitto, ingest, store, simulator and dashboard in one go",
+                       description="Run the whole hub on this machine with a simulated community. Ctrl-C stops.")
+    p.add_argument("--http-port", type=int, default=8000, help="dashboard port (default 8000)")
+    p.add_argument("--http-host", default="127.0.0.1", help="dashboard address (default 127.0.0.1)")
+    p.add_argument("--mqtt-port", type=int, default=0,
+                   help="port of the demo's own Mosquitto (default 0: a free port, printed at start)")
+    p.add_argument("--data-dir", type=Path, default=Path("data/demo"), help="where the demo keeps its files")
+    p.add_argument("--residents", type=int, default=200, help="simulated residents (default 200)")
+    p.add_argument("--terminals", type=int, default=20, help="simulated disaster terminals (default 20)")
+    p.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second (default 1)")
+    p.add_argument("--seed", type=int, default=7, help="community seed (default 7)")
+    p.set_defaults(handler=cmd_demo)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Broker + hub + simulator until SIGINT/SIGTERM."""
+    broker = Mosquitto(args.data_dir / "mosquitto", port=args.mqtt_port)
+    _guard(broker.start)
+    settings = Settings(mqtt=MqttSettings(url=broker.url), store=StoreSettings(data_dir=args.data_dir),
+                        http=HttpSettings(host=args.http_host, port=args.http_port))
+    community = build_community(args.residents, args.terminals, seed=args.seed)
+    try:
+        _guard(asyncio.run, _demo(settings, community, SimOptions(speed=args.speed, seed=args.seed)))
+    finally:
+        broker.stop()
+    print("hub demo stopped cleanly", flush=True)
+    return 0
+
+
+async def _demo(settings: Settings, community: Community, options: SimOptions) -> None:
+    hub = build_hub(settings)
+    community.register(hub.registry)
+    stop = asyncio.Event()
+    install_signal_handlers(stop)
+    sim_stop = threading.Event()
+    sim = Simulation(community, settings.mqtt.host, settings.mqtt.port, options)
+    thread = threading.Thread(target=_simulate, args=(sim, sim_stop), name="simulator", daemon=True)
+
+    def ready(url: str) -> None:
+        print(f"hub demo: dashboard at {url}  (MQTT broker {settings.mqtt.url}, "
+              f"{len(community.devices)} simulated devices; Ctrl-C to stop)", flush=True)
+        thread.start()
+
+    try:
+        await serve(hub, stop, ready)
+    finally:
+        sim_stop.set()
+        if thread.is_alive():
+            thread.join(timeout=10)
+        hub.close()
+
+
+def _simulate(sim: Simulation, stop: threading.Event) -> None:
+    sim.fleet.connect()
+    try:
+        sim.run_realtime(stop)
+    finally:
+        sim.fleet.close()
+
+
+def add_run(sub: Sub) -> None:
+    """Register `hub run`."""
+    p = sub.add_parser("run", help="run the hub against an existing broker (settings from HUB_* variables)",
+                       description="Run ingest, store, detectors and dashboard. Settings come from HUB_* "
+                       "environment variables (e.g. HUB_MQTT__URL); flags override them.")
+    p.add_argument("--mqtt-url", help="broker URL, mqtt://[user:pass@]host:port (env HUB_MQTT__URL)")
+    p.add_argument("--http-port", type=int, help="dashboard port (env HUB_HTTP__PORT, default 8000)")
+    p.add_argument("--data-dir", type=Path, help="folder for telemetry and state (env HUB_STORE__DATA_DIR)")
+    p.add_argument("--client-id", help="MQTT client id; fixed, so the broker keeps the session")
+    p.set_defaults(handler=cmd_run)
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """HUB_* environment with the command line's overrides."""
+    base = Settings()
+    mqtt = base.mqtt.model_copy(update={k: v for k, v in
+                                        (("url", args.mqtt_url), ("client_id", args.client_id)) if v})
+    http = base.http.model_copy(update={"port": args.http_port} if args.http_port is not None else {})
+    store = base.store.model_copy(update={"data_dir": args.data_dir} if args.data_dir else {})
+    return Settings(mqtt=MqttSettings(**mqtt.model_dump()), ingest=base.ingest, http=http, store=store)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """The hub alone until SIGINT/SIGTERM."""
+    settings = _guard(settings_from, args)
+    _guard(asyncio.run, _run(settings))
+    return 0
+
+
+async def _run(settings: Settings) -> None:
+    hub: Hub = build_hub(settings)
+    stop = asyncio.Event()
+    install_signal_handlers(stop)
+    try:
+        await serve(hub, stop, lambda url: print(f"hub: dashboard at {url}", flush=True))
+    finally:
+        hub.close()
+
+
+def add_simulate(sub: Sub) -> None:
+    """Register `hub simulate`."""
+    p = sub.add_parser("simulate", help="publish a simulated community's telemetry to a broker",
+                       description="Publish as every simulated device (its own client id and username). "
+                       "Register the same community first: hub registry seed --data-dir ...")
+    p.add_argument("--mqtt-url", default="mqtt://127.0.0.1:1883", help="broker URL")
+    p.add_argument("--residents", type=int, default=200, help="simulated residents (default 200)")
+    p.add_argument("--terminals", type=int, default=20, help="disaster terminals (default 20)")
+    p.add_argument("--seed", type=int, default=7, help="community seed (default 7)")
+    p.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second")
+    p.add_argument("--count", type=int, default=0, help="publish exactly this many readings, then exit")
+    p.add_argument("--no-acc", action="store_true", help="omit accelerometer windows (smaller messages)")
+    p.set_defaults(handler=cmd_simulate)
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """Burst (--count) or real time until Ctrl-C."""
+    mqtt = _guard(lambda: MqttSettings(url=args.mqtt_url))
+    community = build_community(args.residents, args.terminals, seed=args.seed)
+    sim = Simulation(community, mqtt.host, mqtt.port, SimOptions(args.speed, args.seed, not args.no_acc))
+    _guard(sim.fleet.connect)
+    try:
+        if args.count:
+            t0 = time.perf_counter()
+            sim.burst(args.count, time.time() - 3600)
+            rate = args.count / (time.perf_counter() - t0)
+            print(f"published {args.count} readings from {len(sim.devices)} devices ({rate:.0f}/s)", flush=True)
+        else:
+            stop = threading.Event()
+            try:
+                sim.run_realtime(stop)
+            except KeyboardInterrupt:
+                stop.set()
+    finally:
+        sim.fleet.close()
+    return 0
+
+
+def add_evaluate(sub: Sub) -> None:
+    """Register `hub evaluate anomalies|falls ...` (delegates to the detectors' evaluation modules)."""
+    p = sub.add_parser("evaluate", help="score the detectors on labelled data (anomalies, falls)",
+                       description="hub evaluate anomalies --homes N --days D [--json]; "
+                       "hub evaluate falls DATASET_DIR [--json]")
+    p.add_argument("target", choices=["anomalies", "falls"], help="which evaluation")
+    p.add_argument("rest", nargs=argparse.REMAINDER, help="the evaluation's own options (see its --help)")
+    p.set_defaults(handler=cmd_evaluate)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Run alerts.anomaly_eval or alerts.falls_eval with the remaining arguments."""
+    module = {"anomalies": "alerts.anomaly_eval", "falls": "alerts.falls_eval"}[args.target]
+    result: int = importlib.import_module(module).main(args.rest)
+    return result

@@ -1,0 +1,110 @@
+"""Typed records passed between the hub's stages (ingest -> store -> detectors -> alerts -> dispatch -> dashboard).
+
+Frozen, slotted dataclasses: cheap to create on the hot path, impossible to mutate by accident downstream.
+Pydantic and msgspec stay at the edges (payload parsing in `devices/`, HTTP bodies in `dashboard/`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Family(StrEnum):
+    """The three device families of the MQTT contract."""
+
+    WEARABLE = "wearable"
+    HOME_SENSOR = "home_sensor"
+    TERMINAL = "terminal"
+
+
+class Severity(StrEnum):
+    """How urgent a detection is for the call centre or the command room."""
+
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One validated telemetry/observation message from one device.
+
+    `values` holds scalar metrics with their units in the name (`heart_rate_bpm`, `river_level_m`);
+    `acc` is the accelerometer window (n x 3, g) when the message carried one, passed to the fall detector
+    and never stored raw except as alert evidence.
+    """
+
+    device_id: str
+    family: Family
+    ts: float  # device time, seconds since the Unix epoch (UTC)
+    seq: int
+    values: dict[str, float]
+    acc: Any = None  # numpy.ndarray (n, 3) float32 in g, or None
+    acc_rate_hz: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceEvent:
+    """A discrete event from a device: SOS key, device-side fall, "I'm OK" cancel, service request (green key)."""
+
+    device_id: str
+    ts: float
+    seq: int
+    event: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Availability:
+    """A device's retained availability (its last will says offline)."""
+
+    device_id: str
+    online: bool
+    ts: float
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A message that failed validation: kept in the dead-letter table with its reason."""
+
+    topic: str
+    reason: str
+    detail: str
+    payload: bytes
+    received_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """What a detector emits: a fall, a vital-sign breach, inactivity, smoke, a gauge crossing...
+
+    `subject_id` is the resident, home, device or area the detection is about; `features` carries the evidence
+    numbers (peak |a|, duration of the breach, level reached...), `confidence` is 0..1.
+    """
+
+    detector: str
+    kind: str
+    subject_id: str
+    device_id: str
+    ts: float
+    severity: Severity
+    confidence: float = 1.0
+    features: dict[str, float] = field(default_factory=dict)
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DisasterReport:
+    """A village disaster-information officer's report at one stage (initial, follow_up, verified)."""
+
+    device_id: str
+    ts: float
+    seq: int
+    event_id: str
+    stage: str
+    hazard: str
+    indicators: dict[str, float]
+    officer: str = ""
+    note: str = ""

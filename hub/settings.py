@@ -1,0 +1,97 @@
+"""The hub's one settings object: environment variables with the HUB_ prefix (nested with __), or CLI flags.
+
+Built once in `main()` and passed down; nothing reads the environment at import time.
+Example: HUB_MQTT__URL=mqtt://broker.example:1883 HUB_HTTP__PORT=8080 hub run
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlparse
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Section(BaseModel):
+    """A settings section: unknown keys are an error, so a typo never passes silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MqttSettings(Section):
+    """How the hub reaches its MQTT broker."""
+
+    url: str = Field("mqtt://127.0.0.1:1883", description="Broker URL: mqtt://[user:password@]host:port")
+    client_id: str = Field("eldercare-hub", description="Fixed client id: the broker keeps its session across restarts")
+    keepalive_s: int = Field(30, ge=5, le=3600, description="MQTT keepalive, seconds")
+    session_expiry_s: int = Field(7 * 24 * 3600, ge=0, description="How long the broker keeps the hub's session")
+    receive_maximum: int = Field(10_000, ge=20, le=65_535, description="Unacknowledged QoS 1 messages in flight")
+    shared_group: str = Field("", description="MQTT 5 shared-subscription group; empty = a single worker")
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        parsed = urlparse(value)
+        if parsed.scheme not in ("mqtt", "tcp") or not parsed.hostname:
+            raise ValueError(f"expected mqtt://host:port, got {value!r}")
+        return value
+
+    @property
+    def host(self) -> str:
+        """Broker host name."""
+        return urlparse(self.url).hostname or "127.0.0.1"
+
+    @property
+    def port(self) -> int:
+        """Broker TCP port."""
+        return urlparse(self.url).port or 1883
+
+    @property
+    def username(self) -> str | None:
+        """User name from the URL, if any."""
+        return urlparse(self.url).username
+
+    @property
+    def password(self) -> str | None:
+        """Password from the URL, if any."""
+        return urlparse(self.url).password
+
+
+class IngestSettings(Section):
+    """Batching and limits of the ingest stage."""
+
+    batch_max: int = Field(5000, ge=1, description="Readings per store batch")
+    flush_interval_s: float = Field(0.05, gt=0, description="Longest wait before a partial batch is written")
+    max_payload_bytes: int = Field(64 * 1024, ge=256, description="Larger payloads are rejected as oversized")
+    queue_max: int = Field(50_000, ge=100, description="Messages buffered before paho's thread is held back")
+    dedup_window: int = Field(4096, ge=16, description="Sequence numbers remembered per device for dedup")
+    max_clock_skew_s: float = Field(24 * 3600, gt=0, description="Device timestamps further in the future are rejected")
+
+
+class StoreSettings(Section):
+    """Where telemetry and state live."""
+
+    data_dir: Path = Field(Path("data"), description="Folder for the DuckDB telemetry file and SQLite state")
+    backend: str = Field("duckdb", pattern="^(duckdb|influxdb)$", description="Telemetry store: duckdb or influxdb")
+    influx_url: str = Field("http://127.0.0.1:8086", description="InfluxDB base URL (v1 API)")
+    influx_db: str = Field("eldercare", description="InfluxDB database (bucket via the v1 API)")
+
+
+class HttpSettings(Section):
+    """The dashboard's HTTP server."""
+
+    host: str = Field("127.0.0.1", description="Listen address")
+    port: int = Field(8000, ge=0, le=65_535, description="Listen port")
+    live_per_s: int = Field(200, ge=1, description="Live reading frames per second sent to each websocket client")
+
+
+class Settings(BaseSettings):
+    """All of the hub's settings."""
+
+    model_config = SettingsConfigDict(env_prefix="HUB_", env_nested_delimiter="__", extra="forbid", frozen=True)
+
+    mqtt: MqttSettings = Field(default_factory=MqttSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    http: HttpSettings = Field(default_factory=HttpSettings)

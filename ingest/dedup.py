@@ -1,0 +1,64 @@
+"""Per-device duplicate filter over sequence numbers (QoS 1 means at-least-once: redeliveries are normal).
+
+Each device keeps its highest `seq` and the set of sequence numbers seen within `window` below it. A number seen
+before is a duplicate; one far below the window is a duplicate too, unless the device's clock moved forward, which
+means the device restarted its counter (a reboot) and the window starts again.
+"""
+
+from __future__ import annotations
+
+
+class SeqWindow:
+    """Remembers recent sequence numbers of one device."""
+
+    __slots__ = ("high", "last_ts", "seen", "window")
+
+    def __init__(self, window: int) -> None:
+        self.window = window
+        self.high = -1
+        self.last_ts = 0.0
+        self.seen: set[int] = set()
+
+    def accept(self, seq: int, ts: float) -> bool:
+        """True the first time (seq) arrives, False for a duplicate."""
+        if seq in self.seen:
+            return False
+        if seq <= self.high - self.window:
+            if ts <= self.last_ts:
+                return False  # older than anything we still remember: a late duplicate
+            self.seen.clear()  # counter restarted (device reboot): start a new window
+            self.high = -1
+        self.seen.add(seq)
+        if seq > self.high:
+            self.high = seq
+            if len(self.seen) > 2 * self.window:
+                floor = self.high - self.window
+                self.seen = {s for s in self.seen if s > floor}
+        self.last_ts = max(self.last_ts, ts)
+        return True
+
+
+class Deduplicator:
+    """Sequence windows for all devices."""
+
+    def __init__(self, window: int = 4096) -> None:
+        self.window = window
+        self._devices: dict[str, SeqWindow] = {}
+        self.duplicates = 0
+
+    def accept(self, device_id: str, seq: int, ts: float) -> bool:
+        """True when this (device, seq) is new; counts duplicates."""
+        state = self._devices.get(device_id)
+        if state is None:
+            state = self._devices[device_id] = SeqWindow(self.window)
+        if state.accept(seq, ts):
+            return True
+        self.duplicates += 1
+        return False
+
+    def preload(self, device_id: str, seqs: list[int], last_ts: float) -> None:
+        """Seed a device's window from what the store already holds (after a restart)."""
+        state = self._devices.setdefault(device_id, SeqWindow(self.window))
+        for seq in seqs:
+            state.accept(seq, 0.0)
+        state.last_ts = max(state.last_ts, last_ts)

@@ -1,0 +1,120 @@
+"""The hub's MQTT client (the only module of the hub that imports paho).
+
+MQTT 5, QoS 1, a fixed client id and clean_start=False with a session expiry, so the broker queues what arrives
+while the hub is down. manual_ack=True: a message is acknowledged only after ingest has durably stored it, so
+even `kill -9` loses nothing (the broker redelivers unacknowledged messages on reconnect). Callbacks never raise:
+an exception inside one would kill paho's network thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from hub.settings import MqttSettings
+from ingest.inbox import Inbound, Inbox
+
+logger = logging.getLogger(__name__)
+SUBSCRIPTIONS = ("eldercare/+/+", "disaster/+/+")
+CONNECT_TIMEOUT_S = 10.0
+
+
+class BrokerUnreachable(RuntimeError):
+    """The broker refused or could not be reached; the message says what to do."""
+
+
+class MqttLink:
+    """Connects, subscribes, feeds the inbox, acks, and publishes downlinks."""
+
+    def __init__(self, settings: MqttSettings, inbox: Inbox) -> None:
+        self.settings = settings
+        self.inbox = inbox
+        self.connected = threading.Event()
+        self.on_reconnect: Callable[[], None] | None = None
+        self.refused: str | None = None
+        self._stopping = False
+        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=settings.client_id,
+                                   protocol=mqtt.MQTTv5, manual_ack=True)
+        if settings.username:
+            self._client.username_pw_set(settings.username, settings.password)
+        self._client.reconnect_delay_set(min_delay=1, max_delay=30)
+        self._client.max_queued_messages_set(0)
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_message = self._on_message
+
+    def start(self) -> None:
+        """Connect (raising BrokerUnreachable with a hint) and start paho's network thread."""
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = self.settings.session_expiry_s
+        props.ReceiveMaximum = self.settings.receive_maximum
+        try:
+            self._client.connect(self.settings.host, self.settings.port, self.settings.keepalive_s,
+                                 clean_start=False, properties=props)
+        except OSError as exc:
+            raise BrokerUnreachable(f"cannot reach the MQTT broker at {self.settings.url} ({exc}); start it, "
+                                    "or point HUB_MQTT__URL / --mqtt-url at a running broker") from exc
+        self._client.loop_start()
+        if not self.connected.wait(CONNECT_TIMEOUT_S):
+            self.stop()
+            why = self.refused or "no CONNACK"
+            raise BrokerUnreachable(f"the MQTT broker at {self.settings.url} did not accept the hub: {why}")
+
+    def stop(self) -> None:
+        """Disconnect cleanly; the broker keeps the session and queues new messages."""
+        self._stopping = True
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def ack(self, mid: int, qos: int) -> None:
+        """Acknowledge a stored message to the broker."""
+        if qos > 0:
+            self._client.ack(mid, qos)
+
+    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> None:
+        """Publish a downlink (e.g. `eldercare/<id>/set`), queued by paho while disconnected."""
+        self._client.publish(topic, payload, qos=qos, retain=retain)
+
+    def _topics(self) -> list[tuple[str, int]]:
+        group = self.settings.shared_group
+        return [(f"$share/{group}/{t}" if group else t, 1) for t in SUBSCRIPTIONS]
+
+    def _on_connect(self, client: mqtt.Client, _ud: object, _flags: object, reason: object, _p: object) -> None:
+        try:
+            if getattr(reason, "is_failure", False):
+                self.refused = str(reason)
+                logger.error("broker refused the hub: %s", reason)
+                client.disconnect()  # refused credentials: stop retrying, report (aiomqtt does the same)
+                return
+            client.subscribe(self._topics())
+            first = not self.connected.is_set()
+            self.connected.set()
+            logger.info("connected to %s", self.settings.url)
+            if not first and self.on_reconnect is not None:
+                self.on_reconnect()
+        except Exception:
+            logger.exception("on_connect failed")
+
+    def _on_disconnect(self, _c: mqtt.Client, _ud: object, _flags: object, reason: object, _p: object) -> None:
+        with contextlib.suppress(Exception):  # logging must never kill paho's thread
+            if self._stopping:
+                logger.info("disconnected from the broker; it keeps the hub's session")
+            else:
+                logger.warning("disconnected from broker (%s); paho reconnects with backoff", reason)
+
+    def _on_message(self, _c: mqtt.Client, _ud: object, msg: mqtt.MQTTMessage) -> None:
+        try:
+            # Decode the topic leniently: a message must reach the pipeline (and be dead-lettered and acked),
+            # whatever its bytes, or it would sit unacknowledged forever.
+            topic = msg._topic.decode("utf-8", "replace")
+            self.inbox.put(Inbound(topic, msg.payload, msg.mid, msg.qos, time.time()))
+        except Exception:
+            logger.exception("could not hand a message to the pipeline (topic %r)", getattr(msg, "_topic", b"")[:200])

@@ -1,0 +1,129 @@
+"""Many simulated devices, each with its own MQTT client identity (username = device id), driven by one thread.
+
+A thousand paho clients each with its own network thread would cost a thousand threads; instead every client runs
+without a loop thread (paho then writes a publish straight to its socket) and one epoll selector reads the
+PUBACKs of all of them. Each client sets a retained last will on its availability topic, as real devices do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import selectors
+import time
+from collections.abc import Callable
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from simulators.telemetry import SimDevice
+
+KEEPALIVE_S = 60
+MISC_EVERY_S = 2.0
+
+
+class FleetError(RuntimeError):
+    """The fleet could not connect to the broker."""
+
+
+class Fleet:
+    """One paho client per simulated device, pumped by the caller's thread."""
+
+    def __init__(self, host: str, port: int, devices: list[SimDevice],
+                 password: Callable[[str], str | None] | None = None) -> None:
+        self.host, self.port = host, port
+        self.devices = {d.record.device_id: d for d in devices}
+        self.clients: dict[str, mqtt.Client] = {}
+        self._sel = selectors.DefaultSelector()
+        self._dirty: set[mqtt.Client] = set()
+        self._socks: dict[mqtt.Client, object] = {}
+        self._password = password
+        self.published = 0
+        self.acked = 0
+        self._last_misc = 0.0
+
+    def _client(self, dev: SimDevice) -> mqtt.Client:
+        device_id = dev.record.device_id
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"sim-{device_id}", protocol=mqtt.MQTTv311)
+        client.username_pw_set(device_id, self._password(device_id) if self._password else None)
+        client.will_set(dev.topic("availability"), b'{"state":"offline"}', qos=1, retain=True)
+        client.max_inflight_messages_set(200)
+        client.on_publish = self._on_publish
+        return client
+
+    def _on_publish(self, *_args: object) -> None:
+        self.acked += 1
+
+    def connect(self, timeout_s: float = 30.0) -> None:
+        """Connect every device, then publish its retained `online` availability."""
+        for device_id, dev in self.devices.items():
+            client = self.clients[device_id] = self._client(dev)
+            try:
+                client.connect(self.host, self.port, KEEPALIVE_S)
+            except OSError as exc:
+                raise FleetError(f"simulator cannot reach the broker at {self.host}:{self.port}: {exc}") from exc
+            self._watch(client)
+        deadline = time.monotonic() + timeout_s
+        while not all(c.is_connected() for c in self.clients.values()):
+            if time.monotonic() > deadline:
+                down = sum(not c.is_connected() for c in self.clients.values())
+                raise FleetError(f"{down} simulated devices not connected after {timeout_s} s (refused?)")
+            self.pump(0.05)
+        for device_id, dev in self.devices.items():
+            self.publish(device_id, dev.topic("availability"), b'{"state":"online"}', retain=True)
+
+    def publish(self, device_id: str, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> None:
+        """Publish as `device_id` (written at once; queued by paho past its in-flight limit)."""
+        client = self.clients[device_id]
+        client.publish(topic, payload, qos=qos, retain=retain)
+        self.published += 1
+        self._dirty.add(client)
+
+    def pump(self, timeout_s: float = 0.0) -> None:
+        """Read acks, flush pending writes, keep connections alive; reconnect dropped clients."""
+        for key, _ in self._sel.select(timeout_s):
+            client: mqtt.Client = key.data
+            if client.loop_read() != mqtt.MQTT_ERR_SUCCESS:
+                self._reconnect(client)
+        dirty, self._dirty = self._dirty, set()
+        for client in dirty:
+            if client.want_write():
+                client.loop_write()
+                self._dirty.add(client)
+        now = time.monotonic()
+        if now - self._last_misc > MISC_EVERY_S:
+            self._last_misc = now
+            for client in self.clients.values():
+                if client.loop_misc() != mqtt.MQTT_ERR_SUCCESS:
+                    self._reconnect(client)
+
+    def _watch(self, client: mqtt.Client) -> None:
+        sock = client.socket()
+        if sock is not None:
+            self._sel.register(sock, selectors.EVENT_READ, client)
+            self._socks[client] = sock
+
+    def _reconnect(self, client: mqtt.Client) -> None:
+        sock = self._socks.pop(client, None)
+        if sock is not None:
+            with contextlib.suppress(KeyError, ValueError):
+                self._sel.unregister(sock)  # type: ignore[arg-type]
+        try:
+            client.reconnect()
+        except OSError:
+            return  # broker still down: loop_misc tries again later
+        self._watch(client)
+        self._dirty.add(client)
+
+    def drain(self, timeout_s: float = 60.0) -> bool:
+        """Pump until every QoS 1 publish is acknowledged by the broker (True) or the timeout passes."""
+        deadline = time.monotonic() + timeout_s
+        while self.acked < self.published and time.monotonic() < deadline:
+            self.pump(0.02)
+        return self.acked >= self.published
+
+    def close(self) -> None:
+        """Disconnect every device cleanly (no last will)."""
+        for client in self.clients.values():
+            client.disconnect()
+        self.pump(0.1)
+        self._sel.close()
