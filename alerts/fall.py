@@ -35,9 +35,7 @@ DEFAULT_THRESHOLDS: dict[str, FallThresholds] = {
         pre_tilt_max_deg=70.0,
     ),
     "pendant": FallThresholds(peak_g=2.5, hard_peak_g=4.5, orientation_deg=45.0, stillness_g=0.7),
-    "wrist": FallThresholds(
-        peak_g=4.0, hard_peak_g=6.0, freefall_g=0.5, orientation_deg=45.0, stillness_g=0.3
-    ),
+    "wrist": FallThresholds(peak_g=4.0, hard_peak_g=6.0, freefall_g=0.5, orientation_deg=45.0, stillness_g=0.3),
 }
 Observer = Callable[[str, float, float, dict[str, float]], None]  # device, impact ts, decided at, features
 
@@ -171,8 +169,11 @@ class FallDetector:
                 track.pending = [lo + int(above[0]), lo + int(above[0])]
             start = track.pending[0]
             hi = min(start + CLUSTER_N, track.n)
-            peak = start + int(np.nanargmax(track.mag(start, hi)))
-            track.pending[1] = peak
+            lo = max(start, track.n - BUF_N)
+            mag = track.mag(lo, hi)
+            if np.isfinite(mag).any():  # else the cluster has left the buffer (long gap): keep its peak
+                track.pending[1] = lo + int(np.nanargmax(mag))
+            peak = track.pending[1]
             if track.n < max(start + CLUSTER_N, peak + POST_N + 1):
                 return out
             track.pending, track.scan_from = None, start + CLUSTER_N

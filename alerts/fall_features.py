@@ -84,9 +84,7 @@ def impact_features(seg: np.ndarray) -> dict[str, float]:
 
 def is_fall(f: dict[str, float], th: FallThresholds) -> bool:
     """The decision rule: impact (hard, or after a free fall), then a changed posture held still."""
-    impact = f["peak_g"] >= th.hard_peak_g or (
-        f["peak_g"] >= th.peak_g and f["freefall_min_g"] <= th.freefall_g
-    )
+    impact = f["peak_g"] >= th.hard_peak_g or (f["peak_g"] >= th.peak_g and f["freefall_min_g"] <= th.freefall_g)
     # NaN comparisons are False: a posture or stillness that cannot be measured does not confirm a fall.
     posture = f["orientation_change_deg"] >= th.orientation_deg and f["pre_tilt_deg"] <= th.pre_tilt_max_deg
     return impact and posture and f["stillness"] <= th.stillness_g

@@ -55,9 +55,7 @@ def evaluate(loaded: Loaded, recs: Iterable[int], thresholds: FallThresholds | N
         rec, acc, impact = loaded[i]
         alerts = [(d.ts, at) for d, at in replay(detector, acc, f"{rec.subject}/{rec.path.name}")]
         impact_ts = None if math.isnan(impact) else impact
-        outcomes.append(
-            score_recording(rec.code, rec.subject, rec.group, len(acc) / SOURCE_HZ, impact_ts, alerts)
-        )
+        outcomes.append(score_recording(rec.code, rec.subject, rec.group, len(acc) / SOURCE_HZ, impact_ts, alerts))
     return outcomes
 
 
@@ -81,9 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m alerts.falls_eval", description=__doc__.splitlines()[0])
     ap.add_argument("dataset_dir", type=Path, help="folder laid out like datasets/sisfall-dev")
     ap.add_argument("--json", action="store_true", help="end stdout with one JSON line of the figures")
-    ap.add_argument(
-        "--cv", type=int, default=0, metavar="K", help="leave-subjects-out cross-validation, K folds"
-    )
+    ap.add_argument("--cv", type=int, default=0, metavar="K", help="leave-subjects-out cross-validation, K folds")
     args = ap.parse_args(argv)
     loaded = load(args.dataset_dir)
     if not loaded:
@@ -92,9 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     result = {k: v for k, v in report("default thresholds", evaluate(loaded, range(len(loaded)))).items()}
     if args.cv:
         cv_out: list[Outcome] = []
-        chosen, on_all = cross_validate(
-            loaded, args.cv, lambda recs, th: cv_out.extend(evaluate(loaded, recs, th))
-        )
+        chosen, on_all = cross_validate(loaded, args.cv, lambda recs, th: cv_out.extend(evaluate(loaded, recs, th)))
         for i, th in enumerate(chosen):
             print(f"fold {i}: {th}")
         print(f"tuned on all subjects: {on_all}")

@@ -83,7 +83,7 @@ def tune(loaded: Loaded, cands: pd.DataFrame, recs: Sequence[int]) -> FallThresh
     points = [dict(zip(keys, p, strict=True)) for p in itertools.product(*GRID.values())]
     correct = _correct(loaded, cands, _passes(cands, points), recs)
     is_fall = np.array([not math.isnan(loaded[r][2]) for r in recs])
-    score = correct[is_fall].mean(axis=0) + correct[~is_fall].mean(axis=0)
+    score = sum(correct[m].mean(axis=0) for m in (is_fall, ~is_fall) if m.any()) + np.zeros(len(points))
     # Robust choice: among the best points, the one whose grid neighbours score best (mid-plateau).
     shape = tuple(len(v) for v in GRID.values())
     smooth = uniform_filter(score.reshape(shape), size=3, mode="nearest").ravel()
