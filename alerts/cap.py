@@ -131,9 +131,7 @@ def cancel(prev: CapWarning, identifier: str, sent: float, description: str = ""
     """A Cancel of `prev` and everything it superseded."""
     refs = (*prev.references, (prev.sender, prev.identifier, prev.sent))
     desc = description or f"{prev.event} warning cancelled"
-    return replace(
-        prev, identifier=identifier, sent=sent, msg_type="Cancel", references=refs, description=desc
-    )
+    return replace(prev, identifier=identifier, sent=sent, msg_type="Cancel", references=refs, description=desc)
 
 
 def build_alert(w: CapWarning) -> bytes:
@@ -273,9 +271,7 @@ class ActiveAlerts:
         return self.messages.get(identifier)
 
 
-def atom_feed(
-    alerts: list[CapWarning], base_url: str, updated: float, title: str = "Active warnings"
-) -> bytes:
+def atom_feed(alerts: list[CapWarning], base_url: str, updated: float, title: str = "Active warnings") -> bytes:
     """Atom feed of active alerts, each entry linking to its CAP XML at {base_url}/cap/alerts/<id>.xml."""
     base = base_url.rstrip("/")
     feed = etree.Element(f"{{{ATOM}}}feed", nsmap={None: ATOM})

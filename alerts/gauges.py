@@ -119,9 +119,7 @@ class Window:
         return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx
 
 
-def river_ladder(
-    warning_m: float, guarantee_m: float, approach_m: float = 0.5, hyst_m: float = 0.1
-) -> Ladder:
+def river_ladder(warning_m: float, guarantee_m: float, approach_m: float = 0.5, hyst_m: float = 0.1) -> Ladder:
     """River ladder from a gauge's warning and guarantee levels.
 
     Blue within `approach_m` of the warning level, yellow at the warning level (超警戒), orange halfway
@@ -179,9 +177,7 @@ class TerminalState:
     def build(cls, cfg: GaugeThresholds) -> TerminalState:
         """Trackers for the configured metrics."""
         ladders = {m: getattr(cfg, m) for m in METRICS}
-        trackers = {
-            m: LevelTracker(lad, cfg.raise_after_s, cfg.lower_after_s) for m, lad in ladders.items() if lad
-        }
+        trackers = {m: LevelTracker(lad, cfg.raise_after_s, cfg.lower_after_s) for m, lad in ladders.items() if lad}
         return cls(cfg, trackers, river=Window(cfg.rate_window_s), disp=Window(cfg.rate_window_s))
 
     def metrics(self, values: Mapping[str, float], ts: float) -> dict[str, float]:

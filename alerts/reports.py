@@ -185,11 +185,7 @@ class ReportBook:
             if now <= event.checked_until:
                 continue
             for stage, due in self._deadlines(event, event.checked_until, now):
-                out += [
-                    self._overdue(event, v, stage, due)
-                    for v in event.villages
-                    if self._late(event, v, stage, due)
-                ]
+                out += [self._overdue(event, v, stage, due) for v in event.villages if self._late(event, v, stage, due)]
             event.checked_until = now
         return out
 
@@ -217,9 +213,7 @@ class ReportBook:
         if prev is not None and stage == "initial" and not corrected:
             raise ReportError("stage_order", "initial report already given", e, village)
         if prev is not None and prev.stage == "verified" and not (stage == "verified" and corrected):
-            raise ReportError(
-                "stage_order", "after the verified report only corrections are accepted", e, village
-            )
+            raise ReportError("stage_order", "after the verified report only corrections are accepted", e, village)
         if stage == "verified" and event.stabilised_at is None:
             raise ReportError("not_stabilised", "verified report before the event is stabilised", e, village)
         if prev is not None and ts < prev.ts:

@@ -87,9 +87,7 @@ def test_alert_update_cancel_are_schema_valid(schema: etree.XMLSchema) -> None:
 def test_colour_mapping(schema: etree.XMLSchema, level: WarningLevel, codes: tuple[str, ...]) -> None:
     w = issue("id-1", "hub", T0, level, event="Landslide", area_desc="Slope", shapes=(Circle(30, 120, 1),))
     doc = valid(schema, build_alert(w))
-    got = tuple(
-        doc.findtext(f"c:info/c:{n}", namespaces={"c": NS}) for n in ("severity", "urgency", "certainty")
-    )
+    got = tuple(doc.findtext(f"c:info/c:{n}", namespaces={"c": NS}) for n in ("severity", "urgency", "certainty"))
     assert (*got, doc.findtext("c:info/c:responseType", namespaces={"c": NS})) == codes
     assert parse_alert(build_alert(w)).level is level
 
@@ -124,9 +122,7 @@ def test_import_raises_the_same_area_warning(schema: etree.XMLSchema) -> None:
     out = [d for v in hit for d in det.set_external(v, alert.source_key, import_level(alert), alert.sent)]
     assert hit == ["v1"] and det.area_level("v1") is WarningLevel.ORANGE and len(out) == 1
     refs = "<references>weather.example.cn,CMA-2026-0702-0001,2026-07-02T06:00:00+08:00</references>"
-    xml = EXTERNAL.format(msg_type="Cancel", references=refs).replace(
-        "0001</identifier>", "0002</identifier>"
-    )
+    xml = EXTERNAL.format(msg_type="Cancel", references=refs).replace("0001</identifier>", "0002</identifier>")
     valid(schema, xml.encode())
     cancelled = parse_alert(xml.encode())
     assert cancelled.source_key == "CMA-2026-0702-0001" and import_level(cancelled) is WarningLevel.NONE

@@ -97,9 +97,7 @@ def test_cumulative_indicators_and_corrections() -> None:
     assert err.value.reason == "cumulative_decrease" and "deaths" in err.value.detail
     with pytest.raises(ReportError, match="correction_without_note"):
         book.submit("flood-0701", "v-a", "follow_up", ReportIndicators(deaths=1), START + 180, corrected=True)
-    book.submit(
-        "flood-0701", "v-a", "follow_up", ReportIndicators(deaths=1), START + 180, corrected=True, note="x"
-    )
+    book.submit("flood-0701", "v-a", "follow_up", ReportIndicators(deaths=1), START + 180, corrected=True, note="x")
     with pytest.raises(ReportError, match="out_of_order"):
         book.submit("flood-0701", "v-a", "follow_up", ReportIndicators(deaths=1), START + 100)
     with pytest.raises(ReportError, match="bad_zero_report"):
@@ -117,9 +115,7 @@ def test_web_form_validation() -> None:
     with pytest.raises(ReportError, match="missing_field"):
         book.submit_form({"event_id": "flood-0701"}, START + 60)
     with pytest.raises(ReportError, match="negative_count"):
-        book.submit(
-            "flood-0701", "v-a", "initial", ReportIndicators(deaths=-3), START + 60
-        )  # built unvalidated
+        book.submit("flood-0701", "v-a", "initial", ReportIndicators(deaths=-3), START + 60)  # built unvalidated
     rep = book.submit_form({**form, "indicators": {"deaths": "3", "crop_affected_ha": "1.5"}}, START + 60)
     assert rep.indicators.deaths == 3 and rep.indicators.crop_affected_ha == 1.5 and rep.version == 1
 
@@ -138,9 +134,7 @@ def test_rollup_totals_and_exports() -> None:
     book.open_event("e1", "flood", START, ["v1", "v2", "v3"])
     book.submit("e1", "v1", "initial", ReportIndicators(affected_population=100, deaths=1), START + 60)
     book.submit("e1", "v1", "follow_up", ReportIndicators(affected_population=150, deaths=1), START + 999)
-    book.submit(
-        "e1", "v2", "initial", ReportIndicators(affected_population=30, direct_loss_10k_cny=2.5), START
-    )
+    book.submit("e1", "v2", "initial", ReportIndicators(affected_population=30, direct_loss_10k_cny=2.5), START)
     book.submit("e1", "v3", "initial", ReportIndicators(affected_population=7, missing=2), START + 5)
     places = {"v1": ("t1", "c1"), "v2": ("t1", "c1"), "v3": ("t2", "c1")}
     rows = rollup(book, "e1", places)
