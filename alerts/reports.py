@@ -170,6 +170,12 @@ class ReportBook:
         """Newest version per village of one event."""
         return {v: h[-1] for (e, v), h in self._history.items() if e == event_id and h}
 
+    def draft_follow_up(self, event_id: str, village_id: str, relocated: int) -> ReportIndicators:
+        """Indicators for the next follow-up form: the latest version with the evacuation's relocated count."""
+        history = self._history.get((event_id, village_id))
+        base = history[-1].indicators if history else ReportIndicators()
+        return msgspec.structs.replace(base, emergency_relocated=max(base.emergency_relocated, relocated))
+
     def observe(self, reading: Reading) -> list[Detection]:
         """Reports do not come as readings."""
         return []

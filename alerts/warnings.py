@@ -64,6 +64,7 @@ class GaugeWarningDetector:
         self._cfg = dict(thresholds or {})
         self._default = default or GaugeThresholds()
         self._terminals: dict[str, TerminalState] = {}
+        self._members: dict[str, list[str]] = {}  # area -> terminals seen, so a refresh touches one area only
         self._external: dict[str, dict[str, WarningLevel]] = {}  # area -> source id -> level
         self._area_level: dict[str, WarningLevel] = {}
 
@@ -125,14 +126,16 @@ class GaugeWarningDetector:
         if terminal_id not in self._terminals:
             cfg = self._cfg.get(terminal_id, self._default)
             self._terminals[terminal_id] = TerminalState.build(cfg)
+            self._members.setdefault(self.area_of(terminal_id), []).append(terminal_id)
         return self._terminals[terminal_id]
 
     def _refresh(self, area_id: str, ts: float) -> list[Detection]:
         """Recompute an area's level; a Detection if it changed."""
         level, terminal, metric, value = 0, "", "", 0.0
-        for tid, term in self._terminals.items():
+        for tid in self._members.get(area_id, []):
+            term = self._terminals[tid]
             t_level, t_metric = term.level()
-            if self.area_of(tid) == area_id and t_level > level:
+            if t_level > level:
                 level, terminal, metric = t_level, tid, t_metric
                 value = term.trackers[t_metric].value
         for source, ext in self._external.get(area_id, {}).items():

@@ -152,3 +152,12 @@ def test_rollup_totals_and_exports() -> None:
     sheet = list(wb.active.iter_rows(values_only=True))
     col = sheet[0].index("affected_population")
     assert sheet[1][col] == 187 and sheet[2][col] == 180 and len(sheet) == 7
+
+
+def test_relocated_count_prefills_the_follow_up() -> None:
+    book = book_with_event()
+    book.submit("flood-0701", "v-a", "initial", ReportIndicators(deaths=1, emergency_relocated=3), START + 60)
+    draft = book.draft_follow_up("flood-0701", "v-a", relocated=12)  # e.g. TaskBoard.relocated_by_village()
+    assert draft.emergency_relocated == 12 and draft.deaths == 1
+    assert book.submit("flood-0701", "v-a", "follow_up", draft, START + 120).version == 2
+    assert book.draft_follow_up("flood-0701", "v-b", relocated=0) == ReportIndicators()
