@@ -42,7 +42,8 @@ def device_range(request: Request, device_id: str, start: float | None = None, e
 def stats(request: Request) -> dict[str, Any]:
     """Ingest counters and dead letters per reason."""
     ctx = _ctx(request)
-    return {"ingest": ctx.stats_dict(), "dead_letters": ctx.journal.dead_letter_counts()}
+    return {"ingest": ctx.stats_dict(), "dead_letters": ctx.journal.dead_letter_counts(),
+            "stored_total": ctx.store.count()}
 
 
 @router.get("/dead-letters")

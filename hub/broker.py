@@ -108,7 +108,10 @@ class Mosquitto:
 
     def stop(self, kill: bool = False) -> None:
         """Stop the broker (SIGTERM saves its persistence file; kill=True does not)."""
-        if self.process is None or self.process.poll() is not None:
+        if self.process is None:
+            return
+        if self.process.poll() is not None:
+            self._close_pipe()
             return
         if kill:
             self.process.kill()
@@ -119,6 +122,11 @@ class Mosquitto:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+        self._close_pipe()
+
+    def _close_pipe(self) -> None:
+        if self.process is not None and self.process.stderr is not None:
+            self.process.stderr.close()
 
     def restart(self) -> None:
         """Stop and start again on the same port and data folder."""

@@ -1,0 +1,40 @@
+"""Fixtures shared by the suite: a real Mosquitto on a free port, and the hub as a real subprocess.
+
+A server that cannot be started is a failure, not a skip (in CI and everywhere): the suite is about real parts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hub.broker import Mosquitto
+from hubproc import HubProcess
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture
+def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
+    """A private Mosquitto with the hub's generated config, on 127.0.0.1 and a free port."""
+    broker = Mosquitto(tmp_path / "mosquitto").start()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture
+def hub_factory(tmp_path: Path, mosquitto: Mosquitto) -> Iterator[type[HubProcess]]:
+    """Start hub processes against the fixture's broker; every one is stopped at the end of the test."""
+    started: list[HubProcess] = []
+
+    def make(data_dir: Path | None = None, **kwargs: object) -> HubProcess:
+        proc = HubProcess(data_dir or tmp_path / "hub", mosquitto.url, **kwargs)  # type: ignore[arg-type]
+        started.append(proc)
+        return proc
+
+    yield make  # type: ignore[misc]
+    for proc in started:
+        proc.kill()

@@ -1,0 +1,112 @@
+"""The hub as a subprocess (`python -m hub.cli run`), for tests that kill it for real."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import httpx
+
+from hub.broker import free_port
+
+START_TIMEOUT_S = 30.0
+
+
+class HubProcess:
+    """One hub process with its own data folder and HTTP port."""
+
+    def __init__(self, data_dir: Path, mqtt_url: str, client_id: str = "hub-test") -> None:
+        self.data_dir = data_dir
+        self.mqtt_url = mqtt_url
+        self.client_id = client_id
+        self.port = 0
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log = data_dir / "hub.log"
+
+    @property
+    def url(self) -> str:
+        """Base URL of the hub's HTTP API."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> HubProcess:
+        """Start and wait until /health answers with the broker connected."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        cmd = [sys.executable, "-m", "hub.cli", "--log-level", "WARNING", "run", "--mqtt-url", self.mqtt_url,
+               "--http-port", str(self.port), "--data-dir", str(self.data_dir), "--client-id", self.client_id]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"hub exited with {self.proc.returncode}: {self.log.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).json()["mqtt_connected"]:
+                    return self
+            except (httpx.HTTPError, KeyError, ValueError):
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"hub did not become healthy: {self.log.read_text()[-2000:]}")
+
+    def get(self, path: str, **params: Any) -> Any:
+        """GET a JSON API path."""
+        response = httpx.get(f"{self.url}{path}", params=params, timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def stats(self) -> dict[str, Any]:
+        """The ingest counters."""
+        return self.get("/api/stats")["ingest"]  # type: ignore[no-any-return]
+
+    def wait_stored(self, count: int, timeout_s: float = 60.0) -> int:
+        """Wait until this process has stored `count` readings (returns what it stored)."""
+        deadline = time.monotonic() + timeout_s
+        stored = 0
+        while time.monotonic() < deadline:
+            stored = self.stats()["stored"]
+            if stored >= count:
+                return int(stored)
+            time.sleep(0.1)
+        return int(stored)
+
+    def stored_total(self) -> int:
+        """Readings in the store (all processes that wrote to this data folder)."""
+        return int(self.get("/api/stats")["stored_total"])
+
+    def wait_total(self, count: int, timeout_s: float = 60.0) -> int:
+        """Wait until the store holds `count` readings; returns what it holds."""
+        deadline = time.monotonic() + timeout_s
+        total = self.stored_total()
+        while total < count and time.monotonic() < deadline:
+            time.sleep(0.2)
+            total = self.stored_total()
+        return total
+
+    def stop(self) -> int:
+        """SIGTERM and wait: the exit code of a clean shutdown."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=30)
+
+    def kill(self) -> None:
+        """SIGKILL (no cleanup at all), if still running."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+    def stored_rows(self) -> tuple[int, int]:
+        """(rows, distinct (device, seq)) in the telemetry file; call after the process stopped."""
+        con = duckdb.connect(str(self.data_dir / "telemetry.duckdb"), read_only=True)
+        try:
+            row = con.execute("SELECT count(*), count(DISTINCT (device_id, seq)) FROM readings").fetchone()
+        finally:
+            con.close()
+        assert row is not None
+        return int(row[0]), int(row[1])
