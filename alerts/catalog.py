@@ -1,0 +1,35 @@
+"""The detectors of the hub, registered by name: adding a detector is one module and one `register` line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from alerts.detector import DetectorCatalog
+from alerts.device_health import DeviceHealthDetector, DeviceHealthSettings
+from alerts.home_safety import HomeSafetyDetector, HomeSafetySettings
+from alerts.routine import RoutineDetector, RoutineSettings
+from alerts.topology import Topology
+from alerts.vitals import VitalsDetector, VitalsSettings
+
+
+@dataclass
+class DetectorSettings:
+    """Settings of every detector in the catalog (the hub's settings object maps onto this)."""
+
+    vitals: VitalsSettings = field(default_factory=VitalsSettings)
+    routine: RoutineSettings = field(default_factory=RoutineSettings)
+    home_safety: HomeSafetySettings = field(default_factory=HomeSafetySettings)
+    device_health: DeviceHealthSettings = field(default_factory=DeviceHealthSettings)
+
+
+def build_catalog(topology: Topology, settings: DetectorSettings | None = None) -> DetectorCatalog:
+    """Register the eldercare detectors over one topology."""
+    s = settings or DetectorSettings()
+    catalog = DetectorCatalog()
+    # --- fall detector (alerts/fall.py, owned by the fall-detection engineer) registers here, e.g.:
+    # catalog.register("fall", lambda: FallDetector(...))
+    catalog.register("vitals", lambda: VitalsDetector(topology, s.vitals))
+    catalog.register("routine", lambda: RoutineDetector(topology, s.routine))
+    catalog.register("home_safety", lambda: HomeSafetyDetector(topology, s.home_safety))
+    catalog.register("device_health", lambda: DeviceHealthDetector(topology, s.device_health))
+    return catalog
