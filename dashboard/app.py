@@ -5,6 +5,8 @@ Built by `create_app(ctx)` from the objects the composition root made; nothing g
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -19,6 +21,20 @@ from dashboard.context import HubContext
 
 def _index() -> str:
     return resources.files("dashboard").joinpath("static/index.html").read_text(encoding="utf-8")
+
+
+async def _pump(ws: WebSocket, queue: asyncio.Queue[bytes]) -> None:
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+        while True:
+            await ws.send_text((await queue.get()).decode())
+
+
+async def _drain(ws: WebSocket) -> None:
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+        while True:
+            message = await ws.receive()
+            if message["type"] == "websocket.disconnect":
+                return
 
 
 def create_app(ctx: HubContext) -> FastAPI:
@@ -47,12 +63,14 @@ def create_app(ctx: HubContext) -> FastAPI:
         """Live frames `{"type": ..., "data": {...}}`: readings, events, detections, stats."""
         await ws.accept()
         sub = ctx.bus.subscribe()
+        # Send and receive side by side: a client's close (or the server's shutdown) ends the handler at once,
+        # even while no frame is due.
+        tasks = [asyncio.create_task(_pump(ws, sub.queue)), asyncio.create_task(_drain(ws))]
         try:
-            while True:
-                await ws.send_text((await sub.queue.get()).decode())
-        except (WebSocketDisconnect, RuntimeError):
-            pass
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            for task in tasks:
+                task.cancel()
             ctx.bus.unsubscribe(sub)
 
     return app

@@ -64,9 +64,11 @@ def bind_http(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        sock.listen(1024)
     except OSError as exc:
         sock.close()
-        raise HubError(f"HTTP port {port} on {host} is in use ({exc.strerror}); choose another with --http-port") from exc
+        why = f"HTTP port {port} on {host} is in use ({exc.strerror})"
+        raise HubError(f"{why}; choose another with --http-port") from exc
     return sock
 
 
@@ -115,12 +117,14 @@ async def serve(hub: Hub, stop: asyncio.Event, on_ready: Callable[[str], None] |
     sock = bind_http(http.host, http.port)
     hub.ingestor.seed_dedup()
     await asyncio.to_thread(hub.link.start)
-    config = uvicorn.Config(create_app(hub.ctx), log_level="warning", lifespan="on")
+    config = uvicorn.Config(create_app(hub.ctx), log_level="warning", lifespan="on", timeout_graceful_shutdown=5)
     server = _Server(config)
     try:
         async with asyncio.TaskGroup() as tg:
             tasks = [tg.create_task(run(), name=name) for name, run in hub.stages.items()]  # type: ignore[arg-type]
             tg.create_task(server.serve(sockets=[sock]), name="http")
+            while not server.started and not stop.is_set():
+                await asyncio.sleep(0.02)
             if on_ready is not None:
                 on_ready(f"http://{http.host}:{sock.getsockname()[1]}")
             await stop.wait()

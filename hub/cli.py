@@ -20,7 +20,7 @@ def _parser() -> argparse.ArgumentParser:
         "alerts, dispatch and dashboard.")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                         help="logging verbosity (default INFO)")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", help="what to do")
     cli_commands.add_demo(sub)
     cli_commands.add_run(sub)
     cli_commands.add_simulate(sub)

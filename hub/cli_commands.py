@@ -41,6 +41,10 @@ def _guard(fn: Any, *args: Any) -> Any:
         return fn(*args)
     except (*EXPECTED, BaseExceptionGroup) as exc:
         inner = _unwrap(exc)
+        if isinstance(inner, ValidationError):
+            first = inner.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or inner.title
+            raise UserError(f"invalid setting {where}: {first['msg']}") from inner
         if isinstance(inner, EXPECTED):
             raise UserError(str(inner)) from inner
         raise

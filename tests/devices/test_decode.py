@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import orjson
 import pytest
-
 from corpus import SENSOR, TERMINAL, WEARABLE, malformed, register_corpus_devices
+
 from devices.decode import Decoder
 from devices.registry import Registry
 from hub.models import Availability, DeviceEvent, DisasterReport, Family, Reading, Rejection

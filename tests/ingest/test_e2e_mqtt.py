@@ -9,15 +9,15 @@ from collections import Counter
 import orjson
 import paho.mqtt.client as mqtt
 import pytest
+from corpus import malformed, register_corpus_devices
+from hubproc import HubProcess
 from paho.mqtt.enums import CallbackAPIVersion
 
-from corpus import malformed, register_corpus_devices
 from devices.registry import Registry
 from hub.broker import Mosquitto
 from hub.state import StateDB
-from hubproc import HubProcess
 from simulators.community import build_community
-from simulators.runner import Simulation, SimOptions
+from simulators.runner import SimOptions, Simulation
 
 pytestmark = pytest.mark.integration
 
