@@ -41,7 +41,7 @@ class DeviceHealthSettings:
     restored_fraction: float = 0.8
     low_battery_pct: float = 15.0
     battery_rearm_pct: float = 25.0
-    max_skew_s: float = 300.0
+    max_skew_s: float = 600.0  # a device clock ahead of the newest `advance` counts as at most this far ahead
 
 
 @dataclass(slots=True)

@@ -43,6 +43,7 @@ class HomeSafetyDetector:
         self._topology = topology
         self._s = settings or HomeSafetySettings()
         self._alarms: dict[tuple[str, str], _Alarm] = {}
+        self._clearing: set[tuple[str, str]] = set()  # alarms that went off and wait for the debounce
 
     def observe(self, reading: Reading) -> list[Detection]:
         """Raise on the first alarm reading, stay quiet while it persists, start the clear debounce on off."""
@@ -67,16 +68,21 @@ class HomeSafetyDetector:
     def advance(self, now: float) -> list[Detection]:
         """Report alarms that stayed off for the debounce time."""
         out = []
-        for (device_id, hazard), alarm in self._alarms.items():
-            if alarm.on and alarm.off_since is not None and now - alarm.off_since >= self._s.clear_confirm_s:
+        for key in list(self._clearing):
+            alarm = self._alarms[key]
+            if alarm.off_since is None:
+                self._clearing.discard(key)
+            elif now - alarm.off_since >= self._s.clear_confirm_s:
                 alarm.on, alarm.off_since = False, None
-                out.append(self._detection(device_id, hazard, "cleared", now, Severity.INFO, alarm))
+                self._clearing.discard(key)
+                out.append(self._detection(key[0], key[1], "cleared", now, Severity.INFO, alarm))
         return out
 
     def _step(self, alarm: _Alarm, r: Reading, hazard: str, on: bool) -> Detection | None:
         if not on:
             if alarm.on and alarm.off_since is None:
                 alarm.off_since = r.ts
+                self._clearing.add((r.device_id, hazard))
             return None
         alarm.off_since = None
         if not alarm.on:

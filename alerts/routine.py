@@ -97,7 +97,10 @@ class RoutineDetector:
             self._reset(home, reading.ts)
         home.last_ts = max(home.last_ts, reading.ts)
         handler(home, info, reading.ts, reading.values)
-        home.next_check = NEG
+        if info.kind == SensorKind.WEARABLE:  # steps only move the inactivity deadline later
+            home.next_check = min(home.next_check, reading.ts + self._s.inactivity_s)
+        else:
+            home.next_check = NEG
         return []
 
     def observe_event(self, event: DeviceEvent) -> list[Detection]:
@@ -194,7 +197,7 @@ class RoutineDetector:
     def _check(self, home_id: str, home: _Home, now: float) -> Detection | None:
         """Evaluate the deadlines of one home; remember when to look again."""
         s = self._s
-        deadlines: list[float] = [now + 60.0]
+        deadlines: list[float] = [now + 3600.0]
         kind: str | None = None
         if home.door_ts is not None:
             if now >= home.door_ts + s.away_confirm_s:
@@ -227,10 +230,10 @@ class RoutineDetector:
         limit = day_start + self.wake_limit_tod(home_id) - s.day_start_tod_s
         if home.checked_day != day and now >= limit:
             home.checked_day = day
+            deadlines.append(limit + DAY_S)
             if home.woke_day != day and not home.away and home.first_ts <= day_start:
                 return "bed_not_left" if home.bed else "no_wakeup"
-        elif home.checked_day != day:
-            deadlines.append(limit)
+        deadlines.append(limit if home.checked_day != day else limit + DAY_S)
         tod = self._tod(home.last_activity)
         daytime = s.day_start_tod_s <= tod < s.day_end_tod_s
         if home.last_activity == NEG or not daytime or home.away or home.bed:

@@ -216,7 +216,7 @@ class HomeRenderer:
         elif mode == "temp_high":
             temp[m] = np.maximum(37.7, 38.3 + g.normal(0, 0.2, k))
         elif mode == "base_hr":
-            hr[m] += 35.0
+            hr[m] = np.minimum(hr[m] + 35.0, 126.0)  # well above the own baseline, below the clinical limit
         elif mode == "base_spo2":
             spo2[m] -= 5.0
 
