@@ -43,6 +43,7 @@ class RoutineSettings:
     away_confirm_s: float = 600.0
     door_grace_s: float = 15.0
     clock_reset_s: float = 3600.0
+    data_gap_s: float = 900.0  # no message from the home this long (outage): room timers wait and restart
 
 
 @dataclass(slots=True)
@@ -95,6 +96,8 @@ class RoutineDetector:
             home = self._homes[info.home_id] = _Home(info.resident_id, reading.ts)
         if reading.ts < home.last_ts - self._s.clock_reset_s:
             self._reset(home, reading.ts)
+        elif reading.ts - home.last_ts > self._s.data_gap_s and home.bath_since is not None:
+            home.bath_since, home.next_check = reading.ts, NEG  # the visit may have ended unseen in the gap
         home.last_ts = max(home.last_ts, reading.ts)
         handler(home, info, reading.ts, reading.values)
         if info.kind == SensorKind.WEARABLE:  # steps only move the inactivity deadline later
@@ -208,7 +211,8 @@ class RoutineDetector:
                 if now >= home.door_ts + s.night_return_s:
                     home.night_alerted, kind = True, "night_exit"
                 deadlines.append(home.door_ts + s.night_return_s)
-        if kind is None and home.location == Room.BATHROOM and home.bath_since is not None:
+        fresh = now - home.last_ts <= s.data_gap_s
+        if kind is None and fresh and home.location == Room.BATHROOM and home.bath_since is not None:
             limit = home.bath_since + self.bathroom_limit_s(home_id)
             if now >= limit and home.alert is None and not home.bath_alerted:
                 kind, home.bath_alerted = "bathroom_long", True

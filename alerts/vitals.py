@@ -30,8 +30,9 @@ class Limit:
 
 
 DEFAULT_LIMITS: dict[str, Limit] = {
-    "heart_rate": Limit(40.0, 130.0, sustain_s=120.0),
-    "spo2": Limit(90.0, None, sustain_s=60.0),
+    # three readings: two artefacts in a row at rest are not rare enough over thousands of wearer-days
+    "heart_rate": Limit(40.0, 130.0, sustain_s=120.0, min_readings=3),
+    "spo2": Limit(90.0, None, sustain_s=60.0, min_readings=3),
     "skin_temp": Limit(30.0, 37.5, sustain_s=600.0, min_readings=3),
     "systolic": Limit(90.0, 180.0, sustain_s=0.0, max_gap_s=1800.0),
     "diastolic": Limit(None, 110.0, sustain_s=0.0, max_gap_s=1800.0),
@@ -86,6 +87,8 @@ class _Run:
             self.start, self.count = None, 0
             self.alerted = False
         self.last = ts
+        if breach and ts < self.quiet_until:  # an episode that flickers stays one episode
+            self.quiet_until = ts + refractory_s
         if not breach:
             if self.alerted:
                 self.quiet_until = ts + refractory_s

@@ -188,15 +188,16 @@ class HomeRenderer:
         hr = self.res.hr_base + HR_ADD[code] + g.normal(0, 3, n)
         spo2 = self.res.spo2_base - 0.8 * ASLEEP[code] + g.normal(0, 0.7, n)
         temp = self.res.temp_base + 0.8 * ASLEEP[code] + g.normal(0, 0.25, n)
+        unwell = [((ts >= a) & (ts < b), mode) for a, b, mode in self.ov.vitals]
+        for m, _ in unwell:
+            steps[m] = 0  # the resident sits down
+        for m, mode in unwell:
+            self._vital_mode(mode, m, hr, spo2, temp)
         moving = steps > 10
         art = moving & (g.random(n) < 0.05)  # motion artefacts: wild HR and SpO2 while walking
         hr[art], spo2[art] = g.uniform(140, 175, art.sum()), g.uniform(80, 89, art.sum())
         spike = ~moving & (g.random(n) < 1 / 1500)  # lone bad readings at rest
         hr[spike], spo2[spike] = g.uniform(132, 150, spike.sum()), g.uniform(85, 89, spike.sum())
-        for a, b, mode in self.ov.vitals:
-            m = (ts >= a) & (ts < b)
-            steps[m] = 0
-            self._vital_mode(mode, m, hr, spo2, temp)
         spo2 = np.clip(spo2, 70, 100)
         tod = (ts - START_TS) % DAY_S
         forget = day in self.ov.forget_charge_days
@@ -218,7 +219,7 @@ class HomeRenderer:
         elif mode == "base_hr":
             hr[m] = np.minimum(hr[m] + 35.0, 126.0)  # well above the own baseline, below the clinical limit
         elif mode == "base_spo2":
-            spo2[m] -= 5.0
+            spo2[m] = np.maximum(spo2[m] - 5.0, 91.0)  # clearly below the own baseline, above the limit
 
     def _wearable_reading(self, ts: float, charging: bool, forget: bool, *vals: float) -> None:
         self.battery = min(100.0, self.battery + 2.5) if charging else self.battery - self.res.drain_pct_h / 30

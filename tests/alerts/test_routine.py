@@ -26,6 +26,7 @@ class Home:
         self.det = RoutineDetector(topology(bed))
         self.now = T0
         self.found: list[Detection] = []
+        self.worn = True  # the wearable reports every two minutes (no steps)
 
     def send(self, device: str, ts: float, **values: float) -> None:
         self.run_to(ts)
@@ -37,6 +38,8 @@ class Home:
     def run_to(self, ts: float) -> None:
         while self.now + 60.0 <= ts:
             self.now += 60.0
+            if self.worn and self.now % 120 == 0:
+                self.found += self.det.observe(Reading("w", Family.WEARABLE, self.now, 0, {"steps": 0.0}))
             self.found += self.det.advance(self.now)
 
     def kinds(self) -> list[tuple[str, float]]:
@@ -147,6 +150,21 @@ def test_bathroom_too_long_once_per_visit() -> None:
     assert home.kinds() == []
     home.run_to(T0 + 14 * H)
     assert home.kinds() == [("bathroom_long", T0 + 11 * H + 75 * 60)]
+
+
+def test_data_gap_restarts_the_bathroom_timer() -> None:
+    home = Home()
+    awake_day(home)
+    home.motion(Room.BATHROOM, T0 + 11 * H)  # then a network outage: nothing arrives for 70 min
+    home.worn = False
+    home.run_to(T0 + 12 * H + 600)
+    home.worn = True
+    assert home.kinds() == []  # stale data: no verdict
+    home.send("bed", T0 + 12 * H + 600, battery=80.0)  # data resumes: the visit is timed from here
+    home.run_to(T0 + 12 * H + 600 + 75 * 60 - 60)
+    assert home.kinds() == []
+    home.run_to(T0 + 12 * H + 600 + 75 * 60)
+    assert home.kinds() == [("bathroom_long", T0 + 12 * H + 600 + 75 * 60)]
 
 
 def test_short_bathroom_visits_are_learned_and_not_alerted() -> None:

@@ -24,6 +24,7 @@ def feed(det: VitalsDetector, seq: list[tuple[float, dict[str, float]]]) -> list
 def test_spo2_below_90_for_a_minute_alerts_once() -> None:
     det = VitalsDetector(TOPO)
     assert det.observe(reading(T0, spo2=89.0)) == []  # a single low reading is not an alert
+    assert det.observe(reading(T0 + 30, spo2=89.0)) == []  # nor two, nor under a minute
     found = det.observe(reading(T0 + 60, spo2=89.0))
     assert [(d.kind, d.subject_id, d.severity) for d in found] == [("vital_limit", "res1", Severity.CRITICAL)]
     assert found[0].features["duration_s"] == 60.0
@@ -38,7 +39,7 @@ def test_exactly_at_the_limit_is_not_a_breach() -> None:
 
 def test_heart_rate_needs_its_sustain_time() -> None:
     det = VitalsDetector(TOPO)
-    assert feed(det, [(T0, {"heart_rate": 131}), (T0 + 119, {"heart_rate": 131})]) == []
+    assert feed(det, [(T0, {"heart_rate": 131}), (T0 + 60, {"heart_rate": 131}), (T0 + 119, {"heart_rate": 131})]) == []
     assert [d.kind for d in det.observe(reading(T0 + 120, heart_rate=131))] == ["vital_limit"]
 
 
@@ -60,25 +61,29 @@ def test_accelerometer_motion_rejects_too() -> None:
 
 def test_a_gap_restarts_the_count() -> None:
     det = VitalsDetector(TOPO)
-    assert feed(det, [(T0, {"spo2": 85}), (T0 + 601, {"spo2": 85})]) == []  # 601 s apart: no continuity
-    assert [d.kind for d in det.observe(reading(T0 + 661, spo2=85))] == ["vital_limit"]
+    seq = [(T0, {"spo2": 85}), (T0 + 60, {"spo2": 85}), (T0 + 661, {"spo2": 85}), (T0 + 700, {"spo2": 85})]
+    assert feed(det, seq) == []  # 601 s apart: no continuity, the count restarts
+    assert [d.kind for d in det.observe(reading(T0 + 721, spo2=85))] == ["vital_limit"]
 
 
 def test_recovery_then_new_breach_within_refractory_is_quiet() -> None:
     det = VitalsDetector(TOPO)
-    assert len(feed(det, [(T0, {"spo2": 85}), (T0 + 60, {"spo2": 85})])) == 1
-    assert feed(det, [(T0 + 120, {"spo2": 96}), (T0 + 180, {"spo2": 85}), (T0 + 240, {"spo2": 85})]) == []
-    later = T0 + 120 + 1800
-    assert len(feed(det, [(later, {"spo2": 85}), (later + 60, {"spo2": 85})])) == 1
+    assert len(feed(det, [(T0 + 60 * k, {"spo2": 85}) for k in range(3)])) == 1
+    flicker = [(T0 + 180, {"spo2": 96})] + [(T0 + 240 + 60 * k, {"spo2": 85 if k % 4 else 95}) for k in range(60)]
+    assert feed(det, flicker) == []  # an episode that flickers for an hour stays one episode
+    later = T0 + 240 + 3600 + 1800
+    assert feed(det, [(later - 1800, {"spo2": 96})]) == []
+    assert len(feed(det, [(later + 60 * k, {"spo2": 85}) for k in range(3)])) == 1  # after 30 min normal: new
 
 
 def test_clock_jumps_backwards() -> None:
     det = VitalsDetector(TOPO)
     assert det.observe(reading(T0 + 3600, spo2=85)) == []
-    assert det.observe(reading(T0 + 3590, spo2=85)) == []  # reordered: dropped, not counted
+    assert det.observe(reading(T0 + 3630, spo2=85)) == []
+    assert det.observe(reading(T0 + 3620, spo2=85)) == []  # reordered: dropped, not counted
     assert det.observe(reading(T0 + 3660, spo2=85)) != []
     # a device clock reset far back: state restarts, a fresh sustained breach is needed
-    assert det.observe(reading(T0, spo2=85)) == []
+    assert feed(det, [(T0, {"spo2": 85}), (T0 + 30, {"spo2": 85})]) == []
     assert det.observe(reading(T0 + 60, spo2=85)) != []
 
 
