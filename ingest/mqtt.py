@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from hub.settings import MqttSettings
 from ingest.inbox import Inbound, Inbox
 
 logger = logging.getLogger(__name__)
+_PUBACK = struct.Struct("!BBH")  # PUBACK fixed header, remaining length 2, packet id
 SUBSCRIPTIONS = ("eldercare/+/+", "disaster/+/+")
 CONNECT_TIMEOUT_S = 10.0
 
@@ -78,6 +80,24 @@ class MqttLink:
         """Acknowledge a stored message to the broker."""
         if qos > 0:
             self._client.ack(mid, qos)
+
+    def ack_many(self, mids: list[int]) -> None:
+        """Acknowledge many QoS 1 messages, in order, with one wake-up of paho's thread and one socket write.
+
+        paho's own ack() queues one packet per message, wakes its network thread through a socket pair and
+        writes each PUBACK with its own send(): at 20,000 messages/s that alone took most of a core. A
+        success PUBACK is 4 bytes in MQTT 3.1.1 and 5 (reason code and properties omitted when the reason is
+        success, MQTT 5.0 section 3.4.2.1), so the batch is built here and handed to paho as one packet.
+        """
+        if not mids:
+            return
+        queue_packet = getattr(self._client, "_packet_queue", None)
+        if queue_packet is None:  # a paho without the internal hook: fall back to one ack per message
+            for mid in mids:
+                self._client.ack(mid, 1)
+            return
+        packet = b"".join(_PUBACK.pack(0x40, 2, mid) for mid in mids)
+        queue_packet(0x40, packet, 0, 0)
 
     def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> None:
         """Publish a downlink (e.g. `eldercare/<id>/set`), queued by paho while disconnected."""

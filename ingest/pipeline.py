@@ -60,7 +60,7 @@ class Ingestor:
     """Runs the ingest loop; `outputs` receive every committed batch (awaited: backpressure)."""
 
     def __init__(self, settings: IngestSettings, inbox: Inbox, store: TimeSeriesStore, db: StateDB,
-                 registry: Registry, ack: Callable[[int, int], None]) -> None:
+                 registry: Registry, ack: Callable[[list[int]], None]) -> None:
         self.settings = settings
         self.inbox = inbox
         self.store = store
@@ -121,8 +121,7 @@ class Ingestor:
         t0 = time.perf_counter()
         await asyncio.gather(self._write_readings(batch.readings),
                              self.db.run(lambda: self.journal.write(batch.rejections, batch.messages)))
-        for item in batch.items:
-            self.ack(item.mid, item.qos)
+        self.ack([item.mid for item in batch.items if item.qos == 1])
         self._count(batch, time.perf_counter() - t0)
         for queue in self.outputs:
             await queue.put(batch)
