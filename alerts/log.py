@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+import numpy as np
 import orjson
 
+from alerts.evidence import EvidenceClip
 from hub.bus import Bus
 from hub.models import Detection
 from hub.state import StateDB
@@ -15,6 +17,8 @@ DDL = (
     """CREATE TABLE IF NOT EXISTS detections (id INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL,
         detector TEXT NOT NULL, kind TEXT NOT NULL, subject_id TEXT NOT NULL, device_id TEXT NOT NULL,
         severity TEXT NOT NULL, confidence REAL NOT NULL, features TEXT NOT NULL, message TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS evidence (device_id TEXT NOT NULL, impact_ts REAL NOT NULL, start_ts REAL NOT NULL,
+        n INTEGER NOT NULL, samples BLOB NOT NULL, PRIMARY KEY (device_id, impact_ts))""",
 )
 
 
@@ -35,6 +39,23 @@ class DetectionLog:
               orjson.dumps(d.features).decode(), d.message) for d in detections])
         for d in detections:
             self.bus.publish("detection", asdict(d))
+
+    def store_clips(self, clips: list[EvidenceClip]) -> None:
+        """Keep accelerometer evidence clips (float32 t,x,y,z rows) beside their alerts."""
+        self.db.executemany(
+            "INSERT OR REPLACE INTO evidence (device_id, impact_ts, start_ts, n, samples) VALUES (?, ?, ?, ?, ?)",
+            [(c.device_id, c.impact_ts, c.start_ts, len(c.samples), c.samples.tobytes()) for c in clips])
+        for c in clips:
+            self.bus.publish("evidence", {"device_id": c.device_id, "impact_ts": c.impact_ts, "n": len(c.samples)})
+
+    def clip(self, device_id: str, impact_ts: float) -> EvidenceClip | None:
+        """The evidence clip of one fall, if stored."""
+        rows = self.db.execute("SELECT * FROM evidence WHERE device_id = ? AND abs(impact_ts - ?) < 0.001",
+                               [device_id, impact_ts])
+        if not rows:
+            return None
+        samples = np.frombuffer(rows[0]["samples"], dtype=np.float32).reshape(-1, 4)
+        return EvidenceClip(device_id, rows[0]["impact_ts"], rows[0]["start_ts"], samples)
 
     def recent(self, limit: int = 100) -> list[dict[str, Any]]:
         """Newest detections first."""

@@ -8,6 +8,7 @@ registered or revoked device takes effect without a restart.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, fields
 from typing import Any
 
@@ -57,6 +58,8 @@ class Registry:
         db.migrate(DDL)
         self._lock = threading.Lock()
         self._snapshot: dict[str, DeviceRecord] | None = None
+        self._version = -1
+        self.on_refresh: list[Callable[[dict[str, DeviceRecord]], None]] = []
 
     def add_village(self, village: Village, replace: bool = False) -> None:
         """Register a village (with its township and county for roll-ups)."""
@@ -105,11 +108,22 @@ class Registry:
         return _rows(self.db, DeviceRecord, "devices", "WHERE family=?", (family.value,))
 
     def devices(self) -> dict[str, DeviceRecord]:
-        """Active devices by id: the snapshot that ingest validates against."""
+        """Active devices by id: the snapshot that ingest validates against.
+
+        Rebuilt when this process changed the registry, and when another process did (the CLI, a second
+        worker): SQLite's `PRAGMA data_version` changes whenever another connection commits.
+        """
+        version = self.db.execute("PRAGMA data_version")[0][0]
         with self._lock:
-            if self._snapshot is None:
+            if self._snapshot is None or version != self._version:
                 self._snapshot = {d.device_id: d for d in self.list_devices() if d.active}
-            return self._snapshot
+                self._version = version
+                snapshot = self._snapshot
+            else:
+                return self._snapshot
+        for listener in self.on_refresh:
+            listener(snapshot)
+        return snapshot
 
     def _invalidate(self) -> None:
         with self._lock:

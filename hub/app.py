@@ -15,14 +15,18 @@ import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import orjson
 import uvicorn
 
 from alerts.detector import Detector
+from alerts.fall import FallDetector
+from alerts.fall_flow import AlertFlow
 from alerts.log import DetectionLog
 from alerts.stage import DetectorStage
 from dashboard.app import create_app
 from dashboard.context import HubContext
 from dashboard.live import LiveFeed
+from devices.records import DeviceRecord
 from devices.registry import Registry
 from hub.bus import Bus
 from hub.settings import Settings, StoreSettings
@@ -92,6 +96,34 @@ class Hub:
         self.db.close()
 
 
+def default_detectors(registry: Registry) -> list[Detector]:
+    """The detectors the hub runs, configured from the registry (where each wearable is worn)."""
+    fall = FallDetector()
+
+    def worn(devices: dict[str, DeviceRecord]) -> None:
+        for d in devices.values():
+            if d.worn_at in ("waist", "wrist", "pendant"):
+                fall.set_worn_at(d.device_id, d.worn_at)  # type: ignore[arg-type]
+
+    registry.on_refresh.append(worn)
+    return [fall]
+
+
+def _downlink(link: MqttLink) -> Callable[[str, dict[str, object]], None]:
+    def send(device_id: str, body: dict[str, object]) -> None:
+        link.publish(f"eldercare/{device_id}/set", orjson.dumps(body))
+
+    return send
+
+
+def _resident_of(registry: Registry) -> Callable[[str], str]:
+    def lookup(device_id: str) -> str:
+        device = registry.devices().get(device_id)
+        return (device.resident_id or device.home_id or device_id) if device else device_id
+
+    return lookup
+
+
 def build_hub(settings: Settings, detectors: list[Detector] | None = None) -> Hub:
     """Build every object of the hub (no I/O to the broker yet)."""
     db = StateDB(settings.store.data_dir / "state.sqlite")
@@ -105,7 +137,11 @@ def build_hub(settings: Settings, detectors: list[Detector] | None = None) -> Hu
     detect_q: asyncio.Queue = asyncio.Queue(STAGE_QUEUE_BATCHES)
     ingestor.outputs += [live_q, detect_q]
     live = LiveFeed(live_q, bus, settings.http.live_per_s)
-    stage = DetectorStage(detect_q, detectors or [], DetectionLog(db, bus))
+    log = DetectionLog(db, bus)
+    flow = AlertFlow(settings.alerts.cancel_window_s, settings.alerts.merge_window_s, _downlink(link),
+                     _resident_of(registry))
+    stage = DetectorStage(detect_q, detectors if detectors is not None else default_detectors(registry), flow, log,
+                          log.store_clips)
     ctx = HubContext(registry, store, ingestor.journal, bus, ingestor.stats, link.connected.is_set)
     stages = {"ingest": ingestor.run, "detectors": stage.run, "live": live.run}
     return Hub(settings, db, registry, store, link, ingestor, stages, ctx)

@@ -69,6 +69,13 @@ class IngestSettings(Section):
     max_clock_skew_s: float = Field(24 * 3600, gt=0, description="Device timestamps further in the future are rejected")
 
 
+class AlertSettings(Section):
+    """How detections become alerts."""
+
+    cancel_window_s: float = Field(30.0, ge=0, le=600, description="Time the wearer has to press I'm OK after a fall")
+    merge_window_s: float = Field(120.0, ge=0, description="Device fall, hub fall and SOS this close are one alert")
+
+
 class StoreSettings(Section):
     """Where telemetry and state live."""
 
@@ -94,4 +101,5 @@ class Settings(BaseSettings):
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
