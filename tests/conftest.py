@@ -12,6 +12,7 @@ import pytest
 from hubproc import HubProcess
 
 from hub.broker import Mosquitto
+from hub.store.influxd import Influxd
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -23,6 +24,14 @@ def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
     broker = Mosquitto(tmp_path / "mosquitto").start()
     yield broker
     broker.stop()
+
+
+@pytest.fixture
+def influxdb(tmp_path: Path) -> Iterator[Influxd]:
+    """A private InfluxDB 1.x (Debian's influxd) on 127.0.0.1, free HTTP and RPC ports, data in tmp_path."""
+    server = Influxd(tmp_path / "influxdb").start()
+    yield server
+    server.stop(kill=True)
 
 
 @pytest.fixture
