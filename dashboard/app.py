@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse
 
-from dashboard import readings_api, registry_api
+from dashboard import detections_api, readings_api, registry_api
 from dashboard.context import HubContext
 
 
@@ -48,6 +48,7 @@ def create_app(ctx: HubContext) -> FastAPI:
     app.state.ctx = ctx
     app.include_router(registry_api.router)
     app.include_router(readings_api.router)
+    app.include_router(detections_api.router)
 
     @app.get("/health", tags=["ops"])
     def health() -> dict[str, Any]:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from alerts.log import DetectionLog
 from devices.registry import Registry
 from hub.bus import Bus
 from hub.store.base import TimeSeriesStore
@@ -23,6 +24,7 @@ class HubContext:
     bus: Bus
     stats: IngestStats
     mqtt_connected: Callable[[], bool]
+    detections: DetectionLog
 
     def stats_dict(self) -> dict[str, Any]:
         """Ingest counters as plain JSON."""

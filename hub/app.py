@@ -142,7 +142,7 @@ def build_hub(settings: Settings, detectors: list[Detector] | None = None) -> Hu
                      _resident_of(registry))
     stage = DetectorStage(detect_q, detectors if detectors is not None else default_detectors(registry), flow, log,
                           log.store_clips)
-    ctx = HubContext(registry, store, ingestor.journal, bus, ingestor.stats, link.connected.is_set)
+    ctx = HubContext(registry, store, ingestor.journal, bus, ingestor.stats, link.connected.is_set, log)
     stages = {"ingest": ingestor.run, "detectors": stage.run, "live": live.run}
     return Hub(settings, db, registry, store, link, ingestor, stages, ctx)
 

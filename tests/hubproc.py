@@ -21,7 +21,9 @@ START_TIMEOUT_S = 30.0
 class HubProcess:
     """One hub process with its own data folder and HTTP port."""
 
-    def __init__(self, data_dir: Path, mqtt_url: str, client_id: str = "hub-test") -> None:
+    def __init__(self, data_dir: Path, mqtt_url: str, client_id: str = "hub-test",
+                 env: dict[str, str] | None = None) -> None:
+        self.extra_env = env or {}
         self.data_dir = data_dir
         self.mqtt_url = mqtt_url
         self.client_id = client_id
@@ -40,7 +42,7 @@ class HubProcess:
         self.port = free_port()
         cmd = [sys.executable, "-m", "hub.cli", "--log-level", "WARNING", "run", "--mqtt-url", self.mqtt_url,
                "--http-port", str(self.port), "--data-dir", str(self.data_dir), "--client-id", self.client_id]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")} | self.extra_env
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + START_TIMEOUT_S
