@@ -18,6 +18,7 @@ from ingest.pipeline import Batch
 
 logger = logging.getLogger(__name__)
 TICK_S = 0.1
+ADVANCE_EVERY_S = 1.0
 
 
 class DetectorStage:
@@ -35,6 +36,9 @@ class DetectorStage:
         self.ring = AccRing()
         self.evidence = EvidenceQueue(self.ring)
         self.errors = 0
+        self.newest = 0.0  # newest device time seen
+        self._last_advance = 0.0
+        self.link_events: list[tuple[str, float]] = []  # ("up" | "down", hub time), appended by the MQTT link
 
     async def run(self) -> None:
         """Forever: take a batch (or time out), detect, release due alerts and clips."""
@@ -48,13 +52,17 @@ class DetectorStage:
     def step(self, batch: Batch | None, now: float) -> list[Detection]:
         """One pass: a batch (if any) through detectors and flow, then the hub-clock timers."""
         alerts: list[Detection] = []
+        found = self._link_changes()
         if batch is not None:
             events = [m for m in batch.messages if isinstance(m, DeviceEvent)]
             for r in batch.readings:
                 self.ring.add(r)
-            found = self.detect(batch.readings, events)
-            alerts += self.flow.on_events(events, now) + self.flow.on_detections(found, now)
-        alerts += self.flow.tick(now)
+            found += self.detect(batch.readings, events) + self._availability(batch)
+            alerts += self.flow.on_events(events, now)
+        if now - self._last_advance >= ADVANCE_EVERY_S:  # silence is news too (a device or a home gone quiet)
+            self._last_advance = now
+            found += self._advance(max(self.newest, now))
+        alerts += self.flow.on_detections(found, now) + self.flow.tick(now)
         for alert in alerts:
             if alert.kind == "fall":
                 self.evidence.request(alert.device_id, alert.ts, now)
@@ -70,14 +78,43 @@ class DetectorStage:
         found: list[Detection] = []
         newest = max((r.ts for r in readings), default=None)
         for det in self.detectors:
-            try:
-                found.extend(self._feed(det, readings, events))
-                if newest is not None:
-                    found.extend(det.advance(newest))
-            except Exception:
-                self.errors += 1
-                logger.exception("detector %s failed on a batch; skipped", getattr(det, "name", det))
+            found += self._guarded(det, lambda d=det: self._feed(d, readings, events))
+        if newest is not None:
+            self.newest = max(self.newest, newest)
+            found += self._advance(newest)
         return found
+
+    def _advance(self, now: float) -> list[Detection]:
+        found: list[Detection] = []
+        for det in self.detectors:
+            found += self._guarded(det, lambda d=det: d.advance(now))
+        return found
+
+    def _availability(self, batch: Batch) -> list[Detection]:
+        found: list[Detection] = []
+        for det in self.detectors:
+            observe = getattr(det, "observe_availability", None)
+            if observe is not None:
+                found += self._guarded(det, lambda o=observe: [d for a in batch.availability for d in o(a)])
+        return found
+
+    def _link_changes(self) -> list[Detection]:
+        """Tell detectors that care (device health) when the broker link went down or came back."""
+        changes, self.link_events = self.link_events, []
+        for kind, ts in changes:
+            for det in self.detectors:
+                hook = getattr(det, "on_reconnect" if kind == "up" else "on_disconnect", None)
+                if hook is not None:
+                    self._guarded(det, lambda h=hook, t=ts: h(t) or [])
+        return []
+
+    def _guarded(self, det: Detector, call: Callable[[], list[Detection]]) -> list[Detection]:
+        try:
+            return list(call())
+        except Exception:
+            self.errors += 1
+            logger.exception("detector %s failed; input skipped", getattr(det, "name", det))
+            return []
 
     @staticmethod
     def _feed(det: Detector, readings: list[Reading], events: list[DeviceEvent]) -> list[Detection]:

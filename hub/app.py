@@ -12,6 +12,7 @@ import contextlib
 import logging
 import signal
 import socket
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -19,14 +20,13 @@ import orjson
 import uvicorn
 
 from alerts.detector import Detector
-from alerts.fall import FallDetector
 from alerts.fall_flow import AlertFlow
 from alerts.log import DetectionLog
 from alerts.stage import DetectorStage
+from alerts.wiring import default_detectors
 from dashboard.app import create_app
 from dashboard.context import HubContext
 from dashboard.live import LiveFeed
-from devices.records import DeviceRecord
 from devices.registry import Registry
 from hub.bus import Bus
 from hub.settings import Settings, StoreSettings
@@ -96,19 +96,6 @@ class Hub:
         self.db.close()
 
 
-def default_detectors(registry: Registry) -> list[Detector]:
-    """The detectors the hub runs, configured from the registry (where each wearable is worn)."""
-    fall = FallDetector()
-
-    def worn(devices: dict[str, DeviceRecord]) -> None:
-        for d in devices.values():
-            if d.worn_at in ("waist", "wrist", "pendant"):
-                fall.set_worn_at(d.device_id, d.worn_at)  # type: ignore[arg-type]
-
-    registry.on_refresh.append(worn)
-    return [fall]
-
-
 def _downlink(link: MqttLink) -> Callable[[str, dict[str, object]], None]:
     def send(device_id: str, body: dict[str, object]) -> None:
         link.publish(f"eldercare/{device_id}/set", orjson.dumps(body))
@@ -142,6 +129,7 @@ def build_hub(settings: Settings, detectors: list[Detector] | None = None) -> Hu
                      _resident_of(registry))
     stage = DetectorStage(detect_q, detectors if detectors is not None else default_detectors(registry), flow, log,
                           log.store_clips)
+    link.on_link = lambda kind: stage.link_events.append((kind, time.time()))  # list.append is atomic
     ctx = HubContext(registry, store, ingestor.journal, bus, ingestor.stats, link.connected.is_set, log)
     stages = {"ingest": ingestor.run, "detectors": stage.run, "live": live.run}
     return Hub(settings, db, registry, store, link, ingestor, stages, ctx)

@@ -40,7 +40,7 @@ class MqttLink:
         self.settings = settings
         self.inbox = inbox
         self.connected = threading.Event()
-        self.on_reconnect: Callable[[], None] | None = None
+        self.on_link: Callable[[str], None] | None = None  # called with "up" / "down" from paho's thread
         self.refused: str | None = None
         self._stopping = False
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=settings.client_id,
@@ -118,8 +118,8 @@ class MqttLink:
             first = not self.connected.is_set()
             self.connected.set()
             logger.info("connected to %s", self.settings.url)
-            if not first and self.on_reconnect is not None:
-                self.on_reconnect()
+            if not first and self.on_link is not None:
+                self.on_link("up")
         except Exception:
             logger.exception("on_connect failed")
 
@@ -128,6 +128,8 @@ class MqttLink:
             if self._stopping:
                 logger.info("disconnected from the broker; it keeps the hub's session")
             else:
+                if self.on_link is not None:
+                    self.on_link("down")
                 logger.warning("disconnected from broker (%s); paho reconnects with backoff", reason)
 
     def _on_message(self, _c: mqtt.Client, _ud: object, msg: mqtt.MQTTMessage) -> None:

@@ -1,0 +1,54 @@
+"""The detectors the running hub uses, built from the device registry and kept in step with it.
+
+The registry's snapshot refresh (a device added, moved or revoked, from this process or another) updates the
+shared Topology and where each wearable is worn, so no restart is needed.
+"""
+
+from __future__ import annotations
+
+from alerts.catalog import build_catalog
+from alerts.detector import Detector
+from alerts.fall import FallDetector
+from alerts.topology import DeviceInfo, SensorKind, Topology
+from devices.records import DeviceRecord
+from devices.registry import Registry
+from hub.models import Family
+
+ROOMS = {"living_room": "living", "front_door": "hall"}  # registry room names -> the routine detector's
+
+
+def device_info(device: DeviceRecord, home_of: dict[str, str], resident_of: dict[str, str]) -> DeviceInfo | None:
+    """A registry device as the eldercare detectors see it (terminals are not theirs)."""
+    if device.family == Family.TERMINAL.value:
+        return None
+    if device.family == Family.WEARABLE.value:
+        resident = device.resident_id or ""
+        home = home_of.get(resident, "")
+    else:
+        home = device.home_id or ""
+        resident = resident_of.get(home, "")
+    room = ROOMS.get(device.room, device.room)
+    return DeviceInfo(device.device_id, Family(device.family), SensorKind(device.kind), resident, home, room)
+
+
+def default_detectors(registry: Registry) -> list[Detector]:
+    """Fall, vitals, routine, home safety and device health over the registry's devices."""
+    topology = Topology()
+    fall = FallDetector()
+
+    def refresh(devices: dict[str, DeviceRecord]) -> None:
+        residents = registry.residents()
+        home_of = {r.resident_id: r.home_id for r in residents}
+        resident_of = {r.home_id: r.resident_id for r in residents}
+        for device in devices.values():
+            info = device_info(device, home_of, resident_of)
+            if info is not None:
+                topology.add(info)
+            if device.worn_at in ("waist", "wrist", "pendant"):
+                fall.set_worn_at(device.device_id, device.worn_at)  # type: ignore[arg-type]
+
+    registry.on_refresh.append(refresh)
+    refresh(registry.devices())
+    catalog = build_catalog(topology)
+    catalog.register("fall", lambda: fall)
+    return catalog.build()
