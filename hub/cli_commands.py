@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from devices.records import RegistryError
 from hub.app import Hub, HubError, build_hub, install_signal_handlers, serve
 from hub.broker import BrokerError, Mosquitto
+from hub.cli_users import ensure_demo_users
 from hub.settings import HttpSettings, MqttSettings, Settings, StoreSettings
 from hub.store.base import StoreError
 from ingest.mqtt import BrokerUnreachable
@@ -63,6 +64,8 @@ def add_demo(sub: Sub) -> None:
     p.add_argument("--terminals", type=int, default=20, help="simulated disaster terminals (default 20)")
     p.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second (default 1)")
     p.add_argument("--seed", type=int, default=7, help="community seed (default 7)")
+    p.add_argument("--fall-every", type=float, default=90.0,
+                   help="simulated seconds between staged falls of a random resident (default 90; 0 = none)")
     p.set_defaults(handler=cmd_demo)
 
 
@@ -74,7 +77,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
                         http=HttpSettings(host=args.http_host, port=args.http_port))
     community = build_community(args.residents, args.terminals, seed=args.seed)
     try:
-        _guard(asyncio.run, _demo(settings, community, SimOptions(speed=args.speed, seed=args.seed)))
+        options = SimOptions(speed=args.speed, seed=args.seed, fall_every_s=args.fall_every)
+        _guard(asyncio.run, _demo(settings, community, options))
     finally:
         broker.stop()
     print("hub demo stopped cleanly", flush=True)
@@ -84,6 +88,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 async def _demo(settings: Settings, community: Community, options: SimOptions) -> None:
     hub = build_hub(settings)
     community.register(hub.registry)
+    demo_users = ensure_demo_users(hub.ctx.auth) if hub.ctx.auth is not None else []
     stop = asyncio.Event()
     install_signal_handlers(stop)
     sim_stop = threading.Event()
@@ -93,6 +98,8 @@ async def _demo(settings: Settings, community: Community, options: SimOptions) -
     def ready(url: str) -> None:
         print(f"hub demo: dashboard at {url}  (MQTT broker {settings.mqtt.url}, "
               f"{len(community.devices)} simulated devices; Ctrl-C to stop)", flush=True)
+        for username, password, role in demo_users:  # demo only: well-known passwords, never in production
+            print(f"hub demo: console {url}/console  sign in as {username} / {password} ({role})", flush=True)
         thread.start()
 
     try:

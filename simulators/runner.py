@@ -19,8 +19,9 @@ import orjson
 from devices.records import DeviceRecord
 from hub.models import Family
 from simulators.community import Community
+from simulators.falls import generate, windows
 from simulators.fleet import Fleet
-from simulators.telemetry import SimDevice, payload_for
+from simulators.telemetry import ACC_HZ, SimDevice, payload_for
 
 logger = logging.getLogger(__name__)
 PERIOD_S = {Family.WEARABLE.value: 1.0, Family.HOME_SENSOR.value: 60.0, Family.TERMINAL.value: 10.0}
@@ -33,6 +34,7 @@ class SimOptions:
     speed: float = 1.0
     seed: int = 7
     with_acc: bool = True
+    fall_every_s: float = 0.0  # simulated seconds between staged falls (0 = none)
 
 
 def sim_devices(community: Community, seed: int) -> list[SimDevice]:
@@ -70,6 +72,18 @@ class Simulation:
         topic, payload = payload_for(dev, t, self.options.with_acc)
         self.fleet.publish(dev.record.device_id, topic, orjson.dumps(payload))
 
+    def stage_fall(self, rng: random.Random) -> str | None:
+        """Make a random waist- or pendant-worn wearable play a synthetic fall in its next windows."""
+        candidates = [d for d in self.devices if d.record.family == Family.WEARABLE.value
+                      and d.record.worn_at in ("waist", "pendant") and not d.script]
+        if not candidates:
+            return None
+        dev = rng.choice(candidates)
+        acc, _impact = generate("fall", ACC_HZ, rng.randrange(1 << 30))
+        dev.script = [w.round(3).tolist() for w in windows(acc, ACC_HZ)]
+        logger.info("simulator: %s falls now", dev.record.device_id)
+        return dev.record.device_id
+
     def burst(self, count: int, start_ts: float, timeout_s: float = 120.0) -> int:
         """Publish exactly `count` readings round-robin over all devices, as fast as the broker acks them."""
         step = 1.0
@@ -91,8 +105,13 @@ class Simulation:
         due = [(sim0 + random.Random(i).uniform(0, PERIOD_S[d.record.family]), i) for i, d in
                enumerate(self.devices)]
         heapq.heapify(due)
+        rng = random.Random(self.options.seed)
+        next_fall = sim0 + self.options.fall_every_s
         while not stop.is_set():
             now_sim = sim0 + (time.time() - real0) * self.options.speed
+            if self.options.fall_every_s and now_sim >= next_fall:
+                self.stage_fall(rng)
+                next_fall = now_sim + self.options.fall_every_s
             while due and due[0][0] <= now_sim:
                 t, i = heapq.heappop(due)
                 dev = self.devices[i]

@@ -31,6 +31,7 @@ class SimDevice:
     baseline_hr: float = 72.0
     level_m: float = 30.0
     state: dict[str, bool] = field(default_factory=dict)
+    script: list[list[list[float]]] = field(default_factory=list)  # accelerometer windows to play next (a fall)
 
     @property
     def domain(self) -> str:
@@ -75,7 +76,10 @@ def wearable_payload(dev: SimDevice, t: float, with_acc: bool = True) -> dict[st
         "lat": round(dev.home_lat + rng.gauss(0, 0.00005), 6),
         "lon": round(dev.home_lon + rng.gauss(0, 0.00005), 6),
     }
-    if with_acc:
+    if dev.script:
+        payload["acc"] = dev.script.pop(0)
+        payload["acc_hz"] = ACC_HZ
+    elif with_acc:
         payload["acc"] = _acc_window(rng, awake and rng.random() < 0.3)
         payload["acc_hz"] = ACC_HZ
     return payload
