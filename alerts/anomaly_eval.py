@@ -127,12 +127,14 @@ def evaluate(homes: int, days: int, seed: int = 0, progress: bool = False) -> di
 def main(argv: list[str] | None = None) -> int:
     """Command line: print the per-type table (or, with --json, one JSON object as the last line)."""
     parser = argparse.ArgumentParser(prog="hub evaluate anomalies", description=__doc__.splitlines()[0])
-    parser.add_argument("--homes", type=int, default=100)
-    parser.add_argument("--days", type=int, default=30)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--homes", type=int, default=100, help="simulated homes (default 100)")
+    parser.add_argument("--days", type=int, default=30, help="simulated days, at least 4 (default 30)")
+    parser.add_argument("--seed", type=int, default=0, help="scenario seed (default 0)")
     parser.add_argument("--json", action="store_true", help="end with one JSON object")
     parser.add_argument("--out", type=Path, help="write the ground truth (and detections) to this folder")
     args = parser.parse_args(argv)
+    if args.homes < 1 or args.days < 4:
+        parser.error("needs --homes >= 1 and --days >= 4 (a few days of learning come first)")
     result = evaluate(args.homes, args.days, args.seed, progress=True)
     labels, detections = result.pop("_labels"), result.pop("_detections")
     if args.out is not None:
