@@ -135,7 +135,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.homes < 1 or args.days < 4:
         parser.error("needs --homes >= 1 and --days >= 4 (a few days of learning come first)")
-    result = evaluate(args.homes, args.days, args.seed, progress=True)
+    try:
+        result = evaluate(args.homes, args.days, args.seed, progress=True)
+    except ValueError as exc:  # a scenario too small for its labelled anomalies
+        parser.error(str(exc))
     labels, detections = result.pop("_labels"), result.pop("_detections")
     if args.out is not None:
         write_ground_truth(labels, args.out)  # type: ignore[arg-type]
