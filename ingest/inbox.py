@@ -15,7 +15,12 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class Inbound:
-    """A raw MQTT message as received: ack it with (mid, qos) once it is durably handled."""
+    """A raw MQTT message as received: ack it with (mid, qos) once it is durably handled.
+
+    `mid` is a delivery tag, (connection number << 16) | packet id: a PUBACK is only valid on the connection
+    that delivered the message, so the link drops acks of tags from an earlier connection (the broker
+    redelivers those messages anyway, and dedup recognises them).
+    """
 
     topic: str
     payload: bytes

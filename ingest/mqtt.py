@@ -43,6 +43,7 @@ class MqttLink:
         self.on_link: Callable[[str], None] | None = None  # called with "up" / "down" from paho's thread
         self.refused: str | None = None
         self._stopping = False
+        self._generation = 0
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=settings.client_id,
                                    protocol=mqtt.MQTTv5, manual_ack=True)
         if settings.username:
@@ -77,9 +78,9 @@ class MqttLink:
         self._client.loop_stop()
 
     def ack(self, mid: int, qos: int) -> None:
-        """Acknowledge a stored message to the broker."""
-        if qos > 0:
-            self._client.ack(mid, qos)
+        """Acknowledge one stored message (by its delivery tag) to the broker."""
+        if qos > 0 and mid >> 16 == self._generation:
+            self._client.ack(mid & 0xFFFF, qos)
 
     def ack_many(self, mids: list[int]) -> None:
         """Acknowledge many QoS 1 messages, in order, with one wake-up of paho's thread and one socket write.
@@ -89,6 +90,8 @@ class MqttLink:
         success PUBACK is 4 bytes in MQTT 3.1.1 and 5 (reason code and properties omitted when the reason is
         success, MQTT 5.0 section 3.4.2.1), so the batch is built here and handed to paho as one packet.
         """
+        generation = self._generation
+        mids = [tag & 0xFFFF for tag in mids if tag >> 16 == generation]  # acks of an old connection: dropped
         if not mids:
             return
         queue_packet = getattr(self._client, "_packet_queue", None)
@@ -114,6 +117,7 @@ class MqttLink:
                 logger.error("broker refused the hub: %s", reason)
                 client.disconnect()  # refused credentials: stop retrying, report (aiomqtt does the same)
                 return
+            self._generation += 1  # a new connection: tags of the previous one must not be acked on it
             client.subscribe(self._topics())
             first = not self.connected.is_set()
             self.connected.set()
@@ -137,6 +141,6 @@ class MqttLink:
             # Decode the topic leniently: a message must reach the pipeline (and be dead-lettered and acked),
             # whatever its bytes, or it would sit unacknowledged forever.
             topic = msg._topic.decode("utf-8", "replace")
-            self.inbox.put(Inbound(topic, msg.payload, msg.mid, msg.qos, time.time()))
+            self.inbox.put(Inbound(topic, msg.payload, self._generation << 16 | msg.mid, msg.qos, time.time()))
         except Exception:
             logger.exception("could not hand a message to the pipeline (topic %r)", getattr(msg, "_topic", b"")[:200])
