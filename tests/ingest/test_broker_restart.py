@@ -6,13 +6,13 @@ import threading
 import time
 
 import pytest
+from hubproc import HubProcess
 
 from devices.registry import Registry
 from hub.broker import Mosquitto
 from hub.state import StateDB
-from hubproc import HubProcess
 from simulators.community import build_community
-from simulators.runner import Simulation, SimOptions
+from simulators.runner import SimOptions, Simulation
 
 pytestmark = pytest.mark.integration
 
