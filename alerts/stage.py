@@ -13,7 +13,7 @@ from collections.abc import Callable
 from alerts.detector import Detector
 from alerts.evidence import AccRing, EvidenceClip, EvidenceQueue
 from alerts.fall_flow import AlertFlow
-from hub.models import Detection, DeviceEvent, Reading
+from hub.models import Detection, DeviceEvent, DisasterReport, Reading
 from ingest.pipeline import Batch
 
 logger = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ class DetectorStage:
             events = [m for m in batch.messages if isinstance(m, DeviceEvent)]
             for r in batch.readings:
                 self.ring.add(r)
-            found += self.detect(batch.readings, events) + self._availability(batch)
+            found += self.detect(batch.readings, events) + self._availability(batch) + self._reports(batch)
             alerts += self.flow.on_events(events, now)
         if now - self._last_advance >= ADVANCE_EVERY_S:  # silence is news too (a device or a home gone quiet)
             self._last_advance = now
@@ -96,6 +96,16 @@ class DetectorStage:
             observe = getattr(det, "observe_availability", None)
             if observe is not None:
                 found += self._guarded(det, lambda o=observe: [d for a in batch.availability for d in o(a)])
+        return found
+
+    def _reports(self, batch: Batch) -> list[Detection]:
+        """Village disaster reports to detectors that take them (the command centre's feed, issue 6)."""
+        reports = [m for m in batch.messages if isinstance(m, DisasterReport)]
+        found: list[Detection] = []
+        for det in self.detectors:
+            observe = getattr(det, "observe_report", None)
+            if observe is not None and reports:
+                found += self._guarded(det, lambda o=observe: [d for r in reports for d in o(r)])
         return found
 
     def _link_changes(self) -> list[Detection]:

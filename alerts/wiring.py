@@ -7,8 +7,11 @@ shared Topology and where each wearable is worn, so no restart is needed.
 from __future__ import annotations
 
 from alerts.catalog import build_catalog
+from alerts.command import CommandCentre
+from alerts.command_feed import CommandFeed, build_command
 from alerts.detector import Detector
 from alerts.fall import FallDetector
+from alerts.geofence import GeofenceDetector
 from alerts.topology import DeviceInfo, SensorKind, Topology
 from devices.records import DeviceRecord
 from devices.registry import Registry
@@ -31,12 +34,14 @@ def device_info(device: DeviceRecord, home_of: dict[str, str], resident_of: dict
     return DeviceInfo(device.device_id, Family(device.family), SensorKind(device.kind), resident, home, room)
 
 
-def default_detectors(registry: Registry) -> list[Detector]:
-    """Fall, vitals, routine, home safety and device health over the registry's devices."""
+def default_detectors(registry: Registry, command: CommandCentre | None = None) -> list[Detector]:
+    """Fall, vitals, routine, home safety, device health, and the disaster warnings and reports (issue 6)."""
     topology = Topology()
     fall = FallDetector()
+    home_pos: dict[str, tuple[float, float]] = {}  # the geofence's homes (issue 9: a phone leaving at night)
 
     def refresh(devices: dict[str, DeviceRecord]) -> None:
+        home_pos.update({h.home_id: (h.lat, h.lon) for h in registry.homes()})
         residents = registry.residents()
         home_of = {r.resident_id: r.home_id for r in residents}
         resident_of = {r.home_id: r.resident_id for r in residents}
@@ -51,4 +56,8 @@ def default_detectors(registry: Registry) -> list[Detector]:
     refresh(registry.devices())
     catalog = build_catalog(topology)
     catalog.register("fall", lambda: fall)
+    catalog.register("geofence", lambda: GeofenceDetector(topology, home_pos))
+    centre = command if command is not None else build_command(registry)
+    catalog.register("disaster_warning", lambda: centre.warnings)  # before the feed, which reads its levels
+    catalog.register("command", lambda: CommandFeed(centre))
     return catalog.build()

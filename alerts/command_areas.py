@@ -1,0 +1,83 @@
+"""Terminals as the command centre sees them: sites on the map, thresholds per kind, areas = villages.
+
+River gauges use a site ladder (warning 32 m, guarantee 34 m: the simulated Xiang runs near 30 m in fair
+weather); rain gauges the CMA rain ladders; landslide sensors the displacement ladders. Each kind evaluates only
+its own metrics, so 10,000 terminals cost two trackers each, not seven.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from alerts.gauges import GaugeThresholds, river_ladder
+from alerts.warnings import GaugeWarningDetector, WarningLevel
+
+RIVER_WARNING_M = 32.0
+RIVER_GUARANTEE_M = 34.0
+LOWER_AFTER_S = 1800.0  # a level holds 30 min of device time below its threshold before it is released
+_NONE = {
+    m: None
+    for m in (
+        "rain_1h_mm",
+        "rain_3h_mm",
+        "rain_24h_mm",
+        "river_level_m",
+        "river_rise_m_per_h",
+        "displacement_mm",
+        "displacement_rate_mm_per_h",
+    )
+}
+_OWN = {
+    "river_gauge": ("river_level_m", "river_rise_m_per_h"),
+    "rain_gauge": ("rain_1h_mm", "rain_3h_mm", "rain_24h_mm"),
+    "landslide": ("displacement_mm", "displacement_rate_mm_per_h"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """A disaster terminal on the map: where it is and which village (area) it belongs to."""
+
+    terminal_id: str
+    kind: str
+    village_id: str
+    lat: float
+    lon: float
+
+
+def thresholds_for(kind: str, lower_after_s: float = LOWER_AFTER_S) -> GaugeThresholds:
+    """The ladders a terminal of this kind is judged by (reporters: none)."""
+    base = GaugeThresholds(river_level_m=river_ladder(RIVER_WARNING_M, RIVER_GUARANTEE_M), lower_after_s=lower_after_s)
+    keep = _OWN.get(kind, ())
+    ladders = {m: (getattr(base, m) if m in keep else None) for m in _NONE}
+    return GaugeThresholds(**ladders, lower_after_s=lower_after_s)  # type: ignore[arg-type]
+
+
+class AreaWarnings(GaugeWarningDetector):
+    """The gauge warning detector with terminals (and their area) added while running."""
+
+    def __init__(self, sites: Iterable[Site]) -> None:
+        sites = list(sites)
+        super().__init__(
+            {s.terminal_id: s.village_id for s in sites}, {s.terminal_id: thresholds_for(s.kind) for s in sites}
+        )
+
+    def add_site(self, site: Site) -> None:
+        """Register a terminal seen after start; a terminal already observed keeps its area."""
+        self._area_of.setdefault(site.terminal_id, site.village_id)
+        self._cfg.setdefault(site.terminal_id, thresholds_for(site.kind))
+
+    def terminal_level(self, terminal_id: str) -> int:
+        """Highest level over the terminal's metrics (0 when unseen)."""
+        return max((lv for _, lv in self.terminal_metrics(terminal_id).values()), default=0)
+
+
+def evacuation_text(level: WarningLevel) -> str:
+    """CAP instruction per level (what the public and the village officers should do)."""
+    return {
+        WarningLevel.RED: "Evacuate now to the designated shelter; officers check on every elderly resident.",
+        WarningLevel.ORANGE: "Evacuate low-lying homes; move those living alone or with limited mobility first.",
+        WarningLevel.YELLOW: "Prepare to evacuate; officers phone every elderly resident living alone.",
+        WarningLevel.BLUE: "Monitor river and rain; keep phones charged.",
+    }.get(level, "")

@@ -1,0 +1,125 @@
+"""The command centre through the detector stage's path: gauges -> area levels -> CAP -> evacuation; reports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lxml import etree
+
+from alerts.cap import build_alert, issue
+from alerts.command import CommandCentre
+from alerts.command_areas import Site
+from alerts.command_feed import CommandFeed
+from alerts.reports import rollup
+from alerts.warnings import WarningLevel
+from devices.records import Village
+from dispatch.evacuation import Resident
+from hub.models import Detection, DisasterReport, Family, Reading
+
+XSD = Path(__file__).resolve().parents[3] / "shared/standards/cap-1.2.xsd"
+T0 = 1_783_000_000.0
+STEP_S = 7200.0  # readings 2 h apart: too sparse for a rise rate, so the level alone decides
+V01 = Village("V01", "Village 01", "Yuelu Township", "Yuelu County", 28.10, 112.90)
+V02 = Village("V02", "Village 02", "Lugu Township", "Yuelu County", 28.20, 112.90)
+
+
+@pytest.fixture(scope="module")
+def schema() -> etree.XMLSchema:
+    assert XSD.exists(), f"CAP 1.2 schema not found at {XSD}"
+    return etree.XMLSchema(etree.parse(str(XSD)))
+
+
+def centre() -> tuple[CommandCentre, CommandFeed, list[tuple[str, Any]]]:
+    frames: list[tuple[str, Any]] = []
+    sites = {
+        "T001": Site("T001", "river_gauge", "V01", 28.10, 112.965),
+        "T002": Site("T002", "rain_gauge", "V02", 28.2, 112.9),
+    }
+    residents = {
+        "R1": Resident("R1", "V01", 28.101, 112.901, lives_alone=True),
+        "R2": Resident("R2", "V01", 28.102, 112.899),
+        "R3": Resident("R3", "V02", 28.20, 112.90, limited_mobility=True),  # another village: not on V01's list
+    }
+    cc = CommandCentre({"V01": V01, "V02": V02}, sites, residents, lambda kind, data: frames.append((kind, data)))
+    return cc, CommandFeed(cc), frames
+
+
+def feed(cc: CommandCentre, fd: CommandFeed, device: str, ts: float, **values: float) -> list[Detection]:
+    """One reading along the stage's path: detectors in order, then the sink."""
+    r = Reading(device, Family.TERMINAL, ts, int(ts), values)
+    found = cc.warnings.observe(r) + fd.observe(r)
+    cc.on_detections(found)
+    return found
+
+
+def valid(schema: etree.XMLSchema, xml: bytes) -> etree._Element:
+    doc = etree.fromstring(xml)
+    assert schema.validate(doc), schema.error_log
+    return doc
+
+
+def test_river_rise_raises_yellow_then_orange_with_cap_and_evacuation(schema: etree.XMLSchema) -> None:
+    cc, fd, frames = centre()
+    for i, level in enumerate((30.0, 30.2, 32.05)):  # slow rise to the warning level: yellow
+        feed(cc, fd, "T001", T0 + i * STEP_S, river_level_m=level)
+    assert cc.warnings.area_level("V01") is WarningLevel.YELLOW
+    first = cc.alerts.active(T0 + 2 * STEP_S)
+    assert [w.msg_type for w in first] == ["Alert"] and first[0].level is WarningLevel.YELLOW
+    assert first[0].sender == "hub@yuelu.example"
+    valid(schema, build_alert(first[0]))
+    tasks = sorted(cc.tasks.tasks.values(), key=lambda t: t.task_id)
+    assert [(t.resident_id, t.kind) for t in tasks] == [("R1", "check_on"), ("R2", "check_on")]
+    feed(cc, fd, "T001", T0 + 3 * STEP_S, river_level_m=33.1)  # past halfway to the guarantee level: orange
+    active = cc.alerts.active(T0 + 3 * STEP_S)
+    assert [(w.msg_type, w.level) for w in active] == [("Update", WarningLevel.ORANGE)]
+    doc = valid(schema, build_alert(active[0]))
+    assert first[0].identifier in doc.findtext("{urn:oasis:names:tc:emergency:cap:1.2}references", "")
+    assert {t.kind for t in cc.tasks.tasks.values()} == {"evacuate"}  # check-ons upgraded
+    assert cc.evacuation_status("V01")["open"] == 2
+    kinds = [k for k, _ in frames]
+    assert {"gauge", "warning", "cap", "evacuation"} <= set(kinds)
+
+
+def test_level_drops_to_none_cancels_the_cap_alert(schema: etree.XMLSchema) -> None:
+    cc, fd, _ = centre()
+    feed(cc, fd, "T001", T0, river_level_m=32.2)
+    assert cc.alerts.active(T0)
+    t = T0
+    for t in (T0 + STEP_S, T0 + 2 * STEP_S, T0 + 3 * STEP_S):  # well below for longer than lower_after_s
+        feed(cc, fd, "T001", t, river_level_m=30.0)
+    cc.on_detections(cc.warnings.advance(t + 4000))
+    assert cc.warnings.area_level("V01") is WarningLevel.NONE
+    assert cc.alerts.active(t) == []
+    cancels = [w for w in cc.alerts.messages.values() if w.msg_type == "Cancel"]
+    assert len(cancels) == 1
+    valid(schema, build_alert(cancels[0]))
+
+
+def test_terminal_report_flows_into_the_rollup_and_relocated_into_the_draft() -> None:
+    cc, fd, frames = centre()
+    report = DisasterReport("T001", T0, 1, "storm-1", "initial", "flood", {"affected_population": 120, "trapped": 3})
+    fd.observe_report(report)
+    rows = rollup(cc.book, "storm-1", {"V01": ("Yuelu Township", "Yuelu County")})
+    assert [(r.level, r.values["affected_population"]) for r in rows] == [
+        ("county", 120.0), ("township", 120.0), ("village", 120.0)
+    ]  # fmt: skip
+    assert frames[-1][0] == "report" and frames[-1][1]["version"] == 1
+    fd.observe_report(DisasterReport("T001", T0 + 60, 2, "storm-1", "initial", "flood", {"deaths": -1}))
+    assert frames[-1][1]["error"] == "invalid_indicators"
+    assert any(d.kind == "report_overdue" for d in fd.advance(T0 + 2 * 86400))  # no follow-up by 09:00
+
+
+def test_imported_cap_alert_raises_the_area(schema: etree.XMLSchema) -> None:
+    cc, _fd, _ = centre()
+    outside = issue("cma-hn-1", "weather@hunan.example", T0, WarningLevel.ORANGE, event="Rainstorm",
+                    area_desc="Village 02", shapes=())  # fmt: skip
+    xml = build_alert(outside)
+    valid(schema, xml)
+    w, areas = cc.import_cap(xml, T0)
+    assert areas == ["V02"] and w.identifier == "cma-hn-1"
+    assert cc.warnings.area_level("V02") is WarningLevel.ORANGE
+    own = cc.alerts.active(T0)
+    assert [(w.level, w.geocodes["village"]) for w in own] == [(WarningLevel.ORANGE, "V02")]
+    assert [t.resident_id for t in cc.tasks.tasks.values()] == ["R3"]
