@@ -67,6 +67,9 @@ class IngestSettings(Section):
     queue_max: int = Field(50_000, ge=100, description="Messages buffered before paho's thread is held back")
     dedup_window: int = Field(4096, ge=16, description="Sequence numbers remembered per device for dedup")
     max_clock_skew_s: float = Field(24 * 3600, gt=0, description="Device timestamps further in the future are rejected")
+    spool_max_bytes: int = Field(
+        1 << 30, ge=1 << 16, description="Bound of the on-disk spool (spool.sqlite in the data folder) that holds "
+        "readings while the store is down or slow; alarm at 80 %, and when full the hub stops acking (no loss)")
 
 
 class AlertSettings(Section):

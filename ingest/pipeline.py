@@ -3,8 +3,10 @@
 Order per batch: decode + dedup on the loop thread; telemetry to the time-series store (its own thread) and dead
 letters + events to SQLite (the state writer) in parallel; only then ack every message of the batch to the broker,
 in arrival order (MQTT requires PUBACKs in order); then hand the batch to the next stages. The next batch is
-decoded while the previous one is being written. A store failure is retried with backoff: nothing is acked
-until it is stored, so the broker keeps the messages and the inbox's backpressure holds the rest.
+decoded while the previous one is being written. A batch the store refuses (down, or slower than its timeout) goes
+to the durable on-disk spool and is acked from there; while the spool holds anything, new batches queue behind it
+and a drainer writes them to the store in order (issue 7). Only when the spool is full (or its disk fails) is
+nothing acked, so the broker keeps the messages and the inbox's backpressure holds the rest.
 """
 
 from __future__ import annotations
@@ -26,9 +28,10 @@ from hub.store.base import StoreError, TimeSeriesStore
 from ingest.dedup import Deduplicator
 from ingest.inbox import Inbound, Inbox
 from ingest.journal import Journal
+from ingest.spool import Spool, SpoolStats
+from ingest.spool_drain import SpoolDrainer
 
 logger = logging.getLogger(__name__)
-RETRY_MAX_S = 10.0
 DEDUP_LOOKBACK_S = 2 * 24 * 3600.0
 
 
@@ -54,6 +57,7 @@ class IngestStats:
     store_retries: int = 0
     batches: int = 0
     last_write_ms: float = 0.0
+    spool: SpoolStats = field(default_factory=SpoolStats)
 
 
 class Ingestor:
@@ -73,10 +77,18 @@ class Ingestor:
         self.outputs: list[asyncio.Queue[Batch]] = []
         self.stats = IngestStats()
         self._store_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
+        spool = Spool(db.path.parent / "spool.sqlite", settings.spool_max_bytes)
+        self.drainer = SpoolDrainer(spool, store, self._store_thread, settings.batch_max)
+        self.stats.spool = spool.stats
 
     def seed_dedup(self) -> None:
         """After a restart, remember what is already stored so redeliveries are recognised."""
-        for device_id, (seqs, last_ts) in self.store.recent_seqs(time.time() - DEDUP_LOOKBACK_S).items():
+        try:
+            stored = self.store.recent_seqs(time.time() - DEDUP_LOOKBACK_S)
+        except StoreError as exc:  # InfluxDB down at start: ingest spools; a redelivered point overwrites itself
+            logger.warning("cannot seed dedup from the store (%s); starting with the spool and journal only", exc)
+            stored = {}
+        for device_id, (seqs, last_ts) in [*stored.items(), *self.drainer.spool.device_seqs().items()]:
             self.dedup.preload(device_id, seqs, last_ts)
         for device_id, seqs in self.journal.recent_seqs().items():
             self.dedup.preload(device_id, seqs, 0.0)
@@ -84,6 +96,7 @@ class Ingestor:
     async def run(self) -> None:
         """Take, prepare and commit batches forever."""
         pending: asyncio.Task[None] | None = None
+        drainer = asyncio.create_task(self.drainer.run(), name="spool-drainer")
         try:
             while True:
                 items = await self.inbox.take(self.settings.batch_max)
@@ -94,6 +107,8 @@ class Ingestor:
                     await pending
                 pending = asyncio.create_task(self.commit(batch), name="ingest-commit")
         finally:
+            drainer.cancel()
+            await asyncio.wait([drainer])  # let a drain step in flight finish (its store write and spool removal)
             if pending is not None and not pending.done():
                 await asyncio.shield(pending)
 
@@ -127,17 +142,16 @@ class Ingestor:
             await queue.put(batch)
 
     async def _write_readings(self, readings: list[Reading]) -> None:
-        loop = asyncio.get_running_loop()
-        delay = 0.1
-        while True:
+        if not readings:
+            return
+        if self.drainer.spool.empty:  # otherwise the batch queues behind the spooled ones: order is kept
             try:
-                await loop.run_in_executor(self._store_thread, self.store.write, readings)
+                await asyncio.get_running_loop().run_in_executor(self._store_thread, self.store.write, readings)
                 return
             except StoreError as exc:
                 self.stats.store_retries += 1
-                logger.warning("store write failed (%s); retrying in %.1f s, nothing acked meanwhile", exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, RETRY_MAX_S)
+                logger.warning("store write failed (%s); spooling to disk until the store answers again", exc)
+        await self.drainer.put(readings)
 
     def _count(self, batch: Batch, seconds: float) -> None:
         stats = self.stats
@@ -151,5 +165,6 @@ class Ingestor:
             logger.info("rejected %s on %r: %s", rej.reason, rej.topic[:120], rej.detail[:200])
 
     def close(self) -> None:
-        """Stop the store thread after pending writes."""
+        """Stop the store thread after pending writes, then close the spool."""
         self._store_thread.shutdown(wait=True)
+        self.drainer.close()
