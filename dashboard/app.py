@@ -12,10 +12,11 @@ from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Any
 
-from fastapi import FastAPI, WebSocket, WebSocketDisconnect
+from fastapi import Depends, FastAPI, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse
 
-from dashboard import detections_api, readings_api, registry_api
+from dashboard import auth_api, console_api, detections_api, readings_api, registry_api, responders_api
+from dashboard.console_pages import mount_console
 from dashboard.context import HubContext
 
 
@@ -46,9 +47,13 @@ def create_app(ctx: HubContext) -> FastAPI:
 
     app = FastAPI(title="Eldercare & disaster hub", version="0.1.0", lifespan=lifespan)
     app.state.ctx = ctx
-    app.include_router(registry_api.router)
-    app.include_router(readings_api.router)
-    app.include_router(detections_api.router)
+    staff = [Depends(auth_api.require())]  # issue 5: every /api route needs a session (401), /health stays open
+    app.include_router(registry_api.router, dependencies=staff)
+    app.include_router(readings_api.router, dependencies=staff)
+    app.include_router(detections_api.router, dependencies=staff)
+    for router in (auth_api.open_router, auth_api.router, console_api.router, responders_api.router):
+        app.include_router(router)
+    mount_console(app)
 
     @app.get("/health", tags=["ops"])
     def health() -> dict[str, Any]:
@@ -62,6 +67,9 @@ def create_app(ctx: HubContext) -> FastAPI:
     @app.websocket("/ws")
     async def live(ws: WebSocket) -> None:
         """Live frames `{"type": ..., "data": {...}}`: readings, events, detections, stats."""
+        if ctx.auth is None or ctx.auth.session(ws.cookies.get(auth_api.COOKIE)) is None:
+            await ws.close(code=4401)  # no session: the handshake is refused
+            return
         await ws.accept()
         sub = ctx.bus.subscribe()
         # Send and receive side by side: a client's close (or the server's shutdown) ends the handler at once,

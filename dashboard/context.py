@@ -6,8 +6,11 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from alerts.incidents import IncidentService
 from alerts.log import DetectionLog
+from dashboard.auth import StaffAuth
 from devices.registry import Registry
+from dispatch.desk import DispatchDesk
 from hub.bus import Bus
 from hub.store.base import TimeSeriesStore
 from ingest.journal import Journal
@@ -25,6 +28,9 @@ class HubContext:
     stats: IngestStats
     mqtt_connected: Callable[[], bool]
     detections: DetectionLog
+    incidents: IncidentService | None = None  # issue 5: the call-centre loop (incidents, dispatch, staff)
+    desk: DispatchDesk | None = None
+    auth: StaffAuth | None = None
 
     def stats_dict(self) -> dict[str, Any]:
         """Ingest counters as plain JSON."""

@@ -20,15 +20,23 @@ import orjson
 import uvicorn
 
 from alerts.detector import Detector
+from alerts.escalation import Escalator
 from alerts.fall_flow import AlertFlow
+from alerts.incidents import IncidentService
 from alerts.log import DetectionLog
+from alerts.notify import Notifier, Webhook
 from alerts.stage import DetectorStage
 from alerts.wiring import default_detectors
 from dashboard.app import create_app
+from dashboard.auth import StaffAuth
 from dashboard.context import HubContext
 from dashboard.live import LiveFeed
 from devices.registry import Registry
+from dispatch.desk import DispatchDesk
+from dispatch.offers import OfferBook
+from dispatch.responders import ResponderRegistry
 from hub.bus import Bus
+from hub.models import Detection
 from hub.settings import Settings, StoreSettings
 from hub.state import StateDB
 from hub.store.base import TimeSeriesStore
@@ -111,6 +119,28 @@ def _resident_of(registry: Registry) -> Callable[[str], str]:
     return lookup
 
 
+def _call_centre(settings: Settings, db: StateDB, registry: Registry, bus: Bus, link: MqttLink,
+                 stages: dict[str, Callable[[], object]]) -> tuple[IncidentService, DispatchDesk]:
+    """Issue 5: incidents with escalation and notifications, responders and offers (their tasks join `stages`)."""
+    url = getattr(settings.alerts, "webhook_url", "")
+    webhook = Webhook(url) if url else None
+    incidents = IncidentService(db, registry, Notifier(bus, _downlink(link), webhook))
+    offers = OfferBook(db, lambda topic, body: link.publish(topic, orjson.dumps(body)))
+    desk = DispatchDesk(incidents, ResponderRegistry(db), offers)
+    stages.update(escalation=Escalator(incidents).run, offers=desk.run)
+    if webhook is not None:
+        stages["webhook"] = webhook.run
+    return incidents, desk
+
+
+def _chain(*sinks: Callable[[list[Detection]], None]) -> Callable[[list[Detection]], None]:
+    def sink(detections: list[Detection]) -> None:
+        for each in sinks:
+            each(detections)
+
+    return sink
+
+
 def build_hub(settings: Settings, detectors: list[Detector] | None = None) -> Hub:
     """Build every object of the hub (no I/O to the broker yet)."""
     db = StateDB(settings.store.data_dir / "state.sqlite")
@@ -127,11 +157,14 @@ def build_hub(settings: Settings, detectors: list[Detector] | None = None) -> Hu
     log = DetectionLog(db, bus)
     flow = AlertFlow(settings.alerts.cancel_window_s, settings.alerts.merge_window_s, _downlink(link),
                      _resident_of(registry))
-    stage = DetectorStage(detect_q, detectors if detectors is not None else default_detectors(registry), flow, log,
-                          log.store_clips)
+    stages: dict[str, Callable[[], object]] = {}
+    incidents, desk = _call_centre(settings, db, registry, bus, link, stages)
+    stage = DetectorStage(detect_q, detectors if detectors is not None else default_detectors(registry), flow,
+                          _chain(log, incidents.on_detections), log.store_clips)
     link.on_link = lambda kind: stage.link_events.append((kind, time.time()))  # list.append is atomic
-    ctx = HubContext(registry, store, ingestor.journal, bus, ingestor.stats, link.connected.is_set, log)
-    stages = {"ingest": ingestor.run, "detectors": stage.run, "live": live.run}
+    ctx = HubContext(registry, store, ingestor.journal, bus, ingestor.stats, link.connected.is_set, log, incidents,
+                     desk, StaffAuth(db))
+    stages.update(ingest=ingestor.run, detectors=stage.run, live=live.run)
     return Hub(settings, db, registry, store, link, ingestor, stages, ctx)
 
 

@@ -13,9 +13,23 @@ from typing import Any
 import duckdb
 import httpx
 
+from dashboard.auth import StaffAuth
 from hub.broker import free_port
+from hub.state import StateDB
 
 START_TIMEOUT_S = 30.0
+TEST_USER = ("tester", "tester-password")  # an admin account made in the data folder before the hub starts
+
+
+def ensure_test_user(data_dir: Path) -> None:
+    """Create the tests' admin account (the API needs a session, issue 5)."""
+    db = StateDB(data_dir / "state.sqlite")
+    try:
+        auth = StaffAuth(db)
+        if not any(u["username"] == TEST_USER[0] for u in auth.users()):
+            auth.add_user(*TEST_USER, role="admin")
+    finally:
+        db.close()
 
 
 class HubProcess:
@@ -30,6 +44,7 @@ class HubProcess:
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = data_dir / "hub.log"
+        self.cookies: dict[str, str] = {}
 
     @property
     def url(self) -> str:
@@ -39,6 +54,7 @@ class HubProcess:
     def start(self) -> HubProcess:
         """Start and wait until /health answers with the broker connected."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        ensure_test_user(self.data_dir)
         self.port = free_port()
         cmd = [sys.executable, "-m", "hub.cli", "--log-level", "WARNING", "run", "--mqtt-url", self.mqtt_url,
                "--http-port", str(self.port), "--data-dir", str(self.data_dir), "--client-id", self.client_id]
@@ -51,15 +67,23 @@ class HubProcess:
                 raise RuntimeError(f"hub exited with {self.proc.returncode}: {self.log.read_text()[-2000:]}")
             try:
                 if httpx.get(f"{self.url}/health", timeout=1).json()["mqtt_connected"]:
-                    return self
+                    return self.login()
             except (httpx.HTTPError, KeyError, ValueError):
                 pass
             time.sleep(0.1)
         raise RuntimeError(f"hub did not become healthy: {self.log.read_text()[-2000:]}")
 
+    def login(self) -> HubProcess:
+        """Sign in as the test user; the session cookie goes with every later request."""
+        response = httpx.post(f"{self.url}/api/login", json=dict(zip(("username", "password"), TEST_USER, strict=True)),
+                              timeout=10)
+        response.raise_for_status()
+        self.cookies = dict(response.cookies)
+        return self
+
     def get(self, path: str, **params: Any) -> Any:
         """GET a JSON API path."""
-        response = httpx.get(f"{self.url}{path}", params=params, timeout=10)
+        response = httpx.get(f"{self.url}{path}", params=params, cookies=self.cookies, timeout=10)
         response.raise_for_status()
         return response.json()
 

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import orjson
 import pytest
 import websockets
@@ -86,7 +87,11 @@ def test_busy_ports_are_one_line(tmp_path: Path) -> None:
 
 
 async def _first_reading(url: str, timeout_s: float) -> dict[str, object]:
-    async with websockets.connect(url) as ws:
+    base = url.replace("ws://", "http://").removesuffix("/ws")
+    login = httpx.post(f"{base}/api/login", json={"username": "operator", "password": "operator-demo"}, timeout=10)
+    login.raise_for_status()  # the demo's own accounts (issue 5): /ws needs a session
+    cookie = "; ".join(f"{k}={v}" for k, v in login.cookies.items())
+    async with websockets.connect(url, additional_headers={"Cookie": cookie}) as ws:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             frame = orjson.loads(await asyncio.wait_for(ws.recv(), timeout=deadline - time.monotonic()))

@@ -1,0 +1,149 @@
+"""REST of the operator console: the incident queue, one incident with its evidence, the operators' actions.
+
+Every route needs a signed-in member of staff; the acting user is recorded in the audit log with each action.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from alerts.incidents import SEVERITY_RANK, IncidentError
+from dashboard.auth_api import Staff, require
+from dashboard.context import HubContext
+from dashboard.registry_api import masked
+
+router = APIRouter(prefix="/api", tags=["console"], dependencies=[Depends(require())])
+VITALS_S = 3600.0
+
+
+def _ctx(request: Request) -> HubContext:
+    return request.app.state.ctx  # type: ignore[no-any-return]
+
+
+def _call(fn: Any, *args: Any) -> Any:
+    try:
+        return fn(*args)
+    except IncidentError as exc:
+        raise HTTPException(status_code=exc.status, detail=str(exc)) from exc
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AckIn(Body):
+    comment: str = Field("", max_length=2000)
+
+
+class CallbackIn(Body):
+    reached: bool
+    note: str = Field("", max_length=2000)
+
+
+class DispatchIn(Body):
+    responder_id: str = Field(min_length=1, max_length=64)
+
+
+class ResolveIn(Body):
+    outcome: str = Field(min_length=1, max_length=40)
+    comment: str = Field("", max_length=2000)
+
+
+def queue_order(incident: dict[str, Any]) -> tuple[int, float]:
+    """Most severe first, then the longest waiting."""
+    return -SEVERITY_RANK[incident["severity"]], incident["opened_at"]
+
+
+@router.get("/incidents")
+def list_incidents(request: Request, active: bool = True, limit: int = 200) -> list[dict[str, Any]]:
+    """The queue (active incidents, by severity then waiting time), or the latest incidents of any state."""
+    store = _ctx(request).incidents.store
+    rows = store.active() if active else store.listing(limit=limit)
+    return sorted(rows, key=queue_order) if active else rows
+
+
+def _profile(ctx: HubContext, incident: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if incident["resident_id"]:
+        resident = ctx.registry.resident(incident["resident_id"])
+        out["resident"] = masked(resident) if resident else None
+    if incident["home_id"]:
+        rows = ctx.registry.db.execute("SELECT * FROM homes WHERE home_id=?", [incident["home_id"]])
+        out["home"] = dict(rows[0]) if rows else None
+    return out
+
+
+def _vitals(ctx: HubContext, device_id: str) -> list[dict[str, Any]]:
+    now = time.time()
+    return [{"ts": r.ts, **r.values} for r in ctx.store.range(device_id, now - VITALS_S, now + 60, 5000)]
+
+
+@router.get("/incidents/{incident_id}")
+def get_incident(incident_id: int, request: Request) -> dict[str, Any]:
+    """An incident with the resident's profile (masked), home, last vitals, accelerometer clips and offers."""
+    ctx = _ctx(request)
+    incident = _call(ctx.incidents.get, incident_id)
+    clips = [ctx.detections.clip(a["device_id"], a["ts"]) for a in incident["alerts"] if a["kind"] == "fall"]
+    return {
+        **incident,
+        **_profile(ctx, incident),
+        "vitals": _vitals(ctx, incident["device_id"]),
+        "clips": [c.to_json() for c in clips if c is not None],
+        "offers": ctx.desk.offers.of_incident(incident_id),
+        "audit": ctx.incidents.store.audit_log(incident_id),
+    }
+
+
+@router.post("/incidents/{incident_id}/acknowledge")
+def acknowledge(incident_id: int, body: AckIn, request: Request, user: Staff) -> dict[str, Any]:
+    """Take the incident, with a comment."""
+    return _call(_ctx(request).incidents.acknowledge, incident_id, user.username, body.comment)  # type: ignore[no-any-return]
+
+
+@router.post("/incidents/{incident_id}/callback")
+def callback(incident_id: int, body: CallbackIn, request: Request, user: Staff) -> dict[str, Any]:
+    """Record a call-back (reached or not, and what was said)."""
+    return _call(_ctx(request).incidents.callback, incident_id, user.username, body.reached, body.note)  # type: ignore[no-any-return]
+
+
+@router.get("/incidents/{incident_id}/candidates")
+def candidates(incident_id: int, request: Request) -> list[dict[str, Any]]:
+    """Responders ranked by arrival time, capability, availability and load."""
+    return [asdict(c) for c in _call(_ctx(request).desk.candidates, incident_id)]
+
+
+@router.post("/incidents/{incident_id}/dispatch")
+def dispatch(incident_id: int, body: DispatchIn, request: Request, user: Staff) -> dict[str, Any]:
+    """Send the chosen responder (an offer; the next candidates follow on decline or timeout)."""
+    return _call(_ctx(request).desk.dispatch, incident_id, user.username, body.responder_id)  # type: ignore[no-any-return]
+
+
+@router.post("/incidents/{incident_id}/resolve")
+def resolve(incident_id: int, body: ResolveIn, request: Request, user: Staff) -> dict[str, Any]:
+    """Settle the incident with an outcome (helped, false_alarm, taken_to_hospital, ...)."""
+    return _call(_ctx(request).incidents.resolve, incident_id, user.username, body.outcome, body.comment)  # type: ignore[no-any-return]
+
+
+@router.post("/incidents/{incident_id}/close")
+def close(
+    incident_id: int, request: Request, user: Annotated[Any, Depends(require("supervisor", "commander", "admin"))]
+) -> dict[str, Any]:
+    """Close a resolved incident after review (supervisors)."""
+    return _call(_ctx(request).incidents.move, incident_id, "closed", user.username)  # type: ignore[no-any-return]
+
+
+@router.get("/incidents/{incident_id}/audit")
+def incident_audit(incident_id: int, request: Request) -> list[dict[str, Any]]:
+    """Every step of one incident, oldest first."""
+    return _ctx(request).incidents.store.audit_log(incident_id)
+
+
+@router.get("/audit", dependencies=[Depends(require("supervisor", "commander", "admin"))])
+def audit(request: Request, limit: int = 500) -> list[dict[str, Any]]:
+    """The whole audit log (supervisors and up)."""
+    return _ctx(request).incidents.store.audit_log(None, limit)

@@ -1,0 +1,67 @@
+"""REST of the responder registry and of offer answers (a responder's reply taken by phone, or a responder app)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from dashboard.auth_api import SUPERVISORS, Staff, require
+from dispatch.offers import OfferError
+from dispatch.responders import Responder
+
+router = APIRouter(prefix="/api", tags=["dispatch"], dependencies=[Depends(require())])
+
+
+class ResponderIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    responder_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    name: str = Field(min_length=1, max_length=200)
+    kind: str = Field(pattern="^(provider|family|neighbour|emergency)$")
+    services: str = Field("", max_length=200)
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    area: str = Field("", max_length=64)
+    hours: str = Field("", max_length=11)
+    capacity: int = Field(1, ge=1, le=1000)
+    phone: str = Field("", max_length=32)
+    resident_id: str | None = None
+    priority: int = Field(5, ge=1, le=9)
+
+
+class StatusIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: str = Field(pattern="^(accepted|declined|en_route|on_scene|done|cancelled)$")
+
+
+@router.get("/responders")
+def list_responders(request: Request) -> list[dict[str, Any]]:
+    """Active responders."""
+    return [asdict(r) for r in request.app.state.ctx.desk.responders.all()]
+
+
+@router.post("/responders", status_code=201, dependencies=[Depends(require(*SUPERVISORS))])
+def add_responder(body: ResponderIn, request: Request, user: Staff) -> dict[str, Any]:
+    """Register or update a responder (supervisors and admins)."""
+    responder = Responder(**body.model_dump())
+    try:
+        request.app.state.ctx.desk.responders.add(responder, replace=True)
+    except ValueError as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from exc
+    request.app.state.ctx.incidents.audit(user.username, "responder_saved", None, {"responder_id": body.responder_id})
+    return asdict(responder)
+
+
+@router.post("/offers/{offer_id}/status")
+def offer_status(offer_id: int, body: StatusIn, request: Request, user: Staff) -> dict[str, Any]:
+    """Record a responder's answer or progress (accepted, declined, en_route, on_scene, done)."""
+    try:
+        offer = request.app.state.ctx.desk.offers.update(offer_id, body.status)
+    except OfferError as exc:
+        raise HTTPException(status_code=exc.status, detail=str(exc)) from exc
+    request.app.state.ctx.incidents.audit(
+        user.username, "offer_status_recorded", offer["incident_id"], {"offer_id": offer_id, "status": body.status}
+    )
+    return offer  # type: ignore[no-any-return]

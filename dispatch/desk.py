@@ -1,0 +1,105 @@
+"""The dispatch desk: ranked candidates for an incident, the operator's choice turned into an offer chain, and
+offer progress reflected on the incident (audit, on_scene). Green-key service orders go through the same path,
+ranked for the requested service instead of an emergency visit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any
+
+from alerts.incidents import IncidentError, IncidentService
+from dispatch.offers import OfferBook
+from dispatch.ranking import Candidate, need_for, rank
+from dispatch.responders import ResponderRegistry
+
+logger = logging.getLogger(__name__)
+
+
+def local_minute(ts: float) -> int:
+    """Minute of the local day (responders' opening hours are local time)."""
+    t = time.localtime(ts)
+    return t.tm_hour * 60 + t.tm_min
+
+
+class DispatchDesk:
+    """Joins incidents, responders and offers."""
+
+    def __init__(
+        self,
+        incidents: IncidentService,
+        responders: ResponderRegistry,
+        offers: OfferBook,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.incidents = incidents
+        self.responders = responders
+        self.offers = offers
+        self.clock = clock
+        offers.on_change = self.on_offer
+
+    def candidates(self, incident_id: int) -> list[Candidate]:
+        """Responders for this incident, best first."""
+        incident = self.incidents.get(incident_id)
+        if incident["lat"] is None:
+            raise IncidentError(409, f"incident {incident_id} has no position to rank responders by")
+        service = incident["alerts"][0]["message"] if incident["kind"] == "service_request" else ""
+        return rank(
+            self.responders.all(),
+            self.offers.loads(),
+            incident["lat"],
+            incident["lon"],
+            need_for(incident["kind"], service),
+            local_minute(self.clock()),
+            incident["resident_id"],
+        )
+
+    def dispatch(self, incident_id: int, actor: str, responder_id: str) -> dict[str, Any]:
+        """Offer to the chosen responder, the other capable ones in rank order after it."""
+        ranked = [c.responder_id for c in self.candidates(incident_id)]
+        if responder_id not in ranked:
+            raise IncidentError(422, f"{responder_id!r} is not a capable responder for incident {incident_id}")
+        incident = self.incidents.get(incident_id)
+        order = [responder_id] + [r for r in ranked if r != responder_id]
+        updated = self.incidents.dispatch(incident_id, actor, responder_id)
+        self.offers.offer(
+            incident_id,
+            order,
+            {"kind": incident["kind"], "lat": incident["lat"], "lon": incident["lon"], "title": incident["title"]},
+        )
+        return updated
+
+    def on_offer(self, offer: dict[str, Any], event: str) -> None:
+        """Offer progress -> incident audit and state."""
+        incident_id, responder_id = offer["incident_id"], offer["responder_id"]
+        detail = {"offer_id": offer["id"], "responder_id": responder_id}
+        self.incidents.audit(
+            f"responder:{responder_id}" if event != "offered" else "system", f"offer_{event}", incident_id, detail
+        )
+        incident = self.incidents.store.get(incident_id)
+        if incident is None:
+            return
+        if event == "offered" and incident["responder_id"] != responder_id:
+            self.incidents.store.update(incident_id, responder_id=responder_id, updated_at=self.clock())
+        if event == "on_scene" and incident["state"] == "dispatched":
+            self.incidents.move(incident_id, "on_scene", f"responder:{responder_id}", detail)
+
+    def view(self, incident_id: int) -> dict[str, Any]:
+        """Candidates and offers of an incident for the console."""
+        return {
+            "candidates": [asdict(c) for c in self.candidates(incident_id)],
+            "offers": self.offers.of_incident(incident_id),
+        }
+
+    async def run(self, interval_s: float = 1.0) -> None:
+        """Forever: time out unanswered offers."""
+        while True:
+            try:
+                self.offers.tick(self.clock())
+            except Exception:
+                logger.exception("offer tick failed")
+            await asyncio.sleep(interval_s)
