@@ -48,6 +48,7 @@ class CommandCentre:
         self.received = ActiveAlerts()  # imported from outside (a weather service)
         self.tasks = TaskBoard()
         self.gps: dict[str, tuple[float, float, float]] = {}  # resident -> last wearable fix (lat, lon, ts)
+        self.gauge_levels: dict[str, int] = {}  # terminal -> level last announced (the map's colours)
         self.wearers: dict[str, str] = {}  # wearable device -> resident
         self.abnormal: set[str] = set()  # residents whose vitals raised a detection
         self._issued: dict[str, CapWarning] = {}  # area -> newest message issued here

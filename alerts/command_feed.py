@@ -29,7 +29,6 @@ class CommandFeed:
 
     def __init__(self, centre: CommandCentre) -> None:
         self.centre = centre
-        self.colour: dict[str, int] = {}  # terminal -> level last announced
         self._scanned = 0.0
         self.rejected = 0
 
@@ -86,14 +85,14 @@ class CommandFeed:
         """Overdue reports; now and then, gauges whose level time alone released."""
         if now - self._scanned >= GAUGE_SCAN_S:
             self._scanned = now
-            for tid in list(self.colour):
+            for tid in list(self.centre.gauge_levels):
                 self._gauge(tid, now)
         return self.centre.book.advance(now)
 
     def _gauge(self, terminal_id: str, ts: float) -> None:
         level = self.centre.warnings.terminal_level(terminal_id)
-        if self.colour.get(terminal_id) != level:
-            self.colour[terminal_id] = level
+        if self.centre.gauge_levels.get(terminal_id) != level:
+            self.centre.gauge_levels[terminal_id] = level
             metrics = {m: v for m, (v, _lv) in self.centre.warnings.terminal_metrics(terminal_id).items()}
             self.centre.publish("gauge", {"id": terminal_id, "level": level, "ts": ts, "metrics": metrics})
 

@@ -16,6 +16,7 @@ from fastapi import Depends, FastAPI, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse
 
 from dashboard import auth_api, console_api, detections_api, readings_api, registry_api, responders_api
+from dashboard.command_pages import mount_command
 from dashboard.console_pages import mount_console
 from dashboard.context import HubContext
 
@@ -54,6 +55,7 @@ def create_app(ctx: HubContext) -> FastAPI:
     for router in (auth_api.open_router, auth_api.router, console_api.router, responders_api.router):
         app.include_router(router)
     mount_console(app)
+    mount_command(app)  # issue 6: the command map, its actions and CAP
 
     @app.get("/health", tags=["ops"])
     def health() -> dict[str, Any]:

@@ -11,6 +11,7 @@ from alerts.log import DetectionLog
 from dashboard.auth import StaffAuth
 from devices.registry import Registry
 from dispatch.desk import DispatchDesk
+from dispatch.field_ops import FieldOps
 from hub.bus import Bus
 from hub.store.base import TimeSeriesStore
 from ingest.journal import Journal
@@ -31,6 +32,7 @@ class HubContext:
     incidents: IncidentService | None = None  # issue 5: the call-centre loop (incidents, dispatch, staff)
     desk: DispatchDesk | None = None
     auth: StaffAuth | None = None
+    field_ops: FieldOps | None = None  # issue 6: the command room (warnings, CAP, reports, evacuation, teams)
 
     def stats_dict(self) -> dict[str, Any]:
         """Ingest counters as plain JSON."""

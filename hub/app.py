@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import orjson
 import uvicorn
 
+from alerts.command_feed import build_command
 from alerts.detector import Detector
 from alerts.escalation import Escalator
 from alerts.fall_flow import AlertFlow
@@ -33,6 +34,7 @@ from dashboard.context import HubContext
 from dashboard.live import LiveFeed
 from devices.registry import Registry
 from dispatch.desk import DispatchDesk
+from dispatch.field_ops import FieldOps
 from dispatch.offers import OfferBook
 from dispatch.responders import ResponderRegistry
 from hub.bus import Bus
@@ -159,11 +161,13 @@ def build_hub(settings: Settings, detectors: list[Detector] | None = None) -> Hu
                      _resident_of(registry))
     stages: dict[str, Callable[[], object]] = {}
     incidents, desk = _call_centre(settings, db, registry, bus, link, stages)
-    stage = DetectorStage(detect_q, detectors if detectors is not None else default_detectors(registry), flow,
-                          _chain(log, incidents.on_detections), log.store_clips)
+    command = build_command(registry, bus.publish)  # issue 6: warnings, CAP, reports, evacuation
+    ops = FieldOps(command, tile_url=settings.http.tile_url)
+    stage = DetectorStage(detect_q, detectors if detectors is not None else default_detectors(registry, command), flow,
+                          _chain(log, incidents.on_detections, command.on_detections), log.store_clips)
     link.on_link = lambda kind: stage.link_events.append((kind, time.time()))  # list.append is atomic
     ctx = HubContext(registry, store, ingestor.journal, bus, ingestor.stats, link.connected.is_set, log, incidents,
-                     desk, StaffAuth(db))
+                     desk, StaffAuth(db), field_ops=ops)
     stages.update(ingest=ingestor.run, detectors=stage.run, live=live.run)
     return Hub(settings, db, registry, store, link, ingestor, stages, ctx)
 

@@ -94,6 +94,8 @@ class HttpSettings(Section):
     host: str = Field("127.0.0.1", description="Listen address")
     port: int = Field(8000, ge=0, le=65_535, description="Listen port")
     live_per_s: int = Field(200, ge=1, description="Live reading frames per second sent to each websocket client")
+    tile_url: str = Field("", description="Command map base tiles, e.g. http://tiles.local/{z}/{x}/{y}.png; "
+                          "empty: the scenario's own GeoJSON layers (no internet needed)")
 
 
 class Settings(BaseSettings):

@@ -1,0 +1,146 @@
+"""Command actions over REST (issue 6): report form, roll-up export, evacuation tasks, teams and relief.
+
+Any staff may file a report phoned in by a village officer and move an evacuation task (operators make those
+calls); sending teams and planning or approving relief needs the commander (or an admin).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, HTTPException
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from alerts.reports import ReportError, rollup, rollup_csv, rollup_xlsx
+from dashboard.auth import StaffUser
+from dashboard.auth_api import require
+from dashboard.command_api import Ops
+from dispatch.assignment import Team
+from dispatch.evacuation import TransitionError
+from dispatch.relief import Warehouse
+
+router = APIRouter(prefix="/api/command", tags=["command"])
+Staff = Annotated[StaffUser, Depends(require())]
+Commander = Annotated[StaffUser, Depends(require("commander", "admin"))]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class TaskMove(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    state: str = Field(pattern="^(contacted|confirmed_safe|relocated)$")
+    note: str = Field("", max_length=500)
+
+
+class TeamIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    team_id: str = Field(min_length=1, max_length=64)
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    capabilities: list[str] = Field(default_factory=list)
+
+
+class WarehouseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    warehouse_id: str = Field(min_length=1, max_length=64)
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    stock: dict[str, float]
+
+
+@router.post("/reports")
+async def submit_report(ops: Ops, _user: Staff, form: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
+    """The web form: event_id, village_id, stage, indicators{...}, zero, corrected, officer, note, hazard."""
+    try:
+        kept = ops.centre.book.submit_form(form, float(form.get("ts") or time.time()))
+    except (ReportError, ValueError, TypeError) as exc:
+        raise HTTPException(422, str(exc)) from exc
+    ops.centre.publish("report", {"village_id": kept.village_id, "event_id": kept.event_id, "stage": kept.stage,
+                                  "version": kept.version, "ts": kept.ts})  # fmt: skip
+    return {"event_id": kept.event_id, "village_id": kept.village_id, "stage": kept.stage, "version": kept.version}
+
+
+@router.get("/reports/draft")
+async def report_draft(ops: Ops, _user: Staff, event_id: str, village_id: str) -> dict[str, Any]:
+    """The next follow-up's indicators, prefilled with the people relocated by the evacuation."""
+    relocated = ops.relocated().get(village_id, 0)
+    indicators = ops.centre.book.draft_follow_up(event_id, village_id, relocated)
+    return {"event_id": event_id, "village_id": village_id, "stage": "follow_up",
+            "indicators": {k: getattr(indicators, k) for k in indicators.__struct_fields__}}  # fmt: skip
+
+
+@router.get("/reports/{event_id}/rollup.{fmt}")
+async def report_rollup(ops: Ops, _user: Staff, event_id: str, fmt: str) -> Response:
+    """The roll-up (county, townships, villages) as CSV or Excel."""
+    if fmt not in ("csv", "xlsx"):
+        raise HTTPException(404, "rollup.csv or rollup.xlsx")
+    if event_id not in ops.centre.book.events:
+        raise HTTPException(404, f"no event {event_id}")
+    places = {v.village_id: (v.township, v.county) for v in ops.centre.villages.values()}
+    rows = rollup(ops.centre.book, event_id, places)
+    body, media = (rollup_csv(rows), "text/csv; charset=utf-8") if fmt == "csv" else (rollup_xlsx(rows), XLSX)
+    disposition = f'attachment; filename="{event_id}-rollup.{fmt}"'
+    return Response(body, media_type=media, headers={"Content-Disposition": disposition})
+
+
+@router.get("/evacuation/{area}")
+async def evacuation_list(ops: Ops, _user: Staff, area: str) -> dict[str, Any]:
+    """The area's tasks in priority order (as created), with their states."""
+    key = ops.centre.warning_key(area)
+    tasks = [asdict(t) for t in ops.centre.tasks.tasks.values() if key and t.warning_id == key]
+    return ops.centre.evacuation_status(area) | {"list": tasks}
+
+
+@router.post("/tasks/{task_id}")
+async def move_task(ops: Ops, user: Staff, task_id: str, body: TaskMove) -> dict[str, Any]:
+    """contacted, confirmed_safe or relocated; relocations count into the village's next report."""
+    try:
+        task = ops.centre.tasks.move(task_id, body.state, time.time(), body.note or f"by {user.username}")
+    except KeyError as exc:
+        raise HTTPException(404, f"no task {task_id}") from exc
+    except TransitionError as exc:
+        raise HTTPException(409, str(exc)) from exc
+    ops.centre.publish("evacuation", ops.centre.evacuation_status(task.village_id) | {"task": asdict(task)})
+    return asdict(task)
+
+
+@router.post("/teams")
+async def add_team(ops: Ops, _user: Commander, body: TeamIn) -> dict[str, str]:
+    """Register a rescue team at its base."""
+    ops.add_team(Team(body.team_id, body.lat, body.lon, frozenset(body.capabilities)))
+    return {"team_id": body.team_id}
+
+
+@router.post("/assign")
+async def assign(ops: Ops, _user: Commander) -> dict[str, Any]:
+    """Send the available teams to the incidents (optimal assignment)."""
+    plan = ops.assign()
+    ops.centre.publish("teams", {"pairs": plan.pairs, "unassigned": plan.unassigned})
+    return {"pairs": plan.pairs, "unassigned": plan.unassigned, "cost": plan.cost}
+
+
+@router.post("/warehouses")
+async def add_warehouse(ops: Ops, _user: Commander, body: WarehouseIn) -> dict[str, str]:
+    """Register a warehouse and its stock."""
+    ops.add_warehouse(Warehouse(body.warehouse_id, body.lat, body.lon, body.stock))
+    return {"warehouse_id": body.warehouse_id}
+
+
+@router.post("/relief/plan")
+async def relief_plan(ops: Ops, _user: Commander, days: float = 3.0) -> dict[str, Any]:
+    """A draft relief plan for the relocated."""
+    plan = ops.propose_relief(days)
+    return {"status": plan.status, "fill": plan.fill, "shipments": [asdict(s) for s in plan.shipments]}
+
+
+@router.post("/relief/approve")
+async def relief_approve(ops: Ops, user: Commander) -> dict[str, Any]:
+    """The commander approves the current draft."""
+    try:
+        plan = ops.approve_relief(user.username, time.time())
+    except ValueError as exc:
+        raise HTTPException(409, str(exc)) from exc
+    ops.centre.publish("relief", {"status": plan.status, "approved_by": plan.approved_by})
+    return {"status": plan.status, "approved_by": plan.approved_by, "approved_at": plan.approved_at}

@@ -1,0 +1,106 @@
+"""The command map's REST (issue 6): state, clustered markers, GeoJSON layers, and the page itself.
+
+Read-only map data is open to any signed-in staff; command actions live in `dashboard/command_actions.py`.
+Handlers are `async def` on purpose: the command centre is only touched from the event loop thread.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import FileResponse
+
+from alerts.warnings import WarningLevel
+from dashboard.auth_api import require
+from dashboard.command_view import gauges, points, villages
+from dashboard.geo_layers import layers
+from dashboard.markers import BBox, aggregate
+from dispatch.field_ops import FieldOps
+
+STATIC = Path(__file__).resolve().parent / "static"
+MAX_GAUGES_IN_STATE = 1000
+router = APIRouter(prefix="/api/command", tags=["command"], dependencies=[Depends(require())])
+pages = APIRouter(tags=["command"], include_in_schema=False)
+
+
+def field_ops(request: Request) -> FieldOps:
+    """The running hub's command room (503 when this hub has none)."""
+    ops = getattr(request.app.state.ctx, "field_ops", None)
+    if ops is None:
+        raise HTTPException(503, "no command centre in this hub")
+    return ops  # type: ignore[no-any-return]
+
+
+Ops = Annotated[FieldOps, Depends(field_ops)]
+
+
+@router.get("/state")
+async def state(ops: Ops) -> dict[str, Any]:
+    """Areas with levels, gauges (up to 1,000), villages with reports, teams, incidents, relief, active CAP."""
+    cc = ops.centre
+    levels = cc.warnings.levels()
+    areas = [
+        {"area": a, "level": int(lv), "colour": lv.colour, **cc.evacuation_status(a)}
+        for a, lv in sorted(levels.items())
+        if lv is not WarningLevel.NONE
+    ]
+    gauge_list = gauges(cc) if len(cc.sites) <= MAX_GAUGES_IN_STATE else []
+    return {
+        "areas": areas,
+        "gauges": gauge_list,
+        "gauges_total": len(cc.sites),
+        "villages": villages(ops),
+        "teams": [asdict(t) | {"capabilities": sorted(t.capabilities), "incident": ops.assigned.get(t.team_id)}
+                  for t in ops.teams.values()],
+        "incidents": [asdict(i) | {"requires": sorted(i.requires)} for i in ops.incidents()],
+        "relief": _relief(ops),
+        "cap": [{"identifier": w.identifier, "area": w.geocodes.get("village", ""), "level": int(w.level),
+                 "msg_type": w.msg_type, "sent": w.sent} for w in cc.alerts.active(time.time())],
+        "events": list(cc.book.events),
+        "tile_url": ops.tile_url,
+    }  # fmt: skip
+
+
+def _relief(ops: FieldOps) -> dict[str, Any] | None:
+    plan = ops.relief
+    if plan is None:
+        return None
+    return {"status": plan.status, "approved_by": plan.approved_by, "fill": plan.fill,
+            "shipments": [asdict(s) for s in plan.shipments]}  # fmt: skip
+
+
+@router.get("/markers")
+async def markers(
+    ops: Ops, bbox: Annotated[str, Query(description="west,south,east,north")], zoom: Annotated[int, Query(ge=0, le=22)]
+) -> dict[str, Any]:
+    """Gauges in view: individual markers when zoomed in, grid clusters otherwise."""
+    try:
+        view = BBox.parse(bbox)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    return aggregate(points(ops.centre), view, zoom)
+
+
+@router.get("/geojson")
+async def geojson(ops: Ops) -> dict[str, Any]:
+    """The scenario's own layers: county boundary, village areas, villages, river."""
+    cc = ops.centre
+    return layers(list(cc.villages.values()), list(cc.sites.values()), cc.radius_km)
+
+
+@pages.get("/map")
+def map_page() -> FileResponse:
+    """The command map page (it signs in through /api/login when needed)."""
+    return FileResponse(STATIC / "map.html", headers={"Cache-Control": "no-cache"})
+
+
+@pages.get("/map/{name}")
+def map_asset(name: str) -> FileResponse:
+    """The map's script and style."""
+    if name not in ("map.js", "map.css"):
+        raise HTTPException(404, "not found")
+    return FileResponse(STATIC / name, headers={"Cache-Control": "no-cache"})

@@ -1,0 +1,13 @@
+"""Mount the command map (issue 6): its page and REST, the command actions, and the CAP feed and import."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from dashboard import cap_api, command_actions, command_api
+
+
+def mount_command(app: FastAPI) -> None:
+    """Include the command routers: /map, /api/command/*, /cap/alerts.xml, /cap/alerts/<id>.xml, /api/cap/import."""
+    for router in (command_api.router, command_api.pages, command_actions.router, cap_api.feed, cap_api.router):
+        app.include_router(router)

@@ -1,0 +1,52 @@
+"""The command centre's state shaped for the map: gauges with colours, villages with their reports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alerts.command import CommandCentre
+from alerts.warnings import WarningLevel
+from dashboard.markers import Point
+from dispatch.field_ops import FieldOps
+
+REPORT_KEYS = ("affected_population", "deaths", "missing", "injured_ill", "emergency_relocated", "trapped")
+
+
+def points(cc: CommandCentre) -> list[Point]:
+    """Every gauge as a marker point with its current level."""
+    levels = cc.gauge_levels
+    return [Point(s.terminal_id, s.kind, s.lat, s.lon, levels.get(s.terminal_id, 0), s.village_id)
+            for s in list(cc.sites.values())]  # fmt: skip
+
+
+def gauges(cc: CommandCentre) -> list[dict[str, Any]]:
+    """Gauges with their latest metric values and levels (for popups)."""
+    out = []
+    for s in list(cc.sites.values()):
+        metrics = cc.warnings.terminal_metrics(s.terminal_id)
+        level = cc.gauge_levels.get(s.terminal_id, 0)
+        out.append({"id": s.terminal_id, "kind": s.kind, "village": s.village_id, "lat": s.lat, "lon": s.lon,
+                    "level": level, "colour": WarningLevel(level).colour,
+                    "metrics": {m: round(v, 3) for m, (v, _lv) in metrics.items()}})  # fmt: skip
+    return out
+
+
+def villages(ops: FieldOps) -> list[dict[str, Any]]:
+    """Villages with their level, latest report of the newest event, and evacuation counts."""
+    cc = ops.centre
+    event_id = next(reversed(cc.book.events), None)
+    latest = cc.book.latest(event_id) if event_id else {}
+    relocated = ops.relocated()
+    out = []
+    for v in list(cc.villages.values()):
+        level = cc.warnings.area_level(v.village_id)
+        rep = latest.get(v.village_id)
+        report = None
+        if rep is not None:
+            report = {"stage": rep.stage, "version": rep.version, "ts": rep.ts,
+                      **{k: getattr(rep.indicators, k) for k in REPORT_KEYS}}  # fmt: skip
+        evacuation = cc.evacuation_status(v.village_id)
+        out.append({"id": v.village_id, "name": v.name, "township": v.township, "lat": v.lat, "lon": v.lon,
+                    "level": int(level), "colour": level.colour, "report": report,
+                    "relocated": relocated.get(v.village_id, 0), "evacuation": evacuation})  # fmt: skip
+    return out

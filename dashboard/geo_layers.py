@@ -1,0 +1,64 @@
+"""The scenario's own map layers as GeoJSON, for a command room without a tile server (issue 6).
+
+Village areas are the warning circles (as 32-gon polygons), the county boundary is the padded hull box of the
+villages, and the river is drawn through the river gauges from south to north (they stand on its bank).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+from alerts.command_areas import Site
+from devices.records import Village
+
+KM_PER_DEG_LAT = 111.32
+CIRCLE_SIDES = 32
+PAD_DEG = 0.04
+
+
+def circle_ring(lat: float, lon: float, radius_km: float, sides: int = CIRCLE_SIDES) -> list[list[float]]:
+    """A closed GeoJSON ring ([lon, lat] pairs) approximating a circle."""
+    dlat = radius_km / KM_PER_DEG_LAT
+    dlon = dlat / max(math.cos(math.radians(lat)), 1e-6)
+    ring = [
+        [
+            round(lon + dlon * math.cos(2 * math.pi * k / sides), 6),
+            round(lat + dlat * math.sin(2 * math.pi * k / sides), 6),
+        ]
+        for k in range(sides)
+    ]
+    return [*ring, ring[0]]
+
+
+def _feature(geometry: dict[str, Any], **props: Any) -> dict[str, Any]:
+    return {"type": "Feature", "geometry": geometry, "properties": props}
+
+
+def layers(villages: Iterable[Village], sites: Iterable[Site], radius_km: float) -> dict[str, Any]:
+    """A FeatureCollection: county boundary, village areas and points, the river line."""
+    villages, sites = list(villages), list(sites)
+    features: list[dict[str, Any]] = []
+    if villages:
+        lats, lons = [v.lat for v in villages], [v.lon for v in villages]
+        s, n, w = min(lats) - PAD_DEG, max(lats) + PAD_DEG, min(lons) - PAD_DEG
+        e = max([*lons, *(x.lon for x in sites)]) + PAD_DEG
+        box = [[w, s], [e, s], [e, n], [w, n], [w, s]]
+        features.append(_feature({"type": "Polygon", "coordinates": [box]}, layer="boundary", name=villages[0].county))
+    for v in villages:
+        ring = circle_ring(v.lat, v.lon, radius_km)
+        features.append(
+            _feature({"type": "Polygon", "coordinates": [ring]}, layer="area", id=v.village_id, name=v.name)
+        )
+        features.append(_feature({"type": "Point", "coordinates": [v.lon, v.lat]}, layer="village", id=v.village_id,
+                                 name=v.name, township=v.township))  # fmt: skip
+    bank = sorted((s.lat, s.lon) for s in sites if s.kind == "river_gauge")
+    if len(bank) >= 2:
+        line = [
+            [bank[0][1], bank[0][0] - PAD_DEG],
+            *([lon, lat] for lat, lon in bank),
+            [bank[-1][1], bank[-1][0] + PAD_DEG],
+        ]
+        features.append(_feature({"type": "LineString", "coordinates": line}, layer="river", name="Xiang river"))
+    return {"type": "FeatureCollection", "features": features}
