@@ -12,10 +12,11 @@ import msgspec
 import numpy as np
 
 from devices import schemas
+from devices.adapters import PREFIXES, Adapters, AliasResolver, Ignored
 from devices.records import DeviceRecord
 from hub.models import Availability, DeviceEvent, DisasterReport, Family, Reading, Rejection
 
-Decoded = Reading | DeviceEvent | Availability | DisasterReport | Rejection
+Decoded = Reading | DeviceEvent | Availability | DisasterReport | Rejection | Ignored
 MAX_PAST_S = 30 * 24 * 3600.0  # devices buffer offline data for days, not months
 _SKIP = frozenset({"ts", "seq", "device_id", "acc", "acc_hz"})
 
@@ -60,9 +61,10 @@ _FAMILY = {f.value: f for f in Family}
 class Decoder:
     """Validates messages against the contract and the registry snapshot."""
 
-    def __init__(self, max_payload_bytes: int, max_future_s: float) -> None:
+    def __init__(self, max_payload_bytes: int, max_future_s: float, aliases: AliasResolver | None = None) -> None:
         self.max_payload_bytes = max_payload_bytes
         self.max_future_s = max_future_s
+        self.adapters = Adapters(max_future_s, MAX_PAST_S, aliases)  # zigbee2mqtt and OwnTracks (issue 9)
 
     def decode(self, topic: str, payload: bytes, devices: dict[str, DeviceRecord], now: float) -> Decoded:
         """Decode one message; never raises."""
@@ -74,6 +76,8 @@ class Decoder:
     def _decode(self, topic: str, payload: bytes, devices: dict[str, DeviceRecord], now: float) -> Decoded:
         if len(payload) > self.max_payload_bytes:
             raise Reject("oversized", f"{len(payload)} bytes > {self.max_payload_bytes}")
+        if topic.startswith(PREFIXES):
+            return self.adapters.decode(topic, payload, devices, now)
         parts = topic.split("/")
         if len(parts) != 3 or (parts[0], parts[2]) not in CHANNELS:
             raise Reject("bad_topic", f"expected <eldercare|disaster>/<device_id>/<channel>, got {topic[:200]!r}")

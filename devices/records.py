@@ -11,7 +11,7 @@ KINDS: dict[Family, frozenset[str]] = {
     Family.HOME_SENSOR: frozenset({"motion", "door", "bed", "smoke", "gas", "water_leak", "climate"}),
     Family.TERMINAL: frozenset({"rain_gauge", "river_gauge", "landslide", "reporter"}),
 }
-WORN_AT = frozenset({"waist", "wrist", "pendant"})
+WORN_AT = frozenset({"waist", "wrist", "pendant", "phone"})  # phone: an OwnTracks phone, position only (issue 9)
 
 
 class RegistryError(ValueError):

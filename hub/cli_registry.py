@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from dashboard.registry_api import masked
-from devices.records import DeviceRecord, Home, Resident, Village
+from devices.aliases import Alias, AliasBook
+from devices.records import DeviceRecord, Home, RegistryError, Resident, Village
 from devices.registry import Registry
+from hub.cli_commands import UserError
 from hub.models import Family
 from hub.state import StateDB
 from simulators.community import build_community
@@ -25,7 +27,7 @@ def add_registry(sub: Sub) -> None:
     p.add_argument("--data-dir", type=Path, default=Path("data"), help="the hub's data folder (default data)")
     reg = p.add_subparsers(dest="action", required=True, metavar="ACTION", help="what to do in the registry")
     lst = reg.add_parser("list", help="list one kind of record as JSON lines")
-    lst.add_argument("what", choices=["villages", "homes", "residents", "devices"], help="which records")
+    lst.add_argument("what", choices=["villages", "homes", "residents", "devices", "aliases"], help="which records")
     lst.set_defaults(handler=cmd_list)
     seed = reg.add_parser("seed", help="register the simulated community (same options as hub simulate)")
     seed.add_argument("--residents", type=int, default=200, help="simulated residents (default 200)")
@@ -36,6 +38,12 @@ def add_registry(sub: Sub) -> None:
     _add_record(reg, "add-home", Home, "a home")
     _add_record(reg, "add-resident", Resident, "a resident in a registered home")
     _add_record(reg, "add-device", DeviceRecord, "a device: wearable->resident, home_sensor->home, terminal->village")
+    alias = reg.add_parser("add-alias", help="map a zigbee2mqtt friendly name or an OwnTracks user/device to a device")
+    alias.add_argument("--source", required=True, choices=["zigbee2mqtt", "owntracks"], help="the client publishing")
+    alias.add_argument("--external-id", required=True, help="friendly name, or '<user>/<device>' for OwnTracks")
+    alias.add_argument("--device-id", required=True, help="the registered device it is (home sensor / wearable)")
+    alias.add_argument("--replace", action="store_true", help="move an existing alias to this device")
+    alias.set_defaults(handler=cmd_add_alias)
 
 
 def _add_record(reg: Sub, name: str, cls: type[Any], what: str) -> None:
@@ -68,6 +76,10 @@ def cmd_add(args: argparse.Namespace) -> int:
 def cmd_list(args: argparse.Namespace) -> int:
     """Print records as JSON lines (residents masked)."""
     registry = _registry(args)
+    if args.what == "aliases":
+        for row in AliasBook(registry.db).entries():
+            print(json.dumps(asdict(row)))
+        return 0
     rows: list[Any] = {"villages": registry.villages, "homes": registry.homes, "residents": registry.residents,
                        "devices": registry.list_devices}[args.what]()
     for row in rows:
@@ -81,4 +93,15 @@ def cmd_seed(args: argparse.Namespace) -> int:
     community.register(_registry(args))
     counts = {f.value: len(community.of_family(f)) for f in Family}
     print(f"registered {len(community.residents)} residents, devices {counts}")
+    return 0
+
+
+def cmd_add_alias(args: argparse.Namespace) -> int:
+    """Register an external identity of a device (issue 9)."""
+    alias = Alias(args.source, args.external_id, args.device_id)
+    try:
+        AliasBook(_registry(args).db).add(alias, replace=args.replace)
+    except RegistryError as exc:
+        raise UserError(str(exc)) from exc
+    print(json.dumps(asdict(alias)))
     return 0

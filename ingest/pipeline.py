@@ -19,6 +19,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from devices.adapters import Ignored
+from devices.aliases import AliasBook
 from devices.decode import Decoder
 from devices.registry import Registry
 from hub.models import Availability, DeviceEvent, DisasterReport, Reading, Rejection
@@ -54,6 +56,7 @@ class IngestStats:
     stored: int = 0
     duplicates: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
+    ignored: Counter[str] = field(default_factory=Counter)  # zigbee2mqtt bridge topics, other OwnTracks types
     store_retries: int = 0
     batches: int = 0
     last_write_ms: float = 0.0
@@ -72,7 +75,7 @@ class Ingestor:
         self.journal = Journal(db)
         self.registry = registry
         self.ack = ack
-        self.decoder = Decoder(settings.max_payload_bytes, settings.max_clock_skew_s)
+        self.decoder = Decoder(settings.max_payload_bytes, settings.max_clock_skew_s, AliasBook(db))
         self.dedup = Deduplicator(settings.dedup_window)
         self.outputs: list[asyncio.Queue[Batch]] = []
         self.stats = IngestStats()
@@ -127,6 +130,8 @@ class Ingestor:
                 batch.rejections.append(rec)
             elif isinstance(rec, Availability):
                 batch.availability.append(rec)
+            elif isinstance(rec, Ignored):  # acked with the batch, never dead-lettered (issue 9)
+                self.stats.ignored[rec.reason] += 1
             elif accept(rec.device_id, rec.seq, rec.ts):
                 batch.messages.append(rec)
         return batch

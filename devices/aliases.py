@@ -1,0 +1,98 @@
+"""External identities of registered devices (issue 9): a zigbee2mqtt friendly name, an OwnTracks "<user>/<device>".
+
+Homes already have Zigbee sensors and families already carry phones: instead of re-flashing them, each is
+registered as an ordinary device and an alias maps the name its own software publishes under to that device.
+A zigbee2mqtt alias must point at a home sensor, an OwnTracks alias at a wearable (a phone: worn_at "phone").
+The table lives in the state DB; like the registry, the lookup snapshot follows other processes' commits.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from devices.records import RegistryError
+from hub.models import Family
+from hub.state import StateDB
+
+DDL = (
+    """CREATE TABLE IF NOT EXISTS device_aliases (source TEXT NOT NULL, external_id TEXT NOT NULL,
+        device_id TEXT NOT NULL REFERENCES devices(device_id), PRIMARY KEY (source, external_id))""",
+)
+SOURCES: dict[str, Family] = {"zigbee2mqtt": Family.HOME_SENSOR, "owntracks": Family.WEARABLE}
+
+
+@dataclass(frozen=True, slots=True)
+class Alias:
+    """One external identity of a registered device."""
+
+    source: str
+    external_id: str
+    device_id: str
+
+
+class AliasBook:
+    """CRUD over the alias table with a cached (source, external_id) -> device_id snapshot."""
+
+    def __init__(self, db: StateDB) -> None:
+        self.db = db
+        db.migrate(DDL)
+        self._lock = threading.Lock()
+        self._snapshot: dict[tuple[str, str], str] | None = None
+        self._version = -1
+
+    def add(self, alias: Alias, replace: bool = False) -> None:
+        """Map an external identity to a registered device of the family its source publishes."""
+        family = SOURCES.get(alias.source)
+        if family is None:
+            raise RegistryError(f"unknown alias source {alias.source!r}; one of {sorted(SOURCES)}")
+        if not alias.external_id or len(alias.external_id) > 200:
+            raise RegistryError("an external id must be 1 to 200 characters")
+        if alias.source == "owntracks" and alias.external_id.count("/") != 1:
+            raise RegistryError(f"an OwnTracks id is '<user>/<device>', got {alias.external_id!r}")
+        rows = self.db.execute("SELECT family FROM devices WHERE device_id=?", (alias.device_id,))
+        if not rows:
+            raise RegistryError(f"device {alias.device_id!r} is not registered")
+        if rows[0]["family"] != family.value:
+            raise RegistryError(f"a {alias.source} alias needs a {family.value}, {alias.device_id!r} is not one")
+        verb = "INSERT OR REPLACE" if replace else "INSERT"
+        try:
+            self.db.execute(
+                f"{verb} INTO device_aliases (source, external_id, device_id) VALUES (?, ?, ?)",
+                (alias.source, alias.external_id, alias.device_id),
+            )
+        except Exception as exc:  # sqlite3.IntegrityError: the name is already taken
+            raise RegistryError(f"alias {alias.source}:{alias.external_id!r} exists: {exc}") from exc
+        with self._lock:
+            self._snapshot = None
+
+    def remove(self, source: str, external_id: str) -> bool:
+        """Forget one alias; True when it existed."""
+        found = bool(
+            self.db.execute(
+                "DELETE FROM device_aliases WHERE source=? AND external_id=? RETURNING 1", (source, external_id)
+            )
+        )
+        with self._lock:
+            self._snapshot = None
+        return found
+
+    def entries(self, source: str | None = None) -> list[Alias]:
+        """All aliases (of one source), ordered."""
+        where, params = ("WHERE source=?", (source,)) if source else ("", ())
+        rows = self.db.execute(
+            f"SELECT source, external_id, device_id FROM device_aliases {where} ORDER BY 1, 2", params
+        )
+        return [Alias(r["source"], r["external_id"], r["device_id"]) for r in rows]
+
+    def resolve(self, source: str, external_id: str) -> str | None:
+        """The device id behind an external identity, or None."""
+        return self._current().get((source, external_id))
+
+    def _current(self) -> dict[tuple[str, str], str]:
+        version = self.db.execute("PRAGMA data_version")[0][0]
+        with self._lock:
+            if self._snapshot is None or version != self._version:
+                self._snapshot = {(a.source, a.external_id): a.device_id for a in self.entries()}
+                self._version = version
+            return self._snapshot

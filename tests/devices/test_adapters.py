@@ -1,0 +1,153 @@
+"""zigbee2mqtt and OwnTracks payloads from their documentation through the decoder, on a real registry and aliases."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+from ecosystem_payloads import (
+    BRIDGE_STATE,
+    CLIMATE,
+    DOOR_OPEN,
+    LEAK,
+    MOTION,
+    PHONE,
+    SMOKE,
+    location,
+    others,
+    register_ecosystem,
+)
+
+from devices.adapters import Ignored
+from devices.aliases import Alias, AliasBook
+from devices.decode import Decoder
+from devices.records import DeviceRecord, RegistryError
+from devices.registry import Registry
+from hub.models import Availability, Family, Reading, Rejection
+from hub.state import StateDB
+
+NOW = time.time()
+
+
+@pytest.fixture
+def book(tmp_path: Path) -> tuple[Registry, AliasBook]:
+    db = StateDB(tmp_path / "state.sqlite")
+    registry, aliases = Registry(db), AliasBook(db)
+    register_ecosystem(registry, aliases)
+    return registry, aliases
+
+
+@pytest.fixture
+def decode(book: tuple[Registry, AliasBook]):  # type: ignore[no-untyped-def]
+    registry, aliases = book
+    decoder = Decoder(max_payload_bytes=64 * 1024, max_future_s=300, aliases=aliases)
+    return lambda topic, payload, now=NOW: decoder.decode(topic, payload, registry.devices(), now)
+
+
+@pytest.mark.parametrize(
+    ("name", "payload", "device_id", "values"),
+    [
+        ("hall motion", MOTION, "Z-MOTION", {"occupancy": 1.0, "battery": 100.0}),
+        ("front door", DOOR_OPEN, "Z-DOOR", {"contact": 0.0, "battery": 91.0}),
+        ("kitchen/leak", LEAK, "Z-LEAK", {"water_leak": 1.0, "battery": 100.0}),
+        ("smoke", SMOKE, "Z-SMOKE", {"smoke": 1.0, "battery": 83.0}),
+        ("bedroom climate", CLIMATE, "Z-CLIMATE", {"temperature": 22.5, "humidity": 45.2, "battery": 97.0}),
+    ],
+)
+def test_zigbee2mqtt_states_map_to_home_sensor_readings(decode, name, payload, device_id, values) -> None:  # type: ignore[no-untyped-def]
+    rec = decode(f"zigbee2mqtt/{name}", payload)
+    assert isinstance(rec, Reading)
+    assert (rec.device_id, rec.family, rec.ts, rec.values) == (device_id, Family.HOME_SENSOR, NOW, values)
+
+
+def test_zigbee2mqtt_synthesised_seq_is_monotonic_within_one_batch(decode) -> None:  # type: ignore[no-untyped-def]
+    seqs = [decode("zigbee2mqtt/hall motion", MOTION).seq for _ in range(3)]
+    assert seqs == sorted(set(seqs)) and seqs[0] == int(NOW * 1000)
+
+
+def test_zigbee2mqtt_last_seen_is_device_time_and_makes_redeliveries_duplicates(decode) -> None:  # type: ignore[no-untyped-def]
+    ms = int((NOW - 60) * 1000)
+    first = decode("zigbee2mqtt/hall motion", b'{"occupancy":false,"last_seen":%d}' % ms)
+    again = decode("zigbee2mqtt/hall motion", b'{"occupancy":false,"last_seen":%d}' % ms)
+    iso = decode(
+        "zigbee2mqtt/hall motion", b'{"occupancy":true,"last_seen":"2024-01-02T03:04:05.000Z"}', now=1704164645.0 + 5
+    )
+    assert first.ts == pytest.approx(NOW - 60, abs=0.001) and first.seq == again.seq == ms
+    assert iso.ts == 1704164645.0
+
+
+@pytest.mark.parametrize("payload", [b"online", b'{"state":"online"}', b"offline", b'{"state":"offline"}'])
+def test_zigbee2mqtt_availability_both_forms(decode, payload) -> None:  # type: ignore[no-untyped-def]
+    rec = decode("zigbee2mqtt/kitchen/leak/availability", payload)
+    assert rec == Availability("Z-LEAK", b"online" in payload, NOW)
+
+
+@pytest.mark.parametrize(
+    ("topic", "payload", "reason"),
+    [
+        ("zigbee2mqtt/bridge/state", BRIDGE_STATE, "zigbee2mqtt_bridge"),
+        ("zigbee2mqtt/bridge/logging", b'{"level":"info","message":"MQTT publish"}', "zigbee2mqtt_bridge"),
+        ("zigbee2mqtt/front door/set", b'{"state":"ON"}', "zigbee2mqtt_command"),
+    ],
+)
+def test_zigbee2mqtt_bridge_and_command_topics_are_ignored(decode, topic, payload, reason) -> None:  # type: ignore[no-untyped-def]
+    assert decode(topic, payload) == Ignored(topic, reason)
+
+
+@pytest.mark.parametrize(
+    ("topic", "payload", "reason"),
+    [
+        ("zigbee2mqtt/garage door", DOOR_OPEN, "unknown_device"),
+        ("zigbee2mqtt/front door", b'{"contact":"false"}', "invalid"),  # strict on the types it uses
+        ("zigbee2mqtt/front door", b'{"battery":180}', "invalid"),
+        ("zigbee2mqtt/front door", b"not json", "not_json"),
+        ("zigbee2mqtt/front door/availability", b"maybe", "not_json"),
+        ("owntracks/grandpa/iphone", location(int(NOW)), "unknown_device"),
+        ("owntracks/grandma/pixel", location(int(NOW), lat=95.0), "invalid"),
+        ("owntracks/grandma/pixel", location(int(NOW)).replace(b'"tst"', b'"tsx"'), "invalid"),
+        ("owntracks/grandma/pixel", location(int(NOW) - 90 * 86400), "clock"),
+        ("owntracks/grandma/pixel", b'{"lat": 1}', "invalid"),
+    ],
+)
+def test_bad_ecosystem_messages_are_rejected_with_a_reason(decode, topic, payload, reason) -> None:  # type: ignore[no-untyped-def]
+    rec = decode(topic, payload)
+    assert isinstance(rec, Rejection) and rec.reason == reason, rec
+
+
+def test_owntracks_location_is_the_phones_position_and_battery(decode) -> None:  # type: ignore[no-untyped-def]
+    tst = int(NOW) - 30
+    rec = decode("owntracks/grandma/pixel", location(tst, lat=28.25, lon=112.95))
+    assert rec == Reading(PHONE, Family.WEARABLE, float(tst), tst, {"lat": 28.25, "lon": 112.95, "battery": 92.0})
+
+
+def test_owntracks_coarse_fix_keeps_only_the_battery(decode) -> None:  # type: ignore[no-untyped-def]
+    rec = decode("owntracks/grandma/pixel", location(int(NOW), acc=5000))
+    assert isinstance(rec, Reading) and rec.values == {"battery": 92.0}
+
+
+def test_owntracks_other_types_are_ignored(decode) -> None:  # type: ignore[no-untyped-def]
+    outcomes = [decode("owntracks/grandma/pixel", p) for p in others(int(NOW))]
+    assert [o.reason for o in outcomes] == ["owntracks_transition", "owntracks_waypoint", "owntracks_lwt"]
+
+
+def test_alias_rules(book: tuple[Registry, AliasBook]) -> None:
+    registry, aliases = book
+    with pytest.raises(RegistryError, match="needs a home_sensor"):
+        aliases.add(Alias("zigbee2mqtt", "phone as sensor", PHONE))
+    with pytest.raises(RegistryError, match="<user>/<device>"):
+        aliases.add(Alias("owntracks", "grandma", PHONE))
+    with pytest.raises(RegistryError, match="not registered"):
+        aliases.add(Alias("owntracks", "a/b", "NOPE"))
+    with pytest.raises(RegistryError, match="exists"):
+        aliases.add(Alias("owntracks", "grandma/pixel", PHONE))
+    assert aliases.resolve("owntracks", "grandma/pixel") == PHONE
+    assert aliases.remove("owntracks", "grandma/pixel") and aliases.resolve("owntracks", "grandma/pixel") is None
+    registry.add_device(DeviceRecord("Z-DIRECT", "home_sensor", "motion", home_id="H-E"))
+    assert len(aliases.entries("zigbee2mqtt")) == 5
+
+
+def test_a_friendly_name_equal_to_a_device_id_needs_no_alias(decode) -> None:  # type: ignore[no-untyped-def]
+    rec = decode("zigbee2mqtt/Z-SMOKE", orjson.dumps({"smoke": False}))
+    assert isinstance(rec, Reading) and rec.device_id == "Z-SMOKE"
