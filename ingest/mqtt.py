@@ -25,7 +25,7 @@ from ingest.inbox import Inbound, Inbox
 
 logger = logging.getLogger(__name__)
 _PUBACK = struct.Struct("!BBH")  # PUBACK fixed header, remaining length 2, packet id
-SUBSCRIPTIONS = ("eldercare/+/+", "disaster/+/+")
+SUBSCRIPTIONS = ("eldercare/+/+", "disaster/+/+", "zigbee2mqtt/#", "owntracks/+/+")  # issue 9: existing clients
 CONNECT_TIMEOUT_S = 10.0
 
 
