@@ -111,7 +111,9 @@ class Notifier:
         message = WEARABLE_MESSAGES.get(event)
         if message and self.downlink is not None and incident.get("device_id"):
             try:
-                self.downlink(incident["device_id"], {"notify": message, "incident_id": incident["id"]})
+                self.downlink(
+                    incident["device_id"], {"cmd": "notify", "message": message, "incident_id": incident["id"]}
+                )
             except Exception:
                 logger.exception("downlink to %s failed", incident["device_id"])
         if self.webhook is not None:
