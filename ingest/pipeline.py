@@ -56,7 +56,7 @@ class IngestStats:
     stored: int = 0
     duplicates: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
-    ignored: Counter[str] = field(default_factory=Counter)  # zigbee2mqtt bridge topics, other OwnTracks types
+    ignored: dict[str, int] = field(default_factory=dict)  # zigbee2mqtt bridge topics, other OwnTracks types
     store_retries: int = 0
     batches: int = 0
     last_write_ms: float = 0.0
@@ -131,7 +131,7 @@ class Ingestor:
             elif isinstance(rec, Availability):
                 batch.availability.append(rec)
             elif isinstance(rec, Ignored):  # acked with the batch, never dead-lettered (issue 9)
-                self.stats.ignored[rec.reason] += 1
+                self.stats.ignored[rec.reason] = self.stats.ignored.get(rec.reason, 0) + 1
             elif accept(rec.device_id, rec.seq, rec.ts):
                 batch.messages.append(rec)
         return batch
