@@ -8,8 +8,11 @@ Method (same for all three consumers, in one run, on one private Mosquitto):
    (for the hub: to the N-th reading durably stored in DuckDB and acknowledged) gives messages per second.
 Draining a backlog measures each consumer's own ceiling, without a publisher competing for the two cores.
 
+A second hub run stores the same backlog into InfluxDB (Debian's influxd, started by the bench on free ports,
+line protocol over the v1 /write API): influx_stored_per_s (issue 7).
+
 Run from the repository root: .venv/bin/python -m bench.ingest [--messages 200000] [--devices 1000]
-The last line is JSON: {"stored_per_s", "bare_paho_per_s", "mosquitto_sub_per_s", "ratio", ...}.
+The last line is JSON: {"stored_per_s", "influx_stored_per_s", "bare_paho_per_s", "mosquitto_sub_per_s", "ratio", ...}.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import time
 from collections import deque
 from pathlib import Path
 
+import httpx
 import orjson
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -38,6 +42,7 @@ from hub.app import build_hub, serve
 from hub.broker import Mosquitto, free_port
 from hub.settings import HttpSettings, MqttSettings, Settings, StoreSettings
 from hub.state import StateDB
+from hub.store.influxd import Influxd
 
 TOPIC = "eldercare/+/telemetry"
 
@@ -135,10 +140,11 @@ def mosquitto_sub(port: int, count: int) -> float:
     return count / (time.perf_counter() - t0)
 
 
-def hub_rate(data_dir: Path, port: int, count: int) -> float:
+def hub_rate(data_dir: Path, port: int, count: int, client_id: str = "bench-hub",
+             store: StoreSettings | None = None) -> float:
     """Messages/s from the hub's connect to its count-th stored and acked reading."""
-    settings = Settings(mqtt=MqttSettings(url=f"mqtt://127.0.0.1:{port}", client_id="bench-hub"),
-                        store=StoreSettings(data_dir=data_dir), http=HttpSettings(port=free_port()))
+    settings = Settings(mqtt=MqttSettings(url=f"mqtt://127.0.0.1:{port}", client_id=client_id),
+                        store=store or StoreSettings(data_dir=data_dir), http=HttpSettings(port=free_port()))
     result: dict[str, float] = {}
 
     async def main() -> None:
@@ -163,6 +169,23 @@ def hub_rate(data_dir: Path, port: int, count: int) -> float:
     return count / result["elapsed"]
 
 
+def influx_rate(data: Path, port: int, count: int) -> float:
+    """The hub's rate with InfluxDB as its store (a private influxd), checked against the points it then holds."""
+    server = Influxd(data / "influxdb").start()
+    try:
+        store = StoreSettings(data_dir=data / "hub-influx", backend="influxdb", influx_url=server.url,
+                              influx_db="bench")
+        rate = hub_rate(data / "hub-influx", port, count, "bench-hub-influx", store)
+        q = {"q": "SELECT COUNT(seq) FROM readings", "db": "bench"}
+        series = httpx.post(f"{server.url}/query", data=q, timeout=60).json()["results"][0].get("series", [])
+        points = int(series[0]["values"][0][1]) if series else 0
+        if points < count:
+            raise RuntimeError(f"InfluxDB holds {points} points after the hub stored {count}")
+    finally:
+        server.stop()
+    return rate
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the three measurements and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -174,7 +197,8 @@ def main(argv: list[str] | None = None) -> int:
         broker = Mosquitto(data / "mosquitto").start()
         try:
             ids = register(data / "hub", args.devices)
-            for client_id in ("bench-hub", "bench-bare"):
+            register(data / "hub-influx", args.devices)
+            for client_id in ("bench-hub", "bench-bare", "bench-hub-influx"):
                 create_session(client_id, broker.port)
             subprocess.run(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(broker.port), "-q", "1", "-c", "-i",
                             "bench-c", "-V", "5", "-t", TOPIC, "-W", "1"], stdout=subprocess.DEVNULL, check=False)
@@ -187,9 +211,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"mosquitto_sub (C):    {c_sub:,.0f} msg/s", file=sys.stderr)
             stored = hub_rate(data / "hub", broker.port, args.messages)
             print(f"hub stored (DuckDB):  {stored:,.0f} msg/s = {stored / bare:.2f} x bare paho", file=sys.stderr)
+            influx = influx_rate(data, broker.port, args.messages)
+            print(f"hub stored (InfluxDB): {influx:,.0f} msg/s = {influx / bare:.2f} x bare paho", file=sys.stderr)
         finally:
             broker.stop()
     print(json.dumps({"messages": args.messages, "devices": args.devices, "stored_per_s": round(stored),
+                      "influx_stored_per_s": round(influx),
                       "bare_paho_per_s": round(bare), "mosquitto_sub_per_s": round(c_sub),
                       "ratio": round(stored / bare, 3)}))
     return 0
