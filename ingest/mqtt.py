@@ -22,6 +22,7 @@ from paho.mqtt.properties import Properties
 
 from hub.settings import MqttSettings
 from ingest.inbox import Inbound, Inbox
+from ingest.readahead import ReadAheadClient
 
 logger = logging.getLogger(__name__)
 _PUBACK = struct.Struct("!BBH")  # PUBACK fixed header, remaining length 2, packet id
@@ -44,8 +45,8 @@ class MqttLink:
         self.refused: str | None = None
         self._stopping = False
         self._generation = 0
-        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=settings.client_id,
-                                   protocol=mqtt.MQTTv5, manual_ack=True)
+        self._client = ReadAheadClient(CallbackAPIVersion.VERSION2, client_id=settings.client_id,
+                                       protocol=mqtt.MQTTv5, manual_ack=True)
         if settings.username:
             self._client.username_pw_set(settings.username, settings.password)
         self._client.reconnect_delay_set(min_delay=1, max_delay=30)

@@ -98,9 +98,14 @@ class Fleet:
 
     def _watch(self, client: mqtt.Client) -> None:
         sock = client.socket()
-        if sock is not None:
-            self._sel.register(sock, selectors.EVENT_READ, client)
-            self._socks[client] = sock
+        if sock is None:
+            return
+        stale = self._sel.get_map().get(sock.fileno())
+        if stale is not None:  # the fd of another client's dropped (closed) socket, now reused
+            self._sel.unregister(stale.fileobj)
+            self._socks.pop(stale.data, None)
+        self._sel.register(sock, selectors.EVENT_READ, client)
+        self._socks[client] = sock
 
     def _reconnect(self, client: mqtt.Client) -> None:
         sock = self._socks.pop(client, None)
