@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import getpass
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -40,11 +41,25 @@ def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
+def auth_config(passwords: Path, acl: Path) -> list[str]:
+    """Config lines that require a username and password and apply the generated ACL."""
+    return ["allow_anonymous false", f"password_file {passwords}", f"acl_file {acl}"]
+
+
+def tls_listener(port: int, cafile: Path, certfile: Path, keyfile: Path) -> list[str]:
+    """An extra TLS listener (see SECURITY.md for making the certificates)."""
+    return [f"listener {port} 127.0.0.1", f"cafile {cafile}", f"certfile {certfile}", f"keyfile {keyfile}",
+            "tls_version tlsv1.2"]
+
+
 def mosquitto_config(port: int, data_dir: Path, extra: list[str] | None = None) -> str:
-    """The generated mosquitto.conf text."""
+    """The generated mosquitto.conf text (anonymous access unless `extra` brings auth_config)."""
+    extra = extra or []
+    anonymous = [] if any(line.startswith("allow_anonymous") for line in extra) else ["allow_anonymous true"]
     lines = [
+        "per_listener_settings false",
         f"listener {port} 127.0.0.1",
-        "allow_anonymous true",
+        *anonymous,
         "persistence true",
         f"persistence_location {data_dir}/",
         "autosave_interval 5",
@@ -59,7 +74,7 @@ def mosquitto_config(port: int, data_dir: Path, extra: list[str] | None = None) 
         # Started as root, Mosquitto drops to the `mosquitto` user and then cannot write a root-owned folder.
         f"user {getpass.getuser()}",
     ]
-    return "\n".join(lines + (extra or [])) + "\n"
+    return "\n".join(lines + extra) + "\n"
 
 
 @dataclass
@@ -127,6 +142,12 @@ class Mosquitto:
     def _close_pipe(self) -> None:
         if self.process is not None and self.process.stderr is not None:
             self.process.stderr.close()
+
+    def reload(self) -> None:
+        """SIGHUP: Mosquitto rereads its password and ACL files (a revoked device is out, no restart)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGHUP)
+            time.sleep(0.2)
 
     def restart(self) -> None:
         """Stop and start again on the same port and data folder."""
