@@ -16,9 +16,13 @@ from fastapi import Depends, FastAPI, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse
 
 from dashboard import auth_api, console_api, detections_api, readings_api, registry_api, responders_api
+from dashboard.aliases_api import router as aliases_router
 from dashboard.command_pages import mount_command
 from dashboard.console_pages import mount_console
 from dashboard.context import HubContext
+from dashboard.export_api import router as export_router
+from dashboard.fhir_api import router as fhir_router
+from dashboard.metrics import router as metrics_router
 
 
 def _index() -> str:
@@ -52,6 +56,9 @@ def create_app(ctx: HubContext) -> FastAPI:
     app.include_router(registry_api.router, dependencies=staff)
     app.include_router(readings_api.router, dependencies=staff)
     app.include_router(detections_api.router, dependencies=staff)
+    for router in (export_router, fhir_router, aliases_router):  # issue 9
+        app.include_router(router, dependencies=staff)
+    app.include_router(metrics_router)  # issue 9: open, counts only (dashboard/metrics.py)
     for router in (auth_api.open_router, auth_api.router, console_api.router, responders_api.router):
         app.include_router(router)
     mount_console(app)

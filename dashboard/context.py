@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from alerts.incidents import IncidentService
@@ -33,6 +33,7 @@ class HubContext:
     desk: DispatchDesk | None = None
     auth: StaffAuth | None = None
     field_ops: FieldOps | None = None  # issue 6: the command room (warnings, CAP, reports, evacuation, teams)
+    queues: dict[str, Callable[[], int]] = field(default_factory=dict)  # issue 9: name -> depth, for /metrics
 
     def stats_dict(self) -> dict[str, Any]:
         """Ingest counters as plain JSON."""

@@ -168,6 +168,7 @@ def build_hub(settings: Settings, detectors: list[Detector] | None = None) -> Hu
     link.on_link = lambda kind: stage.link_events.append((kind, time.time()))  # list.append is atomic
     ctx = HubContext(registry, store, ingestor.journal, bus, ingestor.stats, link.connected.is_set, log, incidents,
                      desk, StaffAuth(db), field_ops=ops)
+    ctx.queues.update(inbox=inbox.depth, live=live_q.qsize, detectors=detect_q.qsize)  # issue 9: /metrics
     stages.update(ingest=ingestor.run, detectors=stage.run, live=live.run)
     return Hub(settings, db, registry, store, link, ingestor, stages, ctx)
 

@@ -41,6 +41,10 @@ class Inbox:
         self._closed = False
         self.high_water = 0
 
+    def depth(self) -> int:
+        """Messages waiting for ingest (for /metrics)."""
+        return len(self._items)
+
     def put(self, item: Inbound) -> None:
         """Called from paho's thread; blocks while the inbox is full (backpressure to the broker)."""
         with self._cond:

@@ -68,28 +68,35 @@ def test_zigbee2mqtt_and_owntracks_feed_readings_and_detections(mosquitto: Mosqu
     night = _last_night_23h(time.time())
     phone = "owntracks/grandma/pixel"
     away = location(night, lat=HOME_LAT + 0.01, lon=HOME_LON)  # about 1.1 km north of home, 23:00 local
-    _publish(mosquitto.port, [
-        ("zigbee2mqtt/bridge/state", BRIDGE_STATE, True),
-        ("zigbee2mqtt/kitchen/leak/availability", b'{"state":"online"}', True),
-        ("zigbee2mqtt/front door/availability", b"online", True),
-        ("zigbee2mqtt/hall motion", MOTION, False),
-        ("zigbee2mqtt/front door", DOOR_OPEN, False),
-        ("zigbee2mqtt/bedroom climate", CLIMATE, False),
-        ("zigbee2mqtt/kitchen/leak", LEAK, False),
-        ("zigbee2mqtt/unknown plug", b'{"state":"ON","power":12}', False),
-        (phone, location(night - 600), False),
-        *[(phone, payload, False) for payload in others(night - 300)],
-        (phone, away, False),
-        (phone, away, False),  # the same fix again (as a QoS 1 redelivery): same tst, dropped as a duplicate
-    ])
+    _publish(
+        mosquitto.port,
+        [
+            ("zigbee2mqtt/bridge/state", BRIDGE_STATE, True),
+            ("zigbee2mqtt/kitchen/leak/availability", b'{"state":"online"}', True),
+            ("zigbee2mqtt/front door/availability", b"online", True),
+            ("zigbee2mqtt/hall motion", MOTION, False),
+            ("zigbee2mqtt/front door", DOOR_OPEN, False),
+            ("zigbee2mqtt/bedroom climate", CLIMATE, False),
+            ("zigbee2mqtt/kitchen/leak", LEAK, False),
+            ("zigbee2mqtt/unknown plug", b'{"state":"ON","power":12}', False),
+            (phone, location(night - 600), False),
+            *[(phone, payload, False) for payload in others(night - 300)],
+            (phone, away, False),
+            (phone, away, False),  # the same fix again (as a QoS 1 redelivery): same tst, dropped as a duplicate
+        ],
+    )
     leak = _wait(hub, lambda h: [d for d in h.get("/api/detections") if d["kind"] == "water_leak"])
     assert leak[0]["device_id"] == "Z-LEAK" and leak[0]["detector"] == "home_safety"
     exits = _wait(hub, lambda h: [d for d in h.get("/api/detections") if d["kind"] == "night_exit"])
     assert [(d["detector"], d["subject_id"], d["device_id"]) for d in exits] == [("geofence", "R-E", PHONE)]
     assert exits[0]["features"]["distance_m"] > 1000
     stats = hub.get("/api/stats")
-    assert stats["ingest"]["ignored"] == {"zigbee2mqtt_bridge": 1, "owntracks_transition": 1,
-                                          "owntracks_waypoint": 1, "owntracks_lwt": 1}
+    assert stats["ingest"]["ignored"] == {
+        "zigbee2mqtt_bridge": 1,
+        "owntracks_transition": 1,
+        "owntracks_waypoint": 1,
+        "owntracks_lwt": 1,
+    }
     assert stats["dead_letters"] == {"unknown_device": 1}
     assert stats["ingest"]["duplicates"] == 1  # the repeated tst is the same fix
     fixes = hub.get(f"/api/devices/{PHONE}/readings", start=night - 3600, end=night + 1)

@@ -1,0 +1,53 @@
+"""REST for device aliases (issue 9): which zigbee2mqtt friendly name or OwnTracks user/device is which device."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from devices.aliases import Alias, AliasBook
+from devices.records import RegistryError
+
+router = APIRouter(prefix="/api", tags=["registry"])
+
+
+class AliasIn(BaseModel):
+    """An external identity of a registered device."""
+
+    model_config = ConfigDict(extra="forbid")
+    source: str = Field(pattern="^(zigbee2mqtt|owntracks)$")
+    external_id: str = Field(min_length=1, max_length=200)
+    device_id: str = Field(min_length=1, max_length=64)
+    replace: bool = False
+
+
+def _book(request: Request) -> AliasBook:
+    return AliasBook(request.app.state.ctx.registry.db)
+
+
+@router.post("/aliases", status_code=201)
+def add_alias(body: AliasIn, request: Request) -> dict[str, Any]:
+    """Map a friendly name or an OwnTracks '<user>/<device>' to a registered device (takes effect at once)."""
+    alias = Alias(body.source, body.external_id, body.device_id)
+    try:
+        _book(request).add(alias, replace=body.replace)
+    except RegistryError as exc:
+        raise HTTPException(status_code=409 if "exists" in str(exc) else 422, detail=str(exc)) from exc
+    return asdict(alias)
+
+
+@router.get("/aliases")
+def list_aliases(request: Request, source: str | None = None) -> list[dict[str, Any]]:
+    """Every alias (of one source)."""
+    return [asdict(a) for a in _book(request).entries(source)]
+
+
+@router.delete("/aliases/{source}/{external_id:path}")
+def remove_alias(source: str, external_id: str, request: Request) -> dict[str, str]:
+    """Forget an alias; its messages are rejected as unknown_device from then on."""
+    if not _book(request).remove(source, external_id):
+        raise HTTPException(status_code=404, detail=f"no alias {source}:{external_id!r}")
+    return {"status": "removed"}

@@ -1,0 +1,63 @@
+"""An in-process hub (built by the composition root, no broker connection) and a signed-in ASGI client over it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from argon2 import PasswordHasher
+
+from dashboard.app import create_app
+from hub.app import Hub, build_hub
+from hub.settings import MqttSettings, Settings, StoreSettings
+
+USER = ("issue9-admin", "issue9-password")
+
+
+class ApiClient:
+    """Keeps the session cookie; each call runs the ASGI app in its own event loop."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.app = create_app(hub.ctx)
+        self.cookies = httpx.Cookies()
+
+    def request(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        """One request through the app."""
+
+        async def go() -> httpx.Response:
+            transport = httpx.ASGITransport(app=self.app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://hub", cookies=self.cookies) as c:
+                response = await c.request(method, path, **kw)
+                self.cookies = c.cookies
+                return response
+
+        return asyncio.run(go())
+
+    def get(self, path: str, **params: Any) -> httpx.Response:
+        """GET with query parameters."""
+        return self.request("GET", path, params=params)
+
+
+@contextmanager
+def hub_api(data_dir: Path, login: bool = True) -> Iterator[tuple[Hub, ApiClient]]:
+    """A built hub over `data_dir` and a client signed in as an admin (unless login=False)."""
+    settings = Settings(mqtt=MqttSettings(url="mqtt://127.0.0.1:1"), store=StoreSettings(data_dir=data_dir))
+
+    async def build() -> Hub:
+        return build_hub(settings)
+
+    hub = asyncio.run(build())
+    try:
+        assert hub.ctx.auth is not None
+        hub.ctx.auth.hasher = PasswordHasher(time_cost=1, memory_cost=8192)
+        hub.ctx.auth.add_user(*USER, role="admin")
+        client = ApiClient(hub)
+        if login:
+            client.request("POST", "/api/login", json={"username": USER[0], "password": USER[1]}).raise_for_status()
+        yield hub, client
+    finally:
+        hub.close()
