@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlparse
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -28,6 +28,8 @@ class MqttSettings(Section):
     session_expiry_s: int = Field(7 * 24 * 3600, ge=0, description="How long the broker keeps the hub's session")
     receive_maximum: int = Field(10_000, ge=20, le=65_535, description="Unacknowledged QoS 1 messages in flight")
     shared_group: str = Field("", description="MQTT 5 shared-subscription group; empty = a single worker")
+    shard: str = Field("", pattern=r"^(\d+/\d+)?$", description="Topic shard 'i/N' of N workers (issue 7): "
+                       "subscribe only to the devices with crc32(device_id) % N == i; empty = every device")
 
     @field_validator("url")
     @classmethod
@@ -36,6 +38,22 @@ class MqttSettings(Section):
         if parsed.scheme not in ("mqtt", "tcp") or not parsed.hostname:
             raise ValueError(f"expected mqtt://host:port, got {value!r}")
         return value
+
+    @field_validator("shard")
+    @classmethod
+    def _check_shard(cls, value: str, info: ValidationInfo) -> str:
+        index, _, count = value.partition("/")
+        if value and not 0 <= int(index) < int(count):
+            raise ValueError(f"a shard is 'i/N' with 0 <= i < N, got {value!r}")
+        if value and info.data.get("shared_group"):
+            raise ValueError("choose topic shards or a shared-subscription group, not both")
+        return value
+
+    @property
+    def shard_of(self) -> tuple[int, int] | None:
+        """(index, count) of this worker's topic shard, or None when it takes every device."""
+        index, _, count = self.shard.partition("/")
+        return (int(index), int(count)) if self.shard else None
 
     @property
     def host(self) -> str:
@@ -66,6 +84,8 @@ class IngestSettings(Section):
     max_payload_bytes: int = Field(64 * 1024, ge=256, description="Larger payloads are rejected as oversized")
     queue_max: int = Field(50_000, ge=100, description="Messages buffered before paho's thread is held back")
     dedup_window: int = Field(4096, ge=16, description="Sequence numbers remembered per device for dedup")
+    device_rate_per_s: float = Field(50.0, gt=0, description="Sustained messages/s a device may send (flood guard)")
+    device_burst: float = Field(3000.0, ge=1, description="Messages a device may send at once, e.g. its backlog")
     max_clock_skew_s: float = Field(24 * 3600, gt=0, description="Device timestamps further in the future are rejected")
     spool_max_bytes: int = Field(
         1 << 30, ge=1 << 16, description="Bound of the on-disk spool (spool.sqlite in the data folder) that holds "
@@ -86,6 +106,8 @@ class StoreSettings(Section):
     backend: str = Field("duckdb", pattern="^(duckdb|influxdb)$", description="Telemetry store: duckdb or influxdb")
     influx_url: str = Field("http://127.0.0.1:8086", description="InfluxDB base URL (v1 API)")
     influx_db: str = Field("eldercare", description="InfluxDB database (bucket via the v1 API)")
+    state_url: str = Field("", pattern=r"^(postgres(ql)?://.*)?$", description="Shared state database for "
+                           "several workers, postgresql://user:password@host:5432/db; empty = SQLite in data_dir")
 
 
 class HttpSettings(Section):

@@ -5,6 +5,7 @@ A server that cannot be started is a failure, not a skip (in CI and everywhere):
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 from hubproc import HubProcess
 
 from hub.broker import Mosquitto
+from hub.pgserver import PostgresServer
 from hub.store.influxd import Influxd
 
 REPO = Path(__file__).resolve().parents[1]
@@ -32,6 +34,20 @@ def influxdb(tmp_path: Path) -> Iterator[Influxd]:
     server = Influxd(tmp_path / "influxdb").start()
     yield server
     server.stop(kill=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A private PostgreSQL (Debian's binaries) on 127.0.0.1 and a free port, for the whole session (issue 7)."""
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres(postgres_server: PostgresServer) -> str:
+    """The URL of a fresh, empty database on the private PostgreSQL server (one per test)."""
+    return postgres_server.create_database(f"t_{uuid.uuid4().hex[:12]}")
 
 
 @pytest.fixture

@@ -1,0 +1,114 @@
+"""Start and stop a private PostgreSQL server (Debian's binaries) for the tests of the shared state (issue 7).
+
+initdb and postgres refuse to run as root, so as root the cluster folder belongs to the `postgres` user and both run
+as that user. The folder is a fresh directory in the system temp folder (pytest's own tmp folders are mode 700 and
+root's, which `postgres` cannot enter). It listens on 127.0.0.1 and a free port only, its unix socket stays in that
+folder, durability is off (a test server); the machine's own PostgreSQL on 5432 is never touched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from hub.broker import BrokerError, free_port
+
+STARTUP_TIMEOUT_S = 30.0
+USER = "hub"
+SETTINGS = (
+    "fsync=off",
+    "synchronous_commit=off",
+    "full_page_writes=off",
+    "max_connections=60",
+    "shared_buffers=32MB",
+    "listen_addresses=127.0.0.1",
+)
+
+
+def bin_dir() -> Path:
+    """The newest installed PostgreSQL's bin folder."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parts[-3]))
+    if not found:
+        raise BrokerError("PostgreSQL binaries not found", "run scripts/setup (installs Debian's postgresql)")
+    return Path(found[-1]).parent
+
+
+def _as_postgres() -> dict[str, Any]:
+    """Popen arguments that drop root to the postgres user (no-op for other users)."""
+    if os.geteuid() != 0:
+        return {}
+    return {"user": "postgres", "group": "postgres", "extra_groups": []}
+
+
+@dataclass
+class PostgresServer:
+    """A private postgres process; `url(db)` names a database on it."""
+
+    root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="hub-pg-")))
+    port: int = 0
+    process: subprocess.Popen[bytes] | None = None
+
+    def url(self, database: str = "postgres") -> str:
+        """Connection URL of one database (trust authentication on 127.0.0.1)."""
+        return f"postgresql://{USER}@127.0.0.1:{self.port}/{database}"
+
+    def start(self) -> PostgresServer:
+        """initdb, start postgres and wait until it accepts connections."""
+        binaries = bin_dir()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")} | {"LC_ALL": "C"}
+        if os.geteuid() == 0:
+            shutil.chown(self.root, "postgres", "postgres")
+        data = self.root / "data"
+        initdb = [str(binaries / "initdb"), "-D", str(data), "-U", USER, "--auth=trust", "-E", "UTF8", "--no-sync"]
+        done = subprocess.run(initdb, env=env, capture_output=True, check=False, **_as_postgres())
+        if done.returncode != 0:
+            raise BrokerError("initdb failed", done.stderr.decode(errors="replace")[-800:])
+        self.port = free_port()
+        cmd = [str(binaries / "postgres"), "-D", str(data), "-p", str(self.port), "-k", str(self.root)]
+        cmd += [arg for setting in SETTINGS for arg in ("-c", setting)]
+        log = (self.root / "postgres.log").open("ab")
+        self.process = subprocess.Popen(cmd, env=env, stdout=log, stderr=log, **_as_postgres())
+        log.close()
+        self._wait_ready()
+        return self
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                tail = (self.root / "postgres.log").read_text(errors="replace")[-800:]
+                raise BrokerError("postgres exited at start", tail.strip() or "see postgres.log")
+            with contextlib.suppress(psycopg.OperationalError), psycopg.connect(self.url(), connect_timeout=2):
+                return
+            time.sleep(0.1)
+        self.stop()
+        raise BrokerError("postgres did not accept connections", f"within {STARTUP_TIMEOUT_S} s on {self.port}")
+
+    def create_database(self, name: str) -> str:
+        """Create an empty database; returns its URL."""
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def stop(self) -> None:
+        """Fast shutdown (SIGINT: clients are disconnected), then remove the folder."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+        shutil.rmtree(self.root, ignore_errors=True)
