@@ -30,6 +30,7 @@ from hub.store.base import StoreError, TimeSeriesStore
 from ingest.dedup import Deduplicator
 from ingest.inbox import Inbound, Inbox
 from ingest.journal import Journal
+from ingest.ratelimit import FloodGuard
 from ingest.spool import Spool, SpoolStats
 from ingest.spool_drain import SpoolDrainer
 
@@ -77,6 +78,7 @@ class Ingestor:
         self.ack = ack
         self.decoder = Decoder(settings.max_payload_bytes, settings.max_clock_skew_s, AliasBook(db))
         self.dedup = Deduplicator(settings.dedup_window)
+        self.flood = FloodGuard(settings.device_rate_per_s, settings.device_burst)
         self.outputs: list[asyncio.Queue[Batch]] = []
         self.stats = IngestStats()
         self._store_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
@@ -121,7 +123,13 @@ class Ingestor:
         devices = self.registry.devices()
         now = time.time()
         accept = self.dedup.accept
+        allow = self.flood.allow
         for item in items:
+            parts = item.topic.split("/", 2)
+            source = parts[1] if len(parts) == 3 else item.topic
+            if not allow(source, now):
+                self._flooded(batch, item, source, now)
+                continue
             rec = self.decoder.decode(item.topic, item.payload, devices, now)
             if isinstance(rec, Reading):
                 if accept(rec.device_id, rec.seq, rec.ts):
@@ -135,6 +143,18 @@ class Ingestor:
             elif accept(rec.device_id, rec.seq, rec.ts):
                 batch.messages.append(rec)
         return batch
+
+    def _flooded(self, batch: Batch, item: Inbound, source: str, now: float) -> None:
+        """A message over its device's budget: dropped (acked with the batch), counted, sampled to dead letters.
+
+        Every drop is counted once: here, or (for the sample itself) as the batch's rejection.
+        """
+        dropped = self.flood.sample_due(source, now)
+        if not dropped:
+            self.stats.rejected["rate_limited"] += 1
+            return
+        detail = f"{source[:64]!r} over {self.settings.device_rate_per_s:g} msg/s: {dropped} dropped since last sample"
+        batch.rejections.append(Rejection(item.topic, "rate_limited", detail, item.payload[:4096], now))
 
     async def commit(self, batch: Batch) -> None:
         """Store durably (retrying), ack in order, then hand on."""

@@ -36,6 +36,7 @@ def malformed(now: float | None = None) -> list[tuple[str, str, bytes, str]]:
         ("truncated json", tel, b'{"ts": 1800000000.5, "seq": 1', "not_json"),
         ("empty payload", tel, b"", "not_json"),
         ("invalid utf-8", tel, b"\xff\xfe\xfd", "not_json"),
+        ("utf-16 json", tel, f'{{"ts": {t}, "seq": 1}}'.encode("utf-16"), "not_json"),
         ("NaN literal", tel, b'{"ts": %d, "seq": 1, "heart_rate": NaN}' % int(t), "not_json"),
         ("json array", tel, b"[1, 2, 3]", "invalid"),
         ("deeply nested", tel, nested, "invalid"),
