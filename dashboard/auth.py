@@ -60,7 +60,7 @@ class StaffAuth:
     ) -> None:
         self.db = db
         self.clock = clock
-        self.hasher = hasher or PasswordHasher()
+        self.hasher = hasher or PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1)  # OWASP argon2id
         self._failures: dict[str, deque[float]] = defaultdict(deque)
         db.migrate(DDL)
 

@@ -93,6 +93,13 @@ function connect() {
   ws.onmessage = (msg) => {
     const frame = JSON.parse(msg.data);
     if (frame.type !== "incident") return;
+    const inc = frame.data.incident;
+    if (frame.data.event === "opened" && !state.known.has(inc.id)) {  // show it at once, then refresh the queue
+      state.known.add(inc.id); state.queue.push(inc);
+      state.queue.sort((a, b) => (RANK[b.severity] - RANK[a.severity]) || (a.opened_at - b.opened_at));
+      renderQueue();
+      if (inc.severity === "critical") alarm(inc.id);
+    }
     loadQueue();
     if (frame.data.incident.id === state.selected) select(state.selected);
   };
