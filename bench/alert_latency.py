@@ -1,0 +1,210 @@
+"""Benchmark: from the publish of the accelerometer window that completes a fall to the incident on a websocket.
+
+Method: a private Mosquitto and the hub as a subprocess (`hub run`, cancel window 0), 10,000 registered residents
+with a wearable each. One fast publisher sends their vitals telemetry round-robin as background load (every
+wearable once per `--period-s`, default 10 s: 1,000 msg/s). For each trial a fresh wearable publishes a synthetic
+waist fall window by window; the window that completes the fall is found beforehand by running the same
+FallDetector over the trace in-process. Its predecessors are published first, then after a pause the completing
+window is published and the clock runs until the `incident` frame (event `opened`) for that wearable arrives on a
+signed-in websocket client.
+
+Run from the repository root: .venv/bin/python -m bench.alert_latency [--residents 10000] [--trials 20]
+The last line is JSON: {"p50_s", "p99_s", "max_s", "residents", "trials", "background_msg_per_s"}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import orjson
+import paho.mqtt.client as mqtt
+import websockets
+from paho.mqtt.enums import CallbackAPIVersion
+
+from alerts.fall import FallDetector
+from dashboard.auth import StaffAuth
+from devices.registry import Registry
+from hub.broker import Mosquitto, free_port
+from hub.models import Family, Reading
+from hub.state import StateDB
+from simulators.falls import generate, windows
+
+RATE_HZ = 50.0
+USER = ("bench", "bench-password")
+
+
+def register(data_dir: Path, residents: int, fallers: int) -> None:
+    """Residents, homes and wearables in bulk (the fallers' wearables are worn at the waist), plus a staff user."""
+    db = StateDB(data_dir / "state.sqlite")
+    Registry(db)
+    homes = [(f"H{i}", f"bench home {i}", 28.2 + (i % 100) * 1e-3, 112.9 + (i // 100) * 1e-3) for i in range(residents)]
+    db.executemany("INSERT INTO homes (home_id, address, lat, lon) VALUES (?, ?, ?, ?)", homes)
+    db.executemany("INSERT INTO residents (resident_id, name, home_id) VALUES (?, ?, ?)",
+                   [(f"R{i}", f"resident {i}", f"H{i}") for i in range(residents)])  # fmt: skip
+    db.executemany("INSERT INTO devices (device_id, family, kind, resident_id, worn_at) VALUES (?, ?, ?, ?, ?)",
+                   [(f"W{i:05d}", "wearable", "wearable", f"R{i}", "waist" if i < fallers else "wrist")
+                    for i in range(residents)])  # fmt: skip
+    StaffAuth(db).add_user(*USER, role="operator")
+    db.close()
+
+
+def completing_window(wins: list[np.ndarray]) -> int:
+    """Index of the window after which the production FallDetector reports the fall."""
+    det = FallDetector(worn_at="waist")
+    for k, w in enumerate(wins):
+        if det.observe(Reading("probe", Family.WEARABLE, 1000.0 + k, k, {}, w, RATE_HZ)):
+            return k
+    raise RuntimeError("the synthetic fall is not detected")
+
+
+class Background(threading.Thread):
+    """One publisher: every wearable's vitals once per period, round-robin."""
+
+    def __init__(self, port: int, residents: int, period_s: float) -> None:
+        super().__init__(daemon=True)
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-load")
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+        self.residents, self.period_s = residents, period_s
+        self.stop = threading.Event()
+        self.sent = 0
+
+    def run(self) -> None:
+        seq, start = 0, time.monotonic()
+        while not self.stop.is_set():
+            seq += 1
+            for i in range(self.residents):
+                body = {"ts": time.time(), "seq": seq, "heart_rate": 70 + i % 20, "spo2": 97, "battery": 80}
+                self.client.publish(f"eldercare/W{i:05d}/telemetry", orjson.dumps(body), qos=0)
+                self.sent += 1
+                lag = start + (seq - 1 + (i + 1) / self.residents) * self.period_s - time.monotonic()
+                if lag > 0:
+                    time.sleep(lag)
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+async def _watch(url: str, cookie: str, arrivals: dict[str, float], ready: threading.Event) -> None:
+    async with websockets.connect(url, additional_headers={"Cookie": cookie}, max_queue=None) as ws:
+        ready.set()
+        with contextlib.suppress(websockets.ConnectionClosed):  # the hub stops at the end of the run
+            async for raw in ws:
+                frame = orjson.loads(raw)
+                if frame["type"] == "incident" and frame["data"]["event"] == "opened":
+                    arrivals.setdefault(frame["data"]["incident"]["device_id"], time.monotonic())
+
+
+def start_hub(data_dir: Path, mqtt_url: str) -> tuple[subprocess.Popen[bytes], str]:
+    """`hub run` with a cancel window of 0; waits for /health."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")} | {"HUB_ALERTS__CANCEL_WINDOW_S": "0"}
+    cmd = [sys.executable, "-m", "hub.cli", "--log-level", "WARNING", "run", "--mqtt-url", mqtt_url,
+           "--http-port", str(port), "--data-dir", str(data_dir), "--client-id", "bench-hub"]  # fmt: skip
+    log = (data_dir / "hub.log").open("ab")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if httpx.get(f"{url}/health", timeout=1).json()["mqtt_connected"]:
+                return proc, url
+        except (httpx.HTTPError, KeyError, ValueError):
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("hub did not start")
+
+
+def trial(port: int, device_id: str, wins: list[np.ndarray], k: int, arrivals: dict[str, float]) -> float:
+    """Publish a fall; seconds from the completing window's publish to the incident frame."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-{device_id}")
+    client.username_pw_set(device_id)
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    t0 = time.time() - len(wins)
+
+    def send(i: int) -> None:
+        body = {"ts": t0 + i, "seq": i + 1, "acc": wins[i].round(3).tolist(), "acc_hz": RATE_HZ}
+        client.publish(f"eldercare/{device_id}/telemetry", orjson.dumps(body), qos=1).wait_for_publish(5)
+
+    for i in range(k):
+        send(i)
+    time.sleep(1.0)  # the hub has taken the earlier windows; only the completing one is timed
+    sent = time.monotonic()
+    send(k)
+    deadline = sent + 10
+    while device_id not in arrivals and time.monotonic() < deadline:
+        time.sleep(0.002)
+    client.disconnect()
+    client.loop_stop()
+    return arrivals.get(device_id, float("inf")) - sent
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; print per-trial figures and a JSON summary line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--residents", type=int, default=10_000)
+    parser.add_argument("--trials", type=int, default=20)
+    parser.add_argument("--period-s", type=float, default=10.0, help="background telemetry period per wearable")
+    args = parser.parse_args(argv)
+    wins = list(windows(generate("fall", RATE_HZ, 3)[0], RATE_HZ))
+    k = completing_window(wins)
+    with tempfile.TemporaryDirectory(prefix="bench-alert-") as tmp:
+        data_dir = Path(tmp) / "hub"
+        data_dir.mkdir()
+        register(data_dir, args.residents, args.trials)
+        broker = Mosquitto(Path(tmp) / "mosquitto").start()
+        proc, url = start_hub(data_dir, broker.url)
+        try:
+            latencies, rate = run_trials(url, broker.port, args, wins, k)
+        finally:
+            proc.terminate()
+            proc.wait(30)
+            broker.stop()
+    lat = np.array(latencies)
+    summary = {"p50_s": round(float(np.percentile(lat, 50)), 4), "p99_s": round(float(np.percentile(lat, 99)), 4),
+               "max_s": round(float(lat.max()), 4), "residents": args.residents, "trials": len(lat),
+               "background_msg_per_s": round(rate, 1), "completing_window": k}  # fmt: skip
+    print(json.dumps(summary), flush=True)
+    return 0
+
+
+def run_trials(
+    url: str, port: int, args: argparse.Namespace, wins: list[np.ndarray], k: int
+) -> tuple[list[float], float]:
+    """Background load on, a signed-in websocket watching, then the fall trials one after another."""
+    login = httpx.post(f"{url}/api/login", json=dict(zip(("username", "password"), USER, strict=True)), timeout=10)
+    login.raise_for_status()
+    cookie = "; ".join(f"{k_}={v}" for k_, v in login.cookies.items())
+    arrivals: dict[str, float] = {}
+    ready = threading.Event()
+    ws_url = url.replace("http://", "ws://") + "/ws"
+    threading.Thread(target=lambda: asyncio.run(_watch(ws_url, cookie, arrivals, ready)), daemon=True).start()
+    assert ready.wait(10), "websocket did not connect"
+    load = Background(port, args.residents, args.period_s)
+    load.start()
+    time.sleep(3.0)
+    started, sent0 = time.monotonic(), load.sent
+    out = []
+    for n in range(args.trials):
+        latency = trial(port, f"W{n:05d}", wins, k, arrivals)
+        print(f"trial {n}: {latency * 1000:.1f} ms", flush=True)
+        out.append(latency)
+    rate = (load.sent - sent0) / (time.monotonic() - started)
+    load.stop.set()
+    load.join(10)
+    return out, rate
+
+
+if __name__ == "__main__":
+    sys.exit(main())
