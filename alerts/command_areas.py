@@ -7,14 +7,17 @@ its own metrics, so 10,000 terminals cost two trackers each, not seven.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from alerts.gauges import GaugeThresholds, river_ladder
 from alerts.warnings import GaugeWarningDetector, WarningLevel
+from hub.models import Detection, Family, Reading
 
 RIVER_WARNING_M = 32.0
 RIVER_GUARANTEE_M = 34.0
+ADVANCE_EVERY_S = 10.0  # device seconds between full re-evaluations on time alone
 LOWER_AFTER_S = 1800.0  # a level holds 30 min of device time below its threshold before it is released
 _NONE = {
     m: None
@@ -55,18 +58,74 @@ def thresholds_for(kind: str, lower_after_s: float = LOWER_AFTER_S) -> GaugeThre
 
 
 class AreaWarnings(GaugeWarningDetector):
-    """The gauge warning detector with terminals (and their area) added while running."""
+    """The gauge warning detector with terminals added while running, and areas of thousands of gauges.
+
+    The base class rescans every terminal of an area on each reading (quadratic with thousands of gauges in one
+    area); here each area keeps a histogram of its terminals' levels, and the full scan (which names the driving
+    terminal) runs only when the area's level actually changes.
+    """
 
     def __init__(self, sites: Iterable[Site]) -> None:
         sites = list(sites)
         super().__init__(
             {s.terminal_id: s.village_id for s in sites}, {s.terminal_id: thresholds_for(s.kind) for s in sites}
         )
+        self._level_of: dict[str, int] = {}  # terminal -> level counted in its area's histogram
+        self._hist: dict[str, list[int]] = {}  # area -> terminals per level 0..4
+        self._scan_all = False
+        self._advanced = -math.inf
 
     def add_site(self, site: Site) -> None:
         """Register a terminal seen after start; a terminal already observed keeps its area."""
         self._area_of.setdefault(site.terminal_id, site.village_id)
         self._cfg.setdefault(site.terminal_id, thresholds_for(site.kind))
+
+    def observe(self, reading: Reading) -> list[Detection]:
+        """As the base class; the area is re-evaluated only when this terminal's level changed."""
+        if reading.family is not Family.TERMINAL:
+            return []
+        term = self._terminal(reading.device_id)
+        for metric, value in term.metrics(reading.values, reading.ts).items():
+            if metric in term.trackers:
+                term.trackers[metric].update(value, reading.ts)
+        if not self._note(reading.device_id):
+            return []
+        return self._refresh(self.area_of(reading.device_id), reading.ts)
+
+    def advance(self, now: float) -> list[Detection]:
+        """As the base class (full scans) at most every ADVANCE_EVERY_S of device time; histograms follow."""
+        if now - self._advanced < ADVANCE_EVERY_S:
+            return []  # the stage advances after every batch; levels are released after minutes, not seconds
+        self._advanced = now
+        self._scan_all = True
+        try:
+            found = super().advance(now)
+        finally:
+            self._scan_all = False
+        for tid in list(self._terminals):
+            self._note(tid)
+        return found
+
+    def _note(self, terminal_id: str) -> bool:
+        """Count the terminal's current level in its area; whether it changed."""
+        new, old = self._terminals[terminal_id].level()[0], self._level_of.get(terminal_id)
+        if new == old:
+            return False
+        hist = self._hist.setdefault(self.area_of(terminal_id), [0] * 5)
+        if old is not None:
+            hist[old] -= 1
+        hist[new] += 1
+        self._level_of[terminal_id] = new
+        return True
+
+    def _refresh(self, area_id: str, ts: float) -> list[Detection]:
+        if not self._scan_all:
+            hist = self._hist.get(area_id, [0] * 5)
+            top = max((lv for lv in range(5) if hist[lv]), default=0)
+            top = max([top, *self._external.get(area_id, {}).values()])
+            if top == self.area_level(area_id):
+                return []
+        return super()._refresh(area_id, ts)
 
     def terminal_level(self, terminal_id: str) -> int:
         """Highest level over the terminal's metrics (0 when unseen)."""
