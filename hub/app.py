@@ -37,10 +37,12 @@ from dispatch.desk import DispatchDesk
 from dispatch.field_ops import FieldOps
 from dispatch.offers import OfferBook
 from dispatch.responders import ResponderRegistry
+from hub import scale_out
 from hub.bus import Bus
 from hub.models import Detection
 from hub.settings import Settings, StoreSettings
 from hub.state import StateDB
+from hub.state_pg import open_state
 from hub.store.base import TimeSeriesStore
 from hub.store.duckdb_store import DuckDBStore
 from ingest.inbox import Inbox
@@ -145,13 +147,13 @@ def _chain(*sinks: Callable[[list[Detection]], None]) -> Callable[[list[Detectio
 
 def build_hub(settings: Settings, detectors: list[Detector] | None = None) -> Hub:
     """Build every object of the hub (no I/O to the broker yet)."""
-    db = StateDB(settings.store.data_dir / "state.sqlite")
+    db = open_state(settings.store)  # SQLite in the data folder, or PostgreSQL shared by workers (issue 7)
     registry = Registry(db)
     store = open_store(settings.store)
     inbox = Inbox(asyncio.get_running_loop(), settings.ingest.queue_max)
     link = MqttLink(settings.mqtt, inbox)
     ingestor = Ingestor(settings.ingest, inbox, store, db, registry, link.ack_many)
-    bus = Bus()
+    bus = scale_out.live_bus(settings, link)
     live_q: asyncio.Queue = asyncio.Queue(STAGE_QUEUE_BATCHES)
     detect_q: asyncio.Queue = asyncio.Queue(STAGE_QUEUE_BATCHES)
     ingestor.outputs += [live_q, detect_q]
@@ -170,6 +172,7 @@ def build_hub(settings: Settings, detectors: list[Detector] | None = None) -> Hu
                      desk, StaffAuth(db), field_ops=ops)
     ctx.queues.update(inbox=inbox.depth, live=live_q.qsize, detectors=detect_q.qsize)  # issue 9: /metrics
     stages.update(ingest=ingestor.run, detectors=stage.run, live=live.run)
+    scale_out.attach(settings, link, registry, db, bus, stages)  # issue 7: topic shard, events, timer leader
     return Hub(settings, db, registry, store, link, ingestor, stages, ctx)
 
 

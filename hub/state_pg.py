@@ -98,6 +98,10 @@ class PgStateDB(StateDB):
             with self._pg.transaction(), self._pg.cursor() as cur:
                 cur.executemany(pg_dialect.statement(sql, self._info), batch)  # type: ignore[arg-type]
 
+    def try_lead(self, name: str) -> bool:
+        """Take the session advisory lock `name` if free: held until this connection ends (the worker dies)."""
+        return bool(self.execute("SELECT pg_try_advisory_lock(hashtext(?))", [name])[0][0])
+
     async def run(self, fn: Callable[[], T]) -> T:
         """Run `fn` on the writer thread without blocking the event loop."""
         return await asyncio.get_running_loop().run_in_executor(self._writer, fn)

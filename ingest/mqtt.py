@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 _PUBACK = struct.Struct("!BBH")  # PUBACK fixed header, remaining length 2, packet id
 SUBSCRIPTIONS = ("eldercare/+/+", "disaster/+/+", "zigbee2mqtt/#", "owntracks/+/+")  # issue 9: existing clients
 CONNECT_TIMEOUT_S = 10.0
+SUBSCRIBE_CHUNK = 200  # topics per SUBSCRIBE packet when a shard follows thousands of devices
 
 
 class BrokerUnreachable(RuntimeError):
@@ -43,6 +44,7 @@ class MqttLink:
         self.connected = threading.Event()
         self.on_link: Callable[[str], None] | None = None  # called with "up" / "down" from paho's thread
         self.refused: str | None = None
+        self.topic_source: Callable[[], list[str]] | None = None  # topic shards (issue 7): this worker's topics
         self._stopping = False
         self._generation = 0
         self._client = ReadAheadClient(CallbackAPIVersion.VERSION2, client_id=settings.client_id,
@@ -107,9 +109,21 @@ class MqttLink:
         """Publish a downlink (e.g. `eldercare/<id>/set`), queued by paho while disconnected."""
         self._client.publish(topic, payload, qos=qos, retain=retain)
 
-    def _topics(self) -> list[tuple[str, int]]:
+    def subscribe(self, topics: list[str]) -> None:
+        """Subscribe to topics at QoS 1 (a shard following its registry); while offline, on_connect does it."""
+        for i in range(0, len(topics), SUBSCRIBE_CHUNK):
+            self._client.subscribe([(t, 1) for t in topics[i : i + SUBSCRIBE_CHUNK]])
+
+    def unsubscribe(self, topics: list[str]) -> None:
+        """Drop topics (a device left this worker's shard)."""
+        for i in range(0, len(topics), SUBSCRIBE_CHUNK):
+            self._client.unsubscribe(topics[i : i + SUBSCRIBE_CHUNK])
+
+    def _topics(self) -> list[str]:
+        if self.topic_source is not None:
+            return self.topic_source()
         group = self.settings.shared_group
-        return [(f"$share/{group}/{t}" if group else t, 1) for t in SUBSCRIPTIONS]
+        return [f"$share/{group}/{t}" if group else t for t in SUBSCRIPTIONS]
 
     def _on_connect(self, client: mqtt.Client, _ud: object, _flags: object, reason: object, _p: object) -> None:
         try:
@@ -119,7 +133,7 @@ class MqttLink:
                 client.disconnect()  # refused credentials: stop retrying, report (aiomqtt does the same)
                 return
             self._generation += 1  # a new connection: tags of the previous one must not be acked on it
-            client.subscribe(self._topics())
+            self.subscribe(self._topics())
             first = not self.connected.is_set()
             self.connected.set()
             logger.info("connected to %s", self.settings.url)

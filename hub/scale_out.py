@@ -1,0 +1,70 @@
+"""Wiring of a hub worker that is one of several (issue 7): topic shards, alert events over MQTT, one timer leader.
+
+A worker is scaled out when HUB_MQTT__SHARD ("i/N") or HUB_MQTT__SHARED_GROUP is set. Then its live bus relays
+alert frames through the broker, and with PostgreSQL state the call-centre timers (escalation, offer timeouts),
+which act on the shared incident tables, run on one worker at a time: the holder of an advisory lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from alerts.relay import RelayBus
+from devices.aliases import AliasBook
+from devices.registry import Registry
+from hub.bus import Bus
+from hub.settings import Settings
+from hub.state import StateDB
+from hub.state_pg import PgStateDB
+from ingest.events import EventsLink
+from ingest.mqtt import MqttLink
+from ingest.shards import ShardSubscriber
+
+logger = logging.getLogger(__name__)
+LEADER_STAGES = ("escalation", "offers")  # timers over shared state: one worker runs them
+LEADER_POLL_S = 2.0
+Stage = Callable[[], Any]
+
+
+def scaled_out(settings: Settings) -> bool:
+    """True when this hub is one worker among several."""
+    return bool(settings.mqtt.shard or settings.mqtt.shared_group)
+
+
+def live_bus(settings: Settings, link: MqttLink) -> Bus:
+    """The live bus: a plain one, or one that relays alert frames through the broker."""
+    if not scaled_out(settings):
+        return Bus()
+    return RelayBus(settings.mqtt.client_id, lambda topic, body: link.publish(topic, body, qos=1))
+
+
+def leader_only(db: PgStateDB, name: str, stage: Stage) -> Stage:
+    """Run `stage` only while this worker holds the advisory lock `name` (taken over when the holder dies)."""
+
+    async def run() -> None:
+        while not await db.run(lambda: db.try_lead(name)):
+            await asyncio.sleep(LEADER_POLL_S)
+        logger.info("this worker leads %s", name)
+        await stage()
+
+    return run
+
+
+def attach(
+    settings: Settings, link: MqttLink, registry: Registry, db: StateDB, bus: Bus, stages: dict[str, Stage]
+) -> None:
+    """Add the scale-out parts to a built hub (nothing for a single hub)."""
+    shard = settings.mqtt.shard_of
+    if shard is not None:
+        subscriber = ShardSubscriber(shard[0], shard[1], link, registry, AliasBook(db)).attach()
+        link.topic_source = subscriber.topics
+        stages["shards"] = subscriber.run
+    if isinstance(bus, RelayBus):
+        stages["events"] = EventsLink(settings.mqtt, bus.receive).run
+    if isinstance(db, PgStateDB) and scaled_out(settings):
+        for name in LEADER_STAGES:
+            if name in stages:
+                stages[name] = leader_only(db, name, stages[name])

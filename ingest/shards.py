@@ -1,0 +1,100 @@
+"""Topic shards (issue 7): worker i of N subscribes only to the topics of its own devices.
+
+A device belongs to worker crc32(device_id) % N, so all of its messages reach one worker and its detector state
+(fall windows, vitals baselines, inactivity timers) stays whole. Mosquitto's shared subscriptions hand messages out
+round-robin, which would split a device between workers; brokers with hash-based shared subscriptions (EMQX's
+`shared_subscription_strategy = hash_topic`) can do the same routing with HUB_MQTT__SHARED_GROUP instead.
+The registry's refresh listeners keep the subscriptions in step: new devices subscribed, removed ones dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import zlib
+from typing import Protocol
+
+from devices.aliases import Alias, AliasBook
+from devices.records import DeviceRecord
+from devices.registry import Registry
+from hub.models import Family
+
+logger = logging.getLogger(__name__)
+REFRESH_S = 1.0  # how often the registry is asked whether another process changed it
+
+
+class Subscriber(Protocol):
+    """The MQTT side (ingest.mqtt.MqttLink)."""
+
+    def subscribe(self, topics: list[str]) -> None:
+        """Subscribe at QoS 1."""
+
+    def unsubscribe(self, topics: list[str]) -> None:
+        """Unsubscribe."""
+
+
+def shard_of(device_id: str, count: int) -> int:
+    """The worker that owns a device: a stable hash (never Python's salted hash())."""
+    return zlib.crc32(device_id.encode()) % count
+
+
+def device_topics(device: DeviceRecord) -> list[str]:
+    """The MQTT contract's topics of one device (telemetry, event, availability, ...)."""
+    base = "disaster" if device.family == Family.TERMINAL.value else "eldercare"
+    return [f"{base}/{device.device_id}/+"]
+
+
+def alias_topic(alias: Alias) -> str:
+    """The topic an aliased zigbee2mqtt sensor or OwnTracks phone publishes on (issue 9)."""
+    if alias.source == "zigbee2mqtt":
+        return f"zigbee2mqtt/{alias.external_id}/#"  # '#' also matches the parent: the state topic itself
+    return f"owntracks/{alias.external_id}"
+
+
+class ShardSubscriber:
+    """Keeps a worker's subscriptions equal to the topics of the devices of its shard."""
+
+    def __init__(self, index: int, count: int, link: Subscriber, registry: Registry, aliases: AliasBook) -> None:
+        self.index = index
+        self.count = count
+        self.link = link
+        self.registry = registry
+        self.aliases = aliases
+        self._lock = threading.Lock()
+        self._topics: set[str] = set()
+        self.devices: set[str] = set()  # the device ids this worker owns now
+
+    def attach(self) -> ShardSubscriber:
+        """Follow the registry from now on, starting with its current devices."""
+        self.registry.on_refresh.append(self.on_refresh)
+        self.on_refresh(self.registry.devices())
+        return self
+
+    def on_refresh(self, snapshot: dict[str, DeviceRecord]) -> None:
+        """Registry listener: subscribe what is new in this shard, unsubscribe what left it."""
+        mine = {d for d in snapshot if shard_of(d, self.count) == self.index}
+        wanted = {t for d in mine for t in device_topics(snapshot[d])}
+        wanted |= {alias_topic(a) for a in self.aliases.entries() if a.device_id in mine}
+        with self._lock:
+            added, removed = sorted(wanted - self._topics), sorted(self._topics - wanted)
+            self._topics, self.devices = wanted, mine
+        if added:
+            self.link.subscribe(added)
+        if removed:
+            self.link.unsubscribe(removed)
+        if added or removed:
+            logger.info(
+                "shard %d/%d: %d devices, +%d/-%d topics", self.index, self.count, len(mine), len(added), len(removed)
+            )
+
+    def topics(self) -> list[str]:
+        """Every topic of this shard (subscribed again on each connect)."""
+        with self._lock:
+            return sorted(self._topics)
+
+    async def run(self) -> None:
+        """Ask the registry about changes every REFRESH_S: a new device sends nothing here until subscribed."""
+        while True:
+            self.registry.devices()
+            await asyncio.sleep(REFRESH_S)
