@@ -13,7 +13,7 @@ from importlib import resources
 from typing import Any
 
 from fastapi import Depends, FastAPI, WebSocket, WebSocketDisconnect
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from dashboard import auth_api, console_api, detections_api, readings_api, registry_api, responders_api
 from dashboard.aliases_api import router as aliases_router
@@ -69,8 +69,12 @@ def create_app(ctx: HubContext) -> FastAPI:
         """Liveness plus the ingest counters."""
         return {"status": "ok", "mqtt_connected": ctx.mqtt_connected(), "ingest": ctx.stats_dict()}
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def index() -> str:
+    @app.get("/", include_in_schema=False)
+    def home() -> RedirectResponse:
+        return RedirectResponse("/console")  # the operator's screen; it links to the map and the live feed
+
+    @app.get("/live", response_class=HTMLResponse, include_in_schema=False)
+    def live_page() -> str:
         return _index()
 
     @app.websocket("/ws")
