@@ -176,3 +176,14 @@ def test_staff_accounts_and_responders(open_db: OpenDB) -> None:
     responders.add(Responder("p1", "Care Co", "provider", "meals,nursing", 30.0, 120.0, capacity=2))
     responders.add(Responder("p1", "Care Co", "provider", "meals", 30.0, 120.0), replace=True)
     assert [r.service_set for r in responders.all()] == [frozenset({"meals"})]
+
+
+def test_one_timer_leader_among_workers(postgres: str, tmp_path: Path) -> None:
+    first, second = PgStateDB(postgres, tmp_path / "a"), PgStateDB(postgres, tmp_path / "b")
+    try:
+        assert first.try_lead("escalation") and not second.try_lead("escalation")
+        assert second.try_lead("offers")  # each timer has its own lock
+        first.close()  # the leader's worker ends: its session and lock go with it
+        assert _wait_for(lambda: second.try_lead("escalation"))
+    finally:
+        second.close()
