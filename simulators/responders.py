@@ -36,8 +36,8 @@ def demo_responders(community: Community, seed: int = 7) -> list[Responder]:
     homes = {h.home_id: h for h in community.homes}
     for r in community.residents:
         home = homes[r.home_id]
-        out.append(Responder(f"F{r.resident_id}", f"Family of {r.name}", "family", "emergency_visit,meals",
-                             round(home.lat + rng.uniform(-0.03, 0.03), 6), round(home.lon + rng.uniform(-0.03, 0.03), 6),
+        lat, lon = round(home.lat + rng.uniform(-0.03, 0.03), 6), round(home.lon + rng.uniform(-0.03, 0.03), 6)
+        out.append(Responder(f"F{r.resident_id}", f"Family of {r.name}", "family", "emergency_visit,meals", lat, lon,
                              "", "", 1, r.contacts.split(": ")[-1], r.resident_id, 1))
     return out
 

@@ -9,12 +9,12 @@ from typing import Any
 import orjson
 import paho.mqtt.client as mqtt
 import pytest
+from hubproc import HubProcess
 from paho.mqtt.enums import CallbackAPIVersion
 
 from devices.registry import Registry
 from hub.broker import Mosquitto
 from hub.state import StateDB
-from hubproc import HubProcess
 from simulators.community import build_community
 from simulators.falls import generate, windows
 
