@@ -22,6 +22,7 @@ from ingest.mqtt import BrokerUnreachable
 from simulators.community import Community, build_community
 from simulators.fleet import FleetError
 from simulators.runner import SimOptions, Simulation
+from simulators.storm import seed_field_ops
 
 Sub = Any  # argparse's private _SubParsersAction
 EXPECTED = (HubError, BrokerError, BrokerUnreachable, StoreError, FleetError, RegistryError, ValidationError)
@@ -66,6 +67,8 @@ def add_demo(sub: Sub) -> None:
     p.add_argument("--seed", type=int, default=7, help="community seed (default 7)")
     p.add_argument("--fall-every", type=float, default=90.0,
                    help="simulated seconds between staged falls of a random resident (default 90; 0 = none)")
+    p.add_argument("--scenario", choices=("none", "storm"), default="none",
+                   help="storm: a rainstorm over the valley, first warnings and CAP alerts within 60 s (issue 6)")
     p.set_defaults(handler=cmd_demo)
 
 
@@ -77,7 +80,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
                         http=HttpSettings(host=args.http_host, port=args.http_port))
     community = build_community(args.residents, args.terminals, seed=args.seed)
     try:
-        options = SimOptions(speed=args.speed, seed=args.seed, fall_every_s=args.fall_every)
+        scenario = "" if args.scenario == "none" else args.scenario
+        options = SimOptions(speed=args.speed, seed=args.seed, fall_every_s=args.fall_every, scenario=scenario)
         _guard(asyncio.run, _demo(settings, community, options))
     finally:
         broker.stop()
@@ -88,6 +92,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 async def _demo(settings: Settings, community: Community, options: SimOptions) -> None:
     hub = build_hub(settings)
     community.register(hub.registry)
+    if options.scenario == "storm" and hub.ctx.field_ops is not None:
+        seed_field_ops(hub.ctx.field_ops, community.villages)
     demo_users = ensure_demo_users(hub.ctx.auth) if hub.ctx.auth is not None else []
     stop = asyncio.Event()
     install_signal_handlers(stop)
@@ -100,6 +106,7 @@ async def _demo(settings: Settings, community: Community, options: SimOptions) -
               f"{len(community.devices)} simulated devices; Ctrl-C to stop)", flush=True)
         for username, password, role in demo_users:  # demo only: well-known passwords, never in production
             print(f"hub demo: console {url}/console  sign in as {username} / {password} ({role})", flush=True)
+        print(f"hub demo: command map {url}/map  CAP feed {url}/cap/alerts.xml", flush=True)
         thread.start()
 
     try:

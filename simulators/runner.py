@@ -21,6 +21,7 @@ from hub.models import Family
 from simulators.community import Community
 from simulators.falls import generate, windows
 from simulators.fleet import Fleet
+from simulators.storm import storm_for
 from simulators.telemetry import ACC_HZ, SimDevice, payload_for
 
 logger = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ class SimOptions:
     seed: int = 7
     with_acc: bool = True
     fall_every_s: float = 0.0  # simulated seconds between staged falls (0 = none)
+    scenario: str = ""  # "storm": the rainstorm of simulators/storm.py (issue 6)
 
 
 def sim_devices(community: Community, seed: int) -> list[SimDevice]:
@@ -66,10 +68,14 @@ class Simulation:
         self.options = options
         self.devices = sim_devices(community, options.seed)
         self.fleet = Fleet(host, port, self.devices, password)
+        villages = [(v.village_id, v.lat) for v in community.villages]
+        self.storm = storm_for(self.devices, villages) if options.scenario == "storm" else None
 
     def publish_next(self, dev: SimDevice, t: float) -> None:
         """Publish the next periodic message of one device at simulated time t."""
         topic, payload = payload_for(dev, t, self.options.with_acc)
+        if self.storm is not None:
+            payload = self.storm.shape(dev, t, payload)
         self.fleet.publish(dev.record.device_id, topic, orjson.dumps(payload))
 
     def stage_fall(self, rng: random.Random) -> str | None:
@@ -112,6 +118,8 @@ class Simulation:
             if self.options.fall_every_s and now_sim >= next_fall:
                 self.stage_fall(rng)
                 next_fall = now_sim + self.options.fall_every_s
+            for dev, report in self.storm.reports_due(now_sim) if self.storm is not None else []:
+                self.fleet.publish(dev.record.device_id, dev.topic("report"), orjson.dumps(report))
             while due and due[0][0] <= now_sim:
                 t, i = heapq.heappop(due)
                 dev = self.devices[i]
