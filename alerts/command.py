@@ -71,33 +71,16 @@ class CommandCentre:
             if det.kind == "warning_level":
                 self._on_level(det)
             elif det.kind == "report_overdue":
-                self.publish(
-                    "report",
-                    {
-                        "overdue": True,
-                        "village_id": det.subject_id,
-                        "event_id": det.device_id,
-                        "ts": det.ts,
-                        "message": det.message,
-                    },
-                )
+                overdue = {"overdue": True, "village_id": det.subject_id, "event_id": det.device_id, "ts": det.ts}
+                self.publish("report", overdue | {"message": det.message})
             elif det.detector == "vitals":
                 self.abnormal.add(det.subject_id)
 
     def _on_level(self, det: Detection) -> None:
         area, level = det.subject_id, WarningLevel(int(det.features["level"]))
-        self.publish(
-            "warning",
-            {
-                "area": area,
-                "level": int(level),
-                "colour": level.colour,
-                "grade": level.grade,
-                "previous": int(det.features.get("previous_level", 0)),
-                "ts": det.ts,
-                "message": det.message,
-            },
-        )
+        prev = int(det.features.get("previous_level", 0))
+        self.publish("warning", {"area": area, "level": int(level), "colour": level.colour, "grade": level.grade,
+                                 "previous": prev, "ts": det.ts, "message": det.message})  # fmt: skip
         if level is WarningLevel.NONE:
             self._cancel(area, det.ts)
         else:
@@ -133,17 +116,8 @@ class CommandCentre:
         self.alerts.put(w)
         if w.msg_type != "Cancel":
             self._issued[area] = w
-        self.publish(
-            "cap",
-            {
-                "area": area,
-                "identifier": w.identifier,
-                "msg_type": w.msg_type,
-                "level": int(w.level),
-                "colour": w.level.colour,
-                "sent": w.sent,
-            },
-        )
+        self.publish("cap", {"area": area, "identifier": w.identifier, "msg_type": w.msg_type,
+                             "level": int(w.level), "colour": w.level.colour, "sent": w.sent})  # fmt: skip
 
     def _evacuate(self, area: str, level: WarningLevel, w: CapWarning, shape: Shape, ts: float) -> None:
         entries = residents_in_area(self.evacuees(), shape, ts)
@@ -154,18 +128,9 @@ class CommandCentre:
         """Residents with their latest GPS fix and vitals flag."""
         out = []
         for r in list(self.residents.values()):  # the registry's refresh may add residents from another thread
-            out.append(
-                Resident(
-                    r.resident_id,
-                    r.village_id,
-                    r.home_lat,
-                    r.home_lon,
-                    r.lives_alone,
-                    r.limited_mobility,
-                    r.resident_id in self.abnormal,
-                    self.gps.get(r.resident_id),
-                )
-            )
+            gps, sick = self.gps.get(r.resident_id), r.resident_id in self.abnormal
+            out.append(Resident(r.resident_id, r.village_id, r.home_lat, r.home_lon, r.lives_alone,
+                                r.limited_mobility, sick, gps))  # fmt: skip
         return out
 
     def warning_key(self, area: str) -> str | None:
