@@ -164,13 +164,28 @@ function renderState(state) {
     `${t.incident ? " → " + esc(t.incident) : ""}</li>`).join("") || '<li class="hint">No team registered.</li>';
   for (const v of state.villages) {
     const shape = S.areaShapes.get(v.id);
-    if (shape) shape.setStyle({ color: COLOURS[v.level], fillColor: COLOURS[v.level], fillOpacity: v.level ? 0.25 : 0.08 });
+    if (!shape) continue;
+    shape.setStyle({ color: COLOURS[v.level], fillColor: COLOURS[v.level], fillOpacity: v.level ? 0.25 : 0.08 });
+    shape.bindPopup(villagePopup(v));
   }
   S.teamLayer.clearLayers();
+  for (const i of state.incidents) {
+    L.circleMarker([i.lat, i.lon], { renderer: S.renderer, radius: 16, weight: 4, color: COLOURS[4], fill: false })
+      .bindPopup(`incident ${esc(i.incident_id)} priority ${i.priority}`).addTo(S.teamLayer);
+  }
   for (const t of state.teams) {
     L.marker([t.lat, t.lon], { title: `team ${t.team_id}` }).bindPopup(`team ${esc(t.team_id)}: ${esc(t.status)}`)
       .addTo(S.teamLayer);
   }
+}
+
+function villagePopup(v) {
+  const r = v.report;
+  const rep = r ? `${esc(r.stage)} v${r.version}: affected ${r.affected_population}, trapped ${r.trapped}, ` +
+    `missing ${r.missing}, deaths ${r.deaths}` : "no report yet";
+  const e = v.evacuation;
+  return `<b>${esc(v.name)}</b> (${esc(v.township)})<br>level <b>${NAMES[v.level]}</b><br>${rep}<br>` +
+    `evacuation: ${e.tasks} tasks, ${e.open + e.contacted} open, ${e.confirmed_safe} safe, ${e.relocated} moved`;
 }
 
 function logLine(text) {
