@@ -21,6 +21,7 @@ from hub.store.base import StoreError
 from ingest.mqtt import BrokerUnreachable
 from simulators.community import Community, build_community
 from simulators.fleet import FleetError
+from simulators.responders import register_responders
 from simulators.runner import SimOptions, Simulation
 from simulators.storm import seed_field_ops
 
@@ -92,6 +93,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 async def _demo(settings: Settings, community: Community, options: SimOptions) -> None:
     hub = build_hub(settings)
     community.register(hub.registry)
+    if hub.ctx.desk is not None:
+        register_responders(hub.ctx.desk.responders, community)
     if options.scenario == "storm" and hub.ctx.field_ops is not None:
         seed_field_ops(hub.ctx.field_ops, community.villages)
     demo_users = ensure_demo_users(hub.ctx.auth) if hub.ctx.auth is not None else []
@@ -145,7 +148,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
                                         (("url", args.mqtt_url), ("client_id", args.client_id)) if v})
     http = base.http.model_copy(update={"port": args.http_port} if args.http_port is not None else {})
     store = base.store.model_copy(update={"data_dir": args.data_dir} if args.data_dir else {})
-    return Settings(mqtt=MqttSettings(**mqtt.model_dump()), ingest=base.ingest, http=http, store=store)
+    # every other section (ingest, alerts, ...) comes from the environment unchanged
+    return base.model_copy(update={"mqtt": MqttSettings(**mqtt.model_dump()), "http": http, "store": store})
 
 
 def cmd_run(args: argparse.Namespace) -> int:
