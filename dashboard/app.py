@@ -9,24 +9,28 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from dashboard import auth_api, console_api, detections_api, readings_api, registry_api, responders_api
+from dashboard import auth_api, console_api, detections_api, identity_api, readings_api, registry_api, responders_api
+from dashboard.access_log import AccessLog
 from dashboard.aliases_api import router as aliases_router
 from dashboard.command_pages import mount_command
 from dashboard.console_pages import mount_console
 from dashboard.context import HubContext
 from dashboard.export_api import router as export_router
 from dashboard.fhir_api import router as fhir_router
+from dashboard.guard import guard
+from dashboard.headers import SecurityHeaders
 from dashboard.metrics import router as metrics_router
+from dashboard.spec import document
 
 
 def _index() -> str:
-    return resources.files("dashboard").joinpath("static/index.html").read_text(encoding="utf-8")
+    return (Path(__file__).resolve().parent / "static" / "index.html").read_text(encoding="utf-8")
 
 
 async def _pump(ws: WebSocket, queue: asyncio.Queue[bytes]) -> None:
@@ -43,15 +47,21 @@ async def _drain(ws: WebSocket) -> None:
                 return
 
 
-def create_app(ctx: HubContext) -> FastAPI:
-    """The HTTP app over a running hub's objects."""
+def create_app(ctx: HubContext, behind_tls: bool = False) -> FastAPI:
+    """The HTTP app over a running hub's objects (`behind_tls`: HSTS and Secure cookies, issue 8)."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         yield {"ctx": ctx}
 
-    app = FastAPI(title="Eldercare & disaster hub", version="0.1.0", lifespan=lifespan)
+    # issue 8: every route passes the role table (dashboard/roles.py), CSRF and the access log; security headers
+    app = FastAPI(title="Eldercare & disaster hub", version="0.1.0", lifespan=lifespan, dependencies=[Depends(guard)])
     app.state.ctx = ctx
+    app.state.access = AccessLog(ctx.registry.db)
+    app.state.behind_tls = behind_tls
+    tile_url = ctx.field_ops.tile_url if ctx.field_ops is not None else ""
+    app.add_middleware(SecurityHeaders, tile_url=tile_url, behind_tls=behind_tls)
+    document(app)  # the spec states the role table's 401/403 and the real error shapes
     staff = [Depends(auth_api.require())]  # issue 5: every /api route needs a session (401), /health stays open
     app.include_router(registry_api.router, dependencies=staff)
     app.include_router(readings_api.router, dependencies=staff)
@@ -59,7 +69,8 @@ def create_app(ctx: HubContext) -> FastAPI:
     for router in (export_router, fhir_router, aliases_router):  # issue 9
         app.include_router(router, dependencies=staff)
     app.include_router(metrics_router)  # issue 9: open, counts only (dashboard/metrics.py)
-    for router in (auth_api.open_router, auth_api.router, console_api.router, responders_api.router):
+    for router in (auth_api.open_router, auth_api.router, console_api.router, responders_api.router,
+                   identity_api.router):
         app.include_router(router)
     mount_console(app)
     mount_command(app)  # issue 6: the command map, its actions and CAP

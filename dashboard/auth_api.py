@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from dashboard.auth import ROLES, SESSION_S, AuthError, StaffAuth, StaffUser
+from dashboard.guard import CSRF_COOKIE, csrf_token
 
 COOKIE = "hub_session"
 ADMIN = ("admin",)
@@ -26,6 +27,14 @@ def _audit(request: Request, actor: str, action: str, detail: dict[str, Any]) ->
     incidents = request.app.state.ctx.incidents
     if incidents is not None:
         incidents.audit(actor, action, None, detail)
+
+
+def _set_cookies(request: Request, response: Response, token: str, session: bool = True) -> None:
+    """The HttpOnly session cookie and the script-readable CSRF cookie (issue 8), both SameSite=Strict."""
+    secure = bool(getattr(request.app.state, "behind_tls", False))
+    if session:
+        response.set_cookie(COOKIE, token, max_age=int(SESSION_S), httponly=True, samesite="strict", secure=secure)
+    response.set_cookie(CSRF_COOKIE, csrf_token(token), max_age=int(SESSION_S), samesite="strict", secure=secure)
 
 
 def require(*roles: str) -> Callable[[Request], StaffUser]:
@@ -69,7 +78,7 @@ def login(body: LoginIn, request: Request, response: Response) -> dict[str, Any]
     except AuthError as exc:
         _audit(request, body.username, "login_failed", {"client": client, "why": str(exc)})
         raise HTTPException(status_code=exc.status, detail=str(exc)) from exc
-    response.set_cookie(COOKIE, token, max_age=int(SESSION_S), httponly=True, samesite="strict")
+    _set_cookies(request, response, token)
     _audit(request, user.username, "login", {"client": client})
     return {"username": user.username, "role": user.role, "display_name": user.display_name}
 
@@ -79,13 +88,15 @@ def logout(request: Request, response: Response, user: Staff) -> dict[str, str]:
     """End this session."""
     _auth(request).logout(request.cookies.get(COOKIE, ""))
     response.delete_cookie(COOKIE)
+    response.delete_cookie(CSRF_COOKIE)
     _audit(request, user.username, "logout", {})
     return {"status": "signed out"}
 
 
 @router.get("/me")
-def me(user: Staff) -> dict[str, str]:
-    """Who is signed in."""
+def me(user: Staff, request: Request, response: Response) -> dict[str, str]:
+    """Who is signed in (and a fresh CSRF cookie for a page opened on an older session)."""
+    _set_cookies(request, response, request.cookies.get(COOKIE, ""), session=False)
     return {"username": user.username, "role": user.role, "display_name": user.display_name}
 
 

@@ -9,7 +9,7 @@ import time
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from alerts.incidents import SEVERITY_RANK, IncidentError
@@ -19,6 +19,7 @@ from dashboard.registry_api import masked
 
 router = APIRouter(prefix="/api", tags=["console"], dependencies=[Depends(require())])
 VITALS_S = 3600.0
+IncidentId = Annotated[int, Path(ge=1, le=2**63 - 1)]  # SQLite's INTEGER range (a larger id was a 500)
 
 
 def _ctx(request: Request) -> HubContext:
@@ -84,7 +85,7 @@ def _vitals(ctx: HubContext, device_id: str) -> list[dict[str, Any]]:
 
 
 @router.get("/incidents/{incident_id}")
-def get_incident(incident_id: int, request: Request) -> dict[str, Any]:
+def get_incident(incident_id: IncidentId, request: Request) -> dict[str, Any]:
     """An incident with the resident's profile (masked), home, last vitals, accelerometer clips and offers."""
     ctx = _ctx(request)
     incident = _call(ctx.incidents.get, incident_id)
@@ -100,45 +101,47 @@ def get_incident(incident_id: int, request: Request) -> dict[str, Any]:
 
 
 @router.post("/incidents/{incident_id}/acknowledge")
-def acknowledge(incident_id: int, body: AckIn, request: Request, user: Staff) -> dict[str, Any]:
+def acknowledge(incident_id: IncidentId, body: AckIn, request: Request, user: Staff) -> dict[str, Any]:
     """Take the incident, with a comment."""
     return _call(_ctx(request).incidents.acknowledge, incident_id, user.username, body.comment)  # type: ignore[no-any-return]
 
 
 @router.post("/incidents/{incident_id}/callback")
-def callback(incident_id: int, body: CallbackIn, request: Request, user: Staff) -> dict[str, Any]:
+def callback(incident_id: IncidentId, body: CallbackIn, request: Request, user: Staff) -> dict[str, Any]:
     """Record a call-back (reached or not, and what was said)."""
     return _call(_ctx(request).incidents.callback, incident_id, user.username, body.reached, body.note)  # type: ignore[no-any-return]
 
 
 @router.get("/incidents/{incident_id}/candidates")
-def candidates(incident_id: int, request: Request) -> list[dict[str, Any]]:
+def candidates(incident_id: IncidentId, request: Request) -> list[dict[str, Any]]:
     """Responders ranked by arrival time, capability, availability and load."""
     return [asdict(c) for c in _call(_ctx(request).desk.candidates, incident_id)]
 
 
 @router.post("/incidents/{incident_id}/dispatch")
-def dispatch(incident_id: int, body: DispatchIn, request: Request, user: Staff) -> dict[str, Any]:
+def dispatch(incident_id: IncidentId, body: DispatchIn, request: Request, user: Staff) -> dict[str, Any]:
     """Send the chosen responder (an offer; the next candidates follow on decline or timeout)."""
     return _call(_ctx(request).desk.dispatch, incident_id, user.username, body.responder_id)  # type: ignore[no-any-return]
 
 
 @router.post("/incidents/{incident_id}/resolve")
-def resolve(incident_id: int, body: ResolveIn, request: Request, user: Staff) -> dict[str, Any]:
+def resolve(incident_id: IncidentId, body: ResolveIn, request: Request, user: Staff) -> dict[str, Any]:
     """Settle the incident with an outcome (helped, false_alarm, taken_to_hospital, ...)."""
     return _call(_ctx(request).incidents.resolve, incident_id, user.username, body.outcome, body.comment)  # type: ignore[no-any-return]
 
 
 @router.post("/incidents/{incident_id}/close")
 def close(
-    incident_id: int, request: Request, user: Annotated[Any, Depends(require("supervisor", "commander", "admin"))]
+    incident_id: IncidentId,
+    request: Request,
+    user: Annotated[Any, Depends(require("supervisor", "commander", "admin"))],
 ) -> dict[str, Any]:
     """Close a resolved incident after review (supervisors)."""
     return _call(_ctx(request).incidents.move, incident_id, "closed", user.username)  # type: ignore[no-any-return]
 
 
 @router.get("/incidents/{incident_id}/audit")
-def incident_audit(incident_id: int, request: Request) -> list[dict[str, Any]]:
+def incident_audit(incident_id: IncidentId, request: Request) -> list[dict[str, Any]]:
     """Every step of one incident, oldest first."""
     return _ctx(request).incidents.store.audit_log(incident_id)
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from dashboard.auth_api import SUPERVISORS, Staff, require
@@ -55,7 +55,9 @@ def add_responder(body: ResponderIn, request: Request, user: Staff) -> dict[str,
 
 
 @router.post("/offers/{offer_id}/status")
-def offer_status(offer_id: int, body: StatusIn, request: Request, user: Staff) -> dict[str, Any]:
+def offer_status(
+    offer_id: Annotated[int, Path(ge=1, le=2**63 - 1)], body: StatusIn, request: Request, user: Staff
+) -> dict[str, Any]:
     """Record a responder's answer or progress (accepted, declined, en_route, on_scene, done)."""
     try:
         offer = request.app.state.ctx.desk.offers.update(offer_id, body.status)

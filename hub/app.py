@@ -40,6 +40,7 @@ from dispatch.responders import ResponderRegistry
 from hub import scale_out
 from hub.bus import Bus
 from hub.models import Detection
+from hub.retention import Retention
 from hub.settings import Settings, StoreSettings
 from hub.state import StateDB
 from hub.state_pg import open_state
@@ -173,6 +174,8 @@ def build_hub(settings: Settings, detectors: list[Detector] | None = None) -> Hu
     ctx.queues.update(inbox=inbox.depth, live=live_q.qsize, detectors=detect_q.qsize)  # issue 9: /metrics
     stages.update(ingest=ingestor.run, detectors=stage.run, live=live.run)
     scale_out.attach(settings, link, registry, db, bus, stages)  # issue 7: topic shard, events, timer leader
+    if settings.store.retention_days > 0:  # issue 8: raw telemetry past the retention period is deleted
+        stages["retention"] = Retention(store, db, settings.store.retention_days).run
     return Hub(settings, db, registry, store, link, ingestor, stages, ctx)
 
 
@@ -182,7 +185,8 @@ async def serve(hub: Hub, stop: asyncio.Event, on_ready: Callable[[str], None] |
     sock = bind_http(http.host, http.port)
     hub.ingestor.seed_dedup()
     await asyncio.to_thread(hub.link.start)
-    config = uvicorn.Config(create_app(hub.ctx), log_level="warning", lifespan="on", timeout_graceful_shutdown=5)
+    app = create_app(hub.ctx, behind_tls=http.behind_tls)  # issue 8: HSTS and Secure cookies behind TLS
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5)
     server = _Server(config)
     try:
         async with asyncio.TaskGroup() as tg:

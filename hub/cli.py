@@ -11,7 +11,7 @@ import logging
 import sys
 from collections.abc import Callable
 
-from hub import cli_commands, cli_export, cli_registry, cli_users
+from hub import cli_commands, cli_export, cli_registry, cli_users, logmask
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
+    logmask.install()  # issue 8: national IDs and mobile numbers masked in every log record
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)

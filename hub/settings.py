@@ -108,6 +108,8 @@ class StoreSettings(Section):
     influx_db: str = Field("eldercare", description="InfluxDB database (bucket via the v1 API)")
     state_url: str = Field("", pattern=r"^(postgres(ql)?://.*)?$", description="Shared state database for "
                            "several workers, postgresql://user:password@host:5432/db; empty = SQLite in data_dir")
+    retention_days: float = Field(0.0, ge=0, description="Raw telemetry (readings, fall evidence clips) older than "
+                                  "this many days is deleted hourly (issue 8); 0 = keep forever")
 
 
 class HttpSettings(Section):
@@ -118,6 +120,8 @@ class HttpSettings(Section):
     live_per_s: int = Field(200, ge=1, description="Live reading frames per second sent to each websocket client")
     tile_url: str = Field("", description="Command map base tiles, e.g. http://tiles.local/{z}/{x}/{y}.png; "
                           "empty: the scenario's own GeoJSON layers (no internet needed)")
+    behind_tls: bool = Field(False, description="The hub is served over HTTPS (a TLS-terminating proxy): send "
+                             "Strict-Transport-Security and mark the session cookies Secure (issue 8)")
 
 
 class Settings(BaseSettings):

@@ -45,6 +45,7 @@ class HubProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = data_dir / "hub.log"
         self.cookies: dict[str, str] = {}
+        self.headers: dict[str, str] = {}
 
     @property
     def url(self) -> str:
@@ -79,11 +80,18 @@ class HubProcess:
                               timeout=10)
         response.raise_for_status()
         self.cookies = dict(response.cookies)
+        self.headers = {"X-CSRF-Token": self.cookies.get("hub_csrf", "")}  # issue 8: sent with every POST
         return self
 
     def get(self, path: str, **params: Any) -> Any:
         """GET a JSON API path."""
         response = httpx.get(f"{self.url}{path}", params=params, cookies=self.cookies, timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def post(self, path: str, body: Any = None) -> Any:
+        """POST JSON to an API path with the session and its CSRF header."""
+        response = httpx.post(f"{self.url}{path}", json=body, cookies=self.cookies, headers=self.headers, timeout=10)
         response.raise_for_status()
         return response.json()
 

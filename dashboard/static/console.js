@@ -16,9 +16,13 @@ function el(tag, attrs = {}, ...kids) {
   return node;
 }
 
+// The session cookie is HttpOnly; its CSRF token comes in the readable hub_csrf cookie and goes back as a header.
+const csrf = () => (document.cookie.match(/(?:^|;\s*)hub_csrf=([^;]*)/) || [])[1] || "";
+
 async function api(method, path, body) {
-  const res = await fetch(path, { method, headers: body ? { "Content-Type": "application/json" } : {},
-    body: body ? JSON.stringify(body) : undefined, credentials: "same-origin" });
+  const headers = Object.assign({ "X-CSRF-Token": csrf() }, body ? { "Content-Type": "application/json" } : {});
+  const res = await fetch(path, { method, headers, body: body ? JSON.stringify(body) : undefined,
+    credentials: "same-origin" });
   if (res.status === 401) { showLogin(); throw new Error("signed out"); }
   const data = await res.json().catch(() => ({}));
   if (!res.ok) throw new Error(data.detail || res.statusText);

@@ -19,8 +19,13 @@ window.refreshMarkersNow = () => refreshMarkers();
 const $ = (id) => document.getElementById(id);
 const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
+// The CSRF token (readable hub_csrf cookie) goes with every call as X-CSRF-Token; POSTs need it (issue 8).
+const csrf = () => (document.cookie.match(/(?:^|;\s*)hub_csrf=([^;]*)/) || [])[1] || "";
+
 async function api(path, opts) {
-  const r = await fetch(path, Object.assign({ credentials: "same-origin" }, opts || {}));
+  const o = Object.assign({ credentials: "same-origin" }, opts || {});
+  o.headers = Object.assign({ "X-CSRF-Token": csrf() }, o.headers || {});
+  const r = await fetch(path, o);
   if (r.status === 401) { showLogin(); throw new Error("sign in first"); }
   if (!r.ok) throw new Error(`${path}: ${r.status}`);
   return r.json();

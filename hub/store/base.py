@@ -65,6 +65,10 @@ class TimeSeriesStore(Protocol):
         """Number of stored readings."""
         ...
 
+    def delete_before(self, ts: float) -> int:
+        """Delete the readings older than `ts` (the retention setting, issue 8); how many went (-1: unknown)."""
+        ...
+
     def close(self) -> None:
         """Release the store."""
         ...

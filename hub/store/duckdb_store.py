@@ -106,6 +106,15 @@ class DuckDBStore:
         """Number of stored readings."""
         return int(self._query("SELECT count(*) FROM readings")[0][0])  # type: ignore[arg-type]
 
+    def delete_before(self, ts: float) -> int:
+        """Delete readings with ts < `ts`; the number deleted."""
+        with self._write_lock:
+            try:
+                row = self._con.execute("DELETE FROM readings WHERE ts < ?", [ts]).fetchone()
+            except duckdb.Error as exc:
+                raise StoreError(f"DuckDB delete failed: {exc}") from exc
+        return int(row[0]) if row else 0  # type: ignore[arg-type]
+
     def close(self) -> None:
         """Checkpoint and close the file."""
         with self._write_lock:

@@ -137,6 +137,11 @@ class InfluxStore:
         series = self._query(f"SELECT COUNT(seq) FROM {MEASUREMENT}")
         return int(series[0]["values"][0][1]) if series else 0
 
+    def delete_before(self, ts: float) -> int:
+        """Delete points older than `ts` (InfluxQL DELETE by time); InfluxDB does not say how many (-1)."""
+        self._query(f"DELETE FROM {MEASUREMENT} WHERE time < {_ns(ts)}")
+        return -1
+
     def close(self) -> None:
         """Close the HTTP connections."""
         self._http.close()

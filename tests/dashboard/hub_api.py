@@ -30,7 +30,10 @@ class ApiClient:
 
         async def go() -> httpx.Response:
             transport = httpx.ASGITransport(app=self.app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://hub", cookies=self.cookies) as c:
+            csrf = {"X-CSRF-Token": self.cookies.get("hub_csrf") or ""}  # issue 8: double-submit CSRF token
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://hub", cookies=self.cookies, headers=csrf
+            ) as c:
                 response = await c.request(method, path, **kw)
                 self.cookies = c.cookies
                 return response

@@ -41,7 +41,10 @@ class Client:
     def request(self, method: str, path: str, **kw: object) -> httpx.Response:
         async def go() -> httpx.Response:
             transport = httpx.ASGITransport(app=self.app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://hub.test", cookies=self.cookies) as c:
+            csrf = {"X-CSRF-Token": self.cookies.get("hub_csrf") or ""}  # issue 8
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://hub.test", cookies=self.cookies, headers=csrf
+            ) as c:
                 response = await c.request(method, path, **kw)  # type: ignore[arg-type]
                 self.cookies = c.cookies
                 return response

@@ -104,7 +104,7 @@ def test_markers_appear_and_a_gauge_changes_colour(hub_factory, mosquitto: Mosqu
         page.locator("#warnings li", has_text="V0").first.wait_for(timeout=10_000)
         body = {"event_id": "storm-demo", "village_id": "V01", "stage": "initial", "hazard": "flood",
                 "indicators": {"affected_population": 85, "trapped": 2, "emergency_relocated": 14}}  # fmt: skip
-        httpx.post(f"{hub.url}/api/command/reports", json=body, cookies=hub.cookies, timeout=10).raise_for_status()
+        hub.post("/api/command/reports", body)
         page.locator("#reports td", has_text="Village 01").wait_for(timeout=10_000)
         page.wait_for_timeout(500)
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,50 @@
+"""The access log (issue 8): who read health data or a resident's full identifiers, when, and what.
+
+Append-only (triggers refuse UPDATE and DELETE, on SQLite and, through hub.pg_dialect, on PostgreSQL). Separate
+from the incident audit log: that one records what staff did, this one what they saw.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from hub.state import StateDB
+
+DDL = (
+    """CREATE TABLE IF NOT EXISTS access_log (id INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL,
+        actor TEXT NOT NULL, role TEXT NOT NULL, action TEXT NOT NULL, subject TEXT NOT NULL, detail TEXT NOT NULL)""",
+    """CREATE TRIGGER IF NOT EXISTS access_log_no_update BEFORE UPDATE ON access_log
+        BEGIN SELECT RAISE(ABORT, 'access_log is append-only'); END""",
+    """CREATE TRIGGER IF NOT EXISTS access_log_no_delete BEFORE DELETE ON access_log
+        BEGIN SELECT RAISE(ABORT, 'access_log is append-only'); END""",
+)
+MAX_ROWS = 10_000
+
+
+class AccessLog:
+    """Appends and lists access records."""
+
+    def __init__(self, db: StateDB, clock: Callable[[], float] = time.time) -> None:
+        self.db = db
+        self.clock = clock
+        db.migrate(DDL)
+
+    def record(self, actor: str, role: str, action: str, subject: str, detail: dict[str, Any]) -> None:
+        """Append one access (`action` e.g. 'health_read' or 'identity_view', `subject` the path or resident)."""
+        self.db.execute(
+            "INSERT INTO access_log (ts, actor, role, action, subject, detail) VALUES (?, ?, ?, ?, ?, ?)",
+            [self.clock(), actor, role, action, subject, orjson.dumps(detail).decode()],
+        )
+
+    def entries(self, actor: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
+        """Newest first, optionally of one member of staff."""
+        where, params = ("WHERE actor = ?", [actor]) if actor else ("", [])
+        rows = self.db.execute(
+            f"SELECT id, ts, actor, role, action, subject, detail FROM access_log {where} ORDER BY id DESC LIMIT ?",
+            [*params, min(limit, MAX_ROWS)],
+        )
+        return [{**dict(r), "detail": orjson.loads(r["detail"])} for r in rows]

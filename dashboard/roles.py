@@ -1,0 +1,110 @@
+"""The role table (issue 8): per route (method + path template as in the OpenAPI spec), who may call it.
+
+One place for the access policy; `dashboard.guard` enforces it on every route before any handler runs, and a route
+without an entry is refused (403), so a new route must be added here. The routers' own `require(...)` checks stay as
+a second line and must agree (tests/security/test_openapi_roles.py walks the spec and checks both).
+
+Policy: operators handle incidents and read residents (masked), vitals and the map; supervisors also manage
+responders, close incidents, read the audit logs, export health data in bulk (CSV, Parquet, FHIR) and see full
+identifiers; commanders run the disaster command actions; admins administer staff accounts and the registry.
+The public CAP feed, health, login and the metrics counters need no session (public warnings are meant to be public).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dashboard.auth import ROLES
+
+STAFF = frozenset(ROLES)
+SUPERVISORS = frozenset({"supervisor", "commander", "admin"})
+COMMAND = frozenset({"commander", "admin"})
+ADMIN = frozenset({"admin"})
+HEALTH = "health"  # reads of health data: each authorised call goes to the access log
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """Who may call one route (None: no session needed) and whether calls are written to the access log."""
+
+    roles: frozenset[str] | None
+    audit: str = ""
+
+
+PUBLIC = Rule(None)
+POLICY: dict[tuple[str, str], Rule] = {
+    # open: health, login, Prometheus counters, the public CAP feed, and the pages (they sign in through /api/login)
+    ("GET", "/health"): PUBLIC,
+    ("POST", "/api/login"): PUBLIC,
+    ("GET", "/metrics"): PUBLIC,
+    ("GET", "/cap/alerts.xml"): PUBLIC,
+    ("GET", "/cap/alerts/{identifier}.xml"): PUBLIC,
+    ("GET", "/"): PUBLIC,
+    ("GET", "/live"): PUBLIC,
+    ("GET", "/console"): PUBLIC,
+    ("GET", "/map"): PUBLIC,
+    ("GET", "/map/{name}"): PUBLIC,
+    # any member of staff
+    ("WS", "/ws"): Rule(STAFF, HEALTH),
+    ("POST", "/api/logout"): Rule(STAFF),
+    ("GET", "/api/me"): Rule(STAFF),
+    ("GET", "/api/villages"): Rule(STAFF),
+    ("GET", "/api/homes"): Rule(STAFF),
+    ("GET", "/api/residents"): Rule(STAFF),
+    ("GET", "/api/devices"): Rule(STAFF),
+    ("GET", "/api/readings/latest"): Rule(STAFF, HEALTH),
+    ("GET", "/api/devices/{device_id}/readings"): Rule(STAFF, HEALTH),
+    ("GET", "/api/stats"): Rule(STAFF),
+    ("GET", "/api/detections"): Rule(STAFF, HEALTH),
+    ("GET", "/api/evidence/{device_id}"): Rule(STAFF, HEALTH),
+    ("GET", "/api/incidents"): Rule(STAFF),
+    ("GET", "/api/incidents/{incident_id}"): Rule(STAFF, HEALTH),
+    ("POST", "/api/incidents/{incident_id}/acknowledge"): Rule(STAFF),
+    ("POST", "/api/incidents/{incident_id}/callback"): Rule(STAFF),
+    ("GET", "/api/incidents/{incident_id}/candidates"): Rule(STAFF),
+    ("POST", "/api/incidents/{incident_id}/dispatch"): Rule(STAFF),
+    ("POST", "/api/incidents/{incident_id}/resolve"): Rule(STAFF),
+    ("GET", "/api/incidents/{incident_id}/audit"): Rule(STAFF),
+    ("GET", "/api/responders"): Rule(STAFF),
+    ("POST", "/api/offers/{offer_id}/status"): Rule(STAFF),
+    ("GET", "/api/command/state"): Rule(STAFF),
+    ("GET", "/api/command/markers"): Rule(STAFF),
+    ("GET", "/api/command/geojson"): Rule(STAFF),
+    ("POST", "/api/command/reports"): Rule(STAFF),  # operators take village officers' phoned-in reports
+    ("GET", "/api/command/reports/draft"): Rule(STAFF),
+    ("GET", "/api/command/reports/{event_id}/rollup.{fmt}"): Rule(STAFF),
+    ("GET", "/api/command/evacuation/{area}"): Rule(STAFF),
+    ("POST", "/api/command/tasks/{task_id}"): Rule(STAFF),  # operators make the evacuation calls
+    # supervisors (and above)
+    ("POST", "/api/incidents/{incident_id}/close"): Rule(SUPERVISORS),
+    ("GET", "/api/audit"): Rule(SUPERVISORS),
+    ("GET", "/api/access-log"): Rule(SUPERVISORS),
+    ("POST", "/api/responders"): Rule(SUPERVISORS),
+    ("GET", "/api/residents/{resident_id}/identity"): Rule(SUPERVISORS),  # audited by its handler, per resident
+    ("GET", "/api/export"): Rule(SUPERVISORS, HEALTH),
+    ("GET", "/fhir/Observation"): Rule(SUPERVISORS, HEALTH),
+    # commanders
+    ("POST", "/api/command/teams"): Rule(COMMAND),
+    ("POST", "/api/command/assign"): Rule(COMMAND),
+    ("POST", "/api/command/warehouses"): Rule(COMMAND),
+    ("POST", "/api/command/relief/plan"): Rule(COMMAND),
+    ("POST", "/api/command/relief/approve"): Rule(COMMAND),
+    ("POST", "/api/cap/import"): Rule(COMMAND),
+    # admins: staff accounts, the registry, the raw dead letters
+    ("GET", "/api/admin/users"): Rule(ADMIN),
+    ("POST", "/api/admin/users"): Rule(ADMIN),
+    ("POST", "/api/admin/users/{username}/disable"): Rule(ADMIN),
+    ("POST", "/api/villages"): Rule(ADMIN),
+    ("POST", "/api/homes"): Rule(ADMIN),
+    ("POST", "/api/residents"): Rule(ADMIN),
+    ("POST", "/api/devices"): Rule(ADMIN),
+    ("GET", "/api/aliases"): Rule(ADMIN),
+    ("POST", "/api/aliases"): Rule(ADMIN),
+    ("DELETE", "/api/aliases/{source}/{external_id}"): Rule(ADMIN),
+    ("GET", "/api/dead-letters"): Rule(ADMIN),
+}
+
+
+def rule(method: str, path: str) -> Rule | None:
+    """The rule of a route (HEAD as GET), or None when the route has no entry (the guard refuses it)."""
+    return POLICY.get(("GET" if method == "HEAD" else method, path))
