@@ -88,3 +88,17 @@ def test_every_record_is_masked_once_installed(caplog: pytest.LogCaptureFixture)
     assert caplog.records[0].getMessage() == "call-back to 138****5678 for 430104********001X"
     assert NATIONAL_ID not in caplog.text and PHONE not in caplog.text
     assert MaskIdentifiers().filter(logging.makeLogRecord({"msg": "%s", "args": (PHONE,)}))
+
+
+def test_the_hub_command_installs_the_masking(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from hub.cli import main
+
+    root = logging.getLogger()
+    factory, handlers, level = logging.getLogRecordFactory(), list(root.handlers), root.level
+    try:
+        assert main(["--log-level", "WARNING", "users", "list", "--data-dir", str(tmp_path)]) == 0
+        assert logging.getLogger("x").makeRecord("x", logging.INFO, __file__, 1, PHONE, (), None).msg == "138****5678"
+    finally:
+        logging.setLogRecordFactory(factory)
+        root.handlers[:], root.level = handlers, level
+    capsys.readouterr()
