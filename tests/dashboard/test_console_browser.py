@@ -6,6 +6,7 @@ provider, resolve; the audit log shows every step. Saves docs/screenshots/consol
 from __future__ import annotations
 
 import time
+import tempfile
 from pathlib import Path
 
 import httpx
@@ -26,7 +27,8 @@ pytestmark = pytest.mark.integration
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "console.png"
+# the README's pictures come from a real demo (scripts/screenshots.py); the test keeps its own in a temp folder
+SCREENSHOT = Path(tempfile.gettempdir()) / "hub-test-screenshots" / "console.png"
 HOME = (28.2282, 112.9388)
 RESPONDERS = [("P-NEAR", "Riverside care station", "emergency_visit,nursing", 0.012),
               ("P-FAR", "County nursing home", "emergency_visit,nursing,medical_escort", 0.06),

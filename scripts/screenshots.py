@@ -1,0 +1,84 @@
+"""Take the README's screenshots from a real `hub demo --scenario storm` in Debian's Chromium.
+
+Usage (after scripts/setup): .venv/bin/python scripts/screenshots.py [--out docs/screenshots]
+Starts the demo on free ports, waits for the first staged fall to reach the operator console and for the storm's
+first warning on the command map, saves console.png and map.png, and stops the demo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from playwright.sync_api import Page, sync_playwright
+
+from hub.broker import free_port
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def start_demo(data: Path) -> tuple[subprocess.Popen[str], str]:
+    """`hub demo --scenario storm` with a fall every 20 simulated seconds; returns the process and its URL."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "--log-level", "WARNING", "demo", "--http-port",
+                             str(port), "--data-dir", str(data), "--scenario", "storm", "--fall-every", "20"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if "dashboard at" in line:
+            return proc, f"http://127.0.0.1:{port}"
+    raise RuntimeError("the demo did not start")
+
+
+def console(page: Page, url: str, out: Path) -> None:
+    """Sign in as the demo operator, open the first incident, and save the console."""
+    page.goto(f"{url}/console")
+    page.fill("#login-user", "operator")
+    page.fill("#login-pass", "operator-demo")
+    page.click("#login-submit")
+    page.wait_for_selector("#queue li", timeout=90_000)
+    page.locator("#queue li").first.click()
+    page.wait_for_timeout(3000)
+    page.screenshot(path=str(out / "console.png"), full_page=True)
+
+
+def command_map(page: Page, url: str, out: Path) -> None:
+    """Open the command map once a warning is up, and save it."""
+    page.goto(f"{url}/map")
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and "orange" not in page.content() and "red" not in page.inner_text("body"):
+        page.wait_for_timeout(1000)
+    page.wait_for_timeout(2000)
+    page.screenshot(path=str(out / "map.png"))
+
+
+def main() -> int:
+    """Run the demo, take both screenshots, stop the demo."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, default=Path("docs/screenshots"), help="folder for the PNG files")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="hub-shots-") as tmp:
+        proc, url = start_demo(Path(tmp))
+        try:
+            with sync_playwright() as pw:
+                browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+                page = browser.new_page(viewport={"width": 1600, "height": 1000})
+                console(page, url, args.out)
+                command_map(page, url, args.out)
+                browser.close()
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.communicate(timeout=30)
+    print(f"saved {args.out / 'console.png'} and {args.out / 'map.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
