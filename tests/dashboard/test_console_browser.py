@@ -5,8 +5,8 @@ provider, resolve; the audit log shows every step. Saves docs/screenshots/consol
 
 from __future__ import annotations
 
-import time
 import tempfile
+import time
 from pathlib import Path
 
 import httpx

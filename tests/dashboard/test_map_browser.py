@@ -6,9 +6,9 @@ Saves docs/screenshots/map.png for the README.
 from __future__ import annotations
 
 import statistics
+import tempfile
 import time
 from dataclasses import asdict
-import tempfile
 from pathlib import Path
 from typing import Any
 
