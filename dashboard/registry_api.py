@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from dashboard.privacy import mask_national_id, mask_phone
 from devices.records import DeviceRecord, Home, RegistryError, Resident, Village
 from devices.registry import Registry
+from hub.logmask import mask_identifiers
 from hub.models import Family
 
 router = APIRouter(prefix="/api", tags=["registry"])
@@ -104,7 +105,7 @@ def list_homes(request: Request) -> list[dict[str, Any]]:
 def masked(resident: Resident) -> dict[str, Any]:
     """A resident with national ID and phone masked."""
     return asdict(replace(resident, national_id=mask_national_id(resident.national_id),
-                          phone=mask_phone(resident.phone)))
+                          phone=mask_phone(resident.phone), contacts=mask_identifiers(resident.contacts)))
 
 
 @router.post("/residents", status_code=201)

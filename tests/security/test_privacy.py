@@ -102,3 +102,12 @@ def test_the_hub_command_installs_the_masking(tmp_path: Path, capsys: pytest.Cap
         logging.setLogRecordFactory(factory)
         root.handlers[:], root.level = handlers, level
     capsys.readouterr()
+
+
+def test_phone_numbers_inside_contacts_are_masked_in_resident_lists() -> None:
+    from dashboard.registry_api import masked
+    from devices.records import Resident
+
+    row = masked(Resident("R1", "Li Hua", "H1", "430104194503120012", "13812345678", contacts="son: 13951305617"))
+    assert row["contacts"] == "son: 139****5617"
+    assert row["phone"] == "138****5678" and row["national_id"] == "430104********0012"
