@@ -63,9 +63,10 @@ def queue_order(incident: dict[str, Any]) -> tuple[int, float]:
 @router.get("/incidents")
 def list_incidents(request: Request, active: bool = True, limit: int = 200) -> list[dict[str, Any]]:
     """The queue (active incidents, by severity then waiting time), or the latest incidents of any state."""
-    store = _ctx(request).incidents.store
-    rows = store.active() if active else store.listing(limit=limit)
-    return sorted(rows, key=queue_order) if active else rows
+    ctx = _ctx(request)
+    store = ctx.incidents.store
+    rows = [ctx.desk.orders.annotate(r) for r in (store.active() if active else store.listing(limit=limit))]
+    return sorted(rows, key=queue_order) if active else rows  # service orders carry their slot (issue 5)
 
 
 def _profile(ctx: HubContext, incident: dict[str, Any]) -> dict[str, Any]:
@@ -96,6 +97,7 @@ def get_incident(incident_id: IncidentId, request: Request) -> dict[str, Any]:
         "vitals": _vitals(ctx, incident["device_id"]),
         "clips": [c.to_json() for c in clips if c is not None],
         "offers": ctx.desk.offers.of_incident(incident_id),
+        "service_order": ctx.desk.orders.get(incident_id),
         "audit": ctx.incidents.store.audit_log(incident_id),
     }
 

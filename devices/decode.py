@@ -14,9 +14,11 @@ import numpy as np
 from devices import schemas
 from devices.adapters import PREFIXES, Adapters, AliasResolver, Ignored
 from devices.records import DeviceRecord
-from hub.models import Availability, DeviceEvent, DisasterReport, Family, Reading, Rejection
+from devices.responder_status import PREFIX as RESPONDERS
+from devices.responder_status import decode_status
+from hub.models import Availability, DeviceEvent, DisasterReport, Family, Reading, Rejection, ResponderStatus
 
-Decoded = Reading | DeviceEvent | Availability | DisasterReport | Rejection | Ignored
+Decoded = Reading | DeviceEvent | Availability | DisasterReport | Rejection | Ignored | ResponderStatus
 MAX_PAST_S = 30 * 24 * 3600.0  # devices buffer offline data for days, not months
 _SKIP = frozenset({"ts", "seq", "device_id", "acc", "acc_hz"})
 
@@ -78,6 +80,8 @@ class Decoder:
             raise Reject("oversized", f"{len(payload)} bytes > {self.max_payload_bytes}")
         if topic.startswith(PREFIXES):
             return self.adapters.decode(topic, payload, devices, now)
+        if topic.startswith(RESPONDERS):  # responder apps' answers to offers (issue 5)
+            return decode_status(topic, payload, now, self.max_future_s)
         parts = topic.split("/")
         if len(parts) != 3 or (parts[0], parts[2]) not in CHANNELS:
             raise Reject("bad_topic", f"expected <eldercare|disaster>/<device_id>/<channel>, got {topic[:200]!r}")

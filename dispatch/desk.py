@@ -16,14 +16,9 @@ from alerts.incidents import IncidentError, IncidentService
 from dispatch.offers import OfferBook
 from dispatch.ranking import Candidate, need_for, rank
 from dispatch.responders import ResponderRegistry
+from dispatch.service_orders import ServiceOrders, local_minute
 
 logger = logging.getLogger(__name__)
-
-
-def local_minute(ts: float) -> int:
-    """Minute of the local day (responders' opening hours are local time)."""
-    t = time.localtime(ts)
-    return t.tm_hour * 60 + t.tm_min
 
 
 class DispatchDesk:
@@ -40,6 +35,7 @@ class DispatchDesk:
         self.responders = responders
         self.offers = offers
         self.clock = clock
+        self.orders = ServiceOrders(incidents.store.db, responders, offers)  # green key (issue 5)
         offers.on_change = self.on_offer
 
     def candidates(self, incident_id: int) -> list[Candidate]:
@@ -48,13 +44,15 @@ class DispatchDesk:
         if incident["lat"] is None:
             raise IncidentError(409, f"incident {incident_id} has no position to rank responders by")
         service = incident["alerts"][0]["message"] if incident["kind"] == "service_request" else ""
+        order = self.orders.get(incident_id) if service else None
+        when = order["scheduled_at"] if order and order["scheduled_at"] else self.clock()  # ranked for the slot
         return rank(
             self.responders.all(),
             self.offers.loads(),
             incident["lat"],
             incident["lon"],
             need_for(incident["kind"], service),
-            local_minute(self.clock()),
+            local_minute(when),
             incident["resident_id"],
         )
 
@@ -66,11 +64,11 @@ class DispatchDesk:
         incident = self.incidents.get(incident_id)
         order = [responder_id] + [r for r in ranked if r != responder_id]
         updated = self.incidents.dispatch(incident_id, actor, responder_id)
-        self.offers.offer(
-            incident_id,
-            order,
-            {"kind": incident["kind"], "lat": incident["lat"], "lon": incident["lon"], "title": incident["title"]},
-        )
+        detail = {"kind": incident["kind"], "lat": incident["lat"], "lon": incident["lon"], "title": incident["title"]}
+        service = self.orders.get(incident_id)
+        if service is not None:  # a service order: the provider learns what and when
+            detail.update(service=service["service"], scheduled_at=service["scheduled_at"])
+        self.offers.offer(incident_id, order, detail)
         return updated
 
     def on_offer(self, offer: dict[str, Any], event: str) -> None:

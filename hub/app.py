@@ -37,6 +37,7 @@ from dispatch.desk import DispatchDesk
 from dispatch.field_ops import FieldOps
 from dispatch.offers import OfferBook
 from dispatch.responders import ResponderRegistry
+from dispatch.status_stage import StatusInbox, StatusStage
 from hub import scale_out
 from hub.bus import Bus
 from hub.models import Detection
@@ -48,7 +49,7 @@ from hub.store.base import TimeSeriesStore
 from hub.store.duckdb_store import DuckDBStore
 from ingest.inbox import Inbox
 from ingest.mqtt import MqttLink
-from ingest.pipeline import Ingestor
+from ingest.pipeline import Batch, Ingestor
 
 logger = logging.getLogger(__name__)
 STAGE_QUEUE_BATCHES = 64
@@ -127,15 +128,26 @@ def _resident_of(registry: Registry) -> Callable[[str], str]:
 def _call_centre(settings: Settings, db: StateDB, registry: Registry, bus: Bus, link: MqttLink,
                  stages: dict[str, Callable[[], object]]) -> tuple[IncidentService, DispatchDesk]:
     """Issue 5: incidents with escalation and notifications, responders and offers (their tasks join `stages`)."""
-    url = getattr(settings.alerts, "webhook_url", "")
-    webhook = Webhook(url) if url else None
+    alerts = settings.alerts
+    webhook = (Webhook(alerts.webhook_url, alerts.webhook_attempts, timeout_s=alerts.webhook_timeout_s)
+               if alerts.webhook_url else None)
     incidents = IncidentService(db, registry, Notifier(bus, _downlink(link), webhook))
     offers = OfferBook(db, lambda topic, body: link.publish(topic, orjson.dumps(body)))
     desk = DispatchDesk(incidents, ResponderRegistry(db), offers)
+    incidents.notify = desk.orders.notifier(incidents.notify)  # green-key orders get their slot, then are announced
     stages.update(escalation=Escalator(incidents).run, offers=desk.run)
     if webhook is not None:
         stages["webhook"] = webhook.run
     return incidents, desk
+
+
+def _responder_statuses(db: StateDB, ingestor: Ingestor, desk: DispatchDesk) -> Callable[[], object]:
+    """Issue 5: responder apps' statuses over MQTT, kept by ingest before the ack, applied to the desk by a stage."""
+    queue: asyncio.Queue[Batch] = asyncio.Queue(STAGE_QUEUE_BATCHES)
+    inbox = StatusInbox(db)
+    ingestor.outputs.append(queue)
+    ingestor.keepers.append(inbox.keep)
+    return StatusStage(queue, inbox, desk, ingestor.journal, ingestor.stats.rejected).run
 
 
 def _chain(*sinks: Callable[[list[Detection]], None]) -> Callable[[list[Detection]], None]:
@@ -164,6 +176,7 @@ def build_hub(settings: Settings, detectors: list[Detector] | None = None) -> Hu
                      _resident_of(registry))
     stages: dict[str, Callable[[], object]] = {}
     incidents, desk = _call_centre(settings, db, registry, bus, link, stages)
+    stages["responder_status"] = _responder_statuses(db, ingestor, desk)
     command = build_command(registry, bus.publish)  # issue 6: warnings, CAP, reports, evacuation
     ops = FieldOps(command, tile_url=settings.http.tile_url)
     stage = DetectorStage(detect_q, detectors if detectors is not None else default_detectors(registry, command), flow,

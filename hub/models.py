@@ -108,3 +108,16 @@ class DisasterReport:
     indicators: dict[str, float]
     officer: str = ""
     note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ResponderStatus:
+    """A responder app's answer or progress on `responders/<id>/status` (issue 5), with its topic and payload."""
+
+    responder_id: str
+    offer_id: int
+    status: str
+    ts: float
+    topic: str
+    payload: bytes
+    received_at: float

@@ -97,6 +97,10 @@ class AlertSettings(Section):
 
     cancel_window_s: float = Field(30.0, ge=0, le=600, description="Time the wearer has to press I'm OK after a fall")
     merge_window_s: float = Field(120.0, ge=0, description="Device fall, hub fall and SOS this close are one alert")
+    webhook_url: str = Field("", pattern=r"^(https?://.+)?$", description="Incident events are POSTed here as JSON "
+                             "(an SMS gateway, the 120 centre); empty = no webhook")
+    webhook_timeout_s: float = Field(5.0, gt=0, le=120, description="Timeout of one webhook POST, seconds")
+    webhook_attempts: int = Field(5, ge=1, le=20, description="POSTs per event before giving up (backoff 0.5, 1, 2 s)")
 
 
 class StoreSettings(Section):

@@ -26,7 +26,8 @@ from ingest.readahead import ReadAheadClient
 
 logger = logging.getLogger(__name__)
 _PUBACK = struct.Struct("!BBH")  # PUBACK fixed header, remaining length 2, packet id
-SUBSCRIPTIONS = ("eldercare/+/+", "disaster/+/+", "zigbee2mqtt/#", "owntracks/+/+")  # issue 9: existing clients
+SUBSCRIPTIONS = ("eldercare/+/+", "disaster/+/+", "zigbee2mqtt/#", "owntracks/+/+",  # issue 9: existing clients
+                 "responders/+/status")  # issue 5: responder apps answer offers
 CONNECT_TIMEOUT_S = 10.0
 SUBSCRIBE_CHUNK = 200  # topics per SUBSCRIBE packet when a shard follows thousands of devices
 

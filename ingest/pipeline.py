@@ -23,7 +23,7 @@ from devices.adapters import Ignored
 from devices.aliases import AliasBook
 from devices.decode import Decoder
 from devices.registry import Registry
-from hub.models import Availability, DeviceEvent, DisasterReport, Reading, Rejection
+from hub.models import Availability, DeviceEvent, DisasterReport, Reading, Rejection, ResponderStatus
 from hub.settings import IngestSettings
 from hub.state import StateDB
 from hub.store.base import StoreError, TimeSeriesStore
@@ -47,6 +47,7 @@ class Batch:
     messages: list[DeviceEvent | DisasterReport] = field(default_factory=list)
     availability: list[Availability] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
+    statuses: list[ResponderStatus] = field(default_factory=list)  # responder apps (issue 5)
 
 
 @dataclass(slots=True)
@@ -80,6 +81,7 @@ class Ingestor:
         self.dedup = Deduplicator(settings.dedup_window)
         self.flood = FloodGuard(settings.device_rate_per_s, settings.device_burst)
         self.outputs: list[asyncio.Queue[Batch]] = []
+        self.keepers: list[Callable[[Batch], None]] = []  # on the state writer with the journal, before the ack
         self.stats = IngestStats()
         self._store_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
         spool = Spool(db.path.parent / "spool.sqlite", settings.spool_max_bytes)
@@ -138,6 +140,8 @@ class Ingestor:
                 batch.rejections.append(rec)
             elif isinstance(rec, Availability):
                 batch.availability.append(rec)
+            elif isinstance(rec, ResponderStatus):  # no seq: a redelivery is recognised by the offer's state
+                batch.statuses.append(rec)
             elif isinstance(rec, Ignored):  # acked with the batch, never dead-lettered (issue 9)
                 self.stats.ignored[rec.reason] = self.stats.ignored.get(rec.reason, 0) + 1
             elif accept(rec.device_id, rec.seq, rec.ts):
@@ -160,11 +164,16 @@ class Ingestor:
         """Store durably (retrying), ack in order, then hand on."""
         t0 = time.perf_counter()
         await asyncio.gather(self._write_readings(batch.readings),
-                             self.db.run(lambda: self.journal.write(batch.rejections, batch.messages)))
+                             self.db.run(lambda: self._journal(batch)))
         self.ack([item.mid for item in batch.items if item.qos == 1])
         self._count(batch, time.perf_counter() - t0)
         for queue in self.outputs:
             await queue.put(batch)
+
+    def _journal(self, batch: Batch) -> None:
+        self.journal.write(batch.rejections, batch.messages)
+        for keep in self.keepers:
+            keep(batch)
 
     async def _write_readings(self, readings: list[Reading]) -> None:
         if not readings:

@@ -62,6 +62,12 @@ function waited(incident) {
   return s < 60 ? `${Math.round(s)} s` : s < 3600 ? `${Math.floor(s / 60)} min` : `${(s / 3600).toFixed(1)} h`;
 }
 
+function orderText(order) {  // green key (issue 5): what was asked for and the proposed slot
+  const when = order.scheduled_at ? new Date(order.scheduled_at * 1000).toLocaleString([], {
+    weekday: "short", hour: "2-digit", minute: "2-digit" }) : "no provider offers it";
+  return `Service order: ${order.service || "unspecified"} · slot ${when}`;
+}
+
 function renderQueue() {
   const list = $("queue");
   list.replaceChildren(...state.queue.map((inc) => el("li", {
@@ -69,7 +75,8 @@ function renderQueue() {
     "data-state": inc.state, onclick: () => select(inc.id) },
     el("div", { class: "title" }, el("span", { class: `sev ${inc.severity}` }, inc.severity), " ", inc.title),
     el("div", { class: "meta" }, `#${inc.id} · ${inc.state} · waiting ${waited(inc)}`,
-      inc.escalation_level ? ` · escalated ×${inc.escalation_level}` : ""))));
+      inc.escalation_level ? ` · escalated ×${inc.escalation_level}` : ""),
+    inc.service_order ? el("div", { class: "meta order" }, orderText(inc.service_order)) : null)));
   $("queue-count").textContent = `(${state.queue.length})`;
 }
 
