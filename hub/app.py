@@ -73,7 +73,7 @@ def open_store(settings: StoreSettings) -> TimeSeriesStore:
         from hub.store.influx import InfluxStore  # optional production backend
 
         return InfluxStore(settings.influx_url, settings.influx_db)
-    return DuckDBStore(settings.data_dir / "telemetry.duckdb")
+    return DuckDBStore(settings.data_dir / "telemetry.duckdb", settings.duckdb_memory_mb)
 
 
 def bind_http(host: str, port: int) -> socket.socket:

@@ -108,6 +108,7 @@ class StoreSettings(Section):
 
     data_dir: Path = Field(Path("data"), description="Folder for the DuckDB telemetry file and SQLite state")
     backend: str = Field("duckdb", pattern="^(duckdb|influxdb)$", description="Telemetry store: duckdb or influxdb")
+    duckdb_memory_mb: int = Field(512, ge=64, description="DuckDB's buffer pool limit (its default is 80 % of RAM)")
     influx_url: str = Field("http://127.0.0.1:8086", description="InfluxDB base URL (v1 API)")
     influx_db: str = Field("eldercare", description="InfluxDB database (bucket via the v1 API)")
     state_url: str = Field("", pattern=r"^(postgres(ql)?://.*)?$", description="Shared state database for "

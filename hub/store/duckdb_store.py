@@ -47,10 +47,11 @@ def _stored(row: tuple[object, ...]) -> StoredReading:
 class DuckDBStore:
     """TimeSeriesStore on a DuckDB file."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, memory_limit_mb: int = 512) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._con = duckdb.connect(str(path))
+            # DuckDB's buffer pool otherwise grows towards 80 % of the machine's memory as the table grows
+            self._con = duckdb.connect(str(path), config={"memory_limit": f"{memory_limit_mb}MB"})
         except duckdb.IOException as exc:
             raise StoreError(f"cannot open {path}: {exc} (is another hub using this --data-dir?)") from exc
         self._con.execute(DDL)
