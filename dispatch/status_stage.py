@@ -3,9 +3,9 @@
 Ingest keeps each decoded status in the `responder_statuses` table in the same state-writer step as its journal,
 before the broker gets its ack; this stage then applies the pending rows in arrival order, as the REST endpoint
 `POST /api/offers/{id}/status` does (same offer state machine, audited as `responder:<id>`), and settles each row.
-After a kill -9 the pending rows are applied on start, so an acked status is never lost. A redelivered status finds
-its offer already in that state and is settled as a duplicate; a status for an unknown offer, another responder's
-offer or a transition the offer cannot take goes to the dead letters with its reason.
+After a kill -9 the pending rows are applied on start, so an acked status is never lost. A repeated status is kept
+once; one the offer already reached (recorded over REST first) is settled as a duplicate; a status for an unknown
+offer, another responder's offer or a transition the offer cannot take goes to the dead letters with its reason.
 """
 
 from __future__ import annotations
@@ -28,12 +28,17 @@ DDL = (
         responder_id TEXT NOT NULL, offer_id INTEGER NOT NULL, status TEXT NOT NULL, ts REAL NOT NULL,
         topic TEXT NOT NULL, payload BLOB NOT NULL, received_at REAL NOT NULL, outcome TEXT)""",
     "CREATE INDEX IF NOT EXISTS responder_statuses_pending ON responder_statuses (outcome, id)",
+    # An offer passes through each status at most once, so a repeat (a redelivery, an app re-sending after a lost
+    # PUBACK) is the same message: kept once, applied once. Rejected rows are dropped (see settle).
+    "CREATE UNIQUE INDEX IF NOT EXISTS responder_statuses_once ON responder_statuses (offer_id, responder_id, status)",
 )
+SETTLED = frozenset({"applied", "duplicate"})
+RETRY_S = 5.0  # a pass that failed (the state database busy or down) is retried after this
 _COLUMNS = ("responder_id", "offer_id", "status", "ts", "topic", "payload", "received_at")
 
 
 class StatusInbox:
-    """The durable queue of received statuses: kept before the ack, settled once applied (or rejected)."""
+    """The durable queue of received statuses: kept before the ack, settled once applied, dropped if rejected."""
 
     def __init__(self, db: StateDB) -> None:
         self.db = db
@@ -42,8 +47,9 @@ class StatusInbox:
     def keep(self, batch: Batch) -> None:
         """Ingest's keeper: store a batch's statuses (runs on the state writer, before the ack)."""
         if batch.statuses:
+            marks = ", ".join("?" for _ in _COLUMNS)
             self.db.executemany(
-                f"INSERT INTO responder_statuses ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})",
+                f"INSERT OR IGNORE INTO responder_statuses ({', '.join(_COLUMNS)}) VALUES ({marks})",
                 [tuple(getattr(s, c) for c in _COLUMNS) for s in batch.statuses],
             )
 
@@ -53,8 +59,11 @@ class StatusInbox:
         return [(r["id"], ResponderStatus(*(r[c] for c in _COLUMNS))) for r in rows]
 
     def settle(self, row_id: int, outcome: str) -> None:
-        """Mark one status as handled: applied, duplicate, or the reason it was rejected."""
-        self.db.execute("UPDATE responder_statuses SET outcome=? WHERE id=?", [outcome, row_id])
+        """Mark one status as applied or duplicate; drop a rejected one, so the same status sent later can count."""
+        if outcome in SETTLED:
+            self.db.execute("UPDATE responder_statuses SET outcome=? WHERE id=?", [outcome, row_id])
+        else:
+            self.db.execute("DELETE FROM responder_statuses WHERE id=?", [row_id])
 
     def outcomes(self) -> dict[str, int]:
         """Statuses per outcome (pending ones under "pending")."""
@@ -82,22 +91,25 @@ class StatusStage:
         self.rejected: Counter[str] = rejected if rejected is not None else Counter()
 
     async def run(self) -> None:
-        """Apply what a previous run left pending, then every batch that brings statuses."""
-        self.apply_pending()
+        """Apply what a previous run left pending, then every batch that brings statuses (retrying a failed pass)."""
+        stuck = not self.apply_pending()
         while True:
-            batch = await self.queue.get()
-            if batch.statuses:
-                self.apply_pending()
-
-    def apply_pending(self) -> None:
-        """Apply every pending status in arrival order; a failure is logged and the row left for the next pass."""
-        for row_id, status in self.inbox.pending():
             try:
-                outcome = self.apply(status)
-            except Exception:
-                logger.exception("could not apply %s of offer %s", status.status, status.offer_id)
-                return
-            self.inbox.settle(row_id, outcome)
+                batch = await (asyncio.wait_for(self.queue.get(), RETRY_S) if stuck else self.queue.get())
+            except TimeoutError:
+                batch = None
+            if stuck or (batch is not None and batch.statuses):
+                stuck = not self.apply_pending()
+
+    def apply_pending(self) -> bool:
+        """Apply every pending status in arrival order; False when one failed (logged, left for the next pass)."""
+        try:
+            for row_id, status in self.inbox.pending():
+                self.inbox.settle(row_id, self.apply(status))  # a rejected row is dropped: its dead letter keeps it
+        except Exception:
+            logger.exception("could not apply the pending responder statuses; retrying in %.0f s", RETRY_S)
+            return False
+        return True
 
     def apply(self, status: ResponderStatus) -> str:
         """One status through the offer state machine; returns the outcome settled on its row."""

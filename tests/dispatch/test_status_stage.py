@@ -84,26 +84,24 @@ def test_statuses_move_the_offer_and_incident_as_rest_does(tmp_path: Path) -> No
     assert inbox.outcomes() == {"applied": 4}
 
 
-def test_bad_statuses_go_to_dead_letters_and_a_redelivery_is_a_duplicate(tmp_path: Path) -> None:
+def test_bad_statuses_are_dead_lettered_and_repeats_kept_once(tmp_path: Path) -> None:
     db = StateDB(tmp_path / "s.sqlite")
     desk, inbox, journal = _desk(db), StatusInbox(db), Journal(db)
     stage = StatusStage(asyncio.Queue(), inbox, desk, journal)
     [offer] = desk.offers.of_incident(1)
     _run(stage, inbox, _status("P2", offer["id"], "accepted"), _status("P1", 999, "accepted"))
     _run(stage, inbox, _status("P1", offer["id"], "on_scene"))  # must accept first
-    _run(stage, inbox, _status("P1", offer["id"], "accepted"), _status("P1", offer["id"], "accepted"))
+    _run(stage, inbox, _status("P1", offer["id"], "accepted"), _status("P1", offer["id"], "accepted"))  # kept once
+    _run(stage, inbox, _status("P1", offer["id"], "accepted"))  # a redelivery after a crash: kept once, too
+    desk.offers.update(offer["id"], "en_route")  # recorded over REST (a phone call) before the app's message
+    _run(stage, inbox, _status("P1", offer["id"], "en_route"))
     assert journal.dead_letter_counts() == {"responder_mismatch": 1, "unknown_offer": 1, "offer_conflict": 1}
     [mismatch] = journal.dead_letters("responder_mismatch")
     assert mismatch.topic == "responders/P2/status" and b'"accepted"' in mismatch.payload
     assert stage.rejected == {"responder_mismatch": 1, "unknown_offer": 1, "offer_conflict": 1}
-    assert inbox.outcomes() == {
-        "responder_mismatch": 1,
-        "unknown_offer": 1,
-        "offer_conflict": 1,
-        "applied": 1,
-        "duplicate": 1,
-    }
-    assert desk.offers.get(offer["id"])["state"] == "accepted"
+    assert inbox.outcomes() == {"applied": 1, "duplicate": 1}  # rejected rows live on as dead letters only
+    _run(stage, inbox, _status("P1", offer["id"], "on_scene"))  # rejected too early above, valid now
+    assert desk.offers.get(offer["id"])["state"] == "on_scene" and inbox.outcomes() == {"applied": 2, "duplicate": 1}
 
 
 def test_statuses_kept_before_a_crash_are_applied_on_start(tmp_path: Path) -> None:
