@@ -36,6 +36,10 @@ pattern read eldercare/%u/set
 pattern write disaster/%u/observation
 pattern write disaster/%u/report
 pattern write disaster/%u/availability
+
+# responder apps (username = responder id): their offers in, their status out
+pattern read responders/%u/offer
+pattern write responders/%u/status
 """
 
 

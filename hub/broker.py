@@ -7,6 +7,7 @@ with `max_queued_messages 1000` a slower subscriber silently lost 46 % of 100,00
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import getpass
 import shutil
 import signal
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 STARTUP_TIMEOUT_S = 10.0
+PR_SET_PDEATHSIG = 1
 
 
 class BrokerError(RuntimeError):
@@ -25,6 +27,12 @@ class BrokerError(RuntimeError):
     def __init__(self, message: str, hint: str) -> None:
         super().__init__(f"{message}: {hint}")
         self.hint = hint
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when the hub dies, even by SIGKILL, so no broker is left orphaned (Linux)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def free_port() -> int:
@@ -102,7 +110,8 @@ class Mosquitto:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         conf = self.data_dir / "mosquitto.conf"
         conf.write_text(mosquitto_config(self.port, self.data_dir, self.extra_config))
-        self.process = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.process = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                        preexec_fn=_die_with_parent)
         self._wait_ready()
         return self
 
