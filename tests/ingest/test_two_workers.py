@@ -53,11 +53,14 @@ def _prepare_state(url: str, folder: Path) -> Any:
     return community
 
 
-def _detection_frame(hub: HubProcess, device_id: str, timeout_s: float) -> dict[str, Any] | None:
-    """Wait on `hub`'s websocket for the detection frame of one device."""
+def _detection_frame(
+    hub: HubProcess, device_id: str, timeout_s: float, trigger: Callable[[], None]
+) -> dict[str, Any] | None:
+    """Listen on `hub`'s websocket, then `trigger()`, and wait for the detection frame of one device."""
     headers = {"Cookie": f"{COOKIE}={hub.cookies[COOKIE]}"}
     deadline = time.monotonic() + timeout_s
     with connect(f"ws://127.0.0.1:{hub.port}/ws", additional_headers=headers) as ws:
+        trigger()  # only now: a frame relayed before the socket listened would be missed
         while time.monotonic() < deadline:
             with contextlib.suppress(TimeoutError):
                 frame = orjson.loads(ws.recv(timeout=max(0.05, deadline - time.monotonic())))
@@ -110,9 +113,12 @@ def test_two_workers_share_the_traffic_and_the_alerts(
     )
     device_id = wearable.record.device_id
     sos = {"ts": time.time(), "seq": 1_000_000, "event": "sos"}
-    sim.fleet.publish(device_id, f"eldercare/{device_id}/event", orjson.dumps(sos))
-    sim.fleet.pump(0.5)
-    frame = _detection_frame(workers[1], device_id, timeout_s=15)
+
+    def press_sos() -> None:
+        sim.fleet.publish(device_id, f"eldercare/{device_id}/event", orjson.dumps(sos))
+        sim.fleet.pump(0.5)
+
+    frame = _detection_frame(workers[1], device_id, timeout_s=15, trigger=press_sos)
     assert frame is not None and frame["kind"] == "sos" and frame["worker"] == "hub-w0"
     shared = workers[1].get("/api/detections", limit=1000)  # the alert state is shared: B lists what A stored
     assert any(d["device_id"] == device_id and d["kind"] == "sos" for d in shared)
