@@ -80,8 +80,12 @@ function renderQueue() {
   $("queue-count").textContent = `(${state.queue.length})`;
 }
 
+let queueLoads = 0;
+
 async function loadQueue(first = false) {
+  const mine = ++queueLoads;
   const rows = await api("GET", "/api/incidents");
+  if (mine !== queueLoads) return;  // a newer load is under way: this answer predates frames already shown
   rows.sort((a, b) => (RANK[b.severity] - RANK[a.severity]) || (a.opened_at - b.opened_at));
   const fresh = rows.filter((r) => !state.known.has(r.id));
   rows.forEach((r) => state.known.add(r.id));
