@@ -47,6 +47,7 @@ def test_workers_split_the_devices_and_follow_the_registry(tmp_path: Path) -> No
     mine = shard_of(terminal.device_id, 2)
     assert f"disaster/{terminal.device_id}/+" in links[mine].topics
     assert links[0].topics == set(shards[0].topics())
+    assert "responders/+/status" in links[0].topics and "responders/+/status" not in links[1].topics
 
     resident = community.residents[0]
     new = next(f"W-NEW-{i}" for i in range(100) if shard_of(f"W-NEW-{i}", 2) == 1)
