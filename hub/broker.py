@@ -17,16 +17,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hub.processes import BrokerError, log_tail, stop_process, wait_ready
+
+__all__ = ["BrokerError", "Mosquitto", "auth_config", "free_port", "port_in_use", "tls_listener"]
+
 STARTUP_TIMEOUT_S = 10.0
 PR_SET_PDEATHSIG = 1
-
-
-class BrokerError(RuntimeError):
-    """The broker could not be started; `hint` says what to do about it."""
-
-    def __init__(self, message: str, hint: str) -> None:
-        super().__init__(f"{message}: {hint}")
-        self.hint = hint
 
 
 def _die_with_parent() -> None:
@@ -116,36 +112,17 @@ class Mosquitto:
         return self
 
     def _wait_ready(self) -> None:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while time.monotonic() < deadline:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                err = (self.process.stderr.read() if self.process.stderr else b"").decode(errors="replace")
-                log = self.data_dir / "mosquitto.log"
-                tail = log.read_text(errors="replace")[-500:] if log.exists() else ""
-                raise BrokerError("mosquitto exited at start", (err + tail).strip() or "see mosquitto.log")
-            if port_in_use(self.port):
-                return
-            time.sleep(0.05)
-        self.stop()
-        raise BrokerError("mosquitto did not start listening", f"within {STARTUP_TIMEOUT_S} s on port {self.port}")
+        assert self.process is not None
+        wait_ready(self.process, lambda: port_in_use(self.port), self._why_exited, "mosquitto", STARTUP_TIMEOUT_S,
+                   self.stop)
+
+    def _why_exited(self) -> str:
+        err = (self.process.stderr.read() if self.process and self.process.stderr else b"").decode(errors="replace")
+        return (err + log_tail(self.data_dir / "mosquitto.log", 500)).strip()
 
     def stop(self, kill: bool = False) -> None:
         """Stop the broker (SIGTERM saves its persistence file; kill=True does not)."""
-        if self.process is None:
-            return
-        if self.process.poll() is not None:
-            self._close_pipe()
-            return
-        if kill:
-            self.process.kill()
-        else:
-            self.process.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=10)
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process, signal.SIGKILL if kill else signal.SIGTERM)
         self._close_pipe()
 
     def _close_pipe(self) -> None:

@@ -15,7 +15,6 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from typing import Any
 import psycopg
 
 from hub.broker import BrokerError, free_port
+from hub.processes import log_tail, stop_process, wait_ready
 
 STARTUP_TIMEOUT_S = 30.0
 USER = "hub"
@@ -84,17 +84,14 @@ class PostgresServer:
         return self
 
     def _wait_ready(self) -> None:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while time.monotonic() < deadline:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                tail = (self.root / "postgres.log").read_text(errors="replace")[-800:]
-                raise BrokerError("postgres exited at start", tail.strip() or "see postgres.log")
-            with contextlib.suppress(psycopg.OperationalError), psycopg.connect(self.url(), connect_timeout=2):
-                return
-            time.sleep(0.1)
-        self.stop()
-        raise BrokerError("postgres did not accept connections", f"within {STARTUP_TIMEOUT_S} s on {self.port}")
+        assert self.process is not None
+        wait_ready(self.process, self._accepts, lambda: log_tail(self.root / "postgres.log"), "postgres",
+                   STARTUP_TIMEOUT_S, self.stop, poll_s=0.1)
+
+    def _accepts(self) -> bool:
+        with contextlib.suppress(psycopg.OperationalError), psycopg.connect(self.url(), connect_timeout=2):
+            return True
+        return False
 
     def create_database(self, name: str) -> str:
         """Create an empty database; returns its URL."""
@@ -104,11 +101,5 @@ class PostgresServer:
 
     def stop(self) -> None:
         """Fast shutdown (SIGINT: clients are disconnected), then remove the folder."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+        stop_process(self.process, signal.SIGINT, grace_s=20)
         shutil.rmtree(self.root, ignore_errors=True)

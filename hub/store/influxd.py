@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import signal
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 from hub.broker import BrokerError, free_port, port_in_use
+from hub.processes import log_tail, stop_process, wait_ready
 
 STARTUP_TIMEOUT_S = 20.0
 
@@ -78,29 +79,15 @@ class Influxd:
         return self
 
     def _wait_ready(self) -> None:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while time.monotonic() < deadline:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                tail = (self.data_dir / "influxd.log").read_text(errors="replace")[-800:]
-                raise BrokerError("influxd exited at start", tail.strip() or "see influxd.log")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.url}/ping", timeout=1).status_code == 204:
-                    return
-            time.sleep(0.05)
-        self.stop(kill=True)
-        raise BrokerError("influxd did not answer /ping", f"within {STARTUP_TIMEOUT_S} s on port {self.http_port}")
+        assert self.process is not None
+        wait_ready(self.process, self._pings, lambda: log_tail(self.data_dir / "influxd.log"), "influxd",
+                   STARTUP_TIMEOUT_S, lambda: self.stop(kill=True))
+
+    def _pings(self) -> bool:
+        with contextlib.suppress(httpx.HTTPError):
+            return httpx.get(f"{self.url}/ping", timeout=1).status_code == 204
+        return False
 
     def stop(self, kill: bool = False) -> None:
         """Stop influxd (SIGTERM, or SIGKILL with kill=True) and wait for it to exit."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        if kill:
-            self.process.kill()
-        else:
-            self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=5)
+        stop_process(self.process, signal.SIGKILL if kill else signal.SIGTERM, grace_s=15)
