@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 from argon2 import PasswordHasher
+from fastapi import FastAPI
 
 from dashboard.app import create_app
 from hub.app import Hub, build_hub
@@ -19,10 +20,11 @@ USER = ("issue9-admin", "issue9-password")
 
 
 class ApiClient:
-    """Keeps the session cookie; each call runs the ASGI app in its own event loop."""
+    """Keeps the session cookie and sends its CSRF token; each call runs the ASGI app in its own event loop."""
 
-    def __init__(self, hub: Hub) -> None:
-        self.app = create_app(hub.ctx)
+    def __init__(self, app: FastAPI, base_url: str = "http://hub") -> None:
+        self.app = app
+        self.base_url = base_url
         self.cookies = httpx.Cookies()
 
     def request(self, method: str, path: str, **kw: Any) -> httpx.Response:
@@ -32,7 +34,7 @@ class ApiClient:
             transport = httpx.ASGITransport(app=self.app)
             csrf = {"X-CSRF-Token": self.cookies.get("hub_csrf") or ""}  # issue 8: double-submit CSRF token
             async with httpx.AsyncClient(
-                transport=transport, base_url="http://hub", cookies=self.cookies, headers=csrf
+                transport=transport, base_url=self.base_url, cookies=self.cookies, headers=csrf
             ) as c:
                 response = await c.request(method, path, **kw)
                 self.cookies = c.cookies
@@ -43,6 +45,10 @@ class ApiClient:
     def get(self, path: str, **params: Any) -> httpx.Response:
         """GET with query parameters."""
         return self.request("GET", path, params=params)
+
+    def post(self, path: str, **kw: Any) -> httpx.Response:
+        """POST (json=..., content=..., ...)."""
+        return self.request("POST", path, **kw)
 
 
 @contextmanager
@@ -58,7 +64,7 @@ def hub_api(data_dir: Path, login: bool = True) -> Iterator[tuple[Hub, ApiClient
         assert hub.ctx.auth is not None
         hub.ctx.auth.hasher = PasswordHasher(time_cost=1, memory_cost=8192)
         hub.ctx.auth.add_user(*USER, role="admin")
-        client = ApiClient(hub)
+        client = ApiClient(create_app(hub.ctx))
         if login:
             client.request("POST", "/api/login", json={"username": USER[0], "password": USER[1]}).raise_for_status()
         yield hub, client

@@ -6,10 +6,9 @@ import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from argon2 import PasswordHasher
-from fastapi import FastAPI
+from hub_api import ApiClient
 
 from hub.app import build_hub
 from hub.settings import MqttSettings, Settings, StoreSettings
@@ -17,35 +16,8 @@ from hub.settings import MqttSettings, Settings, StoreSettings
 OPEN = {"/api/login"}
 
 
-class Client:
-    """A cookie-keeping client over the ASGI app, synchronous for the tests (starlette's Client warns)."""
-
-    def __init__(self, app: FastAPI) -> None:
-        self.app = app
-        self.cookies = httpx.Cookies()
-
-    def request(self, method: str, path: str, **kw: object) -> httpx.Response:
-        async def go() -> httpx.Response:
-            transport = httpx.ASGITransport(app=self.app)
-            csrf = {"X-CSRF-Token": self.cookies.get("hub_csrf") or ""}  # issue 8
-            async with httpx.AsyncClient(
-                transport=transport, base_url="http://test", cookies=self.cookies, headers=csrf
-            ) as c:
-                response = await c.request(method, path, **kw)  # type: ignore[arg-type]
-                self.cookies = c.cookies
-                return response
-
-        return asyncio.run(go())
-
-    def get(self, path: str) -> httpx.Response:
-        return self.request("GET", path)
-
-    def post(self, path: str, **kw: object) -> httpx.Response:
-        return self.request("POST", path, **kw)
-
-
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[Client]:
+def client(tmp_path: Path) -> Iterator[ApiClient]:
     from dashboard.app import create_app
 
     settings = Settings(mqtt=MqttSettings(url="mqtt://127.0.0.1:1"), store=StoreSettings(data_dir=tmp_path))
@@ -58,11 +30,11 @@ def client(tmp_path: Path) -> Iterator[Client]:
     hub.ctx.auth.hasher = PasswordHasher(time_cost=1, memory_cost=8192)
     hub.ctx.auth.add_user("admin", "admin-password", "admin")
     hub.ctx.auth.add_user("op", "operator-password", "operator")
-    yield Client(create_app(hub.ctx))
+    yield ApiClient(create_app(hub.ctx))
     hub.close()
 
 
-def _api_routes(client: Client) -> list[tuple[str, str]]:
+def _api_routes(client: ApiClient) -> list[tuple[str, str]]:
     """Every (method, path) of the app's /api routes, from its OpenAPI schema (which walks the routers)."""
     paths = client.app.openapi()["paths"]
     return [(m.upper(), p) for p, ops in paths.items() if p.startswith("/api") and p not in OPEN for m in ops]
@@ -77,7 +49,7 @@ def _fill(path: str) -> str:
     )
 
 
-def test_every_api_route_without_session_is_401(client: Client) -> None:
+def test_every_api_route_without_session_is_401(client: ApiClient) -> None:
     routes = _api_routes(client)
     assert len(routes) > 20
     for method, path in routes:
@@ -85,7 +57,7 @@ def test_every_api_route_without_session_is_401(client: Client) -> None:
     assert client.get("/health").status_code == 200
 
 
-def test_operator_cannot_administer_users(client: Client) -> None:
+def test_operator_cannot_administer_users(client: ApiClient) -> None:
     assert client.post("/api/login", json={"username": "op", "password": "operator-password"}).status_code == 200
     assert client.get("/api/me").json()["role"] == "operator"
     assert client.get("/api/admin/users").status_code == 403
@@ -98,7 +70,7 @@ def test_operator_cannot_administer_users(client: Client) -> None:
     assert client.get("/api/incidents").status_code == 401
 
 
-def test_admin_adds_a_user_and_everything_is_audited(client: Client) -> None:
+def test_admin_adds_a_user_and_everything_is_audited(client: ApiClient) -> None:
     client.post("/api/login", json={"username": "admin", "password": "admin-password"})
     body = {"username": "sup", "password": "long-enough-pw", "role": "supervisor"}
     assert client.post("/api/admin/users", json=body).status_code == 201
@@ -106,13 +78,13 @@ def test_admin_adds_a_user_and_everything_is_audited(client: Client) -> None:
     assert ("admin", "login") in actions and ("admin", "user_added") in actions
 
 
-def test_login_is_rate_limited(client: Client) -> None:
+def test_login_is_rate_limited(client: ApiClient) -> None:
     codes = [client.post("/api/login", json={"username": "op", "password": "wrong"}).status_code for _ in range(6)]
     assert codes == [401] * 5 + [429]
     assert client.post("/api/login", json={"username": "op", "password": "operator-password"}).status_code == 429
 
 
-def test_websocket_without_session_is_refused(client: Client) -> None:
+def test_websocket_without_session_is_refused(client: ApiClient) -> None:
     sent: list[dict[str, object]] = []
 
     async def receive() -> dict[str, object]:

@@ -9,11 +9,10 @@ import io
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import openpyxl
 import pytest
 from argon2 import PasswordHasher
-from fastapi import FastAPI
+from hub_api import ApiClient
 from lxml import etree
 
 from alerts.cap import build_alert, issue
@@ -29,33 +28,6 @@ XSD = Path(__file__).resolve().parents[3] / "shared/standards/cap-1.2.xsd"
 ATOM = "{http://www.w3.org/2005/Atom}"
 T0 = 1_783_000_000.0
 USERS = {"cmd": "commander", "op": "operator"}
-
-
-class Client:
-    """A cookie-keeping synchronous client over the ASGI app (starlette's TestClient warns about httpx)."""
-
-    def __init__(self, app: FastAPI) -> None:
-        self.app = app
-        self.cookies = httpx.Cookies()
-
-    def request(self, method: str, path: str, **kw: object) -> httpx.Response:
-        async def go() -> httpx.Response:
-            transport = httpx.ASGITransport(app=self.app)
-            csrf = {"X-CSRF-Token": self.cookies.get("hub_csrf") or ""}  # issue 8
-            async with httpx.AsyncClient(
-                transport=transport, base_url="http://hub.test", cookies=self.cookies, headers=csrf
-            ) as c:
-                response = await c.request(method, path, **kw)  # type: ignore[arg-type]
-                self.cookies = c.cookies
-                return response
-
-        return asyncio.run(go())
-
-    def get(self, path: str, **kw: object) -> httpx.Response:
-        return self.request("GET", path, **kw)
-
-    def post(self, path: str, **kw: object) -> httpx.Response:
-        return self.request("POST", path, **kw)
 
 
 @pytest.fixture(scope="module")
@@ -80,8 +52,8 @@ def hub(tmp_path: Path) -> Iterator[Hub]:
     built.close()
 
 
-def client(hub: Hub, user: str) -> Client:
-    c = Client(create_app(hub.ctx))
+def client(hub: Hub, user: str) -> ApiClient:
+    c = ApiClient(create_app(hub.ctx), base_url="http://hub.test")
     c.post("/api/login", json={"username": user, "password": f"{user}-password-1"}).raise_for_status()
     return c
 
@@ -128,7 +100,7 @@ def test_import_needs_the_commander_and_raises_the_area(hub: Hub) -> None:
     task = evac["list"][0]["task_id"]
     moved = client(hub, "op").post(f"/api/command/tasks/{task}", json={"state": "relocated"}).json()
     assert moved["state"] == "relocated"
-    draft = c.get("/api/command/reports/draft", params={"event_id": "e1", "village_id": "V02"}).json()
+    draft = c.get("/api/command/reports/draft", event_id="e1", village_id="V02").json()
     assert draft["indicators"]["emergency_relocated"] == 1
 
 
@@ -140,14 +112,14 @@ def test_markers_cluster_ten_thousand_gauges(hub: Hub) -> None:
         cc.add_site(site)
         cc.gauge_levels[site.terminal_id] = i % 5
     c = client(hub, "op")
-    wide = c.get("/api/command/markers", params={"bbox": "112.7,27.9,113.3,28.5", "zoom": 11}).json()
+    wide = c.get("/api/command/markers", bbox="112.7,27.9,113.3,28.5", zoom=11).json()
     assert wide["total"] == 10_008  # the community's own 8 terminals too
     assert sum(k["count"] for k in wide["clusters"]) + len(wide["markers"]) == wide["total"]
     assert 0 < len(wide["clusters"]) <= 600
     assert all(sum(k["levels"]) == k["count"] and k["levels"][k["level"]] > 0 for k in wide["clusters"])
-    close = c.get("/api/command/markers", params={"bbox": "112.8,28.0,112.81,28.01", "zoom": 16}).json()
+    close = c.get("/api/command/markers", bbox="112.8,28.0,112.81,28.01", zoom=16).json()
     assert close["clusters"] == [] and 0 < len(close["markers"]) == close["total"] <= 9
-    assert c.get("/api/command/markers", params={"bbox": "1,2,3", "zoom": 3}).status_code == 422
+    assert c.get("/api/command/markers", bbox="1,2,3", zoom=3).status_code == 422
     assert len(c.get("/api/command/geojson").json()["features"]) >= 9
 
 
