@@ -13,6 +13,7 @@ from collections.abc import Callable
 from alerts.detector import Detector
 from alerts.evidence import AccRing, EvidenceClip, EvidenceQueue
 from alerts.fall_flow import AlertFlow
+from hub.aio import get_within
 from hub.models import Detection, DeviceEvent, DisasterReport, Reading
 from ingest.pipeline import Batch
 
@@ -43,11 +44,7 @@ class DetectorStage:
     async def run(self) -> None:
         """Forever: take a batch (or time out), detect, release due alerts and clips."""
         while True:
-            try:
-                batch: Batch | None = await asyncio.wait_for(self.queue.get(), TICK_S)
-            except TimeoutError:
-                batch = None
-            self.step(batch, self.clock())
+            self.step(await get_within(self.queue, TICK_S), self.clock())
 
     def step(self, batch: Batch | None, now: float) -> list[Detection]:
         """One pass: a batch (if any) through detectors and flow, then the hub-clock timers."""

@@ -17,6 +17,7 @@ from typing import Any
 
 from dispatch.desk import DispatchDesk
 from dispatch.offers import OfferError
+from hub.aio import get_within
 from hub.models import Rejection, ResponderStatus
 from hub.state import StateDB
 from ingest.journal import Journal
@@ -94,10 +95,7 @@ class StatusStage:
         """Apply what a previous run left pending, then every batch that brings statuses (retrying a failed pass)."""
         stuck = not self.apply_pending()
         while True:
-            try:
-                batch = await (asyncio.wait_for(self.queue.get(), RETRY_S) if stuck else self.queue.get())
-            except TimeoutError:
-                batch = None
+            batch = await (get_within(self.queue, RETRY_S) if stuck else self.queue.get())
             if stuck or (batch is not None and batch.statuses):
                 stuck = not self.apply_pending()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import faulthandler
 import logging
 import signal
 import socket
@@ -53,6 +54,7 @@ from ingest.pipeline import Batch, Ingestor
 
 logger = logging.getLogger(__name__)
 STAGE_QUEUE_BATCHES = 64
+SLOW_SHUTDOWN_S = 20.0  # after SIGTERM, dump every thread's stack if the hub is still not down
 
 
 class HubError(RuntimeError):
@@ -210,12 +212,14 @@ async def serve(hub: Hub, stop: asyncio.Event, on_ready: Callable[[str], None] |
             if on_ready is not None:
                 on_ready(f"http://{http.host}:{sock.getsockname()[1]}")
             await stop.wait()
+            faulthandler.dump_traceback_later(SLOW_SHUTDOWN_S)  # a shutdown that hangs says where, on stderr
             server.should_exit = True
             for task in tasks:
                 task.cancel()
     finally:
+        hub.ingestor.inbox.close()  # first: paho's thread may be waiting on a full inbox, and stop() joins it
         hub.link.stop()
-        hub.ingestor.inbox.close()
+        faulthandler.cancel_dump_traceback_later()
 
 
 def install_signal_handlers(stop: asyncio.Event) -> None:
