@@ -56,6 +56,17 @@ class Inbox:
         if size == 1:
             self._loop.call_soon_threadsafe(self._ready.set)
 
+    def put_many(self, items: list[Inbound]) -> None:
+        """Like put() for a batch: one lock and at most one wake-up; waits while the inbox is full."""
+        with self._cond:
+            while len(self._items) >= self._maxlen and not self._closed:
+                self._cond.wait(0.5)
+            was_empty = not self._items
+            self._items.extend(items)
+            self.high_water = max(self.high_water, len(self._items))
+        if was_empty and items:
+            self._loop.call_soon_threadsafe(self._ready.set)
+
     async def take(self, max_items: int) -> list[Inbound]:
         """Wait for at least one message and return up to `max_items`, oldest first."""
         while True:

@@ -22,7 +22,7 @@ from paho.mqtt.properties import Properties
 
 from hub.settings import MqttSettings
 from ingest.inbox import Inbound, Inbox
-from ingest.readahead import ReadAheadClient
+from ingest.readahead import Publish, ReadAheadClient
 
 logger = logging.getLogger(__name__)
 _PUBACK = struct.Struct("!BBH")  # PUBACK fixed header, remaining length 2, packet id
@@ -57,6 +57,7 @@ class MqttLink:
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
+        self._client.fast_publish = self._on_publishes
 
     def start(self) -> None:
         """Connect (raising BrokerUnreachable with a hint) and start paho's network thread."""
@@ -151,6 +152,15 @@ class MqttLink:
                 if self.on_link is not None:
                     self.on_link("down")
                 logger.warning("disconnected from broker (%s); paho reconnects with backoff", reason)
+
+    def _on_publishes(self, publishes: list[Publish]) -> None:
+        """The fast path's batch of QoS 0/1 messages (ingest/readahead.py), handed to the inbox at once."""
+        try:
+            tag, now = self._generation << 16, time.time()
+            self.inbox.put_many([Inbound(topic.decode("utf-8", "replace"), payload, tag | mid, qos, now)
+                                 for topic, payload, mid, qos in publishes])
+        except Exception:
+            logger.exception("could not hand %d messages to the pipeline", len(publishes))
 
     def _on_message(self, _c: mqtt.Client, _ud: object, msg: mqtt.MQTTMessage) -> None:
         try:

@@ -108,3 +108,31 @@ def test_malformed_corpus_is_dead_lettered_while_good_traffic_flows(mosquitto: M
     fresh.publish(topic, orjson.dumps(body), qos=1).wait_for_publish(5)
     fresh.loop_stop()
     assert hub.wait_total(3001) == 3001
+
+
+def test_messages_with_mqtt5_properties_take_paho_s_path_and_are_stored_once(mosquitto: Mosquitto, hub_factory) -> None:  # type: ignore[no-untyped-def]
+    """The fast path hands PUBLISH packets with properties to paho: a mixed stream is still stored exactly once."""
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    hub, community = _community_hub(hub_factory)
+    hub.start()
+    wearable = next(d for d in community.devices if d.family == "wearable")
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="props-publisher", protocol=mqtt.MQTTv5)
+    client.connect("127.0.0.1", mosquitto.port)
+    client.loop_start()
+    tagged = Properties(PacketTypes.PUBLISH)
+    tagged.UserProperty = ("gateway", "gw-7")
+    t0 = time.time() - 600
+    infos = []
+    for seq in range(600):
+        body = orjson.dumps({"ts": t0 + seq, "seq": seq, "heart_rate": 70, "acc_hz": 50,
+                             "acc": [[0.0, 0.0, 1.0]] * (1024 if seq % 7 == 0 else 1)})  # fmt: skip
+        props = tagged if seq % 3 == 0 else None
+        infos.append(client.publish(f"eldercare/{wearable.device_id}/telemetry", body, qos=1, properties=props))
+    for info in infos:
+        info.wait_for_publish(10)
+    client.loop_stop()
+    assert hub.wait_total(600) == 600
+    assert hub.stop() == 0
+    assert hub.stored_rows() == (600, 600)
