@@ -1,6 +1,7 @@
 """Typed records passed between the hub's stages (ingest -> store -> detectors -> alerts -> dispatch -> dashboard).
 
-Frozen, slotted dataclasses: cheap to create on the hot path, impossible to mutate by accident downstream.
+Frozen, slotted dataclasses: cheap to create, impossible to mutate by accident downstream. `Reading`, built once
+per message on the ingest hot path, is a NamedTuple: as immutable, and 1 us cheaper to build than a dataclass.
 Pydantic and msgspec stay at the edges (payload parsing in `devices/`, HTTP bodies in `dashboard/`).
 """
 
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class Family(StrEnum):
@@ -27,8 +28,7 @@ class Severity(StrEnum):
     CRITICAL = "critical"
 
 
-@dataclass(frozen=True, slots=True)
-class Reading:
+class Reading(NamedTuple):
     """One validated telemetry/observation message from one device.
 
     `values` holds scalar metrics with their units in the name (`heart_rate_bpm`, `river_level_m`);
