@@ -33,6 +33,7 @@ CHANNELS: dict[tuple[str, str], tuple[frozenset[Family], type[msgspec.Struct] | 
 }
 TELEMETRY = {Family.WEARABLE: schemas.WearableTelemetry, Family.HOME_SENSOR: schemas.HomeSensorState}
 _DECODERS: dict[type[Any], msgspec.json.Decoder[Any]] = {}
+Route = tuple[str, Family, type[msgspec.Struct] | None]
 
 
 class Reject(Exception):
@@ -67,6 +68,10 @@ class Decoder:
         self.max_payload_bytes = max_payload_bytes
         self.max_future_s = max_future_s
         self.adapters = Adapters(max_future_s, MAX_PAST_S, aliases)  # zigbee2mqtt and OwnTracks (issue 9)
+        # topic -> route, for the registry snapshot it was checked against (only valid topics are kept, so
+        # the map holds at most one entry per registered device and channel)
+        self._routes: dict[str, Route] = {}
+        self._routes_of: dict[str, DeviceRecord] | None = None
 
     def decode(self, topic: str, payload: bytes, devices: dict[str, DeviceRecord], now: float) -> Decoded:
         """Decode one message; never raises."""
@@ -78,29 +83,42 @@ class Decoder:
     def _decode(self, topic: str, payload: bytes, devices: dict[str, DeviceRecord], now: float) -> Decoded:
         if len(payload) > self.max_payload_bytes:
             raise Reject("oversized", f"{len(payload)} bytes > {self.max_payload_bytes}")
-        if topic.startswith(PREFIXES):
-            return self.adapters.decode(topic, payload, devices, now)
-        if topic.startswith(RESPONDERS):  # responder apps' answers to offers (issue 5)
-            return decode_status(topic, payload, now, self.max_future_s)
-        parts = topic.split("/")
-        if len(parts) != 3 or (parts[0], parts[2]) not in CHANNELS:
-            raise Reject("bad_topic", f"expected <eldercare|disaster>/<device_id>/<channel>, got {topic[:200]!r}")
-        domain, device_id, channel = parts
-        device = devices.get(device_id)
-        if device is None:
-            raise Reject("unknown_device", f"{device_id[:64]!r} is not registered (or was revoked)")
-        family = _FAMILY[device.family]
-        allowed, schema = CHANNELS[(domain, channel)]
-        if family not in allowed:
-            raise Reject("topic_mismatch", f"a {family.value} may not publish on {domain}/.../{channel}")
-        if channel == "availability":
+        if devices is not self._routes_of:  # a new registry snapshot: routes are looked up again
+            self._routes, self._routes_of = {}, devices
+        route = self._routes.get(topic)
+        if route is None:
+            if topic.startswith(PREFIXES):
+                return self.adapters.decode(topic, payload, devices, now)
+            if topic.startswith(RESPONDERS):  # responder apps' answers to offers (issue 5)
+                return decode_status(topic, payload, now, self.max_future_s)
+            route = self._routes[topic] = _route(topic, devices)
+        device_id, family, schema = route
+        if schema is None:
             return _availability(device_id, payload, now)
-        body = _parse(schema or TELEMETRY[family], payload)
+        body = _parse(schema, payload)
         if body.device_id is not None and body.device_id != device_id:
             raise Reject("topic_mismatch", f"payload device_id {body.device_id[:64]!r} != topic's {device_id!r}")
         if body.ts > now + self.max_future_s or body.ts < now - MAX_PAST_S:
             raise Reject("clock", f"ts {body.ts} is {body.ts - now:+.0f} s from the hub's clock")
         return _record(family, device_id, body)
+
+
+def _route(topic: str, devices: dict[str, DeviceRecord]) -> Route:
+    """Check a topic against the contract and the registry: (device id, family, schema; None = availability)."""
+    parts = topic.split("/")
+    if len(parts) != 3 or (parts[0], parts[2]) not in CHANNELS:
+        raise Reject("bad_topic", f"expected <eldercare|disaster>/<device_id>/<channel>, got {topic[:200]!r}")
+    domain, device_id, channel = parts
+    device = devices.get(device_id)
+    if device is None:
+        raise Reject("unknown_device", f"{device_id[:64]!r} is not registered (or was revoked)")
+    family = _FAMILY[device.family]
+    allowed, schema = CHANNELS[(domain, channel)]
+    if family not in allowed:
+        raise Reject("topic_mismatch", f"a {family.value} may not publish on {domain}/.../{channel}")
+    if channel == "availability":
+        return device_id, family, None
+    return device_id, family, schema or TELEMETRY[family]
 
 
 def _parse(schema: type[Any], payload: bytes) -> Any:
