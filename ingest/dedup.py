@@ -13,10 +13,11 @@ from __future__ import annotations
 class SeqWindow:
     """Remembers recent sequence numbers of one device: bit i of `seen` is `high - i`."""
 
-    __slots__ = ("high", "last_ts", "seen", "window")
+    __slots__ = ("high", "last_ts", "mask", "seen", "window")
 
-    def __init__(self, window: int) -> None:
+    def __init__(self, window: int, mask: int | None = None) -> None:
         self.window = window
+        self.mask = (1 << window) - 1 if mask is None else mask  # shared by all devices: built once, not per message
         self.high = -1
         self.last_ts = 0.0
         self.seen = 0
@@ -25,7 +26,7 @@ class SeqWindow:
         """True the first time (seq) arrives, False for a duplicate."""
         if seq > self.high:
             shift = seq - self.high
-            self.seen = ((self.seen << shift) | 1) & ((1 << self.window) - 1) if shift < self.window else 1
+            self.seen = ((self.seen << shift) | 1) & self.mask if shift < self.window else 1
             self.high = seq
         else:
             age = self.high - seq
@@ -37,7 +38,8 @@ class SeqWindow:
                 return False
             else:
                 self.seen |= 1 << age
-        self.last_ts = max(self.last_ts, ts)
+        if ts > self.last_ts:
+            self.last_ts = ts
         return True
 
 
@@ -46,6 +48,7 @@ class Deduplicator:
 
     def __init__(self, window: int = 4096) -> None:
         self.window = window
+        self._mask = (1 << window) - 1
         self._devices: dict[str, SeqWindow] = {}
         self.duplicates = 0
 
@@ -53,7 +56,7 @@ class Deduplicator:
         """True when this (device, seq) is new; counts duplicates."""
         state = self._devices.get(device_id)
         if state is None:
-            state = self._devices[device_id] = SeqWindow(self.window)
+            state = self._devices[device_id] = SeqWindow(self.window, self._mask)
         if state.accept(seq, ts):
             return True
         self.duplicates += 1
@@ -61,7 +64,7 @@ class Deduplicator:
 
     def preload(self, device_id: str, seqs: list[int], last_ts: float) -> None:
         """Seed a device's window from what the store already holds (after a restart)."""
-        state = self._devices.setdefault(device_id, SeqWindow(self.window))
+        state = self._devices.setdefault(device_id, SeqWindow(self.window, self._mask))
         for seq in sorted(seqs):
             state.accept(seq, 0.0)
         state.last_ts = max(state.last_ts, last_ts)
