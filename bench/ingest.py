@@ -8,6 +8,10 @@ Method (same for all three consumers, in one run, on one private Mosquitto):
    (for the hub: to the N-th reading durably stored in DuckDB and acknowledged) gives messages per second.
 Draining a backlog measures each consumer's own ceiling, without a publisher competing for the two cores.
 
+The hub can pass the bare paho subscriber: it still uses paho for the connection, but reads QoS 0/1 PUBLISH
+packets straight from its read-ahead buffer (ingest/readahead.py), where the baseline goes through paho's
+per-message path (Properties, MQTTMessage, topic matching, on_message), as any paho application does.
+
 A second hub run stores the same backlog into InfluxDB (Debian's influxd, started by the bench on free ports,
 line protocol over the v1 /write API): influx_stored_per_s (issue 7).
 

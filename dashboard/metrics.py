@@ -80,6 +80,11 @@ class HubCollector(Collector):
             ),
             dict(ignored),
         )
+        memory = getattr(self.ctx.store, "memory_bytes", None)  # the embedded store only
+        if memory is not None:
+            yield GaugeMetricFamily(
+                "hub_store_memory_bytes", "Memory held by the embedded store's buffer manager (DuckDB)", value=memory()
+            )
         yield GaugeMetricFamily(
             "hub_store_last_write_seconds",
             "Duration of the last batch commit (store + journal)",

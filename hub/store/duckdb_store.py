@@ -69,6 +69,10 @@ class DuckDBStore:
             except duckdb.Error as exc:
                 raise StoreError(f"DuckDB insert failed: {exc}") from exc
 
+    def memory_bytes(self) -> int:
+        """What DuckDB's buffer manager holds now (capped by memory_limit): for /metrics and the soak."""
+        return int(self._query("SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory()")[0][0])  # type: ignore[call-overload]
+
     def _query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
         cur = self._con.cursor()
         try:

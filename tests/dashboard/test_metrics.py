@@ -64,6 +64,7 @@ def test_metrics_exposes_ingest_queues_detections_incidents_and_consoles(tmp_pat
     assert got[("hub_ingest_rejected_total", (("reason", "bad_topic"),))] == 1
     assert got[("hub_ingest_ignored_total", (("reason", "zigbee2mqtt_bridge"),))] == 1
     assert got[("hub_store_last_write_seconds", ())] > 0
+    assert got[("hub_store_memory_bytes", ())] > 0  # DuckDB holds the rows it just took
     assert {labels for name, labels in got if name == "hub_queue_depth"} == {
         (("queue", q),) for q in ("inbox", "live", "detectors", "spool_batches")
     }
