@@ -9,6 +9,7 @@ is disconnected nothing is judged, and after it (re)connects every device gets a
 from __future__ import annotations
 
 import heapq
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from alerts.topology import SensorKind, Topology
@@ -25,6 +26,7 @@ DEFAULT_TIMEOUTS_S: dict[str, float] = {
     SensorKind.WATER_LEAK: 6 * 3600.0,
 }
 INFRA_SUBJECT = "infrastructure"
+NEG = float("-inf")
 
 
 @dataclass
@@ -83,16 +85,43 @@ class DeviceHealthDetector:
 
     def observe(self, reading: Reading) -> list[Detection]:
         """A reading proves the device alive; its battery field is checked."""
-        out = self._seen(reading.device_id, reading.ts)
-        battery = reading.values.get("battery")
-        if battery is not None:
-            dev = self._devices[reading.device_id]
-            if battery < self._s.low_battery_pct and not dev.battery_low:
-                dev.battery_low = True
-                out.append(self._detection("low_battery", reading.device_id, reading.ts, Severity.WARNING))
-            elif battery >= self._s.battery_rearm_pct:
-                dev.battery_low = False
+        return self.observe_batch((reading,))
+
+    def observe_batch(self, readings: Iterable[Reading]) -> list[Detection]:
+        """A batch of readings in order: the same detections, in the same order, as one `observe` each.
+
+        The common case stays inline: a known device that is neither overdue, alerted nor in an outage only has
+        its deadline moved (such a device is never pending, so `_seen` would have nothing else to undo), and a
+        battery neither low nor latched low changes nothing.
+        """
+        out: list[Detection] = []
+        devices, now, low_pct = self._devices, self._now, self._s.low_battery_pct
+        latest = now + self._s.max_skew_s
+        for r in readings:
+            dev = devices.get(r.device_id)
+            if dev is None or dev.overdue_since is not None or dev.alerted or dev.in_outage:
+                out += self._seen(r.device_id, r.ts)
+                dev = self._devices[r.device_id]
+            else:  # _seen's deadline = max(at + timeout, deadline), `at` clamped as `_clamp` does
+                at = r.ts
+                if now != NEG:
+                    at = now if now > at else at
+                    at = latest if latest < at else at
+                at += dev.timeout_s
+                if not dev.deadline > at:
+                    dev.deadline = at
+            battery = r.values.get("battery")
+            if battery is not None and (battery < low_pct or dev.battery_low):
+                self._battery(r, dev, battery, out)
         return out
+
+    def _battery(self, r: Reading, dev: _Device, battery: float, out: list[Detection]) -> None:
+        """Low battery alerts once; it re-arms when charged."""
+        if battery < self._s.low_battery_pct and not dev.battery_low:
+            dev.battery_low = True
+            out.append(self._detection("low_battery", r.device_id, r.ts, Severity.WARNING))
+        elif battery >= self._s.battery_rearm_pct:
+            dev.battery_low = False
 
     def observe_event(self, event: DeviceEvent) -> list[Detection]:
         """An event proves the device alive."""

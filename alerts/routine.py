@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import statistics
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from alerts.topology import DeviceInfo, Room, SensorKind, Topology
@@ -75,35 +75,48 @@ class RoutineDetector:
     name = "routine"
 
     def __init__(self, topology: Topology, settings: RoutineSettings | None = None) -> None:
-        self._topology = topology
+        self._topology, self._info_of = topology, topology.getter()
         self._s = settings or RoutineSettings()
         self._homes: dict[str, _Home] = {}
         self._handlers: dict[SensorKind, Callable[[_Home, DeviceInfo, float, dict[str, float]], None]] = {
             SensorKind.MOTION: self._on_motion,
             SensorKind.DOOR: self._on_door,
             SensorKind.BED: self._on_bed,
-            SensorKind.WEARABLE: self._on_wearable,
         }
 
     def observe(self, reading: Reading) -> list[Detection]:
         """Update the home's picture; routine alerts are completed by `advance`."""
-        info = self._topology.get(reading.device_id)
-        handler = self._handlers.get(info.kind) if info is not None else None
-        if info is None or handler is None:
-            return []
-        home = self._homes.get(info.home_id)
-        if home is None:
-            home = self._homes[info.home_id] = _Home(info.resident_id, reading.ts)
-        if reading.ts < home.last_ts - self._s.clock_reset_s:
-            self._reset(home, reading.ts)
-        elif reading.ts - home.last_ts > self._s.data_gap_s and home.bath_since is not None:
-            home.bath_since, home.next_check = reading.ts, NEG  # the visit may have ended unseen in the gap
-        home.last_ts = max(home.last_ts, reading.ts)
-        handler(home, info, reading.ts, reading.values)
-        if info.kind == SensorKind.WEARABLE:  # steps only move the inactivity deadline later
-            home.next_check = min(home.next_check, reading.ts + self._s.inactivity_s)
-        else:
-            home.next_check = NEG
+        return self.observe_batch((reading,))
+
+    def observe_batch(self, readings: Iterable[Reading]) -> list[Detection]:
+        """Update the homes' picture with a batch of readings, in order (the same as one `observe` each)."""
+        info_of, homes, handlers, wearable = self._info_of, self._homes, self._handlers, SensorKind.WEARABLE
+        s = self._s
+        for r in readings:
+            info = info_of(r.device_id)
+            if info is None:
+                continue
+            worn = info.kind == wearable
+            if not worn and info.kind not in handlers:
+                continue
+            ts = r.ts
+            home = homes.get(info.home_id)
+            if home is None:
+                home = homes[info.home_id] = _Home(info.resident_id, ts)
+            if ts < home.last_ts - s.clock_reset_s:
+                self._reset(home, ts)
+            elif home.bath_since is not None and ts - home.last_ts > s.data_gap_s:
+                home.bath_since, home.next_check = ts, NEG  # the visit may have ended unseen in the gap
+            if ts > home.last_ts:
+                home.last_ts = ts
+            if worn:  # the wearable's steps are activity; they only move the inactivity deadline later
+                if r.values.get("steps", 0.0) >= s.steps_active:
+                    self._activity(home, ts)
+                if ts + s.inactivity_s < home.next_check:
+                    home.next_check = ts + s.inactivity_s
+            else:
+                handlers[info.kind](home, info, ts, r.values)
+                home.next_check = NEG
         return []
 
     def observe_event(self, event: DeviceEvent) -> list[Detection]:
@@ -154,7 +167,8 @@ class RoutineDetector:
 
     def _activity(self, home: _Home, ts: float, in_bathroom: bool = False) -> None:
         """Someone moved: it may be the wake-up, and it closes an open alert (bathroom: only elsewhere)."""
-        home.last_activity = max(home.last_activity, ts)
+        if ts > home.last_activity:
+            home.last_activity = ts
         if home.alert is not None and not (in_bathroom and home.alert == "bathroom_long"):
             home.alert = None
         day = self._day(ts)
@@ -192,10 +206,6 @@ class RoutineDetector:
             home.bed = values["bed_occupied"] >= 0.5
             if home.bed:
                 self._move_to(home, Room.BEDROOM, ts)
-
-    def _on_wearable(self, home: _Home, info: DeviceInfo, ts: float, values: dict[str, float]) -> None:
-        if values.get("steps", 0.0) >= self._s.steps_active:
-            self._activity(home, ts)
 
     def _check(self, home_id: str, home: _Home, now: float) -> Detection | None:
         """Evaluate the deadlines of one home; remember when to look again."""

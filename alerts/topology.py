@@ -6,7 +6,7 @@ The registry fills a `Topology` from its device table; detectors only read it. A
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -68,6 +68,11 @@ class Topology:
     def get(self, device_id: str) -> DeviceInfo | None:
         """The device's record, or None when it is not registered."""
         return self._by_id.get(device_id)
+
+    def getter(self) -> Callable[[str], DeviceInfo | None]:
+        """`get` for hot loops: the table's own lookup, without a method call per device (the table is updated in
+        place, never replaced, so the lookup stays current)."""
+        return self._by_id.get
 
     def in_home(self, home_id: str) -> list[DeviceInfo]:
         """All devices of one home."""
