@@ -75,9 +75,11 @@ class RoutineDetector:
     name = "routine"
 
     def __init__(self, topology: Topology, settings: RoutineSettings | None = None) -> None:
-        self._topology, self._info_of = topology, topology.getter()
+        self._topology = topology
         self._s = settings or RoutineSettings()
         self._homes: dict[str, _Home] = {}
+        self._worn: dict[str, _Home] = {}  # wearables' homes, while the topology is unchanged
+        self._topology_version = topology.version
         self._handlers: dict[SensorKind, Callable[[_Home, DeviceInfo, float, dict[str, float]], None]] = {
             SensorKind.MOTION: self._on_motion,
             SensorKind.DOOR: self._on_door,
@@ -89,35 +91,63 @@ class RoutineDetector:
         return self.observe_batch((reading,))
 
     def observe_batch(self, readings: Iterable[Reading]) -> list[Detection]:
-        """Update the homes' picture with a batch of readings, in order (the same as one `observe` each)."""
-        info_of, homes, handlers, wearable = self._info_of, self._homes, self._handlers, SensorKind.WEARABLE
-        s = self._s
+        """Update the homes' picture with a batch of readings, in order (the same as one `observe` each).
+
+        A wearable's reading, the common one, is handled inline once its home is remembered (until the topology
+        changes); the wearable's steps are activity, and they only move the inactivity deadline later.
+        """
+        topology, worn, s = self._topology, self._worn, self._s
         for r in readings:
-            info = info_of(r.device_id)
-            if info is None:
-                continue
-            worn = info.kind == wearable
-            if not worn and info.kind not in handlers:
-                continue
-            ts = r.ts
-            home = homes.get(info.home_id)
+            if topology.version != self._topology_version:
+                self._forget_devices()
+            home = worn.get(r.device_id)
             if home is None:
-                home = homes[info.home_id] = _Home(info.resident_id, ts)
-            if ts < home.last_ts - s.clock_reset_s:
+                home = self._observe_sensor(r)
+                if home is None:
+                    continue
+            ts = r.ts
+            if ts < home.last_ts - s.clock_reset_s:  # as `_clock`
                 self._reset(home, ts)
             elif home.bath_since is not None and ts - home.last_ts > s.data_gap_s:
-                home.bath_since, home.next_check = ts, NEG  # the visit may have ended unseen in the gap
+                home.bath_since, home.next_check = ts, NEG
             if ts > home.last_ts:
                 home.last_ts = ts
-            if worn:  # the wearable's steps are activity; they only move the inactivity deadline later
-                if r.values.get("steps", 0.0) >= s.steps_active:
-                    self._activity(home, ts)
-                if ts + s.inactivity_s < home.next_check:
-                    home.next_check = ts + s.inactivity_s
-            else:
-                handlers[info.kind](home, info, ts, r.values)
-                home.next_check = NEG
+            if r.values.get("steps", 0.0) >= s.steps_active:
+                self._activity(home, ts)
+            if ts + s.inactivity_s < home.next_check:
+                home.next_check = ts + s.inactivity_s
         return []
+
+    def _forget_devices(self) -> None:
+        """The topology changed: whose wearable is whose is looked up again."""
+        self._worn.clear()
+        self._topology_version = self._topology.version
+
+    def _observe_sensor(self, r: Reading) -> _Home | None:
+        """A reading from a device not known as a wearable: a home sensor's is handled here; a wearable's home is
+        remembered and returned for the caller to handle the reading."""
+        info = self._topology.get(r.device_id)
+        if info is None or (info.kind != SensorKind.WEARABLE and info.kind not in self._handlers):
+            return None
+        home = self._homes.get(info.home_id)
+        if home is None:
+            home = self._homes[info.home_id] = _Home(info.resident_id, r.ts)
+        if info.kind == SensorKind.WEARABLE:
+            self._worn[r.device_id] = home
+            return home
+        self._clock(home, r.ts)
+        self._handlers[info.kind](home, info, r.ts, r.values)
+        home.next_check = NEG
+        return None
+
+    def _clock(self, home: _Home, ts: float) -> None:
+        """A device clock jumped back, or the home was silent (an outage): then the newest time seen."""
+        if ts < home.last_ts - self._s.clock_reset_s:
+            self._reset(home, ts)
+        elif home.bath_since is not None and ts - home.last_ts > self._s.data_gap_s:
+            home.bath_since, home.next_check = ts, NEG  # the visit may have ended unseen in the gap
+        if ts > home.last_ts:
+            home.last_ts = ts
 
     def observe_event(self, event: DeviceEvent) -> list[Detection]:
         """SOS and service keys are handled elsewhere."""

@@ -6,7 +6,7 @@ The registry fills a `Topology` from its device table; detectors only read it. A
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -54,6 +54,7 @@ class Topology:
     def __init__(self, devices: Iterable[DeviceInfo] = ()) -> None:
         self._by_id: dict[str, DeviceInfo] = {}
         self._by_home: dict[str, list[DeviceInfo]] = {}
+        self.version = 0  # changes whenever a device does: what a reader derived from the devices holds until then
         for info in devices:
             self.add(info)
 
@@ -64,15 +65,12 @@ class Topology:
             self._by_home[old.home_id].remove(old)
         self._by_id[info.device_id] = info
         self._by_home.setdefault(info.home_id, []).append(info)
+        if info != old:
+            self.version += 1
 
     def get(self, device_id: str) -> DeviceInfo | None:
         """The device's record, or None when it is not registered."""
         return self._by_id.get(device_id)
-
-    def getter(self) -> Callable[[str], DeviceInfo | None]:
-        """`get` for hot loops: the table's own lookup, without a method call per device (the table is updated in
-        place, never replaced, so the lookup stays current)."""
-        return self._by_id.get
 
     def in_home(self, home_id: str) -> list[DeviceInfo]:
         """All devices of one home."""

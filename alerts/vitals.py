@@ -127,6 +127,7 @@ class _Baseline:
     __slots__ = ("_dirty", "_high_ok", "_i", "_k", "_low_ok", "_min_dev", "_min_samples", "_ring", "_size", "hi",
                  "last_sample", "lo", "median", "ready", "sigma")
     REFRESH = 6
+    NUMPY_FROM = 48
 
     def __init__(self, size: int, min_samples: int, k: float, departure: tuple[float, bool, bool]) -> None:
         self._ring = array("f")
@@ -167,12 +168,14 @@ class _Baseline:
         self._dirty = 0
 
     def _median_mad(self) -> tuple[float, float]:
-        """(median, 1.4826 * median absolute deviation), sorted by numpy: the same order statistics as `sorted`
-        unless a sample is not finite or the median is a zero (whose sign depends on the order of equal values),
-        which are left to `_median_mad_sorted`."""
+        """(median, 1.4826 * median absolute deviation), sorted by numpy when there are enough samples for it to pay:
+        the same order statistics as `sorted` unless a sample is not finite or the median is a zero (whose sign
+        depends on the order of equal values), which are left to `_median_mad_sorted`."""
+        n = len(self._ring)
+        if n < self.NUMPY_FROM:
+            return self._median_mad_sorted()
         data = np.array(self._ring, dtype=np.float64)
         data.sort()
-        n = len(data)
         median = 0.5 * (float(data[(n - 1) // 2]) + float(data[n // 2]))
         if median == 0.0 or not np.isfinite(data).all():
             return self._median_mad_sorted()
@@ -210,7 +213,8 @@ class _Track:
         self.motion = metric in MOTION_SENSITIVE
         self.departure = BASELINE_MIN_DEV.get(metric)  # (minimum, low side counts, high side counts), or None
         self.baselines: dict[int, _Baseline] = {}  # by time-of-day bucket
-        self.bucket, self.base = -1, None
+        self.bucket: float = -1
+        self.base: _Baseline | None = None
         self.restart()
 
     def breach(self, v: float) -> bool:
@@ -234,6 +238,7 @@ class _Resident:
     """Per-resident state: one track per vital sign that has a limit for this resident (`moving`: those that are
     still judged while the wearer moves)."""
 
+    resident_id: str
     tracks: dict[str, _Track]
     moving: dict[str, _Track]
     last_ts: float = float("-inf")
@@ -248,9 +253,11 @@ class VitalsDetector:
     name = "vitals"
 
     def __init__(self, topology: Topology, settings: VitalsSettings | None = None) -> None:
-        self._topology, self._info_of = topology, topology.getter()
+        self._topology = topology
         self._s = s = settings or VitalsSettings()
         self._residents: dict[str, _Resident] = {}
+        self._by_device: dict[str, _Resident] = {}  # wearables seen, while the topology is unchanged
+        self._topology_version = topology.version
         per_bucket_s = s.baseline_days * DAY_S / s.buckets
         self._ring_size = max(1, int(per_bucket_s / s.baseline_sample_s))
         self._bucket_s = DAY_S / s.buckets
@@ -263,21 +270,38 @@ class VitalsDetector:
     def observe_batch(self, readings: Iterable[Reading]) -> list[Detection]:
         """Check a batch of readings in order: the same detections, in the same order, as one `observe` each."""
         out: list[Detection] = []
-        info_of, residents, wearable = self._info_of, self._residents, SensorKind.WEARABLE
+        topology, by_device = self._topology, self._by_device
         for r in readings:
-            info = info_of(r.device_id)
-            if info is None or info.kind != wearable:
-                continue
-            state = residents.get(info.resident_id)
+            if topology.version != self._topology_version:
+                self._forget_devices()
+            state = by_device.get(r.device_id)
             if state is None:
-                state = residents[info.resident_id] = self._new_resident(info.resident_id)
+                state = self._wearer(r.device_id)
+                if state is None:
+                    continue
             ts = r.ts
             if ts > state.last_ts:
                 state.last_ts = ts
             elif not self._clock_reset(state, ts):
                 continue  # a duplicate or a small reordering
-            self._check_values(state, info.resident_id, r, ts, out)
+            self._check_values(state, r, ts, out)
         return out
+
+    def _forget_devices(self) -> None:
+        """The topology changed: which resident wears which device is looked up again."""
+        self._by_device.clear()
+        self._topology_version = self._topology.version
+
+    def _wearer(self, device_id: str) -> _Resident | None:
+        """State of the resident wearing a device (remembered per device), or None when it is not a wearable."""
+        info = self._topology.get(device_id)
+        if info is None or info.kind != SensorKind.WEARABLE:
+            return None
+        state = self._residents.get(info.resident_id)
+        if state is None:
+            state = self._residents[info.resident_id] = self._new_resident(info.resident_id)
+        self._by_device[device_id] = state
+        return state
 
     def observe_event(self, event: DeviceEvent) -> list[Detection]:
         """Device events carry no vital signs."""
@@ -294,7 +318,7 @@ class VitalsDetector:
             lim = self._s.limit(resident_id, metric)
             if lim is not None:
                 tracks[metric] = _Track(metric, lim)
-        return _Resident(tracks, {metric: track for metric, track in tracks.items() if not track.motion})
+        return _Resident(resident_id, tracks, {metric: track for metric, track in tracks.items() if not track.motion})
 
     def _clock_reset(self, state: _Resident, ts: float) -> bool:
         """A reading not newer than the last: a large backward jump is a device clock reset, which restarts the
@@ -306,7 +330,7 @@ class VitalsDetector:
             return True
         return False
 
-    def _check_values(self, st: _Resident, rid: str, r: Reading, ts: float, out: list[Detection]) -> None:
+    def _check_values(self, st: _Resident, r: Reading, ts: float, out: list[Detection]) -> None:
         """Judge each vital sign the reading carries (readings taken while moving: only the insensitive ones).
 
         The common case is settled inline: within the limits and not departing from the baseline while both runs
@@ -316,19 +340,21 @@ class VitalsDetector:
         values, sample_s = r.values, self._sample_s
         moving = values.get("steps", 0.0) > self._moving_steps or (r.acc is not None and self._acc_busy(r.acc))
         tracks = st.moving if moving else st.tracks
-        bucket = int(((ts + self._utc_offset_s) % DAY_S) // self._bucket_s)  # as `_bucket`
+        # `_bucket` left a float: made int only when a baseline is looked up (where a non-finite time raises, as it
+        # always did); comparing it with the cached bucket needs no int
+        bucket = ((ts + self._utc_offset_s) % DAY_S) // self._bucket_s
         for metric, v in values.items():
             track = tracks.get(metric)
             if track is None:
                 continue
             if not track.calm_low <= v <= track.calm_high:
-                self._check(track, rid, r, v, out)
+                self._check(track, st.resident_id, r, v, out)
                 continue
             base = track.base if track.bucket == bucket else self._baseline(track, bucket)
             if base.ready:  # as `_Baseline.deviant`
                 dev = v - base.median
                 if dev < base.lo or dev > base.hi:
-                    self._check(track, rid, r, v, out)
+                    self._check(track, st.resident_id, r, v, out)
                     continue
             if ts - base.last_sample >= sample_s:
                 base.add(ts, v)
@@ -344,13 +370,14 @@ class VitalsDetector:
         """Time-of-day bucket (local time) of a timestamp."""
         return int(((ts + self._s.utc_offset_s) % DAY_S) // self._bucket_s)
 
-    def _baseline(self, track: _Track, bucket: int) -> _Baseline:
+    def _baseline(self, track: _Track, bucket: float) -> _Baseline:
         """The track's baseline of a bucket (created empty when first needed), cached as the current one."""
-        base = track.baselines.get(bucket)
+        base = track.baselines.get(int(bucket))
         if base is None:
-            s = self._s
-            departure = track.departure or (0.0, False, False)
-            base = track.baselines[bucket] = _Baseline(self._ring_size, s.baseline_min_samples, s.baseline_k, departure)
+            s, departure = self._s, track.departure
+            assert departure is not None  # only metrics with a baseline have baselines
+            base = track.baselines[int(bucket)] = _Baseline(self._ring_size, s.baseline_min_samples, s.baseline_k,
+                                                            departure)
         track.bucket, track.base = bucket, base
         return base
 
