@@ -4,7 +4,8 @@ A fall (the hub's detection, or the wearable's own `fall` event) waits `cancel_w
 during which the wearer can press "I'm OK" (event `ok`); then it becomes an alert. Both sources of one fall,
 and an SOS pressed meanwhile, make one alert, not two (merged within `merge_window_s` of device time). The SOS
 key alone raises an alert at once; the green key raises a service request. Downlinks on `eldercare/<id>/set`
-tell the wearable what the hub saw. `now` is passed in, so tests drive the clock.
+tell the wearable what the hub saw. `now` is passed in, so tests drive the clock. With a `store`
+(alerts/flow_store.py) the pending falls survive a restart: `save()` writes what changed since the last call.
 """
 
 from __future__ import annotations
@@ -12,9 +13,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hub.models import Detection, DeviceEvent, Severity
+
+if TYPE_CHECKING:
+    from alerts.flow_store import PendingFallStore
 
 logger = logging.getLogger(__name__)
 Downlink = Callable[[str, dict[str, Any]], None]
@@ -40,15 +44,24 @@ class AlertFlow:
     """Turns fall detections and device events into alerts; `tick(now)` releases falls whose window passed."""
 
     def __init__(self, cancel_window_s: float, merge_window_s: float, downlink: Downlink,
-                 subject_of: Callable[[str], str] | None = None) -> None:
+                 subject_of: Callable[[str], str] | None = None, store: PendingFallStore | None = None,
+                 raised: dict[str, float] | None = None) -> None:
         self.cancel_window_s = cancel_window_s
         self.merge_window_s = merge_window_s
         self.downlink = downlink
         self.subject_of = subject_of or (lambda device_id: device_id)
-        self.pending: dict[str, PendingFall] = {}
-        self._raised: dict[str, float] = {}  # device -> impact ts of its last fall alert
+        self.store = store
+        self.pending: dict[str, PendingFall] = {p.device_id: p for p in store.load()} if store else {}
+        self._raised: dict[str, float] = dict(raised or {})  # device -> impact ts of its last fall alert
+        self._changed: set[str] = set()  # devices whose pending fall changed since the last save()
         self.cancelled = 0
         self.merged = 0
+
+    def save(self) -> None:
+        """Write the pending falls that changed to the store (if any)."""
+        if self.store is not None and self._changed:
+            self.store.save({device_id: self.pending.get(device_id) for device_id in self._changed})
+        self._changed.clear()
 
     def on_detections(self, detections: list[Detection], now: float) -> list[Detection]:
         """Hub detections: falls wait; everything else passes straight on."""
@@ -86,6 +99,7 @@ class AlertFlow:
         pending = self.pending.get(device_id)
         if pending is not None and abs(det.ts - pending.impact_ts) <= self.merge_window_s:
             pending.sources.add(source)  # the other source of the same fall
+            self._changed.add(device_id)
             self.merged += 1
             return
         last = self._raised.get(device_id)
@@ -93,12 +107,14 @@ class AlertFlow:
             self.merged += 1  # already alerted for this fall
             return
         self.pending[device_id] = PendingFall(device_id, det.ts, now + self.cancel_window_s, det, {source})
+        self._changed.add(device_id)
         self.downlink(device_id, {"cmd": "fall_seen", "impact_ts": det.ts, "cancel_within_s": self.cancel_window_s})
 
     def _cancel(self, ev: DeviceEvent) -> None:
         pending = self.pending.pop(ev.device_id, None)
         if pending is None:
             return
+        self._changed.add(ev.device_id)
         self.cancelled += 1
         logger.info("fall of %s at %.1f cancelled by the wearer", ev.device_id, pending.impact_ts)
         self.downlink(ev.device_id, {"cmd": "fall_cancelled", "impact_ts": pending.impact_ts})
@@ -114,6 +130,7 @@ class AlertFlow:
 
     def _raise(self, pending: PendingFall) -> Detection:
         del self.pending[pending.device_id]
+        self._changed.add(pending.device_id)
         self._raised[pending.device_id] = pending.impact_ts
         features = dict(pending.detection.features)
         features.update({f"source_{s}": 1.0 for s in pending.sources})

@@ -26,6 +26,7 @@ DDL = (
         detector TEXT NOT NULL, kind TEXT NOT NULL, severity TEXT NOT NULL, device_id TEXT NOT NULL,
         confidence REAL NOT NULL, features TEXT NOT NULL, message TEXT NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS incident_alerts_by_incident ON incident_alerts (incident_id)",
+    "CREATE INDEX IF NOT EXISTS incident_alerts_by_device ON incident_alerts (device_id, ts)",
     """CREATE TABLE IF NOT EXISTS audit_log (id INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL,
         actor TEXT NOT NULL, action TEXT NOT NULL, incident_id INTEGER, detail TEXT NOT NULL)""",
     """CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log
@@ -62,6 +63,7 @@ class IncidentStore:
     def __init__(self, db: StateDB) -> None:
         self.db = db
         db.migrate(DDL)
+        db.add_column("incident_alerts", "alert_key", "TEXT NOT NULL DEFAULT ''")  # issue 7: identity of an alert
 
     def create(self, row: dict[str, Any]) -> int:
         """Insert an incident; returns its id."""
@@ -114,6 +116,12 @@ class IncidentStore:
         row = {**alert, "incident_id": incident_id, "features": orjson.dumps(alert["features"]).decode()}
         cols = ", ".join(row)
         self.db.execute(f"INSERT INTO incident_alerts ({cols}) VALUES ({', '.join('?' for _ in row)})", row.values())
+
+    def has_alert(self, device_id: str, ts: float, detector: str, kind: str, alert_key: str) -> bool:
+        """True when this alert (its identity, see Detection) is on an incident already."""
+        return bool(self.db.execute(
+            "SELECT 1 FROM incident_alerts WHERE device_id = ? AND ts = ? AND detector = ? AND kind = ?"
+            " AND alert_key = ? LIMIT 1", [device_id, ts, detector, kind, alert_key]))
 
     def alerts(self, incident_id: int) -> list[dict[str, Any]]:
         """An incident's alerts, oldest first."""

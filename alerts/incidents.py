@@ -53,6 +53,7 @@ class IncidentService:
         self.notify: Notify = notify or (lambda _event, _incident: None)
         self.clock = clock
         self.suppressed = 0
+        self.replayed = 0  # alerts it held already, detected again after a redelivery (issue 7)
 
     def on_detections(self, detections: list[Detection]) -> None:
         """Sink for the detector stage (after DetectionLog): group, store, announce. Never raises."""
@@ -66,6 +67,9 @@ class IncidentService:
         subject = locate(self.registry, det)
         if subject is None:
             return
+        if self.store.has_alert(det.device_id, det.ts, det.detector, det.kind, det.key):
+            self.replayed += 1  # detected again after a redelivery (issue 7): the incident has it already
+            return
         now = self.clock()
         alert = {
             "ts": det.ts,
@@ -77,6 +81,7 @@ class IncidentService:
             "confidence": det.confidence,
             "features": det.features,
             "message": det.message,
+            "alert_key": det.key,
         }
         current = self.store.active_for(subject.group_key)
         if current is None:

@@ -1,6 +1,9 @@
 """The detector stage: committed batches -> detectors -> alert flow -> alerts (and evidence), stored and announced.
 
 It also ticks on the hub's clock every `tick_s`, so a fall's cancel window ends on time even when no data comes.
+It gates ingest's ack (issue 7): a batch is settled, and so acknowledged to the broker, only after its
+detections, alerts and pending falls are in the state database. A batch redelivered after a crash brings its
+`replayed` readings and messages, which are detected again; the sinks recognise alerts they already hold.
 """
 
 from __future__ import annotations
@@ -44,17 +47,22 @@ class DetectorStage:
     async def run(self) -> None:
         """Forever: take a batch (or time out), detect, release due alerts and clips."""
         while True:
-            self.step(await get_within(self.queue, TICK_S), self.clock())
+            batch = await get_within(self.queue, TICK_S)
+            self.step(batch, self.clock())
+            if batch is not None:
+                batch.settle()  # everything it raised is stored: ingest may ack it
 
     def step(self, batch: Batch | None, now: float) -> list[Detection]:
         """One pass: a batch (if any) through detectors and flow, then the hub-clock timers."""
         alerts: list[Detection] = []
         found = self._link_changes()
         if batch is not None:
-            events = [m for m in batch.messages if isinstance(m, DeviceEvent)]
-            for r in batch.readings:
+            readings = batch.readings + batch.replayed if batch.replayed else batch.readings
+            messages = batch.messages + batch.replayed_messages if batch.replayed_messages else batch.messages
+            events = [m for m in messages if isinstance(m, DeviceEvent)]
+            for r in readings:
                 self.ring.add(r)
-            found += self.detect(batch.readings, events) + self._availability(batch) + self._reports(batch)
+            found += self.detect(readings, events) + self._availability(batch) + self._reports(messages)
             alerts += self.flow.on_events(events, now)
         if now - self._last_advance >= ADVANCE_EVERY_S:  # silence is news too (a device or a home gone quiet)
             self._last_advance = now
@@ -65,6 +73,7 @@ class DetectorStage:
                 self.evidence.request(alert.device_id, alert.ts, now)
         if alerts:
             self.sink(alerts)
+        self.flow.save()  # pending falls, after the alerts they became (a crash between: the sinks know the alert)
         clips = self.evidence.due(now)
         if clips:
             self.evidence_sink(clips)
@@ -95,9 +104,9 @@ class DetectorStage:
                 found += self._guarded(det, lambda o=observe: [d for a in batch.availability for d in o(a)])
         return found
 
-    def _reports(self, batch: Batch) -> list[Detection]:
+    def _reports(self, messages: list[DeviceEvent | DisasterReport]) -> list[Detection]:
         """Village disaster reports to detectors that take them (the command centre's feed, issue 6)."""
-        reports = [m for m in batch.messages if isinstance(m, DisasterReport)]
+        reports = [m for m in messages if isinstance(m, DisasterReport)]
         found: list[Detection] = []
         for det in self.detectors:
             observe = getattr(det, "observe_report", None)

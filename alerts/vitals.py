@@ -421,4 +421,5 @@ class VitalsDetector:
             severity=sev,
             features={"value": v, "duration_s": duration, "readings": float(run.count)},
             message=f"{metric} {v:g} ({kind.replace('_', ' ')}) for {duration:.0f} s",
+            key=metric,
         )

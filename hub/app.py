@@ -24,6 +24,7 @@ from alerts.command_feed import build_command
 from alerts.detector import Detector
 from alerts.escalation import Escalator
 from alerts.fall_flow import AlertFlow
+from alerts.flow_store import PendingFallStore
 from alerts.incidents import IncidentService
 from alerts.log import DetectionLog
 from alerts.notify import Notifier, Webhook
@@ -54,6 +55,7 @@ from ingest.pipeline import Batch, Ingestor
 
 logger = logging.getLogger(__name__)
 STAGE_QUEUE_BATCHES = 64
+FALL_MEMORY_S = 24 * 3600.0  # fall alerts remembered across a restart, so a late second source merges
 SLOW_SHUTDOWN_S = 20.0  # after SIGTERM, dump every thread's stack if the hub is still not down
 
 
@@ -171,11 +173,12 @@ def build_hub(settings: Settings, detectors: list[Detector] | None = None) -> Hu
     bus = scale_out.live_bus(settings, link)
     live_q: asyncio.Queue = asyncio.Queue(STAGE_QUEUE_BATCHES)
     detect_q: asyncio.Queue = asyncio.Queue(STAGE_QUEUE_BATCHES)
-    ingestor.outputs += [live_q, detect_q]
+    ingestor.outputs.append(live_q)
+    ingestor.gate(detect_q)  # issue 7: a batch is acked only once its alerts are stored
     live = LiveFeed(live_q, bus, settings.http.live_per_s)
     log = DetectionLog(db, bus)
     flow = AlertFlow(settings.alerts.cancel_window_s, settings.alerts.merge_window_s, _downlink(link),
-                     _resident_of(registry))
+                     _resident_of(registry), PendingFallStore(db), log.last_falls(time.time() - FALL_MEMORY_S))
     stages: dict[str, Callable[[], object]] = {}
     incidents, desk = _call_centre(settings, db, registry, bus, link, stages)
     stages["responder_status"] = _responder_statuses(db, ingestor, desk)

@@ -38,6 +38,13 @@ class StateDB:
             for statement in ddl:
                 self._conn.execute(statement)
 
+    def add_column(self, table: str, column: str, decl: str) -> None:
+        """Add a column to a table made by an earlier version, unless it is there already."""
+        with self._lock:
+            have = {row["name"] for row in self._conn.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+
     def execute(self, sql: str, params: Iterable[object] = ()) -> list[sqlite3.Row]:
         """Run one statement and return its rows."""
         with self._lock:

@@ -76,6 +76,12 @@ class PgStateDB(StateDB):
                     )
         self._info.cache_clear()
 
+    def add_column(self, table: str, column: str, decl: str) -> None:
+        """Add a column to a table made by an earlier version, unless it is there already."""
+        with self._lock:
+            self._pg.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {decl}")
+        self._info.cache_clear()
+
     def execute(self, sql: str, params: Iterable[object] = ()) -> list[Any]:
         """Run one statement (its own transaction) and return its rows."""
         if sql.strip().upper() == "PRAGMA DATA_VERSION":

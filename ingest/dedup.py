@@ -5,6 +5,10 @@ Python int used as a bit set, `window / 8` bytes per device (512 B at the defaul
 a few MB however long the hub runs. A number seen before is a duplicate; one below the window is a duplicate too,
 unless the device's clock moved forward, which means the device restarted its counter (a reboot) and the window
 starts again.
+
+What the store held at start (`preload`) is also kept aside: a duplicate of it is a message the previous run
+stored but may never have acked, and so may never have shown to the detectors (the ack waits for them).
+`replayed` says so, once per (device, seq), so the pipeline can send it to the detectors but not to the store.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ class Deduplicator:
         self.window = window
         self._mask = (1 << window) - 1
         self._devices: dict[str, SeqWindow] = {}
+        self._seeded: dict[str, SeqWindow] = {}  # what an earlier run stored, as preloaded at start
         self.duplicates = 0
 
     def accept(self, device_id: str, seq: int, ts: float) -> bool:
@@ -68,3 +73,16 @@ class Deduplicator:
         for seq in sorted(seqs):
             state.accept(seq, 0.0)
         state.last_ts = max(state.last_ts, last_ts)
+        seeded = self._seeded[device_id] = SeqWindow(self.window, self._mask)
+        seeded.high, seeded.seen, seeded.last_ts = state.high, state.seen, state.last_ts
+
+    def replayed(self, device_id: str, seq: int) -> bool:
+        """True, once, for a duplicate whose (device, seq) an earlier run stored (preloaded at start)."""
+        seeded = self._seeded.get(device_id)
+        if seeded is None:
+            return False
+        age = seeded.high - seq
+        if age < 0 or age >= self.window or not seeded.seen >> age & 1:
+            return False
+        seeded.seen &= ~(1 << age)
+        return True

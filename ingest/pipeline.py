@@ -1,12 +1,16 @@
 """The ingest stage: raw MQTT messages -> decoded, validated, deduplicated, durably stored, acked, handed on.
 
 Order per batch: decode + dedup on the loop thread; telemetry to the time-series store (its own thread) and dead
-letters + events to SQLite (the state writer) in parallel; only then ack every message of the batch to the broker,
-in arrival order (MQTT requires PUBACKs in order); then hand the batch to the next stages. The next batch is
-decoded while the previous one is being written. A batch the store refuses (down, or slower than its timeout) goes
-to the durable on-disk spool and is acked from there; while the spool holds anything, new batches queue behind it
-and a drainer writes them to the store in order (issue 7). Only when the spool is full (or its disk fails) is
-nothing acked, so the broker keeps the messages and the inbox's backpressure holds the rest.
+letters + events to SQLite (the state writer) in parallel; then hand the batch to the next stages; the batch is
+acked once it is stored and, where a stage gates the ack (the detector stage, `gate()`), once that stage has
+handled it, in arrival order (MQTT requires PUBACKs in order). So a hub killed between storing a batch and
+detecting on it has not acked it: the broker redelivers it, dedup knows it was stored by the earlier run
+(`Deduplicator.replayed`), and it goes to the detectors again but not to the store (issue 7: no alert lost).
+The next batch is decoded while the previous one is being written. A batch the store refuses (down, or slower
+than its timeout) goes to the durable on-disk spool and counts as stored from there; while the spool holds
+anything, new batches queue behind it and a drainer writes them to the store in order (issue 7). Only when the
+spool is full (or its disk fails) is nothing acked, so the broker keeps the messages and the inbox's
+backpressure holds the rest.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -48,6 +52,15 @@ class Batch:
     availability: list[Availability] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
     statuses: list[ResponderStatus] = field(default_factory=list)  # responder apps (issue 5)
+    # stored by an earlier run, redelivered because it was never acked: for the detectors, not the store
+    replayed: list[Reading] = field(default_factory=list)
+    replayed_messages: list[DeviceEvent | DisasterReport] = field(default_factory=list)
+    handled: asyncio.Future[None] | None = None  # set when the ack waits for a gating stage
+
+    def settle(self) -> None:
+        """A gating stage is done with this batch: it may be acked now."""
+        if self.handled is not None and not self.handled.done():
+            self.handled.set_result(None)
 
 
 @dataclass(slots=True)
@@ -56,6 +69,8 @@ class IngestStats:
 
     received: int = 0
     stored: int = 0
+    acked: int = 0  # messages acknowledged to the broker (stored, and handled by a gating stage)
+    replayed: int = 0  # redeliveries of what an earlier run stored but never acked, sent to the detectors again
     duplicates: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
     ignored: dict[str, int] = field(default_factory=dict)  # zigbee2mqtt bridge topics, other OwnTracks types
@@ -81,6 +96,9 @@ class Ingestor:
         self.dedup = Deduplicator(settings.dedup_window)
         self.flood = FloodGuard(settings.device_rate_per_s, settings.device_burst)
         self.outputs: list[asyncio.Queue[Batch]] = []
+        self._gated = False
+        self._unacked: deque[Batch] = deque()  # committed batches waiting for their gate, in commit order
+        self._committed = asyncio.Event()
         self.keepers: list[Callable[[Batch], None]] = []  # on the state writer with the journal, before the ack
         self.stats = IngestStats()
         self._store_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
@@ -100,10 +118,16 @@ class Ingestor:
         for device_id, seqs in self.journal.recent_seqs().items():
             self.dedup.preload(device_id, seqs, 0.0)
 
+    def gate(self, queue: asyncio.Queue[Batch]) -> None:
+        """Hand batches to `queue` and ack each only after its consumer called `batch.settle()`."""
+        self._gated = True
+        self.outputs.append(queue)
+
     async def run(self) -> None:
         """Take, prepare and commit batches forever."""
         pending: asyncio.Task[None] | None = None
         drainer = asyncio.create_task(self.drainer.run(), name="spool-drainer")
+        acker = asyncio.create_task(self._ack_when_handled(), name="ingest-acker")
         try:
             while True:
                 items = await self.inbox.take(self.settings.batch_max)
@@ -115,9 +139,32 @@ class Ingestor:
                 pending = asyncio.create_task(self.commit(batch), name="ingest-commit")
         finally:
             drainer.cancel()
-            await asyncio.wait([drainer])  # let a drain step in flight finish (its store write and spool removal)
+            acker.cancel()
+            await asyncio.wait([drainer, acker])  # let a drain step in flight finish (its store write and removal)
             if pending is not None and not pending.done():
                 await asyncio.shield(pending)
+            self._ack_settled()
+
+    async def _ack_when_handled(self) -> None:
+        """Ack gated batches in commit order, each once its gating stage has handled it."""
+        while True:
+            while not self._unacked:
+                self._committed.clear()
+                await self._committed.wait()
+            handled = self._unacked[0].handled
+            if handled is not None:
+                await asyncio.shield(handled)  # shielded: a cancelled acker must not cancel the batch's future
+            self._ack(self._unacked.popleft())
+
+    def _ack_settled(self) -> None:
+        """At shutdown: ack the handled batches at the head of the queue; the rest the broker redelivers."""
+        while self._unacked and (self._unacked[0].handled is None or self._unacked[0].handled.done()):
+            self._ack(self._unacked.popleft())
+
+    def _ack(self, batch: Batch) -> None:
+        mids = [item.mid for item in batch.items if item.qos == 1]
+        self.ack(mids)
+        self.stats.acked += len(batch.items)
 
     def prepare(self, items: list[Inbound]) -> Batch:
         """Decode, validate and deduplicate a batch (pure CPU, on the loop thread)."""
@@ -136,6 +183,8 @@ class Ingestor:
             if isinstance(rec, Reading):
                 if accept(rec.device_id, rec.seq, rec.ts):
                     batch.readings.append(rec)
+                elif self.dedup.replayed(rec.device_id, rec.seq):
+                    batch.replayed.append(rec)
             elif isinstance(rec, Rejection):
                 batch.rejections.append(rec)
             elif isinstance(rec, Availability):
@@ -146,6 +195,8 @@ class Ingestor:
                 self.stats.ignored[rec.reason] = self.stats.ignored.get(rec.reason, 0) + 1
             elif accept(rec.device_id, rec.seq, rec.ts):
                 batch.messages.append(rec)
+            elif self.dedup.replayed(rec.device_id, rec.seq):
+                batch.replayed_messages.append(rec)
         return batch
 
     def _flooded(self, batch: Batch, item: Inbound, source: str, now: float) -> None:
@@ -161,11 +212,16 @@ class Ingestor:
         batch.rejections.append(Rejection(item.topic, "rate_limited", detail, item.payload[:4096], now))
 
     async def commit(self, batch: Batch) -> None:
-        """Store durably (retrying), ack in order, then hand on."""
+        """Store durably (retrying), ack in order (now, or once the gating stage has handled it), hand on."""
         t0 = time.perf_counter()
         await asyncio.gather(self._write_readings(batch.readings),
                              self.db.run(lambda: self._journal(batch)))
-        self.ack([item.mid for item in batch.items if item.qos == 1])
+        if self._gated:
+            batch.handled = asyncio.get_running_loop().create_future()
+            self._unacked.append(batch)
+            self._committed.set()
+        else:
+            self._ack(batch)
         self._count(batch, time.perf_counter() - t0)
         for queue in self.outputs:
             await queue.put(batch)
@@ -192,6 +248,7 @@ class Ingestor:
         stats.received += len(batch.items)
         stats.stored += len(batch.readings)
         stats.duplicates = self.dedup.duplicates
+        stats.replayed += len(batch.replayed) + len(batch.replayed_messages)
         stats.batches += 1
         stats.last_write_ms = seconds * 1000
         for rej in batch.rejections:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from alerts.fall_flow import AlertFlow
+from alerts.flow_store import PendingFallStore
+from alerts.log import DetectionLog
+from hub.bus import Bus
 from hub.models import Detection, DeviceEvent, Severity
+from hub.state import StateDB
 
 DEV = "W1"
 
@@ -91,3 +96,52 @@ def test_other_detections_pass_straight_through() -> None:
     flow, _ = _flow()
     smoke = Detection("home_safety", "smoke", "H1", "S1", 10.0, Severity.CRITICAL)
     assert flow.on_detections([smoke], now=0.0) == [smoke]
+
+
+def _stored_flow(path: Path, raised: dict[str, float] | None = None) -> AlertFlow:
+    return AlertFlow(30.0, 120.0, lambda d, body: None, lambda d: "R1", PendingFallStore(StateDB(path)), raised)
+
+
+def test_a_pending_fall_survives_a_restart_and_alerts_once_when_its_window_ends(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    before = _stored_flow(path)
+    before.on_detections([_hub_fall()], now=0.0)
+    before.on_events([_event("fall", 1001.0)], now=1.0)  # the wearable's own report of the same fall
+    before.save()  # what the detector stage does before the batch is acked; then kill -9
+    after = _stored_flow(path)
+    assert after.tick(29.9) == []  # the window is on the hub's clock and still running
+    [alert] = after.tick(30.0)
+    assert alert.ts == 1000.0 and alert.features["source_hub"] == alert.features["source_device"] == 1.0
+    after.save()
+    assert _stored_flow(path).tick(1000.0) == []  # raised: gone from the store
+
+
+def test_a_cancelled_fall_stays_cancelled_after_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    before = _stored_flow(path)
+    before.on_detections([_hub_fall()], now=0.0)
+    before.save()
+    before.on_events([_event("ok", 1005.0, seq=2)], now=5.0)
+    before.save()
+    assert _stored_flow(path).tick(100.0) == []
+
+
+def test_a_fall_alerted_before_a_restart_merges_with_its_late_second_source(tmp_path: Path) -> None:
+    flow = _stored_flow(tmp_path / "state.sqlite", raised={DEV: 1000.0})  # from the detection log at start
+    assert flow.on_events([_event("fall", 1003.0)], now=0.0) == []
+    assert flow.tick(100.0) == [] and flow.merged == 1
+
+
+def test_the_detection_log_keeps_a_detection_detected_again_once(tmp_path: Path) -> None:
+    db = StateDB(tmp_path / "state.sqlite")
+    bus = Bus()
+    sub = bus.subscribe()
+    log = DetectionLog(db, bus)
+    hr = Detection("vitals", "vital_limit", "R1", DEV, 1000.0, Severity.CRITICAL, key="heart_rate_bpm")
+    spo2 = Detection("vitals", "vital_limit", "R1", DEV, 1000.0, Severity.CRITICAL, key="spo2_pct")
+    log([hr, spo2])
+    log([hr, _hub_fall()])  # hr again, as after a redelivery
+    assert sorted((d["kind"], d["alert_key"]) for d in log.recent()) == [
+        ("fall", ""), ("vital_limit", "heart_rate_bpm"), ("vital_limit", "spo2_pct")]
+    assert sub.queue.qsize() == 3 and log.repeated == 1  # announced once each
+    assert log.last_falls(0.0) == {DEV: 1000.0}

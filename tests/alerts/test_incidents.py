@@ -31,8 +31,9 @@ def _registry(db: StateDB) -> Registry:
     return reg
 
 
-def _det(kind: str, device: str = "W1", severity: Severity = Severity.CRITICAL, detector: str = "flow") -> Detection:
-    return Detection(detector, kind, "R1", device, 1_000_000.0, severity)
+def _det(kind: str, device: str = "W1", severity: Severity = Severity.CRITICAL, detector: str = "flow",
+         ts: float = 1_000_000.0) -> Detection:
+    return Detection(detector, kind, "R1", device, ts, severity)
 
 
 @pytest.fixture
@@ -59,7 +60,7 @@ def test_fall_sos_and_heart_rate_of_one_person_are_one_incident(setup) -> None: 
 def test_home_safety_groups_per_household_and_repeats_are_suppressed(setup) -> None:  # type: ignore[no-untyped-def]
     service, clock, events, _ = setup
     for _ in range(5):  # a flapping smoke alarm
-        service.on_detections([_det("smoke", "S1", detector="home_safety")])
+        service.on_detections([_det("smoke", "S1", detector="home_safety", ts=clock.now)])
         clock.now += 5
     service.on_detections([_det("fall")])
     active = {i["group_key"]: i for i in service.store.active()}
@@ -67,6 +68,18 @@ def test_home_safety_groups_per_household_and_repeats_are_suppressed(setup) -> N
     assert active["home:H1"]["alert_count"] == 1 and active["home:H1"]["repeats"] == 4
     assert service.suppressed == 4
     assert len(events) == 2
+
+
+def test_the_same_alert_detected_again_after_a_redelivery_is_kept_once(setup) -> None:  # type: ignore[no-untyped-def]
+    service, clock, events, _ = setup
+    service.on_detections([_det("fall")])
+    clock.now += 3600  # long past the repeat window: only the alert's identity can tell
+    service.on_detections([_det("fall"), _det("sos", ts=1_000_001.0)])
+    [incident] = service.store.active()
+    alerts = service.get(incident["id"])["alerts"]
+    assert sorted(a["kind"] for a in alerts) == ["fall", "sos"]
+    assert service.replayed == 1 and incident["repeats"] == 0
+    assert len(events) == 2  # opened, then updated by the SOS: nothing announced for the repeat
 
 
 def test_lifecycle_is_audited_and_wrong_transitions_refused(setup) -> None:  # type: ignore[no-untyped-def]
@@ -94,7 +107,7 @@ def test_lifecycle_is_audited_and_wrong_transitions_refused(setup) -> None:  # t
         ("op1", "resolved"),
     ]
     clock.now += 60
-    service.on_detections([_det("fall")])  # after resolution: a new incident
+    service.on_detections([_det("fall", ts=1_000_060.0)])  # after resolution: a new incident
     assert len(service.store.active()) == 1 and service.store.active()[0]["id"] != incident["id"]
 
 

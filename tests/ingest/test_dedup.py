@@ -58,3 +58,14 @@ def test_preload_recognises_stored_messages_after_restart() -> None:
     d.preload("a", [1, 2, 3], last_ts=50.0)
     assert not d.accept("a", 2, 40.0)
     assert d.accept("a", 4, 51.0)
+
+
+def test_a_redelivery_of_what_an_earlier_run_stored_is_replayed_once_for_the_detectors() -> None:
+    d = Deduplicator(window=16)
+    d.preload("a", [1, 2, 3], 100.0)  # stored by the run before a kill -9, perhaps never acked
+    assert d.accept("a", 4, 104.0)
+    assert not d.accept("a", 2, 102.0) and d.replayed("a", 2)  # redelivered: not stored again, detected again
+    assert not d.accept("a", 2, 102.0) and not d.replayed("a", 2)  # only once
+    assert not d.accept("a", 4, 104.0) and not d.replayed("a", 4)  # stored by this run: a plain duplicate
+    assert not d.replayed("b", 1)  # a device the earlier run never stored
+    assert d.duplicates == 3

@@ -1,0 +1,131 @@
+"""Ingest acks a batch only after the detector stage has handled it (issue 7: no alert lost on a kill -9).
+
+A real DuckDB store and SQLite state; the broker is replaced by the list of acks the pipeline sends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import orjson
+
+from devices.records import DeviceRecord, Home, Resident
+from devices.registry import Registry
+from hub.settings import IngestSettings
+from hub.state import StateDB
+from hub.store.duckdb_store import DuckDBStore
+from ingest.inbox import Inbound, Inbox
+from ingest.pipeline import Batch, Ingestor
+
+
+def _ingestor(tmp_path: Path, acks: list[int]) -> Ingestor:
+    db = StateDB(tmp_path / "state.sqlite")
+    registry = Registry(db)
+    registry.add_home(Home("H1", "test", 28.2, 112.9), replace=True)
+    registry.add_resident(Resident("R1", "test", "H1"), replace=True)
+    registry.add_device(DeviceRecord("W1", "wearable", "wearable", resident_id="R1", worn_at="wrist"), replace=True)
+    inbox = Inbox(asyncio.get_running_loop(), 1000)
+    return Ingestor(IngestSettings(batch_max=10), inbox, DuckDBStore(tmp_path / "t.duckdb"), db, registry, acks.extend)
+
+
+def _messages(seqs: range, mid0: int = 1) -> list[Inbound]:
+    now = time.time()
+    return [Inbound("eldercare/W1/telemetry", orjson.dumps({"ts": now - 100 + s, "seq": s, "heart_rate": 70}),
+                    mid0 + i, 1, now) for i, s in enumerate(seqs)]
+
+
+async def _next(queue: asyncio.Queue[Batch]) -> Batch:
+    return await asyncio.wait_for(queue.get(), 10)
+
+
+async def _until(check: object, timeout_s: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check() and time.monotonic() < deadline:  # type: ignore[operator]
+        await asyncio.sleep(0.01)
+
+
+def test_acks_wait_for_the_gating_stage_and_keep_their_order(tmp_path: Path) -> None:
+    async def main() -> None:
+        acks: list[int] = []
+        ingestor = _ingestor(tmp_path, acks)
+        detect: asyncio.Queue[Batch] = asyncio.Queue()
+        ingestor.gate(detect)
+        runner = asyncio.create_task(ingestor.run())
+        ingestor.inbox.put_many(_messages(range(1, 11)))
+        first = await _next(detect)
+        ingestor.inbox.put_many(_messages(range(11, 21), mid0=11))
+        second = await _next(detect)
+        assert ingestor.store.count() == 20 and ingestor.stats.stored == 20  # stored...
+        await asyncio.sleep(0.2)
+        assert acks == []  # ...but not acked: the detectors have not seen them
+        second.settle()
+        await asyncio.sleep(0.2)
+        assert acks == []  # PUBACKs go in arrival order: the second waits for the first
+        first.settle()
+        await _until(lambda: len(acks) == 20)
+        assert acks == list(range(1, 21)) and ingestor.stats.acked == 20
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
+        ingestor.close()
+
+    asyncio.run(main())
+
+
+def test_at_shutdown_only_handled_batches_are_acked(tmp_path: Path) -> None:
+    async def main() -> None:
+        acks: list[int] = []
+        ingestor = _ingestor(tmp_path, acks)
+        detect: asyncio.Queue[Batch] = asyncio.Queue()
+        ingestor.gate(detect)
+        runner = asyncio.create_task(ingestor.run())
+        ingestor.inbox.put_many(_messages(range(1, 11)))
+        (await _next(detect)).settle()
+        await _until(lambda: len(acks) == 10)
+        ingestor.inbox.put_many(_messages(range(11, 21), mid0=11))
+        await _next(detect)  # never settled: the broker will redeliver it
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
+        assert acks == list(range(1, 11))
+        ingestor.close()
+
+    asyncio.run(main())
+
+
+def test_a_redelivery_of_what_a_killed_run_stored_goes_to_the_detectors_not_the_store(tmp_path: Path) -> None:
+    async def first_run() -> None:
+        ingestor = _ingestor(tmp_path, [])
+        detect: asyncio.Queue[Batch] = asyncio.Queue()
+        ingestor.gate(detect)
+        runner = asyncio.create_task(ingestor.run())
+        ingestor.inbox.put_many(_messages(range(1, 11)))
+        await _next(detect)  # stored, then "killed" before the detectors handled it: never acked
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
+        ingestor.close()
+        ingestor.store.close()
+        ingestor.db.close()
+
+    async def second_run() -> None:
+        acks: list[int] = []
+        ingestor = _ingestor(tmp_path, acks)
+        ingestor.seed_dedup()
+        detect: asyncio.Queue[Batch] = asyncio.Queue()
+        ingestor.gate(detect)
+        runner = asyncio.create_task(ingestor.run())
+        ingestor.inbox.put_many(_messages(range(1, 13), mid0=100))  # the broker redelivers, then two new ones
+        batches = [await _next(detect), await _next(detect)]  # batch_max is 10
+        assert [r.seq for b in batches for r in b.replayed] == list(range(1, 11))
+        assert [r.seq for b in batches for r in b.readings] == [11, 12]
+        assert ingestor.store.count() == 12  # stored once
+        for batch in batches:
+            batch.settle()
+        await _until(lambda: len(acks) == 12)
+        assert ingestor.stats.replayed == 10
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
+        ingestor.close()
+
+    asyncio.run(first_run())
+    asyncio.run(second_run())
