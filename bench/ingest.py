@@ -5,7 +5,8 @@ Method (same for all three consumers, in one run, on one private Mosquitto):
 2. a publisher puts N QoS 1 telemetry messages from D registered wearables into the broker, which queues N copies
    for every absent session (the hub's config lifts Mosquitto's queue limits, so none is dropped);
 3. each consumer in turn reconnects and drains its backlog; the time from connect to the N-th message
-   (for the hub: to the N-th reading durably stored in DuckDB and acknowledged) gives messages per second.
+   (for the hub: to the N-th reading durably stored in DuckDB, handled by the detectors and acknowledged, in
+   that order since issue 7) gives messages per second.
 Draining a backlog measures each consumer's own ceiling, without a publisher competing for the two cores.
 
 The hub can pass the bare paho subscriber: it still uses paho for the connection, but reads QoS 0/1 PUBLISH
@@ -156,7 +157,7 @@ def hub_rate(data_dir: Path, port: int, count: int, client_id: str = "bench-hub"
         stop = asyncio.Event()
 
         async def watch() -> None:
-            while hub.ingestor.stats.stored < count:
+            while hub.ingestor.stats.acked < count:  # stored, seen by the detectors and acknowledged
                 await asyncio.sleep(0.005)
             result["elapsed"] = time.perf_counter() - result["t0"]
             stop.set()

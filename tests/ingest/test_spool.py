@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from hubproc import HubProcess
+from sos import SOS_DEVICES, check_alerts_once, press_sos, register, wait_sos
 
 from devices.registry import Registry
 from hub.broker import Mosquitto
@@ -136,7 +137,9 @@ def test_influxdb_down_30_s_mid_stream_every_reading_stored_once(
     env = {"HUB_STORE__BACKEND": "influxdb", "HUB_STORE__INFLUX_URL": influxdb.url, "HUB_STORE__INFLUX_DB": "hub"}
     hub = hub_factory(env=env)
     community = build_community(residents=20, terminals=20, villages=5, seed=11)
-    community.register(Registry(StateDB(hub.data_dir / "state.sqlite")))
+    registry = Registry(StateDB(hub.data_dir / "state.sqlite"))
+    community.register(registry)
+    register(registry, SOS_DEVICES)  # and SOS presses while InfluxDB is down: every one is one alert
     hub.start()
     sim = Simulation(community, "127.0.0.1", mosquitto.port, SimOptions(seed=3, with_acc=False))
     sim.fleet.connect()
@@ -155,6 +158,9 @@ def test_influxdb_down_30_s_mid_stream_every_reading_stored_once(
     assert hub.wait_stored(1500, timeout_s=20) >= 1500
     influxdb.stop(kill=True)  # SIGKILL mid-stream
     down_at = time.monotonic()
+    pressed = threading.Event()
+    presser = threading.Thread(target=press_sos, args=(mosquitto.port, start + 1800, pressed))
+    presser.start()
     time.sleep(10)
     spooled = _spool_stats(hub)
     assert spooled["batches"] > 0 and not spooled["alarm"]
@@ -164,6 +170,8 @@ def test_influxdb_down_30_s_mid_stream_every_reading_stored_once(
     influxdb.start()  # same ports, same data folder
     back_at = time.monotonic()
     publisher.join(timeout=60)
+    presser.join(timeout=60)
+    assert pressed.is_set()
     with contextlib.suppress(KeyError):  # Fleet.close can re-register a reused socket fd (simulators/fleet.py)
         sim.fleet.close()
     total = chunks * chunk
@@ -179,4 +187,6 @@ def test_influxdb_down_30_s_mid_stream_every_reading_stored_once(
     assert _influx_per_device(influxdb, "hub") == expected
     assert hub.stored_total() == total
     assert _spool_stats(hub)["drained_batches"] > 0
+    wait_sos(hub.data_dir)
     assert hub.stop() == 0
+    check_alerts_once(hub.data_dir)
