@@ -1,8 +1,9 @@
 """The hub's MQTT client (the only module of the hub that imports paho).
 
 MQTT 5, QoS 1, a fixed client id and clean_start=False with a session expiry, so the broker queues what arrives
-while the hub is down. manual_ack=True: a message is acknowledged only after ingest has durably stored it, so
-even `kill -9` loses nothing (the broker redelivers unacknowledged messages on reconnect). Callbacks never raise:
+while the hub is down. manual_ack=True: a message is acknowledged only after ingest has durably stored it and the
+detectors have handled it, so even `kill -9` loses nothing (the broker redelivers unacknowledged messages on
+reconnect). Callbacks never raise:
 an exception inside one would kill paho's network thread.
 """
 
