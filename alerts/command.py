@@ -5,22 +5,26 @@ detector stage feeds it (`alerts/command_feed.py`); its `on_detections` sink tur
 CAP Alert, Update or Cancel (sender `SENDER`), builds the evacuation list of the area (a circle around the village)
 and publishes live frames "warning", "cap", "evacuation" and "report" for the command map.
 Every method runs on the event loop thread (the detector stage and async HTTP handlers), so no locks.
+With a store (`restore`, issue 7) it takes up what an earlier run saved and saves each change as it happens.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from alerts.cap import ActiveAlerts, CapWarning, Circle, Shape, cancel, import_level, issue, parse_alert, update
 from alerts.command_areas import AreaWarnings, Site, evacuation_text
+from alerts.command_store import ISSUED, RECEIVED, CommandStore
 from alerts.reports import ReportBook
 from alerts.warnings import WarningLevel
 from devices.records import Village
 from dispatch.evacuation import STATES, Resident, TaskBoard, residents_in_area
 from hub.models import Detection
 
+logger = logging.getLogger(__name__)
 SENDER = "hub@yuelu.example"
 AREA_RADIUS_KM = 2.0  # villages lie about 3 km apart along the valley
 Publish = Callable[[str, Any], None]
@@ -54,6 +58,7 @@ class CommandCentre:
         self._issued: dict[str, CapWarning] = {}  # area -> newest message issued here
         self._imported: dict[str, set[str]] = {}  # imported warning key -> areas it raised
         self._seq = 0
+        self.store: CommandStore | None = None  # where changes are saved, once `restore` has run
 
     def add_site(self, site: Site) -> None:
         """A terminal registered after start (the registry's refresh)."""
@@ -113,6 +118,8 @@ class CommandCentre:
             self._put(area, cancel(prev, self._next_id(area, ts), ts))
 
     def _put(self, area: str, w: CapWarning) -> None:
+        if self.store is not None:
+            self.store.save_message(ISSUED, area, w)  # before the feed shows it: a message out is a message kept
         self.alerts.put(w)
         if w.msg_type != "Cancel":
             self._issued[area] = w
@@ -148,15 +155,19 @@ class CommandCentre:
     def import_cap(self, xml: bytes, now: float) -> tuple[CapWarning, list[str]]:
         """Apply a CAP alert from outside (a weather service) to the villages it covers; ValueError if bad."""
         w = parse_alert(xml)
+        if self.store is not None:
+            self.store.save_message(RECEIVED, "", w)
         self.received.put(w)
         key = f"cap:{w.sender}:{w.source_key}"
         areas = self.areas_covered(w)
         level = import_level(w)
         dets: list[Detection] = []
-        for area in self._imported.get(key, set()) - set(areas):
-            dets += self.warnings.set_external(area, key, WarningLevel.NONE, now)
-        for area in areas:
-            dets += self.warnings.set_external(area, key, level, now)
+        changes = [(area, key, WarningLevel.NONE) for area in self._imported.get(key, set()) - set(areas)]
+        changes += [(area, key, level) for area in areas]
+        if self.store is not None:
+            self.store.save_external(changes)
+        for area, source, to in changes:
+            dets += self.warnings.set_external(area, source, to, now)
         self._imported[key] = set(areas) if level else set()
         self.on_detections(dets)
         return w, areas
@@ -169,3 +180,52 @@ class CommandCentre:
             for v in self.villages.values()
             if any(s.contains(v.lat, v.lon) for s in w.shapes) or v.village_id in text or v.name in text
         )
+
+    def restore(self, store: CommandStore) -> None:
+        """Take up what an earlier run saved into `store`, then save every change there (issue 7).
+
+        Call it once the villages and sites are known. The feeds, each area's newest message (so its next change is
+        an Update or a Cancel), its level, the gauges' levels and hysteresis state and the tasks come back; what
+        belongs to areas or terminals no longer registered stays in the database but is not taken up (logged).
+        """
+        saved = store.load()
+        known = set(self.villages) | {s.village_id for s in self.sites.values()}
+        levels: dict[str, WarningLevel] = {}
+        skipped: set[str] = set()
+        for origin, area, w in saved.messages:
+            if origin == RECEIVED:
+                self.received.put(w)
+                continue
+            self._seq += 1  # one per message issued, as _next_id counts
+            if area not in known:
+                skipped.add(area)
+                continue
+            self.alerts.put(w)
+            if w.msg_type == "Cancel":
+                self._issued.pop(area, None)
+            else:
+                self._issued[area] = w
+            levels[area] = WarningLevel.NONE if w.msg_type == "Cancel" else w.level
+        for area, sources in saved.external.items():
+            if area in known:
+                for key in sources:
+                    self._imported.setdefault(key, set()).add(area)
+            else:
+                skipped.add(area)
+        for area in set(levels) | (set(saved.external) & known):
+            self.warnings.restore_area(area, levels.get(area, WarningLevel.NONE), saved.external.get(area, {}))
+        gone = sorted(t for t in saved.gauges if t not in self.sites)
+        for terminal_id, (level, snapshot) in saved.gauges.items():
+            if terminal_id in self.sites:
+                self.warnings.restore_terminal(terminal_id, snapshot)
+                self.gauge_levels[terminal_id] = level
+        tasks = [t for t in saved.tasks if t.village_id in known]
+        skipped |= {t.village_id for t in saved.tasks} - known
+        self.tasks.tasks.update({t.task_id: t for t in tasks})
+        self.store, self.tasks.on_change = store, store.save_tasks
+        if skipped or gone:
+            logger.warning("command state of areas %s and terminals %s no longer registered: not taken up",
+                           sorted(skipped), gone[:20])  # fmt: skip
+        active = {a: w.level.colour for a, w in self._issued.items()}
+        logger.info("command centre restored: %d CAP messages, areas in warning %s, %d gauges, %d tasks",
+                    self._seq, active, len(saved.gauges) - len(gone), len(tasks))  # fmt: skip

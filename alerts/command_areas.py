@@ -8,8 +8,9 @@ its own metrics, so 10,000 terminals cost two trackers each, not seven.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from alerts.gauges import GaugeThresholds, river_ladder
 from alerts.warnings import GaugeWarningDetector, WarningLevel
@@ -126,6 +127,31 @@ class AreaWarnings(GaugeWarningDetector):
             if top == self.area_level(area_id):
                 return []
         return super()._refresh(area_id, ts)
+
+    def snapshot(self, terminal_id: str) -> dict[str, Any]:
+        """What a restart must keep of a terminal (issue 7): its trackers' hysteresis state and its rain window."""
+        term = self._terminals.get(terminal_id)
+        if term is None:
+            return {}
+        trackers = {m: t.state() for m, t in term.trackers.items()}
+        return {"trackers": trackers, "rain": [list(s) for s in term.rain.samples if s[1]]}  # dry samples add 0
+
+    def restore_terminal(self, terminal_id: str, snap: Mapping[str, Any]) -> None:
+        """Take up a `snapshot` saved by an earlier run (metrics its kind no longer judges are left out)."""
+        term = self._terminal(terminal_id)
+        for metric, state in snap.get("trackers", {}).items():
+            if metric in term.trackers:
+                term.trackers[metric].restore(state)
+        for ts, mm in snap.get("rain", []):
+            term.rain.add(float(ts), float(mm))
+        self._note(terminal_id)
+
+    def restore_area(self, area_id: str, level: WarningLevel, external: Mapping[str, WarningLevel]) -> None:
+        """An area's level as last announced and the imported warnings on it, saved by an earlier run."""
+        if level:
+            self._area_level[area_id] = level
+        if external:
+            self._external.setdefault(area_id, {}).update(external)
 
     def terminal_level(self, terminal_id: str) -> int:
         """Highest level over the terminal's metrics (0 when unseen)."""

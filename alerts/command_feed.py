@@ -3,7 +3,8 @@
 `CommandFeed` sits in the detector list after the gauge warning detector. It is a detector in shape (observe,
 observe_event, advance) plus `observe_report` for DisasterReport records, which the stage calls for every report in
 a batch. Overdue reports come out as detections; gauge colour changes and accepted reports go out as live frames.
-`build_command` makes the centre from the registry and keeps it in step with the registry's refreshes.
+`build_command` makes the centre from the registry and keeps it in step with the registry's refreshes; given a
+store, it takes up the state an earlier run saved there and saves each change (issue 7).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import logging
 
 from alerts.command import CommandCentre, Publish, _silent
 from alerts.command_areas import Site
+from alerts.command_store import CommandStore
 from alerts.reports import ReportError, parse_indicators
 from devices.records import DeviceRecord
 from devices.registry import Registry
@@ -92,6 +94,8 @@ class CommandFeed:
     def _gauge(self, terminal_id: str, ts: float) -> None:
         level = self.centre.warnings.terminal_level(terminal_id)
         if self.centre.gauge_levels.get(terminal_id) != level:
+            if self.centre.store is not None:  # with its hysteresis state: a restart goes on where this one was
+                self.centre.store.save_gauge(terminal_id, level, ts, self.centre.warnings.snapshot(terminal_id))
             self.centre.gauge_levels[terminal_id] = level
             metrics = {m: v for m, (v, _lv) in self.centre.warnings.terminal_metrics(terminal_id).items()}
             self.centre.publish("gauge", {"id": terminal_id, "level": level, "ts": ts, "metrics": metrics})
@@ -128,9 +132,11 @@ def _refresh(centre: CommandCentre, registry: Registry, devices: dict[str, Devic
                 )
 
 
-def build_command(registry: Registry, publish: Publish = _silent) -> CommandCentre:
+def build_command(registry: Registry, publish: Publish = _silent, store: CommandStore | None = None) -> CommandCentre:
     """The command centre over the registry's villages, terminals and residents, following its refreshes."""
     centre = CommandCentre({}, {}, {}, publish)
     registry.on_refresh.append(lambda devices: _refresh(centre, registry, devices))
     _refresh(centre, registry, registry.devices())
+    if store is not None:
+        centre.restore(store)
     return centre

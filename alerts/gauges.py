@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 HOUR_S = 3600.0
 
@@ -75,6 +76,18 @@ class LevelTracker:
                 new_level = max(new_level, k)
         self.level = new_level
         return new_level
+
+    def state(self) -> list[Any]:
+        """Level, value and the runs above / below each threshold: what a restart must keep (issue 7)."""
+        return [self.level, self.value, list(self._above_since), list(self._below_since)]
+
+    def restore(self, state: Sequence[Any]) -> None:
+        """Take up a `state()` saved by an earlier run, so hysteresis and hold times go on where they were."""
+        level, value, above, below = state
+        self.level = int(level)
+        self.value = 0.0 if value is None else float(value)  # a non-finite value was saved as null
+        self._above_since = [None if t is None else float(t) for t in above]
+        self._below_since = [None if t is None else float(t) for t in below]
 
 
 def _since(started: float | None, ts: float, holds: bool) -> float | None:

@@ -9,6 +9,7 @@ open -> contacted -> confirmed_safe | relocated; relocated counts per village fe
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from alerts.cap import Circle, Polygon, Shape
@@ -103,11 +104,12 @@ class TaskBoard:
     """Tasks per (warning, resident); creating again under a higher level upgrades check_on to evacuate."""
 
     tasks: dict[str, Task] = field(default_factory=dict)
+    on_change: Callable[[list[Task]], None] | None = None  # told of tasks created or changed (the store, issue 7)
 
     def create(self, warning_id: str, entries: list[ListEntry], level: WarningLevel, ts: float) -> list[Task]:
         """Tasks for a prioritised list, in its order (existing ones kept, upgraded if needed)."""
         kind = "evacuate" if level >= WarningLevel.ORANGE else "check_on"
-        out = []
+        out, changed = [], []
         for e in entries:
             task_id = f"{warning_id}:{e.resident.resident_id}"
             task = self.tasks.get(task_id)
@@ -115,8 +117,12 @@ class TaskBoard:
                 task = Task(task_id, warning_id, e.resident.resident_id, e.resident.village_id, kind, "open", ts)
             elif kind == "evacuate" and task.kind == "check_on" and task.state != "relocated":
                 task = replace(task, kind=kind, state="open", updated_at=ts)  # safe at home is not enough now
+            if self.tasks.get(task_id) != task:
+                changed.append(task)
             self.tasks[task_id] = task
             out.append(task)
+        if changed and self.on_change is not None:
+            self.on_change(changed)
         return out
 
     def move(self, task_id: str, to: str, ts: float, note: str = "") -> Task:
@@ -125,6 +131,8 @@ class TaskBoard:
         if to not in TRANSITIONS.get(task.state, set()):
             raise TransitionError(task, to)
         task = replace(task, state=to, updated_at=ts, note=note or task.note)
+        if self.on_change is not None:
+            self.on_change([task])
         self.tasks[task_id] = task
         return task
 

@@ -21,6 +21,7 @@ import orjson
 import uvicorn
 
 from alerts.command_feed import build_command
+from alerts.command_store import CommandStore
 from alerts.detector import Detector
 from alerts.escalation import Escalator
 from alerts.fall_flow import AlertFlow
@@ -182,7 +183,7 @@ def build_hub(settings: Settings, detectors: list[Detector] | None = None) -> Hu
     stages: dict[str, Callable[[], object]] = {}
     incidents, desk = _call_centre(settings, db, registry, bus, link, stages)
     stages["responder_status"] = _responder_statuses(db, ingestor, desk)
-    command = build_command(registry, bus.publish)  # issue 6: warnings, CAP, reports, evacuation
+    command = build_command(registry, bus.publish, CommandStore(db))  # issue 6, kept across restarts (issue 7)
     ops = FieldOps(command, tile_url=settings.http.tile_url)
     stage = DetectorStage(detect_q, detectors if detectors is not None else default_detectors(registry, command), flow,
                           _chain(log, incidents.on_detections, command.on_detections), log.store_clips)
