@@ -6,7 +6,7 @@ A server that cannot be started is a failure, not a skip (in CI and everywhere):
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +14,9 @@ from hubproc import HubProcess
 
 from hub.broker import Mosquitto
 from hub.pgserver import PostgresServer
+from hub.settings import StoreSettings
+from hub.state import StateDB
+from hub.state_pg import open_state
 from hub.store.influxd import Influxd
 
 REPO = Path(__file__).resolve().parents[1]
@@ -63,3 +66,19 @@ def hub_factory(tmp_path: Path, mosquitto: Mosquitto) -> Iterator[type[HubProces
     yield make  # type: ignore[misc]
     for proc in started:
         proc.kill()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def open_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], StateDB]]:
+    """Opens connections to one fresh state store (several may be open at once, like several processes, or one
+    after another, like a restarted hub)."""
+    url = request.getfixturevalue("postgres") if request.param == "postgresql" else ""
+    opened: list[StateDB] = []
+
+    def make() -> StateDB:
+        opened.append(open_state(StoreSettings(data_dir=tmp_path / "data", state_url=url)))
+        return opened[-1]
+
+    yield make
+    for db in opened:
+        db.close()

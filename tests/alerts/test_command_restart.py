@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +33,7 @@ from devices.registry import Registry
 from dispatch.evacuation import Resident
 from hub.broker import Mosquitto
 from hub.models import Detection, Family, Reading
-from hub.settings import StoreSettings
 from hub.state import StateDB
-from hub.state_pg import open_state
 from simulators.community import build_community
 
 T0 = 1_783_000_000.0
@@ -53,21 +51,6 @@ RESIDENTS = {
     "R3": Resident("R3", "V02", 28.20, 112.90, limited_mobility=True),
 }
 Frames = list[tuple[str, Any]]
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def open_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], StateDB]]:
-    """Connections to one state store; a second connection is the restarted hub's."""
-    url = request.getfixturevalue("postgres") if request.param == "postgresql" else ""
-    opened: list[StateDB] = []
-
-    def make() -> StateDB:
-        opened.append(open_state(StoreSettings(data_dir=tmp_path / "data", state_url=url)))
-        return opened[-1]
-
-    yield make
-    for db in opened:
-        db.close()
 
 
 def started(db: StateDB, sites: dict[str, Site] | None = None) -> tuple[CommandCentre, CommandFeed, Frames]:

@@ -7,7 +7,7 @@ against a fresh store: a SQLite file, or a fresh database on the suite's private
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -21,28 +21,12 @@ from devices.registry import Registry
 from dispatch.responders import Responder, ResponderRegistry
 from hub.bus import Bus
 from hub.models import Detection, DeviceEvent, Rejection, Severity
-from hub.settings import StoreSettings
 from hub.state import StateDB
-from hub.state_pg import PgStateDB, open_state
+from hub.state_pg import PgStateDB
 from ingest.journal import Journal
 from simulators.community import build_community
 
 OpenDB = Callable[[], StateDB]
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def open_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OpenDB]:
-    """Opens connections to one fresh state store (several may be open at once, like several processes)."""
-    url = request.getfixturevalue("postgres") if request.param == "postgresql" else ""
-    opened: list[StateDB] = []
-
-    def make() -> StateDB:
-        opened.append(open_state(StoreSettings(data_dir=tmp_path / "data", state_url=url)))
-        return opened[-1]
-
-    yield make
-    for db in opened:
-        db.close()
 
 
 def _wait_for(check: Callable[[], bool], timeout_s: float = 3.0) -> bool:

@@ -36,6 +36,20 @@ def _messages(seqs: range, mid0: int = 1) -> list[Inbound]:
                     mid0 + i, 1, now) for i, s in enumerate(seqs)]
 
 
+def _gated(tmp_path: Path, acks: list[int]) -> tuple[Ingestor, asyncio.Queue[Batch], asyncio.Task[None]]:
+    """An ingestor whose acks wait for the returned queue's consumer, already running."""
+    ingestor = _ingestor(tmp_path, acks)
+    detect: asyncio.Queue[Batch] = asyncio.Queue()
+    ingestor.gate(detect)
+    return ingestor, detect, asyncio.create_task(ingestor.run())
+
+
+async def _stop(ingestor: Ingestor, runner: asyncio.Task[None]) -> None:
+    runner.cancel()
+    await asyncio.gather(runner, return_exceptions=True)
+    ingestor.close()
+
+
 async def _next(queue: asyncio.Queue[Batch]) -> Batch:
     return await asyncio.wait_for(queue.get(), 10)
 
@@ -49,10 +63,7 @@ async def _until(check: object, timeout_s: float = 5.0) -> None:
 def test_acks_wait_for_the_gating_stage_and_keep_their_order(tmp_path: Path) -> None:
     async def main() -> None:
         acks: list[int] = []
-        ingestor = _ingestor(tmp_path, acks)
-        detect: asyncio.Queue[Batch] = asyncio.Queue()
-        ingestor.gate(detect)
-        runner = asyncio.create_task(ingestor.run())
+        ingestor, detect, runner = _gated(tmp_path, acks)
         ingestor.inbox.put_many(_messages(range(1, 11)))
         first = await _next(detect)
         ingestor.inbox.put_many(_messages(range(11, 21), mid0=11))
@@ -66,9 +77,7 @@ def test_acks_wait_for_the_gating_stage_and_keep_their_order(tmp_path: Path) -> 
         first.settle()
         await _until(lambda: len(acks) == 20)
         assert acks == list(range(1, 21)) and ingestor.stats.acked == 20
-        runner.cancel()
-        await asyncio.gather(runner, return_exceptions=True)
-        ingestor.close()
+        await _stop(ingestor, runner)
 
     asyncio.run(main())
 
@@ -76,34 +85,24 @@ def test_acks_wait_for_the_gating_stage_and_keep_their_order(tmp_path: Path) -> 
 def test_at_shutdown_only_handled_batches_are_acked(tmp_path: Path) -> None:
     async def main() -> None:
         acks: list[int] = []
-        ingestor = _ingestor(tmp_path, acks)
-        detect: asyncio.Queue[Batch] = asyncio.Queue()
-        ingestor.gate(detect)
-        runner = asyncio.create_task(ingestor.run())
+        ingestor, detect, runner = _gated(tmp_path, acks)
         ingestor.inbox.put_many(_messages(range(1, 11)))
         (await _next(detect)).settle()
         await _until(lambda: len(acks) == 10)
         ingestor.inbox.put_many(_messages(range(11, 21), mid0=11))
         await _next(detect)  # never settled: the broker will redeliver it
-        runner.cancel()
-        await asyncio.gather(runner, return_exceptions=True)
+        await _stop(ingestor, runner)
         assert acks == list(range(1, 11))
-        ingestor.close()
 
     asyncio.run(main())
 
 
 def test_a_redelivery_of_what_a_killed_run_stored_goes_to_the_detectors_not_the_store(tmp_path: Path) -> None:
     async def first_run() -> None:
-        ingestor = _ingestor(tmp_path, [])
-        detect: asyncio.Queue[Batch] = asyncio.Queue()
-        ingestor.gate(detect)
-        runner = asyncio.create_task(ingestor.run())
+        ingestor, detect, runner = _gated(tmp_path, [])
         ingestor.inbox.put_many(_messages(range(1, 11)))
         await _next(detect)  # stored, then "killed" before the detectors handled it: never acked
-        runner.cancel()
-        await asyncio.gather(runner, return_exceptions=True)
-        ingestor.close()
+        await _stop(ingestor, runner)
         ingestor.store.close()
         ingestor.db.close()
 
@@ -113,7 +112,7 @@ def test_a_redelivery_of_what_a_killed_run_stored_goes_to_the_detectors_not_the_
         ingestor.seed_dedup()
         detect: asyncio.Queue[Batch] = asyncio.Queue()
         ingestor.gate(detect)
-        runner = asyncio.create_task(ingestor.run())
+        runner = asyncio.create_task(ingestor.run())  # after seeding: _gated would start it before
         ingestor.inbox.put_many(_messages(range(1, 13), mid0=100))  # the broker redelivers, then two new ones
         batches = [await _next(detect), await _next(detect)]  # batch_max is 10
         assert [r.seq for b in batches for r in b.replayed] == list(range(1, 11))
@@ -123,9 +122,7 @@ def test_a_redelivery_of_what_a_killed_run_stored_goes_to_the_detectors_not_the_
             batch.settle()
         await _until(lambda: len(acks) == 12)
         assert ingestor.stats.replayed == 10
-        runner.cancel()
-        await asyncio.gather(runner, return_exceptions=True)
-        ingestor.close()
+        await _stop(ingestor, runner)
 
     asyncio.run(first_run())
     asyncio.run(second_run())
