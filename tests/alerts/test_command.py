@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from command_path import STEP_S, T0, V01, V02, feed
 from lxml import etree
 
 from alerts.cap import build_alert, issue
@@ -14,15 +15,10 @@ from alerts.command_areas import Site
 from alerts.command_feed import CommandFeed
 from alerts.reports import rollup
 from alerts.warnings import WarningLevel
-from devices.records import Village
 from dispatch.evacuation import Resident
-from hub.models import Detection, DisasterReport, Family, Reading
+from hub.models import DisasterReport
 
 XSD = Path(__file__).resolve().parents[3] / "shared/standards/cap-1.2.xsd"
-T0 = 1_783_000_000.0
-STEP_S = 7200.0  # readings 2 h apart: too sparse for a rise rate, so the level alone decides
-V01 = Village("V01", "Village 01", "Yuelu Township", "Yuelu County", 28.10, 112.90)
-V02 = Village("V02", "Village 02", "Lugu Township", "Yuelu County", 28.20, 112.90)
 
 
 @pytest.fixture(scope="module")
@@ -44,14 +40,6 @@ def centre() -> tuple[CommandCentre, CommandFeed, list[tuple[str, Any]]]:
     }
     cc = CommandCentre({"V01": V01, "V02": V02}, sites, residents, lambda kind, data: frames.append((kind, data)))
     return cc, CommandFeed(cc), frames
-
-
-def feed(cc: CommandCentre, fd: CommandFeed, device: str, ts: float, **values: float) -> list[Detection]:
-    """One reading along the stage's path: detectors in order, then the sink."""
-    r = Reading(device, Family.TERMINAL, ts, int(ts), values)
-    found = cc.warnings.observe(r) + fd.observe(r)
-    cc.on_detections(found)
-    return found
 
 
 def valid(schema: etree.XMLSchema, xml: bytes) -> etree._Element:

@@ -18,6 +18,7 @@ import httpx
 import orjson
 import paho.mqtt.client as mqtt
 import pytest
+from command_path import STEP_S, T0, V01, V02, advance, feed
 from hubproc import HubProcess
 from lxml import etree
 from paho.mqtt.enums import CallbackAPIVersion
@@ -28,19 +29,14 @@ from alerts.command_areas import LOWER_AFTER_S, Site
 from alerts.command_feed import CommandFeed, build_command
 from alerts.command_store import CommandStore
 from alerts.warnings import WarningLevel
-from devices.records import Village
 from devices.registry import Registry
 from dispatch.evacuation import Resident
 from hub.broker import Mosquitto
-from hub.models import Detection, Family, Reading
+from hub.models import Family, Reading
 from hub.state import StateDB
 from simulators.community import build_community
 
-T0 = 1_783_000_000.0
 ATOM = "{http://www.w3.org/2005/Atom}"
-STEP_S = 7200.0  # readings 2 h apart: too sparse for a rise rate, so the level alone decides
-V01 = Village("V01", "Village 01", "Yuelu Township", "Yuelu County", 28.10, 112.90)
-V02 = Village("V02", "Village 02", "Lugu Township", "Yuelu County", 28.20, 112.90)
 SITES = {
     "T001": Site("T001", "river_gauge", "V01", 28.10, 112.965),
     "T002": Site("T002", "river_gauge", "V02", 28.20, 112.965),
@@ -61,21 +57,6 @@ def started(db: StateDB, sites: dict[str, Site] | None = None) -> tuple[CommandC
     cc = CommandCentre(villages, sites, dict(RESIDENTS), lambda kind, data: frames.append((kind, data)))
     cc.restore(CommandStore(db))
     return cc, CommandFeed(cc), frames
-
-
-def feed(cc: CommandCentre, fd: CommandFeed, device: str, ts: float, **values: float) -> list[Detection]:
-    """One reading along the stage's path: detectors in order, then the sink."""
-    r = Reading(device, Family.TERMINAL, ts, int(ts), values)
-    found = cc.warnings.observe(r) + fd.observe(r)
-    cc.on_detections(found)
-    return found
-
-
-def advance(cc: CommandCentre, fd: CommandFeed, now: float) -> list[Detection]:
-    """Time passing in the stage: the warning detector, then the feed, then the sink."""
-    found = cc.warnings.advance(now) + fd.advance(now)
-    cc.on_detections(found)
-    return found
 
 
 def orange_storm(db: StateDB) -> tuple[CommandCentre, CommandFeed]:
