@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from alerts.care.device_health import DeviceHealthDetector, DeviceHealthSettings
+from alerts.care.home_safety import HomeSafetyDetector, HomeSafetySettings
+from alerts.care.routine import RoutineDetector, RoutineSettings
+from alerts.care.vitals import VitalsDetector, VitalsSettings
 from alerts.detector import DetectorCatalog
-from alerts.device_health import DeviceHealthDetector, DeviceHealthSettings
-from alerts.home_safety import HomeSafetyDetector, HomeSafetySettings
-from alerts.routine import RoutineDetector, RoutineSettings
-from alerts.topology import Topology
-from alerts.vitals import VitalsDetector, VitalsSettings
+from devices.topology import Topology
 
 
 @dataclass
@@ -26,7 +26,7 @@ def build_catalog(topology: Topology, settings: DetectorSettings | None = None) 
     """Register the eldercare detectors over one topology."""
     s = settings or DetectorSettings()
     catalog = DetectorCatalog()
-    # --- fall detector (alerts/fall.py, owned by the fall-detection engineer) registers here, e.g.:
+    # --- fall detector (alerts/falls/detector.py, owned by the fall-detection engineer) registers here, e.g.:
     # catalog.register("fall", lambda: FallDetector(...))
     catalog.register("vitals", lambda: VitalsDetector(topology, s.vitals))
     catalog.register("routine", lambda: RoutineDetector(topology, s.routine))

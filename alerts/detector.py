@@ -5,34 +5,64 @@ resident or device, never reads the clock and does no I/O; time advances only wi
 called with the newest device time seen, so timeouts such as "no heartbeat for 10 min" fire deterministically in
 tests and in accelerated replays alike).
 
-Adding a detector = one module with a class satisfying `Detector` + one `register()` line in `alerts/catalog.py`.
+Adding a detector = one module with a subclass of `Detector` + one `register()` line in `alerts/catalog.py`
+(docs/architecture.md shows a whole example).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol, runtime_checkable
 
-from hub.models import Detection, DeviceEvent, Reading
+from alerts.detection import Detection
+from devices.models import Availability, DeviceEvent, DisasterReport, Reading
 
 
 @runtime_checkable
 class Detector(Protocol):
-    """Streaming detector over validated readings."""
+    """Streaming detector over validated records: every hook the detector stage calls, declared here.
 
-    name: str
+    Subclass it (`class MyDetector(Detector)`) and override only the hooks your detector needs; the others keep
+    these defaults, which do nothing. The stage calls, in this order per batch: `observe_batch` (whose default
+    feeds `observe` one reading at a time; override it for a vectorised path), `observe_event` per device event,
+    `observe_availability` per availability change, `observe_report` per village disaster report, then `advance`
+    with the newest device time; `on_disconnect` / `on_reconnect` when the hub's broker link drops or returns.
+    """
+
+    name: str = ""
 
     def observe(self, reading: Reading) -> list[Detection]:
         """Feed one reading; return the detections it completes (usually none)."""
-        ...
+        return []
+
+    def observe_batch(self, readings: Sequence[Reading]) -> list[Detection]:
+        """Feed a batch of readings in arrival order (default: `observe` on each)."""
+        found: list[Detection] = []
+        for reading in readings:
+            found.extend(self.observe(reading))
+        return found
 
     def observe_event(self, event: DeviceEvent) -> list[Detection]:
-        """Feed one device event (SOS, device fall, I'm OK...); return detections."""
-        ...
+        """Feed one device event (SOS, device fall, I'm OK, service request); return detections."""
+        return []
+
+    def observe_availability(self, availability: Availability) -> list[Detection]:
+        """A device went online or offline (its retained availability topic, its last will)."""
+        return []
+
+    def observe_report(self, report: DisasterReport) -> list[Detection]:
+        """A village disaster-information officer's report (initial, follow-up, verified)."""
+        return []
+
+    def on_disconnect(self, ts: float) -> None:
+        """The hub lost its broker link at hub time `ts`: silence from now on is not the devices' fault."""
+
+    def on_reconnect(self, ts: float) -> None:
+        """The hub's broker link is back at hub time `ts`."""
 
     def advance(self, now: float) -> list[Detection]:
         """Let time pass up to `now` (device time, s); return detections that time alone completes."""
-        ...
+        return []
 
 
 DetectorFactory = Callable[[], Detector]

@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 import orjson
 
-from alerts.evidence import EvidenceClip
-from hub.bus import Bus
-from hub.models import Detection
-from hub.state import StateDB
+from alerts.detection import Detection
+from alerts.falls.evidence import EvidenceClip
+from alerts.frames import LiveFrames
+from devices.statedb.sqlite import StateDB
 
 DDL = (
     """CREATE TABLE IF NOT EXISTS detections (id INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL,
@@ -27,7 +27,7 @@ IDENTITY = "detector = ? AND kind = ? AND subject_id = ? AND device_id = ? AND t
 class DetectionLog:
     """Stores detections and publishes them as `detection` frames."""
 
-    def __init__(self, db: StateDB, bus: Bus) -> None:
+    def __init__(self, db: StateDB, bus: LiveFrames) -> None:
         self.db = db
         self.bus = bus
         db.migrate(DDL)

@@ -13,11 +13,12 @@ import logging
 import time
 from collections.abc import Callable
 
+from alerts.detection import Detection
 from alerts.detector import Detector
-from alerts.evidence import AccRing, EvidenceClip, EvidenceQueue
-from alerts.fall_flow import AlertFlow
-from hub.aio import get_within
-from hub.models import Detection, DeviceEvent, DisasterReport, Reading
+from alerts.falls.evidence import AccRing, EvidenceClip, EvidenceQueue
+from alerts.falls.flow import AlertFlow
+from devices.models import DeviceEvent, DisasterReport, Reading
+from ingest.aio import get_within
 from ingest.pipeline import Batch
 
 logger = logging.getLogger(__name__)
@@ -98,30 +99,28 @@ class DetectorStage:
 
     def _availability(self, batch: Batch) -> list[Detection]:
         found: list[Detection] = []
-        for det in self.detectors:
-            observe = getattr(det, "observe_availability", None)
-            if observe is not None:
-                found += self._guarded(det, lambda o=observe: [d for a in batch.availability for d in o(a)])
+        if batch.availability:
+            changes = batch.availability
+            for det in self.detectors:
+                found += self._guarded(det, lambda d=det: [x for a in changes for x in d.observe_availability(a)])
         return found
 
     def _reports(self, messages: list[DeviceEvent | DisasterReport]) -> list[Detection]:
-        """Village disaster reports to detectors that take them (the command centre's feed, issue 6)."""
+        """Village disaster reports to the detectors (the command centre's feed, issue 6)."""
         reports = [m for m in messages if isinstance(m, DisasterReport)]
         found: list[Detection] = []
-        for det in self.detectors:
-            observe = getattr(det, "observe_report", None)
-            if observe is not None and reports:
-                found += self._guarded(det, lambda o=observe: [d for r in reports for d in o(r)])
+        if reports:
+            for det in self.detectors:
+                found += self._guarded(det, lambda d=det: [x for r in reports for x in d.observe_report(r)])
         return found
 
     def _link_changes(self) -> list[Detection]:
-        """Tell detectors that care (device health) when the broker link went down or came back."""
+        """Tell the detectors (device health cares) when the broker link went down or came back."""
         changes, self.link_events = self.link_events, []
         for kind, ts in changes:
             for det in self.detectors:
-                hook = getattr(det, "on_reconnect" if kind == "up" else "on_disconnect", None)
-                if hook is not None:
-                    self._guarded(det, lambda h=hook, t=ts: h(t) or [])
+                hook = det.on_reconnect if kind == "up" else det.on_disconnect
+                self._guarded(det, lambda h=hook, t=ts: h(t) or [])
         return []
 
     def _guarded(self, det: Detector, call: Callable[[], list[Detection]]) -> list[Detection]:
@@ -129,18 +128,12 @@ class DetectorStage:
             return list(call())
         except Exception:
             self.errors += 1
-            logger.exception("detector %s failed; input skipped", getattr(det, "name", det))
+            logger.exception("detector %s failed; input skipped", det.name or type(det).__name__)
             return []
 
     @staticmethod
     def _feed(det: Detector, readings: list[Reading], events: list[DeviceEvent]) -> list[Detection]:
-        out: list[Detection] = []
-        batch_fn = getattr(det, "observe_batch", None)
-        if batch_fn is not None:
-            out.extend(batch_fn(readings))  # vectorised path (the fall detector)
-        else:
-            for r in readings:
-                out.extend(det.observe(r))
+        out = det.observe_batch(readings) if readings else []
         for ev in events:
             out.extend(det.observe_event(ev))
         return out

@@ -33,12 +33,12 @@ import paho.mqtt.client as mqtt
 import websockets
 from paho.mqtt.enums import CallbackAPIVersion
 
-from alerts.fall import FallDetector
+from alerts.falls.detector import FallDetector
 from dashboard.auth import StaffAuth
+from devices.models import Family, Reading
 from devices.registry import Registry
+from devices.statedb.sqlite import StateDB
 from hub.broker import Mosquitto, free_port
-from hub.models import Family, Reading
-from hub.state import StateDB
 from simulators.falls import generate, windows
 
 RATE_HZ = 50.0

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from dispatch.assignment import (
+from dispatch.disaster.assignment import (
     Incident,
     Plan,
     Team,

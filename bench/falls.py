@@ -14,8 +14,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from alerts.fall import FallDetector
-from hub.models import Family, Reading
+from alerts.falls.detector import FallDetector
+from devices.models import Family, Reading
 from simulators.falls import generate
 
 RATE_HZ = 50.0

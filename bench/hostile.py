@@ -24,10 +24,10 @@ from typing import Any
 from bench.ingest import publish, register
 from devices.records import DeviceRecord
 from devices.registry import Registry
+from devices.statedb.sqlite import StateDB
 from hub.app import build_hub, serve
 from hub.broker import Mosquitto, free_port
 from hub.settings import HttpSettings, MqttSettings, Settings, StoreSettings
-from hub.state import StateDB
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "security"))

@@ -43,11 +43,11 @@ from paho.mqtt.properties import Properties
 
 from devices.records import DeviceRecord, Home, Resident
 from devices.registry import Registry
+from devices.statedb.sqlite import StateDB
 from hub.app import build_hub, serve
 from hub.broker import Mosquitto, free_port
+from hub.influxd import Influxd
 from hub.settings import HttpSettings, MqttSettings, Settings, StoreSettings
-from hub.state import StateDB
-from hub.store.influxd import Influxd
 
 TOPIC = "eldercare/+/telemetry"
 

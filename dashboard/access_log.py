@@ -1,7 +1,7 @@
 """The access log (issue 8): who read health data or a resident's full identifiers, when, and what.
 
-Append-only (triggers refuse UPDATE and DELETE, on SQLite and, through hub.pg_dialect, on PostgreSQL). Separate
-from the incident audit log: that one records what staff did, this one what they saw.
+Append-only (triggers refuse UPDATE and DELETE, on SQLite and, through devices.statedb.pg_dialect, on
+PostgreSQL). Separate from the incident audit log: that one records what staff did, this one what they saw.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from hub.state import StateDB
+from devices.statedb.sqlite import StateDB
 
 DDL = (
     """CREATE TABLE IF NOT EXISTS access_log (id INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL,

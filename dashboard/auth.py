@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from hub.state import StateDB
+from devices.statedb.sqlite import StateDB
 
 ROLES = ("operator", "supervisor", "commander", "admin")
 SESSION_S = 12 * 3600.0  # one shift

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 
-from alerts.cap import atom_feed, build_alert
+from alerts.disaster.cap import atom_feed, build_alert
 from dashboard.auth import StaffUser
 from dashboard.auth_api import require
 from dashboard.command_api import Ops

@@ -14,13 +14,13 @@ from fastapi import APIRouter, Body, Depends, HTTPException
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from alerts.reports import ReportError, rollup, rollup_csv, rollup_xlsx
+from alerts.disaster.reports import ReportError, rollup, rollup_csv, rollup_xlsx
 from dashboard.auth import StaffUser
 from dashboard.auth_api import require
 from dashboard.command_api import Ops
-from dispatch.assignment import Team
-from dispatch.evacuation import TransitionError
-from dispatch.relief import Warehouse
+from dispatch.disaster.assignment import Team
+from dispatch.disaster.evacuation import TransitionError
+from dispatch.disaster.relief import Warehouse
 
 router = APIRouter(prefix="/api/command", tags=["command"])
 Staff = Annotated[StaffUser, Depends(require())]

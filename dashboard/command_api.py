@@ -14,12 +14,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import FileResponse
 
-from alerts.warnings import WarningLevel
+from alerts.disaster.warnings import WarningLevel
 from dashboard.auth_api import require
 from dashboard.command_view import gauges, points, villages
 from dashboard.geo_layers import layers
 from dashboard.markers import BBox, aggregate
-from dispatch.field_ops import FieldOps
+from dispatch.disaster.field_ops import FieldOps
 
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_GAUGES_IN_STATE = 1000

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from alerts.command import CommandCentre
-from alerts.warnings import WarningLevel
+from alerts.disaster.warnings import WarningLevel
 from dashboard.markers import Point
-from dispatch.field_ops import FieldOps
+from dispatch.disaster.command import CommandCentre
+from dispatch.disaster.field_ops import FieldOps
 
 REPORT_KEYS = ("affected_population", "deaths", "missing", "injured_ill", "emergency_relocated", "trapped")
 

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from alerts.incidents import SEVERITY_RANK, IncidentError
+from alerts.incidents.service import SEVERITY_RANK, IncidentError
 from dashboard.auth_api import Staff, require
 from dashboard.context import HubContext
 from dashboard.registry_api import masked

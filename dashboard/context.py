@@ -6,16 +6,16 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from alerts.incidents import IncidentService
+from alerts.incidents.service import IncidentService
 from alerts.log import DetectionLog
 from dashboard.auth import StaffAuth
+from dashboard.bus import Bus
 from devices.registry import Registry
 from dispatch.desk import DispatchDesk
-from dispatch.field_ops import FieldOps
-from hub.bus import Bus
-from hub.store.base import TimeSeriesStore
+from dispatch.disaster.field_ops import FieldOps
 from ingest.journal import Journal
 from ingest.pipeline import IngestStats
+from ingest.store.base import TimeSeriesStore
 
 
 @dataclass(frozen=True)

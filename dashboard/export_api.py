@@ -19,7 +19,7 @@ from fastapi.responses import Response
 
 from dashboard.context import HubContext
 from devices.registry import Registry
-from hub.store.base import METRICS, StoredReading
+from ingest.store.base import METRICS, StoredReading
 
 router = APIRouter(prefix="/api", tags=["export"])
 Format = Literal["csv", "parquet"]

@@ -17,7 +17,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
 from dashboard.context import HubContext
-from hub.store.base import StoredReading
+from ingest.store.base import StoredReading
 
 router = APIRouter(prefix="/fhir", tags=["fhir"])
 LOINC, UCUM = "http://loinc.org", "http://unitsofmeasure.org"

@@ -10,8 +10,8 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from alerts.command_areas import Site
 from devices.records import Village
+from dispatch.disaster.areas import Site
 
 KM_PER_DEG_LAT = 111.32
 CIRCLE_SIDES = 32

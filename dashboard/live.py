@@ -11,8 +11,8 @@ import time
 from dataclasses import asdict
 from typing import Any
 
-from hub.bus import Bus
-from hub.models import Reading
+from dashboard.bus import Bus
+from devices.models import Reading
 from ingest.pipeline import Batch
 
 

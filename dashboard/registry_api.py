@@ -8,11 +8,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from dashboard.logmask import mask_identifiers
 from dashboard.privacy import mask_national_id, mask_phone
+from devices.models import Family
 from devices.records import DeviceRecord, Home, RegistryError, Resident, Village
 from devices.registry import Registry
-from hub.logmask import mask_identifiers
-from hub.models import Family
 
 router = APIRouter(prefix="/api", tags=["registry"])
 

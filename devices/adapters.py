@@ -20,9 +20,9 @@ from typing import Any, Protocol
 import msgspec
 
 from devices.ecosystem_schemas import OwnTracksLocation, OwnTracksType, Z2MState
+from devices.models import Availability, Family, Reading, Rejection
 from devices.records import DeviceRecord
 from devices.schemas import AvailabilityPayload
-from hub.models import Availability, Family, Reading, Rejection
 
 PREFIXES = ("zigbee2mqtt/", "owntracks/")
 MAX_FIX_ACC_M = 1000.0  # a coarser fix (cell towers) is no position: only its battery is kept

@@ -11,9 +11,9 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from devices.models import Family
 from devices.records import RegistryError
-from hub.models import Family
-from hub.state import StateDB
+from devices.statedb.sqlite import StateDB
 
 DDL = (
     """CREATE TABLE IF NOT EXISTS device_aliases (source TEXT NOT NULL, external_id TEXT NOT NULL,

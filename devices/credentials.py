@@ -16,7 +16,7 @@ import secrets
 import time
 from pathlib import Path
 
-from hub.state import StateDB
+from devices.statedb.sqlite import StateDB
 
 PBKDF2_ROUNDS = 101  # what mosquitto_passwd 2.0 writes
 HUB_USER = "hub"

@@ -13,10 +13,10 @@ import numpy as np
 
 from devices import schemas
 from devices.adapters import PREFIXES, Adapters, AliasResolver, Ignored
+from devices.models import Availability, DeviceEvent, DisasterReport, Family, Reading, Rejection, ResponderStatus
 from devices.records import DeviceRecord
 from devices.responder_status import PREFIX as RESPONDERS
 from devices.responder_status import decode_status
-from hub.models import Availability, DeviceEvent, DisasterReport, Family, Reading, Rejection, ResponderStatus
 
 Decoded = Reading | DeviceEvent | Availability | DisasterReport | Rejection | Ignored | ResponderStatus
 MAX_PAST_S = 30 * 24 * 3600.0  # devices buffer offline data for days, not months

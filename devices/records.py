@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hub.models import Family
+from devices.models import Family
 
 KINDS: dict[Family, frozenset[str]] = {
     Family.WEARABLE: frozenset({"wearable"}),

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import asdict, fields
 from typing import Any
 
+from devices.models import Family
 from devices.records import DeviceRecord, Home, RegistryError, Resident, Village
-from hub.models import Family
-from hub.state import StateDB
+from devices.statedb.sqlite import StateDB
 
 DDL = (
     """CREATE TABLE IF NOT EXISTS villages (village_id TEXT PRIMARY KEY, name TEXT NOT NULL,

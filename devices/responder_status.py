@@ -12,8 +12,8 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
+from devices.models import Rejection, ResponderStatus
 from devices.schemas import Ts
-from hub.models import Rejection, ResponderStatus
 
 PREFIX = "responders/"
 RESPONDER_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")  # as dashboard/responders_api.py registers them

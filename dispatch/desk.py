@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
-from alerts.incidents import IncidentError, IncidentService
+from alerts.incidents.service import IncidentError, IncidentService
 from dispatch.offers import OfferBook
 from dispatch.ranking import Candidate, need_for, rank
 from dispatch.responders import ResponderRegistry

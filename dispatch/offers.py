@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from hub.state import StateDB
+from devices.statedb.sqlite import StateDB
 
 OFFER_TIMEOUT_S = 90.0
 NEXT: dict[str, frozenset[str]] = {

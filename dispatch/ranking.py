@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from alerts.cap import haversine_km
+from devices.geo import haversine_km
 from dispatch.responders import Responder
 
-ROAD_FACTOR = 1.4  # road distance / straight-line distance, rural China (as dispatch/assignment.py)
+ROAD_FACTOR = 1.4  # road distance / straight-line distance, rural China (as dispatch/disaster/assignment.py)
 START_MIN = {"provider": 5.0, "family": 3.0, "neighbour": 2.0, "emergency": 2.0}
 EMERGENCY_KINDS = frozenset({"fall", "sos", "heart_rate", "spo2", "inactivity", "smoke", "gas"})
 

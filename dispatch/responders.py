@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
-from hub.state import StateDB
+from devices.statedb.sqlite import StateDB
 
 KINDS = frozenset({"provider", "family", "neighbour", "emergency"})
 SERVICES = frozenset({"meals", "cleaning", "nursing", "medical_escort", "emergency_visit"})

@@ -13,10 +13,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from devices.statedb.sqlite import StateDB
 from dispatch.offers import OfferBook
 from dispatch.ranking import need_for, rank
 from dispatch.responders import Responder, ResponderRegistry
-from hub.state import StateDB
 
 logger = logging.getLogger(__name__)
 SEARCH_HOURS = 7 * 24  # a provider open one day a week is still found

@@ -15,11 +15,11 @@ import logging
 from collections import Counter
 from typing import Any
 
+from devices.models import Rejection, ResponderStatus
+from devices.statedb.sqlite import StateDB
 from dispatch.desk import DispatchDesk
 from dispatch.offers import OfferError
-from hub.aio import get_within
-from hub.models import Rejection, ResponderStatus
-from hub.state import StateDB
+from ingest.aio import get_within
 from ingest.journal import Journal
 from ingest.pipeline import Batch
 

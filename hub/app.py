@@ -20,39 +20,39 @@ from dataclasses import dataclass
 import orjson
 import uvicorn
 
-from alerts.command_feed import build_command
-from alerts.command_store import CommandStore
+from alerts.detection import Detection
 from alerts.detector import Detector
-from alerts.escalation import Escalator
-from alerts.fall_flow import AlertFlow
-from alerts.flow_store import PendingFallStore
-from alerts.incidents import IncidentService
+from alerts.falls.flow import AlertFlow
+from alerts.falls.store import PendingFallStore
+from alerts.incidents.escalation import Escalator
+from alerts.incidents.notify import Notifier, Webhook
+from alerts.incidents.service import IncidentService
 from alerts.log import DetectionLog
-from alerts.notify import Notifier, Webhook
 from alerts.stage import DetectorStage
-from alerts.wiring import default_detectors
 from dashboard.app import create_app
 from dashboard.auth import StaffAuth
+from dashboard.bus import Bus
 from dashboard.context import HubContext
 from dashboard.live import LiveFeed
 from devices.registry import Registry
+from devices.statedb.postgres import open_state
+from devices.statedb.sqlite import StateDB
 from dispatch.desk import DispatchDesk
-from dispatch.field_ops import FieldOps
+from dispatch.disaster.feed import build_command
+from dispatch.disaster.field_ops import FieldOps
+from dispatch.disaster.store import CommandStore
 from dispatch.offers import OfferBook
 from dispatch.responders import ResponderRegistry
 from dispatch.status_stage import StatusInbox, StatusStage
 from hub import scale_out
-from hub.bus import Bus
-from hub.models import Detection
 from hub.retention import Retention
 from hub.settings import Settings, StoreSettings
-from hub.state import StateDB
-from hub.state_pg import open_state
-from hub.store.base import TimeSeriesStore
-from hub.store.duckdb_store import DuckDBStore
+from hub.wiring import default_detectors
 from ingest.inbox import Inbox
 from ingest.mqtt import MqttLink
 from ingest.pipeline import Batch, Ingestor
+from ingest.store.base import TimeSeriesStore
+from ingest.store.duckdb_store import DuckDBStore
 
 logger = logging.getLogger(__name__)
 STAGE_QUEUE_BATCHES = 64
@@ -75,7 +75,7 @@ class _Server(uvicorn.Server):
 def open_store(settings: StoreSettings) -> TimeSeriesStore:
     """The configured telemetry store."""
     if settings.backend == "influxdb":
-        from hub.store.influx import InfluxStore  # optional production backend
+        from ingest.store.influx import InfluxStore  # optional production backend
 
         return InfluxStore(settings.influx_url, settings.influx_db)
     return DuckDBStore(settings.data_dir / "telemetry.duckdb", settings.duckdb_memory_mb)
@@ -165,7 +165,7 @@ def _chain(*sinks: Callable[[list[Detection]], None]) -> Callable[[list[Detectio
 
 def build_hub(settings: Settings, detectors: list[Detector] | None = None) -> Hub:
     """Build every object of the hub (no I/O to the broker yet)."""
-    db = open_state(settings.store)  # SQLite in the data folder, or PostgreSQL shared by workers (issue 7)
+    db = open_state(settings.store.data_dir, settings.store.state_url)  # SQLite here, or PostgreSQL (issue 7)
     registry = Registry(db)
     store = open_store(settings.store)
     inbox = Inbox(asyncio.get_running_loop(), settings.ingest.queue_max)

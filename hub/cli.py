@@ -11,7 +11,8 @@ import logging
 import sys
 from collections.abc import Callable
 
-from hub import cli_commands, cli_export, cli_registry, cli_users, logmask
+from dashboard import logmask
+from hub import cli_commands, cli_export, cli_registry, cli_users
 
 
 def _parser() -> argparse.ArgumentParser:

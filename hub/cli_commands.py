@@ -16,14 +16,13 @@ from devices.records import RegistryError
 from hub.app import Hub, HubError, build_hub, install_signal_handlers, serve
 from hub.broker import BrokerError, Mosquitto
 from hub.cli_users import ensure_demo_users
+from hub.demo_seed import register_responders, seed_field_ops
 from hub.settings import HttpSettings, MqttSettings, Settings, StoreSettings
-from hub.store.base import StoreError
 from ingest.mqtt import BrokerUnreachable
+from ingest.store.base import StoreError
 from simulators.community import Community, build_community
 from simulators.fleet import FleetError
-from simulators.responders import register_responders
 from simulators.runner import SimOptions, Simulation
-from simulators.storm import seed_field_ops
 
 Sub = Any  # argparse's private _SubParsersAction
 EXPECTED = (HubError, BrokerError, BrokerUnreachable, StoreError, FleetError, RegistryError, ValidationError)
@@ -218,7 +217,7 @@ def add_evaluate(sub: Sub) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    """Run alerts.anomaly_eval or alerts.falls_eval with the remaining arguments."""
-    module = {"anomalies": "alerts.anomaly_eval", "falls": "alerts.falls_eval"}[args.target]
+    """Run alerts.eval.anomaly or alerts.eval.falls with the remaining arguments."""
+    module = {"anomalies": "alerts.eval.anomaly", "falls": "alerts.eval.falls"}[args.target]
     result: int = importlib.import_module(module).main(args.rest)
     return result

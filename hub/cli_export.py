@@ -16,9 +16,9 @@ import duckdb
 
 from dashboard.export_api import MAX_ROWS_PER_DEVICE, devices_of, serialise, to_table
 from devices.registry import Registry
+from devices.statedb.sqlite import StateDB
 from hub.cli_commands import UserError
-from hub.state import StateDB
-from hub.store.base import METRICS, StoredReading
+from ingest.store.base import METRICS, StoredReading
 
 _SELECT = f"SELECT device_id, family, ts, seq, {', '.join(METRICS)} FROM readings"
 

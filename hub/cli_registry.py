@@ -10,11 +10,11 @@ from typing import Any
 
 from dashboard.registry_api import masked
 from devices.aliases import Alias, AliasBook
+from devices.models import Family
 from devices.records import DeviceRecord, Home, RegistryError, Resident, Village
 from devices.registry import Registry
+from devices.statedb.sqlite import StateDB
 from hub.cli_commands import UserError
-from hub.models import Family
-from hub.state import StateDB
 from simulators.community import build_community
 
 Sub = Any

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from dashboard.auth import ROLES, AuthError, StaffAuth
-from hub.state import StateDB
+from devices.statedb.sqlite import StateDB
 
 DEMO_USERS = (
     ("admin", "admin-demo", "admin"),

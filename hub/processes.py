@@ -1,5 +1,5 @@
 """Waiting for a server process to become ready, and stopping it: shared by the Mosquitto, influxd and PostgreSQL
-launchers (hub/broker.py, hub/store/influxd.py, hub/pgserver.py)."""
+launchers (hub/broker.py, hub/influxd.py, hub/pgserver.py)."""
 
 from __future__ import annotations
 

@@ -13,8 +13,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from hub.state import StateDB
-from hub.store.base import StoreError, TimeSeriesStore
+from devices.statedb.sqlite import StateDB
+from ingest.store.base import StoreError, TimeSeriesStore
 
 logger = logging.getLogger(__name__)
 DAY_S = 86_400.0

@@ -12,13 +12,13 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from alerts.relay import RelayBus
+from dashboard.bus import Bus
+from dashboard.relay import RelayBus
 from devices.aliases import AliasBook
 from devices.registry import Registry
-from hub.bus import Bus
+from devices.statedb.postgres import PgStateDB
+from devices.statedb.sqlite import StateDB
 from hub.settings import Settings
-from hub.state import StateDB
-from hub.state_pg import PgStateDB
 from ingest.events import EventsLink
 from ingest.mqtt import MqttLink
 from ingest.shards import ShardSubscriber

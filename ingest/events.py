@@ -15,7 +15,7 @@ from collections.abc import Callable
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from hub.settings import MqttSettings
+from ingest.settings import MqttSettings
 
 logger = logging.getLogger(__name__)
 EVENTS_TOPIC = "hub/events"

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import orjson
 
-from hub.models import DeviceEvent, DisasterReport, Rejection
-from hub.state import StateDB
+from devices.models import DeviceEvent, DisasterReport, Rejection
+from devices.statedb.sqlite import StateDB
 
 DDL = (
     """CREATE TABLE IF NOT EXISTS dead_letters (id INTEGER PRIMARY KEY AUTOINCREMENT, received_at REAL NOT NULL,

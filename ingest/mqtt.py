@@ -21,9 +21,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from hub.settings import MqttSettings
 from ingest.inbox import Inbound, Inbox
 from ingest.readahead import Publish, ReadAheadClient
+from ingest.settings import MqttSettings
 
 logger = logging.getLogger(__name__)
 _PUBACK = struct.Struct("!BBH")  # PUBACK fixed header, remaining length 2, packet id

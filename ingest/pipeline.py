@@ -22,24 +22,26 @@ from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from devices.adapters import Ignored
 from devices.aliases import AliasBook
 from devices.decode import Decoder
+from devices.models import Availability, DeviceEvent, DisasterReport, Reading, Rejection, ResponderStatus
 from devices.registry import Registry
-from hub.models import Availability, DeviceEvent, DisasterReport, Reading, Rejection, ResponderStatus
-from hub.settings import IngestSettings
-from hub.state import StateDB
-from hub.store.base import StoreError, TimeSeriesStore
+from devices.statedb.sqlite import StateDB
 from ingest.dedup import Deduplicator
 from ingest.inbox import Inbound, Inbox
 from ingest.journal import Journal
 from ingest.ratelimit import FloodGuard
+from ingest.settings import IngestSettings
 from ingest.spool import Spool, SpoolStats
 from ingest.spool_drain import SpoolDrainer
+from ingest.store.base import StoreError, TimeSeriesStore
 
 logger = logging.getLogger(__name__)
 DEDUP_LOOKBACK_S = 2 * 24 * 3600.0
+Route = Callable[["Batch", Any], None]
 
 
 @dataclass(slots=True)
@@ -105,6 +107,7 @@ class Ingestor:
         spool = Spool(db.path.parent / "spool.sqlite", settings.spool_max_bytes)
         self.drainer = SpoolDrainer(spool, store, self._store_thread, settings.batch_max)
         self.stats.spool = spool.stats
+        self.routes = self._routes()
 
     def seed_dedup(self) -> None:
         """After a restart, remember what is already stored so redeliveries are recognised."""
@@ -166,13 +169,41 @@ class Ingestor:
         self.ack(mids)
         self.stats.acked += len(batch.items)
 
+    def _routes(self) -> dict[type, Route]:
+        """Where each record the decoder makes goes in a batch: one entry per record type (a new type adds one)."""
+        return {
+            Reading: self._take_reading,
+            DeviceEvent: self._take_message,
+            DisasterReport: self._take_message,
+            Rejection: lambda batch, rec: batch.rejections.append(rec),
+            Availability: lambda batch, rec: batch.availability.append(rec),
+            # no seq: a redelivery is recognised by the offer's state
+            ResponderStatus: lambda batch, rec: batch.statuses.append(rec),
+            Ignored: self._take_ignored,  # acked with the batch, never dead-lettered (issue 9)
+        }
+
+    def _take_reading(self, batch: Batch, rec: Reading) -> None:
+        if self.dedup.accept(rec.device_id, rec.seq, rec.ts):
+            batch.readings.append(rec)
+        elif self.dedup.replayed(rec.device_id, rec.seq):
+            batch.replayed.append(rec)
+
+    def _take_message(self, batch: Batch, rec: DeviceEvent | DisasterReport) -> None:
+        if self.dedup.accept(rec.device_id, rec.seq, rec.ts):
+            batch.messages.append(rec)
+        elif self.dedup.replayed(rec.device_id, rec.seq):
+            batch.replayed_messages.append(rec)
+
+    def _take_ignored(self, _batch: Batch, rec: Ignored) -> None:
+        self.stats.ignored[rec.reason] = self.stats.ignored.get(rec.reason, 0) + 1
+
     def prepare(self, items: list[Inbound]) -> Batch:
         """Decode, validate and deduplicate a batch (pure CPU, on the loop thread)."""
         batch = Batch(items)
         devices = self.registry.devices()
         now = time.time()
-        accept = self.dedup.accept
         allow = self.flood.allow
+        route = self.routes
         for item in items:
             parts = item.topic.split("/", 2)
             source = parts[1] if len(parts) == 3 else item.topic
@@ -180,23 +211,7 @@ class Ingestor:
                 self._flooded(batch, item, source, now)
                 continue
             rec = self.decoder.decode(item.topic, item.payload, devices, now)
-            if isinstance(rec, Reading):
-                if accept(rec.device_id, rec.seq, rec.ts):
-                    batch.readings.append(rec)
-                elif self.dedup.replayed(rec.device_id, rec.seq):
-                    batch.replayed.append(rec)
-            elif isinstance(rec, Rejection):
-                batch.rejections.append(rec)
-            elif isinstance(rec, Availability):
-                batch.availability.append(rec)
-            elif isinstance(rec, ResponderStatus):  # no seq: a redelivery is recognised by the offer's state
-                batch.statuses.append(rec)
-            elif isinstance(rec, Ignored):  # acked with the batch, never dead-lettered (issue 9)
-                self.stats.ignored[rec.reason] = self.stats.ignored.get(rec.reason, 0) + 1
-            elif accept(rec.device_id, rec.seq, rec.ts):
-                batch.messages.append(rec)
-            elif self.dedup.replayed(rec.device_id, rec.seq):
-                batch.replayed_messages.append(rec)
+            route[type(rec)](batch, rec)
         return batch
 
     def _flooded(self, batch: Batch, item: Inbound, source: str, now: float) -> None:

@@ -16,9 +16,9 @@ import zlib
 from typing import Protocol
 
 from devices.aliases import Alias, AliasBook
+from devices.models import Family
 from devices.records import DeviceRecord
 from devices.registry import Registry
-from hub.models import Family
 
 logger = logging.getLogger(__name__)
 RESPONDER_STATUS = "responders/+/status"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import msgspec
 
-from hub.models import Family, Reading
+from devices.models import Family, Reading
 
 logger = logging.getLogger(__name__)
 _Row = tuple[str, str, float, int, dict[str, float]]

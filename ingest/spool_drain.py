@@ -13,9 +13,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import TypeVar
 
-from hub.models import Reading
-from hub.store.base import StoreError, TimeSeriesStore
+from devices.models import Reading
 from ingest.spool import Spool
+from ingest.store.base import StoreError, TimeSeriesStore
 
 logger = logging.getLogger(__name__)
 DRAIN_RETRY_MIN_S = 0.2

@@ -11,9 +11,9 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+from devices.models import Family
 from devices.records import DeviceRecord, Home, Resident, Village
 from devices.registry import Registry
-from hub.models import Family
 
 CENTRE = (28.20, 112.90)
 RIVER_LON = 112.965  # the Xiang river runs roughly north-south here

@@ -10,8 +10,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from alerts.topology import DeviceInfo, Room, SensorKind, Topology
-from hub.models import Family
+from devices.models import Family
+from devices.topology import DeviceInfo, Room, SensorKind, Topology
 
 START_TS = 1_709_222_400.0  # 2024-03-01 00:00 local time (UTC+8)
 UTC_OFFSET_S = 8 * 3600.0

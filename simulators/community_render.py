@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hub.models import Availability, Family, Reading
+from devices.models import Availability, Family, Reading
 from simulators.community_model import DAY_S, START_TS, Resident, Segment
 
 WEARABLE_PERIOD_S = 120.0

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import orjson
 
+from devices.models import Family
 from devices.records import DeviceRecord
-from hub.models import Family
 from simulators.community import Community
 from simulators.falls import generate, windows
 from simulators.fleet import Fleet

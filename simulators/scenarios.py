@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from alerts.topology import Topology
-from hub.models import Availability, Reading
+from devices.models import Availability, Reading
+from devices.topology import Topology
 from simulators.community_model import DAY_S, START_TS, DayPlanner, H, Resident, build_community
 from simulators.community_render import HomeRenderer, Overlays
 

@@ -13,10 +13,6 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from devices.records import Village
-from dispatch.assignment import Team
-from dispatch.field_ops import FieldOps
-from dispatch.relief import Warehouse
 from simulators.telemetry import SimDevice
 
 BASE_LEVEL_M = 30.0
@@ -110,18 +106,3 @@ def storm_for(devices: list[SimDevice], villages: list[tuple[str, float]]) -> St
         if dev.record.family == "terminal" and village and (village not in reporters or dev.record.kind == "reporter"):
             reporters[village] = dev
     return StormScenario(order, reporters=reporters)
-
-
-def seed_field_ops(ops: FieldOps, villages: list[Village]) -> None:
-    """Rescue teams at the county seat and two townships, and two relief warehouses (the demo's resources)."""
-    if not villages:
-        return
-    north, south = max(villages, key=lambda v: v.lat), min(villages, key=lambda v: v.lat)
-    mid_lat = sum(v.lat for v in villages) / len(villages)
-    bases = [("TEAM-WATER-1", south, {"water_rescue", "evacuation_transport"}), ("TEAM-MED-1", north, {"medical"}),
-             ("TEAM-SEARCH-1", south, {"search"}), ("TEAM-WATER-2", north, {"water_rescue"})]  # fmt: skip
-    for team_id, v, caps in bases:
-        ops.add_team(Team(team_id, v.lat, v.lon + 0.01, frozenset(caps)))
-    stock = {"water_l": 20_000.0, "food_kg": 3_000.0, "blanket": 800.0}
-    ops.add_warehouse(Warehouse("WH-COUNTY", mid_lat, 112.93, stock))
-    ops.add_warehouse(Warehouse("WH-NORTH", north.lat + 0.02, north.lon, {k: v / 2 for k, v in stock.items()}))

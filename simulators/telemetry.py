@@ -11,8 +11,8 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+from devices.models import Family
 from devices.records import DeviceRecord
-from hub.models import Family
 
 ACC_HZ = 50
 DOMAIN = {Family.WEARABLE.value: "eldercare", Family.HOME_SENSOR.value: "eldercare", Family.TERMINAL.value: "disaster"}

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from alerts.command import CommandCentre
-from alerts.command_feed import CommandFeed
+from alerts.detection import Detection
+from devices.models import Family, Reading
 from devices.records import Village
-from hub.models import Detection, Family, Reading
+from dispatch.disaster.command import CommandCentre
+from dispatch.disaster.feed import CommandFeed
 
 T0 = 1_783_000_000.0
 STEP_S = 7200.0  # readings 2 h apart: too sparse for a rise rate, so the level alone decides

@@ -12,12 +12,11 @@ from pathlib import Path
 import pytest
 from hubproc import HubProcess
 
+from devices.statedb.postgres import open_state
+from devices.statedb.sqlite import StateDB
 from hub.broker import Mosquitto
+from hub.influxd import Influxd
 from hub.pgserver import PostgresServer
-from hub.settings import StoreSettings
-from hub.state import StateDB
-from hub.state_pg import open_state
-from hub.store.influxd import Influxd
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -76,7 +75,7 @@ def open_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable
     opened: list[StateDB] = []
 
     def make() -> StateDB:
-        opened.append(open_state(StoreSettings(data_dir=tmp_path / "data", state_url=url)))
+        opened.append(open_state(tmp_path / "data", url))
         return opened[-1]
 
     yield make

@@ -14,8 +14,8 @@ import duckdb
 import httpx
 
 from dashboard.auth import StaffAuth
+from devices.statedb.sqlite import StateDB
 from hub.broker import free_port
-from hub.state import StateDB
 
 START_TIMEOUT_S = 30.0
 TEST_USER = ("tester", "tester-password")  # an admin account made in the data folder before the hub starts

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from alerts.anomaly_eval import main, score
-from hub.models import Detection, Severity
+from alerts.detection import Detection, Severity
+from alerts.eval.anomaly import main, score
 from simulators.scenarios import TYPES, Label
 
 

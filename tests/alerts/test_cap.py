@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from alerts.cap import (
+from alerts.disaster.cap import (
     ATOM,
     NS,
     ActiveAlerts,
@@ -23,7 +23,7 @@ from alerts.cap import (
     parse_alert,
     update,
 )  # fmt: skip
-from alerts.warnings import GaugeWarningDetector, WarningLevel
+from alerts.disaster.warnings import GaugeWarningDetector, WarningLevel
 
 REPO = Path(__file__).resolve().parents[2]
 XSD = REPO.parent / "shared/standards/cap-1.2.xsd"

@@ -9,14 +9,14 @@ import pytest
 from command_path import STEP_S, T0, V01, V02, feed
 from lxml import etree
 
-from alerts.cap import build_alert, issue
-from alerts.command import CommandCentre
-from alerts.command_areas import Site
-from alerts.command_feed import CommandFeed
-from alerts.reports import rollup
-from alerts.warnings import WarningLevel
-from dispatch.evacuation import Resident
-from hub.models import DisasterReport
+from alerts.disaster.cap import build_alert, issue
+from alerts.disaster.reports import rollup
+from alerts.disaster.warnings import WarningLevel
+from devices.models import DisasterReport
+from dispatch.disaster.areas import Site
+from dispatch.disaster.command import CommandCentre
+from dispatch.disaster.evacuation import Resident
+from dispatch.disaster.feed import CommandFeed
 
 XSD = Path(__file__).resolve().parents[3] / "shared/standards/cap-1.2.xsd"
 

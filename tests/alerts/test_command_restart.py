@@ -23,17 +23,17 @@ from hubproc import HubProcess
 from lxml import etree
 from paho.mqtt.enums import CallbackAPIVersion
 
-from alerts.cap import atom_feed, build_alert, cancel, issue
-from alerts.command import CommandCentre
-from alerts.command_areas import LOWER_AFTER_S, Site
-from alerts.command_feed import CommandFeed, build_command
-from alerts.command_store import CommandStore
-from alerts.warnings import WarningLevel
+from alerts.disaster.cap import atom_feed, build_alert, cancel, issue
+from alerts.disaster.warnings import WarningLevel
+from devices.models import Family, Reading
 from devices.registry import Registry
-from dispatch.evacuation import Resident
+from devices.statedb.sqlite import StateDB
+from dispatch.disaster.areas import LOWER_AFTER_S, Site
+from dispatch.disaster.command import CommandCentre
+from dispatch.disaster.evacuation import Resident
+from dispatch.disaster.feed import CommandFeed, build_command
+from dispatch.disaster.store import CommandStore
 from hub.broker import Mosquitto
-from hub.models import Family, Reading
-from hub.state import StateDB
 from simulators.community import build_community
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -189,7 +189,7 @@ def test_state_of_areas_no_longer_registered_is_left_out(
     feed(cc, fd, "T002", T0, river_level_m=33.1)  # V02 orange, with R3's task
     feed(cc, fd, "T001", T0, river_level_m=32.05)  # V01 yellow
     assert len(cc.alerts.active(T0)) == 2
-    with caplog.at_level(logging.WARNING, logger="alerts.command"):
+    with caplog.at_level(logging.WARNING, logger="dispatch.disaster.command"):
         after, fd2, _ = started(open_db(), {"T001": SITES["T001"]})  # V02 and its gauge left the registry
     assert "V02" in caplog.text and "T002" in caplog.text
     assert [w.area_desc for w in after.alerts.active(T0)] == ["Village 01 (V01)"]

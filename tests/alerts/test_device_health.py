@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from alerts.device_health import DeviceHealthDetector
-from alerts.topology import DeviceInfo, SensorKind, Topology
-from hub.models import Availability, Detection, Family, Reading, Severity
+from alerts.care.device_health import DeviceHealthDetector
+from alerts.detection import Detection, Severity
+from devices.models import Availability, Family, Reading
+from devices.topology import DeviceInfo, SensorKind, Topology
 
 T0 = 1_709_222_400.0
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from alerts.escalation import POLICIES, Escalator, due
-from alerts.incidents import IncidentService
+from alerts.detection import Detection, Severity
+from alerts.incidents.escalation import POLICIES, Escalator, due
+from alerts.incidents.service import IncidentService
 from devices.records import DeviceRecord, Home, Resident
 from devices.registry import Registry
-from hub.models import Detection, Severity
-from hub.state import StateDB
+from devices.statedb.sqlite import StateDB
 
 T0 = 2_000_000.0
 CRIT = POLICIES["critical"]

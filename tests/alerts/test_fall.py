@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from alerts.detection import Severity
 from alerts.detector import Detector
-from alerts.fall import FallDetector
-from hub.models import DeviceEvent, Family, Reading, Severity
+from alerts.falls.detector import FallDetector
+from devices.models import DeviceEvent, Family, Reading
 from simulators.falls import FALL_LIKE, generate, windows
 
 T0 = 1_700_000_000.0

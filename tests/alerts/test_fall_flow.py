@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from alerts.fall_flow import AlertFlow
-from alerts.flow_store import PendingFallStore
+from alerts.detection import Detection, Severity
+from alerts.falls.flow import AlertFlow
+from alerts.falls.store import PendingFallStore
 from alerts.log import DetectionLog
-from hub.bus import Bus
-from hub.models import Detection, DeviceEvent, Severity
-from hub.state import StateDB
+from dashboard.bus import Bus
+from devices.models import DeviceEvent
+from devices.statedb.sqlite import StateDB
 
 DEV = "W1"
 

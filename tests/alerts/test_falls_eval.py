@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from alerts import falls_eval
+from alerts.eval import falls as falls_eval
 
 DEV = Path(__file__).resolve().parents[2].parent / "shared/datasets/sisfall-dev"
 needs_dev = pytest.mark.skipif(not DEV.is_dir(), reason=f"SisFall dev set not found at {DEV}")

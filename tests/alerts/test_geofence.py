@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from alerts.geofence import GeofenceDetector, distance_m
-from alerts.topology import DeviceInfo, SensorKind, Topology
-from hub.models import Family, Reading
+from alerts.care.geofence import GeofenceDetector, distance_m
+from devices.models import Family, Reading
+from devices.topology import DeviceInfo, SensorKind, Topology
 
 HOME = (28.2282, 112.9388)
 FAR = (28.2382, 112.9388)  # about 1.1 km north

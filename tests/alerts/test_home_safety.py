@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from alerts.home_safety import HomeSafetyDetector
-from alerts.topology import DeviceInfo, SensorKind, Topology
-from hub.models import Family, Reading, Severity
+from alerts.care.home_safety import HomeSafetyDetector
+from alerts.detection import Severity
+from devices.models import Family, Reading
+from devices.topology import DeviceInfo, SensorKind, Topology
 
 T0 = 1_709_222_400.0
 TOPO = Topology(

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from alerts.incidents import IncidentError, IncidentService
+from alerts.detection import Detection, Severity
+from alerts.incidents.service import IncidentError, IncidentService
 from devices.records import DeviceRecord, Home, Resident
 from devices.registry import Registry
-from hub.models import Detection, Severity
-from hub.state import StateDB
+from devices.statedb.sqlite import StateDB
 
 
 class Clock:

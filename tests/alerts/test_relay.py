@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import orjson
 
-from alerts.relay import RelayBus
+from dashboard.relay import RelayBus
 
 
 def test_alert_frames_go_out_and_other_workers_frames_come_in() -> None:

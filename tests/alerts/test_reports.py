@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 
 from alerts.detector import Detector
-from alerts.reports import CST, ReportBook, ReportError, rollup, rollup_csv, rollup_xlsx
+from alerts.disaster.reports import CST, ReportBook, ReportError, rollup, rollup_csv, rollup_xlsx
 from devices.schemas import ReportIndicators, TerminalReport
 
 

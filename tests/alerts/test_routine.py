@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from alerts.routine import RoutineDetector
-from alerts.topology import DeviceInfo, Room, SensorKind, Topology
-from hub.models import Detection, Family, Reading
+from alerts.care.routine import RoutineDetector
+from alerts.detection import Detection
+from devices.models import Family, Reading
+from devices.topology import DeviceInfo, Room, SensorKind, Topology
 
 T0 = 1_709_222_400.0  # local midnight (UTC+8), day 0
 H = 3600.0

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from alerts.topology import DeviceInfo, SensorKind, Topology
-from alerts.vitals import Limit, VitalsDetector, VitalsSettings
-from hub.models import Family, Reading, Severity
+from alerts.care.vitals import Limit, VitalsDetector, VitalsSettings
+from alerts.detection import Severity
+from devices.models import Family, Reading
+from devices.topology import DeviceInfo, SensorKind, Topology
 
 T0 = 1_709_222_400.0  # local midnight (UTC+8)
 TOPO = Topology([DeviceInfo("w1", Family.WEARABLE, SensorKind.WEARABLE, "res1", "home1")])

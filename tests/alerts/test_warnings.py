@@ -6,10 +6,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from alerts.detection import Severity
 from alerts.detector import Detector
-from alerts.gauges import Ladder, LevelTracker
-from alerts.warnings import GaugeThresholds, GaugeWarningDetector, WarningLevel, river_ladder
-from hub.models import Family, Reading, Severity
+from alerts.disaster.gauges import Ladder, LevelTracker
+from alerts.disaster.warnings import GaugeThresholds, GaugeWarningDetector, WarningLevel, river_ladder
+from devices.models import Family, Reading
 
 T0 = 1_780_000_000.0
 RIVER_ONLY = GaugeThresholds(

@@ -17,8 +17,8 @@ from hubproc import HubProcess
 from paho.mqtt.enums import CallbackAPIVersion
 
 from devices.registry import Registry
+from devices.statedb.sqlite import StateDB
 from hub.broker import Mosquitto
-from hub.state import StateDB
 from simulators.community import build_community
 
 pytestmark = pytest.mark.integration

@@ -15,12 +15,12 @@ from argon2 import PasswordHasher
 from hub_api import ApiClient
 from lxml import etree
 
-from alerts.cap import build_alert, issue
-from alerts.command_areas import Site
-from alerts.warnings import WarningLevel
+from alerts.disaster.cap import build_alert, issue
+from alerts.disaster.warnings import WarningLevel
 from dashboard.app import create_app
+from devices.models import Family, Reading
+from dispatch.disaster.areas import Site
 from hub.app import Hub, build_hub
-from hub.models import Family, Reading
 from hub.settings import Settings, StoreSettings
 from simulators.community import build_community
 

@@ -19,8 +19,8 @@ from playwright.sync_api import expect, sync_playwright
 
 from devices.records import DeviceRecord, Home, Resident
 from devices.registry import Registry
+from devices.statedb.sqlite import StateDB
 from hub.broker import Mosquitto
-from hub.state import StateDB
 from simulators.falls import generate, windows
 
 pytestmark = pytest.mark.integration

@@ -11,8 +11,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 from hub_api import hub_api
 
+from devices.models import Family, Reading
 from devices.records import DeviceRecord, Home, Resident
-from hub.models import Family, Reading
 
 T0 = 1_735_689_600.0
 

@@ -9,8 +9,8 @@ from fhir.resources.R4B.bundle import Bundle
 from hub_api import hub_api
 
 from dashboard.fhir_api import date_range
+from devices.models import Family, Reading
 from devices.records import DeviceRecord, Home, Resident
-from hub.models import Family, Reading
 
 T0 = 1_735_689_600.0  # 2025-01-01T00:00:00Z
 

@@ -22,8 +22,8 @@ from playwright.sync_api import Page, sync_playwright
 
 from devices.records import DeviceRecord
 from devices.registry import Registry
+from devices.statedb.sqlite import StateDB
 from hub.broker import Mosquitto
-from hub.state import StateDB
 from simulators.community import build_community
 
 pytestmark = pytest.mark.integration

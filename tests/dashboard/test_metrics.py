@@ -10,9 +10,9 @@ from ecosystem_payloads import LEAK, location, register_ecosystem
 from hub_api import hub_api
 from prometheus_client.parser import text_string_to_metric_families
 
+from alerts.detection import Detection, Severity
 from devices.aliases import AliasBook
 from hub.app import Hub
-from hub.models import Detection, Severity
 from ingest.inbox import Inbound
 
 

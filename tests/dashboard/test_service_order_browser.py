@@ -15,9 +15,9 @@ from playwright.sync_api import expect, sync_playwright
 
 from devices.records import DeviceRecord, Home, Resident
 from devices.registry import Registry
+from devices.statedb.sqlite import StateDB
 from dispatch.responders import Responder, ResponderRegistry
 from hub.broker import Mosquitto
-from hub.state import StateDB
 
 pytestmark = pytest.mark.integration
 CHROMIUM = "/usr/bin/chromium"

@@ -23,10 +23,10 @@ from ecosystem_payloads import (
 from devices.adapters import Ignored
 from devices.aliases import Alias, AliasBook
 from devices.decode import Decoder
+from devices.models import Availability, Family, Reading, Rejection
 from devices.records import DeviceRecord, RegistryError
 from devices.registry import Registry
-from hub.models import Availability, Family, Reading, Rejection
-from hub.state import StateDB
+from devices.statedb.sqlite import StateDB
 
 NOW = time.time()
 

@@ -13,8 +13,8 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from devices.credentials import HUB_USER, Credentials
+from devices.statedb.sqlite import StateDB
 from hub.broker import Mosquitto, auth_config
-from hub.state import StateDB
 
 pytestmark = pytest.mark.integration
 

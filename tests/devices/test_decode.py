@@ -11,9 +11,9 @@ import pytest
 from corpus import SENSOR, TERMINAL, WEARABLE, malformed, register_corpus_devices
 
 from devices.decode import Decoder
+from devices.models import Availability, DeviceEvent, DisasterReport, Family, Reading, Rejection
 from devices.registry import Registry
-from hub.models import Availability, DeviceEvent, DisasterReport, Family, Reading, Rejection
-from hub.state import StateDB
+from devices.statedb.sqlite import StateDB
 
 NOW = time.time()
 CASES = malformed(NOW)

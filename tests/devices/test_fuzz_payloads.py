@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from devices.decode import Decoder
+from devices.models import Availability, DeviceEvent, DisasterReport, Reading, Rejection
 from devices.registry import Registry
-from hub.models import Availability, DeviceEvent, DisasterReport, Reading, Rejection
-from hub.state import StateDB
+from devices.statedb.sqlite import StateDB
 
 NOW = time.time()
 REASONS = {"oversized", "bad_topic", "unknown_device", "topic_mismatch", "not_json", "invalid", "clock"}

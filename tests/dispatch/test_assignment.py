@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dispatch.assignment import (
+from dispatch.disaster.assignment import (
     Incident,
     Team,
     assign_greedy,

@@ -8,21 +8,20 @@ from pathlib import Path
 
 import pytest
 
+from devices.models import ResponderStatus
+from devices.statedb.postgres import open_state
+from devices.statedb.sqlite import StateDB
 from dispatch.offers import OfferBook
 from dispatch.responders import Responder, ResponderRegistry
 from dispatch.service_orders import ServiceOrders, next_hour
 from dispatch.status_stage import StatusInbox
-from hub.models import ResponderStatus
-from hub.settings import StoreSettings
-from hub.state import StateDB
-from hub.state_pg import open_state
 from ingest.pipeline import Batch
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StateDB]:
     url = request.getfixturevalue("postgres") if request.param == "postgresql" else ""
-    state = open_state(StoreSettings(data_dir=tmp_path / "data", state_url=url))
+    state = open_state(tmp_path / "data", url)
     yield state
     state.close()
 

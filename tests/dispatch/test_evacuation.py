@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from alerts.cap import Circle, Polygon
-from alerts.warnings import WarningLevel
-from dispatch.evacuation import Resident, TaskBoard, TransitionError, residents_in_area
+from alerts.disaster.cap import Circle, Polygon
+from alerts.disaster.warnings import WarningLevel
+from dispatch.disaster.evacuation import Resident, TaskBoard, TransitionError, residents_in_area
 
 NOW = 1_783_000_000.0
 AREA = Polygon.of([(30.00, 120.00), (30.00, 120.10), (30.10, 120.10), (30.10, 120.00)])

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from alerts.incidents import IncidentService
+from alerts.detection import Detection, Severity
+from alerts.incidents.service import IncidentService
 from devices.records import DeviceRecord, Home, Resident
 from devices.registry import Registry
+from devices.statedb.sqlite import StateDB
 from dispatch.desk import DispatchDesk
 from dispatch.offers import OfferBook, OfferError
 from dispatch.responders import Responder, ResponderRegistry
-from hub.models import Detection, Severity
-from hub.state import StateDB
 
 
 class Clock:

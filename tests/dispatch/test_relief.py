@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dispatch.relief import Village, Warehouse, approve, needs, plan_relief, remaining_stock
+from dispatch.disaster.relief import Village, Warehouse, approve, needs, plan_relief, remaining_stock
 
 NEAR_A = Warehouse("wh-a", 30.00, 120.00, {"water_l": 10_000.0, "food_kg": 300.0, "blanket": 50.0})
 NEAR_B = Warehouse("wh-b", 30.30, 120.30, {"water_l": 10_000.0, "food_kg": 1000.0, "blanket": 30.0})

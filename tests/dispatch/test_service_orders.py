@@ -5,15 +5,15 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from alerts.incidents import IncidentService
+from alerts.detection import Detection, Severity
+from alerts.incidents.service import IncidentService
 from devices.records import DeviceRecord, Home, Resident
 from devices.registry import Registry
+from devices.statedb.sqlite import StateDB
 from dispatch.desk import DispatchDesk
 from dispatch.offers import OfferBook
 from dispatch.responders import Responder, ResponderRegistry
 from dispatch.service_orders import local_minute, next_hour, next_slot
-from hub.models import Detection, Severity
-from hub.state import StateDB
 
 
 class Clock:

@@ -9,16 +9,17 @@ from pathlib import Path
 import orjson
 import pytest
 
-from alerts.incidents import IncidentService
+from alerts.detection import Detection, Severity
+from alerts.incidents.service import IncidentService
 from devices.decode import Decoder
+from devices.models import Rejection, ResponderStatus
 from devices.records import DeviceRecord, Home, Resident
 from devices.registry import Registry
+from devices.statedb.sqlite import StateDB
 from dispatch.desk import DispatchDesk
 from dispatch.offers import OfferBook
 from dispatch.responders import Responder, ResponderRegistry
 from dispatch.status_stage import StatusInbox, StatusStage
-from hub.models import Detection, Rejection, ResponderStatus, Severity
-from hub.state import StateDB
 from ingest.journal import Journal
 from ingest.pipeline import Batch
 

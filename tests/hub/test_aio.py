@@ -1,4 +1,4 @@
-"""hub.aio.get_within: a stage loop built on it ends when cancelled, even when an item arrived that same instant."""
+"""ingest.aio.get_within: a stage loop built on it ends when cancelled, even when an item arrived that same instant."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from hub.aio import get_within
+from ingest.aio import get_within
 
 
 async def _race_cancel_with_an_item(get: Callable[[asyncio.Queue[int]], Awaitable[int | None]]) -> list[int | None]:

@@ -9,8 +9,8 @@ import pytest
 
 from devices.records import DeviceRecord, Home, Resident
 from devices.registry import Registry
+from devices.statedb.sqlite import StateDB
 from hub.cli import main
-from hub.state import StateDB
 
 
 def test_add_alias_and_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

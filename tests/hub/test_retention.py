@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 
 from alerts.log import DetectionLog
+from dashboard.bus import Bus
+from devices.models import Family, Reading
+from devices.statedb.sqlite import StateDB
 from hub.app import build_hub
-from hub.bus import Bus
-from hub.models import Family, Reading
 from hub.retention import DAY_S, Retention
 from hub.settings import MqttSettings, Settings, StoreSettings
-from hub.state import StateDB
-from hub.store.base import TimeSeriesStore
-from hub.store.duckdb_store import DuckDBStore
-from hub.store.influx import InfluxStore
+from ingest.store.base import TimeSeriesStore
+from ingest.store.duckdb_store import DuckDBStore
+from ingest.store.influx import InfluxStore
 
 NOW = 1_783_000_000.0
 

@@ -13,16 +13,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from alerts.evidence import EvidenceClip
-from alerts.incident_store import IncidentStore
+from alerts.detection import Detection, Severity
+from alerts.falls.evidence import EvidenceClip
+from alerts.incidents.store import IncidentStore
 from alerts.log import DetectionLog
 from dashboard.auth import StaffAuth
+from dashboard.bus import Bus
+from devices.models import DeviceEvent, Rejection
 from devices.registry import Registry
+from devices.statedb.postgres import PgStateDB
+from devices.statedb.sqlite import StateDB
 from dispatch.responders import Responder, ResponderRegistry
-from hub.bus import Bus
-from hub.models import Detection, DeviceEvent, Rejection, Severity
-from hub.state import StateDB
-from hub.state_pg import PgStateDB
 from ingest.journal import Journal
 from simulators.community import build_community
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from devices.models import Family, Reading
 from hub.broker import free_port
-from hub.models import Family, Reading
-from hub.store.base import StoreError, TimeSeriesStore
-from hub.store.duckdb_store import DuckDBStore
-from hub.store.influx import InfluxStore
+from ingest.store.base import StoreError, TimeSeriesStore
+from ingest.store.duckdb_store import DuckDBStore
+from ingest.store.influx import InfluxStore
 
 T0 = 1_700_000_000.0  # a fixed epoch second (2023-11-14), so interval boundaries are predictable
 

@@ -13,11 +13,11 @@ import orjson
 
 from devices.records import DeviceRecord, Home, Resident
 from devices.registry import Registry
+from devices.statedb.sqlite import StateDB
 from hub.settings import IngestSettings
-from hub.state import StateDB
-from hub.store.duckdb_store import DuckDBStore
 from ingest.inbox import Inbound, Inbox
 from ingest.pipeline import Batch, Ingestor
+from ingest.store.duckdb_store import DuckDBStore
 
 
 def _ingestor(tmp_path: Path, acks: list[int]) -> Ingestor:

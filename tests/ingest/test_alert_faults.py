@@ -19,8 +19,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sos import FALLER, SOS_DEVICES, check_alerts_once, press_sos, register, rows, wait_sos
 
 from devices.registry import Registry
+from devices.statedb.sqlite import StateDB
 from hub.broker import Mosquitto
-from hub.state import StateDB
 from simulators.community import build_community
 from simulators.runner import SimOptions, Simulation
 

@@ -11,8 +11,8 @@ from hubproc import HubProcess
 from sos import SOS_DEVICES, check_alerts_once, press_sos, register, wait_sos
 
 from devices.registry import Registry
+from devices.statedb.sqlite import StateDB
 from hub.broker import Mosquitto
-from hub.state import StateDB
 from simulators.community import build_community
 from simulators.runner import SimOptions, Simulation
 

@@ -26,8 +26,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from devices.aliases import AliasBook
 from devices.registry import Registry
+from devices.statedb.sqlite import StateDB
 from hub.broker import Mosquitto
-from hub.state import StateDB
 
 pytestmark = pytest.mark.integration
 DAY_S, UTC8_S = 86_400, 8 * 3600

@@ -8,7 +8,7 @@ from pathlib import Path
 from devices.aliases import Alias, AliasBook
 from devices.records import DeviceRecord
 from devices.registry import Registry
-from hub.state import StateDB
+from devices.statedb.sqlite import StateDB
 from ingest.shards import ShardSubscriber, shard_of
 from simulators.community import build_community
 

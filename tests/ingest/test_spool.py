@@ -17,14 +17,14 @@ import pytest
 from hubproc import HubProcess
 from sos import SOS_DEVICES, check_alerts_once, press_sos, register, wait_sos
 
+from devices.models import Family, Reading
 from devices.registry import Registry
+from devices.statedb.sqlite import StateDB
 from hub.broker import Mosquitto
-from hub.models import Family, Reading
-from hub.state import StateDB
-from hub.store.influx import InfluxStore
-from hub.store.influxd import Influxd
+from hub.influxd import Influxd
 from ingest.spool import Spool, encode
 from ingest.spool_drain import SpoolDrainer
+from ingest.store.influx import InfluxStore
 from simulators.community import build_community
 from simulators.runner import SimOptions, Simulation
 

@@ -21,11 +21,11 @@ from websockets.sync.client import connect
 
 from dashboard.auth import StaffAuth
 from dashboard.auth_api import COOKIE
+from devices.models import Family
 from devices.registry import Registry
+from devices.statedb.postgres import PgStateDB
 from hub.broker import Mosquitto
-from hub.models import Family
-from hub.state_pg import PgStateDB
-from hub.store.influxd import Influxd
+from hub.influxd import Influxd
 from ingest.shards import shard_of
 from simulators.community import build_community
 from simulators.runner import SimOptions, Simulation

@@ -13,8 +13,8 @@ from hostile import flood, hostile_corpus
 from hubproc import HubProcess
 
 from devices.registry import Registry
+from devices.statedb.sqlite import StateDB
 from hub.broker import Mosquitto
-from hub.state import StateDB
 from simulators.community import build_community
 from simulators.runner import SimOptions, Simulation
 

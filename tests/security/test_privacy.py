@@ -11,10 +11,9 @@ import pytest
 from staff_app import StaffClient, staff_hub
 
 from dashboard.access_log import AccessLog
+from dashboard.logmask import MaskIdentifiers, install, mask_identifiers
 from devices.records import DeviceRecord, Home, Resident
-from hub.logmask import MaskIdentifiers, install, mask_identifiers
-from hub.settings import StoreSettings
-from hub.state_pg import open_state
+from devices.statedb.postgres import open_state
 
 NATIONAL_ID, PHONE = "43010419450101001X", "13812345678"
 
@@ -52,7 +51,7 @@ def test_reads_of_health_data_are_in_the_access_log(client: StaffClient) -> None
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_the_access_log_is_append_only(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     url = request.getfixturevalue("postgres") if backend == "postgresql" else ""
-    db = open_state(StoreSettings(data_dir=tmp_path, state_url=url))
+    db = open_state(tmp_path, url)
     try:
         log = AccessLog(db)
         log.record("sup", "supervisor", "identity_view", "R-1", {"fields": ["phone"]})

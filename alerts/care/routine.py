@@ -1,0 +1,306 @@
+"""Inactivity and daily routine per home, from motion, door and bed sensors and the wearable's steps.
+
+Alerts: no activity for hours in the daytime, no activity by the learned wake-up time (or still in bed), bathroom
+occupied too long, leaving home at night and not returning. Wake-up time and bathroom visit lengths are learned per
+home from its own history; until enough days are seen, conservative defaults apply. One routine alert per home is
+open at a time: it suppresses the others until activity resumes, so one bad morning is one call, not four.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from alerts.detection import Detection, Severity
+from alerts.detector import Detector
+from devices.models import DeviceEvent, Reading
+from devices.topology import DeviceInfo, Room, SensorKind, Topology
+
+DAY_S = 86_400.0
+NEG = float("-inf")
+
+
+@dataclass
+class RoutineSettings:
+    """Thresholds and learning parameters (times of day in seconds after local midnight)."""
+
+    utc_offset_s: float = 8 * 3600.0
+    day_start_tod_s: float = 4 * 3600.0  # the routine day starts at 04:00; earlier activity is the night
+    day_end_tod_s: float = 20 * 3600.0  # a quiet spell starting later is the evening, not daytime inactivity
+    inactivity_s: float = 4 * 3600.0
+    steps_active: float = 5.0
+    default_wake_limit_tod_s: float = 10 * 3600.0
+    wake_margin_min_s: float = 5400.0
+    wake_margin_k: float = 4.0
+    wake_learn_days: int = 5
+    default_bathroom_s: float = 75 * 60.0
+    bathroom_factor: float = 2.0
+    bathroom_bounds_s: tuple[float, float] = (45 * 60.0, 120 * 60.0)
+    bathroom_learn_visits: int = 20
+    night_start_tod_s: float = 22 * 3600.0
+    night_end_tod_s: float = 6 * 3600.0
+    night_return_s: float = 1800.0
+    away_confirm_s: float = 600.0
+    door_grace_s: float = 15.0
+    clock_reset_s: float = 3600.0
+    data_gap_s: float = 900.0  # no message from the home this long (outage): room timers wait and restart
+
+
+@dataclass(slots=True)
+class _Home:
+    """Per-home state; `alert` is the open routine alert, if any."""
+
+    resident_id: str
+    first_ts: float
+    last_ts: float = NEG
+    last_activity: float = NEG
+    location: str = ""
+    bath_since: float | None = None
+    bath_alerted: bool = False
+    bed: bool = False
+    door_ts: float | None = None
+    away: bool = False
+    night_alerted: bool = False
+    woke_day: int = -1
+    checked_day: int = -1
+    alert: str | None = None
+    wake_tods: deque[float] = field(default_factory=lambda: deque(maxlen=14))
+    bath_visits: deque[float] = field(default_factory=lambda: deque(maxlen=60))
+    next_check: float = NEG
+
+
+class RoutineDetector(Detector):
+    """Inactivity, wake-up, bathroom, night-exit and bed detections per home."""
+
+    name = "routine"
+
+    def __init__(self, topology: Topology, settings: RoutineSettings | None = None) -> None:
+        self._topology = topology
+        self._s = settings or RoutineSettings()
+        self._homes: dict[str, _Home] = {}
+        self._worn: dict[str, _Home] = {}  # wearables' homes, while the topology is unchanged
+        self._topology_version = topology.version
+        self._handlers: dict[SensorKind, Callable[[_Home, DeviceInfo, float, dict[str, float]], None]] = {
+            SensorKind.MOTION: self._on_motion,
+            SensorKind.DOOR: self._on_door,
+            SensorKind.BED: self._on_bed,
+        }
+
+    def observe(self, reading: Reading) -> list[Detection]:
+        """Update the home's picture; routine alerts are completed by `advance`."""
+        return self.observe_batch((reading,))
+
+    def observe_batch(self, readings: Iterable[Reading]) -> list[Detection]:
+        """Update the homes' picture with a batch of readings, in order (the same as one `observe` each).
+
+        A wearable's reading, the common one, is handled inline once its home is remembered (until the topology
+        changes); the wearable's steps are activity, and they only move the inactivity deadline later.
+        """
+        topology, worn, s = self._topology, self._worn, self._s
+        for r in readings:
+            if topology.version != self._topology_version:
+                self._forget_devices()
+            home = worn.get(r.device_id)
+            if home is None:
+                home = self._observe_sensor(r)
+                if home is None:
+                    continue
+            ts = r.ts
+            if ts < home.last_ts - s.clock_reset_s:  # as `_clock`
+                self._reset(home, ts)
+            elif home.bath_since is not None and ts - home.last_ts > s.data_gap_s:
+                home.bath_since, home.next_check = ts, NEG
+            if ts > home.last_ts:
+                home.last_ts = ts
+            if r.values.get("steps", 0.0) >= s.steps_active:
+                self._activity(home, ts)
+            if ts + s.inactivity_s < home.next_check:
+                home.next_check = ts + s.inactivity_s
+        return []
+
+    def _forget_devices(self) -> None:
+        """The topology changed: whose wearable is whose is looked up again."""
+        self._worn.clear()
+        self._topology_version = self._topology.version
+
+    def _observe_sensor(self, r: Reading) -> _Home | None:
+        """A reading from a device not known as a wearable: a home sensor's is handled here; a wearable's home is
+        remembered and returned for the caller to handle the reading."""
+        info = self._topology.get(r.device_id)
+        if info is None or (info.kind != SensorKind.WEARABLE and info.kind not in self._handlers):
+            return None
+        home = self._homes.get(info.home_id)
+        if home is None:
+            home = self._homes[info.home_id] = _Home(info.resident_id, r.ts)
+        if info.kind == SensorKind.WEARABLE:
+            self._worn[r.device_id] = home
+            return home
+        self._clock(home, r.ts)
+        self._handlers[info.kind](home, info, r.ts, r.values)
+        home.next_check = NEG
+        return None
+
+    def _clock(self, home: _Home, ts: float) -> None:
+        """A device clock jumped back, or the home was silent (an outage): then the newest time seen."""
+        if ts < home.last_ts - self._s.clock_reset_s:
+            self._reset(home, ts)
+        elif home.bath_since is not None and ts - home.last_ts > self._s.data_gap_s:
+            home.bath_since, home.next_check = ts, NEG  # the visit may have ended unseen in the gap
+        if ts > home.last_ts:
+            home.last_ts = ts
+
+    def observe_event(self, event: DeviceEvent) -> list[Detection]:
+        """SOS and service keys are handled elsewhere."""
+        return []
+
+    def advance(self, now: float) -> list[Detection]:
+        """Check every home whose next deadline has come."""
+        out: list[Detection] = []
+        for home_id, home in self._homes.items():
+            if now >= home.next_check:
+                det = self._check(home_id, home, now)
+                if det is not None:
+                    out.append(det)
+        return out
+
+    def wake_limit_tod(self, home_id: str) -> float:
+        """Learned latest normal wake-up time of day (s after local midnight), or the default while learning."""
+        home = self._homes.get(home_id)
+        if home is None or len(home.wake_tods) < self._s.wake_learn_days:
+            return self._s.default_wake_limit_tod_s
+        tods = list(home.wake_tods)
+        med = statistics.median(tods)
+        spread = 1.4826 * statistics.median(abs(t - med) for t in tods)
+        return med + max(self._s.wake_margin_min_s, self._s.wake_margin_k * spread)
+
+    def bathroom_limit_s(self, home_id: str) -> float:
+        """Learned longest normal bathroom visit, or the default while learning."""
+        home = self._homes.get(home_id)
+        if home is None or len(home.bath_visits) < self._s.bathroom_learn_visits:
+            return self._s.default_bathroom_s
+        p95 = statistics.quantiles(home.bath_visits, n=20)[-1]
+        low, high = self._s.bathroom_bounds_s
+        return min(high, max(low, self._s.bathroom_factor * p95))
+
+    def _tod(self, ts: float) -> float:
+        return (ts + self._s.utc_offset_s) % DAY_S
+
+    def _day(self, ts: float) -> int:
+        """Index of the routine day (starting at `day_start_tod_s` local) containing ts."""
+        return int((ts + self._s.utc_offset_s - self._s.day_start_tod_s) // DAY_S)
+
+    def _reset(self, home: _Home, ts: float) -> None:
+        """Device clock jumped back: forget the transient picture, keep what was learned."""
+        home.last_ts, home.last_activity, home.location = ts, NEG, ""
+        home.bath_since, home.door_ts, home.away, home.alert = None, None, False, None
+        home.first_ts = ts
+
+    def _activity(self, home: _Home, ts: float, in_bathroom: bool = False) -> None:
+        """Someone moved: it may be the wake-up, and it closes an open alert (bathroom: only elsewhere)."""
+        if ts > home.last_activity:
+            home.last_activity = ts
+        if home.alert is not None and not (in_bathroom and home.alert == "bathroom_long"):
+            home.alert = None
+        day = self._day(ts)
+        if home.woke_day != day:
+            home.woke_day = day
+            if home.alert is None and home.checked_day != day:
+                home.wake_tods.append(self._tod(ts))
+
+    def _on_motion(self, home: _Home, info: DeviceInfo, ts: float, values: dict[str, float]) -> None:
+        if values.get("occupancy", 0.0) < 0.5:
+            return
+        if home.door_ts is not None and ts > home.door_ts + self._s.door_grace_s:
+            home.door_ts, home.away, home.night_alerted = None, False, False
+        self._move_to(home, info.room, ts)
+        if info.room != Room.BEDROOM:  # turning over in bed is not being up
+            self._activity(home, ts, in_bathroom=info.room == Room.BATHROOM)
+
+    def _move_to(self, home: _Home, room: str, ts: float) -> None:
+        """Track the room last seen occupied, and the length of bathroom visits."""
+        if room == Room.BATHROOM and home.location != Room.BATHROOM:
+            home.bath_since, home.bath_alerted = ts, False
+        elif room != Room.BATHROOM and home.location == Room.BATHROOM and home.bath_since is not None:
+            if not home.bath_alerted:
+                home.bath_visits.append(ts - home.bath_since)
+            home.bath_since = None
+        home.location = room
+
+    def _on_door(self, home: _Home, info: DeviceInfo, ts: float, values: dict[str, float]) -> None:
+        if values.get("contact", 1.0) < 0.5:  # opened
+            self._move_to(home, "", ts)
+            home.door_ts, home.night_alerted = ts, False
+
+    def _on_bed(self, home: _Home, info: DeviceInfo, ts: float, values: dict[str, float]) -> None:
+        if "bed_occupied" in values:
+            home.bed = values["bed_occupied"] >= 0.5
+            if home.bed:
+                self._move_to(home, Room.BEDROOM, ts)
+
+    def _check(self, home_id: str, home: _Home, now: float) -> Detection | None:
+        """Evaluate the deadlines of one home; remember when to look again."""
+        s = self._s
+        deadlines: list[float] = [now + 3600.0]
+        kind: str | None = None
+        if home.door_ts is not None:
+            if now >= home.door_ts + s.away_confirm_s:
+                home.away = True
+            tod = self._tod(home.door_ts)
+            at_night = tod >= s.night_start_tod_s or tod < s.night_end_tod_s
+            if at_night and not home.night_alerted:
+                if now >= home.door_ts + s.night_return_s:
+                    home.night_alerted, kind = True, "night_exit"
+                deadlines.append(home.door_ts + s.night_return_s)
+        fresh = now - home.last_ts <= s.data_gap_s
+        if kind is None and fresh and home.location == Room.BATHROOM and home.bath_since is not None:
+            limit = home.bath_since + self.bathroom_limit_s(home_id)
+            if now >= limit and home.alert is None and not home.bath_alerted:
+                kind, home.bath_alerted = "bathroom_long", True
+            elif not home.bath_alerted:
+                deadlines.append(limit)
+        if kind is None:
+            kind = self._check_day(home_id, home, now, deadlines)
+        home.next_check = min(deadlines)
+        if kind is None or (home.alert is not None and kind != "night_exit"):
+            return None
+        home.alert = kind
+        return self._detection(home, home_id, kind, now)
+
+    def _check_day(self, home_id: str, home: _Home, now: float, deadlines: list[float]) -> str | None:
+        """Wake-up by the learned time, then daytime inactivity."""
+        s = self._s
+        day = self._day(now)
+        day_start = day * DAY_S + s.day_start_tod_s - s.utc_offset_s
+        limit = day_start + self.wake_limit_tod(home_id) - s.day_start_tod_s
+        if home.checked_day != day and now >= limit:
+            home.checked_day = day
+            deadlines.append(limit + DAY_S)
+            if home.woke_day != day and not home.away and home.first_ts <= day_start:
+                return "bed_not_left" if home.bed else "no_wakeup"
+        deadlines.append(limit if home.checked_day != day else limit + DAY_S)
+        tod = self._tod(home.last_activity)
+        daytime = s.day_start_tod_s <= tod < s.day_end_tod_s
+        if home.last_activity == NEG or not daytime or home.away or home.bed:
+            return None
+        due = home.last_activity + s.inactivity_s
+        if now >= due:
+            return "inactivity"
+        deadlines.append(due)
+        return None
+
+    def _detection(self, home: _Home, home_id: str, kind: str, now: float) -> Detection:
+        """Build the detection of one routine alert."""
+        severity = Severity.CRITICAL if kind in ("night_exit", "bathroom_long") else Severity.WARNING
+        since = home.last_activity if kind == "inactivity" else (home.door_ts or home.bath_since or now)
+        return Detection(
+            detector=self.name,
+            kind=kind,
+            subject_id=home.resident_id,
+            device_id="",
+            ts=now,
+            severity=severity,
+            features={"since_ts": since, "quiet_s": now - home.last_activity if home.last_activity > NEG else 0.0},
+            message=f"{kind.replace('_', ' ')} in home {home_id}",
+        )

@@ -1,0 +1,332 @@
+"""Village disaster reports (issue 6): validation, versions, stage order, deadlines, roll-up and export.
+
+Natural-disaster statistical survey system (2020): an initial report (初报) within 2 h of the event,
+a follow-up (续报, a "zero report" when nothing changed) by 09:00 China Standard Time every day while the
+event lasts, and a verified report (核报) within 2 days of stabilisation. Roll-up per township and county
+from a village -> (township, county) map, exported as CSV or Excel.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import msgspec
+import openpyxl
+
+from alerts.detection import Detection, Severity
+from alerts.detector import Detector
+from devices.models import DeviceEvent, Reading
+from devices.schemas import ReportIndicators, TerminalReport
+
+CST = timezone(timedelta(hours=8), "CST")
+INITIAL_DUE_S = 2 * 3600.0
+VERIFIED_DUE_S = 2 * 86400.0
+DAY_S = 86400.0
+DAILY_DUE_HOUR_CST = 9
+STAGES = ("initial", "follow_up", "verified")
+INDICATORS: tuple[str, ...] = ReportIndicators.__struct_fields__
+# Current-state counts that may fall as people are found, freed or supplied; every other indicator is
+# cumulative and may only fall in an explicit correction.
+NON_CUMULATIVE = frozenset({"missing", "trapped", "short_of_drinking_water"})
+
+
+class ReportError(ValueError):
+    """A report that breaks a rule; `reason` is a short machine-readable code."""
+
+    def __init__(self, reason: str, detail: str, event_id: str = "", village_id: str = "") -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason, self.detail, self.event_id, self.village_id = reason, detail, event_id, village_id
+
+
+@dataclass(frozen=True, slots=True)
+class VillageReport:
+    """One accepted version of a village's report for one event."""
+
+    event_id: str
+    village_id: str
+    stage: str
+    hazard: str
+    ts: float
+    version: int
+    indicators: ReportIndicators
+    zero: bool = False
+    corrected: bool = False
+    officer: str | None = None
+    note: str | None = None
+
+
+@dataclass(slots=True)
+class DisasterEvent:
+    """An event and the villages expected to report on it."""
+
+    event_id: str
+    hazard: str
+    started_at: float
+    villages: list[str]
+    stabilised_at: float | None = None
+    checked_until: float = 0.0  # deadlines up to here have been checked
+
+
+def parse_indicators(data: Mapping[str, Any]) -> ReportIndicators:
+    """Indicators from web-form input (strings allowed); negative or unknown fields raise ReportError."""
+    try:
+        return msgspec.convert(dict(data), ReportIndicators, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ReportError("invalid_indicators", str(exc)) from exc
+
+
+def daily_deadlines(after: float, until: float) -> Iterator[float]:
+    """09:00 CST instants t with after < t <= until."""
+    local = datetime.fromtimestamp(after, CST)
+    t = local.replace(hour=DAILY_DUE_HOUR_CST, minute=0, second=0, microsecond=0).timestamp()
+    t = t + DAY_S if t <= after else t
+    while t <= until:
+        yield t
+        t += DAY_S
+
+
+def _decreases(prev: ReportIndicators, new: ReportIndicators) -> list[str]:
+    """Cumulative indicators that went down."""
+    return [k for k in INDICATORS if k not in NON_CUMULATIVE and getattr(new, k) < getattr(prev, k)]
+
+
+@dataclass
+class ReportBook(Detector):
+    """Versioned reports per (event, village) and their deadlines; a Detector for overdue reports."""
+
+    name: str = "disaster_reports"
+    events: dict[str, DisasterEvent] = field(default_factory=dict)
+    _history: dict[tuple[str, str], list[VillageReport]] = field(default_factory=dict)
+
+    def open_event(self, event_id: str, hazard: str, started_at: float, villages: list[str]) -> DisasterEvent:
+        """Declare an event and the villages it affects (their deadlines start now)."""
+        if event_id in self.events:
+            raise ReportError("duplicate_event", f"event {event_id} already open", event_id)
+        event = DisasterEvent(event_id, hazard, started_at, list(villages), checked_until=started_at)
+        self.events[event_id] = event
+        return event
+
+    def stabilise(self, event_id: str, ts: float) -> None:
+        """Mark the event stable: daily follow-ups end, the verified report is due within 2 days."""
+        self._event(event_id).stabilised_at = ts
+
+    def submit(
+        self,
+        event_id: str,
+        village_id: str,
+        stage: str,
+        indicators: ReportIndicators | None,
+        ts: float,
+        **extra: Any,
+    ) -> VillageReport:
+        """Validate and store a new version; extra: zero, corrected, officer, note, hazard."""
+        if stage not in STAGES:
+            raise ReportError("bad_stage", f"stage must be one of {STAGES}", event_id, village_id)
+        if event_id not in self.events and stage == "initial":
+            self.open_event(event_id, extra.get("hazard", "flood"), ts, [village_id])
+        event = self._event(event_id)
+        history = self._history.setdefault((event_id, village_id), [])
+        prev = history[-1] if history else None
+        if indicators is None:
+            if not extra.get("zero"):
+                raise ReportError("no_indicators", "only a zero report may omit indicators", event_id)
+            indicators = prev.indicators if prev else ReportIndicators()
+        self._check(event, village_id, stage, indicators, ts, prev, extra)
+        if village_id not in event.villages:
+            event.villages.append(village_id)
+        keys = ("zero", "corrected", "officer", "note")
+        report = VillageReport(
+            event_id, village_id, stage, event.hazard, ts, len(history) + 1, indicators,
+            **{k: extra[k] for k in keys if k in extra},
+        )  # fmt: skip
+        history.append(report)
+        return report
+
+    def submit_terminal(self, report: TerminalReport, village_id: str) -> VillageReport:
+        """Accept a report from a village terminal (MQTT `disaster/<terminal>/report`)."""
+        extra = {"officer": report.officer, "note": report.note, "hazard": report.hazard}
+        return self.submit(report.event_id, village_id, report.stage, report.indicators, report.ts, **extra)
+
+    def submit_form(self, form: Mapping[str, Any], ts: float) -> VillageReport:
+        """Accept a web-form dict: event_id, village_id, stage, indicators{...}, zero, corrected, note."""
+        try:
+            event_id, village_id, stage = str(form["event_id"]), str(form["village_id"]), str(form["stage"])
+        except KeyError as exc:
+            raise ReportError("missing_field", f"form lacks {exc}") from exc
+        raw = form.get("indicators")
+        indicators = None if raw is None else parse_indicators(raw)
+        keys = ("zero", "corrected", "officer", "note", "hazard")
+        extra = {k: form[k] for k in keys if k in form}
+        return self.submit(event_id, village_id, stage, indicators, ts, **extra)
+
+    def history(self, event_id: str, village_id: str) -> list[VillageReport]:
+        """All versions, oldest first."""
+        return list(self._history.get((event_id, village_id), []))
+
+    def latest(self, event_id: str) -> dict[str, VillageReport]:
+        """Newest version per village of one event."""
+        return {v: h[-1] for (e, v), h in self._history.items() if e == event_id and h}
+
+    def draft_follow_up(self, event_id: str, village_id: str, relocated: int) -> ReportIndicators:
+        """Indicators for the next follow-up form: the latest version with the evacuation's relocated count."""
+        history = self._history.get((event_id, village_id))
+        base = history[-1].indicators if history else ReportIndicators()
+        return msgspec.structs.replace(base, emergency_relocated=max(base.emergency_relocated, relocated))
+
+    def observe(self, reading: Reading) -> list[Detection]:
+        """Reports do not come as readings."""
+        return []
+
+    def observe_event(self, event: DeviceEvent) -> list[Detection]:
+        """Reports do not come as device events."""
+        return []
+
+    def advance(self, now: float) -> list[Detection]:
+        """Overdue detections for deadlines in (last check, now], each raised once."""
+        out: list[Detection] = []
+        for event in self.events.values():
+            if now <= event.checked_until:
+                continue
+            for stage, due in self._deadlines(event, event.checked_until, now):
+                out += [self._overdue(event, v, stage, due) for v in event.villages if self._late(event, v, stage, due)]
+            event.checked_until = now
+        return out
+
+    def _event(self, event_id: str) -> DisasterEvent:
+        if event_id not in self.events:
+            raise ReportError("unknown_event", f"no open event {event_id}", event_id)
+        return self.events[event_id]
+
+    def _check(
+        self,
+        event: DisasterEvent,
+        village: str,
+        stage: str,
+        ind: ReportIndicators,
+        ts: float,
+        prev: VillageReport | None,
+        extra: Mapping[str, Any],
+    ) -> None:
+        """Raise ReportError unless the report may follow `prev`."""
+        e, corrected = event.event_id, bool(extra.get("corrected"))
+        if any(getattr(ind, k) < 0 for k in INDICATORS):
+            raise ReportError("negative_count", "indicators must be >= 0", e, village)
+        if prev is None and stage != "initial":
+            raise ReportError("stage_order", f"first report must be initial, got {stage}", e, village)
+        if prev is not None and stage == "initial" and not corrected:
+            raise ReportError("stage_order", "initial report already given", e, village)
+        if prev is not None and prev.stage == "verified" and not (stage == "verified" and corrected):
+            raise ReportError("stage_order", "after the verified report only corrections are accepted", e, village)
+        if stage == "verified" and event.stabilised_at is None:
+            raise ReportError("not_stabilised", "verified report before the event is stabilised", e, village)
+        if prev is not None and ts < prev.ts:
+            raise ReportError("out_of_order", f"older than version {prev.version}", e, village)
+        if extra.get("zero") and (stage != "follow_up" or (prev and ind != prev.indicators)):
+            raise ReportError("bad_zero_report", "a zero report is a follow-up with nothing new", e, village)
+        if corrected and not extra.get("note"):
+            raise ReportError("correction_without_note", "a correction must say why", e, village)
+        down = _decreases(prev.indicators, ind) if prev else []
+        if down and not corrected:
+            raise ReportError("cumulative_decrease", f"{down} decreased; mark as a correction", e, village)
+
+    def _deadlines(self, event: DisasterEvent, lo: float, hi: float) -> Iterator[tuple[str, float]]:
+        """(stage, due) in (lo, hi]."""
+        initial_due = event.started_at + INITIAL_DUE_S
+        if lo < initial_due <= hi:
+            yield "initial", initial_due
+        end = hi if event.stabilised_at is None else min(hi, event.stabilised_at)
+        for due in daily_deadlines(max(lo, initial_due), end):
+            yield "follow_up", due
+        if event.stabilised_at is not None and lo < event.stabilised_at + VERIFIED_DUE_S <= hi:
+            yield "verified", event.stabilised_at + VERIFIED_DUE_S
+
+    def _late(self, event: DisasterEvent, village: str, stage: str, due: float) -> bool:
+        """Whether the village missed the deadline (judged by the reports' own timestamps)."""
+        reports = self._history.get((event.event_id, village), [])
+        if stage == "initial":
+            return not any(r.ts <= due for r in reports)
+        if stage == "verified":
+            return not any(r.stage == "verified" and r.ts <= due for r in reports)
+        if any(r.stage == "verified" and r.ts <= due for r in reports):
+            return False  # already verified: no more daily follow-ups
+        return not any(due - DAY_S < r.ts <= due for r in reports)
+
+    def _overdue(self, event: DisasterEvent, village: str, stage: str, due: float) -> Detection:
+        """The overdue alert; device_id carries the event id (Detection has no field for it)."""
+        when = datetime.fromtimestamp(due, CST).isoformat(timespec="minutes")
+        text = f"{stage} report of village {village} for event {event.event_id} overdue (due {when})"
+        features = {"due_ts": due, "stage": float(STAGES.index(stage))}
+        return Detection(
+            self.name, "report_overdue", village, event.event_id, due, Severity.WARNING, 1.0, features, text
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RollupRow:
+    """One line of the roll-up: a county or township total, or one village's latest report."""
+
+    level: str  # "county", "township" or "village"
+    county: str
+    township: str
+    village: str
+    reports: int  # villages that reported
+    stage: str  # the village's latest stage ("" for totals)
+    values: dict[str, float]
+
+
+def rollup(book: ReportBook, event_id: str, places: Mapping[str, tuple[str, str]]) -> list[RollupRow]:
+    """Latest report per village summed per township and county; places: village -> (township, county)."""
+    rows: list[RollupRow] = []
+    totals: dict[tuple[str, str], dict[str, float]] = {}
+    counts: dict[tuple[str, str], int] = {}
+    for village, rep in sorted(book.latest(event_id).items()):
+        township, county = places.get(village, ("(unmapped)", "(unmapped)"))
+        values = {k: float(getattr(rep.indicators, k)) for k in INDICATORS}
+        rows.append(RollupRow("village", county, township, village, 1, rep.stage, values))
+        for key in ((county, township), (county, "")):
+            acc = totals.setdefault(key, dict.fromkeys(INDICATORS, 0.0))
+            counts[key] = counts.get(key, 0) + 1
+            for k, v in values.items():
+                acc[k] += v
+    for (county, township), values in totals.items():
+        level = "township" if township else "county"
+        rows.append(RollupRow(level, county, township, "", counts[(county, township)], "", values))
+    # County total first, then each township total followed by its villages.
+    return sorted(rows, key=lambda r: (r.county, r.township, r.village))
+
+
+HEADER = ("level", "county", "township", "village", "reports", "stage", *INDICATORS)
+
+
+def _cells(row: RollupRow) -> list[Any]:
+    counts = [row.level, row.county, row.township, row.village, row.reports, row.stage]
+    return counts + [row.values[k] if k.endswith(("_ha", "_cny")) else int(row.values[k]) for k in INDICATORS]
+
+
+def rollup_csv(rows: list[RollupRow]) -> bytes:
+    """The roll-up as UTF-8 CSV with a BOM (so Excel reads Chinese names)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(HEADER)
+    writer.writerows(_cells(r) for r in rows)
+    return buf.getvalue().encode("utf-8-sig")
+
+
+def rollup_xlsx(rows: list[RollupRow], title: str = "rollup") -> bytes:
+    """The roll-up as an Excel workbook (one sheet)."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = title[:31]
+    ws.append(list(HEADER))
+    for r in rows:
+        ws.append(_cells(r))
+    ws.freeze_panes = "A2"
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()

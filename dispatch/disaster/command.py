@@ -1,0 +1,241 @@
+"""The command centre (issue 6 in the running hub): area warnings -> CAP alerts -> evacuation lists and tasks.
+
+It owns the gauge warning detector, the report book, the active CAP alerts and the evacuation task board. The
+detector stage feeds it (`dispatch/disaster/feed.py`); its `on_detections` sink turns each area level change into a
+CAP Alert, Update or Cancel (sender `SENDER`), builds the evacuation list of the area (a circle around the village)
+and publishes live frames "warning", "cap", "evacuation" and "report" for the command map.
+Every method runs on the event loop thread (the detector stage and async HTTP handlers), so no locks.
+With a store (`restore`, issue 7) it takes up what an earlier run saved and saves each change as it happens.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from alerts.detection import Detection
+from alerts.disaster.cap import (
+    ActiveAlerts,
+    CapWarning,
+    Circle,
+    Shape,
+    cancel,
+    import_level,
+    issue,
+    parse_alert,
+    update,
+)
+from alerts.disaster.reports import ReportBook
+from alerts.disaster.warnings import WarningLevel
+from devices.records import Village
+from dispatch.disaster.areas import AreaWarnings, Site, evacuation_text
+from dispatch.disaster.evacuation import STATES, Resident, TaskBoard, residents_in_area
+from dispatch.disaster.store import ISSUED, RECEIVED, CommandStore
+
+logger = logging.getLogger(__name__)
+SENDER = "hub@yuelu.example"
+AREA_RADIUS_KM = 2.0  # villages lie about 3 km apart along the valley
+Publish = Callable[[str, Any], None]
+
+
+def _silent(_kind: str, _data: Any) -> None:
+    return None
+
+
+@dataclass
+class CommandCentre:
+    """Warnings, CAP, reports and evacuation of one county's command room."""
+
+    villages: dict[str, Village]
+    sites: dict[str, Site]
+    residents: dict[str, Resident]
+    publish: Publish = _silent
+    sender: str = SENDER
+    radius_km: float = AREA_RADIUS_KM
+
+    def __post_init__(self) -> None:
+        self.warnings = AreaWarnings(self.sites.values())
+        self.book = ReportBook()
+        self.alerts = ActiveAlerts()  # issued here: the feed at /cap/alerts.xml
+        self.received = ActiveAlerts()  # imported from outside (a weather service)
+        self.tasks = TaskBoard()
+        self.gps: dict[str, tuple[float, float, float]] = {}  # resident -> last wearable fix (lat, lon, ts)
+        self.gauge_levels: dict[str, int] = {}  # terminal -> level last announced (the map's colours)
+        self.wearers: dict[str, str] = {}  # wearable device -> resident
+        self.abnormal: set[str] = set()  # residents whose vitals raised a detection
+        self._issued: dict[str, CapWarning] = {}  # area -> newest message issued here
+        self._imported: dict[str, set[str]] = {}  # imported warning key -> areas it raised
+        self._seq = 0
+        self.store: CommandStore | None = None  # where changes are saved, once `restore` has run
+
+    def add_site(self, site: Site) -> None:
+        """A terminal registered after start (the registry's refresh)."""
+        self.sites[site.terminal_id] = site
+        self.warnings.add_site(site)
+
+    def area_shape(self, area: str) -> Shape | None:
+        """The area to notify: a circle around the village."""
+        v = self.villages.get(area)
+        return Circle(v.lat, v.lon, self.radius_km) if v else None
+
+    def on_detections(self, detections: list[Detection]) -> None:
+        """Sink for the detector stage: level changes and overdue reports (others only mark vitals)."""
+        for det in detections:
+            if det.kind == "warning_level":
+                self._on_level(det)
+            elif det.kind == "report_overdue":
+                overdue = {"overdue": True, "village_id": det.subject_id, "event_id": det.device_id, "ts": det.ts}
+                self.publish("report", overdue | {"message": det.message})
+            elif det.detector == "vitals":
+                self.abnormal.add(det.subject_id)
+
+    def _on_level(self, det: Detection) -> None:
+        area, level = det.subject_id, WarningLevel(int(det.features["level"]))
+        prev = int(det.features.get("previous_level", 0))
+        self.publish("warning", {"area": area, "level": int(level), "colour": level.colour, "grade": level.grade,
+                                 "previous": prev, "ts": det.ts, "message": det.message})  # fmt: skip
+        if level is WarningLevel.NONE:
+            self._cancel(area, det.ts)
+        else:
+            self._raise(area, level, det)
+
+    def _next_id(self, area: str, ts: float) -> str:
+        self._seq += 1
+        return f"yuelu-{area}-{int(ts)}-{self._seq}"
+
+    def _raise(self, area: str, level: WarningLevel, det: Detection) -> None:
+        shape = self.area_shape(area)
+        village = self.villages.get(area)
+        name = village.name if village else area
+        kw: dict[str, Any] = {
+            "level": level, "event": "Rainstorm and flood", "area_desc": f"{name} ({area})",
+            "shapes": (shape,) if shape else (), "headline": f"{level.label_zh} {name}",
+            "description": det.message, "instruction": evacuation_text(level), "geocodes": {"village": area},
+            "category": "Geo" if "displacement" in det.message else "Met",
+        }  # fmt: skip
+        prev = self._issued.get(area)
+        ident = self._next_id(area, det.ts)
+        w = issue(ident, self.sender, det.ts, **kw) if prev is None else update(prev, ident, det.ts, **kw)
+        self._put(area, w)
+        if shape is not None:
+            self._evacuate(area, level, w, shape, det.ts)
+
+    def _cancel(self, area: str, ts: float) -> None:
+        prev = self._issued.pop(area, None)
+        if prev is not None:
+            self._put(area, cancel(prev, self._next_id(area, ts), ts))
+
+    def _put(self, area: str, w: CapWarning) -> None:
+        if self.store is not None:
+            self.store.save_message(ISSUED, area, w)  # before the feed shows it: a message out is a message kept
+        self.alerts.put(w)
+        if w.msg_type != "Cancel":
+            self._issued[area] = w
+        self.publish("cap", {"area": area, "identifier": w.identifier, "msg_type": w.msg_type,
+                             "level": int(w.level), "colour": w.level.colour, "sent": w.sent})  # fmt: skip
+
+    def _evacuate(self, area: str, level: WarningLevel, w: CapWarning, shape: Shape, ts: float) -> None:
+        entries = residents_in_area(self.evacuees(), shape, ts)
+        tasks = self.tasks.create(w.source_key, entries, level, ts)
+        self.publish("evacuation", self.evacuation_status(area) | {"created": len(tasks)})
+
+    def evacuees(self) -> list[Resident]:
+        """Residents with their latest GPS fix and vitals flag."""
+        out = []
+        for r in list(self.residents.values()):  # the registry's refresh may add residents from another thread
+            gps, sick = self.gps.get(r.resident_id), r.resident_id in self.abnormal
+            out.append(Resident(r.resident_id, r.village_id, r.home_lat, r.home_lon, r.lives_alone,
+                                r.limited_mobility, sick, gps))  # fmt: skip
+        return out
+
+    def warning_key(self, area: str) -> str | None:
+        """The id of the area's warning in force (its first CAP message), if any."""
+        w = self._issued.get(area)
+        return w.source_key if w else None
+
+    def evacuation_status(self, area: str) -> dict[str, Any]:
+        """Counts of the area's current tasks by state."""
+        key = self.warning_key(area)
+        tasks = [t for t in self.tasks.tasks.values() if key and t.warning_id == key]
+        counts = {s: sum(1 for t in tasks if t.state == s) for s in STATES}
+        return {"area": area, "warning_id": key, "tasks": len(tasks), **counts}
+
+    def import_cap(self, xml: bytes, now: float) -> tuple[CapWarning, list[str]]:
+        """Apply a CAP alert from outside (a weather service) to the villages it covers; ValueError if bad."""
+        w = parse_alert(xml)
+        if self.store is not None:
+            self.store.save_message(RECEIVED, "", w)
+        self.received.put(w)
+        key = f"cap:{w.sender}:{w.source_key}"
+        areas = self.areas_covered(w)
+        level = import_level(w)
+        dets: list[Detection] = []
+        changes = [(area, key, WarningLevel.NONE) for area in self._imported.get(key, set()) - set(areas)]
+        changes += [(area, key, level) for area in areas]
+        if self.store is not None:
+            self.store.save_external(changes)
+        for area, source, to in changes:
+            dets += self.warnings.set_external(area, source, to, now)
+        self._imported[key] = set(areas) if level else set()
+        self.on_detections(dets)
+        return w, areas
+
+    def areas_covered(self, w: CapWarning) -> list[str]:
+        """Villages whose centre lies in one of the alert's shapes, or that it names by id or name."""
+        text = f"{w.area_desc} {' '.join(w.geocodes.values())}"
+        return sorted(
+            v.village_id
+            for v in self.villages.values()
+            if any(s.contains(v.lat, v.lon) for s in w.shapes) or v.village_id in text or v.name in text
+        )
+
+    def restore(self, store: CommandStore) -> None:
+        """Take up what an earlier run saved into `store`, then save every change there (issue 7).
+
+        Call it once the villages and sites are known. The feeds, each area's newest message (so its next change is
+        an Update or a Cancel), its level, the gauges' levels and hysteresis state and the tasks come back; what
+        belongs to areas or terminals no longer registered stays in the database but is not taken up (logged).
+        """
+        saved = store.load()
+        known = set(self.villages) | {s.village_id for s in self.sites.values()}
+        levels: dict[str, WarningLevel] = {}
+        skipped: set[str] = set()
+        for origin, area, w in saved.messages:
+            if origin == RECEIVED:
+                self.received.put(w)
+                continue
+            self._seq += 1  # one per message issued, as _next_id counts
+            if area not in known:
+                skipped.add(area)
+                continue
+            self.alerts.put(w)
+            if w.msg_type == "Cancel":
+                self._issued.pop(area, None)
+            else:
+                self._issued[area] = w
+            levels[area] = WarningLevel.NONE if w.msg_type == "Cancel" else w.level
+        for area, sources in saved.external.items():
+            if area in known:
+                for key in sources:
+                    self._imported.setdefault(key, set()).add(area)
+            else:
+                skipped.add(area)
+        for area in set(levels) | (set(saved.external) & known):
+            self.warnings.restore_area(area, levels.get(area, WarningLevel.NONE), saved.external.get(area, {}))
+        gone = sorted(t for t in saved.gauges if t not in self.sites)
+        for terminal_id, (level, snapshot) in saved.gauges.items():
+            if terminal_id in self.sites:
+                self.warnings.restore_terminal(terminal_id, snapshot)
+                self.gauge_levels[terminal_id] = level
+        tasks = [t for t in saved.tasks if t.village_id in known]
+        skipped |= {t.village_id for t in saved.tasks} - known
+        self.tasks.tasks.update({t.task_id: t for t in tasks})
+        self.store, self.tasks.on_change = store, store.save_tasks
+        if skipped or gone:
+            logger.warning("command state of areas %s and terminals %s no longer registered: not taken up",
+                           sorted(skipped), gone[:20])  # fmt: skip
+        active = {a: w.level.colour for a, w in self._issued.items()}
+        logger.info("command centre restored: %d CAP messages, areas in warning %s, %d gauges, %d tasks",
+                    self._seq, active, len(saved.gauges) - len(gone), len(tasks))  # fmt: skip
