@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from alerts.care.device_health import DeviceHealthDetector, DeviceHealthSettings
+from alerts.care.geofence import GeofenceSettings
 from alerts.care.home_safety import HomeSafetyDetector, HomeSafetySettings
 from alerts.care.routine import RoutineDetector, RoutineSettings
 from alerts.care.vitals import VitalsDetector, VitalsSettings
@@ -14,12 +15,15 @@ from devices.topology import Topology
 
 @dataclass
 class DetectorSettings:
-    """Settings of every detector in the catalog (the hub's settings object maps onto this)."""
+    """Settings of every detector in the catalog: `Settings.detectors`, so each field can be set from the
+    environment, e.g. `HUB_DETECTORS__VITALS__REFRACTORY_S=900` or `HUB_DETECTORS__ROUTINE__UTC_OFFSET_S=28800`
+    (dict fields such as limits take JSON). Defaults are the values the detectors were validated with."""
 
     vitals: VitalsSettings = field(default_factory=VitalsSettings)
     routine: RoutineSettings = field(default_factory=RoutineSettings)
     home_safety: HomeSafetySettings = field(default_factory=HomeSafetySettings)
     device_health: DeviceHealthSettings = field(default_factory=DeviceHealthSettings)
+    geofence: GeofenceSettings = field(default_factory=GeofenceSettings)
 
 
 def build_catalog(topology: Topology, settings: DetectorSettings | None = None) -> DetectorCatalog:

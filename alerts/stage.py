@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 
 from alerts.detection import Detection
@@ -31,7 +32,7 @@ class DetectorStage:
 
     def __init__(self, queue: asyncio.Queue[Batch], detectors: list[Detector], flow: AlertFlow,
                  sink: Callable[[list[Detection]], None], evidence_sink: Callable[[list[EvidenceClip]], None],
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, link_events: deque[tuple[str, float]] | None = None) -> None:
         self.queue = queue
         self.detectors = detectors
         self.flow = flow
@@ -43,7 +44,8 @@ class DetectorStage:
         self.errors = 0
         self.newest = 0.0  # newest device time seen
         self._last_advance = 0.0
-        self.link_events: list[tuple[str, float]] = []  # ("up" | "down", hub time), appended by the MQTT link
+        # ("up" | "down", hub time), appended by the MQTT link's thread (deque append/popleft are thread-safe)
+        self.link_events: deque[tuple[str, float]] = link_events if link_events is not None else deque()
 
     async def run(self) -> None:
         """Forever: take a batch (or time out), detect, release due alerts and clips."""
@@ -116,8 +118,8 @@ class DetectorStage:
 
     def _link_changes(self) -> list[Detection]:
         """Tell the detectors (device health cares) when the broker link went down or came back."""
-        changes, self.link_events = self.link_events, []
-        for kind, ts in changes:
+        while self.link_events:
+            kind, ts = self.link_events.popleft()
             for det in self.detectors:
                 hook = det.on_reconnect if kind == "up" else det.on_disconnect
                 self._guarded(det, lambda h=hook, t=ts: h(t) or [])

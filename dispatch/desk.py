@@ -30,12 +30,14 @@ class DispatchDesk:
         responders: ResponderRegistry,
         offers: OfferBook,
         clock: Callable[[], float] = time.time,
+        orders: ServiceOrders | None = None,
     ) -> None:
+        """`orders`: the green-key service orders; pass the same book whose `notifier` wraps the incidents' notify."""
         self.incidents = incidents
         self.responders = responders
         self.offers = offers
         self.clock = clock
-        self.orders = ServiceOrders(incidents.store.db, responders, offers)  # green key (issue 5)
+        self.orders = orders if orders is not None else ServiceOrders(incidents.store.db, responders, offers)
         offers.on_change = self.on_offer
 
     def candidates(self, incident_id: int) -> list[Candidate]:

@@ -14,6 +14,7 @@ import logging
 import signal
 import socket
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -43,6 +44,7 @@ from dispatch.disaster.field_ops import FieldOps
 from dispatch.disaster.store import CommandStore
 from dispatch.offers import OfferBook
 from dispatch.responders import ResponderRegistry
+from dispatch.service_orders import ServiceOrders
 from dispatch.status_stage import StatusInbox, StatusStage
 from hub import scale_out
 from hub.retention import Retention
@@ -136,23 +138,15 @@ def _call_centre(settings: Settings, db: StateDB, registry: Registry, bus: Bus, 
     alerts = settings.alerts
     webhook = (Webhook(alerts.webhook_url, alerts.webhook_attempts, timeout_s=alerts.webhook_timeout_s)
                if alerts.webhook_url else None)
-    incidents = IncidentService(db, registry, Notifier(bus, _downlink(link), webhook))
+    responders = ResponderRegistry(db)
     offers = OfferBook(db, lambda topic, body: link.publish(topic, orjson.dumps(body)))
-    desk = DispatchDesk(incidents, ResponderRegistry(db), offers)
-    incidents.notify = desk.orders.notifier(incidents.notify)  # green-key orders get their slot, then are announced
+    orders = ServiceOrders(db, responders, offers)  # green-key orders get their slot, then are announced
+    incidents = IncidentService(db, registry, orders.notifier(Notifier(bus, _downlink(link), webhook)))
+    desk = DispatchDesk(incidents, responders, offers, orders=orders)
     stages.update(escalation=Escalator(incidents).run, offers=desk.run)
     if webhook is not None:
         stages["webhook"] = webhook.run
     return incidents, desk
-
-
-def _responder_statuses(db: StateDB, ingestor: Ingestor, desk: DispatchDesk) -> Callable[[], object]:
-    """Issue 5: responder apps' statuses over MQTT, kept by ingest before the ack, applied to the desk by a stage."""
-    queue: asyncio.Queue[Batch] = asyncio.Queue(STAGE_QUEUE_BATCHES)
-    inbox = StatusInbox(db)
-    ingestor.outputs.append(queue)
-    ingestor.keepers.append(inbox.keep)
-    return StatusStage(queue, inbox, desk, ingestor.journal, ingestor.stats.rejected).run
 
 
 def _chain(*sinks: Callable[[list[Detection]], None]) -> Callable[[list[Detection]], None]:
@@ -169,28 +163,31 @@ def build_hub(settings: Settings, detectors: list[Detector] | None = None) -> Hu
     registry = Registry(db)
     store = open_store(settings.store)
     inbox = Inbox(asyncio.get_running_loop(), settings.ingest.queue_max)
-    link = MqttLink(settings.mqtt, inbox)
-    ingestor = Ingestor(settings.ingest, inbox, store, db, registry, link.ack_many)
+    link_events: deque[tuple[str, float]] = deque()  # the broker link's ups and downs, for device health
+    link = MqttLink(settings.mqtt, inbox, on_link=lambda kind: link_events.append((kind, time.time())))
+    live_q: asyncio.Queue[Batch] = asyncio.Queue(STAGE_QUEUE_BATCHES)
+    detect_q: asyncio.Queue[Batch] = asyncio.Queue(STAGE_QUEUE_BATCHES)
+    status_q: asyncio.Queue[Batch] = asyncio.Queue(STAGE_QUEUE_BATCHES)  # issue 5: responder apps' statuses
+    statuses = StatusInbox(db)  # kept by ingest before the ack, applied to the desk by a stage
+    ingestor = Ingestor(settings.ingest, inbox, store, db, registry, link.ack_many, outputs=[live_q, status_q],
+                        gate=detect_q, keepers=[statuses.keep])  # issue 7: acked only once its alerts are stored
     bus = scale_out.live_bus(settings, link)
-    live_q: asyncio.Queue = asyncio.Queue(STAGE_QUEUE_BATCHES)
-    detect_q: asyncio.Queue = asyncio.Queue(STAGE_QUEUE_BATCHES)
-    ingestor.outputs.append(live_q)
-    ingestor.gate(detect_q)  # issue 7: a batch is acked only once its alerts are stored
     live = LiveFeed(live_q, bus, settings.http.live_per_s)
     log = DetectionLog(db, bus)
     flow = AlertFlow(settings.alerts.cancel_window_s, settings.alerts.merge_window_s, _downlink(link),
                      _resident_of(registry), PendingFallStore(db), log.last_falls(time.time() - FALL_MEMORY_S))
     stages: dict[str, Callable[[], object]] = {}
     incidents, desk = _call_centre(settings, db, registry, bus, link, stages)
-    stages["responder_status"] = _responder_statuses(db, ingestor, desk)
+    stages["responder_status"] = StatusStage(status_q, statuses, desk, ingestor.journal, ingestor.stats.rejected).run
     command = build_command(registry, bus.publish, CommandStore(db))  # issue 6, kept across restarts (issue 7)
     ops = FieldOps(command, tile_url=settings.http.tile_url)
-    stage = DetectorStage(detect_q, detectors if detectors is not None else default_detectors(registry, command), flow,
-                          _chain(log, incidents.on_detections, command.on_detections), log.store_clips)
-    link.on_link = lambda kind: stage.link_events.append((kind, time.time()))  # list.append is atomic
+    if detectors is None:
+        detectors = default_detectors(registry, settings.detectors, command)
+    stage = DetectorStage(detect_q, detectors, flow, _chain(log, incidents.on_detections, command.on_detections),
+                          log.store_clips, link_events=link_events)
+    queues = {"inbox": inbox.depth, "live": live_q.qsize, "detectors": detect_q.qsize}  # issue 9: /metrics
     ctx = HubContext(registry, store, ingestor.journal, bus, ingestor.stats, link.connected.is_set, log, incidents,
-                     desk, StaffAuth(db), field_ops=ops)
-    ctx.queues.update(inbox=inbox.depth, live=live_q.qsize, detectors=detect_q.qsize)  # issue 9: /metrics
+                     desk, StaffAuth(db), field_ops=ops, queues=queues)
     stages.update(ingest=ingestor.run, detectors=stage.run, live=live.run)
     scale_out.attach(settings, link, registry, db, bus, stages)  # issue 7: topic shard, events, timer leader
     if settings.store.retention_days > 0:  # issue 8: raw telemetry past the retention period is deleted

@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from alerts.catalog import DetectorSettings
 from ingest.settings import IngestSettings, MqttSettings, Section
 
 
@@ -61,3 +62,4 @@ class Settings(BaseSettings):
     store: StoreSettings = Field(default_factory=StoreSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
+    detectors: DetectorSettings = Field(default_factory=DetectorSettings)  # HUB_DETECTORS__VITALS__...

@@ -7,7 +7,7 @@ shared Topology and where each wearable is worn, so no restart is needed.
 from __future__ import annotations
 
 from alerts.care.geofence import GeofenceDetector
-from alerts.catalog import build_catalog
+from alerts.catalog import DetectorSettings, build_catalog
 from alerts.detector import Detector
 from alerts.falls.detector import FallDetector
 from devices.models import Family
@@ -34,7 +34,8 @@ def device_info(device: DeviceRecord, home_of: dict[str, str], resident_of: dict
     return DeviceInfo(device.device_id, Family(device.family), SensorKind(device.kind), resident, home, room)
 
 
-def default_detectors(registry: Registry, command: CommandCentre | None = None) -> list[Detector]:
+def default_detectors(registry: Registry, settings: DetectorSettings | None = None,
+                      command: CommandCentre | None = None) -> list[Detector]:
     """Fall, vitals, routine, home safety, device health, and the disaster warnings and reports (issue 6)."""
     topology = Topology()
     fall = FallDetector()
@@ -54,9 +55,10 @@ def default_detectors(registry: Registry, command: CommandCentre | None = None) 
 
     registry.on_refresh.append(refresh)
     refresh(registry.devices())
-    catalog = build_catalog(topology)
+    s = settings or DetectorSettings()
+    catalog = build_catalog(topology, s)
     catalog.register("fall", lambda: fall)
-    catalog.register("geofence", lambda: GeofenceDetector(topology, home_pos))
+    catalog.register("geofence", lambda: GeofenceDetector(topology, home_pos, s.geofence))
     centre = command if command is not None else build_command(registry)
     catalog.register("disaster_warning", lambda: centre.warnings)  # before the feed, which reads its levels
     catalog.register("command", lambda: CommandFeed(centre))

@@ -40,11 +40,11 @@ class BrokerUnreachable(RuntimeError):
 class MqttLink:
     """Connects, subscribes, feeds the inbox, acks, and publishes downlinks."""
 
-    def __init__(self, settings: MqttSettings, inbox: Inbox) -> None:
+    def __init__(self, settings: MqttSettings, inbox: Inbox, on_link: Callable[[str], None] | None = None) -> None:
         self.settings = settings
         self.inbox = inbox
         self.connected = threading.Event()
-        self.on_link: Callable[[str], None] | None = None  # called with "up" / "down" from paho's thread
+        self.on_link = on_link  # called with "up" / "down" from paho's thread
         self.refused: str | None = None
         self.topic_source: Callable[[], list[str]] | None = None  # topic shards (issue 7): this worker's topics
         self._stopping = False

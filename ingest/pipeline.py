@@ -19,7 +19,7 @@ import asyncio
 import logging
 import time
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -86,7 +86,12 @@ class Ingestor:
     """Runs the ingest loop; `outputs` receive every committed batch (awaited: backpressure)."""
 
     def __init__(self, settings: IngestSettings, inbox: Inbox, store: TimeSeriesStore, db: StateDB,
-                 registry: Registry, ack: Callable[[list[int]], None]) -> None:
+                 registry: Registry, ack: Callable[[list[int]], None], *,
+                 outputs: Sequence[asyncio.Queue[Batch]] = (), gate: asyncio.Queue[Batch] | None = None,
+                 keepers: Sequence[Callable[[Batch], None]] = ()) -> None:
+        """`outputs` receive every committed batch; `gate` too, and a batch is acked only after its consumer called
+        `batch.settle()` (the detector stage, issue 7); `keepers` run on the state writer with the journal, before
+        the ack (responder statuses, issue 5)."""
         self.settings = settings
         self.inbox = inbox
         self.store = store
@@ -97,11 +102,11 @@ class Ingestor:
         self.decoder = Decoder(settings.max_payload_bytes, settings.max_clock_skew_s, AliasBook(db))
         self.dedup = Deduplicator(settings.dedup_window)
         self.flood = FloodGuard(settings.device_rate_per_s, settings.device_burst)
-        self.outputs: list[asyncio.Queue[Batch]] = []
-        self._gated = False
+        self.outputs: list[asyncio.Queue[Batch]] = [*outputs, *([gate] if gate is not None else [])]
+        self._gated = gate is not None
         self._unacked: deque[Batch] = deque()  # committed batches waiting for their gate, in commit order
         self._committed = asyncio.Event()
-        self.keepers: list[Callable[[Batch], None]] = []  # on the state writer with the journal, before the ack
+        self.keepers: list[Callable[[Batch], None]] = list(keepers)
         self.stats = IngestStats()
         self._store_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
         spool = Spool(db.path.parent / "spool.sqlite", settings.spool_max_bytes)
@@ -120,11 +125,6 @@ class Ingestor:
             self.dedup.preload(device_id, seqs, last_ts)
         for device_id, seqs in self.journal.recent_seqs().items():
             self.dedup.preload(device_id, seqs, 0.0)
-
-    def gate(self, queue: asyncio.Queue[Batch]) -> None:
-        """Hand batches to `queue` and ack each only after its consumer called `batch.settle()`."""
-        self._gated = True
-        self.outputs.append(queue)
 
     async def run(self) -> None:
         """Take, prepare and commit batches forever."""

@@ -13,7 +13,7 @@ from devices.statedb.sqlite import StateDB
 from dispatch.desk import DispatchDesk
 from dispatch.offers import OfferBook
 from dispatch.responders import Responder, ResponderRegistry
-from dispatch.service_orders import local_minute, next_hour, next_slot
+from dispatch.service_orders import ServiceOrders, local_minute, next_hour, next_slot
 
 
 class Clock:
@@ -54,10 +54,11 @@ def test_green_key_order_goes_through_the_incident_lifecycle(tmp_path: Path) -> 
     responders.add(Responder("M1", "Meals", "provider", "meals", 28.21, 112.9, hours=_hours_from(clock.now, 2)))
     responders.add(Responder("E1", "120", "emergency", "emergency_visit", 28.2, 112.9))
     frames: list[tuple[str, dict[str, object]]] = []
-    incidents = IncidentService(db, reg, lambda e, inc: frames.append((e, inc)), clock)
     sent: list[tuple[str, dict[str, object]]] = []
-    desk = DispatchDesk(incidents, responders, OfferBook(db, lambda t, b: sent.append((t, b)), clock=clock), clock)
-    incidents.notify = desk.orders.notifier(incidents.notify)
+    offers = OfferBook(db, lambda t, b: sent.append((t, b)), clock=clock)
+    orders = ServiceOrders(db, responders, offers)
+    incidents = IncidentService(db, reg, orders.notifier(lambda e, inc: frames.append((e, inc))), clock)
+    desk = DispatchDesk(incidents, responders, offers, clock, orders=orders)
     incidents.on_detections(
         [Detection("device", "service_request", "R1", "W1", clock.now, Severity.INFO, 1, {}, "meals")]
     )
@@ -93,8 +94,9 @@ def test_other_incidents_have_no_order(tmp_path: Path) -> None:
     reg.add_home(Home("H1", "addr", 28.2, 112.9))
     reg.add_resident(Resident("R1", "Li Na", "H1"))
     reg.add_device(DeviceRecord("W1", "wearable", "wearable", resident_id="R1", worn_at="wrist"))
-    incidents = IncidentService(db, reg, None, clock)
-    desk = DispatchDesk(incidents, ResponderRegistry(db), OfferBook(db, clock=clock), clock)
-    incidents.notify = desk.orders.notifier(incidents.notify)
+    responders, offers = ResponderRegistry(db), OfferBook(db, clock=clock)
+    orders = ServiceOrders(db, responders, offers)
+    incidents = IncidentService(db, reg, orders.notifier(lambda _e, _inc: None), clock)
+    desk = DispatchDesk(incidents, responders, offers, clock, orders=orders)
     incidents.on_detections([Detection("device", "sos", "R1", "W1", clock.now, Severity.CRITICAL)])
     assert desk.orders.get(1) is None and desk.orders.annotate(incidents.get(1))["service_order"] is None

@@ -20,14 +20,15 @@ from ingest.pipeline import Batch, Ingestor
 from ingest.store.duckdb_store import DuckDBStore
 
 
-def _ingestor(tmp_path: Path, acks: list[int]) -> Ingestor:
+def _ingestor(tmp_path: Path, acks: list[int], gate: asyncio.Queue[Batch] | None = None) -> Ingestor:
     db = StateDB(tmp_path / "state.sqlite")
     registry = Registry(db)
     registry.add_home(Home("H1", "test", 28.2, 112.9), replace=True)
     registry.add_resident(Resident("R1", "test", "H1"), replace=True)
     registry.add_device(DeviceRecord("W1", "wearable", "wearable", resident_id="R1", worn_at="wrist"), replace=True)
     inbox = Inbox(asyncio.get_running_loop(), 1000)
-    return Ingestor(IngestSettings(batch_max=10), inbox, DuckDBStore(tmp_path / "t.duckdb"), db, registry, acks.extend)
+    return Ingestor(IngestSettings(batch_max=10), inbox, DuckDBStore(tmp_path / "t.duckdb"), db, registry, acks.extend,
+                    gate=gate)
 
 
 def _messages(seqs: range, mid0: int = 1) -> list[Inbound]:
@@ -38,9 +39,8 @@ def _messages(seqs: range, mid0: int = 1) -> list[Inbound]:
 
 def _gated(tmp_path: Path, acks: list[int]) -> tuple[Ingestor, asyncio.Queue[Batch], asyncio.Task[None]]:
     """An ingestor whose acks wait for the returned queue's consumer, already running."""
-    ingestor = _ingestor(tmp_path, acks)
     detect: asyncio.Queue[Batch] = asyncio.Queue()
-    ingestor.gate(detect)
+    ingestor = _ingestor(tmp_path, acks, gate=detect)
     return ingestor, detect, asyncio.create_task(ingestor.run())
 
 
@@ -108,10 +108,9 @@ def test_a_redelivery_of_what_a_killed_run_stored_goes_to_the_detectors_not_the_
 
     async def second_run() -> None:
         acks: list[int] = []
-        ingestor = _ingestor(tmp_path, acks)
-        ingestor.seed_dedup()
         detect: asyncio.Queue[Batch] = asyncio.Queue()
-        ingestor.gate(detect)
+        ingestor = _ingestor(tmp_path, acks, gate=detect)
+        ingestor.seed_dedup()
         runner = asyncio.create_task(ingestor.run())  # after seeding: _gated would start it before
         ingestor.inbox.put_many(_messages(range(1, 13), mid0=100))  # the broker redelivers, then two new ones
         batches = [await _next(detect), await _next(detect)]  # batch_max is 10
