@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from alerts.incidents.service import SEVERITY_RANK, IncidentError
 from dashboard.auth_api import Staff, require
 from dashboard.context import HubContext
-from dashboard.registry_api import masked
+from dashboard.privacy import masked
 
 router = APIRouter(prefix="/api", tags=["console"], dependencies=[Depends(require())])
 VITALS_S = 3600.0

@@ -7,63 +7,16 @@ per metric of the store (empty where the message did not carry it). The same tab
 
 from __future__ import annotations
 
-import io
-from collections.abc import Iterable
-from typing import Annotated, Literal
+from typing import Annotated
 
-import pyarrow as pa
-import pyarrow.csv as pa_csv
-import pyarrow.parquet as pq
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 
 from dashboard.context import HubContext
-from devices.registry import Registry
-from ingest.store.base import METRICS, StoredReading
+from ingest.store.export import MAX_ROWS_PER_DEVICE, Format, devices_of, serialise, to_table
 
 router = APIRouter(prefix="/api", tags=["export"])
-Format = Literal["csv", "parquet"]
 MEDIA = {"csv": "text/csv; charset=utf-8", "parquet": "application/vnd.apache.parquet"}
-MAX_ROWS_PER_DEVICE = 1_000_000
-
-
-def devices_of(registry: Registry, device_id: str | None, resident_id: str | None) -> list[str]:
-    """The device asked for, or a resident's wearables and the sensors of their home; ValueError if unknown."""
-    if (device_id is None) == (resident_id is None):
-        raise ValueError("give exactly one of device_id or resident_id")
-    registered = registry.list_devices()
-    if device_id is not None:
-        if device_id not in {d.device_id for d in registered}:
-            raise ValueError(f"device {device_id!r} is not registered")
-        return [device_id]
-    resident = registry.resident(resident_id or "")
-    if resident is None:
-        raise ValueError(f"resident {resident_id!r} is not registered")
-    return [d.device_id for d in registered if d.resident_id == resident.resident_id or d.home_id == resident.home_id]
-
-
-def to_table(readings: Iterable[StoredReading]) -> pa.Table:
-    """Readings as an Arrow table with a fixed schema."""
-    rows = list(readings)
-    cols: dict[str, pa.Array] = {
-        "device_id": pa.array([r.device_id for r in rows], pa.string()),
-        "family": pa.array([r.family for r in rows], pa.string()),
-        "ts": pa.array([r.ts for r in rows], pa.float64()),
-        "time": pa.array([int(r.ts * 1000) for r in rows], pa.int64()).cast(pa.timestamp("ms", tz="UTC")),
-        "seq": pa.array([r.seq for r in rows], pa.int64()),
-    }
-    cols.update({m: pa.array([r.values.get(m) for r in rows], pa.float64()) for m in METRICS})
-    return pa.table(cols)
-
-
-def serialise(table: pa.Table, fmt: Format) -> bytes:
-    """CSV (header row, ISO times) or Parquet (zstd) bytes of a table."""
-    sink = io.BytesIO()
-    if fmt == "csv":
-        pa_csv.write_csv(table, sink)
-    else:
-        pq.write_table(table, sink, compression="zstd")
-    return sink.getvalue()
 
 
 @router.get("/export")

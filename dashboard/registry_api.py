@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from dashboard.logmask import mask_identifiers
-from dashboard.privacy import mask_national_id, mask_phone
+from dashboard.privacy import masked
 from devices.models import Family
 from devices.records import DeviceRecord, Home, RegistryError, Resident, Village
 from devices.registry import Registry
@@ -100,12 +99,6 @@ def add_home(body: HomeIn, request: Request) -> dict[str, Any]:
 def list_homes(request: Request) -> list[dict[str, Any]]:
     """All homes."""
     return [asdict(h) for h in _registry(request).homes()]
-
-
-def masked(resident: Resident) -> dict[str, Any]:
-    """A resident with national ID and phone masked."""
-    return asdict(replace(resident, national_id=mask_national_id(resident.national_id),
-                          phone=mask_phone(resident.phone), contacts=mask_identifiers(resident.contacts)))
 
 
 @router.post("/residents", status_code=201)

@@ -20,11 +20,11 @@ class Family(StrEnum):
     TERMINAL = "terminal"
 
 
-
 class Reading(NamedTuple):
     """One validated telemetry/observation message from one device.
 
-    `values` holds scalar metrics with their units in the name (`heart_rate_bpm`, `river_level_m`);
+    `values` holds the scalar metrics under the contract's names (`heart_rate` in bpm, `river_level_m`: units as
+    devices/schemas.py declares them, the stored ones listed in `STORED_METRICS`);
     `acc` is the accelerometer window (n x 3, g) when the message carried one, passed to the fall detector
     and never stored raw except as alert evidence.
     """

@@ -20,6 +20,14 @@ Lon = Annotated[float, Meta(ge=-180.0, le=180.0, description="WGS84 degrees")]
 Axis = Annotated[float, Meta(ge=-64.0, le=64.0, description="acceleration, g")]
 AccSample = Annotated[list[Axis], Meta(min_length=3, max_length=3)]
 MAX_ACC_SAMPLES = 1024  # a window of at most ~5 s at 200 Hz
+# What the time-series store keeps of a reading, one nullable column each, in this order (the DuckDB table's): every
+# scalar field of the three telemetry schemas below, and `acc_peak_g`, the peak |a| of an accelerometer window (the
+# window itself is kept only around alerts). tests/devices/test_schemas.py checks it against the schemas.
+STORED_METRICS: tuple[str, ...] = (
+    "heart_rate", "spo2", "skin_temp", "systolic", "diastolic", "battery", "steps", "lat", "lon", "acc_peak_g",
+    "occupancy", "contact", "bed_occupied", "smoke", "gas", "water_leak", "temperature", "humidity",
+    "rainfall_mm", "river_level_m", "displacement_mm",
+)
 
 
 class WearableTelemetry(msgspec.Struct, forbid_unknown_fields=True):

@@ -14,11 +14,11 @@ from typing import Any
 
 import duckdb
 
-from dashboard.export_api import MAX_ROWS_PER_DEVICE, devices_of, serialise, to_table
 from devices.registry import Registry
 from devices.statedb.sqlite import StateDB
 from hub.cli_commands import UserError
 from ingest.store.base import METRICS, StoredReading
+from ingest.store.export import MAX_ROWS_PER_DEVICE, devices_of, serialise, to_table
 
 _SELECT = f"SELECT device_id, family, ts, seq, {', '.join(METRICS)} FROM readings"
 

@@ -8,7 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from dashboard.registry_api import masked
+from dashboard.privacy import masked
 from devices.aliases import Alias, AliasBook
 from devices.models import Family
 from devices.records import DeviceRecord, Home, RegistryError, Resident, Village

@@ -13,12 +13,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from devices.models import Reading
+from devices.schemas import STORED_METRICS
 
-METRICS: tuple[str, ...] = (
-    "heart_rate", "spo2", "skin_temp", "systolic", "diastolic", "battery", "steps", "lat", "lon", "acc_peak_g",
-    "occupancy", "contact", "bed_occupied", "smoke", "gas", "water_leak", "temperature", "humidity",
-    "rainfall_mm", "river_level_m", "displacement_mm",
-)
+METRICS = STORED_METRICS  # owned by the contract's schemas (devices/schemas.py)
 
 
 @dataclass(frozen=True, slots=True)

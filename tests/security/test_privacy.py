@@ -104,7 +104,7 @@ def test_the_hub_command_installs_the_masking(tmp_path: Path, capsys: pytest.Cap
 
 
 def test_phone_numbers_inside_contacts_are_masked_in_resident_lists() -> None:
-    from dashboard.registry_api import masked
+    from dashboard.privacy import masked
     from devices.records import Resident
 
     row = masked(Resident("R1", "Li Hua", "H1", "430104194503120012", "13812345678", contacts="son: 13951305617"))
