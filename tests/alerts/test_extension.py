@@ -32,11 +32,11 @@ class ColdRoomDetector(Detector):
         self.limit_c = limit_c
 
     def observe(self, reading: Reading) -> list[Detection]:
-        temp = reading.values.get("temperature_c")
+        temp = reading.values.get("temperature")
         if temp is None or temp >= self.limit_c:
             return []
         return [Detection(self.name, "cold_room", reading.device_id, reading.device_id, reading.ts, Severity.WARNING,
-                          features={"temperature_c": temp}, message=f"room at {temp:.1f} degC")]
+                          features={"temperature": temp}, message=f"room at {temp:.1f} degC")]
 
 
 def _stage(detectors: list[Detector], found: list[Detection]) -> DetectorStage:
@@ -52,13 +52,13 @@ def test_an_outside_detector_registers_with_one_line_and_its_detections_reach_th
     assert [d.name for d in detectors][-1] == "cold_room"
     found: list[Detection] = []
     now = time.time()
-    batch = Batch([], readings=[Reading("S1", Family.HOME_SENSOR, now, 1, {"temperature_c": 12.5}),
-                                Reading("S2", Family.HOME_SENSOR, now, 1, {"temperature_c": 21.0})])
+    batch = Batch([], readings=[Reading("S1", Family.HOME_SENSOR, now, 1, {"temperature": 12.5}),
+                                Reading("S2", Family.HOME_SENSOR, now, 1, {"temperature": 21.0})])
     batch.availability.append(Availability("S1", False, now))  # hooks it does not override are no-ops
     batch.messages.append(DisasterReport("T1", now, 1, "E1", "initial", "flood", {}))
     _stage(detectors, found).step(batch, now)
     cold = [d for d in found if d.detector == "cold_room"]
-    assert [(d.device_id, d.features["temperature_c"]) for d in cold] == [("S1", 12.5)]
+    assert [(d.device_id, d.features["temperature"]) for d in cold] == [("S1", 12.5)]
 
 
 def test_default_hooks_do_nothing() -> None:
@@ -66,7 +66,7 @@ def test_default_hooks_do_nothing() -> None:
     assert det.observe_availability(Availability("S1", True, 0.0)) == []
     assert det.observe_report(DisasterReport("T1", 0.0, 1, "E1", "initial", "flood", {})) == []
     assert det.advance(1e9) == [] and det.on_disconnect(0.0) is None and det.on_reconnect(0.0) is None
-    assert det.observe_batch([Reading("S1", Family.HOME_SENSOR, 0.0, 1, {"temperature_c": 3.0})])[0].kind == "cold_room"
+    assert det.observe_batch([Reading("S1", Family.HOME_SENSOR, 0.0, 1, {"temperature": 3.0})])[0].kind == "cold_room"
 
 
 def test_detector_thresholds_come_from_the_hubs_settings(monkeypatch) -> None:
