@@ -9,16 +9,15 @@ routine detector, so the call centre sees one kind of alert whichever sensor not
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from alerts.detection import Detection, Severity
 from alerts.detector import Detector
+from devices.geo import haversine_km
 from devices.models import DeviceEvent, Reading
 from devices.topology import SensorKind, Topology
 
-EARTH_RADIUS_M = 6_371_008.8
 DAY_S = 86_400.0
 
 
@@ -46,10 +45,7 @@ class _Away:
 
 def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Great-circle distance (haversine), metres."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(h))
+    return haversine_km(lat1, lon1, lat2, lon2) * 1000.0
 
 
 class GeofenceDetector(Detector):
