@@ -72,13 +72,19 @@ class GaugeWarningDetector(Detector):
 
     def observe(self, reading: Reading) -> list[Detection]:
         """Feed one terminal observation; return area level changes."""
-        if reading.family is not Family.TERMINAL:
+        if not self._track(reading):
             return []
+        return self._refresh(self.area_of(reading.device_id), reading.ts)
+
+    def _track(self, reading: Reading) -> bool:
+        """Update the terminal's level trackers with one observation; False when it is not a terminal's."""
+        if reading.family is not Family.TERMINAL:
+            return False
         term = self._terminal(reading.device_id)
         for metric, value in term.metrics(reading.values, reading.ts).items():
             if metric in term.trackers:
                 term.trackers[metric].update(value, reading.ts)
-        return self._refresh(self.area_of(reading.device_id), reading.ts)
+        return True
 
     def observe_event(self, event: DeviceEvent) -> list[Detection]:
         """Terminals send no discrete events that matter here."""

@@ -15,7 +15,7 @@ from typing import Any
 from alerts.detection import Detection
 from alerts.disaster.gauges import GaugeThresholds, river_ladder
 from alerts.disaster.warnings import GaugeWarningDetector, WarningLevel
-from devices.models import Family, Reading
+from devices.models import Reading
 
 RIVER_WARNING_M = 32.0
 RIVER_GUARANTEE_M = 34.0
@@ -84,13 +84,7 @@ class AreaWarnings(GaugeWarningDetector):
 
     def observe(self, reading: Reading) -> list[Detection]:
         """As the base class; the area is re-evaluated only when this terminal's level changed."""
-        if reading.family is not Family.TERMINAL:
-            return []
-        term = self._terminal(reading.device_id)
-        for metric, value in term.metrics(reading.values, reading.ts).items():
-            if metric in term.trackers:
-                term.trackers[metric].update(value, reading.ts)
-        if not self._note(reading.device_id):
+        if not self._track(reading) or not self._note(reading.device_id):
             return []
         return self._refresh(self.area_of(reading.device_id), reading.ts)
 

@@ -9,12 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from argon2 import PasswordHasher
 from fastapi import FastAPI
+from inproc import built_hub
 
 from dashboard.app import create_app
-from hub.app import Hub, build_hub
-from hub.settings import MqttSettings, Settings, StoreSettings
+from hub.app import Hub
 
 USER = ("issue9-admin", "issue9-password")
 
@@ -54,19 +53,8 @@ class ApiClient:
 @contextmanager
 def hub_api(data_dir: Path, login: bool = True) -> Iterator[tuple[Hub, ApiClient]]:
     """A built hub over `data_dir` and a client signed in as an admin (unless login=False)."""
-    settings = Settings(mqtt=MqttSettings(url="mqtt://127.0.0.1:1"), store=StoreSettings(data_dir=data_dir))
-
-    async def build() -> Hub:
-        return build_hub(settings)
-
-    hub = asyncio.run(build())
-    try:
-        assert hub.ctx.auth is not None
-        hub.ctx.auth.hasher = PasswordHasher(time_cost=1, memory_cost=8192)
-        hub.ctx.auth.add_user(*USER, role="admin")
+    with built_hub(data_dir, [(*USER, "admin")]) as hub:
         client = ApiClient(create_app(hub.ctx))
         if login:
             client.request("POST", "/api/login", json={"username": USER[0], "password": USER[1]}).raise_for_status()
         yield hub, client
-    finally:
-        hub.close()

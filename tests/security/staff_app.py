@@ -9,14 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from argon2 import PasswordHasher
 from fastapi import FastAPI
+from inproc import built_hub
 
 from dashboard.app import create_app
 from dashboard.auth import ROLES
 from dashboard.guard import CSRF_HEADER, SESSION_COOKIE, csrf_token
-from hub.app import Hub, build_hub
-from hub.settings import MqttSettings, Settings, StoreSettings
+from hub.app import Hub
 
 PASSWORD = "staff-password-1"
 
@@ -54,17 +53,5 @@ class StaffClient:
 @contextmanager
 def staff_hub(data_dir: Path, behind_tls: bool = False) -> Iterator[StaffClient]:
     """A built hub over `data_dir` with accounts named after the roles (operator, supervisor, commander, admin)."""
-    settings = Settings(mqtt=MqttSettings(url="mqtt://127.0.0.1:1"), store=StoreSettings(data_dir=data_dir))
-
-    async def build() -> Hub:
-        return build_hub(settings)
-
-    hub = asyncio.run(build())
-    try:
-        assert hub.ctx.auth is not None
-        hub.ctx.auth.hasher = PasswordHasher(time_cost=1, memory_cost=8192)
-        for role in ROLES:
-            hub.ctx.auth.add_user(role, PASSWORD, role)
+    with built_hub(data_dir, [(role, PASSWORD, role) for role in ROLES]) as hub:
         yield StaffClient(hub, behind_tls)
-    finally:
-        hub.close()
