@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -67,6 +67,7 @@ class DeviceIn(Body):
     worn_at: str = ""
     lat: float | None = Field(None, ge=-90, le=90)
     lon: float | None = Field(None, ge=-180, le=180)
+    datum: Literal["wgs84", "gcj02"] = "wgs84"
 
 
 def _add(fn: Any, record: Any) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import numpy as np
 
 from devices import schemas
 from devices.adapters import PREFIXES, Adapters, AliasResolver, Ignored
+from devices.geo import gcj02_to_wgs84
 from devices.models import Availability, DeviceEvent, DisasterReport, Family, Reading, Rejection, ResponderStatus
 from devices.records import DeviceRecord
 from devices.responder_status import PREFIX as RESPONDERS
@@ -74,11 +75,16 @@ class Decoder:
         self._routes_of: dict[str, DeviceRecord] | None = None
 
     def decode(self, topic: str, payload: bytes, devices: dict[str, DeviceRecord], now: float) -> Decoded:
-        """Decode one message; never raises."""
+        """Decode one message; never raises. Positions come out as WGS-84 whatever datum the device reports in."""
         try:
-            return self._decode(topic, payload, devices, now)
+            rec = self._decode(topic, payload, devices, now)
         except Reject as rej:
             return Rejection(topic, rej.reason, rej.detail, payload[:4096], now)
+        if type(rec) is Reading and "lat" in rec.values:
+            device = devices.get(rec.device_id)
+            if device is not None and device.datum == "gcj02":
+                return _to_wgs84(rec)
+        return rec
 
     def _decode(self, topic: str, payload: bytes, devices: dict[str, DeviceRecord], now: float) -> Decoded:
         if len(payload) > self.max_payload_bytes:
@@ -156,3 +162,10 @@ def _record(family: Family, device_id: str, body: Any) -> Decoded:
     window = np.asarray(acc, dtype=np.float32)
     values["acc_peak_g"] = float(np.sqrt(np.einsum("ij,ij->i", window, window).max()))
     return Reading(device_id, family, body.ts, body.seq, values, window, body.acc_hz)
+
+
+def _to_wgs84(reading: Reading) -> Reading:
+    """A GCJ-02 device's reading with its position converted to WGS-84 (issue 18), the datum the hub stores."""
+    values = dict(reading.values)
+    values["lat"], values["lon"] = gcj02_to_wgs84(values["lat"], values.get("lon", 0.0))
+    return reading._replace(values=values)

@@ -11,6 +11,7 @@ KINDS: dict[Family, frozenset[str]] = {
     Family.HOME_SENSOR: frozenset({"motion", "door", "bed", "smoke", "gas", "water_leak", "climate"}),
     Family.TERMINAL: frozenset({"rain_gauge", "river_gauge", "landslide", "reporter"}),
 }
+DATUMS = frozenset({"wgs84", "gcj02"})  # positions are stored as WGS-84; gcj02 devices are converted on ingest
 WORN_AT = frozenset({"waist", "wrist", "pendant", "phone"})  # phone: an OwnTracks phone, position only (issue 9)
 
 
@@ -72,6 +73,7 @@ class DeviceRecord:
     lat: float | None = None
     lon: float | None = None
     active: int = 1
+    datum: str = "wgs84"  # the datum of the positions it reports: wgs84, or gcj02 (Chinese maps, many Chinese devices)
 
     def check_binding(self) -> None:
         """Raise ValueError when the family, kind or binding is inconsistent."""
@@ -87,5 +89,7 @@ class DeviceRecord:
             raise RegistryError(f"a {family.value} must be bound to a {binding}")
         if family is Family.WEARABLE and self.worn_at not in WORN_AT:
             raise RegistryError(f"worn_at must be one of {sorted(WORN_AT)} for a wearable")
+        if self.datum not in DATUMS:
+            raise RegistryError(f"datum must be one of {sorted(DATUMS)}, got {self.datum!r}")
         if not self.device_id or "/" in self.device_id or "+" in self.device_id or "#" in self.device_id:
             raise RegistryError(f"device id {self.device_id!r} must be non-empty and free of / + #")

@@ -56,6 +56,7 @@ class Registry:
     def __init__(self, db: StateDB) -> None:
         self.db = db
         db.migrate(DDL)
+        db.add_column("devices", "datum", "TEXT NOT NULL DEFAULT 'wgs84'")  # issue 18: GCJ-02 devices
         self._lock = threading.Lock()
         self._snapshot: dict[str, DeviceRecord] | None = None
         self._version = -1
