@@ -3,7 +3,8 @@
 Method: a private Mosquitto and the hub as a subprocess (`hub run`, cancel window 0), 10,000 registered residents
 with a wearable each. One fast publisher sends their vitals telemetry round-robin as background load (every
 wearable once per `--period-s`, default 10 s: 1,000 msg/s). For each trial a fresh wearable publishes a synthetic
-waist fall window by window; the window that completes the fall is found beforehand by running the same
+waist fall window by window (the fallers' wearables are kept out of the background load: their own
+`seq` numbers would otherwise soon be reached by the background's, and the completing window dropped as a duplicate); the window that completes the fall is found beforehand by running the same
 FallDetector over the trace in-process. Its predecessors are published first, then after a pause the completing
 window is published and the clock runs until the `incident` frame (event `opened`) for that wearable arrives on a
 signed-in websocket client.
@@ -72,12 +73,12 @@ def completing_window(wins: list[np.ndarray]) -> int:
 class Background(threading.Thread):
     """One publisher: every wearable's vitals once per period, round-robin."""
 
-    def __init__(self, port: int, residents: int, period_s: float) -> None:
+    def __init__(self, port: int, residents: int, period_s: float, first: int = 0) -> None:
         super().__init__(daemon=True)
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-load")
         self.client.connect("127.0.0.1", port)
         self.client.loop_start()
-        self.residents, self.period_s = residents, period_s
+        self.residents, self.period_s, self.first = residents, period_s, first  # wearables first.. first+residents-1
         self.stop = threading.Event()
         self.sent = 0
 
@@ -85,11 +86,12 @@ class Background(threading.Thread):
         seq, start = 0, time.monotonic()
         while not self.stop.is_set():
             seq += 1
-            for i in range(self.residents):
+            for n in range(self.residents):
+                i = self.first + n
                 body = {"ts": time.time(), "seq": seq, "heart_rate": 70 + i % 20, "spo2": 97, "battery": 80}
                 self.client.publish(f"eldercare/W{i:05d}/telemetry", orjson.dumps(body), qos=0)
                 self.sent += 1
-                lag = start + (seq - 1 + (i + 1) / self.residents) * self.period_s - time.monotonic()
+                lag = start + (seq - 1 + (n + 1) / self.residents) * self.period_s - time.monotonic()
                 if lag > 0:
                     time.sleep(lag)
         self.client.disconnect()
@@ -162,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-alert-") as tmp:
         data_dir = Path(tmp) / "hub"
         data_dir.mkdir()
-        register(data_dir, args.residents, args.trials)
+        register(data_dir, args.residents + args.trials, args.trials)  # the fallers are extra wearables
         broker = Mosquitto(Path(tmp) / "mosquitto").start()
         proc, url = start_hub(data_dir, broker.url)
         try:
@@ -191,7 +193,7 @@ def run_trials(
     ws_url = url.replace("http://", "ws://") + "/ws"
     threading.Thread(target=lambda: asyncio.run(_watch(ws_url, cookie, arrivals, ready)), daemon=True).start()
     assert ready.wait(10), "websocket did not connect"
-    load = Background(port, args.residents, args.period_s)
+    load = Background(port, args.residents, args.period_s, first=args.trials)  # the fallers stay out of it
     load.start()
     time.sleep(3.0)
     started, sent0 = time.monotonic(), load.sent
