@@ -1,13 +1,13 @@
 """Benchmark: from the publish of the accelerometer window that completes a fall to the incident on a websocket.
 
 Method: a private Mosquitto and the hub as a subprocess (`hub run`, cancel window 0), 10,000 registered residents
-with a wearable each. One fast publisher sends their vitals telemetry round-robin as background load (every
-wearable once per `--period-s`, default 10 s: 1,000 msg/s). For each trial a fresh wearable publishes a synthetic
-waist fall window by window (the fallers' wearables are kept out of the background load: their own
-`seq` numbers would otherwise soon be reached by the background's, and the completing window dropped as a duplicate); the window that completes the fall is found beforehand by running the same
-FallDetector over the trace in-process. Its predecessors are published first, then after a pause the completing
-window is published and the clock runs until the `incident` frame (event `opened`) for that wearable arrives on a
-signed-in websocket client.
+with a wearable each. One fast publisher sends their vitals telemetry round-robin as background load (every wearable
+once per `--period-s`, default 10 s: 1,000 msg/s). For each trial a fresh wearable publishes a synthetic waist fall
+window by window (the fallers' wearables are kept out of the background load: their own `seq` numbers would
+otherwise soon be reached by the background's, and the completing window dropped as a duplicate); the window that
+completes the fall is found beforehand by running the same FallDetector over the trace in-process. Its predecessors
+are published first, then after a pause the completing window is published and the clock runs until the `incident`
+frame (event `opened`) for that wearable arrives on a signed-in websocket client.
 
 Run from the repository root: .venv/bin/python -m bench.alert_latency [--residents 10000] [--trials 20]
 The last line is JSON: {"p50_s", "p99_s", "max_s", "residents", "trials", "background_msg_per_s"}.
