@@ -22,6 +22,7 @@ WornAt = Literal["waist", "wrist", "pendant"]
 ARM_G = 1.8  # |a| above this opens an impact cluster (below every tuned impact threshold)
 CLUSTER_N = RATE_HZ  # an impact cluster spans 1 s from its first sample above ARM_G; its peak is the impact
 BUF_N = 10 * RATE_HZ  # history kept per device: enough for PRE_N + cluster + POST_N + one long window
+BRIDGE_N = round(0.25 * RATE_HZ)  # gaps up to this long between windows (a watch's bursts) are interpolated
 # Waist: tuned on all 23 SisFall dev subjects (`python -m alerts.falls_eval DIR --cv 5`). Wrist and pendant
 # cannot be tuned on that waist-worn data: stricter impact and stillness limits by judgement (claps and arm
 # swings reach 3-4 g at the wrist), and no pre-fall "upright" check since their axes do not follow the trunk.
@@ -144,7 +145,11 @@ class FallDetector:
             if len(chunk) == 0:
                 return []
             peak2 = None
-        elif start > track.n:  # gap: unknown samples stay NaN
+        elif start > track.n and start - track.n <= BRIDGE_N and track.n and np.isfinite(track.buf[-1]).all():
+            # short gap between bursts: linear bridge from the last sample to the new window's first
+            w = (np.arange(1, start - track.n + 1, dtype=np.float32) / (start - track.n + 1))[:, None]
+            track.append((1 - w) * track.buf[-1] + w * chunk[0])
+        elif start > track.n:  # longer gap: unknown samples stay NaN
             track.append(np.full((min(start - track.n, BUF_N), 3), np.nan, dtype=np.float32))
             track.n = start
         track.append(chunk)
