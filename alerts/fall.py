@@ -16,6 +16,7 @@ import numpy as np
 
 from alerts.fall_features import POST_N, PRE_N, RATE_HZ, FallThresholds, confidence, impact_features, is_fall
 from alerts.fall_features import to_internal_rate as to_internal_rate
+from alerts.falls_model import FallModel, load_models, segment_features
 from hub.models import Detection, DeviceEvent, Reading, Severity
 
 WornAt = Literal["waist", "wrist", "pendant"]
@@ -38,6 +39,7 @@ DEFAULT_THRESHOLDS: dict[str, FallThresholds] = {
     "pendant": FallThresholds(peak_g=2.5, hard_peak_g=4.5, orientation_deg=45.0, stillness_g=0.7),
     "wrist": FallThresholds(peak_g=4.0, hard_peak_g=6.0, freefall_g=0.5, orientation_deg=45.0, stillness_g=0.3),
 }
+DEFAULT_MODELS: dict[str, FallModel] = load_models()  # learned per-position models (scripts/train_falls.py)
 Observer = Callable[[str, float, float, dict[str, float]], None]  # device, impact ts, decided at, features
 
 
@@ -90,10 +92,14 @@ class FallDetector:
         thresholds: Mapping[str, FallThresholds] | None = None,
         latch_s: float = 60.0,
         observer: Observer | None = None,
+        models: Mapping[str, FallModel | None] | None = None,
     ) -> None:
         self.worn_at = worn_at
         self._worn_at: dict[str, str] = dict(devices_worn_at or {})
         self._thresholds = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
+        # a position with a model decides with it; None (or thresholds given alone) falls back to the rule
+        self._models = {k: v for k, v in {**(DEFAULT_MODELS if thresholds is None else {}), **(models or {})}.items()
+                        if v is not None}
         self._latch_n = round(latch_s * RATE_HZ)
         self._observer = observer
         self._tracks: dict[str, _Track] = {}
@@ -187,12 +193,17 @@ class FallDetector:
 
     def _decide(self, device_id: str, track: _Track, peak: int) -> list[Detection]:
         """Compute the evidence around one impact and emit a Detection if it is a fall."""
-        features = impact_features(track.segment(peak))
+        seg = track.segment(peak)
+        features = impact_features(seg)
+        position = self._worn_at.get(device_id, self.worn_at)
+        model = self._models.get(position)
+        if model is not None:
+            features.update(segment_features(seg))
         ts = track.origin + peak / RATE_HZ
         if self._observer is not None:
             self._observer(device_id, ts, track.origin + track.n / RATE_HZ, features)
-        th = self._thresholds[self._worn_at.get(device_id, self.worn_at)]
-        if not is_fall(features, th):
+        th = self._thresholds[position]
+        if not (model.is_fall(features) if model is not None else is_fall(features, th)):
             return []
         track.latch_end = peak + self._latch_n
         turned = features["orientation_change_deg"]
@@ -205,7 +216,7 @@ class FallDetector:
                 device_id,
                 ts,
                 Severity.CRITICAL,
-                confidence(features, th),
+                confidence(features, th) if model is None else round(model.probability(features), 3),
                 features,
                 message,
             )

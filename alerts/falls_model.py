@@ -66,7 +66,7 @@ def segment_features(seg: np.ndarray) -> dict[str, float]:
     }
 
 
-@dataclass(slots=True)
+@dataclass
 class FallModel:
     """Logistic regression over named features: p = sigmoid(w . clip((f - mean) / scale) + b); fall if p >= cut."""
 

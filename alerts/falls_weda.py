@@ -10,6 +10,7 @@ as the watch would send them, and puts each on the 50 Hz grid exactly as ingest 
 from __future__ import annotations
 
 import csv
+import itertools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,7 +105,7 @@ def payloads(t: np.ndarray, acc: np.ndarray, t0: float = T0) -> list[tuple[float
     out = []
     n_win = int(np.floor(t[-1] / WINDOW_S)) + 1
     edges = np.searchsorted(t, np.arange(n_win + 1) * WINDOW_S)
-    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+    for lo, hi in itertools.pairwise(edges):
         if hi > lo:
             ts, grid = to_grid(t0 + t[lo:hi], acc[lo:hi], float(RATE_HZ))
             if len(grid):
