@@ -50,7 +50,7 @@ def evaluate(
     outcomes = []
     for i in recs:
         rec, data, impact = loaded[i]
-        alerts = [(d.ts, at) for d, at in replay_any(detector, data, f"{rec.subject}/{rec.path.name}")]
+        alerts = [(d.ts, at) for d, at in replay_any(detector, data, f"{rec.subject}/{rec.code}/{rec.path.name}")]
         impact_ts = None if math.isnan(impact) else impact
         outcomes.append(score_recording(rec.code, rec.subject, rec.group, duration_s(data), impact_ts, alerts))
     return outcomes
