@@ -20,6 +20,7 @@ Lon = Annotated[float, Meta(ge=-180.0, le=180.0, description="WGS84 degrees")]
 Axis = Annotated[float, Meta(ge=-64.0, le=64.0, description="acceleration, g")]
 AccSample = Annotated[list[Axis], Meta(min_length=3, max_length=3)]
 MAX_ACC_SAMPLES = 1024  # a window of at most ~5 s at 200 Hz
+AccOffset = Annotated[float, Meta(ge=0.0, le=10.0, description="time of one acc sample after ts, s")]
 
 
 class WearableTelemetry(msgspec.Struct, forbid_unknown_fields=True):
@@ -38,7 +39,8 @@ class WearableTelemetry(msgspec.Struct, forbid_unknown_fields=True):
     lat: Lat | None = None
     lon: Lon | None = None
     acc: Annotated[list[AccSample], Meta(min_length=1, max_length=MAX_ACC_SAMPLES)] | None = None
-    acc_hz: Annotated[float, Meta(ge=10.0, le=400.0, description="sample rate of acc, Hz")] | None = None
+    acc_hz: Annotated[float, Meta(ge=20.0, le=200.0, description="(nominal) sample rate of acc, Hz")] | None = None
+    acc_t: Annotated[list[AccOffset], Meta(min_length=1, max_length=MAX_ACC_SAMPLES)] | None = None
 
 
 class HomeSensorState(msgspec.Struct, forbid_unknown_fields=True):
