@@ -168,7 +168,7 @@ def test_model_cv_never_trains_on_held_out_subjects(monkeypatch: pytest.MonkeyPa
 
     monkeypatch.setattr(falls_learn, "fit", spy_fit)
     scored: list[list[int]] = []
-    models, _ = falls_learn.cross_validate(loaded, 3, lambda recs, model: scored.append(recs), "wrist")
+    falls_learn.cross_validate(loaded, 3, lambda recs, model: scored.append(recs), "wrist")
     assert len(scored) == 3 and sorted(i for recs in scored for i in recs) == list(range(len(loaded)))
     for recs, used in zip(scored, fitted_recs, strict=False):
         held = {loaded[i][0].subject for i in recs}
