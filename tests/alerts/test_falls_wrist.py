@@ -17,7 +17,7 @@ from alerts.fall import FallDetector
 from devices.acc_timing import steady_times, to_grid
 from devices.decode import Decoder
 from devices.registry import Registry
-from hub.models import Reading, Rejection
+from hub.models import Family, Reading, Rejection
 from hub.state import StateDB
 from simulators.falls import generate
 
@@ -25,6 +25,7 @@ DATASETS = Path(__file__).resolve().parents[2].parent / "shared/datasets"
 WEDA = DATASETS / "weda-fall-dev"
 SISFALL = DATASETS / "sisfall-dev"
 NOW = time.time()
+WEARABLE_FAMILY = Family.WEARABLE
 
 
 def bursty_stamps(n: int, rate: float, rng: np.random.Generator, burst: int = 5) -> np.ndarray:
@@ -217,3 +218,15 @@ def test_sisfall_cross_validated_figures(capsys: pytest.CaptureFixture[str]) -> 
     cv = last_json(capsys.readouterr().out)["cv"]
     assert cv["sensitivity"] >= 0.97 and cv["specificity"] >= 0.99  # issue 17 asks 0.98 / 0.98
     assert cv["latency_median_s"] <= 2.0
+
+
+def test_worn_at_selects_the_wrist_model() -> None:
+    """The registry's worn_at (set_worn_at) picks the position's parameters: the learned model on the wrist."""
+    seen: dict[str, dict[str, float]] = {}
+    det = FallDetector("waist", observer=lambda dev, ts, at, f: seen.setdefault(dev, f))
+    det.set_worn_at("watch", "wrist")
+    acc, _ = generate("fall", 50.0, seed=0)
+    for device in ("watch", "belt"):
+        for k in range(len(acc) // 50):
+            det.observe(Reading(device, WEARABLE_FAMILY, 1_700_000_000.0 + k, k, {}, acc[k * 50 : (k + 1) * 50], 50.0))
+    assert "log_peak" in seen["watch"] and "log_peak" not in seen["belt"]
