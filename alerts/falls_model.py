@@ -31,38 +31,41 @@ def _ix(s: float) -> int:
 def segment_features(seg: np.ndarray) -> dict[str, float]:
     """Window statistics of a (PRE_N + 1 + POST_N, 3) segment centred on the impact (NaN where unknown)."""
     x = seg.astype(np.float64)
-    mag = np.sqrt((x * x).sum(axis=1))
-    peak = mag[PRE_N]
+    mag = np.sqrt(np.einsum("ij,ij->i", x, x))
+    peak = float(mag[PRE_N])
+    finite = bool(np.isfinite(mag).all())  # the usual case: no gap, no filtering needed
 
-    def stat(lo: float, hi: float, fn: str) -> float:
-        part = mag[_ix(lo) : _ix(hi)]
-        part = part[np.isfinite(part)]
-        if len(part) < 2:
-            return math.nan
-        return float(getattr(np, fn)(part))
+    def part(lo: float, hi: float) -> np.ndarray:
+        p = mag[_ix(lo) : _ix(hi)]
+        return p if finite else p[np.isfinite(p)]
 
     def vec(lo: float, hi: float) -> np.ndarray:
-        part = x[_ix(lo) : _ix(hi)]
-        part = part[np.isfinite(part).all(axis=1)]
-        return part.mean(axis=0) if len(part) else np.full(3, np.nan)
+        p = x[_ix(lo) : _ix(hi)]
+        if not finite:
+            p = p[np.isfinite(p).all(axis=1)]
+        return p.mean(axis=0) if len(p) else np.full(3, np.nan)
 
+    pre, last, post = part(-2.5, -1.0), part(-1.0, -0.1), part(0.3, 1.2)
+    last_min = part(-1.0, -0.05)
+    nan = math.nan
     away = np.concatenate([mag[: _ix(-0.3)], mag[_ix(0.3) :]])
-    away = away[np.isfinite(away)]
     post_axes = x[_ix(0.3) :]
-    post_axes = post_axes[np.isfinite(post_axes).all(axis=1)]
+    if not finite:
+        away = away[np.isfinite(away)]
+        post_axes = post_axes[np.isfinite(post_axes).all(axis=1)]
     return {
-        "log_peak": math.log(peak) if peak > 0 else math.nan,
-        "pre_mean": stat(-2.5, -1.0, "mean"),  # activity before the fall
-        "pre_std": stat(-2.5, -1.0, "std"),
-        "last_s_mean": stat(-1.0, -0.1, "mean"),  # about 1 g when still, below during free fall
-        "last_s_min": stat(-1.0, -0.05, "min"),
-        "last_s_std": stat(-1.0, -0.1, "std"),
-        "post_mean": stat(0.3, 1.2, "mean"),
-        "post_std": stat(0.3, 1.2, "std"),
-        "post_max": stat(0.3, 1.2, "max"),
+        "log_peak": math.log(peak) if peak > 0 else nan,
+        "pre_mean": float(pre.mean()) if len(pre) > 1 else nan,  # activity before the fall
+        "pre_std": float(pre.std()) if len(pre) > 1 else nan,
+        "last_s_mean": float(last.mean()) if len(last) > 1 else nan,  # about 1 g when still, below in free fall
+        "last_s_min": float(last_min.min()) if len(last_min) > 1 else nan,
+        "last_s_std": float(last.std()) if len(last) > 1 else nan,
+        "post_mean": float(post.mean()) if len(post) > 1 else nan,
+        "post_std": float(post.std()) if len(post) > 1 else nan,
+        "post_max": float(post.max()) if len(post) > 1 else nan,
         "other_peaks": float((away > max(1.8, 0.6 * peak)).sum()) / RATE_HZ,  # claps repeat, falls do not
         "shift_g": float(np.linalg.norm(vec(0.4, 1.2) - vec(-2.5, -1.0))),  # posture change, unnormalised
-        "post_axis_std": float(post_axes.std(axis=0).sum()) if len(post_axes) > 1 else math.nan,
+        "post_axis_std": float(post_axes.std(axis=0).sum()) if len(post_axes) > 1 else nan,
     }
 
 
