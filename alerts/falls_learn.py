@@ -27,7 +27,7 @@ EARLY_S = 0.5  # a cluster more than this before the impact is an early (false) 
 FEATURES = (
     "log_peak", "freefall_min_g", "stillness", "orientation_change_deg", "pre_tilt_deg", "post_tilt_deg",
     "pre_mean", "pre_std", "last_s_mean", "last_s_min", "last_s_std", "post_mean", "post_std", "post_max",
-    "other_peaks", "shift_g", "post_axis_std",
+    "other_peaks", "shift_g", "post_axis_std", "late_std", "turn_deg", "sink_g_s",
 )
 L2 = 1.0
 CUT = 0.5

@@ -28,6 +28,14 @@ def _ix(s: float) -> int:
     return PRE_N + round(s * RATE_HZ)
 
 
+def _angle(u: np.ndarray, v: np.ndarray) -> float:
+    """Angle between two vectors, degrees (NaN when either is missing)."""
+    nu, nv = float(np.linalg.norm(u)), float(np.linalg.norm(v))
+    if not (nu > 0 and nv > 0):
+        return math.nan
+    return math.degrees(math.acos(max(-1.0, min(1.0, float(u @ v) / (nu * nv)))))
+
+
 def segment_features(seg: np.ndarray) -> dict[str, float]:
     """Window statistics of a (PRE_N + 1 + POST_N, 3) segment centred on the impact (NaN where unknown)."""
     x = seg.astype(np.float64)
@@ -46,7 +54,7 @@ def segment_features(seg: np.ndarray) -> dict[str, float]:
         return p.mean(axis=0) if len(p) else np.full(3, np.nan)
 
     pre, last, post = part(-2.5, -1.0), part(-1.0, -0.1), part(0.3, 1.2)
-    last_min = part(-1.0, -0.05)
+    last_min, late = part(-1.0, -0.05), part(0.7, 1.2)
     nan = math.nan
     away = np.concatenate([mag[: _ix(-0.3)], mag[_ix(0.3) :]])
     post_axes = x[_ix(0.3) :]
@@ -66,6 +74,9 @@ def segment_features(seg: np.ndarray) -> dict[str, float]:
         "other_peaks": float((away > max(1.8, 0.6 * peak)).sum()) / RATE_HZ,  # claps repeat, falls do not
         "shift_g": float(np.linalg.norm(vec(0.4, 1.2) - vec(-2.5, -1.0))),  # posture change, unnormalised
         "post_axis_std": float(post_axes.std(axis=0).sum()) if len(post_axes) > 1 else nan,
+        "late_std": float(late.std()) if len(late) > 1 else nan,  # settled by the end of the segment?
+        "turn_deg": _angle(vec(-1.0, -0.5), vec(0.4, 1.2)),  # turn from just before the impact to after it
+        "sink_g_s": float((part(-0.6, -0.05) - 1.0).sum()) / RATE_HZ,  # |a| below 1 g: sinking before impact
     }
 
 
