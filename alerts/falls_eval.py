@@ -23,7 +23,7 @@ from alerts.fall import DEFAULT_MODELS, FallDetector
 from alerts.fall_features import FallThresholds
 from alerts.falls_model import FallModel
 from alerts.falls_scoring import Outcome, breakdown, score_recording, summarise
-from alerts.falls_sources import DEFAULT_POSITION, Row, duration_s, replay_any
+from alerts.falls_sources import DEFAULT_POSITION, Row, duration_s, fall_start_ts, replay_any
 from alerts.falls_sources import load as load_any
 from alerts.falls_sources import progress as progress
 from alerts.falls_tuning import Loaded, cross_validate
@@ -52,7 +52,9 @@ def evaluate(
         rec, data, impact = loaded[i]
         alerts = [(d.ts, at) for d, at in replay_any(detector, data, f"{rec.subject}/{rec.code}/{rec.path.name}")]
         impact_ts = None if math.isnan(impact) else impact
-        outcomes.append(score_recording(rec.code, rec.subject, rec.group, duration_s(data), impact_ts, alerts))
+        outcomes.append(
+            score_recording(rec.code, rec.subject, rec.group, duration_s(data), impact_ts, alerts, fall_start_ts(rec))
+        )
     return outcomes
 
 

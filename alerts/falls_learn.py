@@ -2,9 +2,10 @@
 
 Every recording is replayed once through the production FallDetector with a probe model that never fires; its
 observer records each impact cluster's features. The cluster at a fall's true impact (within `MATCH_S`) is a
-positive; every cluster of a daily activity, and any before a fall (an early alarm), is a negative; clusters
-after a fall's impact are left out (the detector's latch hides them once the fall is caught). Models are fitted
-on the training subjects' rows only; held-out subjects are scored by a real replay (alerts/falls_eval.py).
+positive; every cluster of a daily activity, and any before a fall starts (an early alarm), is a negative;
+clusters during a fall but off its impact, and after it, are left out (the detector's latch hides them once the
+fall is caught). Models are fitted on the training subjects' rows only; held-out subjects are scored by a real
+replay (alerts/falls_eval.py).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pandas as pd
 
 from alerts.fall import DEFAULT_THRESHOLDS, FallDetector
 from alerts.falls_model import FallModel, fit
-from alerts.falls_sources import Row, replay_any
+from alerts.falls_sources import Row, fall_start_ts, replay_any
 from alerts.falls_tuning import NEVER, folds
 
 MATCH_S = 0.3  # a cluster this close to the true impact is the fall's
@@ -50,11 +51,14 @@ def candidates(loaded: Sequence[Row], position: str) -> pd.DataFrame:
 
 def labels(loaded: Sequence[Row], cands: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """(positive, negative) masks over the candidate rows."""
-    impact = np.array([row[2] for row in loaded])[cands["rec"].to_numpy(dtype=int)]
+    recs = cands["rec"].to_numpy(dtype=int)
+    impact = np.array([row[2] for row in loaded])[recs]
+    starts = [fall_start_ts(row[0]) for row in loaded]
+    earliest = np.fmin(impact, np.array([math.nan if s is None else s for s in starts])[recs])
     with np.errstate(invalid="ignore"):
         d = cands["ts"].to_numpy() - impact
         pos = np.abs(d) <= MATCH_S
-        neg = np.isnan(impact) | (d < -EARLY_S)
+        neg = np.isnan(impact) | (cands["ts"].to_numpy() < earliest - EARLY_S)
     return pos, neg
 
 

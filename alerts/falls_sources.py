@@ -75,3 +75,9 @@ def replay_any(detector: FallDetector, data: np.ndarray, device_id: str) -> list
     if data.shape[1] == 4:
         return falls_weda.replay(detector, data[:, 0], data[:, 1:].astype(np.float32), device_id)
     return falls_dataset.replay(detector, data, device_id)
+
+
+def fall_start_ts(rec: Any) -> float | None:
+    """Device time at which a fall starts where the dataset marks it (WEDA-FALL), else None."""
+    window = getattr(rec, "fall_window", None)
+    return None if window is None else falls_weda.T0 + window[0]
