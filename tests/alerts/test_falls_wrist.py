@@ -201,12 +201,13 @@ def last_json(out: str) -> dict:
 @pytest.mark.dataset
 @pytest.mark.skipif(not WEDA.is_dir(), reason=f"WEDA-FALL dev set not found at {WEDA}")
 def test_weda_cross_validated_figures(capsys: pytest.CaptureFixture[str]) -> None:
-    """5-fold leave-subjects-out on all 15 WEDA-FALL dev subjects (about 20 s): the figures reached so far."""
+    """5-fold leave-subjects-out on all 15 WEDA-FALL dev subjects (about 20 s): the figures reached so far
+    (94.7 % / 93.4 %), kept from sliding back; the issue's 95 % / 95 % is not reached yet."""
     assert falls_eval.main([str(WEDA), "--json", "--cv", "5"]) == 0
     result = last_json(capsys.readouterr().out)
     cv = result["cv"]
     assert (result["worn_at"], result["method"], cv["recordings"]) == ("wrist", "learned model", 602)
-    assert cv["sensitivity"] >= 0.91 and cv["specificity"] >= 0.90  # issue 17 asks 0.95 / 0.95: not reached
+    assert cv["sensitivity"] >= 0.94 and cv["specificity"] >= 0.93  # issue 17 asks 0.95 / 0.95: not reached
     assert cv["elderly_specificity"] >= 0.95
     assert cv["latency_median_s"] <= 2.0
 
