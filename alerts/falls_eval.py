@@ -71,13 +71,19 @@ def report(title: str, outcomes: list[Outcome]) -> dict[str, float]:
     )
     for group in sorted({o.group for o in outcomes}):
         g = summarise(o for o in outcomes if o.group == group)
-        s[f"{group}_false_alarms_per_hour"] = g["false_alarms_per_hour"]
-        s[f"{group}_sensitivity"] = g["sensitivity"]
-        s[f"{group}_specificity"] = g["specificity"]
-        print(
-            f"  {group}: sensitivity {g['sensitivity']:.2%} ({g['falls']} falls)  specificity "
-            f"{g['specificity']:.2%}  false alarms/h {g['false_alarms_per_hour']:.2f} ({g['adl_hours']:.2f} h of ADL)"
-        )
+        cells = []
+        if g["falls"]:
+            s[f"{group}_sensitivity"] = g["sensitivity"]
+            cells.append(f"sensitivity {g['sensitivity']:.2%} ({g['falls']} falls)")
+        if g["adl_recordings"]:
+            s[f"{group}_specificity"] = g["specificity"]
+            s[f"{group}_false_alarms_per_hour"] = g["false_alarms_per_hour"]
+            s[f"{group}_false_alarms_per_day"] = g["false_alarms_per_hour"] * WAKING_HOURS_PER_DAY
+            cells.append(
+                f"specificity {g['specificity']:.2%}  false alarms/h {g['false_alarms_per_hour']:.2f} "
+                f"({g['adl_hours']:.2f} h of ADL, {g['false_alarms_per_hour'] * WAKING_HOURS_PER_DAY:.1f}/day)"
+            )
+        print(f"  {group}: " + "  ".join(cells))
     for key, name in (("group", "age group"), ("code", "code")):
         cells = [f"{k} {ok}/{n}" for k, (ok, n) in breakdown(outcomes, key).items()]
         print(f"correct per {name}: " + ", ".join(cells))
