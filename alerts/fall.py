@@ -107,9 +107,11 @@ class FallDetector:
         self.worn_at = worn_at
         self._worn_at: dict[str, str] = dict(devices_worn_at or {})
         self._thresholds = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
-        # a position with a model decides with it; None (or thresholds given alone) falls back to the rule
-        self._models = {k: v for k, v in {**(DEFAULT_MODELS if thresholds is None else {}), **(models or {})}.items()
-                        if v is not None}
+        # a position with a model decides with it; a model of None, or thresholds given for the position without
+        # a model, fall back to the threshold rule there
+        given = dict(models or {})
+        self._models = {k: v for k, v in {**DEFAULT_MODELS, **given}.items()
+                        if v is not None and (k in given or k not in (thresholds or {}))}
         self._latch_n = round(latch_s * RATE_HZ)
         self._observer = observer
         self._tracks: dict[str, _Track] = {}
