@@ -47,9 +47,9 @@ def baseline(readings: list[Reading]) -> None:
         np.sqrt((r.acc * r.acc).sum(axis=1)).max()
 
 
-def run_batched(readings: list[Reading], n_devices: int) -> None:
+def run_batched(readings: list[Reading], n_devices: int, worn_at: str = "waist") -> None:
     """One observe_batch call per round of all devices."""
-    det = FallDetector()
+    det = FallDetector(worn_at)  # type: ignore[arg-type]
     for i in range(0, len(readings), n_devices):
         det.observe_batch(readings[i : i + n_devices])
 
@@ -59,16 +59,18 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--windows", type=int, default=200_000)
     ap.add_argument("--devices", type=int, default=1_000)
+    ap.add_argument("--worn-at", choices=("waist", "wrist", "pendant"), default="waist")
     args = ap.parse_args()
     readings = make_readings(args.windows, args.devices)
     n = len(readings)
     t_base = timed(lambda: baseline(readings))
-    det = FallDetector()
+    det = FallDetector(args.worn_at)
     t_single = timed(lambda: [det.observe(r) for r in readings])
-    t_batch = timed(lambda: run_batched(readings, args.devices))
+    t_batch = timed(lambda: run_batched(readings, args.devices, args.worn_at))
     result = {
         "windows": n,
         "devices": args.devices,
+        "worn_at": args.worn_at,
         "baseline_numpy_norm_windows_per_s": round(n / t_base),
         "observe_windows_per_s": round(n / t_single),
         "windows_per_s": round(n / t_batch),

@@ -12,6 +12,7 @@ import msgspec
 import numpy as np
 
 from devices import schemas
+from devices.acc_timing import to_grid
 from devices.adapters import PREFIXES, Adapters, AliasResolver, Ignored
 from devices.geo import gcj02_to_wgs84
 from devices.models import Availability, DeviceEvent, DisasterReport, Family, Reading, Rejection, ResponderStatus
@@ -21,7 +22,7 @@ from devices.responder_status import decode_status
 
 Decoded = Reading | DeviceEvent | Availability | DisasterReport | Rejection | Ignored | ResponderStatus
 MAX_PAST_S = 30 * 24 * 3600.0  # devices buffer offline data for days, not months
-_SKIP = frozenset({"ts", "seq", "device_id", "acc", "acc_hz"})
+_SKIP = frozenset({"ts", "seq", "device_id", "acc", "acc_hz", "acc_t"})
 
 # (domain, channel) -> family that may publish there, and the schema of the payload.
 CHANNELS: dict[tuple[str, str], tuple[frozenset[Family], type[msgspec.Struct] | None]] = {
@@ -161,7 +162,15 @@ def _record(family: Family, device_id: str, body: Any) -> Decoded:
         raise Reject("invalid", "acc needs acc_hz (its sample rate) - at $.acc_hz")
     window = np.asarray(acc, dtype=np.float32)
     values["acc_peak_g"] = float(np.sqrt(np.einsum("ij,ij->i", window, window).max()))
-    return Reading(device_id, family, body.ts, body.seq, values, window, body.acc_hz)
+    if body.acc_t is None:
+        return Reading(device_id, family, body.ts, body.seq, values, window, body.acc_hz)
+    if len(body.acc_t) != len(window):
+        raise Reject("invalid", "acc_t needs one time per acc sample - at $.acc_t")
+    # per-sample times (a watch delivering in bursts): onto the grid k / acc_hz; ts becomes the first grid time
+    start, grid = to_grid(body.ts + np.asarray(body.acc_t), window, body.acc_hz)
+    if len(grid) == 0:
+        return Reading(device_id, family, body.ts, body.seq, values)
+    return Reading(device_id, family, start, body.seq, values, grid, body.acc_hz)
 
 
 def _to_wgs84(reading: Reading) -> Reading:

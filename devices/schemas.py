@@ -28,6 +28,7 @@ STORED_METRICS: tuple[str, ...] = (
     "occupancy", "contact", "bed_occupied", "smoke", "gas", "water_leak", "temperature", "humidity",
     "rainfall_mm", "river_level_m", "displacement_mm",
 )
+AccOffset = Annotated[float, Meta(ge=0.0, le=10.0, description="time of one acc sample after ts, s")]
 
 
 class WearableTelemetry(msgspec.Struct, forbid_unknown_fields=True):
@@ -46,7 +47,8 @@ class WearableTelemetry(msgspec.Struct, forbid_unknown_fields=True):
     lat: Lat | None = None
     lon: Lon | None = None
     acc: Annotated[list[AccSample], Meta(min_length=1, max_length=MAX_ACC_SAMPLES)] | None = None
-    acc_hz: Annotated[float, Meta(ge=10.0, le=400.0, description="sample rate of acc, Hz")] | None = None
+    acc_hz: Annotated[float, Meta(ge=20.0, le=200.0, description="(nominal) sample rate of acc, Hz")] | None = None
+    acc_t: Annotated[list[AccOffset], Meta(min_length=1, max_length=MAX_ACC_SAMPLES)] | None = None
 
 
 class HomeSensorState(msgspec.Struct, forbid_unknown_fields=True):

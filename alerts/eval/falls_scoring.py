@@ -38,11 +38,17 @@ def score_recording(
     duration_s: float,
     impact_ts: float | None,
     alerts: list[tuple[float, float]],
+    fall_start_ts: float | None = None,
 ) -> Outcome:
-    """Score one recording from its alerts as (impact ts claimed, emitted at); impact_ts is None for ADL."""
+    """Score one recording from its alerts as (impact ts claimed, emitted at); impact_ts is None for ADL.
+
+    Where the dataset marks when the fall starts (`fall_start_ts`), an alert claiming an impact from then on
+    (less the tolerance) is the fall's, even if before the largest |a|.
+    """
     if impact_ts is None:
         return Outcome(code, subject, group, False, duration_s, len(alerts), not alerts, None)
-    ok = len(alerts) == 1 and alerts[0][0] >= impact_ts - EARLY_TOLERANCE_S
+    earliest = impact_ts if fall_start_ts is None else min(impact_ts, fall_start_ts)
+    ok = len(alerts) == 1 and alerts[0][0] >= earliest - EARLY_TOLERANCE_S
     latency = alerts[0][1] - impact_ts if ok else None
     return Outcome(code, subject, group, True, duration_s, len(alerts), ok, latency)
 

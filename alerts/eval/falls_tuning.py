@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 from scipy.ndimage import uniform_filter
 
-from alerts.eval.falls_dataset import Recording, replay
+from alerts.eval.falls_dataset import Recording
+from alerts.eval.falls_sources import replay_any
 from alerts.falls.detector import DEFAULT_THRESHOLDS, FallDetector
 from alerts.falls.features import FallThresholds
 
@@ -31,23 +32,27 @@ LATCH_S = 60.0
 Loaded = list[tuple[Recording, np.ndarray, float]]  # recording, samples, true impact ts (NaN for ADL)
 
 
-def collect(loaded: Loaded) -> pd.DataFrame:
-    """Features of every impact cluster of every recording, one row each (`rec` = index in `loaded`)."""
+def collect(loaded: Loaded, position: str = "waist") -> pd.DataFrame:
+    """Features of every impact cluster of every recording, one row each (`rec` = index in `loaded`).
+
+    Recordings of either layout (alerts/eval/falls_sources.py); `position` is where the detector believes it is worn.
+    """
     rows: list[dict[str, float]] = []
     for i, (_, acc, _) in enumerate(loaded):
 
         def keep(_dev: str, ts: float, at: float, f: dict[str, float], i: int = i) -> None:
             rows.append({"rec": i, "ts": ts, "at": at, **f})
 
-        replay(FallDetector(thresholds={"waist": NEVER}, observer=keep), acc, "dev")
+        never = {pos: NEVER for pos in DEFAULT_THRESHOLDS}
+        replay_any(FallDetector(position, thresholds=never, observer=keep), acc, "dev")  # type: ignore[arg-type]
     return pd.DataFrame(rows)
 
 
-def _passes(cands: pd.DataFrame, grid: list[dict[str, float]]) -> np.ndarray:
+def _passes(cands: pd.DataFrame, grid: list[dict[str, float]], position: str = "waist") -> np.ndarray:
     """(n_candidates, n_grid) booleans: the decision rule of is_fall, vectorised over the grid."""
     col = {k: cands[k].to_numpy()[:, None] for k in cands.columns}
     par = {k: np.array([g[k] for g in grid])[None, :] for k in grid[0]}
-    base = DEFAULT_THRESHOLDS["waist"]
+    base = DEFAULT_THRESHOLDS[position]
     impact = (col["peak_g"] >= par["peak_g"]) & (
         (col["peak_g"] >= base.hard_peak_g) | (col["freefall_min_g"] <= base.freefall_g)
     )
@@ -77,19 +82,22 @@ def _correct(loaded: Loaded, cands: pd.DataFrame, ok: np.ndarray, recs: Sequence
     return out
 
 
-def tune(loaded: Loaded, cands: pd.DataFrame, recs: Sequence[int]) -> FallThresholds:
-    """Grid point with the best sensitivity + specificity on `recs`; ties go to the best-surrounded point."""
+def tune(loaded: Loaded, cands: pd.DataFrame, recs: Sequence[int], position: str = "waist") -> FallThresholds:
+    """Grid point whose neighbourhood has the best mean sensitivity + specificity on `recs`."""
     keys = list(GRID)
     points = [dict(zip(keys, p, strict=True)) for p in itertools.product(*GRID.values())]
-    correct = _correct(loaded, cands, _passes(cands, points), recs)
+    correct = _correct(loaded, cands, _passes(cands, points, position), recs)
     is_fall = np.array([not math.isnan(loaded[r][2]) for r in recs])
     score = sum(correct[m].mean(axis=0) for m in (is_fall, ~is_fall) if m.any()) + np.zeros(len(points))
-    # Robust choice: among the best points, the one whose grid neighbours score best (mid-plateau).
+    # Regularised choice for people not seen: the point whose 3x3x3x3 grid neighbourhood scores best on average
+    # (a plateau beats a peak on the training subjects); ties go to the better point itself. Picking the best
+    # point first and the neighbourhood only among ties gave 97.1 % / 98.3 % in 5-fold CV on SisFall dev, this
+    # 97.1 % / 99.4 %.
     shape = tuple(len(v) for v in GRID.values())
     smooth = uniform_filter(score.reshape(shape), size=3, mode="nearest").ravel()
-    best = np.flatnonzero(score >= score.max() - 1e-12)
-    pick = best[int(np.argmax(smooth[best]))]
-    return replace(DEFAULT_THRESHOLDS["waist"], **points[pick])
+    best = np.flatnonzero(smooth >= smooth.max() - 1e-12)
+    pick = best[int(np.argmax(score[best]))]
+    return replace(DEFAULT_THRESHOLDS[position], **points[pick])
 
 
 def folds(subjects: Sequence[str], k: int) -> list[list[str]]:
@@ -99,18 +107,18 @@ def folds(subjects: Sequence[str], k: int) -> list[list[str]]:
 
 
 def cross_validate(
-    loaded: Loaded, k: int, score: Callable[[list[int], FallThresholds], None]
+    loaded: Loaded, k: int, score: Callable[[list[int], FallThresholds], None], position: str = "waist"
 ) -> tuple[list[FallThresholds], FallThresholds]:
     """Tune on the other folds' subjects, then `score(held_out_recs, thresholds)` each fold.
 
     Returns the thresholds chosen per fold and those tuned on all subjects (the candidate defaults).
     """
-    cands = collect(loaded)
+    cands = collect(loaded, position)
     chosen = []
     for held in folds([rec.subject for rec, _, _ in loaded], k):
         train = [i for i, (rec, _, _) in enumerate(loaded) if rec.subject not in held]
         test = [i for i, (rec, _, _) in enumerate(loaded) if rec.subject in held]
-        th = tune(loaded, cands, train)
+        th = tune(loaded, cands, train, position)
         score(test, th)
         chosen.append(th)
-    return chosen, tune(loaded, cands, range(len(loaded)))
+    return chosen, tune(loaded, cands, range(len(loaded)), position)

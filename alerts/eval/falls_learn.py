@@ -1,0 +1,88 @@
+"""Training and leave-subjects-out cross-validation of the learned fall model (alerts/falls/model.py).
+
+Every recording is replayed once through the production FallDetector with a probe model that never fires; its
+observer records each impact cluster's features. The cluster at a fall's true impact (within `MATCH_S`) is a
+positive; every cluster of a daily activity, and any before a fall starts (an early alarm), is a negative;
+clusters during a fall but off its impact, and after it, are left out (the detector's latch hides them once the
+fall is caught). Models are fitted on the training subjects' rows only; held-out subjects are scored by a real
+replay (alerts/eval/falls.py).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from alerts.eval.falls_sources import Row, fall_start_ts, replay_any
+from alerts.eval.falls_tuning import NEVER, folds
+from alerts.falls.detector import DEFAULT_THRESHOLDS, FallDetector
+from alerts.falls.model import FallModel, fit
+
+MATCH_S = 0.3  # a cluster this close to the true impact is the fall's
+EARLY_S = 0.5  # a cluster more than this before the impact is an early (false) alarm
+# Wrist model: chosen by 5-fold leave-subjects-out CV on WEDA-FALL dev (see scripts/train_falls.py); every
+# feature of the rule plus the phase statistics, one moderate L2 penalty, balanced classes, cut at 0.5.
+FEATURES = (
+    "log_peak", "freefall_min_g", "stillness", "orientation_change_deg", "pre_tilt_deg", "post_tilt_deg",
+    "pre_mean", "pre_std", "last_s_mean", "last_s_min", "last_s_std", "post_mean", "post_std", "post_max",
+    "other_peaks", "shift_g", "post_axis_std", "late_std", "turn_deg", "sink_g_s",
+)
+L2 = 1.0
+CUT = 0.5
+PROBE = FallModel([], [], [], [], 0.0, cut=math.inf)  # computes the model's features, never fires
+
+
+def candidates(loaded: Sequence[Row], position: str) -> pd.DataFrame:
+    """Features of every impact cluster of every recording (`rec` = index in `loaded`, `ts` = impact)."""
+    rows: list[dict[str, float]] = []
+    never = {pos: NEVER for pos in DEFAULT_THRESHOLDS}
+    for i, (_, data, _) in enumerate(loaded):
+
+        def keep(_dev: str, ts: float, at: float, f: dict[str, float], i: int = i) -> None:
+            rows.append({"rec": i, "ts": ts, "at": at, **f})
+
+        det = FallDetector(position, thresholds=never, models={position: PROBE}, observer=keep)  # type: ignore[arg-type]
+        replay_any(det, data, "dev")
+    return pd.DataFrame(rows, columns=["rec", "ts", "at", *FEATURES, "peak_g"])
+
+
+def labels(loaded: Sequence[Row], cands: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(positive, negative) masks over the candidate rows."""
+    recs = cands["rec"].to_numpy(dtype=int)
+    impact = np.array([row[2] for row in loaded])[recs]
+    starts = [fall_start_ts(row[0]) for row in loaded]
+    earliest = np.fmin(impact, np.array([math.nan if s is None else s for s in starts])[recs])
+    with np.errstate(invalid="ignore"):
+        d = cands["ts"].to_numpy() - impact
+        pos = np.abs(d) <= MATCH_S
+        neg = np.isnan(impact) | (cands["ts"].to_numpy() < earliest - EARLY_S)
+    return pos, neg
+
+
+def train(loaded: Sequence[Row], cands: pd.DataFrame, recs: Sequence[int], position: str) -> FallModel:
+    """A model fitted on the candidate rows of recordings `recs` only."""
+    pos, neg = labels(loaded, cands)
+    mask = np.isin(cands["rec"].to_numpy(), np.asarray(recs)) & (pos | neg)
+    rows = cands.loc[mask].to_dict("records")
+    model = fit(rows, pos[mask], FEATURES, l2=L2, cut=CUT, groups=cands["rec"].to_numpy()[mask])
+    model.meta = {"position": position, "l2": L2, "rows": int(mask.sum()), "positives": int(pos[mask].sum())}
+    return model
+
+
+def cross_validate(
+    loaded: Sequence[Row], k: int, score: Callable[[list[int], FallModel], None], position: str
+) -> tuple[list[FallModel], FallModel]:
+    """Fit on the other folds' subjects, then `score(held_out_recs, model)`; also the model fitted on all."""
+    cands = candidates(loaded, position)
+    chosen = []
+    for held in folds([rec.subject for rec, _, _ in loaded], k):
+        train_recs = [i for i, (rec, _, _) in enumerate(loaded) if rec.subject not in held]
+        test = [i for i, (rec, _, _) in enumerate(loaded) if rec.subject in held]
+        model = train(loaded, cands, train_recs, position)
+        model.meta["held_out"] = sorted(held)
+        score(test, model)
+        chosen.append(model)
+    return chosen, train(loaded, cands, range(len(loaded)), position)
