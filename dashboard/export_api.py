@@ -14,10 +14,10 @@ from typing import Annotated, Literal
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
 
-from dashboard.context import HubContext
+from dashboard.deps import Ctx
 from devices.registry import Registry
 from ingest.store.base import METRICS, StoredReading
 
@@ -68,7 +68,7 @@ def serialise(table: pa.Table, fmt: Format) -> bytes:
 
 @router.get("/export")
 def export(
-    request: Request,
+    ctx: Ctx,
     start: float,
     end: float,
     device_id: str | None = None,
@@ -76,7 +76,6 @@ def export(
     format: Annotated[Format, Query()] = "csv",
 ) -> Response:
     """Download readings over [start, end) as CSV or Parquet."""
-    ctx: HubContext = request.app.state.ctx
     if start >= end:
         raise HTTPException(status_code=422, detail="start must be before end")
     try:
