@@ -1,6 +1,8 @@
 """The dashboard's FastAPI app: health, registry and readings REST, one live websocket feed, the live page.
 
-Built by `create_app(ctx)` from the objects the composition root made; nothing global.
+Built by `create_app(ctx)` from the objects the composition root made; nothing global. Routes take those objects
+and the signed-in user from dashboard/deps.py. To add a page (route module, role table, HTML with common.js), see
+dashboard/README.md.
 """
 
 from __future__ import annotations
