@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dashboard.auth import SESSION_S, AuthError
 from dashboard.context import HubContext
-from dashboard.deps import Admin, Auth, Ctx, Staff, require
+from dashboard.deps import Admin, Auth, BehindTls, Ctx, Staff, require
 from dashboard.guard import CSRF_COOKIE, SESSION_COOKIE, csrf_token
 
 COOKIE = SESSION_COOKIE
@@ -24,9 +24,8 @@ def _audit(ctx: HubContext, actor: str, action: str, detail: dict[str, Any]) -> 
         ctx.incidents.audit(actor, action, None, detail)
 
 
-def _set_cookies(request: Request, response: Response, token: str, session: bool = True) -> None:
+def _set_cookies(response: Response, token: str, secure: bool, session: bool = True) -> None:
     """The HttpOnly session cookie and the script-readable CSRF cookie (issue 8), both SameSite=Strict."""
-    secure = bool(getattr(request.app.state, "behind_tls", False))
     if session:
         response.set_cookie(COOKIE, token, max_age=int(SESSION_S), httponly=True, samesite="strict", secure=secure)
     response.set_cookie(CSRF_COOKIE, csrf_token(token), max_age=int(SESSION_S), samesite="strict", secure=secure)
@@ -48,7 +47,9 @@ class UserIn(LoginIn):
 
 
 @open_router.post("/login")
-def login(body: LoginIn, request: Request, response: Response, ctx: Ctx, auth: Auth) -> dict[str, Any]:
+def login(
+    body: LoginIn, request: Request, response: Response, ctx: Ctx, auth: Auth, secure: BehindTls
+) -> dict[str, Any]:
     """Sign in; sets an HttpOnly session cookie that expires with the shift."""
     client = request.client.host if request.client else "?"
     try:
@@ -56,7 +57,7 @@ def login(body: LoginIn, request: Request, response: Response, ctx: Ctx, auth: A
     except AuthError as exc:
         _audit(ctx, body.username, "login_failed", {"client": client, "why": str(exc)})
         raise HTTPException(status_code=exc.status, detail=str(exc)) from exc
-    _set_cookies(request, response, token)
+    _set_cookies(response, token, secure)
     _audit(ctx, user.username, "login", {"client": client})
     return {"username": user.username, "role": user.role, "display_name": user.display_name}
 
@@ -72,9 +73,9 @@ def logout(request: Request, response: Response, user: Staff, ctx: Ctx, auth: Au
 
 
 @router.get("/me")
-def me(user: Staff, request: Request, response: Response) -> dict[str, str]:
+def me(user: Staff, request: Request, response: Response, secure: BehindTls) -> dict[str, str]:
     """Who is signed in (and a fresh CSRF cookie for a page opened on an older session)."""
-    _set_cookies(request, response, request.cookies.get(COOKIE, ""), session=False)
+    _set_cookies(response, request.cookies.get(COOKIE, ""), secure, session=False)
     return {"username": user.username, "role": user.role, "display_name": user.display_name}
 
 

@@ -7,8 +7,9 @@ and never reads `request.app.state` itself:
     def acknowledge(incident_id: int, incidents: Incidents, user: Staff) -> ...
 
 `Ctx` is the whole context; `Auth`, `Incidents`, `Desk` and `Ops` are its optional parts, answered 503 when this
-hub was built without them. `Staff`, `Supervisor`, `Commander` and `Admin` are the signed-in user, who must hold a
-role of that group (401 without a session, 403 with another role); `require(role, ...)` makes any other group.
+hub was built without them; `Access` is the access log and `BehindTls` whether cookies must be Secure. `Staff`,
+`Supervisor`, `Commander` and `Admin` are the signed-in user, who must hold a role of that group (401 without a
+session, 403 with another role); `require(role, ...)` makes any other group.
 These checks are the second line behind the role table (dashboard/roles.py), which `dashboard.guard` enforces on
 every route first; the two must agree (tests/security/test_openapi_roles.py).
 
@@ -19,7 +20,7 @@ handing each to its thread pool. `require`'s check reads the session table, so i
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, HTTPException
 from starlette.requests import HTTPConnection
@@ -31,6 +32,8 @@ from dashboard.context import HubContext
 from dashboard.roles import ADMIN, COMMAND, SUPERVISORS
 from dispatch.desk import DispatchDesk
 from dispatch.disaster.field_ops import FieldOps
+
+T = TypeVar("T")
 
 
 async def get_ctx(conn: HTTPConnection) -> HubContext:
@@ -51,36 +54,38 @@ async def get_access(conn: HTTPConnection) -> AccessLog:
 Access = Annotated[AccessLog, Depends(get_access)]
 
 
-def _missing(what: str) -> HTTPException:
-    return HTTPException(503, f"no {what} in this hub")
+async def get_behind_tls(conn: HTTPConnection) -> bool:
+    """Whether the hub is served behind TLS (cookies then carry Secure; issue 8)."""
+    return bool(conn.app.state.behind_tls)
+
+
+BehindTls = Annotated[bool, Depends(get_behind_tls)]
+
+
+def _present(part: T | None, what: str) -> T:
+    if part is None:
+        raise HTTPException(503, f"no {what} in this hub")
+    return part
 
 
 async def get_auth(ctx: Ctx) -> StaffAuth:
     """Staff accounts and sessions (503 when this hub has none)."""
-    if ctx.auth is None:
-        raise _missing("staff accounts")
-    return ctx.auth
+    return _present(ctx.auth, "staff accounts")
 
 
 async def get_incidents(ctx: Ctx) -> IncidentService:
     """The call-centre loop's incidents and audit log (503 when this hub has none)."""
-    if ctx.incidents is None:
-        raise _missing("incident service")
-    return ctx.incidents
+    return _present(ctx.incidents, "incident service")
 
 
 async def get_desk(ctx: Ctx) -> DispatchDesk:
     """Responders, offers and service orders (503 when this hub has none)."""
-    if ctx.desk is None:
-        raise _missing("dispatch desk")
-    return ctx.desk
+    return _present(ctx.desk, "dispatch desk")
 
 
 async def get_field_ops(ctx: Ctx) -> FieldOps:
     """The running hub's command room (503 when this hub has none)."""
-    if ctx.field_ops is None:
-        raise _missing("command centre")
-    return ctx.field_ops
+    return _present(ctx.field_ops, "command centre")
 
 
 Auth = Annotated[StaffAuth, Depends(get_auth)]
