@@ -11,10 +11,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from dashboard.auth import SESSION_S, AuthError
+from dashboard.auth import SESSION_COOKIE, SESSION_S, AuthError
 from dashboard.context import HubContext
 from dashboard.deps import Admin, Auth, BehindTls, Ctx, Staff, require
-from dashboard.guard import CSRF_COOKIE, SESSION_COOKIE, csrf_token
+from dashboard.guard import CSRF_COOKIE, csrf_token
 
 COOKIE = SESSION_COOKIE
 
