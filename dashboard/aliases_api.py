@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
+from dashboard.context import HubContext
+from dashboard.deps import Ctx
 from devices.aliases import Alias, AliasBook
 from devices.records import RegistryError
 
@@ -24,30 +26,30 @@ class AliasIn(BaseModel):
     replace: bool = False
 
 
-def _book(request: Request) -> AliasBook:
-    return AliasBook(request.app.state.ctx.registry.db)
+def _book(ctx: HubContext) -> AliasBook:
+    return AliasBook(ctx.registry.db)
 
 
 @router.post("/aliases", status_code=201)
-def add_alias(body: AliasIn, request: Request) -> dict[str, Any]:
+def add_alias(body: AliasIn, ctx: Ctx) -> dict[str, Any]:
     """Map a friendly name or an OwnTracks '<user>/<device>' to a registered device (takes effect at once)."""
     alias = Alias(body.source, body.external_id, body.device_id)
     try:
-        _book(request).add(alias, replace=body.replace)
+        _book(ctx).add(alias, replace=body.replace)
     except RegistryError as exc:
         raise HTTPException(status_code=409 if "exists" in str(exc) else 422, detail=str(exc)) from exc
     return asdict(alias)
 
 
 @router.get("/aliases")
-def list_aliases(request: Request, source: str | None = None) -> list[dict[str, Any]]:
+def list_aliases(ctx: Ctx, source: str | None = None) -> list[dict[str, Any]]:
     """Every alias (of one source)."""
-    return [asdict(a) for a in _book(request).entries(source)]
+    return [asdict(a) for a in _book(ctx).entries(source)]
 
 
 @router.delete("/aliases/{source}/{external_id:path}")
-def remove_alias(source: str, external_id: str, request: Request) -> dict[str, str]:
+def remove_alias(source: str, external_id: str, ctx: Ctx) -> dict[str, str]:
     """Forget an alias; its messages are rejected as unknown_device from then on."""
-    if not _book(request).remove(source, external_id):
+    if not _book(ctx).remove(source, external_id):
         raise HTTPException(status_code=404, detail=f"no alias {source}:{external_id!r}")
     return {"status": "removed"}

@@ -1,6 +1,8 @@
 """The dashboard's FastAPI app: health, registry and readings REST, one live websocket feed, the live page.
 
-Built by `create_app(ctx)` from the objects the composition root made; nothing global.
+Built by `create_app(ctx)` from the objects the composition root made; nothing global. Routes take those objects
+and the signed-in user from dashboard/deps.py. To add a page (route module, role table, HTML with common.js), see
+dashboard/README.md.
 """
 
 from __future__ import annotations
@@ -9,7 +11,6 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI, WebSocket, WebSocketDisconnect
@@ -21,16 +22,18 @@ from dashboard.aliases_api import router as aliases_router
 from dashboard.command_pages import mount_command
 from dashboard.console_pages import mount_console
 from dashboard.context import HubContext
+from dashboard.deps import require
 from dashboard.export_api import router as export_router
 from dashboard.fhir_api import router as fhir_router
 from dashboard.guard import guard
 from dashboard.headers import SecurityHeaders
 from dashboard.metrics import router as metrics_router
+from dashboard.pages import STATIC, mount_assets
 from dashboard.spec import document
 
 
 def _index() -> str:
-    return (Path(__file__).resolve().parent / "static" / "index.html").read_text(encoding="utf-8")
+    return (STATIC / "index.html").read_text(encoding="utf-8")
 
 
 async def _pump(ws: WebSocket, queue: asyncio.Queue[bytes]) -> None:
@@ -48,7 +51,10 @@ async def _drain(ws: WebSocket) -> None:
 
 
 def create_app(ctx: HubContext, behind_tls: bool = False) -> FastAPI:
-    """The HTTP app over a running hub's objects (`behind_tls`: HSTS and Secure cookies, issue 8)."""
+    """The HTTP app over a running hub's objects (`behind_tls`: HSTS and Secure cookies, issue 8).
+
+    Raises `dashboard.pages.MissingAssets` (what to run) when the pages' front-end libraries are not installed.
+    """
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
@@ -56,13 +62,14 @@ def create_app(ctx: HubContext, behind_tls: bool = False) -> FastAPI:
 
     # issue 8: every route passes the role table (dashboard/roles.py), CSRF and the access log; security headers
     app = FastAPI(title="Eldercare & disaster hub", version="0.1.0", lifespan=lifespan, dependencies=[Depends(guard)])
+    mount_assets(app)  # first: a hub whose pages cannot load refuses to start, saying what to run
     app.state.ctx = ctx
     app.state.access = AccessLog(ctx.registry.db)
     app.state.behind_tls = behind_tls
     tile_url = ctx.field_ops.tile_url if ctx.field_ops is not None else ""
     app.add_middleware(SecurityHeaders, tile_url=tile_url, behind_tls=behind_tls)
     document(app)  # the spec states the role table's 401/403 and the real error shapes
-    staff = [Depends(auth_api.require())]  # issue 5: every /api route needs a session (401), /health stays open
+    staff = [Depends(require())]  # issue 5: every /api route needs a session (401), /health stays open
     app.include_router(registry_api.router, dependencies=staff)
     app.include_router(readings_api.router, dependencies=staff)
     app.include_router(detections_api.router, dependencies=staff)

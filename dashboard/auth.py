@@ -20,6 +20,7 @@ from devices.statedb.sqlite import StateDB
 
 ROLES = ("operator", "supervisor", "commander", "admin")
 SESSION_S = 12 * 3600.0  # one shift
+SESSION_COOKIE = "hub_session"  # HttpOnly; its token is looked up in staff_sessions
 LOGIN_FAILURES = 5  # per user name and per client address within LOGIN_WINDOW_S
 LOGIN_WINDOW_S = 60.0
 DDL = (

@@ -1,59 +1,36 @@
-"""Login, logout and user administration over REST, and the `require(role...)` dependency for every /api route.
+"""Login, logout and user administration over REST.
 
-No session: 401. A session whose role is not allowed: 403. Logins, logouts and user changes go to the audit log.
+No session: 401. A session whose role is not allowed: 403 (the `require(role...)` dependency, dashboard/deps.py).
+Logins, logouts and user changes go to the audit log.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from dashboard.auth import ROLES, SESSION_S, AuthError, StaffAuth, StaffUser
+from dashboard.auth import SESSION_COOKIE, SESSION_S, AuthError
+from dashboard.context import HubContext
+from dashboard.deps import Admin, Auth, BehindTls, Ctx, Staff, require
 from dashboard.guard import CSRF_COOKIE, csrf_token
 
-COOKIE = "hub_session"
-ADMIN = ("admin",)
-SUPERVISORS = ("supervisor", "commander", "admin")
+COOKIE = SESSION_COOKIE
 
 
-def _auth(request: Request) -> StaffAuth:
-    return request.app.state.ctx.auth  # type: ignore[no-any-return]
+def _audit(ctx: HubContext, actor: str, action: str, detail: dict[str, Any]) -> None:
+    if ctx.incidents is not None:
+        ctx.incidents.audit(actor, action, None, detail)
 
 
-def _audit(request: Request, actor: str, action: str, detail: dict[str, Any]) -> None:
-    incidents = request.app.state.ctx.incidents
-    if incidents is not None:
-        incidents.audit(actor, action, None, detail)
-
-
-def _set_cookies(request: Request, response: Response, token: str, session: bool = True) -> None:
+def _set_cookies(response: Response, token: str, secure: bool, session: bool = True) -> None:
     """The HttpOnly session cookie and the script-readable CSRF cookie (issue 8), both SameSite=Strict."""
-    secure = bool(getattr(request.app.state, "behind_tls", False))
     if session:
         response.set_cookie(COOKIE, token, max_age=int(SESSION_S), httponly=True, samesite="strict", secure=secure)
     response.set_cookie(CSRF_COOKIE, csrf_token(token), max_age=int(SESSION_S), samesite="strict", secure=secure)
 
 
-def require(*roles: str) -> Callable[[Request], StaffUser]:
-    """A dependency: the signed-in user, who must hold one of `roles` (any staff role when none given)."""
-    allowed = frozenset(roles or ROLES)
-
-    def check(request: Request) -> StaffUser:
-        user = _auth(request).session(request.cookies.get(COOKIE))
-        if user is None:
-            raise HTTPException(status_code=401, detail="sign in first")
-        if user.role not in allowed:
-            raise HTTPException(status_code=403, detail=f"needs role {sorted(allowed)}")
-        return user
-
-    return check
-
-
-Staff = Annotated[StaffUser, Depends(require())]
-Admin = Annotated[StaffUser, Depends(require(*ADMIN))]
 open_router = APIRouter(prefix="/api", tags=["auth"])
 router = APIRouter(prefix="/api", tags=["auth"], dependencies=[Depends(require())])
 
@@ -70,56 +47,58 @@ class UserIn(LoginIn):
 
 
 @open_router.post("/login")
-def login(body: LoginIn, request: Request, response: Response) -> dict[str, Any]:
+def login(
+    body: LoginIn, request: Request, response: Response, ctx: Ctx, auth: Auth, secure: BehindTls
+) -> dict[str, Any]:
     """Sign in; sets an HttpOnly session cookie that expires with the shift."""
     client = request.client.host if request.client else "?"
     try:
-        token, user = _auth(request).login(body.username, body.password, client)
+        token, user = auth.login(body.username, body.password, client)
     except AuthError as exc:
-        _audit(request, body.username, "login_failed", {"client": client, "why": str(exc)})
+        _audit(ctx, body.username, "login_failed", {"client": client, "why": str(exc)})
         raise HTTPException(status_code=exc.status, detail=str(exc)) from exc
-    _set_cookies(request, response, token)
-    _audit(request, user.username, "login", {"client": client})
+    _set_cookies(response, token, secure)
+    _audit(ctx, user.username, "login", {"client": client})
     return {"username": user.username, "role": user.role, "display_name": user.display_name}
 
 
 @router.post("/logout")
-def logout(request: Request, response: Response, user: Staff) -> dict[str, str]:
+def logout(request: Request, response: Response, user: Staff, ctx: Ctx, auth: Auth) -> dict[str, str]:
     """End this session."""
-    _auth(request).logout(request.cookies.get(COOKIE, ""))
+    auth.logout(request.cookies.get(COOKIE, ""))
     response.delete_cookie(COOKIE)
     response.delete_cookie(CSRF_COOKIE)
-    _audit(request, user.username, "logout", {})
+    _audit(ctx, user.username, "logout", {})
     return {"status": "signed out"}
 
 
 @router.get("/me")
-def me(user: Staff, request: Request, response: Response) -> dict[str, str]:
+def me(user: Staff, request: Request, response: Response, secure: BehindTls) -> dict[str, str]:
     """Who is signed in (and a fresh CSRF cookie for a page opened on an older session)."""
-    _set_cookies(request, response, request.cookies.get(COOKIE, ""), session=False)
+    _set_cookies(response, request.cookies.get(COOKIE, ""), secure, session=False)
     return {"username": user.username, "role": user.role, "display_name": user.display_name}
 
 
 @router.get("/admin/users")
-def list_users(request: Request, _user: Admin) -> list[dict[str, Any]]:
+def list_users(auth: Auth, _user: Admin) -> list[dict[str, Any]]:
     """Staff accounts (admin only)."""
-    return _auth(request).users()
+    return auth.users()
 
 
 @router.post("/admin/users", status_code=201)
-def add_user(body: UserIn, request: Request, user: Admin) -> dict[str, str]:
+def add_user(body: UserIn, user: Admin, ctx: Ctx, auth: Auth) -> dict[str, str]:
     """Create a staff account (admin only)."""
     try:
-        made = _auth(request).add_user(body.username, body.password, body.role, body.display_name)
+        made = auth.add_user(body.username, body.password, body.role, body.display_name)
     except AuthError as exc:
         raise HTTPException(status_code=exc.status, detail=str(exc)) from exc
-    _audit(request, user.username, "user_added", {"username": made.username, "role": made.role})
+    _audit(ctx, user.username, "user_added", {"username": made.username, "role": made.role})
     return {"username": made.username, "role": made.role}
 
 
 @router.post("/admin/users/{username}/disable")
-def disable_user(username: str, request: Request, user: Admin) -> dict[str, str]:
+def disable_user(username: str, user: Admin, ctx: Ctx, auth: Auth) -> dict[str, str]:
     """Disable an account and end its sessions (admin only)."""
-    _auth(request).set_active(username, False)
-    _audit(request, user.username, "user_disabled", {"username": username})
+    auth.set_active(username, False)
+    _audit(ctx, user.username, "user_disabled", {"username": username})
     return {"username": username, "status": "disabled"}

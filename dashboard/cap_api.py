@@ -7,20 +7,17 @@ public CAP feed); importing an alert needs the commander (or an admin).
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
 from alerts.disaster.cap import atom_feed, build_alert
-from dashboard.auth import StaffUser
-from dashboard.auth_api import require
-from dashboard.command_api import Ops
+from dashboard.deps import Commander, Ops
 
 MAX_CAP_BYTES = 256 * 1024
 feed = APIRouter(tags=["cap"])
 router = APIRouter(prefix="/api/cap", tags=["cap"])
-Commander = Annotated[StaffUser, Depends(require("commander", "admin"))]
 
 
 @feed.get("/cap/alerts.xml")

@@ -10,21 +10,17 @@ import time
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException
+from fastapi import APIRouter, Body, HTTPException
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from alerts.disaster.reports import ReportError, rollup, rollup_csv, rollup_xlsx
-from dashboard.auth import StaffUser
-from dashboard.auth_api import require
-from dashboard.command_api import Ops
+from dashboard.deps import Commander, Ops, Staff
 from dispatch.disaster.assignment import Team
 from dispatch.disaster.evacuation import TransitionError
 from dispatch.disaster.relief import Warehouse
 
 router = APIRouter(prefix="/api/command", tags=["command"])
-Staff = Annotated[StaffUser, Depends(require())]
-Commander = Annotated[StaffUser, Depends(require("commander", "admin"))]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 

@@ -8,34 +8,22 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict
-from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import FileResponse
 
 from alerts.disaster.warnings import WarningLevel
-from dashboard.auth_api import require
 from dashboard.command_view import gauges, points, villages
+from dashboard.deps import Ops, require
 from dashboard.geo_layers import layers
 from dashboard.markers import BBox, aggregate
+from dashboard.pages import STATIC
 from dispatch.disaster.field_ops import FieldOps
 
-STATIC = Path(__file__).resolve().parent / "static"
 MAX_GAUGES_IN_STATE = 1000
 router = APIRouter(prefix="/api/command", tags=["command"], dependencies=[Depends(require())])
 pages = APIRouter(tags=["command"], include_in_schema=False)
-
-
-def field_ops(request: Request) -> FieldOps:
-    """The running hub's command room (503 when this hub has none)."""
-    ops = getattr(request.app.state.ctx, "field_ops", None)
-    if ops is None:
-        raise HTTPException(503, "no command centre in this hub")
-    return ops  # type: ignore[no-any-return]
-
-
-Ops = Annotated[FieldOps, Depends(field_ops)]
 
 
 @router.get("/state")

@@ -9,21 +9,17 @@ import time
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, HTTPException, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from alerts.incidents.service import SEVERITY_RANK, IncidentError
-from dashboard.auth_api import Staff, require
 from dashboard.context import HubContext
+from dashboard.deps import Ctx, Desk, Incidents, Staff, Supervisor, require
 from dashboard.privacy import masked
 
 router = APIRouter(prefix="/api", tags=["console"], dependencies=[Depends(require())])
 VITALS_S = 3600.0
 IncidentId = Annotated[int, Path(ge=1, le=2**63 - 1)]  # SQLite's INTEGER range (a larger id was a 500)
-
-
-def _ctx(request: Request) -> HubContext:
-    return request.app.state.ctx  # type: ignore[no-any-return]
 
 
 def _call(fn: Any, *args: Any) -> Any:
@@ -61,11 +57,10 @@ def queue_order(incident: dict[str, Any]) -> tuple[int, float]:
 
 
 @router.get("/incidents")
-def list_incidents(request: Request, active: bool = True, limit: int = 200) -> list[dict[str, Any]]:
+def list_incidents(incidents: Incidents, desk: Desk, active: bool = True, limit: int = 200) -> list[dict[str, Any]]:
     """The queue (active incidents, by severity then waiting time), or the latest incidents of any state."""
-    ctx = _ctx(request)
-    store = ctx.incidents.store
-    rows = [ctx.desk.orders.annotate(r) for r in (store.active() if active else store.listing(limit=limit))]
+    store = incidents.store
+    rows = [desk.orders.annotate(r) for r in (store.active() if active else store.listing(limit=limit))]
     return sorted(rows, key=queue_order) if active else rows  # service orders carry their slot (issue 5)
 
 
@@ -86,69 +81,64 @@ def _vitals(ctx: HubContext, device_id: str) -> list[dict[str, Any]]:
 
 
 @router.get("/incidents/{incident_id}")
-def get_incident(incident_id: IncidentId, request: Request) -> dict[str, Any]:
+def get_incident(incident_id: IncidentId, ctx: Ctx, incidents: Incidents, desk: Desk) -> dict[str, Any]:
     """An incident with the resident's profile (masked), home, last vitals, accelerometer clips and offers."""
-    ctx = _ctx(request)
-    incident = _call(ctx.incidents.get, incident_id)
+    incident = _call(incidents.get, incident_id)
     clips = [ctx.detections.clip(a["device_id"], a["ts"]) for a in incident["alerts"] if a["kind"] == "fall"]
     return {
         **incident,
         **_profile(ctx, incident),
         "vitals": _vitals(ctx, incident["device_id"]),
         "clips": [c.to_json() for c in clips if c is not None],
-        "offers": ctx.desk.offers.of_incident(incident_id),
-        "service_order": ctx.desk.orders.get(incident_id),
-        "audit": ctx.incidents.store.audit_log(incident_id),
+        "offers": desk.offers.of_incident(incident_id),
+        "service_order": desk.orders.get(incident_id),
+        "audit": incidents.store.audit_log(incident_id),
     }
 
 
 @router.post("/incidents/{incident_id}/acknowledge")
-def acknowledge(incident_id: IncidentId, body: AckIn, request: Request, user: Staff) -> dict[str, Any]:
+def acknowledge(incident_id: IncidentId, body: AckIn, incidents: Incidents, user: Staff) -> dict[str, Any]:
     """Take the incident, with a comment."""
-    return _call(_ctx(request).incidents.acknowledge, incident_id, user.username, body.comment)  # type: ignore[no-any-return]
+    return _call(incidents.acknowledge, incident_id, user.username, body.comment)  # type: ignore[no-any-return]
 
 
 @router.post("/incidents/{incident_id}/callback")
-def callback(incident_id: IncidentId, body: CallbackIn, request: Request, user: Staff) -> dict[str, Any]:
+def callback(incident_id: IncidentId, body: CallbackIn, incidents: Incidents, user: Staff) -> dict[str, Any]:
     """Record a call-back (reached or not, and what was said)."""
-    return _call(_ctx(request).incidents.callback, incident_id, user.username, body.reached, body.note)  # type: ignore[no-any-return]
+    return _call(incidents.callback, incident_id, user.username, body.reached, body.note)  # type: ignore[no-any-return]
 
 
 @router.get("/incidents/{incident_id}/candidates")
-def candidates(incident_id: IncidentId, request: Request) -> list[dict[str, Any]]:
+def candidates(incident_id: IncidentId, desk: Desk) -> list[dict[str, Any]]:
     """Responders ranked by arrival time, capability, availability and load."""
-    return [asdict(c) for c in _call(_ctx(request).desk.candidates, incident_id)]
+    return [asdict(c) for c in _call(desk.candidates, incident_id)]
 
 
 @router.post("/incidents/{incident_id}/dispatch")
-def dispatch(incident_id: IncidentId, body: DispatchIn, request: Request, user: Staff) -> dict[str, Any]:
+def dispatch(incident_id: IncidentId, body: DispatchIn, desk: Desk, user: Staff) -> dict[str, Any]:
     """Send the chosen responder (an offer; the next candidates follow on decline or timeout)."""
-    return _call(_ctx(request).desk.dispatch, incident_id, user.username, body.responder_id)  # type: ignore[no-any-return]
+    return _call(desk.dispatch, incident_id, user.username, body.responder_id)  # type: ignore[no-any-return]
 
 
 @router.post("/incidents/{incident_id}/resolve")
-def resolve(incident_id: IncidentId, body: ResolveIn, request: Request, user: Staff) -> dict[str, Any]:
+def resolve(incident_id: IncidentId, body: ResolveIn, incidents: Incidents, user: Staff) -> dict[str, Any]:
     """Settle the incident with an outcome (helped, false_alarm, taken_to_hospital, ...)."""
-    return _call(_ctx(request).incidents.resolve, incident_id, user.username, body.outcome, body.comment)  # type: ignore[no-any-return]
+    return _call(incidents.resolve, incident_id, user.username, body.outcome, body.comment)  # type: ignore[no-any-return]
 
 
 @router.post("/incidents/{incident_id}/close")
-def close(
-    incident_id: IncidentId,
-    request: Request,
-    user: Annotated[Any, Depends(require("supervisor", "commander", "admin"))],
-) -> dict[str, Any]:
+def close(incident_id: IncidentId, incidents: Incidents, user: Supervisor) -> dict[str, Any]:
     """Close a resolved incident after review (supervisors)."""
-    return _call(_ctx(request).incidents.move, incident_id, "closed", user.username)  # type: ignore[no-any-return]
+    return _call(incidents.move, incident_id, "closed", user.username)  # type: ignore[no-any-return]
 
 
 @router.get("/incidents/{incident_id}/audit")
-def incident_audit(incident_id: IncidentId, request: Request) -> list[dict[str, Any]]:
+def incident_audit(incident_id: IncidentId, incidents: Incidents) -> list[dict[str, Any]]:
     """Every step of one incident, oldest first."""
-    return _ctx(request).incidents.store.audit_log(incident_id)
+    return incidents.store.audit_log(incident_id)
 
 
-@router.get("/audit", dependencies=[Depends(require("supervisor", "commander", "admin"))])
-def audit(request: Request, limit: int = 500) -> list[dict[str, Any]]:
+@router.get("/audit")
+def audit(incidents: Incidents, _user: Supervisor, limit: int = 500) -> list[dict[str, Any]]:
     """The whole audit log (supervisors and up)."""
-    return _ctx(request).incidents.store.audit_log(None, limit)
+    return incidents.store.audit_log(None, limit)

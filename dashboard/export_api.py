@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
 
-from dashboard.context import HubContext
+from dashboard.deps import Ctx
 from ingest.store.export import MAX_ROWS_PER_DEVICE, Format, devices_of, serialise, to_table
 
 router = APIRouter(prefix="/api", tags=["export"])
@@ -21,7 +21,7 @@ MEDIA = {"csv": "text/csv; charset=utf-8", "parquet": "application/vnd.apache.pa
 
 @router.get("/export")
 def export(
-    request: Request,
+    ctx: Ctx,
     start: float,
     end: float,
     device_id: str | None = None,
@@ -29,7 +29,6 @@ def export(
     format: Annotated[Format, Query()] = "csv",
 ) -> Response:
     """Download readings over [start, end) as CSV or Parquet."""
-    ctx: HubContext = request.app.state.ctx
     if start >= end:
         raise HTTPException(status_code=422, detail="start must be before end")
     try:

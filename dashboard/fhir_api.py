@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
-from dashboard.context import HubContext
+from dashboard.deps import Ctx
 from ingest.store.base import StoredReading
 
 router = APIRouter(prefix="/fhir", tags=["fhir"])
@@ -106,9 +106,8 @@ def date_range(dates: list[str]) -> tuple[float, float]:
 
 
 @router.get("/Observation")
-def search(request: Request, subject: str, date: Annotated[list[str] | None, Query()] = None) -> JSONResponse:
+def search(request: Request, ctx: Ctx, subject: str, date: Annotated[list[str] | None, Query()] = None) -> JSONResponse:
     """A searchset Bundle of the resident's vital-sign Observations in the date range (default the last day)."""
-    ctx: HubContext = request.app.state.ctx
     resident_id = subject.removeprefix("Patient/")
     if ctx.registry.resident(resident_id) is None:
         raise HTTPException(status_code=404, detail=f"no Patient {resident_id!r}")

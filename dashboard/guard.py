@@ -16,10 +16,11 @@ from urllib.parse import urlsplit
 from fastapi import HTTPException, WebSocketException
 from starlette.requests import HTTPConnection
 
-from dashboard.auth import StaffUser
+from dashboard.access_log import AccessLog
+from dashboard.auth import SESSION_COOKIE, StaffUser
+from dashboard.deps import Access, Ctx
 from dashboard.roles import Rule, rule
 
-SESSION_COOKIE = "hub_session"
 CSRF_COOKIE = "hub_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -59,14 +60,12 @@ def _rule_of(conn: HTTPConnection) -> Rule:
     return found
 
 
-def _audit(conn: HTTPConnection, user: StaffUser, kind: str) -> None:
-    access = getattr(conn.app.state, "access", None)
-    if access is not None:
-        query = dict(conn.query_params.multi_items())
-        access.record(user.username, user.role, f"{kind}_read", conn.url.path, {"query": query})
+def _audit(conn: HTTPConnection, access: AccessLog, user: StaffUser, kind: str) -> None:
+    query = dict(conn.query_params.multi_items())
+    access.record(user.username, user.role, f"{kind}_read", conn.url.path, {"query": query})
 
 
-def guard(conn: HTTPConnection) -> None:
+def guard(conn: HTTPConnection, ctx: Ctx, access: Access) -> None:
     """Enforce the role table, CSRF and the access log for the matched route."""
     found = _rule_of(conn)
     unsafe = conn.scope["type"] == "http" and conn.scope["method"] in UNSAFE
@@ -75,8 +74,7 @@ def guard(conn: HTTPConnection) -> None:
     if found.roles is None:
         return
     token = conn.cookies.get(SESSION_COOKIE, "")
-    auth = conn.app.state.ctx.auth
-    user = auth.session(token) if auth is not None else None
+    user = ctx.auth.session(token) if ctx.auth is not None else None
     if user is None:
         raise _refuse(conn, 401, "sign in first")
     if user.role not in found.roles:
@@ -84,4 +82,4 @@ def guard(conn: HTTPConnection) -> None:
     if unsafe:
         _check_csrf(conn, token)
     if found.audit:
-        _audit(conn, user, found.audit)
+        _audit(conn, access, user, found.audit)

@@ -11,12 +11,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-STATIC = Path(__file__).resolve().parent / "static"
+from dashboard.pages import STATIC
+
 INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.S)
 HSTS = "max-age=31536000; includeSubDomains"
 NO_STORE = ("/api/", "/fhir/")

@@ -1,46 +1,38 @@
 """Full identifiers of a resident (issue 8): national ID and phone, for supervisors and up, every view logged.
 
 Lists and pages show them masked (dashboard/privacy.py); this is the one place they are shown in full. The role
-check is the role table (dashboard/roles.py) plus the `require` here; the access log records who saw whose.
+check is the role table (dashboard/roles.py) plus the `Supervisor` dependency here; the access log records who saw
+whose.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query
 
-from dashboard.access_log import AccessLog
-from dashboard.auth import StaffUser
-from dashboard.auth_api import SUPERVISORS, require
+from dashboard.deps import Access, Ctx, Supervisor
 
 router = APIRouter(prefix="/api", tags=["privacy"])
-Supervisor = Annotated[StaffUser, Depends(require(*SUPERVISORS))]
-
-
-def _access(request: Request) -> AccessLog:
-    return request.app.state.access  # type: ignore[no-any-return]
 
 
 @router.get("/residents/{resident_id}/identity")
-def identity(resident_id: str, request: Request, user: Supervisor) -> dict[str, Any]:
+def identity(resident_id: str, ctx: Ctx, access: Access, user: Supervisor) -> dict[str, Any]:
     """A resident's national ID and phone in full (the view is written to the access log)."""
-    resident = request.app.state.ctx.registry.resident(resident_id)
+    resident = ctx.registry.resident(resident_id)
     if resident is None:
         raise HTTPException(status_code=404, detail=f"no resident {resident_id!r}")
-    _access(request).record(
-        user.username, user.role, "identity_view", resident_id, {"fields": ["national_id", "phone"]}
-    )
+    access.record(user.username, user.role, "identity_view", resident_id, {"fields": ["national_id", "phone"]})
     return {"resident_id": resident.resident_id, "name": resident.name, "national_id": resident.national_id,
             "phone": resident.phone}  # fmt: skip
 
 
 @router.get("/access-log")
 def access_log(
-    request: Request,
+    access: Access,
     _user: Supervisor,
     actor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
 ) -> list[dict[str, Any]]:
     """Who read health data or full identifiers, newest first (supervisors and up)."""
-    return _access(request).entries(actor, limit)
+    return access.entries(actor, limit)

@@ -17,6 +17,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from dashboard.context import HubContext
+from dashboard.deps import Ctx
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["ops"])
@@ -116,10 +117,10 @@ class HubCollector(Collector):
 
 
 @router.get("/metrics", include_in_schema=False)
-def metrics(request: Request) -> Response:
+def metrics(request: Request, ctx: Ctx) -> Response:
     """The Prometheus exposition of this hub."""
     registry = getattr(request.app.state, "metrics_registry", None)
     if registry is None:
         registry = request.app.state.metrics_registry = CollectorRegistry(auto_describe=False)
-        registry.register(HubCollector(request.app.state.ctx))
+        registry.register(HubCollector(ctx))
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -7,28 +7,23 @@ import time
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query
 
-from dashboard.context import HubContext
+from dashboard.deps import Ctx
 
 router = APIRouter(prefix="/api", tags=["readings"])
 
 
-def _ctx(request: Request) -> HubContext:
-    return request.app.state.ctx  # type: ignore[no-any-return]
-
-
 @router.get("/readings/latest")
-def latest(request: Request, device_id: Annotated[list[str] | None, Query()] = None) -> list[dict[str, Any]]:
+def latest(ctx: Ctx, device_id: Annotated[list[str] | None, Query()] = None) -> list[dict[str, Any]]:
     """The newest reading of each device (or of the listed devices)."""
-    return [asdict(r) for r in _ctx(request).store.latest(device_id)]
+    return [asdict(r) for r in ctx.store.latest(device_id)]
 
 
 @router.get("/devices/{device_id}/readings")
-def device_range(request: Request, device_id: str, start: float | None = None, end: float | None = None,
+def device_range(ctx: Ctx, device_id: str, start: float | None = None, end: float | None = None,
                  limit: Annotated[int, Query(ge=1, le=100_000)] = 1000) -> list[dict[str, Any]]:
     """A device's readings in [start, end) (epoch s; default the last hour), oldest first."""
-    ctx = _ctx(request)
     if device_id not in {d.device_id for d in ctx.registry.list_devices()}:
         raise HTTPException(status_code=404, detail=f"device {device_id!r} is not registered")
     end = time.time() + 60 if end is None else end
@@ -39,16 +34,15 @@ def device_range(request: Request, device_id: str, start: float | None = None, e
 
 
 @router.get("/stats")
-def stats(request: Request) -> dict[str, Any]:
+def stats(ctx: Ctx) -> dict[str, Any]:
     """Ingest counters and dead letters per reason."""
-    ctx = _ctx(request)
     return {"ingest": ctx.stats_dict(), "dead_letters": ctx.journal.dead_letter_counts(),
             "stored_total": ctx.store.count()}
 
 
 @router.get("/dead-letters")
-def dead_letters(request: Request, reason: str | None = None,
+def dead_letters(ctx: Ctx, reason: str | None = None,
                  limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
     """Rejected messages with their reasons, newest first (payload base64, first 4 KiB)."""
-    rows = _ctx(request).journal.dead_letters(reason, limit)
+    rows = ctx.journal.dead_letters(reason, limit)
     return [{**asdict(r), "payload": base64.b64encode(r.payload).decode()} for r in rows]

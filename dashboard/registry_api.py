@@ -5,19 +5,15 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from dashboard.deps import Ctx
 from dashboard.privacy import masked
 from devices.models import Family
 from devices.records import DeviceRecord, Home, RegistryError, Resident, Village
-from devices.registry import Registry
 
 router = APIRouter(prefix="/api", tags=["registry"])
-
-
-def _registry(request: Request) -> Registry:
-    return request.app.state.ctx.registry  # type: ignore[no-any-return]
 
 
 class Body(BaseModel):
@@ -79,54 +75,54 @@ def _add(fn: Any, record: Any) -> dict[str, Any]:
 
 
 @router.post("/villages", status_code=201)
-def add_village(body: VillageIn, request: Request) -> dict[str, Any]:
+def add_village(body: VillageIn, ctx: Ctx) -> dict[str, Any]:
     """Register a village."""
-    return _add(_registry(request).add_village, Village(**body.model_dump()))
+    return _add(ctx.registry.add_village, Village(**body.model_dump()))
 
 
 @router.get("/villages")
-def list_villages(request: Request) -> list[dict[str, Any]]:
+def list_villages(ctx: Ctx) -> list[dict[str, Any]]:
     """All villages."""
-    return [asdict(v) for v in _registry(request).villages()]
+    return [asdict(v) for v in ctx.registry.villages()]
 
 
 @router.post("/homes", status_code=201)
-def add_home(body: HomeIn, request: Request) -> dict[str, Any]:
+def add_home(body: HomeIn, ctx: Ctx) -> dict[str, Any]:
     """Register a home."""
-    return _add(_registry(request).add_home, Home(**body.model_dump()))
+    return _add(ctx.registry.add_home, Home(**body.model_dump()))
 
 
 @router.get("/homes")
-def list_homes(request: Request) -> list[dict[str, Any]]:
+def list_homes(ctx: Ctx) -> list[dict[str, Any]]:
     """All homes."""
-    return [asdict(h) for h in _registry(request).homes()]
+    return [asdict(h) for h in ctx.registry.homes()]
 
 
 @router.post("/residents", status_code=201)
-def add_resident(body: ResidentIn, request: Request) -> dict[str, Any]:
+def add_resident(body: ResidentIn, ctx: Ctx) -> dict[str, Any]:
     """Register a resident (answered masked)."""
     data = body.model_dump()
     resident = Resident(**{**data, "lives_alone": int(data["lives_alone"]),
                            "limited_mobility": int(data["limited_mobility"])})
-    _add(_registry(request).add_resident, resident)
+    _add(ctx.registry.add_resident, resident)
     return masked(resident)
 
 
 @router.get("/residents")
-def list_residents(request: Request) -> list[dict[str, Any]]:
+def list_residents(ctx: Ctx) -> list[dict[str, Any]]:
     """All residents, identifiers masked."""
-    return [masked(r) for r in _registry(request).residents()]
+    return [masked(r) for r in ctx.registry.residents()]
 
 
 @router.post("/devices", status_code=201)
-def add_device(body: DeviceIn, request: Request) -> dict[str, Any]:
+def add_device(body: DeviceIn, ctx: Ctx) -> dict[str, Any]:
     """Register a device and its binding (resident, home or village)."""
     data = body.model_dump()
     data["family"] = body.family.value
-    return _add(_registry(request).add_device, DeviceRecord(**data))
+    return _add(ctx.registry.add_device, DeviceRecord(**data))
 
 
 @router.get("/devices")
-def list_devices(request: Request, family: Annotated[Family | None, Query()] = None) -> list[dict[str, Any]]:
+def list_devices(ctx: Ctx, family: Annotated[Family | None, Query()] = None) -> list[dict[str, Any]]:
     """Registered devices, optionally of one family."""
-    return [asdict(d) for d in _registry(request).list_devices(family)]
+    return [asdict(d) for d in ctx.registry.list_devices(family)]

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, HTTPException, Path
 from pydantic import BaseModel, ConfigDict, Field
 
-from dashboard.auth_api import SUPERVISORS, Staff, require
+from dashboard.deps import Desk, Incidents, Staff, Supervisor, require
 from dispatch.offers import OfferError
 from dispatch.responders import Responder
 
@@ -37,33 +37,33 @@ class StatusIn(BaseModel):
 
 
 @router.get("/responders")
-def list_responders(request: Request) -> list[dict[str, Any]]:
+def list_responders(desk: Desk) -> list[dict[str, Any]]:
     """Active responders."""
-    return [asdict(r) for r in request.app.state.ctx.desk.responders.all()]
+    return [asdict(r) for r in desk.responders.all()]
 
 
-@router.post("/responders", status_code=201, dependencies=[Depends(require(*SUPERVISORS))])
-def add_responder(body: ResponderIn, request: Request, user: Staff) -> dict[str, Any]:
+@router.post("/responders", status_code=201)
+def add_responder(body: ResponderIn, desk: Desk, incidents: Incidents, user: Supervisor) -> dict[str, Any]:
     """Register or update a responder (supervisors and admins)."""
     responder = Responder(**body.model_dump())
     try:
-        request.app.state.ctx.desk.responders.add(responder, replace=True)
+        desk.responders.add(responder, replace=True)
     except ValueError as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from exc
-    request.app.state.ctx.incidents.audit(user.username, "responder_saved", None, {"responder_id": body.responder_id})
+    incidents.audit(user.username, "responder_saved", None, {"responder_id": body.responder_id})
     return asdict(responder)
 
 
 @router.post("/offers/{offer_id}/status")
 def offer_status(
-    offer_id: Annotated[int, Path(ge=1, le=2**63 - 1)], body: StatusIn, request: Request, user: Staff
+    offer_id: Annotated[int, Path(ge=1, le=2**63 - 1)], body: StatusIn, desk: Desk, incidents: Incidents, user: Staff
 ) -> dict[str, Any]:
     """Record a responder's answer or progress (accepted, declined, en_route, on_scene, done)."""
     try:
-        offer = request.app.state.ctx.desk.offers.update(offer_id, body.status)
+        offer = desk.offers.update(offer_id, body.status)
     except OfferError as exc:
         raise HTTPException(status_code=exc.status, detail=str(exc)) from exc
-    request.app.state.ctx.incidents.audit(
+    incidents.audit(
         user.username, "offer_status_recorded", offer["incident_id"], {"offer_id": offer_id, "status": body.status}
     )
     return offer  # type: ignore[no-any-return]

@@ -198,10 +198,10 @@ def build_hub(settings: Settings, detectors: list[Detector] | None = None) -> Hu
 async def serve(hub: Hub, stop: asyncio.Event, on_ready: Callable[[str], None] | None = None) -> None:
     """Connect, run every stage and the HTTP server until `stop` is set."""
     http = hub.settings.http
+    app = create_app(hub.ctx, behind_tls=http.behind_tls)  # issue 8: HSTS and Secure cookies behind TLS
     sock = bind_http(http.host, http.port)
     hub.ingestor.seed_dedup()
     await asyncio.to_thread(hub.link.start)
-    app = create_app(hub.ctx, behind_tls=http.behind_tls)  # issue 8: HSTS and Secure cookies behind TLS
     config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5)
     server = _Server(config)
     try:

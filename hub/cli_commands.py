@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from dashboard.pages import MissingAssets
 from devices.records import RegistryError
 from hub.app import Hub, HubError, build_hub, install_signal_handlers, serve
 from hub.broker import BrokerError, Mosquitto
@@ -25,7 +26,8 @@ from simulators.fleet import FleetError
 from simulators.runner import SimOptions, Simulation
 
 Sub = Any  # argparse's private _SubParsersAction
-EXPECTED = (HubError, BrokerError, BrokerUnreachable, StoreError, FleetError, RegistryError, ValidationError)
+EXPECTED = (HubError, BrokerError, BrokerUnreachable, StoreError, FleetError, RegistryError, ValidationError,
+            MissingAssets)  # fmt: skip
 
 
 class UserError(RuntimeError):

@@ -1,9 +1,9 @@
 // Operator console: queue by severity then waiting time, incident view, actions; live over /ws, no reload.
+// Loaded after common.js ($, api, signIn, live).
 "use strict";
 const RANK = { critical: 2, warning: 1, info: 0 };
 const OUTCOMES = ["helped", "false_alarm", "taken_to_hospital", "no_help_needed", "referred", "service_done"];
-const state = { queue: [], selected: null, known: new Set(), audio: null, ws: null, charts: [], map: null };
-const $ = (id) => document.getElementById(id);
+const state = { queue: [], selected: null, known: new Set(), audio: null, charts: [], map: null };
 
 function el(tag, attrs = {}, ...kids) {
   const node = document.createElement(tag);
@@ -14,19 +14,6 @@ function el(tag, attrs = {}, ...kids) {
   }
   for (const kid of kids.flat(Infinity)) if (kid !== null && kid !== undefined) node.append(kid);
   return node;
-}
-
-// The session cookie is HttpOnly; its CSRF token comes in the readable hub_csrf cookie and goes back as a header.
-const csrf = () => (document.cookie.match(/(?:^|;\s*)hub_csrf=([^;]*)/) || [])[1] || "";
-
-async function api(method, path, body) {
-  const headers = Object.assign({ "X-CSRF-Token": csrf() }, body ? { "Content-Type": "application/json" } : {});
-  const res = await fetch(path, { method, headers, body: body ? JSON.stringify(body) : undefined,
-    credentials: "same-origin" });
-  if (res.status === 401) { showLogin(); throw new Error("signed out"); }
-  const data = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error(data.detail || res.statusText);
-  return data;
 }
 
 function beep() {  // audible cue for a new critical incident (WebAudio, no asset to fetch)
@@ -40,21 +27,13 @@ function beep() {  // audible cue for a new critical incident (WebAudio, no asse
   }
 }
 
-function showLogin() { $("main").hidden = true; $("login").hidden = false; $("logout").hidden = true; }
-
-async function login(ev) {
-  ev.preventDefault();
+function unlockAudio() {  // on the sign-in click: a page may start audio only from a user's gesture
   try { state.audio = state.audio || new AudioContext(); } catch (e) { state.audio = null; }
-  try {
-    const me = await api("POST", "/api/login", { username: $("login-user").value, password: $("login-pass").value });
-    start(me);
-  } catch (e) { $("login-error").textContent = e.message; }
 }
 
 function start(me) {
-  $("login").hidden = true; $("main").hidden = false; $("logout").hidden = false;
   $("who").textContent = `${me.display_name} (${me.role})`;
-  connect(); loadQueue(true);
+  live(onFrame, () => loadQueue()); loadQueue(true);
 }
 
 function waited(incident) {
@@ -100,24 +79,18 @@ function alarm(id) {
   if (item) item.classList.add("flash");
 }
 
-function connect() {
-  const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`);
-  state.ws = ws;
-  ws.onopen = () => { $("conn").textContent = "live"; $("conn").className = "conn on"; loadQueue(); };
-  ws.onclose = () => { $("conn").textContent = "offline"; $("conn").className = "conn off"; setTimeout(connect, 2000); };
-  ws.onmessage = (msg) => {
-    const frame = JSON.parse(msg.data);
-    if (frame.type !== "incident") return;
-    const inc = frame.data.incident;
-    if (frame.data.event === "opened" && !state.known.has(inc.id)) {  // show it at once, then refresh the queue
-      state.known.add(inc.id); state.queue.push(inc);
-      state.queue.sort((a, b) => (RANK[b.severity] - RANK[a.severity]) || (a.opened_at - b.opened_at));
-      renderQueue();
-      if (inc.severity === "critical") alarm(inc.id);
-    }
-    loadQueue();
-    if (frame.data.incident.id === state.selected) select(state.selected);
-  };
+function onFrame(text) {
+  const frame = JSON.parse(text);
+  if (frame.type !== "incident") return;
+  const inc = frame.data.incident;
+  if (frame.data.event === "opened" && !state.known.has(inc.id)) {  // show it at once, then refresh the queue
+    state.known.add(inc.id); state.queue.push(inc);
+    state.queue.sort((a, b) => (RANK[b.severity] - RANK[a.severity]) || (a.opened_at - b.opened_at));
+    renderQueue();
+    if (inc.severity === "critical") alarm(inc.id);
+  }
+  loadQueue();
+  if (frame.data.incident.id === state.selected) select(state.selected);
 }
 
 function chart(target, title, xs, series) {
@@ -218,7 +191,6 @@ async function select(id) {
   drawCharts(inc); drawMap(inc);
 }
 
-$("login").addEventListener("submit", login);
-$("logout").addEventListener("click", () => api("POST", "/api/logout").finally(showLogin));
+$("login").addEventListener("submit", unlockAudio);
+signIn(start);
 setInterval(renderQueue, 5000);
-fetch("/api/me", { credentials: "same-origin" }).then((r) => (r.ok ? r.json().then(start) : showLogin()));

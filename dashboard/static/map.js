@@ -1,4 +1,5 @@
 // Command map (issue 6): Leaflet from the npm registry (served under /vendor/), live over /ws.
+// Loaded after common.js ($, api, signIn, live).
 // Gauges come from /api/command/markers, aggregated on the server (grid clusters when zoomed out), and are drawn on
 // one canvas; a "gauge" frame recolours a visible marker at once and schedules a debounced re-fetch of the view.
 "use strict";
@@ -16,38 +17,14 @@ window.mapStats = S.stats;
 window.gaugeLevel = (id) => (S.gauges.has(id) ? S.gauges.get(id).options.level : null);
 window.refreshMarkersNow = () => refreshMarkers();
 
-const $ = (id) => document.getElementById(id);
 const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-// The CSRF token (readable hub_csrf cookie) goes with every call as X-CSRF-Token; POSTs need it (issue 8).
-const csrf = () => (document.cookie.match(/(?:^|;\s*)hub_csrf=([^;]*)/) || [])[1] || "";
-
-async function api(path, opts) {
-  const o = Object.assign({ credentials: "same-origin" }, opts || {});
-  o.headers = Object.assign({ "X-CSRF-Token": csrf() }, o.headers || {});
-  const r = await fetch(path, o);
-  if (r.status === 401) { showLogin(); throw new Error("sign in first"); }
-  if (!r.ok) throw new Error(`${path}: ${r.status}`);
-  return r.json();
-}
-
-function showLogin() { $("main").hidden = true; $("login").hidden = false; }
-
-$("login").addEventListener("submit", async (ev) => {
-  ev.preventDefault();
-  const body = JSON.stringify({ username: $("login-user").value, password: $("login-pass").value });
-  const r = await fetch("/api/login", { method: "POST", headers: { "Content-Type": "application/json" }, body });
-  if (!r.ok) { $("login-error").textContent = "Wrong user or password."; return; }
-  start();
-});
-
 async function start() {
-  const state = await api("/api/command/state");
-  $("login").hidden = true; $("main").hidden = false;
+  const state = await api("GET", "/api/command/state");
   await initMap(state);
   renderState(state);
   await refreshMarkers();
-  connect();
+  live(onFrame);
 }
 
 async function initMap(state) {
@@ -55,7 +32,7 @@ async function initMap(state) {
   S.renderer = L.canvas({ padding: 0.3 });
   S.map = L.map("map", { preferCanvas: true, renderer: S.renderer });
   if (state.tile_url) L.tileLayer(state.tile_url, { maxZoom: 19, attribution: "local tiles" }).addTo(S.map);
-  const geo = await api("/api/command/geojson");
+  const geo = await api("GET", "/api/command/geojson");
   L.geoJSON(geo, { filter: (f) => !state.tile_url || f.properties.layer === "area", style: geoStyle,
                    pointToLayer: villagePoint, onEachFeature: keepArea }).addTo(S.map);
   S.clusterLayer = L.layerGroup().addTo(S.map);
@@ -92,7 +69,7 @@ async function refreshMarkers() {
   try {
     const t0 = performance.now();
     const q = `bbox=${S.map.getBounds().toBBoxString()}&zoom=${S.map.getZoom()}`;
-    const data = await api(`/api/command/markers?${q}`);
+    const data = await api("GET", `/api/command/markers?${q}`);
     const t1 = performance.now();
     drawMarkers(data);
     await new Promise((ok) => requestAnimationFrame(() => ok()));  // count the paint in the update time
@@ -145,7 +122,7 @@ function gaugePopup(id, kind, village, level) {
 
 function scheduleState() {
   if (S.stateTimer) return;
-  S.stateTimer = setTimeout(async () => { S.stateTimer = null; renderState(await api("/api/command/state")); },
+  S.stateTimer = setTimeout(async () => { S.stateTimer = null; renderState(await api("GET", "/api/command/state")); },
     STATE_DEBOUNCE_MS);
 }
 
@@ -214,18 +191,12 @@ const ON_FRAME = {
   relief() { scheduleState(); },
 };
 
-function connect() {
-  const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`);
-  ws.onopen = () => { $("conn").textContent = "live"; $("conn").className = "conn on"; };
-  ws.onclose = () => { $("conn").textContent = "offline"; $("conn").className = "conn off"; setTimeout(connect, 2000); };
-  ws.onmessage = (ev) => {
-    const text = ev.data;
-    if (text.startsWith('{"type":"reading"')) return;  // raw readings are the console's business
-    const f = JSON.parse(text);
-    const handler = ON_FRAME[f.type];
-    if (handler) { S.stats.frames += 1; handler(f.data); }
-  };
+function onFrame(text) {
+  if (text.startsWith('{"type":"reading"')) return;  // raw readings are the console's business
+  const f = JSON.parse(text);
+  const handler = ON_FRAME[f.type];
+  if (handler) { S.stats.frames += 1; handler(f.data); }
 }
 
 setInterval(() => { $("clock").textContent = new Date().toLocaleString("zh-CN", { timeZone: "Asia/Shanghai" }); }, 1000);
-start().catch(() => showLogin());
+signIn(start);

@@ -46,7 +46,7 @@ def _register(data_dir: Path, terminals: int, extra_gauges: int = 0) -> list[Dev
         for i in range(extra_gauges)
     ]  # fmt: skip
     db.executemany(
-        "INSERT INTO devices (" + ", ".join(asdict(grid[0])) + ") VALUES (" + ", ".join("?" * 11) + ")",
+        f"INSERT INTO devices ({', '.join(asdict(grid[0]))}) VALUES ({', '.join('?' * len(asdict(grid[0])))})",
         [tuple(asdict(d).values()) for d in grid],
     ) if grid else None
     db.close()
