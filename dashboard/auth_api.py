@@ -20,7 +20,7 @@ SUPERVISORS = ("supervisor", "commander", "admin")
 
 
 def _auth(request: Request) -> StaffAuth:
-    return request.app.state.ctx.auth  # type: ignore[no-any-return]
+    return request.app.state.ctx.auth
 
 
 def _audit(request: Request, actor: str, action: str, detail: dict[str, Any]) -> None:

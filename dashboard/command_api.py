@@ -32,7 +32,7 @@ def field_ops(request: Request) -> FieldOps:
     ops = getattr(request.app.state.ctx, "field_ops", None)
     if ops is None:
         raise HTTPException(503, "no command centre in this hub")
-    return ops  # type: ignore[no-any-return]
+    return ops
 
 
 Ops = Annotated[FieldOps, Depends(field_ops)]

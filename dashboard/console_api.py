@@ -12,10 +12,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from alerts.incidents.service import SEVERITY_RANK, IncidentError
+from alerts.incidents.service import SEVERITY_RANK, IncidentError, IncidentService
 from dashboard.auth_api import Staff, require
 from dashboard.context import HubContext
 from dashboard.registry_api import masked
+from dispatch.desk import DispatchDesk
 
 router = APIRouter(prefix="/api", tags=["console"], dependencies=[Depends(require())])
 VITALS_S = 3600.0
@@ -23,7 +24,23 @@ IncidentId = Annotated[int, Path(ge=1, le=2**63 - 1)]  # SQLite's INTEGER range 
 
 
 def _ctx(request: Request) -> HubContext:
-    return request.app.state.ctx  # type: ignore[no-any-return]
+    return request.app.state.ctx
+
+
+def _incidents(request: Request) -> IncidentService:
+    """The hub's incident service; 503 when this hub was built without one."""
+    incidents = _ctx(request).incidents
+    if incidents is None:
+        raise HTTPException(status_code=503, detail="no incident service in this hub")
+    return incidents
+
+
+def _desk(request: Request) -> DispatchDesk:
+    """The hub's dispatch desk; 503 when this hub was built without one."""
+    desk = _ctx(request).desk
+    if desk is None:
+        raise HTTPException(status_code=503, detail="no dispatch desk in this hub")
+    return desk
 
 
 def _call(fn: Any, *args: Any) -> Any:
@@ -63,9 +80,8 @@ def queue_order(incident: dict[str, Any]) -> tuple[int, float]:
 @router.get("/incidents")
 def list_incidents(request: Request, active: bool = True, limit: int = 200) -> list[dict[str, Any]]:
     """The queue (active incidents, by severity then waiting time), or the latest incidents of any state."""
-    ctx = _ctx(request)
-    store = ctx.incidents.store
-    rows = [ctx.desk.orders.annotate(r) for r in (store.active() if active else store.listing(limit=limit))]
+    store, desk = _incidents(request).store, _desk(request)
+    rows = [desk.orders.annotate(r) for r in (store.active() if active else store.listing(limit=limit))]
     return sorted(rows, key=queue_order) if active else rows  # service orders carry their slot (issue 5)
 
 
@@ -88,48 +104,48 @@ def _vitals(ctx: HubContext, device_id: str) -> list[dict[str, Any]]:
 @router.get("/incidents/{incident_id}")
 def get_incident(incident_id: IncidentId, request: Request) -> dict[str, Any]:
     """An incident with the resident's profile (masked), home, last vitals, accelerometer clips and offers."""
-    ctx = _ctx(request)
-    incident = _call(ctx.incidents.get, incident_id)
+    ctx, incidents, desk = _ctx(request), _incidents(request), _desk(request)
+    incident = _call(incidents.get, incident_id)
     clips = [ctx.detections.clip(a["device_id"], a["ts"]) for a in incident["alerts"] if a["kind"] == "fall"]
     return {
         **incident,
         **_profile(ctx, incident),
         "vitals": _vitals(ctx, incident["device_id"]),
         "clips": [c.to_json() for c in clips if c is not None],
-        "offers": ctx.desk.offers.of_incident(incident_id),
-        "service_order": ctx.desk.orders.get(incident_id),
-        "audit": ctx.incidents.store.audit_log(incident_id),
+        "offers": desk.offers.of_incident(incident_id),
+        "service_order": desk.orders.get(incident_id),
+        "audit": incidents.store.audit_log(incident_id),
     }
 
 
 @router.post("/incidents/{incident_id}/acknowledge")
 def acknowledge(incident_id: IncidentId, body: AckIn, request: Request, user: Staff) -> dict[str, Any]:
     """Take the incident, with a comment."""
-    return _call(_ctx(request).incidents.acknowledge, incident_id, user.username, body.comment)  # type: ignore[no-any-return]
+    return _call(_incidents(request).acknowledge, incident_id, user.username, body.comment)
 
 
 @router.post("/incidents/{incident_id}/callback")
 def callback(incident_id: IncidentId, body: CallbackIn, request: Request, user: Staff) -> dict[str, Any]:
     """Record a call-back (reached or not, and what was said)."""
-    return _call(_ctx(request).incidents.callback, incident_id, user.username, body.reached, body.note)  # type: ignore[no-any-return]
+    return _call(_incidents(request).callback, incident_id, user.username, body.reached, body.note)
 
 
 @router.get("/incidents/{incident_id}/candidates")
 def candidates(incident_id: IncidentId, request: Request) -> list[dict[str, Any]]:
     """Responders ranked by arrival time, capability, availability and load."""
-    return [asdict(c) for c in _call(_ctx(request).desk.candidates, incident_id)]
+    return [asdict(c) for c in _call(_desk(request).candidates, incident_id)]
 
 
 @router.post("/incidents/{incident_id}/dispatch")
 def dispatch(incident_id: IncidentId, body: DispatchIn, request: Request, user: Staff) -> dict[str, Any]:
     """Send the chosen responder (an offer; the next candidates follow on decline or timeout)."""
-    return _call(_ctx(request).desk.dispatch, incident_id, user.username, body.responder_id)  # type: ignore[no-any-return]
+    return _call(_desk(request).dispatch, incident_id, user.username, body.responder_id)
 
 
 @router.post("/incidents/{incident_id}/resolve")
 def resolve(incident_id: IncidentId, body: ResolveIn, request: Request, user: Staff) -> dict[str, Any]:
     """Settle the incident with an outcome (helped, false_alarm, taken_to_hospital, ...)."""
-    return _call(_ctx(request).incidents.resolve, incident_id, user.username, body.outcome, body.comment)  # type: ignore[no-any-return]
+    return _call(_incidents(request).resolve, incident_id, user.username, body.outcome, body.comment)
 
 
 @router.post("/incidents/{incident_id}/close")
@@ -139,16 +155,16 @@ def close(
     user: Annotated[Any, Depends(require("supervisor", "commander", "admin"))],
 ) -> dict[str, Any]:
     """Close a resolved incident after review (supervisors)."""
-    return _call(_ctx(request).incidents.move, incident_id, "closed", user.username)  # type: ignore[no-any-return]
+    return _call(_incidents(request).move, incident_id, "closed", user.username)
 
 
 @router.get("/incidents/{incident_id}/audit")
 def incident_audit(incident_id: IncidentId, request: Request) -> list[dict[str, Any]]:
     """Every step of one incident, oldest first."""
-    return _ctx(request).incidents.store.audit_log(incident_id)
+    return _incidents(request).store.audit_log(incident_id)
 
 
 @router.get("/audit", dependencies=[Depends(require("supervisor", "commander", "admin"))])
 def audit(request: Request, limit: int = 500) -> list[dict[str, Any]]:
     """The whole audit log (supervisors and up)."""
-    return _ctx(request).incidents.store.audit_log(None, limit)
+    return _incidents(request).store.audit_log(None, limit)

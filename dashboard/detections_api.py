@@ -12,7 +12,7 @@ router = APIRouter(prefix="/api", tags=["alerts"])
 
 
 def _ctx(request: Request) -> HubContext:
-    return request.app.state.ctx  # type: ignore[no-any-return]
+    return request.app.state.ctx
 
 
 @router.get("/detections")

@@ -19,7 +19,7 @@ Supervisor = Annotated[StaffUser, Depends(require(*SUPERVISORS))]
 
 
 def _access(request: Request) -> AccessLog:
-    return request.app.state.access  # type: ignore[no-any-return]
+    return request.app.state.access
 
 
 @router.get("/residents/{resident_id}/identity")

@@ -15,7 +15,7 @@ router = APIRouter(prefix="/api", tags=["readings"])
 
 
 def _ctx(request: Request) -> HubContext:
-    return request.app.state.ctx  # type: ignore[no-any-return]
+    return request.app.state.ctx
 
 
 @router.get("/readings/latest")

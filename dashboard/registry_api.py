@@ -18,7 +18,7 @@ router = APIRouter(prefix="/api", tags=["registry"])
 
 
 def _registry(request: Request) -> Registry:
-    return request.app.state.ctx.registry  # type: ignore[no-any-return]
+    return request.app.state.ctx.registry
 
 
 class Body(BaseModel):

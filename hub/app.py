@@ -105,7 +105,7 @@ class Hub:
     store: TimeSeriesStore
     link: MqttLink
     ingestor: Ingestor
-    stages: dict[str, Callable[[], object]]
+    stages: dict[str, scale_out.Stage]
     ctx: HubContext
 
     def close(self) -> None:
@@ -131,7 +131,7 @@ def _resident_of(registry: Registry) -> Callable[[str], str]:
 
 
 def _call_centre(settings: Settings, db: StateDB, registry: Registry, bus: Bus, link: MqttLink,
-                 stages: dict[str, Callable[[], object]]) -> tuple[IncidentService, DispatchDesk]:
+                 stages: dict[str, scale_out.Stage]) -> tuple[IncidentService, DispatchDesk]:
     """Issue 5: incidents with escalation and notifications, responders and offers (their tasks join `stages`)."""
     alerts = settings.alerts
     webhook = (Webhook(alerts.webhook_url, alerts.webhook_attempts, timeout_s=alerts.webhook_timeout_s)
@@ -146,7 +146,7 @@ def _call_centre(settings: Settings, db: StateDB, registry: Registry, bus: Bus, 
     return incidents, desk
 
 
-def _responder_statuses(db: StateDB, ingestor: Ingestor, desk: DispatchDesk) -> Callable[[], object]:
+def _responder_statuses(db: StateDB, ingestor: Ingestor, desk: DispatchDesk) -> scale_out.Stage:
     """Issue 5: responder apps' statuses over MQTT, kept by ingest before the ack, applied to the desk by a stage."""
     queue: asyncio.Queue[Batch] = asyncio.Queue(STAGE_QUEUE_BATCHES)
     inbox = StatusInbox(db)
@@ -180,7 +180,7 @@ def build_hub(settings: Settings, detectors: list[Detector] | None = None) -> Hu
     log = DetectionLog(db, bus)
     flow = AlertFlow(settings.alerts.cancel_window_s, settings.alerts.merge_window_s, _downlink(link),
                      _resident_of(registry), PendingFallStore(db), log.last_falls(time.time() - FALL_MEMORY_S))
-    stages: dict[str, Callable[[], object]] = {}
+    stages: dict[str, scale_out.Stage] = {}
     incidents, desk = _call_centre(settings, db, registry, bus, link, stages)
     stages["responder_status"] = _responder_statuses(db, ingestor, desk)
     command = build_command(registry, bus.publish, CommandStore(db))  # issue 6, kept across restarts (issue 7)
@@ -209,7 +209,7 @@ async def serve(hub: Hub, stop: asyncio.Event, on_ready: Callable[[str], None] |
     server = _Server(config)
     try:
         async with asyncio.TaskGroup() as tg:
-            tasks = [tg.create_task(run(), name=name) for name, run in hub.stages.items()]  # type: ignore[arg-type]
+            tasks = [tg.create_task(run(), name=name) for name, run in hub.stages.items()]
             tg.create_task(server.serve(sockets=[sock]), name="http")
             while not server.started and not stop.is_set():
                 await asyncio.sleep(0.02)

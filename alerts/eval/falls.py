@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     if not loaded:
         print(f"no SisFall recordings under {args.dataset_dir}", file=sys.stderr)
         return 2
-    result = {k: v for k, v in report("default thresholds", evaluate(loaded, range(len(loaded)))).items()}
+    result: dict[str, object] = {**report("default thresholds", evaluate(loaded, range(len(loaded))))}
     if args.cv:
         cv_out: list[Outcome] = []
         chosen, on_all = cross_validate(loaded, args.cv, lambda recs, th: cv_out.extend(evaluate(loaded, recs, th)))
