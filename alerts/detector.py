@@ -56,9 +56,11 @@ class Detector(Protocol):
 
     def on_disconnect(self, ts: float) -> None:
         """The hub lost its broker link at hub time `ts`: silence from now on is not the devices' fault."""
+        return None  # a default that does nothing (an empty body would make the hook abstract to mypy)
 
     def on_reconnect(self, ts: float) -> None:
         """The hub's broker link is back at hub time `ts`."""
+        return None
 
     def advance(self, now: float) -> list[Detection]:
         """Let time pass up to `now` (device time, s); return detections that time alone completes."""

@@ -12,7 +12,9 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import TypeVar
 
 from alerts.detection import Detection
 from alerts.detector import Detector
@@ -21,6 +23,8 @@ from alerts.falls.flow import AlertFlow
 from devices.models import DeviceEvent, DisasterReport, Reading
 from ingest.aio import get_within
 from ingest.pipeline import Batch
+
+T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
 TICK_S = 0.1
@@ -87,7 +91,7 @@ class DetectorStage:
         found: list[Detection] = []
         newest = max((r.ts for r in readings), default=None)
         for det in self.detectors:
-            found += self._guarded(det, lambda d=det: self._feed(d, readings, events))
+            found += self._guarded(det, partial(self._feed, det, readings, events))
         if newest is not None:
             self.newest = max(self.newest, newest)
             found += self._advance(newest)
@@ -96,7 +100,7 @@ class DetectorStage:
     def _advance(self, now: float) -> list[Detection]:
         found: list[Detection] = []
         for det in self.detectors:
-            found += self._guarded(det, lambda d=det: d.advance(now))
+            found += self._guarded(det, partial(det.advance, now))
         return found
 
     def _availability(self, batch: Batch) -> list[Detection]:
@@ -104,7 +108,7 @@ class DetectorStage:
         if batch.availability:
             changes = batch.availability
             for det in self.detectors:
-                found += self._guarded(det, lambda d=det: [x for a in changes for x in d.observe_availability(a)])
+                found += self._guarded(det, partial(self._each, det.observe_availability, changes))
         return found
 
     def _reports(self, messages: list[DeviceEvent | DisasterReport]) -> list[Detection]:
@@ -113,7 +117,7 @@ class DetectorStage:
         found: list[Detection] = []
         if reports:
             for det in self.detectors:
-                found += self._guarded(det, lambda d=det: [x for r in reports for x in d.observe_report(r)])
+                found += self._guarded(det, partial(self._each, det.observe_report, reports))
         return found
 
     def _link_changes(self) -> list[Detection]:
@@ -122,7 +126,7 @@ class DetectorStage:
             kind, ts = self.link_events.popleft()
             for det in self.detectors:
                 hook = det.on_reconnect if kind == "up" else det.on_disconnect
-                self._guarded(det, lambda h=hook, t=ts: h(t) or [])
+                self._guarded(det, partial(self._notify, hook, ts))
         return []
 
     def _guarded(self, det: Detector, call: Callable[[], list[Detection]]) -> list[Detection]:
@@ -139,3 +143,12 @@ class DetectorStage:
         for ev in events:
             out.extend(det.observe_event(ev))
         return out
+
+    @staticmethod
+    def _each(hook: Callable[[T], list[Detection]], items: Sequence[T]) -> list[Detection]:
+        return [x for item in items for x in hook(item)]
+
+    @staticmethod
+    def _notify(hook: Callable[[float], None], ts: float) -> list[Detection]:
+        hook(ts)
+        return []

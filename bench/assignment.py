@@ -79,7 +79,7 @@ def main() -> None:
             f"  pairs {len(plan.pairs):3d}  {ms:7.2f} ms"
         )
         result[name] = {"cost": round(plan.cost, 3), "travel": round(travel, 3), "ms": round(ms, 3)}
-    opt, greedy = result["optimal"]["cost"], result["greedy_nearest"]["cost"]  # type: ignore[index]
+    opt, greedy = result["optimal"]["cost"], result["greedy_nearest"]["cost"]
     result["greedy_over_optimal"] = round(greedy / opt, 4)
     print(f"greedy nearest-first / optimal = {greedy / opt:.3f}")
     print(json.dumps(result))

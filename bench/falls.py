@@ -49,7 +49,7 @@ def baseline(readings: list[Reading]) -> None:
 
 def run_batched(readings: list[Reading], n_devices: int, worn_at: str = "waist") -> None:
     """One observe_batch call per round of all devices."""
-    det = FallDetector(worn_at)  # type: ignore[arg-type]
+    det = FallDetector(worn_at)
     for i in range(0, len(readings), n_devices):
         det.observe_batch(readings[i : i + n_devices])
 

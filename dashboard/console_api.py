@@ -99,13 +99,13 @@ def get_incident(incident_id: IncidentId, ctx: Ctx, incidents: Incidents, desk: 
 @router.post("/incidents/{incident_id}/acknowledge")
 def acknowledge(incident_id: IncidentId, body: AckIn, incidents: Incidents, user: Staff) -> dict[str, Any]:
     """Take the incident, with a comment."""
-    return _call(incidents.acknowledge, incident_id, user.username, body.comment)  # type: ignore[no-any-return]
+    return _call(incidents.acknowledge, incident_id, user.username, body.comment)
 
 
 @router.post("/incidents/{incident_id}/callback")
 def callback(incident_id: IncidentId, body: CallbackIn, incidents: Incidents, user: Staff) -> dict[str, Any]:
     """Record a call-back (reached or not, and what was said)."""
-    return _call(incidents.callback, incident_id, user.username, body.reached, body.note)  # type: ignore[no-any-return]
+    return _call(incidents.callback, incident_id, user.username, body.reached, body.note)
 
 
 @router.get("/incidents/{incident_id}/candidates")
@@ -117,19 +117,19 @@ def candidates(incident_id: IncidentId, desk: Desk) -> list[dict[str, Any]]:
 @router.post("/incidents/{incident_id}/dispatch")
 def dispatch(incident_id: IncidentId, body: DispatchIn, desk: Desk, user: Staff) -> dict[str, Any]:
     """Send the chosen responder (an offer; the next candidates follow on decline or timeout)."""
-    return _call(desk.dispatch, incident_id, user.username, body.responder_id)  # type: ignore[no-any-return]
+    return _call(desk.dispatch, incident_id, user.username, body.responder_id)
 
 
 @router.post("/incidents/{incident_id}/resolve")
 def resolve(incident_id: IncidentId, body: ResolveIn, incidents: Incidents, user: Staff) -> dict[str, Any]:
     """Settle the incident with an outcome (helped, false_alarm, taken_to_hospital, ...)."""
-    return _call(incidents.resolve, incident_id, user.username, body.outcome, body.comment)  # type: ignore[no-any-return]
+    return _call(incidents.resolve, incident_id, user.username, body.outcome, body.comment)
 
 
 @router.post("/incidents/{incident_id}/close")
 def close(incident_id: IncidentId, incidents: Incidents, user: Supervisor) -> dict[str, Any]:
     """Close a resolved incident after review (supervisors)."""
-    return _call(incidents.move, incident_id, "closed", user.username)  # type: ignore[no-any-return]
+    return _call(incidents.move, incident_id, "closed", user.username)
 
 
 @router.get("/incidents/{incident_id}/audit")

@@ -50,5 +50,5 @@ def install() -> None:
         masker.filter(record)
         return record
 
-    factory.masks_identifiers = True  # type: ignore[attr-defined]
+    factory.masks_identifiers = True  # type: ignore[attr-defined]  # a mark on the function, read back by getattr
     logging.setLogRecordFactory(factory)

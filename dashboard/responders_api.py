@@ -66,4 +66,4 @@ def offer_status(
     incidents.audit(
         user.username, "offer_status_recorded", offer["incident_id"], {"offer_id": offer_id, "status": body.status}
     )
-    return offer  # type: ignore[no-any-return]
+    return offer

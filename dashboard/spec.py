@@ -64,4 +64,4 @@ def document(app: FastAPI) -> None:
             app.openapi_schema = _document(generate())
         return app.openapi_schema
 
-    app.openapi = openapi  # type: ignore[method-assign]
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend the schema

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import msgspec
 
@@ -28,6 +28,7 @@ PREFIXES = ("zigbee2mqtt/", "owntracks/")
 MAX_FIX_ACC_M = 1000.0  # a coarser fix (cell towers) is no position: only its battery is kept
 Z2M_FIELDS = ("occupancy", "contact", "water_leak", "smoke", "gas", "temperature", "humidity", "battery")
 _COMMANDS = frozenset({"set", "get"})
+_S = TypeVar("_S", bound=msgspec.Struct)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,11 +126,11 @@ class Adapters:
         return device_id
 
     def _parse_state(self, payload: bytes) -> bool:
-        return self._parse(AvailabilityPayload, payload).state == "online"  # type: ignore[no-any-return]
+        return self._parse(AvailabilityPayload, payload).state == "online"
 
-    def _parse(self, schema: type[msgspec.Struct], payload: bytes) -> msgspec.Struct:
+    def _parse(self, schema: type[_S], payload: bytes) -> _S:
         try:
-            return self._dec[schema].decode(payload)  # type: ignore[no-any-return]
+            return self._dec[schema].decode(payload)
         except msgspec.ValidationError as exc:
             raise _Bad("invalid", str(exc)[:300]) from exc
         except msgspec.DecodeError as exc:

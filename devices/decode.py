@@ -33,7 +33,8 @@ CHANNELS: dict[tuple[str, str], tuple[frozenset[Family], type[msgspec.Struct] | 
     ("disaster", "report"): (frozenset({Family.TERMINAL}), schemas.TerminalReport),
     ("disaster", "availability"): (frozenset({Family.TERMINAL}), None),
 }
-TELEMETRY = {Family.WEARABLE: schemas.WearableTelemetry, Family.HOME_SENSOR: schemas.HomeSensorState}
+TELEMETRY: dict[Family, type[msgspec.Struct]] = {
+    Family.WEARABLE: schemas.WearableTelemetry, Family.HOME_SENSOR: schemas.HomeSensorState}
 _DECODERS: dict[type[Any], msgspec.json.Decoder[Any]] = {}
 Route = tuple[str, Family, type[msgspec.Struct] | None]
 
@@ -59,7 +60,8 @@ def _fields(schema: type[msgspec.Struct]) -> tuple[tuple[int, str], ...]:
 
 
 # (position in the struct, name) of every scalar metric: read with one astuple() instead of a getattr each.
-_VALUE_FIELDS = {s: _fields(s) for s in (*TELEMETRY.values(), schemas.TerminalObservation)}
+_VALUE_SCHEMAS: tuple[type[msgspec.Struct], ...] = (*TELEMETRY.values(), schemas.TerminalObservation)
+_VALUE_FIELDS = {s: _fields(s) for s in _VALUE_SCHEMAS}
 _FAMILY = {f.value: f for f in Family}
 
 

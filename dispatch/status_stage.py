@@ -95,7 +95,10 @@ class StatusStage:
         """Apply what a previous run left pending, then every batch that brings statuses (retrying a failed pass)."""
         stuck = not self.apply_pending()
         while True:
-            batch = await (get_within(self.queue, RETRY_S) if stuck else self.queue.get())
+            if stuck:  # not one conditional expression: mypy would infer get_within's type from the other branch
+                batch = await get_within(self.queue, RETRY_S)
+            else:
+                batch = await self.queue.get()
             if stuck or (batch is not None and batch.statuses):
                 stuck = not self.apply_pending()
 

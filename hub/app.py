@@ -107,7 +107,7 @@ class Hub:
     store: TimeSeriesStore
     link: MqttLink
     ingestor: Ingestor
-    stages: dict[str, Callable[[], object]]
+    stages: dict[str, scale_out.Stage]
     ctx: HubContext
 
     def close(self) -> None:
@@ -133,7 +133,7 @@ def _resident_of(registry: Registry) -> Callable[[str], str]:
 
 
 def _call_centre(settings: Settings, db: StateDB, registry: Registry, bus: Bus, link: MqttLink,
-                 stages: dict[str, Callable[[], object]]) -> tuple[IncidentService, DispatchDesk]:
+                 stages: dict[str, scale_out.Stage]) -> tuple[IncidentService, DispatchDesk]:
     """Issue 5: incidents with escalation and notifications, responders and offers (their tasks join `stages`)."""
     alerts = settings.alerts
     webhook = (Webhook(alerts.webhook_url, alerts.webhook_attempts, timeout_s=alerts.webhook_timeout_s)
@@ -176,7 +176,7 @@ def build_hub(settings: Settings, detectors: list[Detector] | None = None) -> Hu
     log = DetectionLog(db, bus)
     flow = AlertFlow(settings.alerts.cancel_window_s, settings.alerts.merge_window_s, _downlink(link),
                      _resident_of(registry), PendingFallStore(db), log.last_falls(time.time() - FALL_MEMORY_S))
-    stages: dict[str, Callable[[], object]] = {}
+    stages: dict[str, scale_out.Stage] = {}
     incidents, desk = _call_centre(settings, db, registry, bus, link, stages)
     stages["responder_status"] = StatusStage(status_q, statuses, desk, ingestor.journal, ingestor.stats.rejected).run
     command = build_command(registry, bus.publish, CommandStore(db))  # issue 6, kept across restarts (issue 7)
@@ -206,7 +206,7 @@ async def serve(hub: Hub, stop: asyncio.Event, on_ready: Callable[[str], None] |
     server = _Server(config)
     try:
         async with asyncio.TaskGroup() as tg:
-            tasks = [tg.create_task(run(), name=name) for name, run in hub.stages.items()]  # type: ignore[arg-type]
+            tasks = [tg.create_task(run(), name=name) for name, run in hub.stages.items()]
             tg.create_task(server.serve(sockets=[sock]), name="http")
             while not server.started and not stop.is_set():
                 await asyncio.sleep(0.02)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -66,9 +67,10 @@ def cmd_add(args: argparse.Namespace) -> int:
     values = {k: getattr(args, k) for k in cls.__dataclass_fields__ if getattr(args, k) is not None}
     record = cls(**values)
     registry = _registry(args)
-    adder = {Village: registry.add_village, Home: registry.add_home, Resident: registry.add_resident,
-             DeviceRecord: registry.add_device}[cls]
-    adder(record)
+    adders: dict[type, Callable[[Any], object]] = {
+        Village: registry.add_village, Home: registry.add_home, Resident: registry.add_resident,
+        DeviceRecord: registry.add_device}
+    adders[cls](record)
     print(json.dumps(masked(record) if cls is Resident else asdict(record)))
     return 0
 
@@ -80,8 +82,10 @@ def cmd_list(args: argparse.Namespace) -> int:
         for row in AliasBook(registry.db).entries():
             print(json.dumps(asdict(row)))
         return 0
-    rows: list[Any] = {"villages": registry.villages, "homes": registry.homes, "residents": registry.residents,
-                       "devices": registry.list_devices}[args.what]()
+    listings: dict[str, Callable[[], list[Any]]] = {
+        "villages": registry.villages, "homes": registry.homes, "residents": registry.residents,
+        "devices": registry.list_devices}
+    rows = listings[args.what]()
     for row in rows:
         print(json.dumps(masked(row) if args.what == "residents" else asdict(row)))
     return 0

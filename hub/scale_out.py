@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from dashboard.bus import Bus
@@ -26,7 +26,7 @@ from ingest.shards import ShardSubscriber
 logger = logging.getLogger(__name__)
 LEADER_STAGES = ("escalation", "offers")  # timers over shared state: one worker runs them
 LEADER_POLL_S = 2.0
-Stage = Callable[[], Any]
+Stage = Callable[[], Coroutine[Any, Any, None]]  # a stage's run(): one task of the hub's TaskGroup
 
 
 def scaled_out(settings: Settings) -> bool:

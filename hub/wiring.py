@@ -51,7 +51,7 @@ def default_detectors(registry: Registry, settings: DetectorSettings | None = No
             if info is not None:
                 topology.add(info)
             if device.worn_at in ("waist", "wrist", "pendant"):
-                fall.set_worn_at(device.device_id, device.worn_at)  # type: ignore[arg-type]
+                fall.set_worn_at(device.device_id, device.worn_at)  # type: ignore[arg-type]  # WornAt, checked above
 
     registry.on_refresh.append(refresh)
     refresh(registry.devices())

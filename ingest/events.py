@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from typing import cast
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -60,6 +61,7 @@ class EventsLink:
         try:
             self.received += 1
             if self._loop is not None:
-                self._loop.call_soon_threadsafe(self.deliver, msg.payload)
+                # paho types payload bytes | bytearray; a received message's is bytes (struct.unpack in _packet)
+                self._loop.call_soon_threadsafe(self.deliver, cast(bytes, msg.payload))
         except Exception:
             logger.exception("could not hand an event to the loop")

@@ -15,6 +15,7 @@ import struct
 import threading
 import time
 from collections.abc import Callable
+from typing import cast
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -168,6 +169,7 @@ class MqttLink:
             # Decode the topic leniently: a message must reach the pipeline (and be dead-lettered and acked),
             # whatever its bytes, or it would sit unacknowledged forever.
             topic = msg._topic.decode("utf-8", "replace")
-            self.inbox.put(Inbound(topic, msg.payload, self._generation << 16 | msg.mid, msg.qos, time.time()))
+            payload = cast(bytes, msg.payload)  # typed bytes | bytearray by paho; bytes when received
+            self.inbox.put(Inbound(topic, payload, self._generation << 16 | msg.mid, msg.qos, time.time()))
         except Exception:
             logger.exception("could not hand a message to the pipeline (topic %r)", getattr(msg, "_topic", b"")[:200])

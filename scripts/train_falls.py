@@ -67,7 +67,7 @@ def build(weda: Path) -> dict[str, object]:
             "settings": {"features": list(FEATURES), "l2": L2, "cut": CUT},
             "models": {"wrist": model.to_dict()},
         }
-    )  # type: ignore[return-value]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -41,7 +41,8 @@ class Resident:
 def build_community(homes: int, seed: int) -> tuple[list[Resident], Topology]:
     """Seeded residents and the topology of their devices."""
     rng = random.Random(seed)
-    residents, infos = [], []
+    residents: list[Resident] = []
+    infos: list[DeviceInfo] = []
     for i in range(homes):
         home, rid = f"home{i:04d}", f"res{i:04d}"
         roles = ["wearable", *(f"motion:{r}" for r in MOTION_ROOMS), "door", "smoke", "gas", "water_leak"]

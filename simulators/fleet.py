@@ -36,7 +36,7 @@ class Fleet:
         self.clients: dict[str, mqtt.Client] = {}
         self._sel = selectors.DefaultSelector()
         self._dirty: set[mqtt.Client] = set()
-        self._socks: dict[mqtt.Client, object] = {}
+        self._socks: dict[mqtt.Client, mqtt.SocketLike] = {}  # SocketLike: paho's protocol, for type checking only
         self._password = password
         self.published = 0
         self.acked = 0
@@ -123,7 +123,7 @@ class Fleet:
         sock = self._socks.pop(client, None)
         if sock is not None:
             with contextlib.suppress(KeyError, ValueError):
-                self._sel.unregister(sock)  # type: ignore[arg-type]
+                self._sel.unregister(sock)
         try:
             client.reconnect()
         except OSError:

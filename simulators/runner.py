@@ -11,13 +11,13 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import orjson
 
 from devices.models import Family
-from devices.records import DeviceRecord
+from devices.records import DeviceRecord, Home, Resident
 from simulators.community import Community
 from simulators.falls import generate, windows
 from simulators.fleet import Fleet
@@ -53,10 +53,10 @@ def sim_devices(community: Community, seed: int) -> list[SimDevice]:
     return out
 
 
-def _position(rec: DeviceRecord, homes: dict[str, object], residents: dict[str, object]) -> tuple[float, float]:
+def _position(rec: DeviceRecord, homes: Mapping[str, Home], residents: Mapping[str, Resident]) -> tuple[float, float]:
     if rec.resident_id:
-        home = homes[residents[rec.resident_id].home_id]  # type: ignore[attr-defined]
-        return home.lat, home.lon  # type: ignore[attr-defined]
+        home = homes[residents[rec.resident_id].home_id]
+        return home.lat, home.lon
     return rec.lat or 0.0, rec.lon or 0.0
 
 

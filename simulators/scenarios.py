@@ -137,9 +137,9 @@ class Scenario:
             ov.vitals.append((t0, t0 + dur, mode))
             self._labels.append(Label(kind, res.resident_id, t0, mode))
         elif kind in ("smoke", "gas", "water_leak"):
-            dur = {"smoke": (300, 1200), "gas": (1800, 7200), "water_leak": (3600, 14_400)}[kind]
+            span = {"smoke": (300, 1200), "gas": (1800, 7200), "water_leak": (3600, 14_400)}[kind]
             stuck = rng.random() < 0.25
-            length = rng.uniform(8, 30) * H if stuck else rng.uniform(*dur)
+            length = rng.uniform(8, 30) * H if stuck else rng.uniform(*span)
             ov.hazards.setdefault(kind, []).append((t0, t0 + length))
             self._labels.append(Label(kind, res.home_id, t0, "stuck sensor" if stuck else ""))
         elif kind == "device_offline":

@@ -58,11 +58,11 @@ def hub_factory(tmp_path: Path, mosquitto: Mosquitto) -> Iterator[type[HubProces
     started: list[HubProcess] = []
 
     def make(data_dir: Path | None = None, **kwargs: object) -> HubProcess:
-        proc = HubProcess(data_dir or tmp_path / "hub", mosquitto.url, **kwargs)  # type: ignore[arg-type]
+        proc = HubProcess(data_dir or tmp_path / "hub", mosquitto.url, **kwargs)
         started.append(proc)
         return proc
 
-    yield make  # type: ignore[misc]
+    yield make
     for proc in started:
         proc.kill()
 

@@ -97,7 +97,7 @@ class HubProcess:
 
     def stats(self) -> dict[str, Any]:
         """The ingest counters."""
-        return self.get("/api/stats")["ingest"]  # type: ignore[no-any-return]
+        return self.get("/api/stats")["ingest"]
 
     def wait_stored(self, count: int, timeout_s: float = 60.0) -> int:
         """Wait until this process has stored `count` readings (returns what it stored)."""

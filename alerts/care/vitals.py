@@ -352,7 +352,7 @@ class VitalsDetector(Detector):
             if not track.calm_low <= v <= track.calm_high:
                 self._check(track, st.resident_id, r, v, out)
                 continue
-            base = track.base if track.bucket == bucket else self._baseline(track, bucket)
+            base = track.base if track.base is not None and track.bucket == bucket else self._baseline(track, bucket)
             if base.ready:  # as `_Baseline.deviant`
                 dev = v - base.median
                 if dev < base.lo or dev > base.hi:
@@ -399,7 +399,7 @@ class VitalsDetector(Detector):
     def _check_baseline(self, track: _Track, rid: str, r: Reading, v: float) -> Detection | None:
         """Departure from the own median at this time of day, by k robust sigmas and a clinical minimum."""
         bucket = self._bucket(r.ts)
-        base = track.base if track.bucket == bucket else self._baseline(track, bucket)
+        base = track.base if track.base is not None and track.bucket == bucket else self._baseline(track, bucket)
         run = track.base_run
         deviant = base.deviant(v)
         run.step(r.ts, deviant, 900.0, self._s.refractory_s)

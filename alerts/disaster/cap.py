@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from lxml import etree
 
@@ -108,15 +109,15 @@ def _when(ts: float) -> str:
     return datetime.fromtimestamp(ts, CST).isoformat(timespec="seconds")
 
 
-def issue(identifier: str, sender: str, sent: float, level: WarningLevel, **kw: object) -> CapWarning:
+def issue(identifier: str, sender: str, sent: float, level: WarningLevel, **kw: Any) -> CapWarning:
     """A new warning (msgType Alert); kw: event, area_desc, shapes, headline, ... (CapWarning fields)."""
-    return CapWarning(identifier, sender, sent, level, **kw)  # type: ignore[arg-type]
+    return CapWarning(identifier, sender, sent, level, **kw)
 
 
-def update(prev: CapWarning, identifier: str, sent: float, **changes: object) -> CapWarning:
+def update(prev: CapWarning, identifier: str, sent: float, **changes: Any) -> CapWarning:
     """An Update superseding `prev` (new level, area, expiry... in `changes`)."""
     refs = (*prev.references, (prev.sender, prev.identifier, prev.sent))
-    return replace(prev, identifier=identifier, sent=sent, msg_type="Update", references=refs, **changes)  # type: ignore[arg-type]
+    return replace(prev, identifier=identifier, sent=sent, msg_type="Update", references=refs, **changes)
 
 
 def cancel(prev: CapWarning, identifier: str, sent: float, description: str = "") -> CapWarning:

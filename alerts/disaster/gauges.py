@@ -34,8 +34,9 @@ class Ladder:
 
     def steps(self) -> tuple[float, float, float, float]:
         """Thresholds of levels 1..4, with unconfigured levels at +inf (never reached)."""
-        vals = (self.blue, self.yellow, self.orange, self.red)
-        return tuple(math.inf if v is None else v for v in vals)  # type: ignore[return-value]
+        b, y, o, r = self.blue, self.yellow, self.orange, self.red
+        inf = math.inf
+        return (inf if b is None else b, inf if y is None else y, inf if o is None else o, inf if r is None else r)
 
     def raw_level(self, value: float) -> int:
         """Highest level whose threshold the value reaches (>=), 0 if none."""

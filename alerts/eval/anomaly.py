@@ -16,6 +16,7 @@ import sys
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import cast
 
 from alerts.catalog import build_catalog
 from alerts.detection import Detection, Severity
@@ -52,7 +53,7 @@ def replay(scenario: Scenario, detectors: list[Detector], progress: bool = True)
                 found.extend(det.observe(item))
         elif isinstance(item, Availability):
             for det in with_avail:
-                found.extend(det.observe_availability(item))  # type: ignore[attr-defined]
+                found.extend(det.observe_availability(item))
         elif isinstance(item, HubSignal):
             for det in detectors:
                 hook = getattr(det, "on_reconnect" if item.connected else "on_disconnect", None)
@@ -140,11 +141,12 @@ def main(argv: list[str] | None = None) -> int:
         result = evaluate(args.homes, args.days, args.seed, progress=True)
     except ValueError as exc:  # a scenario too small for its labelled anomalies
         parser.error(str(exc))
-    labels, detections = result.pop("_labels"), result.pop("_detections")
+    labels = cast("list[Label]", result.pop("_labels"))  # what evaluate() put there, beside the JSON result
+    detections = cast("list[Detection]", result.pop("_detections"))
     if args.out is not None:
-        write_ground_truth(labels, args.out)  # type: ignore[arg-type]
+        write_ground_truth(labels, args.out)
         rows = [{"kind": d.kind, "subject": d.subject_id, "ts": d.ts, "severity": d.severity} for d in detections]
-        (args.out / "detections.json").write_text(json.dumps(rows, indent=1))  # type: ignore[union-attr]
+        (args.out / "detections.json").write_text(json.dumps(rows, indent=1))
     print(f"{'type':16} {'labels':>6} {'alarms':>6} {'precision':>9} {'recall':>7} {'delay_med_s':>11}")
     for kind in TYPES:
         r = result[kind]

@@ -24,7 +24,7 @@ from alerts.eval.falls_sources import DEFAULT_POSITION, Row, duration_s, fall_st
 from alerts.eval.falls_sources import load as load_any
 from alerts.eval.falls_sources import progress as progress
 from alerts.eval.falls_tuning import Loaded, cross_validate
-from alerts.falls.detector import DEFAULT_MODELS, FallDetector
+from alerts.falls.detector import DEFAULT_MODELS, FallDetector, WornAt
 from alerts.falls.features import FallThresholds
 from alerts.falls.model import FallModel
 
@@ -38,12 +38,12 @@ def load(root: Path) -> Loaded:
 
 
 def evaluate(
-    loaded: list[Row], recs: Iterable[int], thresholds: FallThresholds | None = None, position: str = "waist",
+    loaded: list[Row], recs: Iterable[int], thresholds: FallThresholds | None = None, position: WornAt = "waist",
     model: FallModel | None = None,
 ) -> list[Outcome]:
     """Replay recordings through a FallDetector worn at `position` (thresholds or model overridden if given)."""
     detector = FallDetector(
-        position,  # type: ignore[arg-type]
+        position,
         thresholds=None if thresholds is None else {position: thresholds},
         models=None if model is None else {position: model},
     )
@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     if kind is None or not loaded:
         print(f"no SisFall or WEDA-FALL recordings under {args.dataset_dir}", file=sys.stderr)
         return 2
-    position = args.worn_at or DEFAULT_POSITION[kind]
+    position: WornAt = args.worn_at or DEFAULT_POSITION[kind]
     method = "learned model" if position in DEFAULT_MODELS else "thresholds"
     print(f"dataset layout {kind}, worn at {position}, method: {method}")
     result: dict[str, object] = {"dataset": kind, "worn_at": position, "method": method}
@@ -126,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
 
             models, _ = cross_validate_model(loaded, args.cv, score_model, position)
             for i, m in enumerate(models):
-                print(f"fold {i}: held out {' '.join(m.meta['held_out'])}, fitted on {m.meta['rows']} impacts")  # type: ignore[arg-type]
+                held_out = " ".join(map(str, m.meta["held_out"]))  # type: ignore[call-overload]  # meta is JSON
+                print(f"fold {i}: held out {held_out}, fitted on {m.meta['rows']} impacts")
         else:
 
             def score_rule(recs: list[int], th: FallThresholds) -> None:

@@ -18,7 +18,7 @@ import pandas as pd
 
 from alerts.eval.falls_sources import Row, fall_start_ts, replay_any
 from alerts.eval.falls_tuning import NEVER, folds
-from alerts.falls.detector import DEFAULT_THRESHOLDS, FallDetector
+from alerts.falls.detector import DEFAULT_THRESHOLDS, FallDetector, WornAt
 from alerts.falls.model import FallModel, fit
 
 MATCH_S = 0.3  # a cluster this close to the true impact is the fall's
@@ -35,7 +35,7 @@ CUT = 0.5
 PROBE = FallModel([], [], [], [], 0.0, cut=math.inf)  # computes the model's features, never fires
 
 
-def candidates(loaded: Sequence[Row], position: str) -> pd.DataFrame:
+def candidates(loaded: Sequence[Row], position: WornAt) -> pd.DataFrame:
     """Features of every impact cluster of every recording (`rec` = index in `loaded`, `ts` = impact)."""
     rows: list[dict[str, float]] = []
     never = {pos: NEVER for pos in DEFAULT_THRESHOLDS}
@@ -44,7 +44,7 @@ def candidates(loaded: Sequence[Row], position: str) -> pd.DataFrame:
         def keep(_dev: str, ts: float, at: float, f: dict[str, float], i: int = i) -> None:
             rows.append({"rec": i, "ts": ts, "at": at, **f})
 
-        det = FallDetector(position, thresholds=never, models={position: PROBE}, observer=keep)  # type: ignore[arg-type]
+        det = FallDetector(position, thresholds=never, models={position: PROBE}, observer=keep)
         replay_any(det, data, "dev")
     return pd.DataFrame(rows, columns=["rec", "ts", "at", *FEATURES, "peak_g"])
 
@@ -62,7 +62,7 @@ def labels(loaded: Sequence[Row], cands: pd.DataFrame) -> tuple[np.ndarray, np.n
     return pos, neg
 
 
-def train(loaded: Sequence[Row], cands: pd.DataFrame, recs: Sequence[int], position: str) -> FallModel:
+def train(loaded: Sequence[Row], cands: pd.DataFrame, recs: Sequence[int], position: WornAt) -> FallModel:
     """A model fitted on the candidate rows of recordings `recs` only."""
     pos, neg = labels(loaded, cands)
     mask = np.isin(cands["rec"].to_numpy(), np.asarray(recs)) & (pos | neg)
@@ -73,7 +73,7 @@ def train(loaded: Sequence[Row], cands: pd.DataFrame, recs: Sequence[int], posit
 
 
 def cross_validate(
-    loaded: Sequence[Row], k: int, score: Callable[[list[int], FallModel], None], position: str
+    loaded: Sequence[Row], k: int, score: Callable[[list[int], FallModel], None], position: WornAt
 ) -> tuple[list[FallModel], FallModel]:
     """Fit on the other folds' subjects, then `score(held_out_recs, model)`; also the model fitted on all."""
     cands = candidates(loaded, position)

@@ -16,10 +16,10 @@ import numpy as np
 
 from alerts.detection import Detection
 from alerts.eval import falls_dataset, falls_weda
-from alerts.falls.detector import FallDetector
+from alerts.falls.detector import FallDetector, WornAt
 
 T = TypeVar("T")
-DEFAULT_POSITION = {"sisfall": "waist", "weda": "wrist"}
+DEFAULT_POSITION: dict[str, WornAt] = {"sisfall": "waist", "weda": "wrist"}
 Row = tuple[Any, np.ndarray, float]  # recording, samples (SisFall (n, 3); WEDA (n, 4): t, x, y, z), impact ts
 
 

@@ -18,7 +18,7 @@ from scipy.ndimage import uniform_filter
 
 from alerts.eval.falls_dataset import Recording
 from alerts.eval.falls_sources import replay_any
-from alerts.falls.detector import DEFAULT_THRESHOLDS, FallDetector
+from alerts.falls.detector import DEFAULT_THRESHOLDS, FallDetector, WornAt
 from alerts.falls.features import FallThresholds
 
 GRID: dict[str, Sequence[float]] = {
@@ -32,7 +32,7 @@ LATCH_S = 60.0
 Loaded = list[tuple[Recording, np.ndarray, float]]  # recording, samples, true impact ts (NaN for ADL)
 
 
-def collect(loaded: Loaded, position: str = "waist") -> pd.DataFrame:
+def collect(loaded: Loaded, position: WornAt = "waist") -> pd.DataFrame:
     """Features of every impact cluster of every recording, one row each (`rec` = index in `loaded`).
 
     Recordings of either layout (alerts/eval/falls_sources.py); `position` is where the detector believes it is worn.
@@ -44,11 +44,11 @@ def collect(loaded: Loaded, position: str = "waist") -> pd.DataFrame:
             rows.append({"rec": i, "ts": ts, "at": at, **f})
 
         never = {pos: NEVER for pos in DEFAULT_THRESHOLDS}
-        replay_any(FallDetector(position, thresholds=never, observer=keep), acc, "dev")  # type: ignore[arg-type]
+        replay_any(FallDetector(position, thresholds=never, observer=keep), acc, "dev")
     return pd.DataFrame(rows)
 
 
-def _passes(cands: pd.DataFrame, grid: list[dict[str, float]], position: str = "waist") -> np.ndarray:
+def _passes(cands: pd.DataFrame, grid: list[dict[str, float]], position: WornAt = "waist") -> np.ndarray:
     """(n_candidates, n_grid) booleans: the decision rule of is_fall, vectorised over the grid."""
     col = {k: cands[k].to_numpy()[:, None] for k in cands.columns}
     par = {k: np.array([g[k] for g in grid])[None, :] for k in grid[0]}
@@ -82,7 +82,7 @@ def _correct(loaded: Loaded, cands: pd.DataFrame, ok: np.ndarray, recs: Sequence
     return out
 
 
-def tune(loaded: Loaded, cands: pd.DataFrame, recs: Sequence[int], position: str = "waist") -> FallThresholds:
+def tune(loaded: Loaded, cands: pd.DataFrame, recs: Sequence[int], position: WornAt = "waist") -> FallThresholds:
     """Grid point whose neighbourhood has the best mean sensitivity + specificity on `recs`."""
     keys = list(GRID)
     points = [dict(zip(keys, p, strict=True)) for p in itertools.product(*GRID.values())]
@@ -107,7 +107,7 @@ def folds(subjects: Sequence[str], k: int) -> list[list[str]]:
 
 
 def cross_validate(
-    loaded: Loaded, k: int, score: Callable[[list[int], FallThresholds], None], position: str = "waist"
+    loaded: Loaded, k: int, score: Callable[[list[int], FallThresholds], None], position: WornAt = "waist"
 ) -> tuple[list[FallThresholds], FallThresholds]:
     """Tune on the other folds' subjects, then `score(held_out_recs, thresholds)` each fold.
 

@@ -35,7 +35,7 @@ class Row:
     def __eq__(self, other: object) -> bool:
         return tuple(self._values) == (tuple(other) if isinstance(other, Row | tuple) else other)
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # equal to tuples, so unhashable; typeshed makes __hash__ a method
 
     def __repr__(self) -> str:
         return f"Row({dict(zip(self._index, self._values, strict=True))!r})"

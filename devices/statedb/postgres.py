@@ -87,7 +87,7 @@ class PgStateDB(StateDB):
             return [Row({"data_version": 0}, (self._version,))]
         with self._lock:
             self._reconnect_if_closed()
-            cur = self._pg.execute(pg_dialect.statement(sql, self._info), tuple(params))  # type: ignore[arg-type]
+            cur = self._pg.execute(pg_dialect.statement(sql, self._info), tuple(params))
             if cur.description is None:
                 return []
             cur.row_factory = row_factory
@@ -101,7 +101,7 @@ class PgStateDB(StateDB):
         with self._lock:
             self._reconnect_if_closed()
             with self._pg.transaction(), self._pg.cursor() as cur:
-                cur.executemany(pg_dialect.statement(sql, self._info), batch)  # type: ignore[arg-type]
+                cur.executemany(pg_dialect.statement(sql, self._info), batch)
 
     def try_lead(self, name: str) -> bool:
         """Take the session advisory lock `name` if free: held until this connection ends (the worker dies)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
@@ -50,7 +50,7 @@ class StateDB:
         with self._lock:
             return self._conn.execute(sql, tuple(params)).fetchall()
 
-    def executemany(self, sql: str, rows: Iterable[Iterable[object]]) -> None:
+    def executemany(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
         """Run one statement for many rows inside one transaction."""
         with self._lock:
             self._conn.execute("BEGIN")

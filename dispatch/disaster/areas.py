@@ -56,7 +56,7 @@ def thresholds_for(kind: str, lower_after_s: float = LOWER_AFTER_S) -> GaugeThre
     base = GaugeThresholds(river_level_m=river_ladder(RIVER_WARNING_M, RIVER_GUARANTEE_M), lower_after_s=lower_after_s)
     keep = _OWN.get(kind, ())
     ladders = {m: (getattr(base, m) if m in keep else None) for m in _NONE}
-    return GaugeThresholds(**ladders, lower_after_s=lower_after_s)  # type: ignore[arg-type]
+    return GaugeThresholds(**ladders, lower_after_s=lower_after_s)  # type: ignore[arg-type]  # ladder fields by name
 
 
 class AreaWarnings(GaugeWarningDetector):

@@ -125,7 +125,8 @@ def plan_relief(warehouses: list[Warehouse], villages: list[Village], days: floa
         for (i, j), q in np.ndenumerate(qty):
             if q > 1e-6:
                 q = float(round(q)) if whole else float(q)
-                shipments.append(Shipment(warehouses[i].warehouse_id, villages[j].village_id, item, q, dist[i, j]))
+                km = float(dist[i, j])
+                shipments.append(Shipment(warehouses[i].warehouse_id, villages[j].village_id, item, q, km))
     return ReliefPlan(tuple(shipments), need, fill)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -39,9 +40,9 @@ def to_arrow(readings: Sequence[Reading]) -> pa.Table:
     return pa.table(arrays)
 
 
-def _stored(row: tuple[object, ...]) -> StoredReading:
-    values = {m: float(v) for m, v in zip(METRICS, row[4:], strict=True) if v is not None}  # type: ignore[arg-type]
-    return StoredReading(str(row[0]), str(row[1]), float(row[2]), int(row[3]), values)  # type: ignore[arg-type]
+def _stored(row: tuple[Any, ...]) -> StoredReading:
+    values = {m: float(v) for m, v in zip(METRICS, row[4:], strict=True) if v is not None}
+    return StoredReading(str(row[0]), str(row[1]), float(row[2]), int(row[3]), values)
 
 
 class DuckDBStore:
@@ -71,9 +72,10 @@ class DuckDBStore:
 
     def memory_bytes(self) -> int:
         """What DuckDB's buffer manager holds now (capped by memory_limit): for /metrics and the soak."""
-        return int(self._query("SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory()")[0][0])  # type: ignore[call-overload]
+        return int(self._query("SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory()")[0][0])
 
-    def _query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
+    def _query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        """Rows as DuckDB returns them: each column typed by the SQL, not statically."""
         cur = self._con.cursor()
         try:
             return cur.execute(sql, list(params)).fetchall()
@@ -101,16 +103,16 @@ class DuckDBStore:
         sql = (f"SELECT floor(ts / ?) * ? AS t, avg({metric}) FROM readings WHERE device_id = ? AND ts >= ? "
                f"AND ts < ? AND {metric} IS NOT NULL GROUP BY t ORDER BY t")
         rows = self._query(sql, [every_s, every_s, device_id, start, end])
-        return [(float(t), float(v)) for t, v in rows]  # type: ignore[arg-type]
+        return [(float(t), float(v)) for t, v in rows]
 
     def recent_seqs(self, since_ts: float) -> dict[str, tuple[list[int], float]]:
         """Stored seqs per device since `since_ts`, with the newest ts."""
         sql = "SELECT device_id, list(seq), max(ts) FROM readings WHERE ts >= ? GROUP BY device_id"
-        return {str(d): (list(s), float(t)) for d, s, t in self._query(sql, [since_ts])}  # type: ignore[misc]
+        return {str(d): (list(s), float(t)) for d, s, t in self._query(sql, [since_ts])}
 
     def count(self) -> int:
         """Number of stored readings."""
-        return int(self._query("SELECT count(*) FROM readings")[0][0])  # type: ignore[arg-type]
+        return int(self._query("SELECT count(*) FROM readings")[0][0])
 
     def delete_before(self, ts: float) -> int:
         """Delete readings with ts < `ts`; the number deleted."""
@@ -119,7 +121,7 @@ class DuckDBStore:
                 row = self._con.execute("DELETE FROM readings WHERE ts < ?", [ts]).fetchone()
             except duckdb.Error as exc:
                 raise StoreError(f"DuckDB delete failed: {exc}") from exc
-        return int(row[0]) if row else 0  # type: ignore[arg-type]
+        return int(row[0]) if row else 0
 
     def close(self) -> None:
         """Checkpoint and close the file."""

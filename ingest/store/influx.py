@@ -84,7 +84,7 @@ class InfluxStore:
             if result["error"].startswith("database not found"):
                 return []
             raise StoreError(f"InfluxQL {q[:200]!r} failed: {result['error']}")
-        return result.get("series", [])  # type: ignore[no-any-return]
+        return result.get("series", [])
 
     def _readings(self, q: str) -> list[StoredReading]:
         out = []

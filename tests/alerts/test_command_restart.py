@@ -237,7 +237,7 @@ def _wait_feed(hub: HubProcess, check: Callable[[list[str]], bool], timeout_s: f
 
 
 @pytest.mark.integration
-def test_hub_killed_after_its_first_cap_alert_keeps_the_feed_and_updates_it(hub_factory, mosquitto: Mosquitto) -> None:  # type: ignore[no-untyped-def]
+def test_hub_killed_after_its_first_cap_alert_keeps_the_feed_and_updates_it(hub_factory, mosquitto: Mosquitto) -> None:
     hub: HubProcess = hub_factory()
     community = build_community(residents=4, terminals=1, villages=1, seed=5)  # T001: a river gauge
     db = StateDB(hub.data_dir / "state.sqlite")

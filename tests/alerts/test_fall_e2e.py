@@ -71,7 +71,7 @@ def _wait(predicate: Any, timeout_s: float) -> None:
 
 
 @pytest.fixture
-def fall_hub(hub_factory) -> tuple[HubProcess, list[str]]:  # type: ignore[no-untyped-def]
+def fall_hub(hub_factory) -> tuple[HubProcess, list[str]]:
     hub: HubProcess = hub_factory(env={"HUB_ALERTS__CANCEL_WINDOW_S": str(CANCEL_S)})
     community = build_community(residents=4, terminals=1, villages=1, seed=2)
     community.register(Registry(StateDB(hub.data_dir / "state.sqlite")))
@@ -79,7 +79,7 @@ def fall_hub(hub_factory) -> tuple[HubProcess, list[str]]:  # type: ignore[no-un
     return hub, [d.device_id for d in community.devices if d.family == "wearable"]
 
 
-def test_fall_becomes_one_alert_with_evidence_and_downlinks(fall_hub, mosquitto: Mosquitto) -> None:  # type: ignore[no-untyped-def]
+def test_fall_becomes_one_alert_with_evidence_and_downlinks(fall_hub, mosquitto: Mosquitto) -> None:
     hub, wearables = fall_hub
     dev = Wearable(wearables[0], mosquitto.port)
     impact = dev.replay("fall", time.time() - 30)
@@ -98,7 +98,7 @@ def test_fall_becomes_one_alert_with_evidence_and_downlinks(fall_hub, mosquitto:
     dev.close()
 
 
-def test_im_ok_inside_the_window_suppresses_the_alert(fall_hub, mosquitto: Mosquitto) -> None:  # type: ignore[no-untyped-def]
+def test_im_ok_inside_the_window_suppresses_the_alert(fall_hub, mosquitto: Mosquitto) -> None:
     hub, wearables = fall_hub
     dev = Wearable(wearables[1], mosquitto.port)
     impact = dev.replay("fall", time.time() - 30)
@@ -111,7 +111,7 @@ def test_im_ok_inside_the_window_suppresses_the_alert(fall_hub, mosquitto: Mosqu
     dev.close()
 
 
-def test_device_fall_event_and_hub_detection_are_one_alert(fall_hub, mosquitto: Mosquitto) -> None:  # type: ignore[no-untyped-def]
+def test_device_fall_event_and_hub_detection_are_one_alert(fall_hub, mosquitto: Mosquitto) -> None:
     hub, wearables = fall_hub
     dev = Wearable(wearables[2], mosquitto.port)
     start = time.time() - 30
@@ -124,7 +124,7 @@ def test_device_fall_event_and_hub_detection_are_one_alert(fall_hub, mosquitto: 
     dev.close()
 
 
-def test_fall_like_activity_raises_nothing(fall_hub, mosquitto: Mosquitto) -> None:  # type: ignore[no-untyped-def]
+def test_fall_like_activity_raises_nothing(fall_hub, mosquitto: Mosquitto) -> None:
     hub, wearables = fall_hub
     dev = Wearable(wearables[3], mosquitto.port)
     dev.replay("sit_down_hard", time.time() - 30, seed=4)

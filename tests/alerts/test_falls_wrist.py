@@ -111,7 +111,7 @@ def test_eval_command_on_a_weda_folder(tmp_path: Path, capsys: pytest.CaptureFix
 def devices(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     registry = Registry(StateDB(Path(tmp_path_factory.mktemp("reg")) / "state.sqlite"))
     register_corpus_devices(registry)
-    return registry.devices()  # type: ignore[return-value]
+    return registry.devices()
 
 
 def test_bursty_payloads_decode_and_the_fall_is_caught(devices: dict[str, object]) -> None:
@@ -164,7 +164,7 @@ def test_model_cv_never_trains_on_held_out_subjects(monkeypatch: pytest.MonkeyPa
     fitted_recs: list[set[int]] = []
     real_fit = falls_learn.fit
 
-    def spy_fit(rows, labels, features, **kw):  # type: ignore[no-untyped-def]
+    def spy_fit(rows, labels, features, **kw):
         fitted_recs.append({int(g) for g in kw["groups"]})
         return real_fit(rows, labels, features, **kw)
 
@@ -183,7 +183,7 @@ def test_threshold_cv_never_tunes_on_held_out_subjects(monkeypatch: pytest.Monke
     tuned_on: list[list[int]] = []
     real_tune = falls_tuning.tune
 
-    def spy_tune(loaded_, cands, recs, position="waist"):  # type: ignore[no-untyped-def]
+    def spy_tune(loaded_, cands, recs, position="waist"):
         tuned_on.append(list(recs))
         return real_tune(loaded_, cands, recs, position)
 

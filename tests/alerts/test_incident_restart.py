@@ -37,7 +37,7 @@ def _snapshot(hub: HubProcess, incident_id: int) -> dict[str, Any]:
     return {"row": {k: view[k] for k in keep}, "audit": view["audit"], "alerts": view["alerts"]}
 
 
-def test_open_and_acknowledged_incidents_survive_kill_9(hub_factory, mosquitto: Mosquitto) -> None:  # type: ignore[no-untyped-def]
+def test_open_and_acknowledged_incidents_survive_kill_9(hub_factory, mosquitto: Mosquitto) -> None:
     hub: HubProcess = hub_factory()
     community = build_community(residents=2, terminals=1, villages=1, seed=11)
     db = StateDB(hub.data_dir / "state.sqlite")

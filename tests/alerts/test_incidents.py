@@ -45,7 +45,7 @@ def setup(tmp_path: Path) -> tuple[IncidentService, Clock, list[tuple[str, int]]
     return service, clock, events, tmp_path
 
 
-def test_fall_sos_and_heart_rate_of_one_person_are_one_incident(setup) -> None:  # type: ignore[no-untyped-def]
+def test_fall_sos_and_heart_rate_of_one_person_are_one_incident(setup) -> None:
     service, clock, events, _ = setup
     service.on_detections([_det("heart_rate", severity=Severity.WARNING)])
     clock.now += 30
@@ -57,7 +57,7 @@ def test_fall_sos_and_heart_rate_of_one_person_are_one_incident(setup) -> None: 
     assert [e for e, _ in events] == ["opened", "updated", "updated"]
 
 
-def test_home_safety_groups_per_household_and_repeats_are_suppressed(setup) -> None:  # type: ignore[no-untyped-def]
+def test_home_safety_groups_per_household_and_repeats_are_suppressed(setup) -> None:
     service, clock, events, _ = setup
     for _ in range(5):  # a flapping smoke alarm
         service.on_detections([_det("smoke", "S1", detector="home_safety", ts=clock.now)])
@@ -70,7 +70,7 @@ def test_home_safety_groups_per_household_and_repeats_are_suppressed(setup) -> N
     assert len(events) == 2
 
 
-def test_the_same_alert_detected_again_after_a_redelivery_is_kept_once(setup) -> None:  # type: ignore[no-untyped-def]
+def test_the_same_alert_detected_again_after_a_redelivery_is_kept_once(setup) -> None:
     service, clock, events, _ = setup
     service.on_detections([_det("fall")])
     clock.now += 3600  # long past the repeat window: only the alert's identity can tell
@@ -82,7 +82,7 @@ def test_the_same_alert_detected_again_after_a_redelivery_is_kept_once(setup) ->
     assert len(events) == 2  # opened, then updated by the SOS: nothing announced for the repeat
 
 
-def test_lifecycle_is_audited_and_wrong_transitions_refused(setup) -> None:  # type: ignore[no-untyped-def]
+def test_lifecycle_is_audited_and_wrong_transitions_refused(setup) -> None:
     service, clock, _, _ = setup
     service.on_detections([_det("fall")])
     [incident] = service.store.active()
@@ -111,7 +111,7 @@ def test_lifecycle_is_audited_and_wrong_transitions_refused(setup) -> None:  # t
     assert len(service.store.active()) == 1 and service.store.active()[0]["id"] != incident["id"]
 
 
-def test_audit_log_is_append_only(setup) -> None:  # type: ignore[no-untyped-def]
+def test_audit_log_is_append_only(setup) -> None:
     service, _, _, _ = setup
     service.on_detections([_det("sos")])
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):
@@ -120,7 +120,7 @@ def test_audit_log_is_append_only(setup) -> None:  # type: ignore[no-untyped-def
         service.store.db.execute("DELETE FROM audit_log")
 
 
-def test_state_survives_a_restart(setup) -> None:  # type: ignore[no-untyped-def]
+def test_state_survives_a_restart(setup) -> None:
     service, clock, _, path = setup
     service.on_detections([_det("fall")])
     [incident] = service.store.active()

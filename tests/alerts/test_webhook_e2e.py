@@ -74,7 +74,7 @@ def receiver() -> Iterator[Receiver]:
     thread.join(5)
 
 
-def test_webhook_retries_with_backoff_and_never_holds_up_ingest(  # type: ignore[no-untyped-def]
+def test_webhook_retries_with_backoff_and_never_holds_up_ingest(
     hub_factory, mosquitto: Mosquitto, receiver: Receiver
 ) -> None:
     hub: HubProcess = hub_factory(env={"HUB_ALERTS__WEBHOOK_URL": receiver.url, "HUB_ALERTS__WEBHOOK_TIMEOUT_S": "10"})

@@ -22,7 +22,7 @@ def client(tmp_path: Path) -> Iterator[ApiClient]:
 
     settings = Settings(mqtt=MqttSettings(url="mqtt://127.0.0.1:1"), store=StoreSettings(data_dir=tmp_path))
 
-    async def build():  # type: ignore[no-untyped-def]
+    async def build():
         return build_hub(settings)
 
     hub = asyncio.run(build())
@@ -106,5 +106,5 @@ def test_websocket_without_session_is_refused(client: ApiClient) -> None:
         "subprotocols": [],
         "asgi": {"version": "3.0"},
     }
-    asyncio.run(client.app(scope, receive, send))  # type: ignore[arg-type]
+    asyncio.run(client.app(scope, receive, send))
     assert sent and sent[0]["type"] == "websocket.close" and sent[0]["code"] == 4401

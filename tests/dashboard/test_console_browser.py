@@ -62,7 +62,7 @@ def _publish_fall(port: int) -> float:
     return sent
 
 
-def test_console_loop_in_chromium(hub_factory, mosquitto: Mosquitto, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_console_loop_in_chromium(hub_factory, mosquitto: Mosquitto, tmp_path: Path) -> None:
     data_dir = tmp_path / "hub"
     data_dir.mkdir()
     _register(data_dir)

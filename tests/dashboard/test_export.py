@@ -17,7 +17,7 @@ from devices.records import DeviceRecord, Home, Resident
 T0 = 1_735_689_600.0
 
 
-def _fill(hub) -> None:  # type: ignore[no-untyped-def]
+def _fill(hub) -> None:
     hub.registry.add_home(Home("H1", "1 Road", 28.2, 112.9))
     hub.registry.add_home(Home("H2", "2 Road", 28.2, 112.9))
     hub.registry.add_resident(Resident("R1", "One", "H1"))

@@ -16,7 +16,7 @@ T0 = 1_735_689_600.0  # 2025-01-01T00:00:00Z
 
 
 @pytest.fixture
-def api(tmp_path: Path):  # type: ignore[no-untyped-def]
+def api(tmp_path: Path):
     with hub_api(tmp_path) as (hub, client):
         hub.registry.add_home(Home("H1", "1 Road", 28.2, 112.9))
         hub.registry.add_resident(Resident("R1", "Resident One", "H1"))
@@ -44,7 +44,7 @@ def api(tmp_path: Path):  # type: ignore[no-untyped-def]
         yield client
 
 
-def test_observation_search_returns_a_valid_searchset_bundle(api) -> None:  # type: ignore[no-untyped-def]
+def test_observation_search_returns_a_valid_searchset_bundle(api) -> None:
     response = api.get(
         "/fhir/Observation", subject="Patient/R1", date=["ge2025-01-01T00:00:00Z", "lt2025-01-01T01:00:00Z"]
     )
@@ -65,7 +65,7 @@ def test_observation_search_returns_a_valid_searchset_bundle(api) -> None:  # ty
     assert all(e.fullUrl.endswith(f"/Observation/{e.resource.id}") for e in bundle.entry)
 
 
-def test_unknown_patient_and_bad_dates(api) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_patient_and_bad_dates(api) -> None:
     assert api.get("/fhir/Observation", subject="Patient/NOPE").status_code == 404
     assert api.get("/fhir/Observation", subject="Patient/R1", date="ge-yesterday").status_code == 400
 

@@ -88,7 +88,7 @@ def _open_map(pw: Any, hub: HubProcess) -> Page:
     return page
 
 
-def test_markers_appear_and_a_gauge_changes_colour(hub_factory, mosquitto: Mosquitto, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_markers_appear_and_a_gauge_changes_colour(hub_factory, mosquitto: Mosquitto, tmp_path: Path) -> None:
     data_dir = tmp_path / "hub"
     data_dir.mkdir()
     terminals = _register(data_dir, terminals=12)
@@ -117,7 +117,7 @@ def test_markers_appear_and_a_gauge_changes_colour(hub_factory, mosquitto: Mosqu
     client.disconnect()
 
 
-def test_ten_thousand_gauges_load_and_update(hub_factory, mosquitto: Mosquitto, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_ten_thousand_gauges_load_and_update(hub_factory, mosquitto: Mosquitto, tmp_path: Path) -> None:
     data_dir = tmp_path / "hub"
     data_dir.mkdir()
     terminals = _register(data_dir, terminals=0, extra_gauges=MANY)

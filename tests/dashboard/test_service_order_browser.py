@@ -46,7 +46,7 @@ def _green_key(port: int) -> None:
     client.loop_stop()
 
 
-def test_service_order_in_the_console_queue(hub_factory, mosquitto: Mosquitto, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_service_order_in_the_console_queue(hub_factory, mosquitto: Mosquitto, tmp_path: Path) -> None:
     data_dir = tmp_path / "hub"
     data_dir.mkdir()
     opens = (time.localtime().tm_hour + 2) % 24

@@ -40,7 +40,7 @@ def book(tmp_path: Path) -> tuple[Registry, AliasBook]:
 
 
 @pytest.fixture
-def decode(book: tuple[Registry, AliasBook]):  # type: ignore[no-untyped-def]
+def decode(book: tuple[Registry, AliasBook]):
     registry, aliases = book
     decoder = Decoder(max_payload_bytes=64 * 1024, max_future_s=300, aliases=aliases)
     return lambda topic, payload, now=NOW: decoder.decode(topic, payload, registry.devices(), now)
@@ -56,18 +56,18 @@ def decode(book: tuple[Registry, AliasBook]):  # type: ignore[no-untyped-def]
         ("bedroom climate", CLIMATE, "Z-CLIMATE", {"temperature": 22.5, "humidity": 45.2, "battery": 97.0}),
     ],
 )
-def test_zigbee2mqtt_states_map_to_home_sensor_readings(decode, name, payload, device_id, values) -> None:  # type: ignore[no-untyped-def]
+def test_zigbee2mqtt_states_map_to_home_sensor_readings(decode, name, payload, device_id, values) -> None:
     rec = decode(f"zigbee2mqtt/{name}", payload)
     assert isinstance(rec, Reading)
     assert (rec.device_id, rec.family, rec.ts, rec.values) == (device_id, Family.HOME_SENSOR, NOW, values)
 
 
-def test_zigbee2mqtt_synthesised_seq_is_monotonic_within_one_batch(decode) -> None:  # type: ignore[no-untyped-def]
+def test_zigbee2mqtt_synthesised_seq_is_monotonic_within_one_batch(decode) -> None:
     seqs = [decode("zigbee2mqtt/hall motion", MOTION).seq for _ in range(3)]
     assert seqs == sorted(set(seqs)) and seqs[0] == int(NOW * 1000)
 
 
-def test_zigbee2mqtt_last_seen_is_device_time_and_makes_redeliveries_duplicates(decode) -> None:  # type: ignore[no-untyped-def]
+def test_zigbee2mqtt_last_seen_is_device_time_and_makes_redeliveries_duplicates(decode) -> None:
     ms = int((NOW - 60) * 1000)
     first = decode("zigbee2mqtt/hall motion", b'{"occupancy":false,"last_seen":%d}' % ms)
     again = decode("zigbee2mqtt/hall motion", b'{"occupancy":false,"last_seen":%d}' % ms)
@@ -79,7 +79,7 @@ def test_zigbee2mqtt_last_seen_is_device_time_and_makes_redeliveries_duplicates(
 
 
 @pytest.mark.parametrize("payload", [b"online", b'{"state":"online"}', b"offline", b'{"state":"offline"}'])
-def test_zigbee2mqtt_availability_both_forms(decode, payload) -> None:  # type: ignore[no-untyped-def]
+def test_zigbee2mqtt_availability_both_forms(decode, payload) -> None:
     rec = decode("zigbee2mqtt/kitchen/leak/availability", payload)
     assert rec == Availability("Z-LEAK", b"online" in payload, NOW)
 
@@ -92,7 +92,7 @@ def test_zigbee2mqtt_availability_both_forms(decode, payload) -> None:  # type: 
         ("zigbee2mqtt/front door/set", b'{"state":"ON"}', "zigbee2mqtt_command"),
     ],
 )
-def test_zigbee2mqtt_bridge_and_command_topics_are_ignored(decode, topic, payload, reason) -> None:  # type: ignore[no-untyped-def]
+def test_zigbee2mqtt_bridge_and_command_topics_are_ignored(decode, topic, payload, reason) -> None:
     assert decode(topic, payload) == Ignored(topic, reason)
 
 
@@ -111,23 +111,23 @@ def test_zigbee2mqtt_bridge_and_command_topics_are_ignored(decode, topic, payloa
         ("owntracks/grandma/pixel", b'{"lat": 1}', "invalid"),
     ],
 )
-def test_bad_ecosystem_messages_are_rejected_with_a_reason(decode, topic, payload, reason) -> None:  # type: ignore[no-untyped-def]
+def test_bad_ecosystem_messages_are_rejected_with_a_reason(decode, topic, payload, reason) -> None:
     rec = decode(topic, payload)
     assert isinstance(rec, Rejection) and rec.reason == reason, rec
 
 
-def test_owntracks_location_is_the_phones_position_and_battery(decode) -> None:  # type: ignore[no-untyped-def]
+def test_owntracks_location_is_the_phones_position_and_battery(decode) -> None:
     tst = int(NOW) - 30
     rec = decode("owntracks/grandma/pixel", location(tst, lat=28.25, lon=112.95))
     assert rec == Reading(PHONE, Family.WEARABLE, float(tst), tst, {"lat": 28.25, "lon": 112.95, "battery": 92.0})
 
 
-def test_owntracks_coarse_fix_keeps_only_the_battery(decode) -> None:  # type: ignore[no-untyped-def]
+def test_owntracks_coarse_fix_keeps_only_the_battery(decode) -> None:
     rec = decode("owntracks/grandma/pixel", location(int(NOW), acc=5000))
     assert isinstance(rec, Reading) and rec.values == {"battery": 92.0}
 
 
-def test_owntracks_other_types_are_ignored(decode) -> None:  # type: ignore[no-untyped-def]
+def test_owntracks_other_types_are_ignored(decode) -> None:
     outcomes = [decode("owntracks/grandma/pixel", p) for p in others(int(NOW))]
     assert [o.reason for o in outcomes] == ["owntracks_transition", "owntracks_waypoint", "owntracks_lwt"]
 
@@ -148,6 +148,6 @@ def test_alias_rules(book: tuple[Registry, AliasBook]) -> None:
     assert len(aliases.entries("zigbee2mqtt")) == 5
 
 
-def test_a_friendly_name_equal_to_a_device_id_needs_no_alias(decode) -> None:  # type: ignore[no-untyped-def]
+def test_a_friendly_name_equal_to_a_device_id_needs_no_alias(decode) -> None:
     rec = decode("zigbee2mqtt/Z-SMOKE", orjson.dumps({"smoke": False}))
     assert isinstance(rec, Reading) and rec.device_id == "Z-SMOKE"

@@ -70,7 +70,7 @@ def _settle() -> None:
     time.sleep(0.5)
 
 
-def test_a_device_cannot_publish_as_another_or_read_its_set(secured) -> None:  # type: ignore[no-untyped-def]
+def test_a_device_cannot_publish_as_another_or_read_its_set(secured) -> None:
     broker, _creds, pw = secured
     hub = Peer(broker.port, HUB_USER, pw[HUB_USER])
     hub.subscribe("eldercare/#")
@@ -95,7 +95,7 @@ def test_a_device_cannot_publish_as_another_or_read_its_set(secured) -> None:  #
         peer.close()
 
 
-def test_wrong_password_and_anonymous_are_refused(secured) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_password_and_anonymous_are_refused(secured) -> None:
     broker, _creds, _pw = secured
     wrong = Peer(broker.port, "W-A", "not-the-password")
     assert wrong.refused is not None
@@ -109,7 +109,7 @@ def test_wrong_password_and_anonymous_are_refused(secured) -> None:  # type: ign
     anonymous.loop_stop()
 
 
-def test_revoking_a_device_takes_effect_without_restart(secured, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_revoking_a_device_takes_effect_without_restart(secured, tmp_path: Path) -> None:
     broker, creds, pw = secured
     before = Peer(broker.port, "W-B", pw["W-B"])
     assert before.refused is None

@@ -23,7 +23,7 @@ CASES = malformed(NOW)
 def devices(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     registry = Registry(StateDB(Path(tmp_path_factory.mktemp("reg")) / "state.sqlite"))
     register_corpus_devices(registry)
-    return registry.devices()  # type: ignore[return-value]
+    return registry.devices()
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +38,7 @@ def test_corpus_has_twenty_kinds_and_every_reason() -> None:
 
 
 @pytest.mark.parametrize(("name", "topic", "payload", "reason"), CASES, ids=[c[0] for c in CASES])
-def test_malformed_is_rejected_with_reason(decoder, devices, name, topic, payload, reason) -> None:  # type: ignore[no-untyped-def]
+def test_malformed_is_rejected_with_reason(decoder, devices, name, topic, payload, reason) -> None:
     out = decoder.decode(topic, payload, devices, NOW)
     assert isinstance(out, Rejection), name
     assert out.reason == reason, (name, out.detail)
@@ -46,7 +46,7 @@ def test_malformed_is_rejected_with_reason(decoder, devices, name, topic, payloa
     assert len(out.payload) <= 4096
 
 
-def test_wearable_telemetry_with_acc(decoder, devices) -> None:  # type: ignore[no-untyped-def]
+def test_wearable_telemetry_with_acc(decoder, devices) -> None:
     acc = [[0.0, -1.0, 0.0]] * 49 + [[3.0, 0.0, 4.0]]
     payload = orjson.dumps({"ts": NOW, "seq": 5, "heart_rate": 71, "spo2": 97.5, "acc": acc, "acc_hz": 50})
     out = decoder.decode(f"eldercare/{WEARABLE}/telemetry", payload, devices, NOW)
@@ -56,13 +56,13 @@ def test_wearable_telemetry_with_acc(decoder, devices) -> None:  # type: ignore[
     assert out.acc.shape == (50, 3) and out.acc.dtype == np.float32 and out.acc_rate_hz == 50
 
 
-def test_home_sensor_booleans_become_numbers(decoder, devices) -> None:  # type: ignore[no-untyped-def]
+def test_home_sensor_booleans_become_numbers(decoder, devices) -> None:
     out = decoder.decode(f"eldercare/{SENSOR}/telemetry", orjson.dumps({"ts": NOW, "seq": 1, "smoke": True}),
                          devices, NOW)
     assert isinstance(out, Reading) and out.values == {"smoke": 1.0}
 
 
-def test_event_report_and_availability(decoder, devices) -> None:  # type: ignore[no-untyped-def]
+def test_event_report_and_availability(decoder, devices) -> None:
     ev = decoder.decode(f"eldercare/{WEARABLE}/event", orjson.dumps({"ts": NOW, "seq": 2, "event": "sos"}),
                         devices, NOW)
     assert isinstance(ev, DeviceEvent) and ev.event == "sos"

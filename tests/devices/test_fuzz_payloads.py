@@ -45,7 +45,7 @@ plausible = st.fixed_dictionaries(
 def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Decoder, dict[str, object]]:
     registry = Registry(StateDB(Path(tmp_path_factory.mktemp("fuzz")) / "state.sqlite"))
     register_corpus_devices(registry)
-    return Decoder(64 * 1024, 86400), registry.devices()  # type: ignore[return-value]
+    return Decoder(64 * 1024, 86400), registry.devices()
 
 
 def _check(out: object) -> None:
@@ -61,21 +61,21 @@ def _check(out: object) -> None:
 
 @FUZZ
 @given(topic=st.sampled_from(TOPICS) | st.text(max_size=60), payload=st.binary(max_size=2048))
-def test_random_bytes_on_any_topic(world, topic: str, payload: bytes) -> None:  # type: ignore[no-untyped-def]
+def test_random_bytes_on_any_topic(world, topic: str, payload: bytes) -> None:
     decoder, devices = world
     _check(decoder.decode(topic, payload, devices, NOW))
 
 
 @FUZZ
 @given(topic=st.sampled_from(TOPICS), body=plausible)
-def test_structured_payloads_near_the_schema(world, topic: str, body: dict[str, object]) -> None:  # type: ignore[no-untyped-def]
+def test_structured_payloads_near_the_schema(world, topic: str, body: dict[str, object]) -> None:
     decoder, devices = world
     _check(decoder.decode(topic, orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS), devices, NOW))
 
 
 @FUZZ
 @given(topic=st.sampled_from(TOPICS), body=json_values)
-def test_any_json_document(world, topic: str, body: object) -> None:  # type: ignore[no-untyped-def]
+def test_any_json_document(world, topic: str, body: object) -> None:
     decoder, devices = world
     try:
         payload = orjson.dumps(body)
@@ -86,7 +86,7 @@ def test_any_json_document(world, topic: str, body: object) -> None:  # type: ig
 
 @FUZZ
 @given(hr=st.floats(20, 250), spo2=st.floats(50, 100), n=st.integers(1, 400), g=st.floats(-16, 16))
-def test_valid_wearable_telemetry_is_accepted(world, hr: float, spo2: float, n: int, g: float) -> None:  # type: ignore[no-untyped-def]
+def test_valid_wearable_telemetry_is_accepted(world, hr: float, spo2: float, n: int, g: float) -> None:
     decoder, devices = world
     body = {"ts": NOW, "seq": 7, "heart_rate": hr, "spo2": spo2, "acc": [[g, -1.0, 0.0]] * n, "acc_hz": 50}
     out = decoder.decode(f"eldercare/{WEARABLE}/telemetry", orjson.dumps(body), devices, NOW)
@@ -95,7 +95,7 @@ def test_valid_wearable_telemetry_is_accepted(world, hr: float, spo2: float, n: 
 
 
 @pytest.mark.parametrize("literal", [b"1e999", b"-1e999", b"99999999999999999999999999", b"NaN", b"Infinity", b"-0"])
-def test_extreme_number_literals(world, literal: bytes) -> None:  # type: ignore[no-untyped-def]
+def test_extreme_number_literals(world, literal: bytes) -> None:
     decoder, devices = world
     for field in (b"ts", b"seq", b"heart_rate"):
         body = b'{"ts": %d, "seq": 1, "%s": %s}' % (int(NOW), field, literal)

@@ -9,7 +9,7 @@ HOME = (28.20, 112.90)
 
 
 def _r(rid: str, kind: str, services: str, dlat: float, **kw: object) -> Responder:
-    return Responder(rid, rid, kind, services, HOME[0] + dlat, HOME[1], **kw)  # type: ignore[arg-type]
+    return Responder(rid, rid, kind, services, HOME[0] + dlat, HOME[1], **kw)
 
 
 def test_nearest_capable_available_first() -> None:

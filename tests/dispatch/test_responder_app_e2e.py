@@ -64,7 +64,7 @@ def post(hub: HubProcess, path: str, body: dict[str, Any]) -> Any:
     return response.json()
 
 
-def test_responder_app_answers_an_offer_over_mqtt(hub_factory, mosquitto: Mosquitto) -> None:  # type: ignore[no-untyped-def]
+def test_responder_app_answers_an_offer_over_mqtt(hub_factory, mosquitto: Mosquitto) -> None:
     hub: HubProcess = hub_factory(env={"HUB_ALERTS__CANCEL_WINDOW_S": "1"})
     community = build_community(residents=2, terminals=1, villages=1, seed=3)
     db = StateDB(hub.data_dir / "state.sqlite")
@@ -102,7 +102,7 @@ def test_responder_app_answers_an_offer_over_mqtt(hub_factory, mosquitto: Mosqui
         client.close()
 
 
-def test_green_key_service_order_is_queued_with_its_slot_and_runs_its_lifecycle(  # type: ignore[no-untyped-def]
+def test_green_key_service_order_is_queued_with_its_slot_and_runs_its_lifecycle(
     hub_factory, mosquitto: Mosquitto
 ) -> None:
     hub: HubProcess = hub_factory()

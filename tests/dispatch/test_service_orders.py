@@ -74,7 +74,7 @@ def test_green_key_order_goes_through_the_incident_lifecycle(tmp_path: Path) -> 
     assert topic == "responders/M1/offer" and offer["service"] == "meals"
     assert offer["scheduled_at"] == order["scheduled_at"]
     for status in ("accepted", "en_route", "on_scene", "done"):
-        desk.offers.update(int(offer["offer_id"]), status, "M1")  # type: ignore[call-overload]
+        desk.offers.update(int(offer["offer_id"]), status, "M1")
     incidents.resolve(1, "op", "service_done")
     incidents.move(1, "closed", "supervisor")
     states = [a["action"] for a in incidents.store.audit_log(1) if a["actor"] in ("op", "supervisor", "responder:M1")]

@@ -124,7 +124,7 @@ def test_incident_store_and_append_only_audit(open_db: OpenDB) -> None:
     first, second = store.create(row), store.create(row)
     assert second > first
     store.update(first, state="acknowledged", acked_by="op")
-    assert store.get(first)["state"] == "acknowledged"  # type: ignore[index]
+    assert store.get(first)["state"] == "acknowledged"
     assert [i["id"] for i in store.active()] == [first, second]
     store.add_alert(
         first,

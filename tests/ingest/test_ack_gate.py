@@ -56,7 +56,7 @@ async def _next(queue: asyncio.Queue[Batch]) -> Batch:
 
 async def _until(check: object, timeout_s: float = 5.0) -> None:
     deadline = time.monotonic() + timeout_s
-    while not check() and time.monotonic() < deadline:  # type: ignore[operator]
+    while not check() and time.monotonic() < deadline:
         await asyncio.sleep(0.01)
 
 

@@ -27,7 +27,7 @@ from simulators.runner import SimOptions, Simulation
 pytestmark = pytest.mark.integration
 
 
-def test_hub_killed_mid_stream_loses_and_doubles_no_alert(mosquitto: Mosquitto, hub_factory) -> None:  # type: ignore[no-untyped-def]
+def test_hub_killed_mid_stream_loses_and_doubles_no_alert(mosquitto: Mosquitto, hub_factory) -> None:
     hub: HubProcess = hub_factory(env={"HUB_ALERTS__CANCEL_WINDOW_S": "15"})
     community = build_community(residents=20, terminals=10, villages=4, seed=17)
     registry = Registry(StateDB(hub.data_dir / "state.sqlite"))

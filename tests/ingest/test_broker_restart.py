@@ -19,7 +19,7 @@ from simulators.runner import SimOptions, Simulation
 pytestmark = pytest.mark.integration
 
 
-def test_broker_restart_mid_stream_loses_and_doubles_nothing(mosquitto: Mosquitto, hub_factory) -> None:  # type: ignore[no-untyped-def]
+def test_broker_restart_mid_stream_loses_and_doubles_nothing(mosquitto: Mosquitto, hub_factory) -> None:
     hub: HubProcess = hub_factory()
     community = build_community(residents=20, terminals=10, villages=4, seed=13)
     registry = Registry(StateDB(hub.data_dir / "state.sqlite"))

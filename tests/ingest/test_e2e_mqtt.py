@@ -22,7 +22,7 @@ from simulators.runner import SimOptions, Simulation
 pytestmark = pytest.mark.integration
 
 
-def _community_hub(hub_factory, residents: int = 20, terminals: int = 20):  # type: ignore[no-untyped-def]
+def _community_hub(hub_factory, residents: int = 20, terminals: int = 20):
     hub: HubProcess = hub_factory()
     community = build_community(residents=residents, terminals=terminals, villages=5, seed=11)
     registry = Registry(StateDB(hub.data_dir / "state.sqlite"))
@@ -31,7 +31,7 @@ def _community_hub(hub_factory, residents: int = 20, terminals: int = 20):  # ty
     return hub, community
 
 
-def test_ten_thousand_simulated_readings_stored_exactly_once(mosquitto: Mosquitto, hub_factory) -> None:  # type: ignore[no-untyped-def]
+def test_ten_thousand_simulated_readings_stored_exactly_once(mosquitto: Mosquitto, hub_factory) -> None:
     hub, community = _community_hub(hub_factory)
     assert len(community.devices) >= 100
     hub.start()
@@ -44,7 +44,7 @@ def test_ten_thousand_simulated_readings_stored_exactly_once(mosquitto: Mosquitt
     assert hub.stored_rows() == (10_000, 10_000)
 
 
-def test_hub_killed_mid_stream_loses_and_doubles_nothing(mosquitto: Mosquitto, hub_factory) -> None:  # type: ignore[no-untyped-def]
+def test_hub_killed_mid_stream_loses_and_doubles_nothing(mosquitto: Mosquitto, hub_factory) -> None:
     hub, community = _community_hub(hub_factory)
     hub.start()
     sim = Simulation(community, "127.0.0.1", mosquitto.port, SimOptions(seed=5))
@@ -71,7 +71,7 @@ def _raw_client(port: int) -> mqtt.Client:
     return client
 
 
-def test_malformed_corpus_is_dead_lettered_while_good_traffic_flows(mosquitto: Mosquitto, hub_factory) -> None:  # type: ignore[no-untyped-def]
+def test_malformed_corpus_is_dead_lettered_while_good_traffic_flows(mosquitto: Mosquitto, hub_factory) -> None:
     hub, community = _community_hub(hub_factory)
     hub.start()
     # the hub subscribes to its two domains only: a topic elsewhere never reaches it
@@ -110,7 +110,7 @@ def test_malformed_corpus_is_dead_lettered_while_good_traffic_flows(mosquitto: M
     assert hub.wait_total(3001) == 3001
 
 
-def test_messages_with_mqtt5_properties_take_paho_s_path_and_are_stored_once(mosquitto: Mosquitto, hub_factory) -> None:  # type: ignore[no-untyped-def]
+def test_messages_with_mqtt5_properties_take_paho_s_path_and_are_stored_once(mosquitto: Mosquitto, hub_factory) -> None:
     """The fast path hands PUBLISH packets with properties to paho: a mixed stream is still stored exactly once."""
     from paho.mqtt.packettypes import PacketTypes
     from paho.mqtt.properties import Properties

@@ -59,7 +59,7 @@ def _publish(port: int, messages: list[tuple[str, bytes, bool]]) -> None:
     client.disconnect()
 
 
-def test_zigbee2mqtt_and_owntracks_feed_readings_and_detections(mosquitto: Mosquitto, hub_factory) -> None:  # type: ignore[no-untyped-def]
+def test_zigbee2mqtt_and_owntracks_feed_readings_and_detections(mosquitto: Mosquitto, hub_factory) -> None:
     hub: HubProcess = hub_factory()
     db = StateDB(hub.data_dir / "state.sqlite")
     register_ecosystem(Registry(db), AliasBook(db))

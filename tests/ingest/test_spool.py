@@ -127,7 +127,7 @@ def _influx_per_device(influxdb: Influxd, db: str) -> dict[str, tuple[int, int]]
 
 
 def _spool_stats(hub: HubProcess) -> dict[str, Any]:
-    return hub.get("/health")["ingest"]["spool"]  # type: ignore[no-any-return]  # /api/stats asks the store too
+    return hub.get("/health")["ingest"]["spool"]  # /api/stats asks the store too
 
 
 @pytest.mark.integration

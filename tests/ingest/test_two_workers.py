@@ -65,7 +65,7 @@ def _detection_frame(
             with contextlib.suppress(TimeoutError):
                 frame = orjson.loads(ws.recv(timeout=max(0.05, deadline - time.monotonic())))
                 if frame["type"] == "detection" and frame["data"]["device_id"] == device_id:
-                    return frame["data"]  # type: ignore[no-any-return]
+                    return frame["data"]
     return None
 
 

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.integration
 RATE, BURST = 50.0, 500.0
 
 
-def test_flood_replay_and_corpus_leave_good_traffic_whole(mosquitto: Mosquitto, hub_factory) -> None:  # type: ignore[no-untyped-def]
+def test_flood_replay_and_corpus_leave_good_traffic_whole(mosquitto: Mosquitto, hub_factory) -> None:
     hub: HubProcess = hub_factory(env={"HUB_INGEST__DEVICE_RATE_PER_S": str(RATE),
                                        "HUB_INGEST__DEVICE_BURST": str(BURST)})
     community = build_community(residents=15, terminals=5, villages=3, seed=21)

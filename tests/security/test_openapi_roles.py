@@ -62,7 +62,7 @@ def test_the_table_names_no_route_that_does_not_exist(client: StaffClient) -> No
 def test_every_operation_answers_by_role(client: StaffClient) -> None:
     checked = 0
     for method, template, op in operations(client):
-        allowed = rule(method, template).roles  # type: ignore[union-attr]
+        allowed = rule(method, template).roles
         path, kw = request_of(template, op)
         anonymous = client.call(method, path, **kw).status_code
         if allowed is None:
