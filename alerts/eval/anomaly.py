@@ -39,7 +39,6 @@ def replay(scenario: Scenario, detectors: list[Detector], progress: bool = True)
     found: list[Detection] = []
     t_start, t_end = scenario.stream_start, scenario.stream_start + scenario.days * 86_400.0
     tick, shown = t_start + TICK_S, -1
-    with_avail = [d for d in detectors if hasattr(d, "observe_availability")]
     for item in scenario.stream():
         if item.ts >= t_end:  # the run ends; what the devices would say afterwards is not part of it
             break
@@ -52,13 +51,14 @@ def replay(scenario: Scenario, detectors: list[Detector], progress: bool = True)
             for det in detectors:
                 found.extend(det.observe(item))
         elif isinstance(item, Availability):
-            for det in with_avail:
+            for det in detectors:
                 found.extend(det.observe_availability(item))
         elif isinstance(item, HubSignal):
             for det in detectors:
-                hook = getattr(det, "on_reconnect" if item.connected else "on_disconnect", None)
-                if hook is not None:
-                    hook(item.ts)
+                if item.connected:
+                    det.on_reconnect(item.ts)
+                else:
+                    det.on_disconnect(item.ts)
     if progress:
         print(file=sys.stderr)
     return found
