@@ -6,12 +6,14 @@ Every route needs a signed-in member of staff; the acting user is recorded in th
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from alerts.incidents.record import Incident
 from alerts.incidents.service import SEVERITY_RANK, IncidentError
 from dashboard.auth_api import Staff, require
 from dashboard.context import HubContext
@@ -31,6 +33,12 @@ def _call(fn: Any, *args: Any) -> Any:
         return fn(*args)
     except IncidentError as exc:
         raise HTTPException(status_code=exc.status, detail=str(exc)) from exc
+
+
+def _act(fn: Callable[..., Incident], *args: Any) -> dict[str, Any]:
+    """An action on an incident; the incident it leaves, as JSON."""
+    incident: Incident = _call(fn, *args)
+    return incident.to_json()
 
 
 class Body(BaseModel):
@@ -55,9 +63,9 @@ class ResolveIn(Body):
     comment: str = Field("", max_length=2000)
 
 
-def queue_order(incident: dict[str, Any]) -> tuple[int, float]:
+def queue_order(incident: Incident) -> tuple[int, float]:
     """Most severe first, then the longest waiting."""
-    return -SEVERITY_RANK[incident["severity"]], incident["opened_at"]
+    return -SEVERITY_RANK[incident.severity], incident.opened_at
 
 
 @router.get("/incidents")
@@ -66,16 +74,17 @@ def list_incidents(request: Request, active: bool = True, limit: int = 200) -> l
     ctx = _ctx(request)
     store = ctx.incidents.store
     rows = [ctx.desk.orders.annotate(r) for r in (store.active() if active else store.listing(limit=limit))]
-    return sorted(rows, key=queue_order) if active else rows  # service orders carry their slot (issue 5)
+    ordered = sorted(rows, key=queue_order) if active else rows  # service orders carry their slot (issue 5)
+    return [r.to_json() for r in ordered]
 
 
-def _profile(ctx: HubContext, incident: dict[str, Any]) -> dict[str, Any]:
+def _profile(ctx: HubContext, incident: Incident) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    if incident["resident_id"]:
-        resident = ctx.registry.resident(incident["resident_id"])
+    if incident.resident_id:
+        resident = ctx.registry.resident(incident.resident_id)
         out["resident"] = masked(resident) if resident else None
-    if incident["home_id"]:
-        rows = ctx.registry.db.execute("SELECT * FROM homes WHERE home_id=?", [incident["home_id"]])
+    if incident.home_id:
+        rows = ctx.registry.db.execute("SELECT * FROM homes WHERE home_id=?", [incident.home_id])
         out["home"] = dict(rows[0]) if rows else None
     return out
 
@@ -89,12 +98,12 @@ def _vitals(ctx: HubContext, device_id: str) -> list[dict[str, Any]]:
 def get_incident(incident_id: IncidentId, request: Request) -> dict[str, Any]:
     """An incident with the resident's profile (masked), home, last vitals, accelerometer clips and offers."""
     ctx = _ctx(request)
-    incident = _call(ctx.incidents.get, incident_id)
-    clips = [ctx.detections.clip(a["device_id"], a["ts"]) for a in incident["alerts"] if a["kind"] == "fall"]
+    incident: Incident = _call(ctx.incidents.get, incident_id)
+    clips = [ctx.detections.clip(a.device_id, a.ts) for a in incident.alerts or () if a.kind == "fall"]
     return {
-        **incident,
+        **incident.to_json(),
         **_profile(ctx, incident),
-        "vitals": _vitals(ctx, incident["device_id"]),
+        "vitals": _vitals(ctx, incident.device_id),
         "clips": [c.to_json() for c in clips if c is not None],
         "offers": ctx.desk.offers.of_incident(incident_id),
         "service_order": ctx.desk.orders.get(incident_id),
@@ -105,13 +114,13 @@ def get_incident(incident_id: IncidentId, request: Request) -> dict[str, Any]:
 @router.post("/incidents/{incident_id}/acknowledge")
 def acknowledge(incident_id: IncidentId, body: AckIn, request: Request, user: Staff) -> dict[str, Any]:
     """Take the incident, with a comment."""
-    return _call(_ctx(request).incidents.acknowledge, incident_id, user.username, body.comment)  # type: ignore[no-any-return]
+    return _act(_ctx(request).incidents.acknowledge, incident_id, user.username, body.comment)
 
 
 @router.post("/incidents/{incident_id}/callback")
 def callback(incident_id: IncidentId, body: CallbackIn, request: Request, user: Staff) -> dict[str, Any]:
     """Record a call-back (reached or not, and what was said)."""
-    return _call(_ctx(request).incidents.callback, incident_id, user.username, body.reached, body.note)  # type: ignore[no-any-return]
+    return _act(_ctx(request).incidents.callback, incident_id, user.username, body.reached, body.note)
 
 
 @router.get("/incidents/{incident_id}/candidates")
@@ -123,13 +132,13 @@ def candidates(incident_id: IncidentId, request: Request) -> list[dict[str, Any]
 @router.post("/incidents/{incident_id}/dispatch")
 def dispatch(incident_id: IncidentId, body: DispatchIn, request: Request, user: Staff) -> dict[str, Any]:
     """Send the chosen responder (an offer; the next candidates follow on decline or timeout)."""
-    return _call(_ctx(request).desk.dispatch, incident_id, user.username, body.responder_id)  # type: ignore[no-any-return]
+    return _act(_ctx(request).desk.dispatch, incident_id, user.username, body.responder_id)
 
 
 @router.post("/incidents/{incident_id}/resolve")
 def resolve(incident_id: IncidentId, body: ResolveIn, request: Request, user: Staff) -> dict[str, Any]:
     """Settle the incident with an outcome (helped, false_alarm, taken_to_hospital, ...)."""
-    return _call(_ctx(request).incidents.resolve, incident_id, user.username, body.outcome, body.comment)  # type: ignore[no-any-return]
+    return _act(_ctx(request).incidents.resolve, incident_id, user.username, body.outcome, body.comment)
 
 
 @router.post("/incidents/{incident_id}/close")
@@ -139,7 +148,7 @@ def close(
     user: Annotated[Any, Depends(require("supervisor", "commander", "admin"))],
 ) -> dict[str, Any]:
     """Close a resolved incident after review (supervisors)."""
-    return _call(_ctx(request).incidents.move, incident_id, "closed", user.username)  # type: ignore[no-any-return]
+    return _act(_ctx(request).incidents.move, incident_id, "closed", user.username)
 
 
 @router.get("/incidents/{incident_id}/audit")
