@@ -188,9 +188,9 @@ def build_hub(settings: Settings, detectors: list[Detector] | None = None) -> Hu
     stage = DetectorStage(detect_q, detectors if detectors is not None else default_detectors(registry, command), flow,
                           _chain(log, incidents.on_detections, command.on_detections), log.store_clips)
     link.on_link = lambda kind: stage.link_events.append((kind, time.time()))  # list.append is atomic
+    queues = {"inbox": inbox.depth, "live": live_q.qsize, "detectors": detect_q.qsize}  # issue 9: /metrics
     ctx = HubContext(registry, store, ingestor.journal, bus, ingestor.stats, link.connected.is_set, log, incidents,
-                     desk, StaffAuth(db), field_ops=ops)
-    ctx.queues.update(inbox=inbox.depth, live=live_q.qsize, detectors=detect_q.qsize)  # issue 9: /metrics
+                     desk, StaffAuth(db), field_ops=ops, queues=queues)
     stages.update(ingest=ingestor.run, detectors=stage.run, live=live.run)
     scale_out.attach(settings, link, registry, db, bus, stages)  # issue 7: topic shard, events, timer leader
     if settings.store.retention_days > 0:  # issue 8: raw telemetry past the retention period is deleted
