@@ -6,12 +6,14 @@ Every route needs a signed-in member of staff; the acting user is recorded in th
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path
 from pydantic import BaseModel, ConfigDict, Field
 
+from alerts.incidents.record import Incident
 from alerts.incidents.service import SEVERITY_RANK, IncidentError
 from dashboard.context import HubContext
 from dashboard.deps import Ctx, Desk, Incidents, Staff, Supervisor, require
@@ -27,6 +29,12 @@ def _call(fn: Any, *args: Any) -> Any:
         return fn(*args)
     except IncidentError as exc:
         raise HTTPException(status_code=exc.status, detail=str(exc)) from exc
+
+
+def _act(fn: Callable[..., Incident], *args: Any) -> dict[str, Any]:
+    """An action on an incident; the incident it leaves, as JSON."""
+    incident: Incident = _call(fn, *args)
+    return incident.to_json()
 
 
 class Body(BaseModel):
@@ -51,9 +59,9 @@ class ResolveIn(Body):
     comment: str = Field("", max_length=2000)
 
 
-def queue_order(incident: dict[str, Any]) -> tuple[int, float]:
+def queue_order(incident: Incident) -> tuple[int, float]:
     """Most severe first, then the longest waiting."""
-    return -SEVERITY_RANK[incident["severity"]], incident["opened_at"]
+    return -SEVERITY_RANK[incident.severity], incident.opened_at
 
 
 @router.get("/incidents")
@@ -61,16 +69,17 @@ def list_incidents(incidents: Incidents, desk: Desk, active: bool = True, limit:
     """The queue (active incidents, by severity then waiting time), or the latest incidents of any state."""
     store = incidents.store
     rows = [desk.orders.annotate(r) for r in (store.active() if active else store.listing(limit=limit))]
-    return sorted(rows, key=queue_order) if active else rows  # service orders carry their slot (issue 5)
+    ordered = sorted(rows, key=queue_order) if active else rows  # service orders carry their slot (issue 5)
+    return [r.to_json() for r in ordered]
 
 
-def _profile(ctx: HubContext, incident: dict[str, Any]) -> dict[str, Any]:
+def _profile(ctx: HubContext, incident: Incident) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    if incident["resident_id"]:
-        resident = ctx.registry.resident(incident["resident_id"])
+    if incident.resident_id:
+        resident = ctx.registry.resident(incident.resident_id)
         out["resident"] = masked(resident) if resident else None
-    if incident["home_id"]:
-        rows = ctx.registry.db.execute("SELECT * FROM homes WHERE home_id=?", [incident["home_id"]])
+    if incident.home_id:
+        rows = ctx.registry.db.execute("SELECT * FROM homes WHERE home_id=?", [incident.home_id])
         out["home"] = dict(rows[0]) if rows else None
     return out
 
@@ -83,12 +92,12 @@ def _vitals(ctx: HubContext, device_id: str) -> list[dict[str, Any]]:
 @router.get("/incidents/{incident_id}")
 def get_incident(incident_id: IncidentId, ctx: Ctx, incidents: Incidents, desk: Desk) -> dict[str, Any]:
     """An incident with the resident's profile (masked), home, last vitals, accelerometer clips and offers."""
-    incident = _call(incidents.get, incident_id)
-    clips = [ctx.detections.clip(a["device_id"], a["ts"]) for a in incident["alerts"] if a["kind"] == "fall"]
+    incident: Incident = _call(incidents.get, incident_id)
+    clips = [ctx.detections.clip(a.device_id, a.ts) for a in incident.alerts or () if a.kind == "fall"]
     return {
-        **incident,
+        **incident.to_json(),
         **_profile(ctx, incident),
-        "vitals": _vitals(ctx, incident["device_id"]),
+        "vitals": _vitals(ctx, incident.device_id),
         "clips": [c.to_json() for c in clips if c is not None],
         "offers": desk.offers.of_incident(incident_id),
         "service_order": desk.orders.get(incident_id),
@@ -99,13 +108,13 @@ def get_incident(incident_id: IncidentId, ctx: Ctx, incidents: Incidents, desk: 
 @router.post("/incidents/{incident_id}/acknowledge")
 def acknowledge(incident_id: IncidentId, body: AckIn, incidents: Incidents, user: Staff) -> dict[str, Any]:
     """Take the incident, with a comment."""
-    return _call(incidents.acknowledge, incident_id, user.username, body.comment)
+    return _act(incidents.acknowledge, incident_id, user.username, body.comment)
 
 
 @router.post("/incidents/{incident_id}/callback")
 def callback(incident_id: IncidentId, body: CallbackIn, incidents: Incidents, user: Staff) -> dict[str, Any]:
     """Record a call-back (reached or not, and what was said)."""
-    return _call(incidents.callback, incident_id, user.username, body.reached, body.note)
+    return _act(incidents.callback, incident_id, user.username, body.reached, body.note)
 
 
 @router.get("/incidents/{incident_id}/candidates")
@@ -117,19 +126,19 @@ def candidates(incident_id: IncidentId, desk: Desk) -> list[dict[str, Any]]:
 @router.post("/incidents/{incident_id}/dispatch")
 def dispatch(incident_id: IncidentId, body: DispatchIn, desk: Desk, user: Staff) -> dict[str, Any]:
     """Send the chosen responder (an offer; the next candidates follow on decline or timeout)."""
-    return _call(desk.dispatch, incident_id, user.username, body.responder_id)
+    return _act(desk.dispatch, incident_id, user.username, body.responder_id)
 
 
 @router.post("/incidents/{incident_id}/resolve")
 def resolve(incident_id: IncidentId, body: ResolveIn, incidents: Incidents, user: Staff) -> dict[str, Any]:
     """Settle the incident with an outcome (helped, false_alarm, taken_to_hospital, ...)."""
-    return _call(incidents.resolve, incident_id, user.username, body.outcome, body.comment)
+    return _act(incidents.resolve, incident_id, user.username, body.outcome, body.comment)
 
 
 @router.post("/incidents/{incident_id}/close")
 def close(incident_id: IncidentId, incidents: Incidents, user: Supervisor) -> dict[str, Any]:
     """Close a resolved incident after review (supervisors)."""
-    return _call(incidents.move, incident_id, "closed", user.username)
+    return _act(incidents.move, incident_id, "closed", user.username)
 
 
 @router.get("/incidents/{incident_id}/audit")

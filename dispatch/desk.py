@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
+from alerts.incidents.record import Incident
 from alerts.incidents.service import IncidentError, IncidentService
 from dispatch.offers import OfferBook
 from dispatch.ranking import Candidate, need_for, rank
@@ -43,22 +44,22 @@ class DispatchDesk:
     def candidates(self, incident_id: int) -> list[Candidate]:
         """Responders for this incident, best first."""
         incident = self.incidents.get(incident_id)
-        if incident["lat"] is None:
+        if incident.lat is None or incident.lon is None:
             raise IncidentError(409, f"incident {incident_id} has no position to rank responders by")
-        service = incident["alerts"][0]["message"] if incident["kind"] == "service_request" else ""
+        service = (incident.alerts or ())[0].message if incident.kind == "service_request" else ""
         order = self.orders.get(incident_id) if service else None
         when = order["scheduled_at"] if order and order["scheduled_at"] else self.clock()  # ranked for the slot
         return rank(
             self.responders.all(),
             self.offers.loads(),
-            incident["lat"],
-            incident["lon"],
-            need_for(incident["kind"], service),
+            incident.lat,
+            incident.lon,
+            need_for(incident.kind, service),
             local_minute(when),
-            incident["resident_id"],
+            incident.resident_id,
         )
 
-    def dispatch(self, incident_id: int, actor: str, responder_id: str) -> dict[str, Any]:
+    def dispatch(self, incident_id: int, actor: str, responder_id: str) -> Incident:
         """Offer to the chosen responder, the other capable ones in rank order after it."""
         ranked = [c.responder_id for c in self.candidates(incident_id)]
         if responder_id not in ranked:
@@ -66,7 +67,7 @@ class DispatchDesk:
         incident = self.incidents.get(incident_id)
         order = [responder_id] + [r for r in ranked if r != responder_id]
         updated = self.incidents.dispatch(incident_id, actor, responder_id)
-        detail = {"kind": incident["kind"], "lat": incident["lat"], "lon": incident["lon"], "title": incident["title"]}
+        detail = {"kind": incident.kind, "lat": incident.lat, "lon": incident.lon, "title": incident.title}
         service = self.orders.get(incident_id)
         if service is not None:  # a service order: the provider learns what and when
             detail.update(service=service["service"], scheduled_at=service["scheduled_at"])
@@ -83,9 +84,9 @@ class DispatchDesk:
         incident = self.incidents.store.get(incident_id)
         if incident is None:
             return
-        if event == "offered" and incident["responder_id"] != responder_id:
+        if event == "offered" and incident.responder_id != responder_id:
             self.incidents.store.update(incident_id, responder_id=responder_id, updated_at=self.clock())
-        if event == "on_scene" and incident["state"] == "dispatched":
+        if event == "on_scene" and incident.state == "dispatched":
             self.incidents.move(incident_id, "on_scene", f"responder:{responder_id}", detail)
 
     def view(self, incident_id: int) -> dict[str, Any]:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
+from alerts.incidents.record import Incident, Notify
 from devices.statedb.sqlite import StateDB
 from dispatch.offers import OfferBook
 from dispatch.ranking import need_for, rank
@@ -68,47 +69,47 @@ class ServiceOrders:
         self.offers = offers
         db.migrate(DDL)
 
-    def schedule(self, incident: dict[str, Any]) -> dict[str, Any]:
+    def schedule(self, incident: Incident) -> dict[str, Any]:
         """Store the order of a new service_request incident with its preferred slot (if any provider offers it)."""
-        service = incident["alerts"][0]["message"] if incident.get("alerts") else ""
+        service = incident.alerts[0].message if incident.alerts else ""
         slot = None
-        if incident["lat"] is not None:
+        if incident.lat is not None and incident.lon is not None:
             need = need_for("service_request", service)
             slot = next_slot(
                 self.responders.all(),
                 self.offers.loads(),
-                incident["lat"],
-                incident["lon"],
+                incident.lat,
+                incident.lon,
                 need,
-                incident["resident_id"],
-                incident["opened_at"],
+                incident.resident_id,
+                incident.opened_at,
             )
         self.db.execute(
             "INSERT OR IGNORE INTO service_orders (incident_id, service, requested_at, scheduled_at, responder_id)"
             " VALUES (?, ?, ?, ?, ?)",
-            [incident["id"], service, incident["opened_at"], *(slot or (None, None))],
+            [incident.id, service, incident.opened_at, *(slot or (None, None))],
         )
-        return self.get(incident["id"]) or {}
+        return self.get(incident.id) or {}
 
     def get(self, incident_id: int) -> dict[str, Any] | None:
         """The order of one incident, or None when it is not a service order."""
         rows = self.db.execute("SELECT * FROM service_orders WHERE incident_id=?", [incident_id])
         return dict(rows[0]) if rows else None
 
-    def annotate(self, incident: dict[str, Any]) -> dict[str, Any]:
+    def annotate(self, incident: Incident) -> Incident:
         """The incident with its `service_order` (None for other incidents), as the console and frames show it."""
-        order = self.get(incident["id"]) if incident["kind"] == "service_request" else None
-        return {**incident, "service_order": order}
+        order = self.get(incident.id) if incident.kind == "service_request" else None
+        return replace(incident, service_order=order)
 
-    def notifier(self, notify: Callable[[str, dict[str, Any]], None]) -> Callable[[str, dict[str, Any]], None]:
+    def notifier(self, notify: Notify) -> Notify:
         """Wrap the incident service's `notify`: schedule on "opened", then announce with the order attached."""
 
-        def announce(event: str, incident: dict[str, Any]) -> None:
-            if event == "opened" and incident["kind"] == "service_request":
+        def announce(event: str, incident: Incident) -> None:
+            if event == "opened" and incident.kind == "service_request":
                 try:
                     self.schedule(incident)
                 except Exception:  # the incident itself must still be announced
-                    logger.exception("could not schedule the service order of incident %s", incident["id"])
+                    logger.exception("could not schedule the service order of incident %s", incident.id)
             notify(event, self.annotate(incident))
 
         return announce

@@ -234,9 +234,9 @@ class DeviceHealthDetector(Detector):
         for device_id in outage.members:
             self._devices[device_id].in_outage = True
         self._pending.clear()
-        det = self._detection("infrastructure", INFRA_SUBJECT, now, Severity.CRITICAL, outage.start)
-        det.features["devices"] = float(len(outage.members))
-        return det
+        return self._detection(
+            "infrastructure", INFRA_SUBJECT, now, Severity.CRITICAL, outage.start, devices=float(len(outage.members))
+        )
 
     def _outage_step(self, now: float) -> list[Detection]:
         """Swallow newly silent devices; when most members are back, report it and re-arm the rest."""
@@ -255,13 +255,13 @@ class DeviceHealthDetector(Detector):
             dev.deadline = now + self._s.grace_s
             self._push(device_id, dev)
         self._outage = None
-        det = self._detection("infrastructure_restored", INFRA_SUBJECT, now, Severity.INFO, outage.start)
-        det.features["still_silent"] = float(len(silent))
-        return [det]
+        return [self._detection("infrastructure_restored", INFRA_SUBJECT, now, Severity.INFO, outage.start,
+                                still_silent=float(len(silent)))]
 
     def _detection(
-        self, kind: str, subject: str, ts: float, severity: Severity, since: float | None = None
+        self, kind: str, subject: str, ts: float, severity: Severity, since: float | None = None, **counts: float
     ) -> Detection:
+        """The detection record, its features complete before it is built (it is frozen)."""
         info = self._topology.get(subject)
         where = f" ({info.kind} of {info.home_id})" if info is not None else ""
         return Detection(
@@ -271,6 +271,6 @@ class DeviceHealthDetector(Detector):
             device_id=subject if info is not None else "",
             ts=ts,
             severity=severity,
-            features={"silent_since_ts": since} if since is not None else {},
+            features=({"silent_since_ts": since} if since is not None else {}) | counts,
             message=f"{kind.replace('_', ' ')}: {subject}{where}",
         )

@@ -406,13 +406,14 @@ class VitalsDetector(Detector):
         if not deviant and run.start is None and r.ts - base.last_sample >= self._s.baseline_sample_s:
             base.add(r.ts, v)
         if run.due(r.ts, self._s.baseline_sustain_s, self._s.baseline_min_readings):
-            det = self._detection("vital_baseline", rid, r, track.metric, v, run, Severity.WARNING)
-            det.features["baseline"] = base.median
-            return det
+            return self._detection("vital_baseline", rid, r, track.metric, v, run, Severity.WARNING,
+                                   baseline=base.median)
         return None
 
-    def _detection(self, kind: str, rid: str, r: Reading, metric: str, v: float, run: _Run, sev: Severity) -> Detection:
-        """Build the detection record of a breach."""
+    def _detection(
+        self, kind: str, rid: str, r: Reading, metric: str, v: float, run: _Run, sev: Severity, **more: float
+    ) -> Detection:
+        """Build the detection record of a breach, with `more` features (it is frozen: complete before it is built)."""
         duration = r.ts - (run.start if run.start is not None else r.ts)
         return Detection(
             detector=self.name,
@@ -421,7 +422,7 @@ class VitalsDetector(Detector):
             device_id=r.device_id,
             ts=r.ts,
             severity=sev,
-            features={"value": v, "duration_s": duration, "readings": float(run.count)},
+            features={"value": v, "duration_s": duration, "readings": float(run.count), **more},
             message=f"{metric} {v:g} ({kind.replace('_', ' ')}) for {duration:.0f} s",
             key=metric,
         )

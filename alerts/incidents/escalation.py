@@ -12,9 +12,9 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
 
+from alerts.incidents.record import Escalation, Incident
 from alerts.incidents.service import IncidentService
 
 logger = logging.getLogger(__name__)
@@ -36,37 +36,27 @@ POLICIES: dict[str, Policy] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Escalation:
-    """One escalation step to carry out."""
-
-    incident_id: int
-    level: int
-    reason: str  # not_acknowledged | not_dispatched
-    notify_role: str  # supervisor | commander
-    waited_s: float
-
-
-def _step(incident: dict[str, Any], policy: Policy, now: float) -> Escalation | None:
-    if incident["state"] == "open":
-        start, limit, reason, role = incident["opened_at"], policy.ack_s, "not_acknowledged", "supervisor"
-    elif incident["state"] == "acknowledged":
-        start, limit, reason, role = incident["acked_at"], policy.dispatch_s, "not_dispatched", "commander"
+def _step(incident: Incident, policy: Policy, now: float) -> Escalation | None:
+    start: float | None
+    if incident.state == "open":
+        start, limit, reason, role = incident.opened_at, policy.ack_s, "not_acknowledged", "supervisor"
+    elif incident.state == "acknowledged":
+        start, limit, reason, role = incident.acked_at, policy.dispatch_s, "not_dispatched", "commander"
     else:
         return None
     if start is None or now - start < limit:
         return None
-    last = incident["last_escalated_at"]
+    last = incident.last_escalated_at
     if last is not None and last >= start + limit and now - last < policy.repeat_s:
         return None
-    return Escalation(incident["id"], incident["escalation_level"] + 1, reason, role, now - start)
+    return Escalation(incident.id, incident.escalation_level + 1, reason, role, now - start)
 
 
-def due(incidents: list[dict[str, Any]], now: float, policies: dict[str, Policy] = POLICIES) -> list[Escalation]:
+def due(incidents: list[Incident], now: float, policies: dict[str, Policy] = POLICIES) -> list[Escalation]:
     """The escalations due at `now` for these incidents (pure)."""
     out = []
     for incident in incidents:
-        step = _step(incident, policies[incident["severity"]], now)
+        step = _step(incident, policies[incident.severity], now)
         if step is not None:
             out.append(step)
     return out
@@ -107,13 +97,7 @@ class Escalator:
                 },
                 now,
             )
-            self.service.notify(
-                "escalated",
-                {
-                    **self.service.get(step.incident_id),
-                    "escalation": {"level": step.level, "reason": step.reason, "notify_role": step.notify_role},
-                },
-            )
+            self.service.notify("escalated", replace(self.service.get(step.incident_id), escalation=step))
         self.fired += len(steps)
         return steps
 

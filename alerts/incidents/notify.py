@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from alerts.frames import LiveFrames
+from alerts.incidents.record import Incident
 
 logger = logging.getLogger(__name__)
 WEBHOOK_QUEUE = 1000
@@ -93,8 +94,9 @@ class Webhook:
         return False
 
 
-def _summary(incident: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in incident.items() if k != "alerts"} | {"alerts": len(incident.get("alerts", []))}
+def _summary(incident: Incident) -> dict[str, Any]:
+    """The incident's JSON with the number of its alerts in place of the alerts."""
+    return incident.to_json() | {"alerts": len(incident.alerts or ())}
 
 
 class Notifier:
@@ -105,16 +107,14 @@ class Notifier:
         self.downlink = downlink
         self.webhook = webhook
 
-    def __call__(self, event: str, incident: dict[str, Any]) -> None:
+    def __call__(self, event: str, incident: Incident) -> None:
         """Announce an incident event; a failing channel is logged, never raised."""
         self.bus.publish("incident", {"event": event, "incident": _summary(incident)})
         message = WEARABLE_MESSAGES.get(event)
-        if message and self.downlink is not None and incident.get("device_id"):
+        if message and self.downlink is not None and incident.device_id:
             try:
-                self.downlink(
-                    incident["device_id"], {"cmd": "notify", "message": message, "incident_id": incident["id"]}
-                )
+                self.downlink(incident.device_id, {"cmd": "notify", "message": message, "incident_id": incident.id})
             except Exception:
-                logger.exception("downlink to %s failed", incident["device_id"])
+                logger.exception("downlink to %s failed", incident.device_id)
         if self.webhook is not None:
             self.webhook.offer({"event": event, "sent_at": time.time(), "incident": _summary(incident)})

@@ -4,6 +4,7 @@ States: open -> acknowledged -> dispatched -> on_scene -> resolved -> closed, wi
 it (resolve from any active state). Each transition is timestamped, attributed and appended to the audit log;
 the incident row itself is the current state, reloaded from SQLite after a restart or a kill -9. Repeats of the
 same alert (a flapping sensor, a re-pressed key) within DUPLICATE_S are counted on the incident, not re-announced.
+What it returns and announces is a frozen `Incident` record (record.py), read back after each change.
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from alerts.detection import Detection
+from alerts.incidents.record import Incident, Notify
 from alerts.incidents.store import IncidentStore
 from alerts.incidents.subject import Subject, locate
 from devices.registry import Registry
@@ -31,7 +34,6 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 OUTCOMES = frozenset({"helped", "false_alarm", "taken_to_hospital", "no_help_needed", "referred", "service_done"})
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 DUPLICATE_S = 60.0
-Notify = Callable[[str, dict[str, Any]], None]
 
 
 class IncidentError(ValueError):
@@ -112,59 +114,59 @@ class IncidentService:
         self.store.audit("system", "opened", incident_id, {"kind": det.kind, "severity": det.severity.value}, now)
         self.notify("opened", self.get(incident_id))
 
-    def _merge(self, incident: dict[str, Any], det: Detection, alert: dict[str, Any], now: float) -> None:
+    def _merge(self, incident: Incident, det: Detection, alert: dict[str, Any], now: float) -> None:
         recent = [
             a
-            for a in self.store.alerts(incident["id"])
-            if a["kind"] == det.kind and a["device_id"] == det.device_id and now - a["received_at"] < DUPLICATE_S
+            for a in self.store.alerts(incident.id)
+            if a.kind == det.kind and a.device_id == det.device_id and now - a.received_at < DUPLICATE_S
         ]
         if recent:
             self.suppressed += 1
-            self.store.update(incident["id"], repeats=incident["repeats"] + 1, last_alert_at=now, updated_at=now)
+            self.store.update(incident.id, repeats=incident.repeats + 1, last_alert_at=now, updated_at=now)
             return
-        changes: dict[str, Any] = {"alert_count": incident["alert_count"] + 1, "last_alert_at": now, "updated_at": now}
-        if SEVERITY_RANK[det.severity.value] > SEVERITY_RANK[incident["severity"]]:
+        changes: dict[str, Any] = {"alert_count": incident.alert_count + 1, "last_alert_at": now, "updated_at": now}
+        if SEVERITY_RANK[det.severity.value] > SEVERITY_RANK[incident.severity]:
             changes.update(severity=det.severity.value, kind=det.kind)
-        self.store.update(incident["id"], **changes)
-        self.store.add_alert(incident["id"], alert)
-        self.store.audit("system", "merged", incident["id"], {"kind": det.kind, "severity": det.severity.value}, now)
-        self.notify("updated", self.get(incident["id"]))
+        self.store.update(incident.id, **changes)
+        self.store.add_alert(incident.id, alert)
+        self.store.audit("system", "merged", incident.id, {"kind": det.kind, "severity": det.severity.value}, now)
+        self.notify("updated", self.get(incident.id))
 
-    def get(self, incident_id: int) -> dict[str, Any]:
+    def get(self, incident_id: int) -> Incident:
         """One incident with its alerts; IncidentError(404) when unknown."""
         incident = self.store.get(incident_id)
         if incident is None:
             raise IncidentError(404, f"no incident {incident_id}")
-        return {**incident, "alerts": self.store.alerts(incident_id)}
+        return replace(incident, alerts=tuple(self.store.alerts(incident_id)))
 
     def move(
         self, incident_id: int, to: str, actor: str, detail: dict[str, Any] | None = None, **changes: Any
-    ) -> dict[str, Any]:
+    ) -> Incident:
         """Apply an allowed transition, audited and announced."""
         incident = self.get(incident_id)
-        if to not in TRANSITIONS[incident["state"]]:
-            raise IncidentError(409, f"incident {incident_id} is {incident['state']}; cannot become {to}")
+        if to not in TRANSITIONS[incident.state]:
+            raise IncidentError(409, f"incident {incident_id} is {incident.state}; cannot become {to}")
         now = self.clock()
         self.store.update(incident_id, state=to, updated_at=now, **changes)
-        self.store.audit(actor, to, incident_id, {"from": incident["state"], **(detail or {})}, now)
+        self.store.audit(actor, to, incident_id, {"from": incident.state, **(detail or {})}, now)
         updated = self.get(incident_id)
         self.notify(to, updated)
         return updated
 
-    def acknowledge(self, incident_id: int, actor: str, comment: str) -> dict[str, Any]:
+    def acknowledge(self, incident_id: int, actor: str, comment: str) -> Incident:
         """An operator takes the incident."""
         now = self.clock()
         return self.move(
             incident_id, "acknowledged", actor, {"comment": comment}, acked_at=now, acked_by=actor, ack_comment=comment
         )
 
-    def callback(self, incident_id: int, actor: str, reached: bool, note: str) -> dict[str, Any]:
+    def callback(self, incident_id: int, actor: str, reached: bool, note: str) -> Incident:
         """Record a call-back to the resident or a contact (no state change)."""
         self.get(incident_id)
         self.store.audit(actor, "callback", incident_id, {"reached": reached, "note": note}, self.clock())
         return self.get(incident_id)
 
-    def dispatch(self, incident_id: int, actor: str, responder_id: str, offer_id: int | None = None) -> dict[str, Any]:
+    def dispatch(self, incident_id: int, actor: str, responder_id: str, offer_id: int | None = None) -> Incident:
         """A responder was sent (the offer lifecycle lives in dispatch/offers.py)."""
         return self.move(
             incident_id,
@@ -175,7 +177,7 @@ class IncidentService:
             responder_id=responder_id,
         )
 
-    def resolve(self, incident_id: int, actor: str, outcome: str, comment: str = "") -> dict[str, Any]:
+    def resolve(self, incident_id: int, actor: str, outcome: str, comment: str = "") -> Incident:
         """The situation is settled with an outcome (helped, false_alarm, taken_to_hospital, ...)."""
         if outcome not in OUTCOMES:
             raise IncidentError(422, f"outcome must be one of {sorted(OUTCOMES)}")

@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from alerts.incidents.record import Incident, IncidentAlert
 from devices.statedb.sqlite import StateDB
 
 DDL = (
@@ -80,27 +81,27 @@ class IncidentStore:
         sets = ", ".join(f"{k}=?" for k in changes)
         self.db.execute(f"UPDATE incidents SET {sets} WHERE id=?", [*changes.values(), incident_id])
 
-    def get(self, incident_id: int) -> dict[str, Any] | None:
-        """One incident as a dict, or None."""
+    def get(self, incident_id: int) -> Incident | None:
+        """One incident (without its alerts), or None."""
         rows = self.db.execute("SELECT * FROM incidents WHERE id=?", [incident_id])
-        return dict(rows[0]) if rows else None
+        return Incident.from_row(rows[0]) if rows else None
 
-    def active(self) -> list[dict[str, Any]]:
+    def active(self) -> list[Incident]:
         """Incidents not yet resolved or closed, oldest first."""
         marks = ", ".join("?" for _ in ACTIVE_STATES)
         rows = self.db.execute(f"SELECT * FROM incidents WHERE state IN ({marks}) ORDER BY id", ACTIVE_STATES)
-        return [dict(r) for r in rows]
+        return [Incident.from_row(r) for r in rows]
 
-    def active_for(self, group_key: str) -> dict[str, Any] | None:
+    def active_for(self, group_key: str) -> Incident | None:
         """The active incident of a group (resident, household), if any."""
         marks = ", ".join("?" for _ in ACTIVE_STATES)
         rows = self.db.execute(
             f"SELECT * FROM incidents WHERE group_key=? AND state IN ({marks}) ORDER BY id DESC LIMIT 1",
             [group_key, *ACTIVE_STATES],
         )
-        return dict(rows[0]) if rows else None
+        return Incident.from_row(rows[0]) if rows else None
 
-    def listing(self, states: list[str] | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    def listing(self, states: list[str] | None = None, limit: int = 200) -> list[Incident]:
         """Incidents (optionally in some states), newest first."""
         if not states:
             rows = self.db.execute("SELECT * FROM incidents ORDER BY id DESC LIMIT ?", [limit])
@@ -109,7 +110,7 @@ class IncidentStore:
             rows = self.db.execute(
                 f"SELECT * FROM incidents WHERE state IN ({marks}) ORDER BY id DESC LIMIT ?", [*states, limit]
             )
-        return [dict(r) for r in rows]
+        return [Incident.from_row(r) for r in rows]
 
     def add_alert(self, incident_id: int, alert: dict[str, Any]) -> None:
         """Append one alert to an incident."""
@@ -123,10 +124,10 @@ class IncidentStore:
             "SELECT 1 FROM incident_alerts WHERE device_id = ? AND ts = ? AND detector = ? AND kind = ?"
             " AND alert_key = ? LIMIT 1", [device_id, ts, detector, kind, alert_key]))
 
-    def alerts(self, incident_id: int) -> list[dict[str, Any]]:
+    def alerts(self, incident_id: int) -> list[IncidentAlert]:
         """An incident's alerts, oldest first."""
         rows = self.db.execute("SELECT * FROM incident_alerts WHERE incident_id=? ORDER BY id", [incident_id])
-        return [{**dict(r), "features": orjson.loads(r["features"])} for r in rows]
+        return [IncidentAlert.from_row(r) for r in rows]
 
     def audit(
         self, actor: str, action: str, incident_id: int | None, detail: dict[str, Any], ts: float | None = None

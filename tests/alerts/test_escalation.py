@@ -7,6 +7,7 @@ from pathlib import Path
 
 from alerts.detection import Detection, Severity
 from alerts.incidents.escalation import POLICIES, Escalator, due
+from alerts.incidents.record import Incident
 from alerts.incidents.service import IncidentService
 from devices.records import DeviceRecord, Home, Resident
 from devices.registry import Registry
@@ -85,14 +86,20 @@ def test_the_run_loop_drives_the_timers_with_an_injected_clock(tmp_path: Path) -
 
 
 def test_due_is_pure() -> None:
-    incident = {
-        "id": 1,
-        "state": "open",
-        "severity": "warning",
-        "opened_at": 0.0,
-        "acked_at": None,
-        "last_escalated_at": None,
-        "escalation_level": 0,
-    }
+    incident = Incident(
+        id=1,
+        group_key="resident:R1",
+        kind="fall",
+        device_id="W1",
+        title="fall",
+        state="open",
+        severity=Severity.WARNING,
+        opened_at=0.0,
+        updated_at=0.0,
+        last_alert_at=0.0,
+        acked_at=None,
+        last_escalated_at=None,
+        escalation_level=0,
+    )
     assert due([incident], POLICIES["warning"].ack_s - 1) == []
     assert due([incident], POLICIES["warning"].ack_s)[0].level == 1

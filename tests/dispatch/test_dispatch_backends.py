@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from alerts.detection import Severity
+from alerts.incidents.record import Incident, IncidentAlert
 from devices.models import ResponderStatus
 from devices.statedb.postgres import open_state
 from devices.statedb.sqlite import StateDB
@@ -48,9 +51,12 @@ def test_service_order_is_scheduled_once(db: StateDB) -> None:
     responders.add(Responder("M1", "Meals", "provider", "meals", 28.2, 112.9))
     orders = ServiceOrders(db, responders, OfferBook(db))
     now = time.time()
-    incident = {"id": 3, "kind": "service_request", "lat": 28.2, "lon": 112.9, "resident_id": "R1",
-                "opened_at": now, "alerts": [{"message": "meals"}]}  # fmt: skip
+    green_key = IncidentAlert(id=1, incident_id=3, ts=now, received_at=now, detector="device", kind="service_request",
+                              severity=Severity.INFO, device_id="W1", confidence=1.0, features={}, message="meals")
+    incident = Incident(id=3, group_key="service:R1", kind="service_request", severity=Severity.INFO, state="open",
+                        resident_id="R1", device_id="W1", title="service request", opened_at=now, updated_at=now,
+                        last_alert_at=now, lat=28.2, lon=112.9, alerts=(green_key,))  # fmt: skip
     first = orders.schedule(incident)
     assert first == {"incident_id": 3, "service": "meals", "requested_at": now, "scheduled_at": next_hour(now),
                      "responder_id": "M1"}  # fmt: skip
-    assert orders.schedule({**incident, "opened_at": now + 7200}) == first  # the slot does not drift
+    assert orders.schedule(replace(incident, opened_at=now + 7200)) == first  # the slot does not drift

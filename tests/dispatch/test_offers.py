@@ -40,19 +40,19 @@ def test_offer_chain_and_progress(tmp_path: Path) -> None:
     incidents.on_detections([Detection("flow", "fall", "R1", "W1", clock.now, Severity.CRITICAL)])
     assert [c.responder_id for c in desk.candidates(1)] == ["P1", "P2", "P3"]
     desk.dispatch(1, "op", "P1")
-    assert sent[-1][0] == "responders/P1/offer" and incidents.get(1)["state"] == "dispatched"
+    assert sent[-1][0] == "responders/P1/offer" and incidents.get(1).state == "dispatched"
     [offer] = desk.offers.of_incident(1)
     nxt = desk.offers.update(offer["id"], "declined", "P1")
     assert nxt["responder_id"] == "P2" and sent[-1][0] == "responders/P2/offer"
     clock.now += 61
     [third] = desk.offers.tick(clock.now)
-    assert third["responder_id"] == "P3" and incidents.get(1)["responder_id"] == "P3"
+    assert third["responder_id"] == "P3" and incidents.get(1).responder_id == "P3"
     with pytest.raises(OfferError):
         desk.offers.update(third["id"], "on_scene", "P3")  # must accept first
     desk.offers.update(third["id"], "accepted", "P3")
     assert desk.offers.loads() == {"P3": 1}
     desk.offers.update(third["id"], "en_route")
     desk.offers.update(third["id"], "on_scene")
-    assert incidents.get(1)["state"] == "on_scene"
+    assert incidents.get(1).state == "on_scene"
     actions = [a["action"] for a in incidents.store.audit_log(1)]
     assert actions.count("offer_offered") == 3 and "offer_timeout" in actions and "offer_declined" in actions

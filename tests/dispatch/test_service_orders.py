@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from alerts.detection import Detection, Severity
+from alerts.incidents.record import Incident
 from alerts.incidents.service import IncidentService
 from devices.records import DeviceRecord, Home, Resident
 from devices.registry import Registry
@@ -53,7 +54,7 @@ def test_green_key_order_goes_through_the_incident_lifecycle(tmp_path: Path) -> 
     responders = ResponderRegistry(db)
     responders.add(Responder("M1", "Meals", "provider", "meals", 28.21, 112.9, hours=_hours_from(clock.now, 2)))
     responders.add(Responder("E1", "120", "emergency", "emergency_visit", 28.2, 112.9))
-    frames: list[tuple[str, dict[str, object]]] = []
+    frames: list[tuple[str, Incident]] = []
     sent: list[tuple[str, dict[str, object]]] = []
     offers = OfferBook(db, lambda t, b: sent.append((t, b)), clock=clock)
     orders = ServiceOrders(db, responders, offers)
@@ -66,7 +67,7 @@ def test_green_key_order_goes_through_the_incident_lifecycle(tmp_path: Path) -> 
     order = desk.orders.get(1)
     assert order is not None and order["service"] == "meals" and order["responder_id"] == "M1"
     assert order["scheduled_at"] == next_hour(clock.now) + 3600
-    assert frames[0][0] == "opened" and frames[0][1]["service_order"] == order  # the console's frame carries it
+    assert frames[0][0] == "opened" and frames[0][1].service_order == order  # the console's frame carries it
     assert [c.responder_id for c in desk.candidates(1)] == ["M1"] and desk.candidates(1)[0].available  # at the slot
     incidents.acknowledge(1, "op", "booked for lunch")
     desk.dispatch(1, "op", "M1")
@@ -85,7 +86,7 @@ def test_green_key_order_goes_through_the_incident_lifecycle(tmp_path: Path) -> 
         "resolved",
         "closed",
     ]
-    assert [e for e, _ in frames][-1] == "closed" and frames[-1][1]["service_order"] == order
+    assert [e for e, _ in frames][-1] == "closed" and frames[-1][1].service_order == order
 
 
 def test_other_incidents_have_no_order(tmp_path: Path) -> None:
@@ -99,4 +100,4 @@ def test_other_incidents_have_no_order(tmp_path: Path) -> None:
     incidents = IncidentService(db, reg, orders.notifier(lambda _e, _inc: None), clock)
     desk = DispatchDesk(incidents, responders, offers, clock, orders=orders)
     incidents.on_detections([Detection("device", "sos", "R1", "W1", clock.now, Severity.CRITICAL)])
-    assert desk.orders.get(1) is None and desk.orders.annotate(incidents.get(1))["service_order"] is None
+    assert desk.orders.get(1) is None and desk.orders.annotate(incidents.get(1)).service_order is None

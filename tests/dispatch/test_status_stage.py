@@ -76,7 +76,7 @@ def test_statuses_move_the_offer_and_incident_as_rest_does(tmp_path: Path) -> No
     [offer] = desk.offers.of_incident(1)
     _run(stage, inbox, *(_status("P1", offer["id"], s) for s in ("accepted", "en_route", "on_scene", "done")))
     assert desk.offers.get(offer["id"])["state"] == "done"
-    assert desk.incidents.get(1)["state"] == "on_scene"
+    assert desk.incidents.get(1).state == "on_scene"
     audit = desk.incidents.store.audit_log(1)
     recorded = [a for a in audit if a["action"] == "offer_status_recorded"]
     assert [a["detail"]["status"] for a in recorded] == ["accepted", "en_route", "on_scene", "done"]

@@ -124,8 +124,9 @@ def test_incident_store_and_append_only_audit(open_db: OpenDB) -> None:
     first, second = store.create(row), store.create(row)
     assert second > first
     store.update(first, state="acknowledged", acked_by="op")
-    assert store.get(first)["state"] == "acknowledged"
-    assert [i["id"] for i in store.active()] == [first, second]
+    acked = store.get(first)
+    assert acked is not None and acked.state == "acknowledged"
+    assert [i.id for i in store.active()] == [first, second]
     store.add_alert(
         first,
         {
@@ -140,7 +141,7 @@ def test_incident_store_and_append_only_audit(open_db: OpenDB) -> None:
             "message": "fall",
         },
     )
-    assert store.alerts(first)[0]["features"] == {"g": 3}
+    assert store.alerts(first)[0].features == {"g": 3}
     for i in range(3):
         store.audit("op", f"step{i}", first, {"n": i}, ts=float(i))
     assert [a["action"] for a in store.audit_log(first, limit=2)] == ["step1", "step2"]
