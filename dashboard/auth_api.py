@@ -5,6 +5,7 @@ No session: 401. A session whose role is not allowed: 403. Logins, logouts and u
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -69,15 +70,27 @@ class UserIn(LoginIn):
     display_name: str = Field("", max_length=200)
 
 
+def _audit_throttled(request: Request, auth: StaffAuth) -> None:
+    """One audit row per (user name, address) wait that refused attempts (issue 16), not one per attempt."""
+    for s in auth.throttle.summaries(auth.clock()):
+        _audit(request, s.username, "login_throttled", {"client": s.client, "refused": s.refused, "first": s.first,
+                                                        "last": s.last, "failures": s.failures})
+
+
 @open_router.post("/login")
 def login(body: LoginIn, request: Request, response: Response) -> dict[str, Any]:
-    """Sign in; sets an HttpOnly session cookie that expires with the shift."""
+    """Sign in; sets an HttpOnly session cookie that expires with the shift (or when idle)."""
     client = request.client.host if request.client else "?"
+    auth = _auth(request)
     try:
-        token, user = _auth(request).login(body.username, body.password, client)
+        token, user = auth.login(body.username, body.password, client)
     except AuthError as exc:
-        _audit(request, body.username, "login_failed", {"client": client, "why": str(exc)})
-        raise HTTPException(status_code=exc.status, detail=str(exc)) from exc
+        if exc.audit:  # a checked wrong password; attempts refused by the throttle are summarised instead
+            _audit(request, body.username, "login_failed", {"client": client, "why": str(exc)})
+        _audit_throttled(request, auth)
+        headers = {"Retry-After": str(max(1, math.ceil(exc.retry_after)))} if exc.status == 429 else None
+        raise HTTPException(status_code=exc.status, detail=str(exc), headers=headers) from exc
+    _audit_throttled(request, auth)
     _set_cookies(request, response, token)
     _audit(request, user.username, "login", {"client": client})
     return {"username": user.username, "role": user.role, "display_name": user.display_name}

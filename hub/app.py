@@ -187,7 +187,9 @@ def build_hub(settings: Settings, detectors: list[Detector] | None = None) -> Hu
                           log.store_clips, link_events=link_events)
     queues = {"inbox": inbox.depth, "live": live_q.qsize, "detectors": detect_q.qsize}  # issue 9: /metrics
     ctx = HubContext(registry, store, ingestor.journal, bus, ingestor.stats, link.connected.is_set, log, incidents,
-                     desk, StaffAuth(db), field_ops=ops, queues=queues)
+                     desk, StaffAuth(db, idle_s=settings.http.session_idle_s,
+                                               lifetime_s=settings.http.session_lifetime_s),
+                     field_ops=ops, queues=queues)
     stages.update(ingest=ingestor.run, detectors=stage.run, live=live.run)
     scale_out.attach(settings, link, registry, db, bus, stages)  # issue 7: topic shard, events, timer leader
     if settings.store.retention_days > 0:  # issue 8: raw telemetry past the retention period is deleted
