@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from dashboard import auth_api, console_api, detections_api, identity_api, readings_api, registry_api, responders_api
 from dashboard.access_log import AccessLog
 from dashboard.aliases_api import router as aliases_router
+from dashboard.body_limit import MAX_BODY, MAX_IMPORT, BodyLimit
 from dashboard.command_pages import mount_command
 from dashboard.console_pages import mount_console
 from dashboard.context import HubContext
@@ -47,8 +48,12 @@ async def _drain(ws: WebSocket) -> None:
                 return
 
 
-def create_app(ctx: HubContext, behind_tls: bool = False) -> FastAPI:
-    """The HTTP app over a running hub's objects (`behind_tls`: HSTS and Secure cookies, issue 8)."""
+def create_app(ctx: HubContext, behind_tls: bool = False, *, max_body_bytes: int = MAX_BODY,
+               max_import_bytes: int = MAX_IMPORT, origins: Sequence[str] = ()) -> FastAPI:
+    """The HTTP app over a running hub's objects (`behind_tls`: HSTS and Secure cookies, issue 8).
+
+    Issue 16: request bodies are limited before routing (`max_body_bytes`, `max_import_bytes` on import routes);
+    `origins` are other origins allowed to open /ws and send state-changing requests besides the hub's own."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
@@ -59,8 +64,10 @@ def create_app(ctx: HubContext, behind_tls: bool = False) -> FastAPI:
     app.state.ctx = ctx
     app.state.access = AccessLog(ctx.registry.db)
     app.state.behind_tls = behind_tls
+    app.state.origins = tuple(o.rstrip("/").lower() for o in origins)
     tile_url = ctx.field_ops.tile_url if ctx.field_ops is not None else ""
-    app.add_middleware(SecurityHeaders, tile_url=tile_url, behind_tls=behind_tls)
+    app.add_middleware(BodyLimit, max_body=max_body_bytes, max_import=max_import_bytes)  # issue 16, before auth
+    app.add_middleware(SecurityHeaders, tile_url=tile_url, behind_tls=behind_tls)  # outermost: on every answer
     document(app)  # the spec states the role table's 401/403 and the real error shapes
     staff = [Depends(auth_api.require())]  # issue 5: every /api route needs a session (401), /health stays open
     app.include_router(registry_api.router, dependencies=staff)

@@ -203,7 +203,9 @@ async def serve(hub: Hub, stop: asyncio.Event, on_ready: Callable[[str], None] |
     sock = bind_http(http.host, http.port)
     hub.ingestor.seed_dedup()
     await asyncio.to_thread(hub.link.start)
-    app = create_app(hub.ctx, behind_tls=http.behind_tls)  # issue 8: HSTS and Secure cookies behind TLS
+    app = create_app(hub.ctx, behind_tls=http.behind_tls,  # issue 8: HSTS and Secure cookies behind TLS
+                     max_body_bytes=http.max_body_bytes, max_import_bytes=http.max_import_bytes,
+                     origins=http.origins)  # issue 16: body limits before authentication, /ws origins
     config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5)
     server = _Server(config)
     try:
