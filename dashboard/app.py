@@ -21,6 +21,7 @@ from dashboard.aliases_api import router as aliases_router
 from dashboard.body_limit import MAX_BODY, MAX_IMPORT, BodyLimit
 from dashboard.command_pages import mount_command
 from dashboard.console_pages import mount_console
+from dashboard.auth import StaffAuth
 from dashboard.context import HubContext
 from dashboard.export_api import router as export_router
 from dashboard.fhir_api import router as fhir_router
@@ -28,6 +29,8 @@ from dashboard.guard import guard
 from dashboard.headers import SecurityHeaders
 from dashboard.metrics import router as metrics_router
 from dashboard.spec import document
+
+RECHECK_S = 2.0  # an open /ws notices the end of its session within this (plus a query)
 
 
 def _index() -> str:
@@ -38,6 +41,17 @@ async def _pump(ws: WebSocket, queue: asyncio.Queue[bytes]) -> None:
     with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
         while True:
             await ws.send_text((await queue.get()).decode())
+
+
+async def _watch(ws: WebSocket, auth: StaffAuth, token: str | None) -> None:
+    """Issue 16: re-check the session every RECHECK_S; close the socket (4401) once it has ended (logout, account
+    disabled, lifetime or idle timeout). The re-check is not activity: it does not extend an idle session."""
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+        while True:
+            await asyncio.sleep(RECHECK_S)
+            if await asyncio.to_thread(auth.session, token, False) is None:
+                await ws.close(code=4401, reason="session ended")
+                return
 
 
 async def _drain(ws: WebSocket) -> None:
@@ -97,15 +111,19 @@ def create_app(ctx: HubContext, behind_tls: bool = False, *, max_body_bytes: int
 
     @app.websocket("/ws")
     async def live(ws: WebSocket) -> None:
-        """Live frames `{"type": ..., "data": {...}}`: readings, events, detections, stats."""
-        if ctx.auth is None or ctx.auth.session(ws.cookies.get(auth_api.COOKIE)) is None:
+        """Live frames `{"type": ..., "data": {...}}`: readings, events, detections, stats.
+
+        The guard has checked the role and the Origin; the session is checked again every RECHECK_S."""
+        token = ws.cookies.get(auth_api.COOKIE)
+        if ctx.auth is None or ctx.auth.session(token) is None:
             await ws.close(code=4401)  # no session: the handshake is refused
             return
         await ws.accept()
         sub = ctx.bus.subscribe()
-        # Send and receive side by side: a client's close (or the server's shutdown) ends the handler at once,
-        # even while no frame is due.
-        tasks = [asyncio.create_task(_pump(ws, sub.queue)), asyncio.create_task(_drain(ws))]
+        # Send, receive and re-check side by side: a client's close, the server's shutdown or the end of the
+        # session ends the handler at once, even while no frame is due.
+        tasks = [asyncio.create_task(_pump(ws, sub.queue)), asyncio.create_task(_drain(ws)),
+                 asyncio.create_task(_watch(ws, ctx.auth, token))]
         try:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:

@@ -37,9 +37,12 @@ def _refuse(conn: HTTPConnection, status: int, detail: str) -> Exception:
 
 
 def _cross_site(conn: HTTPConnection) -> bool:
-    """True when the Origin header names a host other than the one addressed."""
+    """True when the Origin header names a host other than the one addressed and not one of the configured
+    origins (`app.state.origins`, HUB_HTTP__ORIGINS). No Origin (not a browser) is not cross-site."""
     origin = conn.headers.get("origin")
     if origin is None:
+        return False
+    if origin.rstrip("/").lower() in getattr(conn.app.state, "origins", ()):
         return False
     return urlsplit(origin).netloc.lower() != conn.headers.get("host", "").lower()
 
@@ -72,6 +75,8 @@ def guard(conn: HTTPConnection) -> None:
     unsafe = conn.scope["type"] == "http" and conn.scope["method"] in UNSAFE
     if unsafe and _cross_site(conn):
         raise HTTPException(status_code=403, detail="cross-site request refused")
+    if conn.scope["type"] == "websocket" and _cross_site(conn):  # issue 16: no cross-site websocket hijacking
+        raise _refuse(conn, 403, "cross-site websocket refused")
     if found.roles is None:
         return
     token = conn.cookies.get(SESSION_COOKIE, "")
