@@ -25,7 +25,7 @@ from dashboard.auth import StaffAuth
 from dashboard.context import HubContext
 from dashboard.export_api import router as export_router
 from dashboard.fhir_api import router as fhir_router
-from dashboard.guard import guard
+from dashboard.guard import Attribution, guard
 from dashboard.headers import SecurityHeaders
 from dashboard.metrics import router as metrics_router
 from dashboard.spec import document
@@ -80,6 +80,7 @@ def create_app(ctx: HubContext, behind_tls: bool = False, *, max_body_bytes: int
     app.state.behind_tls = behind_tls
     app.state.origins = tuple(o.rstrip("/").lower() for o in origins)
     tile_url = ctx.field_ops.tile_url if ctx.field_ops is not None else ""
+    app.add_middleware(Attribution)  # issue 16: every unsafe request with a session in the audit log
     app.add_middleware(BodyLimit, max_body=max_body_bytes, max_import=max_import_bytes)  # issue 16, before auth
     app.add_middleware(SecurityHeaders, tile_url=tile_url, behind_tls=behind_tls)  # outermost: on every answer
     document(app)  # the spec states the role table's 401/403 and the real error shapes
