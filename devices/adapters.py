@@ -115,10 +115,10 @@ class Adapters:
         return Reading(device_id, Family.WEARABLE, float(fix.tst), fix.tst, values)
 
     def _device(self, source: str, external_id: str, family: Family, devices: dict[str, DeviceRecord]) -> str:
-        """The registered device behind a name: its alias, else a device registered under that very id."""
-        device_id = (self.aliases.resolve(source, external_id) if self.aliases else None) or external_id
-        device = devices.get(device_id)
-        if device is None:
+        """The registered device behind a name: only through its alias (issue 16: no bare-name fallback)."""
+        device_id = self.aliases.resolve(source, external_id) if self.aliases else None
+        device = devices.get(device_id) if device_id is not None else None
+        if device_id is None or device is None:
             raise _Bad("unknown_device", f"{source} {external_id[:64]!r} has no alias to a registered device")
         if device.family != family.value:
             raise _Bad("topic_mismatch", f"{source} {external_id[:64]!r} maps to a {device.family}, not a {family}")
