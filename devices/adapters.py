@@ -75,6 +75,18 @@ class Adapters:
         except _Bad as bad:
             return Rejection(topic, bad.reason, bad.detail, payload[:4096], now)
 
+    def device_of(self, topic: str) -> str | None:
+        """The device an ecosystem topic speaks for through its alias, without reading the payload (None: not an
+        ecosystem topic, or no alias). The flood guard keys its buckets by it (issue 16)."""
+        if self.aliases is None:
+            return None
+        if topic.startswith("zigbee2mqtt/"):
+            return self.aliases.resolve("zigbee2mqtt", topic[len("zigbee2mqtt/") :].removesuffix("/availability"))
+        parts = topic.split("/")
+        if parts[0] == "owntracks" and len(parts) == 3:
+            return self.aliases.resolve("owntracks", f"{parts[1]}/{parts[2]}")
+        return None
+
     def _zigbee2mqtt(
         self, topic: str, name: str, payload: bytes, devices: dict[str, DeviceRecord], now: float
     ) -> Outcome:
