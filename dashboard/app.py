@@ -74,7 +74,9 @@ def create_app(ctx: HubContext, behind_tls: bool = False, *, max_body_bytes: int
         yield {"ctx": ctx}
 
     # issue 8: every route passes the role table (dashboard/roles.py), CSRF and the access log; security headers
-    app = FastAPI(title="Eldercare & disaster hub", version="0.1.0", lifespan=lifespan, dependencies=[Depends(guard)])
+    # issue 16: no /docs or /redoc (they load Swagger UI and ReDoc from a CDN); the spec stays at /openapi.json
+    app = FastAPI(title="Eldercare & disaster hub", version="0.1.0", lifespan=lifespan, dependencies=[Depends(guard)],
+                  docs_url=None, redoc_url=None)
     app.state.ctx = ctx
     app.state.access = AccessLog(ctx.registry.db)
     app.state.behind_tls = behind_tls
