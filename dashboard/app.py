@@ -18,10 +18,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from dashboard import auth_api, console_api, detections_api, identity_api, readings_api, registry_api, responders_api
 from dashboard.access_log import AccessLog
 from dashboard.aliases_api import router as aliases_router
+from dashboard.auth import StaffAuth
 from dashboard.body_limit import MAX_BODY, MAX_IMPORT, BodyLimit
 from dashboard.command_pages import mount_command
 from dashboard.console_pages import mount_console
-from dashboard.auth import StaffAuth
 from dashboard.context import HubContext
 from dashboard.export_api import router as export_router
 from dashboard.fhir_api import router as fhir_router

@@ -135,8 +135,8 @@ class StaffAuth:
         self.purge(now)
         token = secrets.token_urlsafe(32)
         self.db.execute(
-            "INSERT INTO staff_sessions (token_sha, username, created_at, expires_at, last_seen) VALUES (?, ?, ?, ?, ?)",
-            [_sha(token), username, now, now + self.lifetime_s, now])
+            "INSERT INTO staff_sessions (token_sha, username, created_at, expires_at, last_seen)"
+            " VALUES (?, ?, ?, ?, ?)", [_sha(token), username, now, now + self.lifetime_s, now])
         return token, StaffUser(username, rows[0]["role"], rows[0]["display_name"])
 
     def purge(self, now: float | None = None) -> None:

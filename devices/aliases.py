@@ -12,6 +12,7 @@ one alias per source: its readings come from one name on one bridge, never from 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from dataclasses import dataclass
 
@@ -42,10 +43,10 @@ class AliasBook:
     def __init__(self, db: StateDB) -> None:
         self.db = db
         db.migrate(DDL)
-        try:  # issue 16; a table from before it may hold two names for one device: those stay until replaced
+        # issue 16; a table from before it may hold two names for one device (sqlite3.IntegrityError, psycopg
+        # UniqueViolation): those stay until replaced, and `add` keeps to one per device from then on
+        with contextlib.suppress(Exception):
             db.migrate([ONE_PER_DEVICE])
-        except Exception:  # sqlite3.IntegrityError / psycopg UniqueViolation on old duplicates
-            pass
         self._lock = threading.Lock()
         self._snapshot: dict[tuple[str, str], str] | None = None
         self._version = -1
@@ -70,7 +71,8 @@ class AliasBook:
             if not replace:
                 raise RegistryError(f"device {alias.device_id!r} already has the {alias.source} alias "
                                     f"{bound[0]['external_id']!r}; one alias per device and source")
-            self.db.execute("DELETE FROM device_aliases WHERE source=? AND device_id=?", (alias.source, alias.device_id))
+            self.db.execute("DELETE FROM device_aliases WHERE source=? AND device_id=?",
+                            (alias.source, alias.device_id))
         verb = "INSERT OR REPLACE" if replace else "INSERT"
         try:
             self.db.execute(

@@ -79,8 +79,8 @@ def verify(db: StateDB, table: str, columns: Sequence[str], page: int = 5000) ->
     prev, rows, unchained, last_id = GENESIS, 0, 0, None
     select = f"SELECT id, {', '.join(columns)}, prev_hash, row_hash FROM {table}"
     while True:
-        where, params = ("WHERE id > ?", [last_id]) if last_id is not None else ("", [])
-        batch = db.execute(f"{select} {where} ORDER BY id LIMIT ?", [*params, page])
+        after = "" if last_id is None else f"WHERE id > {last_id:d}"  # an int read back from the table
+        batch = db.execute(f"{select} {after} ORDER BY id LIMIT ?", [page])
         if not batch:
             return Verdict(True, rows, unchained, prev)
         for row in batch:

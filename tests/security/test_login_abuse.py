@@ -13,7 +13,7 @@ import httpx
 import pytest
 from staff_app import PASSWORD, StaffClient, staff_hub
 
-from dashboard.auth import StaffAuth
+from dashboard.auth import AuthError, StaffAuth
 from dashboard.login_throttle import BASE_DELAY_S, FREE_FAILURES, MAX_DELAY_S, LoginThrottle, delay_after
 
 
@@ -81,7 +81,7 @@ def test_unknown_user_costs_the_same_time_as_a_known_one(staff: StaffClient) -> 
         samples = []
         for i in range(n):
             start = time.perf_counter()
-            with pytest.raises(Exception):
+            with pytest.raises(AuthError):
                 auth.login(username, "not-the-password", f"198.51.100.{i}")  # fresh address: never throttled
             samples.append(time.perf_counter() - start)
         return statistics.median(samples)

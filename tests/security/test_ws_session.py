@@ -54,23 +54,21 @@ def test_logout_closes_the_open_websocket(staff: StaffClient) -> None:
 
 
 def test_disabling_the_account_closes_its_websocket(staff: StaffClient) -> None:
-    with served(staff.app) as address:
-        with _open(address, staff.session("supervisor")) as ws:
-            time.sleep(0.3)
-            assert staff.hub.ctx.auth is not None
-            staff.hub.ctx.auth.set_active("supervisor", False)
-            took, code = _closed_within(ws, ENDS_WITHIN_S)
+    with served(staff.app) as address, _open(address, staff.session("supervisor")) as ws:
+        time.sleep(0.3)
+        assert staff.hub.ctx.auth is not None
+        staff.hub.ctx.auth.set_active("supervisor", False)
+        took, code = _closed_within(ws, ENDS_WITHIN_S)
     assert took < ENDS_WITHIN_S and code == 4401
 
 
 def test_an_expired_session_closes_its_websocket(staff: StaffClient) -> None:
     auth = staff.hub.ctx.auth
     assert auth is not None
-    with served(staff.app) as address:
-        with _open(address, staff.session("commander")) as ws:
-            time.sleep(0.3)
-            auth.clock = lambda: time.time() + auth.lifetime_s + 1  # the shift is over
-            took, code = _closed_within(ws, ENDS_WITHIN_S)
+    with served(staff.app) as address, _open(address, staff.session("commander")) as ws:
+        time.sleep(0.3)
+        auth.clock = lambda: time.time() + auth.lifetime_s + 1  # the shift is over
+        took, code = _closed_within(ws, ENDS_WITHIN_S)
     assert took < ENDS_WITHIN_S and code == 4401
 
 
