@@ -1,7 +1,8 @@
 """The access log (issue 8): who read health data or a resident's full identifiers, when, and what.
 
 Append-only (triggers refuse UPDATE and DELETE, on SQLite and, through devices.statedb.pg_dialect, on
-PostgreSQL). Separate from the incident audit log: that one records what staff did, this one what they saw.
+PostgreSQL) and hash-chained like the audit log (issue 16, `devices/statedb/chain.py`, `hub audit verify`).
+Separate from the incident audit log: that one records what staff did, this one what they saw.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from devices.statedb import chain
 from devices.statedb.sqlite import StateDB
 
 DDL = (
@@ -23,6 +25,7 @@ DDL = (
         BEGIN SELECT RAISE(ABORT, 'access_log is append-only'); END""",
 )
 MAX_ROWS = 10_000
+ACCESS_CHAINED = ("ts", "actor", "role", "action", "subject", "detail")  # the row's content under its hash
 
 
 class AccessLog:
@@ -32,13 +35,12 @@ class AccessLog:
         self.db = db
         self.clock = clock
         db.migrate(DDL)
+        chain.migrate(db, "access_log")
 
     def record(self, actor: str, role: str, action: str, subject: str, detail: dict[str, Any]) -> None:
         """Append one access (`action` e.g. 'health_read' or 'identity_view', `subject` the path or resident)."""
-        self.db.execute(
-            "INSERT INTO access_log (ts, actor, role, action, subject, detail) VALUES (?, ?, ?, ?, ?, ?)",
-            [self.clock(), actor, role, action, subject, orjson.dumps(detail).decode()],
-        )
+        chain.append(self.db, "access_log", ACCESS_CHAINED,
+                     [self.clock(), actor, role, action, subject, orjson.dumps(detail).decode()])
 
     def entries(self, actor: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
         """Newest first, optionally of one member of staff."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -19,17 +19,21 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from dashboard import auth_api, console_api, detections_api, identity_api, readings_api, registry_api, responders_api
 from dashboard.access_log import AccessLog
 from dashboard.aliases_api import router as aliases_router
+from dashboard.auth import StaffAuth
+from dashboard.body_limit import MAX_BODY, MAX_IMPORT, BodyLimit
 from dashboard.command_pages import mount_command
 from dashboard.console_pages import mount_console
 from dashboard.context import HubContext
 from dashboard.deps import require
 from dashboard.export_api import router as export_router
 from dashboard.fhir_api import router as fhir_router
-from dashboard.guard import guard
+from dashboard.guard import Attribution, guard
 from dashboard.headers import SecurityHeaders
 from dashboard.metrics import router as metrics_router
 from dashboard.pages import STATIC, mount_assets
 from dashboard.spec import document
+
+RECHECK_S = 2.0  # an open /ws notices the end of its session within this (plus a query)
 
 
 def _index() -> str:
@@ -42,6 +46,17 @@ async def _pump(ws: WebSocket, queue: asyncio.Queue[bytes]) -> None:
             await ws.send_text((await queue.get()).decode())
 
 
+async def _watch(ws: WebSocket, auth: StaffAuth, token: str | None) -> None:
+    """Issue 16: re-check the session every RECHECK_S; close the socket (4401) once it has ended (logout, account
+    disabled, lifetime or idle timeout). The re-check is not activity: it does not extend an idle session."""
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+        while True:
+            await asyncio.sleep(RECHECK_S)
+            if await asyncio.to_thread(auth.session, token, False) is None:
+                await ws.close(code=4401, reason="session ended")
+                return
+
+
 async def _drain(ws: WebSocket) -> None:
     with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
         while True:
@@ -50,9 +65,12 @@ async def _drain(ws: WebSocket) -> None:
                 return
 
 
-def create_app(ctx: HubContext, behind_tls: bool = False) -> FastAPI:
+def create_app(ctx: HubContext, behind_tls: bool = False, *, max_body_bytes: int = MAX_BODY,
+               max_import_bytes: int = MAX_IMPORT, origins: Sequence[str] = ()) -> FastAPI:
     """The HTTP app over a running hub's objects (`behind_tls`: HSTS and Secure cookies, issue 8).
 
+    Issue 16: request bodies are limited before routing (`max_body_bytes`, `max_import_bytes` on import routes);
+    `origins` are other origins allowed to open /ws and send state-changing requests besides the hub's own.
     Raises `dashboard.pages.MissingAssets` (what to run) when the pages' front-end libraries are not installed.
     """
 
@@ -61,13 +79,18 @@ def create_app(ctx: HubContext, behind_tls: bool = False) -> FastAPI:
         yield {"ctx": ctx}
 
     # issue 8: every route passes the role table (dashboard/roles.py), CSRF and the access log; security headers
-    app = FastAPI(title="Eldercare & disaster hub", version="0.1.0", lifespan=lifespan, dependencies=[Depends(guard)])
+    # issue 16: no /docs or /redoc (they load Swagger UI and ReDoc from a CDN); the spec stays at /openapi.json
+    app = FastAPI(title="Eldercare & disaster hub", version="0.1.0", lifespan=lifespan, dependencies=[Depends(guard)],
+                  docs_url=None, redoc_url=None)
     mount_assets(app)  # first: a hub whose pages cannot load refuses to start, saying what to run
     app.state.ctx = ctx
     app.state.access = AccessLog(ctx.registry.db)
     app.state.behind_tls = behind_tls
+    app.state.origins = tuple(o.rstrip("/").lower() for o in origins)
     tile_url = ctx.field_ops.tile_url if ctx.field_ops is not None else ""
-    app.add_middleware(SecurityHeaders, tile_url=tile_url, behind_tls=behind_tls)
+    app.add_middleware(Attribution)  # issue 16: every unsafe request with a session in the audit log
+    app.add_middleware(BodyLimit, max_body=max_body_bytes, max_import=max_import_bytes)  # issue 16, before auth
+    app.add_middleware(SecurityHeaders, tile_url=tile_url, behind_tls=behind_tls)  # outermost: on every answer
     document(app)  # the spec states the role table's 401/403 and the real error shapes
     staff = [Depends(require())]  # issue 5: every /api route needs a session (401), /health stays open
     app.include_router(registry_api.router, dependencies=staff)
@@ -97,15 +120,19 @@ def create_app(ctx: HubContext, behind_tls: bool = False) -> FastAPI:
 
     @app.websocket("/ws")
     async def live(ws: WebSocket) -> None:
-        """Live frames `{"type": ..., "data": {...}}`: readings, events, detections, stats."""
-        if ctx.auth is None or ctx.auth.session(ws.cookies.get(auth_api.COOKIE)) is None:
+        """Live frames `{"type": ..., "data": {...}}`: readings, events, detections, stats.
+
+        The guard has checked the role and the Origin; the session is checked again every RECHECK_S."""
+        token = ws.cookies.get(auth_api.COOKIE)
+        if ctx.auth is None or ctx.auth.session(token) is None:
             await ws.close(code=4401)  # no session: the handshake is refused
             return
         await ws.accept()
         sub = ctx.bus.subscribe()
-        # Send and receive side by side: a client's close (or the server's shutdown) ends the handler at once,
-        # even while no frame is due.
-        tasks = [asyncio.create_task(_pump(ws, sub.queue)), asyncio.create_task(_drain(ws))]
+        # Send, receive and re-check side by side: a client's close, the server's shutdown or the end of the
+        # session ends the handler at once, even while no frame is due.
+        tasks = [asyncio.create_task(_pump(ws, sub.queue)), asyncio.create_task(_drain(ws)),
+                 asyncio.create_task(_watch(ws, ctx.auth, token))]
         try:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:

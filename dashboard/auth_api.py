@@ -6,12 +6,13 @@ Logins, logouts and user changes go to the audit log.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from dashboard.auth import SESSION_COOKIE, SESSION_S, AuthError
+from dashboard.auth import SESSION_COOKIE, SESSION_S, AuthError, StaffAuth
 from dashboard.context import HubContext
 from dashboard.deps import Admin, Auth, BehindTls, Ctx, Staff, require
 from dashboard.guard import CSRF_COOKIE, csrf_token
@@ -46,17 +47,28 @@ class UserIn(LoginIn):
     display_name: str = Field("", max_length=200)
 
 
+def _audit_throttled(ctx: HubContext, auth: StaffAuth) -> None:
+    """One audit row per (user name, address) wait that refused attempts (issue 16), not one per attempt."""
+    for s in auth.throttle.summaries(auth.clock()):
+        _audit(ctx, s.username, "login_throttled", {"client": s.client, "refused": s.refused, "first": s.first,
+                                                        "last": s.last, "failures": s.failures})
+
+
 @open_router.post("/login")
 def login(
     body: LoginIn, request: Request, response: Response, ctx: Ctx, auth: Auth, secure: BehindTls
 ) -> dict[str, Any]:
-    """Sign in; sets an HttpOnly session cookie that expires with the shift."""
+    """Sign in; sets an HttpOnly session cookie that expires with the shift (or when idle)."""
     client = request.client.host if request.client else "?"
     try:
         token, user = auth.login(body.username, body.password, client)
     except AuthError as exc:
-        _audit(ctx, body.username, "login_failed", {"client": client, "why": str(exc)})
-        raise HTTPException(status_code=exc.status, detail=str(exc)) from exc
+        if exc.audit:  # a checked wrong password; attempts refused by the throttle are summarised instead
+            _audit(ctx, body.username, "login_failed", {"client": client, "why": str(exc)})
+        _audit_throttled(ctx, auth)
+        headers = {"Retry-After": str(max(1, math.ceil(exc.retry_after)))} if exc.status == 429 else None
+        raise HTTPException(status_code=exc.status, detail=str(exc), headers=headers) from exc
+    _audit_throttled(ctx, auth)
     _set_cookies(response, token, secure)
     _audit(ctx, user.username, "login", {"client": client})
     return {"username": user.username, "role": user.role, "display_name": user.display_name}

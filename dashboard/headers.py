@@ -4,6 +4,8 @@ The pages load their scripts from the hub itself; the live page's one inline scr
 hash, computed from the file at start-up so an edit of the page cannot silently break it. Styles allow
 'unsafe-inline' because Leaflet and the map draw markers with style attributes (styles cannot run code).
 Strict-Transport-Security is sent only when the hub is behind TLS (HUB_HTTP__BEHIND_TLS).
+Issue 16: FastAPI's /docs and /redoc (Swagger UI and ReDoc from a CDN, with inline scripts) are off, so every page
+is under the one policy; the OpenAPI document stays at /openapi.json for tools.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from dashboard.pages import STATIC
 INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.S)
 HSTS = "max-age=31536000; includeSubDomains"
 NO_STORE = ("/api/", "/fhir/")
-DOCS = ("/docs", "/redoc")
 
 
 def inline_script_hashes(page: str = "index.html") -> list[str]:
@@ -42,15 +43,6 @@ def policy(tile_url: str = "") -> str:
     )
 
 
-def docs_policy() -> str:
-    """FastAPI's /docs and /redoc load Swagger UI / ReDoc from jsdelivr with an inline script (no data there)."""
-    cdn = "https://cdn.jsdelivr.net"
-    return (
-        f"default-src 'self'; script-src 'self' 'unsafe-inline' {cdn}; style-src 'self' 'unsafe-inline' {cdn}; "
-        f"img-src 'self' data: https://fastapi.tiangolo.com; worker-src blob:; frame-ancestors 'none'"
-    )
-
-
 class SecurityHeaders:
     """ASGI middleware adding the headers to every HTTP response."""
 
@@ -66,7 +58,6 @@ class SecurityHeaders:
             common.append((b"strict-transport-security", HSTS.encode()))
         self.common = common
         self.csp = policy(tile_url).encode()
-        self.docs_csp = docs_policy().encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass the request on; add the headers to the response start."""
@@ -74,7 +65,7 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        csp = self.docs_csp if path.startswith(DOCS) else self.csp
+        csp = self.csp
         no_store = path.startswith(NO_STORE)
 
         async def send_with_headers(message: Message) -> None:

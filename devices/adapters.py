@@ -76,6 +76,18 @@ class Adapters:
         except _Bad as bad:
             return Rejection(topic, bad.reason, bad.detail, payload[:4096], now)
 
+    def device_of(self, topic: str) -> str | None:
+        """The device an ecosystem topic speaks for through its alias, without reading the payload (None: not an
+        ecosystem topic, or no alias). The flood guard keys its buckets by it (issue 16)."""
+        if self.aliases is None:
+            return None
+        if topic.startswith("zigbee2mqtt/"):
+            return self.aliases.resolve("zigbee2mqtt", topic[len("zigbee2mqtt/") :].removesuffix("/availability"))
+        parts = topic.split("/")
+        if parts[0] == "owntracks" and len(parts) == 3:
+            return self.aliases.resolve("owntracks", f"{parts[1]}/{parts[2]}")
+        return None
+
     def _zigbee2mqtt(
         self, topic: str, name: str, payload: bytes, devices: dict[str, DeviceRecord], now: float
     ) -> Outcome:
@@ -116,10 +128,10 @@ class Adapters:
         return Reading(device_id, Family.WEARABLE, float(fix.tst), fix.tst, values)
 
     def _device(self, source: str, external_id: str, family: Family, devices: dict[str, DeviceRecord]) -> str:
-        """The registered device behind a name: its alias, else a device registered under that very id."""
-        device_id = (self.aliases.resolve(source, external_id) if self.aliases else None) or external_id
-        device = devices.get(device_id)
-        if device is None:
+        """The registered device behind a name: only through its alias (issue 16: no bare-name fallback)."""
+        device_id = self.aliases.resolve(source, external_id) if self.aliases else None
+        device = devices.get(device_id) if device_id is not None else None
+        if device_id is None or device is None:
             raise _Bad("unknown_device", f"{source} {external_id[:64]!r} has no alias to a registered device")
         if device.family != family.value:
             raise _Bad("topic_mismatch", f"{source} {external_id[:64]!r} maps to a {device.family}, not a {family}")

@@ -4,10 +4,15 @@ Homes already have Zigbee sensors and families already carry phones: instead of 
 registered as an ordinary device and an alias maps the name its own software publishes under to that device.
 A zigbee2mqtt alias must point at a home sensor, an OwnTracks alias at a wearable (a phone: worn_at "phone").
 The table lives in the state DB; like the registry, the lookup snapshot follows other processes' commits.
+
+Issue 16: an ecosystem's message reaches a device only through its alias (no fallback to a device registered under
+the bare external name, so a bridge cannot speak for any home's smoke sensor by naming it), and a device has at most
+one alias per source: its readings come from one name on one bridge, never from a second name added beside it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from dataclasses import dataclass
 
@@ -19,6 +24,7 @@ DDL = (
     """CREATE TABLE IF NOT EXISTS device_aliases (source TEXT NOT NULL, external_id TEXT NOT NULL,
         device_id TEXT NOT NULL REFERENCES devices(device_id), PRIMARY KEY (source, external_id))""",
 )
+ONE_PER_DEVICE = "CREATE UNIQUE INDEX IF NOT EXISTS device_aliases_one ON device_aliases (source, device_id)"
 SOURCES: dict[str, Family] = {"zigbee2mqtt": Family.HOME_SENSOR, "owntracks": Family.WEARABLE}
 
 
@@ -37,6 +43,10 @@ class AliasBook:
     def __init__(self, db: StateDB) -> None:
         self.db = db
         db.migrate(DDL)
+        # issue 16; a table from before it may hold two names for one device (sqlite3.IntegrityError, psycopg
+        # UniqueViolation): those stay until replaced, and `add` keeps to one per device from then on
+        with contextlib.suppress(Exception):
+            db.migrate([ONE_PER_DEVICE])
         self._lock = threading.Lock()
         self._snapshot: dict[tuple[str, str], str] | None = None
         self._version = -1
@@ -55,6 +65,14 @@ class AliasBook:
             raise RegistryError(f"device {alias.device_id!r} is not registered")
         if rows[0]["family"] != family.value:
             raise RegistryError(f"a {alias.source} alias needs a {family.value}, {alias.device_id!r} is not one")
+        bound = self.db.execute("SELECT external_id FROM device_aliases WHERE source=? AND device_id=?",
+                                (alias.source, alias.device_id))
+        if bound and bound[0]["external_id"] != alias.external_id:
+            if not replace:
+                raise RegistryError(f"device {alias.device_id!r} already has the {alias.source} alias "
+                                    f"{bound[0]['external_id']!r}; one alias per device and source")
+            self.db.execute("DELETE FROM device_aliases WHERE source=? AND device_id=?",
+                            (alias.source, alias.device_id))
         verb = "INSERT OR REPLACE" if replace else "INSERT"
         try:
             self.db.execute(

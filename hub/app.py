@@ -187,7 +187,9 @@ def build_hub(settings: Settings, detectors: list[Detector] | None = None) -> Hu
                           log.store_clips, link_events=link_events)
     queues = {"inbox": inbox.depth, "live": live_q.qsize, "detectors": detect_q.qsize}  # issue 9: /metrics
     ctx = HubContext(registry, store, ingestor.journal, bus, ingestor.stats, link.connected.is_set, log, incidents,
-                     desk, StaffAuth(db), field_ops=ops, queues=queues)
+                     desk, StaffAuth(db, idle_s=settings.http.session_idle_s,
+                                               lifetime_s=settings.http.session_lifetime_s),
+                     field_ops=ops, queues=queues)
     stages.update(ingest=ingestor.run, detectors=stage.run, live=live.run)
     scale_out.attach(settings, link, registry, db, bus, stages)  # issue 7: topic shard, events, timer leader
     if settings.store.retention_days > 0:  # issue 8: raw telemetry past the retention period is deleted
@@ -198,7 +200,9 @@ def build_hub(settings: Settings, detectors: list[Detector] | None = None) -> Hu
 async def serve(hub: Hub, stop: asyncio.Event, on_ready: Callable[[str], None] | None = None) -> None:
     """Connect, run every stage and the HTTP server until `stop` is set."""
     http = hub.settings.http
-    app = create_app(hub.ctx, behind_tls=http.behind_tls)  # issue 8: HSTS and Secure cookies behind TLS
+    app = create_app(hub.ctx, behind_tls=http.behind_tls,  # issue 8: HSTS and Secure cookies behind TLS
+                     max_body_bytes=http.max_body_bytes, max_import_bytes=http.max_import_bytes,
+                     origins=http.origins)  # issue 16: body limits before authentication, /ws origins
     sock = bind_http(http.host, http.port)
     hub.ingestor.seed_dedup()
     await asyncio.to_thread(hub.link.start)

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 
 from dashboard import logmask
-from hub import cli_commands, cli_export, cli_registry, cli_users
+from hub import cli_audit, cli_commands, cli_export, cli_registry, cli_users
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -28,6 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_registry.add_registry(sub)
     cli_export.add_export(sub)
     cli_users.add_users(sub)
+    cli_audit.add_audit(sub)
     cli_commands.add_evaluate(sub)
     return parser
 

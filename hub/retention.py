@@ -1,7 +1,8 @@
 """Retention of raw telemetry (issue 8): readings and fall evidence clips older than HUB_STORE__RETENTION_DAYS go.
 
 A stage of the hub when the setting is above 0 (0 keeps everything). It sweeps at start and then hourly; with
-several workers each sweeps, which is harmless (a delete by time is idempotent). Incidents, detections and the
+several workers each sweeps, which is harmless (a delete by time is idempotent). Dead letters past the period go
+too (issue 16; the journal also deletes them after HUB_INGEST__DEAD_LETTER_DAYS). Incidents, detections and the
 audit and access logs are records of what happened and are kept.
 """
 
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from devices.statedb.sqlite import StateDB
+from ingest.journal import Journal
 from ingest.store.base import StoreError, TimeSeriesStore
 
 logger = logging.getLogger(__name__)
@@ -28,6 +30,7 @@ class Swept:
     cutoff: float
     readings: int
     clips: int
+    dead_letters: int = 0
 
 
 class Retention:
@@ -46,8 +49,10 @@ class Retention:
         clips = int(self.db.execute("SELECT count(*) AS n FROM evidence WHERE impact_ts < ?", [cutoff])[0]["n"])
         if clips:
             self.db.execute("DELETE FROM evidence WHERE impact_ts < ?", [cutoff])
-        logger.info("retention: deleted %s readings and %d evidence clips before %.0f", readings, clips, cutoff)
-        return Swept(cutoff, readings, clips)
+        letters = Journal(self.db).prune(cutoff)
+        logger.info("retention: deleted %s readings, %d evidence clips and %d dead letters before %.0f", readings,
+                    clips, letters, cutoff)
+        return Swept(cutoff, readings, clips, letters)
 
     async def run(self) -> None:
         """Sweep now and every `every_s`; a store that is down is retried at the next sweep."""

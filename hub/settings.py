@@ -50,6 +50,16 @@ class HttpSettings(Section):
                           "empty: the scenario's own GeoJSON layers (no internet needed)")
     behind_tls: bool = Field(False, description="The hub is served over HTTPS (a TLS-terminating proxy): send "
                              "Strict-Transport-Security and mark the session cookies Secure (issue 8)")
+    session_idle_s: float = Field(1800.0, ge=0, description="A staff session unused this long ends (issue 16); "
+                                  "0 = no idle timeout")
+    session_lifetime_s: float = Field(12 * 3600.0, gt=0, description="A staff session ends this long after "
+                                      "sign-in, used or not (one shift)")
+    origins: list[str] = Field(default_factory=list, description="Other origins (scheme://host:port) allowed "
+                               "to open /ws and send state-changing requests, besides the hub's own host")
+    max_body_bytes: int = Field(64 * 1024, ge=1024, description="Largest request body of the JSON API, bytes; "
+                                "larger answers 413 before the route reads it (issue 16)")
+    max_import_bytes: int = Field(16 * 1024 * 1024, ge=1024, description="Largest request body of the import "
+                                  "routes (CAP import), bytes")
 
 
 class Settings(BaseSettings):

@@ -28,12 +28,13 @@ from devices.adapters import Ignored
 from devices.aliases import AliasBook
 from devices.decode import Decoder
 from devices.models import Availability, DeviceEvent, DisasterReport, Reading, Rejection, ResponderStatus
+from devices.records import DeviceRecord
 from devices.registry import Registry
 from devices.statedb.sqlite import StateDB
 from ingest.dedup import Deduplicator
 from ingest.inbox import Inbound, Inbox
 from ingest.journal import Journal
-from ingest.ratelimit import FloodGuard
+from ingest.ratelimit import UNREGISTERED, FloodGuard
 from ingest.settings import IngestSettings
 from ingest.spool import Spool, SpoolStats
 from ingest.spool_drain import SpoolDrainer
@@ -96,7 +97,9 @@ class Ingestor:
         self.inbox = inbox
         self.store = store
         self.db = db
-        self.journal = Journal(db)
+        self._devices: dict[str, DeviceRecord] = {}  # the registry snapshot of the last batch
+        self.journal = Journal(db, settings.dead_letters_per_source_hour, settings.dead_letter_days)
+        self.journal.source_of = self._source_of  # issue 16: the flood guard's key, unregistered ids as one
         self.registry = registry
         self.ack = ack
         self.decoder = Decoder(settings.max_payload_bytes, settings.max_clock_skew_s, AliasBook(db))
@@ -204,15 +207,28 @@ class Ingestor:
         now = time.time()
         allow = self.flood.allow
         route = self.routes
+        self._devices = devices
         for item in items:
             parts = item.topic.split("/", 2)
             source = parts[1] if len(parts) == 3 else item.topic
+            if source not in devices:  # issue 16: an ecosystem alias's device, else the one shared bucket
+                source = self._source_of(item.topic)
             if not allow(source, now):
                 self._flooded(batch, item, source, now)
                 continue
             rec = self.decoder.decode(item.topic, item.payload, devices, now)
             route[type(rec)](batch, rec)
         return batch
+
+    def _source_of(self, topic: str) -> str:
+        """The flood guard's (and dead letters') key of a topic: its registered device (through an alias for an
+        ecosystem topic), else UNREGISTERED, one key shared by every id not in the registry (issue 16)."""
+        parts = topic.split("/", 2)
+        source = parts[1] if len(parts) == 3 else topic
+        if source in self._devices:
+            return source
+        source = self.decoder.adapters.device_of(topic) or UNREGISTERED
+        return source if source in self._devices else UNREGISTERED
 
     def _flooded(self, batch: Batch, item: Inbound, source: str, now: float) -> None:
         """A message over its device's budget: dropped (acked with the batch), counted, sampled to dead letters.
@@ -223,7 +239,8 @@ class Ingestor:
         if not dropped:
             self.stats.rejected["rate_limited"] += 1
             return
-        detail = f"{source[:64]!r} over {self.settings.device_rate_per_s:g} msg/s: {dropped} dropped since last sample"
+        who = "unregistered ids" if source == UNREGISTERED else repr(source[:64])
+        detail = f"{who} over {self.settings.device_rate_per_s:g} msg/s: {dropped} dropped since last sample"
         batch.rejections.append(Rejection(item.topic, "rate_limited", detail, item.payload[:4096], now))
 
     async def commit(self, batch: Batch) -> None:

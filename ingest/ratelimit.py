@@ -5,11 +5,16 @@ the hub or the broker was away drains without loss, and refills at `rate_per_s` 
 wearable's normal rate). A device past that is flooding: its excess is acknowledged and dropped, counted, and
 sampled into the dead letters (one per device per `SAMPLE_EVERY_S`), so a flood neither fills the disk nor
 starves the other devices.
+
+Issue 16: buckets are keyed by registered device (an ecosystem topic by the device its alias names); messages
+from ids not in the registry all share one bucket, `UNREGISTERED`, so rotating random ids neither grows memory
+(at most one bucket per registered device, plus one) nor earns each new id a full burst.
 """
 
 from __future__ import annotations
 
 SAMPLE_EVERY_S = 10.0
+UNREGISTERED = "\x00unregistered"  # MQTT topics cannot contain U+0000: no device id is this
 
 
 class _Bucket:

@@ -84,6 +84,9 @@ class IngestSettings(Section):
     device_rate_per_s: float = Field(50.0, gt=0, description="Sustained messages/s a device may send (flood guard)")
     device_burst: float = Field(3000.0, ge=1, description="Messages a device may send at once, e.g. its backlog")
     max_clock_skew_s: float = Field(24 * 3600, gt=0, description="Device timestamps further in the future are rejected")
+    dead_letters_per_source_hour: int = Field(100, ge=1, description="Dead letters kept per source (device, or all "
+                                              "unregistered ids together) per hour; the rest are only counted")
+    dead_letter_days: float = Field(30.0, gt=0, description="Dead letters older than this are deleted (hourly)")
     spool_max_bytes: int = Field(
         1 << 30, ge=1 << 16, description="Bound of the on-disk spool (spool.sqlite in the data folder) that holds "
         "readings while the store is down or slow; alarm at 80 %, and when full the hub stops acking (no loss)")

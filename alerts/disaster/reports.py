@@ -22,6 +22,7 @@ from alerts.detection import Detection, Severity
 from alerts.detector import Detector
 from devices.models import DeviceEvent, Reading
 from devices.schemas import ReportIndicators, TerminalReport
+from ingest.store.cells import spreadsheet_safe
 
 CST = timezone(timedelta(hours=8), "CST")
 INITIAL_DUE_S = 2 * 3600.0
@@ -304,7 +305,9 @@ HEADER = ("level", "county", "township", "village", "reports", "stage", *INDICAT
 
 
 def _cells(row: RollupRow) -> list[Any]:
-    counts = [row.level, row.county, row.township, row.village, row.reports, row.stage]
+    # issue 16: names typed by people (a village, a stage) never become live formulas in CSV or XLSX
+    counts = [spreadsheet_safe(c) for c in (row.level, row.county, row.township, row.village)]
+    counts += [row.reports, spreadsheet_safe(row.stage)]
     return counts + [row.values[k] if k.endswith(("_ha", "_cny")) else int(row.values[k]) for k in INDICATORS]
 
 

@@ -1,6 +1,7 @@
 """SQLite tables of the incident layer: incidents (updated in place), their alerts, and the audit log.
 
-The audit log is append-only: triggers make SQLite itself refuse any UPDATE or DELETE of it (issue 5).
+The audit log is append-only: triggers make SQLite itself refuse any UPDATE or DELETE of it (issue 5), and each
+row is hash-chained to the one before it (issue 16, `devices/statedb/chain.py`; `hub audit verify` checks it).
 Every write is one statement or one transaction on the StateDB, so a kill -9 leaves either the old or the new state.
 """
 
@@ -12,6 +13,7 @@ from typing import Any
 import orjson
 
 from alerts.incidents.record import Incident, IncidentAlert
+from devices.statedb import chain
 from devices.statedb.sqlite import StateDB
 
 DDL = (
@@ -35,6 +37,7 @@ DDL = (
     """CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log
         BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END""",
 )
+AUDIT_CHAINED = ("ts", "actor", "action", "incident_id", "detail")  # the audit row's content under its hash
 ACTIVE_STATES = ("open", "acknowledged", "dispatched", "on_scene")
 _MUTABLE = frozenset(
     {
@@ -65,6 +68,7 @@ class IncidentStore:
         self.db = db
         db.migrate(DDL)
         db.add_column("incident_alerts", "alert_key", "TEXT NOT NULL DEFAULT ''")  # issue 7: identity of an alert
+        chain.migrate(db, "audit_log")  # issue 16: tamper-evident
 
     def create(self, row: dict[str, Any]) -> int:
         """Insert an incident; returns its id."""
@@ -132,11 +136,9 @@ class IncidentStore:
     def audit(
         self, actor: str, action: str, incident_id: int | None, detail: dict[str, Any], ts: float | None = None
     ) -> None:
-        """Append one entry to the audit log."""
-        self.db.execute(
-            "INSERT INTO audit_log (ts, actor, action, incident_id, detail) VALUES (?, ?, ?, ?, ?)",
-            [time.time() if ts is None else ts, actor, action, incident_id, orjson.dumps(detail).decode()],
-        )
+        """Append one entry to the audit log, chained to the one before it."""
+        chain.append(self.db, "audit_log", AUDIT_CHAINED,
+                     [time.time() if ts is None else ts, actor, action, incident_id, orjson.dumps(detail).decode()])
 
     def audit_log(self, incident_id: int | None = None, limit: int = 500) -> list[dict[str, Any]]:
         """Audit entries (of one incident, or all), oldest first."""

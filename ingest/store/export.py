@@ -2,6 +2,9 @@
 
 Shared by `GET /api/export` (dashboard/export_api.py) and `hub export`: one row per stored reading, device_id,
 family, ts (epoch s), time (UTC; ISO 8601 in CSV, a timestamp in Parquet), seq, and one column per stored metric.
+
+Issue 16: a text cell that a spreadsheet would run as a formula (starting with =, +, -, @, tab or carriage return)
+is written with a leading `'` (`ingest/store/cells.py`), in CSV here and in the command room's CSV and XLSX roll-ups.
 """
 
 from __future__ import annotations
@@ -11,14 +14,22 @@ from collections.abc import Iterable
 from typing import Literal
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from devices.registry import Registry
 from ingest.store.base import METRICS, StoredReading
+from ingest.store.cells import FORMULA_PATTERN
 
 Format = Literal["csv", "parquet"]
 MAX_ROWS_PER_DEVICE = 1_000_000
+
+
+def _safe_column(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    """spreadsheet_safe over a string column, vectorised."""
+    risky = pc.match_substring_regex(col, FORMULA_PATTERN)
+    return pc.if_else(risky, pc.binary_join_element_wise("'", col, ""), col)
 
 
 def devices_of(registry: Registry, device_id: str | None, resident_id: str | None) -> list[str]:
@@ -54,6 +65,9 @@ def serialise(table: pa.Table, fmt: Format) -> bytes:
     """CSV (header row, ISO times) or Parquet (zstd) bytes of a table."""
     sink = io.BytesIO()
     if fmt == "csv":
+        for i, f in enumerate(table.schema):
+            if pa.types.is_string(f.type):
+                table = table.set_column(i, f, _safe_column(table.column(i)))
         pa_csv.write_csv(table, sink)
     else:
         pq.write_table(table, sink, compression="zstd")

@@ -148,6 +148,17 @@ def test_alias_rules(book: tuple[Registry, AliasBook]) -> None:
     assert len(aliases.entries("zigbee2mqtt")) == 5
 
 
-def test_a_friendly_name_equal_to_a_device_id_needs_no_alias(decode) -> None:
-    rec = decode("zigbee2mqtt/Z-SMOKE", orjson.dumps({"smoke": False}))
-    assert isinstance(rec, Reading) and rec.device_id == "Z-SMOKE"
+def test_a_bare_device_id_without_alias_is_refused(decode) -> None:
+    # issue 16: a bridge naming a registered sensor by its id cannot speak for it; only its alias reaches it
+    rec = decode("zigbee2mqtt/Z-SMOKE", orjson.dumps({"smoke": True}))
+    assert isinstance(rec, Rejection) and rec.reason == "unknown_device"
+    assert isinstance(decode("zigbee2mqtt/Z-SMOKE/availability", b"online"), Rejection)
+
+
+def test_a_device_has_one_alias_per_source(book: tuple[Registry, AliasBook]) -> None:
+    _registry, aliases = book
+    (name, device_id), *_ = [(a.external_id, a.device_id) for a in aliases.entries("zigbee2mqtt")]
+    with pytest.raises(RegistryError, match="already has"):  # a second name (another bridge) for the same sensor
+        aliases.add(Alias("zigbee2mqtt", "someone else's bridge name", device_id))
+    aliases.add(Alias("zigbee2mqtt", "renamed", device_id), replace=True)  # an admin moves it: the old name goes
+    assert aliases.resolve("zigbee2mqtt", "renamed") == device_id and aliases.resolve("zigbee2mqtt", name) is None
