@@ -55,7 +55,8 @@ class HttpSettings(Section):
 class Settings(BaseSettings):
     """All of the hub's settings."""
 
-    model_config = SettingsConfigDict(env_prefix="HUB_", env_nested_delimiter="__", extra="forbid", frozen=True)
+    model_config = SettingsConfigDict(env_prefix="HUB_", env_nested_delimiter="__", extra="forbid", frozen=True,
+                                      hide_input_in_errors=True)  # issue 16: no secret in a settings error
 
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
