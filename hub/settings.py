@@ -52,6 +52,23 @@ class HttpSettings(Section):
                              "Strict-Transport-Security and mark the session cookies Secure (issue 8)")
 
 
+class BrokerSettings(Section):
+    """The broker's password and ACL files the hub writes when a device credential is issued or revoked (issue 16)."""
+
+    auth_dir: Path | None = Field(None, description="Folder of the broker's `passwords` and `acl` files (point "
+                                  "Mosquitto's password_file and acl_file there); empty = <data_dir>/broker-auth")
+    pid_file: Path | None = Field(None, description="Mosquitto's pid file: SIGHUP after each change so it rereads "
+                                  "the files; empty = <data_dir>/mosquitto/mosquitto.pid (the demo's broker)")
+
+    def folder(self, data_dir: Path) -> Path:
+        """Where the files go."""
+        return self.auth_dir or data_dir / "broker-auth"
+
+    def pid(self, data_dir: Path) -> Path:
+        """The pid file to signal."""
+        return self.pid_file or data_dir / "mosquitto" / "mosquitto.pid"
+
+
 class Settings(BaseSettings):
     """All of the hub's settings."""
 
@@ -63,4 +80,5 @@ class Settings(BaseSettings):
     store: StoreSettings = Field(default_factory=StoreSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
+    broker: BrokerSettings = Field(default_factory=BrokerSettings)  # HUB_BROKER__AUTH_DIR, HUB_BROKER__PID_FILE
     detectors: DetectorSettings = Field(default_factory=DetectorSettings)  # HUB_DETECTORS__VITALS__...
