@@ -40,10 +40,10 @@ def device_range(request: Request, device_id: str, start: float | None = None, e
 
 @router.get("/stats")
 def stats(request: Request) -> dict[str, Any]:
-    """Ingest counters and dead letters per reason."""
+    """Ingest counters, dead letters per reason, and the hub's security warnings (issue 16: an anonymous broker)."""
     ctx = _ctx(request)
     return {"ingest": ctx.stats_dict(), "dead_letters": ctx.journal.dead_letter_counts(),
-            "stored_total": ctx.store.count()}
+            "stored_total": ctx.store.count(), "warnings": list(ctx.warnings)}
 
 
 @router.get("/dead-letters")

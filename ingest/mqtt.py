@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import ssl
 import struct
 import threading
 import time
@@ -201,12 +202,23 @@ def anonymous_accepted(settings: MqttSettings, timeout_s: float = 5.0) -> bool:
         done.set()
         c.disconnect()
 
+    def on_disconnect(*_args: object) -> None:
+        if not done.is_set():  # closed before any CONNACK (e.g. a TLS listener that wants a client certificate)
+            answer.append(False)
+            done.set()
+
     client.on_connect = on_connect
+    client.on_disconnect = on_disconnect
     try:
         client.connect(settings.host, settings.port, 10)
+    except ssl.SSLError as exc:
+        if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+            raise BrokerUnreachable(f"the MQTT broker at {settings.safe_url} has a certificate not signed by "
+                                    f"tls_ca_file ({exc})") from exc
+        return False  # the broker refused the handshake of a client without a certificate
     except OSError as exc:
-        raise BrokerUnreachable(f"cannot reach the MQTT broker at {settings.safe_url} ({redact_urls(str(exc))})"
-                                ) from exc
+        raise BrokerUnreachable(f"cannot reach the MQTT broker at {settings.safe_url} ({redact_urls(str(exc))}); "
+                                "start it, or point HUB_MQTT__URL / --mqtt-url at a running broker") from exc
     client.loop_start()
     try:
         if not done.wait(timeout_s):

@@ -54,7 +54,13 @@ async function login(ev) {
 function start(me) {
   $("login").hidden = true; $("main").hidden = false; $("logout").hidden = false;
   $("who").textContent = `${me.display_name} (${me.role})`;
-  connect(); loadQueue(true);
+  connect(); loadQueue(true); showWarnings();
+}
+
+async function showWarnings() {  // issue 16: e.g. the hub was started against a broker open to anonymous clients
+  const stats = await api("GET", "/api/stats").catch(() => ({}));
+  const box = $("warnings");
+  if (box) box.replaceChildren(...(stats.warnings || []).map((w) => el("p", { class: "warning" }, `Security: ${w}`)));
 }
 
 function waited(incident) {
