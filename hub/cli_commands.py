@@ -13,10 +13,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from devices.records import RegistryError
-from hub.app import Hub, HubError, build_hub, install_signal_handlers, serve
 from devices.credentials import HUB_USER
+from devices.records import RegistryError
 from hub import demo_auth
+from hub.app import Hub, HubError, build_hub, install_signal_handlers, serve
 from hub.broker import BrokerError, Mosquitto, auth_config, tls_listener
 from hub.cli_users import ensure_demo_users
 from hub.demo_seed import register_responders, seed_field_ops

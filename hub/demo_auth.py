@@ -47,8 +47,9 @@ def prepare(data_dir: Path, community: Community, auth_dir: Path) -> DemoIdentit
         devices: dict[str, str | None] = {
             d.device_id: None if d.device_id in revoked else creds.issue(d.device_id) for d in community.devices}
         passwords, acl = creds.write_broker_files(auth_dir)
-        IncidentStore(db).audit("hub demo", "demo_credentials_issued",
-                                None, {"devices": sum(p is not None for p in devices.values()), "revoked": len(revoked)})
+        issued = sum(p is not None for p in devices.values())
+        detail = {"devices": issued, "revoked": len(revoked)}
+        IncidentStore(db).audit("hub demo", "demo_credentials_issued", None, detail)
         return DemoIdentities(hub_password, devices, passwords, acl)
     finally:
         db.close()
