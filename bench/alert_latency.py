@@ -113,7 +113,8 @@ def start_hub(data_dir: Path, mqtt_url: str) -> tuple[subprocess.Popen[bytes], s
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")} | {"HUB_ALERTS__CANCEL_WINDOW_S": "0"}
     cmd = [sys.executable, "-m", "hub.cli", "--log-level", "WARNING", "run", "--mqtt-url", mqtt_url,
-           "--http-port", str(port), "--data-dir", str(data_dir), "--client-id", "bench-hub"]  # fmt: skip
+           "--http-port", str(port), "--data-dir", str(data_dir), "--client-id", "bench-hub",
+           "--allow-anonymous-broker"]  # fmt: skip  (the bench broker is anonymous, issue 16)
     log = (data_dir / "hub.log").open("ab")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"

@@ -63,7 +63,7 @@ def start_hub(data: Path, mqtt_port: int) -> tuple[subprocess.Popen[bytes], int]
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
     proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "--log-level", "WARNING", "run", "--mqtt-url",
                              f"mqtt://127.0.0.1:{mqtt_port}", "--http-port", str(http_port), "--data-dir", str(data),
-                             "--client-id", "soak-hub"], env=env, stdout=subprocess.DEVNULL)
+                             "--client-id", "soak-hub", "--allow-anonymous-broker"], env=env, stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:

@@ -25,6 +25,8 @@ from dashboard.command_pages import mount_command
 from dashboard.console_pages import mount_console
 from dashboard.context import HubContext
 from dashboard.deps import require
+from dashboard.devices_api import mount_devices_page
+from dashboard.devices_api import router as devices_router
 from dashboard.export_api import router as export_router
 from dashboard.fhir_api import router as fhir_router
 from dashboard.guard import Attribution, guard
@@ -100,9 +102,10 @@ def create_app(ctx: HubContext, behind_tls: bool = False, *, max_body_bytes: int
         app.include_router(router, dependencies=staff)
     app.include_router(metrics_router)  # issue 9: open, counts only (dashboard/metrics.py)
     for router in (auth_api.open_router, auth_api.router, console_api.router, responders_api.router,
-                   identity_api.router):
+                   identity_api.router, devices_router):
         app.include_router(router)
     mount_console(app)
+    mount_devices_page(app)  # issue 16: admins issue and revoke device credentials
     mount_command(app)  # issue 6: the command map, its actions and CAP
 
     @app.get("/health", tags=["ops"])

@@ -10,6 +10,7 @@ from alerts.incidents.service import IncidentService
 from alerts.log import DetectionLog
 from dashboard.auth import StaffAuth
 from dashboard.bus import Bus
+from devices.identities import DeviceIdentities
 from devices.registry import Registry
 from dispatch.desk import DispatchDesk
 from dispatch.disaster.field_ops import FieldOps
@@ -34,6 +35,8 @@ class HubContext:
     auth: StaffAuth | None = None
     field_ops: FieldOps | None = None  # issue 6: the command room (warnings, CAP, reports, evacuation, teams)
     queues: dict[str, Callable[[], int]] = field(default_factory=dict)  # issue 9: name -> depth, for /metrics
+    identities: DeviceIdentities | None = None  # issue 16: device credentials issued and revoked by admins
+    warnings: list[str] = field(default_factory=list)  # issue 16: e.g. "the broker accepts anonymous clients"
 
     def stats_dict(self) -> dict[str, Any]:
         """Ingest counters as plain JSON."""

@@ -30,6 +30,7 @@ from dashboard.access_log import AccessLog
 from dashboard.auth import ROLES, SESSION_COOKIE, StaffAuth, StaffUser
 from dashboard.context import HubContext
 from dashboard.roles import ADMIN, COMMAND, SUPERVISORS
+from devices.identities import DeviceIdentities
 from dispatch.desk import DispatchDesk
 from dispatch.disaster.field_ops import FieldOps
 
@@ -88,7 +89,13 @@ async def get_field_ops(ctx: Ctx) -> FieldOps:
     return _present(ctx.field_ops, "command centre")
 
 
+async def get_identities(ctx: Ctx) -> DeviceIdentities:
+    """Devices' MQTT credentials (issue 16; 503 when this hub does not manage its broker's)."""
+    return _present(ctx.identities, "device credential service")
+
+
 Auth = Annotated[StaffAuth, Depends(get_auth)]
+Identities = Annotated[DeviceIdentities, Depends(get_identities)]
 Incidents = Annotated[IncidentService, Depends(get_incidents)]
 Desk = Annotated[DispatchDesk, Depends(get_desk)]
 Ops = Annotated[FieldOps, Depends(get_field_ops)]

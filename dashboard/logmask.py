@@ -11,13 +11,16 @@ import logging
 import re
 from typing import Any
 
+from devices.redact import redact_urls
+
 NATIONAL_ID = re.compile(r"(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[\dXx])(?![0-9A-Za-z])")
 MOBILE = re.compile(r"(?<!\d)((?:\+?86[ -]?)?1[3-9]\d)\d{4}(\d{4})(?!\d)")
 
 
 def mask_identifiers(text: str) -> str:
-    """The text with national IDs as 430104********0012 and mobiles as 138****5678."""
-    text = NATIONAL_ID.sub(lambda m: f"{m[1]}{'*' * 8}{m[2]}", text)
+    """The text with national IDs as 430104********0012 and mobiles as 138****5678, and no URL's user info
+    (issue 16: `mqtt://***@broker`, a second line behind `devices.redact.redact_url` at each source)."""
+    text = NATIONAL_ID.sub(lambda m: f"{m[1]}{'*' * 8}{m[2]}", redact_urls(text))
     return MOBILE.sub(lambda m: f"{m[1]}****{m[2]}", text)
 
 

@@ -35,9 +35,9 @@ def device_range(ctx: Ctx, device_id: str, start: float | None = None, end: floa
 
 @router.get("/stats")
 def stats(ctx: Ctx) -> dict[str, Any]:
-    """Ingest counters and dead letters per reason."""
+    """Ingest counters, dead letters per reason, and the hub's security warnings (issue 16: an anonymous broker)."""
     return {"ingest": ctx.stats_dict(), "dead_letters": ctx.journal.dead_letter_counts(),
-            "stored_total": ctx.store.count()}
+            "stored_total": ctx.store.count(), "warnings": list(ctx.warnings)}
 
 
 @router.get("/dead-letters")

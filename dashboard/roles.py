@@ -44,6 +44,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/console"): PUBLIC,
     ("GET", "/map"): PUBLIC,
     ("GET", "/map/{name}"): PUBLIC,
+    ("GET", "/devices"): PUBLIC,  # the admin page signs in; its API below is admin-only
     # any member of staff
     ("WS", "/ws"): Rule(STAFF, HEALTH),
     ("POST", "/api/logout"): Rule(STAFF),
@@ -102,6 +103,10 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/api/aliases"): Rule(ADMIN),
     ("DELETE", "/api/aliases/{source}/{external_id}"): Rule(ADMIN),
     ("GET", "/api/dead-letters"): Rule(ADMIN),
+    # issue 16: devices' MQTT credentials
+    ("GET", "/api/devices/credentials"): Rule(ADMIN),
+    ("POST", "/api/devices/{device_id}/credentials"): Rule(ADMIN),
+    ("POST", "/api/devices/{device_id}/revoke"): Rule(ADMIN),
 }
 
 

@@ -8,14 +8,16 @@ registered or revoked device takes effect without a restart.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, fields
 from typing import Any
 
+from devices.credentials import HUB_USER
 from devices.models import Family
 from devices.records import DeviceRecord, Home, RegistryError, Resident, Village
 from devices.statedb.sqlite import StateDB
 
+RESERVED = frozenset({HUB_USER})  # issue 16: the hub's own broker user is never a device (nor are responders)
 DDL = (
     """CREATE TABLE IF NOT EXISTS villages (village_id TEXT PRIMARY KEY, name TEXT NOT NULL,
         township TEXT NOT NULL, county TEXT NOT NULL, lat REAL NOT NULL, lon REAL NOT NULL)""",
@@ -61,6 +63,15 @@ class Registry:
         self._snapshot: dict[str, DeviceRecord] | None = None
         self._version = -1
         self.on_refresh: list[Callable[[dict[str, DeviceRecord]], None]] = []
+        # issue 16: more ids that are not devices' (the composition adds the responders'): a device registered as
+        # one would get its broker identity and topics
+        self.reserved_ids: list[Callable[[], Iterable[str]]] = []
+
+    def is_reserved(self, device_id: str) -> bool:
+        """True for the hub's own user and every id a reserved source names (responders' ids)."""
+        if device_id.lower() in RESERVED:
+            return True
+        return any(device_id in set(source()) for source in self.reserved_ids)
 
     def add_village(self, village: Village, replace: bool = False) -> None:
         """Register a village (with its township and county for roll-ups)."""
@@ -76,6 +87,8 @@ class Registry:
 
     def add_device(self, device: DeviceRecord, replace: bool = False) -> None:
         """Register a device with its binding; the snapshot is refreshed."""
+        if self.is_reserved(device.device_id):
+            raise RegistryError(f"{device.device_id!r} is reserved (the hub's own user or a responder), not a device")
         device.check_binding()
         _insert(self.db, "devices", device, replace)
         self._invalidate()

@@ -35,6 +35,8 @@ from dashboard.auth import StaffAuth
 from dashboard.bus import Bus
 from dashboard.context import HubContext
 from dashboard.live import LiveFeed
+from devices.credentials import Credentials
+from devices.identities import BrokerFiles, DeviceIdentities
 from devices.registry import Registry
 from devices.statedb.postgres import open_state
 from devices.statedb.sqlite import StateDB
@@ -139,6 +141,7 @@ def _call_centre(settings: Settings, db: StateDB, registry: Registry, bus: Bus, 
     webhook = (Webhook(alerts.webhook_url, alerts.webhook_attempts, timeout_s=alerts.webhook_timeout_s)
                if alerts.webhook_url else None)
     responders = ResponderRegistry(db)
+    registry.reserved_ids.append(lambda: [r.responder_id for r in responders.all(active_only=False)])  # issue 16
     offers = OfferBook(db, lambda topic, body: link.publish(topic, orjson.dumps(body)))
     orders = ServiceOrders(db, responders, offers)  # green-key orders get their slot, then are announced
     incidents = IncidentService(db, registry, orders.notifier(Notifier(bus, _downlink(link), webhook)))
@@ -155,6 +158,15 @@ def _chain(*sinks: Callable[[list[Detection]], None]) -> Callable[[list[Detectio
             each(detections)
 
     return sink
+
+
+def device_identities(settings: Settings, db: StateDB, registry: Registry,
+                      incidents: IncidentService) -> DeviceIdentities:
+    """Issue 16: device credentials, written to the broker's files (reloaded by its pid file), audited."""
+    data_dir = settings.store.data_dir
+    broker = BrokerFiles.with_pid_file(settings.broker.folder(data_dir), settings.broker.pid(data_dir))
+    return DeviceIdentities(Credentials(db), registry, broker,
+                            lambda actor, action, detail: incidents.audit(actor, action, None, detail))
 
 
 def build_hub(settings: Settings, detectors: list[Detector] | None = None) -> Hub:
@@ -189,7 +201,7 @@ def build_hub(settings: Settings, detectors: list[Detector] | None = None) -> Hu
     ctx = HubContext(registry, store, ingestor.journal, bus, ingestor.stats, link.connected.is_set, log, incidents,
                      desk, StaffAuth(db, idle_s=settings.http.session_idle_s,
                                                lifetime_s=settings.http.session_lifetime_s),
-                     field_ops=ops, queues=queues)
+                     field_ops=ops, queues=queues, identities=device_identities(settings, db, registry, incidents))
     stages.update(ingest=ingestor.run, detectors=stage.run, live=live.run)
     scale_out.attach(settings, link, registry, db, bus, stages)  # issue 7: topic shard, events, timer leader
     if settings.store.retention_days > 0:  # issue 8: raw telemetry past the retention period is deleted

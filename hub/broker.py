@@ -50,10 +50,13 @@ def auth_config(passwords: Path, acl: Path) -> list[str]:
     return ["allow_anonymous false", f"password_file {passwords}", f"acl_file {acl}"]
 
 
-def tls_listener(port: int, cafile: Path, certfile: Path, keyfile: Path) -> list[str]:
-    """An extra TLS listener (see SECURITY.md for making the certificates)."""
-    return [f"listener {port} 127.0.0.1", f"cafile {cafile}", f"certfile {certfile}", f"keyfile {keyfile}",
-            "tls_version tlsv1.2"]
+def tls_listener(port: int, cafile: Path, certfile: Path, keyfile: Path, host: str = "127.0.0.1",
+                 require_certificate: bool = False) -> list[str]:
+    """An extra TLS listener on host:port (issue 16: any address, e.g. 0.0.0.0 for devices on the network; see
+    SECURITY.md for making the certificates). `require_certificate`: clients must present one signed by `cafile`."""
+    lines = [f"listener {port} {host}" if host else f"listener {port}", f"cafile {cafile}", f"certfile {certfile}",
+             f"keyfile {keyfile}", "tls_version tlsv1.2"]
+    return lines + (["require_certificate true"] if require_certificate else [])
 
 
 def mosquitto_config(port: int, data_dir: Path, extra: list[str] | None = None) -> str:
@@ -95,6 +98,11 @@ class Mosquitto:
         """mqtt:// URL of the broker."""
         return f"mqtt://127.0.0.1:{self.port}"
 
+    @property
+    def pid_file(self) -> Path:
+        """Written at start: `hub devices revoke` SIGHUPs the broker through it (issue 16)."""
+        return self.data_dir / "mosquitto.pid"
+
     def start(self) -> Mosquitto:
         """Write the config, start the broker and wait until it accepts connections."""
         binary = shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin:/usr/local/sbin")
@@ -108,6 +116,7 @@ class Mosquitto:
         conf.write_text(mosquitto_config(self.port, self.data_dir, self.extra_config))
         self.process = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                         preexec_fn=_die_with_parent)
+        self.pid_file.write_text(f"{self.process.pid}\n")
         self._wait_ready()
         return self
 
@@ -124,6 +133,8 @@ class Mosquitto:
         """Stop the broker (SIGTERM saves its persistence file; kill=True does not)."""
         stop_process(self.process, signal.SIGKILL if kill else signal.SIGTERM)
         self._close_pipe()
+        with contextlib.suppress(FileNotFoundError):
+            self.pid_file.unlink()
 
     def _close_pipe(self) -> None:
         if self.process is not None and self.process.stderr is not None:

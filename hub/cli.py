@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 
 from dashboard import logmask
-from hub import cli_audit, cli_commands, cli_export, cli_registry, cli_users
+from hub import cli_audit, cli_commands, cli_devices, cli_export, cli_registry, cli_users
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -26,6 +26,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_commands.add_run(sub)
     cli_commands.add_simulate(sub)
     cli_registry.add_registry(sub)
+    cli_devices.add_devices(sub)
     cli_export.add_export(sub)
     cli_users.add_users(sub)
     cli_audit.add_audit(sub)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import logging
 import threading
 import time
 from pathlib import Path
@@ -12,19 +13,23 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from dashboard.pages import MissingAssets
+from dashboard.pages import MissingAssets, require_vendored
+from devices.credentials import HUB_USER
 from devices.records import RegistryError
+from hub import demo_auth
 from hub.app import Hub, HubError, build_hub, install_signal_handlers, serve
-from hub.broker import BrokerError, Mosquitto
+from hub.broker import BrokerError, Mosquitto, auth_config, tls_listener
 from hub.cli_users import ensure_demo_users
 from hub.demo_seed import register_responders, seed_field_ops
-from hub.settings import HttpSettings, MqttSettings, Settings, StoreSettings
-from ingest.mqtt import BrokerUnreachable
+from hub.settings import BrokerSettings, HttpSettings, MqttSettings, Settings, StoreSettings
+from hub.tls import TlsFiles, demo_server_files
+from ingest.mqtt import BrokerUnreachable, anonymous_accepted
 from ingest.store.base import StoreError
 from simulators.community import Community, build_community
 from simulators.fleet import FleetError
 from simulators.runner import SimOptions, Simulation
 
+logger = logging.getLogger(__name__)
 Sub = Any  # argparse's private _SubParsersAction
 EXPECTED = (HubError, BrokerError, BrokerUnreachable, StoreError, FleetError, RegistryError, ValidationError,
             MissingAssets)  # fmt: skip
@@ -71,29 +76,58 @@ def add_demo(sub: Sub) -> None:
                    help="simulated seconds between staged falls of a random resident (default 90; 0 = none)")
     p.add_argument("--scenario", choices=("none", "storm"), default="none",
                    help="storm: a rainstorm over the valley, first warnings and CAP alerts within 60 s (issue 6)")
+    p.add_argument("--device-tls", metavar="HOST:PORT", default="",
+                   help="also listen for devices with TLS on this address, e.g. 0.0.0.0:8883 (issue 16; "
+                   "certificates from --tls-cert/--tls-key/--tls-ca, else a demo CA made in <data-dir>/tls)")
+    p.add_argument("--tls-cert", type=Path, help="the TLS listener's certificate (with --tls-key and --tls-ca)")
+    p.add_argument("--tls-key", type=Path, help="the TLS listener's private key")
+    p.add_argument("--tls-ca", type=Path, help="the CA file devices trust (and that signs client certificates)")
     p.set_defaults(handler=cmd_demo)
+
+
+def _device_tls(args: argparse.Namespace) -> tuple[list[str], str]:
+    """The TLS listener's config lines and a line for the banner (issue 16); nothing without --device-tls."""
+    if not args.device_tls:
+        return [], ""
+    host, _, port = args.device_tls.rpartition(":")
+    if not port.isdigit() or not host:
+        raise UserError(f"--device-tls wants HOST:PORT, e.g. 0.0.0.0:8883, got {args.device_tls!r}")
+    given = (args.tls_cert, args.tls_key, args.tls_ca)
+    if any(given) and not all(given):
+        raise UserError("--tls-cert, --tls-key and --tls-ca go together (or none: a demo CA is made)")
+    files = TlsFiles(args.tls_ca, args.tls_cert, args.tls_key) if all(given) else \
+        _guard(demo_server_files, args.data_dir / "tls", host)
+    lines = tls_listener(int(port), files.ca, files.cert, files.key, host=host.strip("[]"))
+    return lines, f"hub demo: devices' TLS listener mqtts://{args.device_tls} (CA {files.ca})"
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Broker + hub + simulator until SIGINT/SIGTERM."""
-    broker = Mosquitto(args.data_dir / "mosquitto", port=args.mqtt_port)
-    _guard(broker.start)
-    settings = Settings(mqtt=MqttSettings(url=broker.url), store=StoreSettings(data_dir=args.data_dir),
-                        http=HttpSettings(host=args.http_host, port=args.http_port))
     community = build_community(args.residents, args.terminals, seed=args.seed)
+    auth_dir = args.data_dir / "broker-auth"
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    ids = demo_auth.prepare(args.data_dir, community, auth_dir)  # issue 16: no anonymous client, a password each
+    tls, tls_note = _device_tls(args)
+    broker = Mosquitto(args.data_dir / "mosquitto", port=args.mqtt_port,
+                       extra_config=auth_config(ids.passwords_file, ids.acl_file) + tls)
+    _guard(broker.start)
+    url = f"mqtt://{HUB_USER}:{ids.hub_password}@127.0.0.1:{broker.port}"
+    settings = Settings(mqtt=MqttSettings(url=url), store=StoreSettings(data_dir=args.data_dir),
+                        http=HttpSettings(host=args.http_host, port=args.http_port),
+                        broker=BrokerSettings(auth_dir=auth_dir, pid_file=broker.pid_file))
     try:
         scenario = "" if args.scenario == "none" else args.scenario
         options = SimOptions(speed=args.speed, seed=args.seed, fall_every_s=args.fall_every, scenario=scenario)
-        _guard(asyncio.run, _demo(settings, community, options))
+        _guard(asyncio.run, _demo(settings, community, options, ids, tls_note))
     finally:
         broker.stop()
     print("hub demo stopped cleanly", flush=True)
     return 0
 
 
-async def _demo(settings: Settings, community: Community, options: SimOptions) -> None:
-    hub = build_hub(settings)
-    community.register(hub.registry)
+async def _demo(settings: Settings, community: Community, options: SimOptions, ids: demo_auth.DemoIdentities,
+                tls_note: str = "") -> None:
+    hub = build_hub(settings)  # the community is registered and its credentials issued already (demo_auth)
     if hub.ctx.desk is not None:
         register_responders(hub.ctx.desk.responders, community)
     if options.scenario == "storm" and hub.ctx.field_ops is not None:
@@ -102,12 +136,17 @@ async def _demo(settings: Settings, community: Community, options: SimOptions) -
     stop = asyncio.Event()
     install_signal_handlers(stop)
     sim_stop = threading.Event()
-    sim = Simulation(community, settings.mqtt.host, settings.mqtt.port, options)
+    sim = Simulation(community, settings.mqtt.host, settings.mqtt.port, options, password=ids.password)
     thread = threading.Thread(target=_simulate, args=(sim, sim_stop), name="simulator", daemon=True)
 
     def ready(url: str) -> None:
-        print(f"hub demo: dashboard at {url}  (MQTT broker {settings.mqtt.url}, "
+        print(f"hub demo: dashboard at {url}  (MQTT broker {settings.mqtt.safe_url}, "
               f"{len(community.devices)} simulated devices; Ctrl-C to stop)", flush=True)
+        print(f"hub demo: the broker refuses anonymous clients; each device has its own password "
+              f"(hub devices --data-dir {settings.store.data_dir} list|issue|revoke; admin page {url}/devices)",
+              flush=True)
+        if tls_note:
+            print(tls_note, flush=True)
         for username, password, role in demo_users:  # demo only: well-known passwords, never in production
             print(f"hub demo: console {url}/console  sign in as {username} / {password} ({role})", flush=True)
         print(f"hub demo: command map {url}/map  CAP feed {url}/cap/alerts.xml", flush=True)
@@ -139,6 +178,9 @@ def add_run(sub: Sub) -> None:
     p.add_argument("--http-port", type=int, help="dashboard port (env HUB_HTTP__PORT, default 8000)")
     p.add_argument("--data-dir", type=Path, help="folder for telemetry and state (env HUB_STORE__DATA_DIR)")
     p.add_argument("--client-id", help="MQTT client id; fixed, so the broker keeps the session")
+    p.add_argument("--allow-anonymous-broker", action="store_true",
+                   help="start even if the broker accepts clients without credentials (warned in the log and on "
+                   "the console; env HUB_MQTT__ALLOW_ANONYMOUS_BROKER)")
     p.set_defaults(handler=cmd_run)
 
 
@@ -146,7 +188,9 @@ def settings_from(args: argparse.Namespace) -> Settings:
     """HUB_* environment with the command line's overrides."""
     base = Settings()
     mqtt = base.mqtt.model_copy(update={k: v for k, v in
-                                        (("url", args.mqtt_url), ("client_id", args.client_id)) if v})
+                                        (("url", args.mqtt_url), ("client_id", args.client_id),
+                                         ("allow_anonymous_broker", getattr(args, "allow_anonymous_broker", False)))
+                                        if v})
     http = base.http.model_copy(update={"port": args.http_port} if args.http_port is not None else {})
     store = base.store.model_copy(update={"data_dir": args.data_dir} if args.data_dir else {})
     # every other section (ingest, alerts, ...) comes from the environment unchanged
@@ -156,12 +200,28 @@ def settings_from(args: argparse.Namespace) -> Settings:
 def cmd_run(args: argparse.Namespace) -> int:
     """The hub alone until SIGINT/SIGTERM."""
     settings = _guard(settings_from, args)
-    _guard(asyncio.run, _run(settings))
+    _guard(require_vendored)  # the pages' libraries first: a local check, before any connection
+    warnings = check_broker(settings.mqtt)
+    _guard(asyncio.run, _run(settings, warnings))
     return 0
 
 
-async def _run(settings: Settings) -> None:
+def check_broker(mqtt: MqttSettings) -> list[str]:
+    """Issue 16: refuse a broker that accepts anonymous clients, unless allowed (then a warning for the console)."""
+    if not _guard(anonymous_accepted, mqtt):
+        return []
+    why = (f"the MQTT broker at {mqtt.safe_url} accepts clients without credentials: anyone who reaches it can "
+           "publish a fake SOS or read every resident's data")
+    if not mqtt.allow_anonymous_broker:
+        raise UserError(f"{why}; set allow_anonymous false with a password file (hub devices ...), or start with "
+                        "--allow-anonymous-broker")
+    logger.warning("%s (started with --allow-anonymous-broker)", why)
+    return [why]
+
+
+async def _run(settings: Settings, warnings: list[str] | None = None) -> None:
     hub: Hub = build_hub(settings)
+    hub.ctx.warnings.extend(warnings or [])
     stop = asyncio.Event()
     install_signal_handlers(stop)
     try:

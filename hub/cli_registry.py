@@ -15,6 +15,7 @@ from devices.models import Family
 from devices.records import DeviceRecord, Home, RegistryError, Resident, Village
 from devices.registry import Registry
 from devices.statedb.sqlite import StateDB
+from dispatch.responders import ResponderRegistry
 from hub.cli_commands import UserError
 from simulators.community import build_community
 
@@ -58,7 +59,10 @@ def _add_record(reg: Sub, name: str, cls: type[Any], what: str) -> None:
 
 
 def _registry(args: argparse.Namespace) -> Registry:
-    return Registry(StateDB(args.data_dir / "state.sqlite"))
+    registry = Registry(StateDB(args.data_dir / "state.sqlite"))
+    responders = ResponderRegistry(registry.db)  # issue 16: a responder's id is not a device's
+    registry.reserved_ids.append(lambda: [r.responder_id for r in responders.all(active_only=False)])
+    return registry
 
 
 def cmd_add(args: argparse.Namespace) -> int:
@@ -70,7 +74,10 @@ def cmd_add(args: argparse.Namespace) -> int:
     adders: dict[type, Callable[[Any], object]] = {
         Village: registry.add_village, Home: registry.add_home, Resident: registry.add_resident,
         DeviceRecord: registry.add_device}
-    adders[cls](record)
+    try:
+        adders[cls](record)
+    except RegistryError as exc:  # a duplicate id, a binding to nothing, a reserved id (issue 16)
+        raise UserError(str(exc)) from exc
     print(json.dumps(masked(record) if cls is Resident else asdict(record)))
     return 0
 

@@ -62,14 +62,33 @@ class HttpSettings(Section):
                                   "routes (CAP import), bytes")
 
 
+class BrokerSettings(Section):
+    """The broker's password and ACL files the hub writes when a device credential is issued or revoked (issue 16)."""
+
+    auth_dir: Path | None = Field(None, description="Folder of the broker's `passwords` and `acl` files (point "
+                                  "Mosquitto's password_file and acl_file there); empty = <data_dir>/broker-auth")
+    pid_file: Path | None = Field(None, description="Mosquitto's pid file: SIGHUP after each change so it rereads "
+                                  "the files; empty = <data_dir>/mosquitto/mosquitto.pid (the demo's broker)")
+
+    def folder(self, data_dir: Path) -> Path:
+        """Where the files go."""
+        return self.auth_dir or data_dir / "broker-auth"
+
+    def pid(self, data_dir: Path) -> Path:
+        """The pid file to signal."""
+        return self.pid_file or data_dir / "mosquitto" / "mosquitto.pid"
+
+
 class Settings(BaseSettings):
     """All of the hub's settings."""
 
-    model_config = SettingsConfigDict(env_prefix="HUB_", env_nested_delimiter="__", extra="forbid", frozen=True)
+    model_config = SettingsConfigDict(env_prefix="HUB_", env_nested_delimiter="__", extra="forbid", frozen=True,
+                                      hide_input_in_errors=True)  # issue 16: no secret in a settings error
 
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
+    broker: BrokerSettings = Field(default_factory=BrokerSettings)  # HUB_BROKER__AUTH_DIR, HUB_BROKER__PID_FILE
     detectors: DetectorSettings = Field(default_factory=DetectorSettings)  # HUB_DETECTORS__VITALS__...

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import ssl
 import struct
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import cast
 
 import paho.mqtt.client as mqtt
@@ -22,6 +24,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from devices.redact import redact_urls
 from ingest.inbox import Inbound, Inbox
 from ingest.readahead import Publish, ReadAheadClient
 from ingest.settings import MqttSettings
@@ -32,6 +35,10 @@ SUBSCRIPTIONS = ("eldercare/+/+", "disaster/+/+", "zigbee2mqtt/#", "owntracks/+/
                  "responders/+/status")  # issue 5: responder apps answer offers
 CONNECT_TIMEOUT_S = 10.0
 SUBSCRIBE_CHUNK = 200  # topics per SUBSCRIBE packet when a shard follows thousands of devices
+
+
+def _path(path: Path | None) -> str | None:
+    return str(path) if path is not None else None
 
 
 class BrokerUnreachable(RuntimeError):
@@ -54,6 +61,9 @@ class MqttLink:
                                        protocol=mqtt.MQTTv5, manual_ack=True)
         if settings.username:
             self._client.username_pw_set(settings.username, settings.password)
+        if settings.tls:  # issue 16: mqtts://, the broker's certificate checked against the CA file
+            self._client.tls_set(ca_certs=_path(settings.tls_ca_file), certfile=_path(settings.tls_cert_file),
+                                 keyfile=_path(settings.tls_key_file))
         self._client.reconnect_delay_set(min_delay=1, max_delay=30)
         self._client.max_queued_messages_set(0)
         self._client.on_connect = self._on_connect
@@ -69,14 +79,15 @@ class MqttLink:
         try:
             self._client.connect(self.settings.host, self.settings.port, self.settings.keepalive_s,
                                  clean_start=False, properties=props)
-        except OSError as exc:
-            raise BrokerUnreachable(f"cannot reach the MQTT broker at {self.settings.url} ({exc}); start it, "
-                                    "or point HUB_MQTT__URL / --mqtt-url at a running broker") from exc
+        except OSError as exc:  # ssl.SSLError too: a certificate not signed by tls_ca_file
+            raise BrokerUnreachable(f"cannot reach the MQTT broker at {self.settings.safe_url} "
+                                    f"({redact_urls(str(exc))}); start it, or point HUB_MQTT__URL / --mqtt-url at a "
+                                    "running broker") from exc
         self._client.loop_start()
         if not self.connected.wait(CONNECT_TIMEOUT_S):
             self.stop()
             why = self.refused or "no CONNACK"
-            raise BrokerUnreachable(f"the MQTT broker at {self.settings.url} did not accept the hub: {why}")
+            raise BrokerUnreachable(f"the MQTT broker at {self.settings.safe_url} did not accept the hub: {why}")
 
     def stop(self) -> None:
         """Disconnect cleanly; the broker keeps the session and queues new messages."""
@@ -140,7 +151,7 @@ class MqttLink:
             self.subscribe(self._topics())
             first = not self.connected.is_set()
             self.connected.set()
-            logger.info("connected to %s", self.settings.url)
+            logger.info("connected to %s", self.settings.safe_url)
             if not first and self.on_link is not None:
                 self.on_link("up")
         except Exception:
@@ -173,3 +184,47 @@ class MqttLink:
             self.inbox.put(Inbound(topic, payload, self._generation << 16 | msg.mid, msg.qos, time.time()))
         except Exception:
             logger.exception("could not hand a message to the pipeline (topic %r)", getattr(msg, "_topic", b"")[:200])
+
+
+def anonymous_accepted(settings: MqttSettings, timeout_s: float = 5.0) -> bool:
+    """True when the broker of `settings` accepts a client with no user name and no password (issue 16).
+
+    Connects once, as the hub would (same host, port and TLS), with a throwaway client id and a clean session;
+    raises BrokerUnreachable when the broker cannot be reached or gives no answer in time.
+    """
+    answer: list[bool] = []
+    done = threading.Event()
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"hub-anonymous-probe-{time.monotonic_ns()}",
+                         protocol=mqtt.MQTTv5)
+    if settings.tls:
+        client.tls_set(ca_certs=_path(settings.tls_ca_file))
+
+    def on_connect(c: mqtt.Client, _ud: object, _flags: object, reason: object, _p: object) -> None:
+        answer.append(not getattr(reason, "is_failure", False))
+        done.set()
+        c.disconnect()
+
+    def on_disconnect(*_args: object) -> None:
+        if not done.is_set():  # closed before any CONNACK (e.g. a TLS listener that wants a client certificate)
+            answer.append(False)
+            done.set()
+
+    client.on_connect = on_connect
+    client.on_disconnect = on_disconnect
+    try:
+        client.connect(settings.host, settings.port, 10)
+    except ssl.SSLError as exc:
+        if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+            raise BrokerUnreachable(f"the MQTT broker at {settings.safe_url} has a certificate not signed by "
+                                    f"tls_ca_file ({exc})") from exc
+        return False  # the broker refused the handshake of a client without a certificate
+    except OSError as exc:
+        raise BrokerUnreachable(f"cannot reach the MQTT broker at {settings.safe_url} ({redact_urls(str(exc))}); "
+                                "start it, or point HUB_MQTT__URL / --mqtt-url at a running broker") from exc
+    client.loop_start()
+    try:
+        if not done.wait(timeout_s):
+            raise BrokerUnreachable(f"the MQTT broker at {settings.safe_url} did not answer a CONNECT")
+    finally:
+        client.loop_stop()
+    return answer[0]

@@ -5,21 +5,35 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import urlparse
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from devices.redact import redact_url
+
+TLS_SCHEMES = ("mqtts", "ssl")
 
 
 class Section(BaseModel):
     """A settings section: unknown keys are an error, so a typo never passes silently."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)  # no secret in an error
 
 
 class MqttSettings(Section):
     """How the hub reaches its MQTT broker."""
 
-    url: str = Field("mqtt://127.0.0.1:1883", description="Broker URL: mqtt://[user:password@]host:port")
+    url: str = Field("mqtt://127.0.0.1:1883", description="Broker URL: mqtt://[user:password@]host:port, or "
+                     "mqtts://... for TLS (default port 8883; the broker's certificate checked against tls_ca_file)")
+    tls_ca_file: Path | None = Field(None, description="CA certificate(s) that signed the broker's certificate "
+                                     "(mqtts:// only; empty = the system's trust store)")
+    tls_cert_file: Path | None = Field(None, description="Client certificate of the hub, for a broker that "
+                                       "requires one (mqtts:// only, with tls_key_file)")
+    tls_key_file: Path | None = Field(None, description="Private key of tls_cert_file")
+    allow_anonymous_broker: bool = Field(False, description="Start even when the broker accepts a client without "
+                                         "credentials (issue 16: refused by default; then warned in the log and "
+                                         "on the console)")
     client_id: str = Field("eldercare-hub", description="Fixed client id: the broker keeps its session across restarts")
     keepalive_s: int = Field(30, ge=5, le=3600, description="MQTT keepalive, seconds")
     session_expiry_s: int = Field(7 * 24 * 3600, ge=0, description="How long the broker keeps the hub's session")
@@ -32,9 +46,25 @@ class MqttSettings(Section):
     @classmethod
     def _check_url(cls, value: str) -> str:
         parsed = urlparse(value)
-        if parsed.scheme not in ("mqtt", "tcp") or not parsed.hostname:
-            raise ValueError(f"expected mqtt://host:port, got {value!r}")
+        try:
+            _ = parsed.port  # a bad port (or a raw '/' in the password) raises here, not later
+        except ValueError:
+            raise ValueError(f"expected mqtt://host:port or mqtts://host:port, got {redact_url(value)!r}") from None
+        if parsed.scheme not in ("mqtt", "tcp", *TLS_SCHEMES) or not parsed.hostname:
+            raise ValueError(f"expected mqtt://host:port or mqtts://host:port, got {redact_url(value)!r}")
         return value
+
+    @model_validator(mode="after")
+    def _check_tls(self) -> MqttSettings:
+        files = (self.tls_ca_file, self.tls_cert_file, self.tls_key_file)
+        if any(files) and not self.tls:
+            raise ValueError("tls_ca_file, tls_cert_file and tls_key_file need an mqtts:// URL")
+        if bool(self.tls_cert_file) != bool(self.tls_key_file):
+            raise ValueError("a client certificate needs both tls_cert_file and tls_key_file")
+        for path in files:
+            if path is not None and not path.is_file():
+                raise ValueError(f"TLS file {path} not found")
+        return self
 
     @field_validator("shard")
     @classmethod
@@ -53,6 +83,16 @@ class MqttSettings(Section):
         return (int(index), int(count)) if self.shard else None
 
     @property
+    def tls(self) -> bool:
+        """True for mqtts:// (TLS to the broker)."""
+        return urlparse(self.url).scheme in TLS_SCHEMES
+
+    @property
+    def safe_url(self) -> str:
+        """The URL without user name and password: the only form that may be logged or raised (issue 16)."""
+        return redact_url(self.url)
+
+    @property
     def host(self) -> str:
         """Broker host name."""
         return urlparse(self.url).hostname or "127.0.0.1"
@@ -60,7 +100,7 @@ class MqttSettings(Section):
     @property
     def port(self) -> int:
         """Broker TCP port."""
-        return urlparse(self.url).port or 1883
+        return urlparse(self.url).port or (8883 if self.tls else 1883)
 
     @property
     def username(self) -> str | None:

@@ -38,6 +38,8 @@ class Fleet:
         self._dirty: set[mqtt.Client] = set()
         self._socks: dict[mqtt.Client, mqtt.SocketLike] = {}  # SocketLike: paho's protocol, for type checking only
         self._password = password
+        self._device_of: dict[mqtt.Client, str] = {}
+        self.refused: set[str] = set()  # issue 16: devices the broker refused (revoked): never retried, never sent
         self.published = 0
         self.acked = 0
         self._last_misc = 0.0
@@ -49,7 +51,13 @@ class Fleet:
         client.will_set(dev.topic("availability"), b'{"state":"offline"}', qos=1, retain=True)
         client.max_inflight_messages_set(200)
         client.on_publish = self._on_publish
+        client.on_connect = lambda _c, _u, _f, reason, _p: self._on_connect(device_id, reason)
+        self._device_of[client] = device_id
         return client
+
+    def _on_connect(self, device_id: str, reason: object) -> None:
+        if getattr(reason, "is_failure", False):
+            self.refused.add(device_id)  # wrong or revoked credentials: retrying would only hammer the broker
 
     def _on_publish(self, *_args: object) -> None:
         self.acked += 1
@@ -76,15 +84,21 @@ class Fleet:
         for device_id, dev in self.devices.items():
             self.publish(device_id, dev.topic("availability"), b'{"state":"online"}', retain=True)
 
+    def _is_refused(self, client: mqtt.Client) -> bool:
+        return self._device_of.get(client) in self.refused
+
     def _await_connected(self, clients: list[mqtt.Client], deadline: float, timeout_s: float) -> None:
-        while not all(c.is_connected() for c in clients):
+        while not all(c.is_connected() or self._is_refused(c) for c in clients):
             if time.monotonic() > deadline:
                 down = sum(not c.is_connected() for c in self.clients.values())
                 raise FleetError(f"{down} simulated devices not connected after {timeout_s} s (refused?)")
             self.pump(0.01)
 
     def publish(self, device_id: str, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> None:
-        """Publish as `device_id` (written at once; queued by paho past its in-flight limit)."""
+        """Publish as `device_id` (written at once; queued by paho past its in-flight limit); nothing for a
+        device the broker refused."""
+        if device_id in self.refused:
+            return
         client = self.clients[device_id]
         client.publish(topic, payload, qos=qos, retain=retain)
         self.published += 1
@@ -124,6 +138,8 @@ class Fleet:
         if sock is not None:
             with contextlib.suppress(KeyError, ValueError):
                 self._sel.unregister(sock)
+        if self._is_refused(client):
+            return
         try:
             client.reconnect()
         except OSError:

@@ -36,8 +36,11 @@ class HubProcess:
     """One hub process with its own data folder and HTTP port."""
 
     def __init__(self, data_dir: Path, mqtt_url: str, client_id: str = "hub-test",
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, allow_anonymous: bool = True, log_level: str = "WARNING") -> None:
         self.extra_env = env or {}
+        # the suite's shared broker fixture is anonymous; issue 16's `hub run` refuses one unless told
+        self.run_args = ["--allow-anonymous-broker"] if allow_anonymous else []
+        self.log_level = log_level
         self.data_dir = data_dir
         self.mqtt_url = mqtt_url
         self.client_id = client_id
@@ -57,7 +60,8 @@ class HubProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         ensure_test_user(self.data_dir)
         self.port = free_port()
-        cmd = [sys.executable, "-m", "hub.cli", "--log-level", "WARNING", "run", "--mqtt-url", self.mqtt_url,
+        cmd = [sys.executable, "-m", "hub.cli", "--log-level", self.log_level, "run", "--mqtt-url", self.mqtt_url,
+               *self.run_args,
                "--http-port", str(self.port), "--data-dir", str(self.data_dir), "--client-id", self.client_id]
         env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")} | self.extra_env
         with self.log.open("ab") as log:

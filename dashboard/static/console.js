@@ -33,7 +33,13 @@ function unlockAudio() {  // on the sign-in click: a page may start audio only f
 
 function start(me) {
   $("who").textContent = `${me.display_name} (${me.role})`;
-  live(onFrame, () => loadQueue()); loadQueue(true);
+  live(onFrame, () => loadQueue()); loadQueue(true); showWarnings();
+}
+
+async function showWarnings() {  // issue 16: e.g. the hub was started against a broker open to anonymous clients
+  const stats = await api("GET", "/api/stats").catch(() => ({}));
+  const box = $("warnings");
+  if (box) box.replaceChildren(...(stats.warnings || []).map((w) => el("p", { class: "warning" }, `Security: ${w}`)));
 }
 
 function waited(incident) {

@@ -16,6 +16,8 @@ hash so it can be noted elsewhere (a ticket, a printout) and compared later.
 from __future__ import annotations
 
 import hashlib
+import random
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +27,7 @@ import orjson
 from devices.statedb.sqlite import StateDB
 
 GENESIS = "0" * 64
-RETRIES = 8
+RETRIES = 20
 
 
 def migrate(db: StateDB, table: str) -> None:
@@ -46,6 +48,13 @@ def _head(db: StateDB, table: str) -> str:
     return str(rows[0][0]) if rows else GENESIS
 
 
+def _tip(db: StateDB, table: str) -> str:
+    """The chain's end by its links (no row names it as its predecessor), whatever order the ids were given in."""
+    rows = db.execute(f"SELECT a.row_hash FROM {table} a WHERE a.row_hash IS NOT NULL AND NOT EXISTS "
+                      f"(SELECT 1 FROM {table} b WHERE b.prev_hash = a.row_hash) ORDER BY a.id DESC LIMIT 1")
+    return str(rows[0][0]) if rows else GENESIS
+
+
 def append(db: StateDB, table: str, columns: Sequence[str], values: Sequence[Any]) -> None:
     """Insert one row of `columns` = `values`, chained to the table's newest chained row."""
     cols = ", ".join([*columns, "prev_hash", "row_hash"])
@@ -56,10 +65,10 @@ def append(db: StateDB, table: str, columns: Sequence[str], values: Sequence[Any
             db.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})", [*values, prev, link(prev, table, values)])
             return
         except Exception:  # sqlite3 / psycopg IntegrityError: another writer extended the chain first
-            head = _head(db, table)
-            if head == prev or attempt == RETRIES - 1:
+            if attempt == RETRIES - 1:
                 raise
-            prev = head
+            time.sleep(random.uniform(0.0, 0.002 * (attempt + 1)))  # writers that collided do not collide again
+            prev = _tip(db, table)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from devices.models import Reading
+from devices.redact import redact_url, redact_urls
 from ingest.store.base import METRICS, StoredReading, StoreError
 from ingest.store.line_protocol import MEASUREMENT, encode, ts_from_ns
 
@@ -52,7 +53,8 @@ class InfluxStore:
         try:
             return self._http.post(path, **kwargs)
         except httpx.HTTPError as exc:
-            raise StoreError(f"InfluxDB {path} at {self._http.base_url}: {type(exc).__name__} {exc}") from exc
+            where = redact_url(str(self._http.base_url))  # issue 16: never the user and password of the URL
+            raise StoreError(f"InfluxDB {path} at {where}: {type(exc).__name__} {redact_urls(str(exc))}") from exc
 
     def _ensure_db(self) -> None:
         self._query(f'CREATE DATABASE "{self.database}"')

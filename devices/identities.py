@@ -1,0 +1,182 @@
+"""Device identities in the product (issue 16): issue, revoke and list devices' MQTT credentials.
+
+One service used by `hub devices ...`, the admin API and the demo: a credential is issued only to a registered
+device whose id is not reserved (the hub's own user, responders' ids); every change rewrites the broker's password
+and ACL files, reloads the broker (SIGHUP, which keeps every other client connected), marks the device active or
+inactive in the registry (the hub drops a revoked device's messages from its next batch) and is written to the
+audit log with who did it.
+
+Measured with Mosquitto 2.0.11 (tests/devices/test_identities.py): after the SIGHUP the broker refuses the revoked
+device's next CONNECT (CONNACK "not authorised") and closes its live connection itself, so the reload is enough;
+the registry's inactive flag is the second line should a broker keep the session.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import re
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from devices.credentials import HUB_USER, Credentials
+from devices.registry import RESERVED, Registry
+
+logger = logging.getLogger(__name__)
+DEVICE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")  # what the registry's API admits; no MQTT wildcard or '/'
+Audit = Callable[[str, str, dict[str, Any]], None]  # actor, action, detail
+
+
+class IdentityError(ValueError):
+    """A credential cannot be issued or revoked; `status` is the HTTP status that fits."""
+
+    def __init__(self, message: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Issued:
+    """A credential just issued: the password exists only here (and in the device)."""
+
+    device_id: str
+    password: str
+    issued_at: float
+    broker_reloaded: bool
+
+    def provisioning(self, broker_url: str = "", ca_file: str = "") -> dict[str, Any]:
+        """The provisioning document written to the device (`hub devices issue ID --out FILE`)."""
+        doc: dict[str, Any] = {"device_id": self.device_id, "username": self.device_id, "password": self.password,
+                               "client_id": self.device_id, "issued_at": self.issued_at}
+        if broker_url:
+            doc["broker_url"] = broker_url
+        if ca_file:
+            doc["ca_file"] = ca_file
+        return doc
+
+
+def reload_by_pid_file(pid_file: Path) -> bool:
+    """SIGHUP the Mosquitto whose pid is in `pid_file`; False when there is none (or it is not a mosquitto)."""
+    try:
+        pid = int(pid_file.read_text().strip())
+        comm = Path(f"/proc/{pid}/comm").read_text().strip()
+    except (OSError, ValueError):
+        return False
+    if comm != "mosquitto":  # a stale pid file whose number now belongs to another process
+        logger.warning("pid file %s names process %d (%s), not mosquitto; not signalled", pid_file, pid, comm)
+        return False
+    os.kill(pid, signal.SIGHUP)
+    return True
+
+
+@dataclass
+class BrokerFiles:
+    """Where the broker's password and ACL files are written, and how the broker is told to reread them."""
+
+    folder: Path
+    reload: Callable[[], bool] = lambda: False  # True when a broker was signalled
+
+    @classmethod
+    def with_pid_file(cls, folder: Path, pid_file: Path | None) -> BrokerFiles:
+        """Reload by SIGHUP to the pid in `pid_file` (the demo's Mosquitto writes one; so does a system one)."""
+        return cls(folder, (lambda: reload_by_pid_file(pid_file)) if pid_file is not None else (lambda: False))
+
+
+@dataclass
+class DeviceIdentities:
+    """Issue, revoke and list device credentials, keeping the broker, the registry and the audit log in step."""
+
+    credentials: Credentials
+    registry: Registry
+    broker: BrokerFiles | None = None
+    audit: Audit | None = None
+    settle_s: float = 0.2  # after the SIGHUP: the broker has reread its files when issue/revoke return
+
+    def issue(self, device_id: str, actor: str, password: str | None = None) -> Issued:
+        """A new password for a registered device (replacing any earlier one; a revoked device is active again)."""
+        self._check_id(device_id)
+        if device_id not in {d.device_id for d in self.registry.list_devices()}:
+            raise IdentityError(f"device {device_id!r} is not registered; register it first", 404)
+        secret = self.credentials.issue(device_id, password)
+        self.registry.set_active(device_id, True)
+        reloaded = self.sync()
+        self._audit(actor, "device_credential_issued", {"device_id": device_id, "broker_reloaded": reloaded})
+        return Issued(device_id, secret, time.time(), reloaded)
+
+    def issue_hub(self, actor: str, password: str | None = None) -> tuple[str, bool]:
+        """The hub's own broker password (user `hub`), and whether a broker was reloaded."""
+        secret = self.credentials.issue(HUB_USER, password)
+        reloaded = self.sync()
+        self._audit(actor, "hub_credential_issued", {"broker_reloaded": reloaded})
+        return secret, reloaded
+
+    def revoke(self, device_id: str, actor: str) -> bool:
+        """Revoke a device: the broker refuses it from the reload on, the hub drops its messages; the broker
+        reload's outcome is returned (False: the files are written but no broker was signalled)."""
+        self._check_id(device_id)
+        had_credential = self.credentials.revoke(device_id)
+        registered = device_id in {d.device_id for d in self.registry.list_devices()}
+        if not had_credential and not registered:
+            raise IdentityError(f"device {device_id!r} has no credential and is not registered", 404)
+        if registered:
+            self.registry.set_active(device_id, False)
+        reloaded = self.sync()
+        self._audit(actor, "device_credential_revoked", {"device_id": device_id, "broker_reloaded": reloaded})
+        return reloaded
+
+    def list(self) -> list[dict[str, Any]]:
+        """Every device credential (never a hash nor a password), with the device's registry state."""
+        devices = {d.device_id: d for d in self.registry.list_devices()}
+        out = []
+        for entry in self.credentials.entries():
+            name = str(entry["username"])
+            if name.lower() in RESERVED:  # the hub's own credential is not a device's
+                continue
+            device = devices.get(name)
+            out.append({"device_id": name, **{k: v for k, v in entry.items() if k != "username"},
+                        "registered": device is not None, "active": bool(device.active) if device else False,
+                        "family": device.family if device else None})
+        return out
+
+    def sync(self) -> bool:
+        """Write the broker's files from the credentials and reload the broker; True when one was signalled."""
+        if self.broker is None:
+            return False
+        self.credentials.write_broker_files(self.broker.folder)
+        reloaded = False
+        try:
+            reloaded = self.broker.reload()
+        except OSError as exc:  # e.g. the broker runs as another user: say so, the files are written
+            logger.warning("broker files written to %s but the broker could not be reloaded: %s",
+                           self.broker.folder, exc)
+        if reloaded and self.settle_s:
+            time.sleep(self.settle_s)
+        return reloaded
+
+    def _check_id(self, device_id: str) -> None:
+        if not DEVICE_ID.match(device_id):
+            raise IdentityError(f"invalid device id {device_id!r}: letters, digits and _ . : - only")
+        if self.registry.is_reserved(device_id):
+            raise IdentityError(f"{device_id!r} is reserved (the hub's own user or a responder), not a device", 409)
+
+    def _audit(self, actor: str, action: str, detail: dict[str, Any]) -> None:
+        if self.audit is not None:
+            self.audit(actor, action, detail)
+
+
+def write_provisioning(path: Path, doc: dict[str, Any]) -> None:
+    """Write a provisioning file readable by its owner only (it holds the password)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        json.dump(doc, out, indent=2)
+        out.write("\n")
+
