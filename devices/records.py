@@ -8,7 +8,8 @@ from hub.models import Family
 
 KINDS: dict[Family, frozenset[str]] = {
     Family.WEARABLE: frozenset({"wearable"}),
-    Family.HOME_SENSOR: frozenset({"motion", "door", "bed", "smoke", "gas", "water_leak", "climate"}),
+    Family.HOME_SENSOR: frozenset({"motion", "door", "bed", "smoke", "gas", "water_leak", "climate",
+                                   "activity"}),
     Family.TERMINAL: frozenset({"rain_gauge", "river_gauge", "landslide", "reporter"}),
 }
 WORN_AT = frozenset({"waist", "wrist", "pendant", "phone"})  # phone: an OwnTracks phone, position only (issue 9)

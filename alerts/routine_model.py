@@ -1,0 +1,146 @@
+"""A home's own rhythm of silences, learned online: how long this home is usually quiet after a given sensor at a
+given time of day, so that a silence is judged against what this home does (sleep, a nap, times away) and not
+against one fixed number of hours.
+
+Every sign of life (a sensor a person works: motion seen, a door, the bed, a cupboard, the flush, steps) ends a
+silence. Silences of at least `min_silence_s` are remembered with their context: the sensor that fired last, its
+zone (bed, bathroom, exit, home) and the time of day the silence began. While the home is quiet, the limit of the
+current silence is a high quantile of the silences that began in the same context (the same sensor within
+`window_s` of the same time of day; with too few of those, the same zone; with too few again, the defaults), times
+a margin, within bounds. On day one the defaults hold: a few hours in the day, the night until the wake-up limit,
+a short while after a night visit to the bathroom, no limit after the front door (away). A silence that raised an
+alert is learned only up to the limit it broke, so an emergency does not teach the home that such silences are
+normal.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+DAY_S = 86_400.0
+NEG = float("-inf")
+
+BED, BATHROOM, EXIT, HOME = "bed", "bathroom", "exit", "home"
+
+
+@dataclass
+class RhythmSettings:
+    """How silences are learned and judged (times of day in seconds after local midnight)."""
+
+    min_silence_s: float = 900.0  # shorter gaps are moving about, not silences worth learning
+    window_s: float = 2 * 3600.0  # a silence is compared with those that began this close in the time of day
+    min_samples: int = 6  # a context needs this many learned silences before it replaces the broader one
+    quantile: float = 0.9
+    margin: float = 1.25
+    floor_s: float = 2 * 3600.0  # never sooner: a quiet hour or two at home is ordinary anywhere
+    bathroom_floor_s: float = 5400.0
+    cap_s: float = 24 * 3600.0  # never later
+    day_default_s: float = 3 * 3600.0  # day one, awake at home
+    bathroom_default_s: float = 5400.0  # day one, after the bathroom at night or in the day
+    night_start_tod_s: float = 21 * 3600.0  # a silence beginning in the night, in bed or at home, is sleep...
+    night_end_tod_s: float = 6 * 3600.0
+    wake_extra_s: float = 2 * 3600.0  # ...until the wake-up limit plus this (the wake-up rule speaks first)
+    history: int = 4000  # learned silences kept per home (about a year)
+
+
+@dataclass(frozen=True, slots=True)
+class Expectation:
+    """The limit of the current silence and where it comes from (for the alert's explanation)."""
+
+    limit_s: float
+    basis: str  # "sensor", "zone" or "default"
+    samples: int  # learned silences the limit rests on
+    typical_s: float  # the quantile of those silences (0 for the defaults)
+
+
+def zone_of(kind: str, room: str) -> str:
+    """The zone of a sensor for the rhythm: bed, bathroom, exit (the front door) or the rest of the home."""
+    if kind == "door":
+        return EXIT
+    if kind == "bed" or room == "bedroom":
+        return BED
+    if room in ("bathroom", "toilet"):
+        return BATHROOM
+    return HOME
+
+
+def _tod_distance(a: float, b: float) -> float:
+    d = abs(a - b) % DAY_S
+    return min(d, DAY_S - d)
+
+
+def _quantile(values: list[float], q: float) -> float:
+    """Linear-interpolated quantile of a non-empty list."""
+    v = sorted(values)
+    pos = q * (len(v) - 1)
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(v) - 1)
+    return v[lo] + (v[hi] - v[lo]) * (pos - lo)
+
+
+class HomeRhythm:
+    """The learned silences of one home and the context of the current one."""
+
+    __slots__ = ("_cache", "_s", "alert_cap", "last_sensor", "last_tod", "last_ts", "last_zone", "samples")
+
+    def __init__(self, settings: RhythmSettings | None = None) -> None:
+        self._s = settings or RhythmSettings()
+        self.samples: deque[tuple[float, float, str, str]] = deque(maxlen=self._s.history)  # tod, length, id, zone
+        self.last_ts = NEG
+        self.last_tod = 0.0
+        self.last_sensor = ""
+        self.last_zone = HOME
+        self.alert_cap: float | None = None  # the limit the current silence broke, if it raised an alert
+        self._cache: tuple[float, float, Expectation] | None = None
+
+    def sign(self, ts: float, tod: float, sensor: str, zone: str) -> None:
+        """A sign of life at ts (tod: its local time of day): the silence before it is learned."""
+        if ts < self.last_ts:
+            return
+        gap = ts - self.last_ts
+        if gap >= self._s.min_silence_s and self.last_ts > NEG:
+            learned = gap if self.alert_cap is None else min(gap, self.alert_cap)
+            self.samples.append((self.last_tod, learned, self.last_sensor, self.last_zone))
+        self.last_ts, self.last_tod, self.last_sensor, self.last_zone = ts, tod, sensor, zone
+        self.alert_cap = None
+
+    def forget_current(self) -> None:
+        """The picture was reset (a clock jump): the current silence is not learned."""
+        self.last_ts, self.alert_cap = NEG, None
+
+    def expectation(self, wake_limit_tod: float) -> Expectation:
+        """The limit of the current silence, learned or default (cached for the silence)."""
+        if self._cache is not None and self._cache[0] == self.last_ts and self._cache[1] == wake_limit_tod:
+            return self._cache[2]
+        exp = self._expect(wake_limit_tod)
+        self._cache = (self.last_ts, wake_limit_tod, exp)
+        return exp
+
+    def _default(self, wake_limit_tod: float) -> float:
+        s, tod, zone = self._s, self.last_tod, self.last_zone
+        if zone == EXIT:
+            return math.inf
+        night = tod >= s.night_start_tod_s or tod < s.night_end_tod_s
+        if zone == BATHROOM:
+            return s.bathroom_default_s
+        if night:
+            return (wake_limit_tod - tod) % DAY_S + s.wake_extra_s
+        return s.day_default_s
+
+    def _expect(self, wake_limit_tod: float) -> Expectation:
+        s = self._s
+        default = self._default(wake_limit_tod)
+        near = [x for x in self.samples if _tod_distance(x[0], self.last_tod) <= s.window_s]
+        for basis, pick in (("sensor", 2), ("zone", 3)):
+            key = self.last_sensor if pick == 2 else self.last_zone
+            lengths = [x[1] for x in near if x[pick] == key]
+            if len(lengths) >= s.min_samples:
+                typical = _quantile(lengths, s.quantile)
+                floor = s.bathroom_floor_s if self.last_zone == BATHROOM else s.floor_s
+                if self.last_zone == EXIT:
+                    floor = max(floor, default)
+                limit = min(s.cap_s, max(floor, typical * s.margin))
+                return Expectation(limit, basis, len(lengths), typical)
+        return Expectation(min(s.cap_s, default) if default != math.inf else math.inf, "default", 0, 0.0)
