@@ -74,12 +74,13 @@ def candidates(events: list[Event], sensors: list[Sensor], kind: str, step_s: fl
 
 
 def choose(events: list[Event], sensors: list[Sensor], count: int, seed: int,
-           taken: list[Label] | None = None) -> list[Splice]:
+           taken: list[Label] | None = None, taken_gap_days: int = 3) -> list[Splice]:
     """Pick `count` emergencies, kinds alternating from a seeded start, on days 3 apart, after the first 3 days."""
     rng = random.Random(seed)
     off = events[0].utc_offset_s
     first_day = _local_day(events[0].ts, off)
     busy = [_local_day(lab.start, off) for lab in taken or ()]
+    gaps = [taken_gap_days] * len(busy)
     pools = {k: candidates(events, sensors, k) for k in KINDS}
     out: list[Splice] = []
     order = list(KINDS)
@@ -90,7 +91,7 @@ def choose(events: list[Event], sensors: list[Sensor], count: int, seed: int,
         kind = order[len(out) % len(order)]
         pool = [t for t in pools[kind]
                 if _local_day(t, off) >= first_day + 3 and t + SILENCE_S < events[-1].ts
-                and all(abs(_local_day(t, off) - d) >= 3 for d in busy)]
+                and all(abs(_local_day(t, off) - d) >= g for d, g in zip(busy, gaps, strict=True))]
         if not pool:
             order.remove(kind)
             if not order:
@@ -99,6 +100,7 @@ def choose(events: list[Event], sensors: list[Sensor], count: int, seed: int,
         t = rng.choice(pool)
         out.append(Splice(t, t + SILENCE_S, kind))
         busy.append(_local_day(t, off))
+        gaps.append(3)
     return sorted(out, key=lambda s: s.start)
 
 
@@ -107,12 +109,15 @@ def apply(events: list[Event], splices: list[Splice]) -> list[Event]:
     return [e for e in events if not any(s.start <= e.ts < s.end for s in splices)]
 
 
-def splice_home(src: Path, dst: Path, seed: int = 0, count: int = 5) -> list[Splice]:
-    """Write a spliced copy of a home folder; returns the new emergencies (also appended to its labels.csv)."""
+def splice_home(src: Path, dst: Path, seed: int = 0, count: int = 5, taken_gap_days: int = 3) -> list[Splice]:
+    """Write a spliced copy of a home folder; returns the new emergencies (also appended to its labels.csv).
+
+    The source's own labels keep `taken_gap_days` from the new ones (3 as among the new ones; 1 only avoids their
+    days, to fit more emergencies into a short recording for tuning)."""
     events = list(read_events(src))
     sensors = read_sensors(src)
     taken = read_labels(src) or []
-    splices = choose(events, sensors, count, seed, taken)
+    splices = choose(events, sensors, count, seed, taken, taken_gap_days)
     dst.mkdir(parents=True, exist_ok=True)
     for name in ("home.json", "sensors.csv"):
         if (src / name).is_file():
@@ -140,8 +145,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("dst", type=Path, help="where to write the spliced home")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--count", type=int, default=5)
+    p.add_argument("--taken-gap-days", type=int, default=3, help="days kept from the source's own labels")
     args = p.parse_args(argv)
-    splices = splice_home(args.src, args.dst, args.seed, args.count)
+    splices = splice_home(args.src, args.dst, args.seed, args.count, args.taken_gap_days)
     off = next(read_events(args.src)).utc_offset_s
     print(json.dumps([{"start": iso(s.start, off), "end": iso(s.end, off), "kind": s.kind} for s in splices]))
     return 0

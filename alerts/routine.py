@@ -293,7 +293,7 @@ class RoutineDetector:
             home.checked_day = day
             deadlines.append(limit + DAY_S)
             evening = day_start - s.day_start_tod_s + s.day_end_tod_s - DAY_S  # the evening before this day
-            seen = home.rhythm.last_ts >= evening or home.bed  # home for the night, not perhaps away since the day
+            seen = home.rhythm.last_ts >= evening and not home.rhythm.away()  # home for the night, not out
             if home.woke_day != day and not home.away and home.first_ts <= day_start and seen:
                 return "bed_not_left" if home.bed else "no_wakeup"
         deadlines.append(limit if home.checked_day != day else limit + DAY_S)
@@ -359,7 +359,9 @@ def _why(det: RoutineDetector, home: _Home, home_id: str, kind: str, now: float,
         quiet = now - rhythm.last_ts
         features.update(quiet_s=quiet, expected_s=exp.limit_s, typical_s=exp.typical_s,
                         learned_silences=float(exp.samples), last_sign_tod_s=rhythm.last_tod)
-        if exp.basis == "default":
+        if exp.basis == "exit":  # not alerted (away), kept for completeness
+            usual = f"sensor {rhythm.last_sensor} acts as a door ({exp.samples} long silences began or ended there)"
+        elif exp.basis == "default":
             usual = f"the default limit is {exp.limit_s / 3600:.1f} h (not enough of this home's history yet)"
         else:
             what = f"sensor {rhythm.last_sensor}" if exp.basis == "sensor" else f"the {rhythm.last_zone} zone"

@@ -32,17 +32,24 @@ class RhythmSettings:
     min_silence_s: float = 900.0  # shorter gaps are moving about, not silences worth learning
     window_s: float = 2 * 3600.0  # a silence is compared with those that began this close in the time of day
     min_samples: int = 6  # a context needs this many learned silences before it replaces the broader one
-    quantile: float = 0.9
+    quantile: float = 1.0
+    ignore_top: int = 0  # the longest silences of a context left out (one emergency must not teach it)
     margin: float = 1.25
     floor_s: float = 2 * 3600.0  # never sooner: a quiet hour or two at home is ordinary anywhere
     bathroom_floor_s: float = 5400.0
     cap_s: float = 24 * 3600.0  # never later
     day_default_s: float = 3 * 3600.0  # day one, awake at home
     bathroom_default_s: float = 5400.0  # day one, after the bathroom at night or in the day
-    night_start_tod_s: float = 21 * 3600.0  # a silence beginning in the night, in bed or at home, is sleep...
+    night_start_tod_s: float = 20 * 3600.0  # a silence beginning in the night, in bed or at home, is sleep...
     night_end_tod_s: float = 6 * 3600.0
     wake_extra_s: float = 2 * 3600.0  # ...until the wake-up limit plus this (the wake-up rule speaks first)
     history: int = 4000  # learned silences kept per home (about a year)
+    exit_long_s: float = 2 * 3600.0  # a sensor of the home zone that begins or ends silences this long...
+    exit_rate: float = 0.05  # ...this often per time it fires (at least `exit_min` times) acts as the front door
+    exit_min: int = 3
+    alerted_learn_x: float = 1.0  # a silence that raised an alert is learned up to this times the limit it broke
+    exit_window_s: float = 600.0  # a silence that begins this soon after leaving by a door is time away...
+    arrive_gap_s: float = 1200.0  # ...but a door after this long a silence is a return, not leaving
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +90,8 @@ def _quantile(values: list[float], q: float) -> float:
 class HomeRhythm:
     """The learned silences of one home and the context of the current one."""
 
-    __slots__ = ("_cache", "_s", "alert_cap", "last_sensor", "last_tod", "last_ts", "last_zone", "samples")
+    __slots__ = ("_cache", "_departing", "_door_ts", "_s", "alert_cap", "brackets", "fires", "last_exit_ts",
+                 "last_sensor", "last_tod", "last_ts", "last_zone", "samples")
 
     def __init__(self, settings: RhythmSettings | None = None) -> None:
         self._s = settings or RhythmSettings()
@@ -94,15 +102,30 @@ class HomeRhythm:
         self.last_zone = HOME
         self.alert_cap: float | None = None  # the limit the current silence broke, if it raised an alert
         self._cache: tuple[float, float, Expectation] | None = None
+        self.fires: dict[str, int] = {}  # signs of life per sensor
+        self.last_exit_ts = NEG  # the last sign of leaving by a door (registered, or learned: `exit_like`)
+        self._door_ts = NEG
+        self._departing = False
+        self.brackets: dict[str, int] = {}  # long silences each sensor began or ended
 
     def sign(self, ts: float, tod: float, sensor: str, zone: str) -> None:
         """A sign of life at ts (tod: its local time of day): the silence before it is learned."""
         if ts < self.last_ts:
             return
         gap = ts - self.last_ts
+        if zone == EXIT or (zone == HOME and self.exit_like(sensor)):
+            if ts - self._door_ts > 60.0:  # a new passage (a door reports open and closed within seconds)
+                self._departing = gap < self._s.arrive_gap_s
+            self._door_ts = ts
+            if self._departing:
+                self.last_exit_ts = ts
         if gap >= self._s.min_silence_s and self.last_ts > NEG:
-            learned = gap if self.alert_cap is None else min(gap, self.alert_cap)
+            learned = gap if self.alert_cap is None else min(gap, self.alert_cap * self._s.alerted_learn_x)
             self.samples.append((self.last_tod, learned, self.last_sensor, self.last_zone))
+            if gap >= self._s.exit_long_s:
+                for x in (self.last_sensor, sensor):
+                    self.brackets[x] = self.brackets.get(x, 0) + 1
+        self.fires[sensor] = self.fires.get(sensor, 0) + 1
         self.last_ts, self.last_tod, self.last_sensor, self.last_zone = ts, tod, sensor, zone
         self.alert_cap = None
 
@@ -118,29 +141,54 @@ class HomeRhythm:
         self._cache = (self.last_ts, wake_limit_tod, exp)
         return exp
 
+    def _asleep(self) -> bool:
+        """Whether the current silence began in the night (late evening: also after the bathroom, before bed)."""
+        s, tod = self._s, self.last_tod
+        if self.last_zone == BATHROOM:
+            return tod >= s.night_start_tod_s
+        return tod >= s.night_start_tod_s or tod < s.night_end_tod_s
+
     def _default(self, wake_limit_tod: float) -> float:
         s, tod, zone = self._s, self.last_tod, self.last_zone
         if zone == EXIT:
             return math.inf
-        night = tod >= s.night_start_tod_s or tod < s.night_end_tod_s
+        if self._asleep():
+            return (wake_limit_tod - tod) % DAY_S + s.wake_extra_s
         if zone == BATHROOM:
             return s.bathroom_default_s
-        if night:
-            return (wake_limit_tod - tod) % DAY_S + s.wake_extra_s
         return s.day_default_s
+
+    def _floor(self, default: float) -> float:
+        s = self._s
+        if self.last_zone == EXIT or self._asleep():
+            return default  # a night is never shorter than until the wake-up limit; the door: away
+        return s.bathroom_floor_s if self.last_zone == BATHROOM else s.floor_s
+
+    def away(self) -> bool:
+        """Whether the current silence began at (or just after) a door: the resident is out, not silent at home."""
+        return self.last_ts - self.last_exit_ts <= self._s.exit_window_s
+
+    def exit_like(self, sensor: str) -> bool:
+        """Whether a sensor begins or ends long silences far more often than others for how often it fires: the
+        resident leaves and comes home past it (a door the layout does not name as the front door)."""
+        n = self.brackets.get(sensor, 0)
+        return n >= self._s.exit_min and n >= self._s.exit_rate * self.fires.get(sensor, 1)
 
     def _expect(self, wake_limit_tod: float) -> Expectation:
         s = self._s
         default = self._default(wake_limit_tod)
-        near = [x for x in self.samples if _tod_distance(x[0], self.last_tod) <= s.window_s]
-        for basis, pick in (("sensor", 2), ("zone", 3)):
-            key = self.last_sensor if pick == 2 else self.last_zone
-            lengths = [x[1] for x in near if x[pick] == key]
+        floor = self._floor(default)
+        sensor, zone, tod = self.last_sensor, self.last_zone, self.last_tod
+        mine = [x for x in self.samples if x[2] == sensor]
+        if self.away():
+            return Expectation(math.inf, "exit", self.brackets.get(sensor, 0), 0.0)
+        near = [x[1] for x in mine if _tod_distance(x[0], tod) <= s.window_s]
+        levels = (("sensor", near), ("sensor, any time", [x[1] for x in mine]),
+                  ("zone", [x[1] for x in self.samples if x[3] == zone and _tod_distance(x[0], tod) <= s.window_s]))
+        for basis, lengths in levels:
             if len(lengths) >= s.min_samples:
-                typical = _quantile(lengths, s.quantile)
-                floor = s.bathroom_floor_s if self.last_zone == BATHROOM else s.floor_s
-                if self.last_zone == EXIT:
-                    floor = max(floor, default)
+                kept = sorted(lengths)[: len(lengths) - s.ignore_top] if s.ignore_top else lengths
+                typical = _quantile(kept, s.quantile)
                 limit = min(s.cap_s, max(floor, typical * s.margin))
                 return Expectation(limit, basis, len(lengths), typical)
-        return Expectation(min(s.cap_s, default) if default != math.inf else math.inf, "default", 0, 0.0)
+        return Expectation(min(s.cap_s, default), "default", 0, 0.0)

@@ -209,16 +209,17 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 def add_evaluate(sub: Sub) -> None:
     """Register `hub evaluate anomalies|falls ...` (delegates to the detectors' evaluation modules)."""
-    p = sub.add_parser("evaluate", help="score the detectors on labelled data (anomalies, falls)",
+    p = sub.add_parser("evaluate", help="score the detectors on labelled data (anomalies, falls, routine)",
                        description="hub evaluate anomalies --homes N --days D [--json]; "
-                       "hub evaluate falls DATASET_DIR [--json]")
-    p.add_argument("target", choices=["anomalies", "falls"], help="which evaluation")
+                       "hub evaluate falls DATASET_DIR [--json]; hub evaluate routine HOME_DIR [--json]")
+    p.add_argument("target", choices=["anomalies", "falls", "routine"], help="which evaluation")
     p.add_argument("rest", nargs=argparse.REMAINDER, help="the evaluation's own options (see its --help)")
     p.set_defaults(handler=cmd_evaluate)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    """Run alerts.anomaly_eval or alerts.falls_eval with the remaining arguments."""
-    module = {"anomalies": "alerts.anomaly_eval", "falls": "alerts.falls_eval"}[args.target]
+    """Run alerts.anomaly_eval, alerts.falls_eval or hub.cli_evaluate_routine with the remaining arguments."""
+    module = {"anomalies": "alerts.anomaly_eval", "falls": "alerts.falls_eval",
+              "routine": "hub.cli_evaluate_routine"}[args.target]
     result: int = importlib.import_module(module).main(args.rest)
     return result

@@ -12,6 +12,7 @@ from dashboard.registry_api import masked
 from devices.aliases import Alias, AliasBook
 from devices.records import DeviceRecord, Home, RegistryError, Resident, Village
 from devices.registry import Registry
+from hub import cli_import_home
 from hub.cli_commands import UserError
 from hub.models import Family
 from hub.state import StateDB
@@ -44,6 +45,7 @@ def add_registry(sub: Sub) -> None:
     alias.add_argument("--device-id", required=True, help="the registered device it is (home sensor / wearable)")
     alias.add_argument("--replace", action="store_true", help="move an existing alias to this device")
     alias.set_defaults(handler=cmd_add_alias)
+    cli_import_home.add_import_home(reg)
 
 
 def _add_record(reg: Sub, name: str, cls: type[Any], what: str) -> None:
