@@ -11,7 +11,7 @@ from __future__ import annotations
 import statistics
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from alerts.routine_model import HomeRhythm, RhythmSettings, zone_of
 from alerts.topology import DeviceInfo, Room, SensorKind, Topology
@@ -28,7 +28,7 @@ class RoutineSettings:
     utc_offset_s: float = 8 * 3600.0
     day_start_tod_s: float = 4 * 3600.0  # the routine day starts at 04:00; earlier activity is the night
     day_end_tod_s: float = 20 * 3600.0  # a quiet spell starting later is the evening, not daytime inactivity
-    inactivity_s: float = 4 * 3600.0
+    inactivity_s: float = 4 * 3600.0  # day one's daytime limit, until the home's own silences are learned
     steps_active: float = 5.0
     default_wake_limit_tod_s: float = 10 * 3600.0
     wake_margin_min_s: float = 5400.0
@@ -80,6 +80,7 @@ class RoutineDetector:
     def __init__(self, topology: Topology, settings: RoutineSettings | None = None) -> None:
         self._topology = topology
         self._s = settings or RoutineSettings()
+        self._rhythm = replace(self._s.rhythm, day_default_s=self._s.inactivity_s)
         self._homes: dict[str, _Home] = {}
         self._worn: dict[str, _Home] = {}  # wearables' homes, while the topology is unchanged
         self._topology_version = topology.version
@@ -136,7 +137,7 @@ class RoutineDetector:
             return None
         home = self._homes.get(info.home_id)
         if home is None:
-            home = self._homes[info.home_id] = _Home(info.resident_id, r.ts, rhythm=HomeRhythm(self._s.rhythm))
+            home = self._homes[info.home_id] = _Home(info.resident_id, r.ts, rhythm=HomeRhythm(self._rhythm))
         if info.kind == SensorKind.WEARABLE:
             self._worn[r.device_id] = home
             return home
@@ -304,6 +305,8 @@ class RoutineDetector:
         rhythm = home.rhythm
         if rhythm.last_ts == NEG or home.away:
             return None
+        if home.location == Room.BATHROOM and home.bath_since is not None and now - home.last_ts <= self._s.data_gap_s:
+            return None  # in the bathroom with data flowing: the bathroom rule judges the visit
         exp = rhythm.expectation(self.wake_limit_tod(home_id))
         due = rhythm.last_ts + exp.limit_s
         if now >= due:

@@ -33,8 +33,8 @@ class RhythmSettings:
     window_s: float = 2 * 3600.0  # a silence is compared with those that began this close in the time of day
     min_samples: int = 6  # a context needs this many learned silences before it replaces the broader one
     quantile: float = 1.0
-    ignore_top: int = 0  # the longest silences of a context left out (one emergency must not teach it)
-    margin: float = 1.25
+    ignore_top: int = 1  # the longest silences of a context left out (one emergency must not teach it)
+    margin: float = 1.5
     floor_s: float = 2 * 3600.0  # never sooner: a quiet hour or two at home is ordinary anywhere
     bathroom_floor_s: float = 5400.0
     cap_s: float = 24 * 3600.0  # never later
@@ -47,7 +47,7 @@ class RhythmSettings:
     exit_long_s: float = 2 * 3600.0  # a sensor of the home zone that begins or ends silences this long...
     exit_rate: float = 0.05  # ...this often per time it fires (at least `exit_min` times) acts as the front door
     exit_min: int = 3
-    alerted_learn_x: float = 1.0  # a silence that raised an alert is learned up to this times the limit it broke
+    alerted_learn_x: float = 2.0  # a silence that raised an alert is learned up to this times the limit it broke
     exit_window_s: float = 600.0  # a silence that begins this soon after leaving by a door is time away...
     arrive_gap_s: float = 1200.0  # ...but a door after this long a silence is a return, not leaving
 
@@ -113,19 +113,19 @@ class HomeRhythm:
         if ts < self.last_ts:
             return
         gap = ts - self.last_ts
-        if zone == EXIT or (zone == HOME and self.exit_like(sensor)):
-            if ts - self._door_ts > 60.0:  # a new passage (a door reports open and closed within seconds)
-                self._departing = gap < self._s.arrive_gap_s
-            self._door_ts = ts
-            if self._departing:
-                self.last_exit_ts = ts
+        self.fires[sensor] = self.fires.get(sensor, 0) + 1
         if gap >= self._s.min_silence_s and self.last_ts > NEG:
             learned = gap if self.alert_cap is None else min(gap, self.alert_cap * self._s.alerted_learn_x)
             self.samples.append((self.last_tod, learned, self.last_sensor, self.last_zone))
             if gap >= self._s.exit_long_s:
                 for x in (self.last_sensor, sensor):
                     self.brackets[x] = self.brackets.get(x, 0) + 1
-        self.fires[sensor] = self.fires.get(sensor, 0) + 1
+        if zone == EXIT or (zone == HOME and self.exit_like(sensor)):
+            if ts - self._door_ts > 60.0:  # a new passage (a door reports open and closed within seconds)
+                self._departing = gap < self._s.arrive_gap_s  # after a long silence: coming home
+            self._door_ts = ts
+            if self._departing:
+                self.last_exit_ts = ts
         self.last_ts, self.last_tod, self.last_sensor, self.last_zone = ts, tod, sensor, zone
         self.alert_cap = None
 
@@ -141,26 +141,28 @@ class HomeRhythm:
         self._cache = (self.last_ts, wake_limit_tod, exp)
         return exp
 
-    def _asleep(self) -> bool:
-        """Whether the current silence began in the night (late evening: also after the bathroom, before bed)."""
+    def _asleep(self, wake_limit_tod: float) -> bool:
+        """Whether the current silence began in the night: late evening (after the bathroom too: before bed), the
+        small hours, and in bed until the wake-up limit."""
         s, tod = self._s, self.last_tod
         if self.last_zone == BATHROOM:
             return tod >= s.night_start_tod_s
-        return tod >= s.night_start_tod_s or tod < s.night_end_tod_s
+        morning = wake_limit_tod if self.last_zone == BED else s.night_end_tod_s
+        return tod >= s.night_start_tod_s or tod < morning
 
     def _default(self, wake_limit_tod: float) -> float:
         s, tod, zone = self._s, self.last_tod, self.last_zone
         if zone == EXIT:
             return math.inf
-        if self._asleep():
+        if self._asleep(wake_limit_tod):
             return (wake_limit_tod - tod) % DAY_S + s.wake_extra_s
         if zone == BATHROOM:
             return s.bathroom_default_s
         return s.day_default_s
 
-    def _floor(self, default: float) -> float:
+    def _floor(self, default: float, wake_limit_tod: float) -> float:
         s = self._s
-        if self.last_zone == EXIT or self._asleep():
+        if self.last_zone == EXIT or self._asleep(wake_limit_tod):
             return default  # a night is never shorter than until the wake-up limit; the door: away
         return s.bathroom_floor_s if self.last_zone == BATHROOM else s.floor_s
 
@@ -177,7 +179,7 @@ class HomeRhythm:
     def _expect(self, wake_limit_tod: float) -> Expectation:
         s = self._s
         default = self._default(wake_limit_tod)
-        floor = self._floor(default)
+        floor = self._floor(default, wake_limit_tod)
         sensor, zone, tod = self.last_sensor, self.last_zone, self.last_tod
         mine = [x for x in self.samples if x[2] == sensor]
         if self.away():
