@@ -176,8 +176,7 @@ def replay(layout: HomeLayout, detectors: list[Detector], events: Iterable[Event
     kinds = {s.sensor_id: detector_kind(s) for s in layout.sensors}
     found: list[Detection] = []
     tick: float | None = None
-    seq = 0
-    for ev in layout.events if events is None else events:
+    for seq, ev in enumerate(layout.events if events is None else events):
         kind = kinds.get(ev.sensor_id, SensorKind.ACTIVITY)
         if tick is None:
             tick = ev.ts - ev.ts % TICK_S + TICK_S
@@ -185,7 +184,6 @@ def replay(layout: HomeLayout, detectors: list[Detector], events: Iterable[Event
             for det in detectors:
                 found.extend(det.advance(tick))
             tick += TICK_S
-        seq += 1
         reading = Reading(ev.sensor_id, Family.HOME_SENSOR, ev.ts, seq, values(kind, ev.value))
         for det in detectors:
             found.extend(det.observe(reading))

@@ -321,10 +321,7 @@ class RoutineDetector:
         """Build the detection of one routine alert, saying what was expected and what was seen."""
         severity = Severity.CRITICAL if kind in ("night_exit", "bathroom_long") else Severity.WARNING
         rhythm = home.rhythm
-        if kind == "inactivity":
-            since = rhythm.last_ts
-        else:
-            since = home.door_ts or home.bath_since or now
+        since = rhythm.last_ts if kind == "inactivity" else (home.door_ts or home.bath_since or now)
         features = {"since_ts": since, "quiet_s": now - home.last_activity if home.last_activity > NEG else 0.0}
         why = _why(self, home, home_id, kind, now, features)
         return Detection(
