@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 DAY_S = 86_400.0
@@ -73,9 +74,10 @@ def zone_of(kind: str, room: str) -> str:
     return HOME
 
 
-def _tod_distance(a: float, b: float) -> float:
-    d = abs(a - b) % DAY_S
-    return min(d, DAY_S - d)
+def _near(samples: Iterable[tuple[float, float]], tod: float, window: float) -> list[float]:
+    """Lengths of the silences that began within `window` of a time of day (either side, across midnight)."""
+    far = DAY_S - window
+    return [length for t, length in samples if (d := abs(t - tod)) <= window or d >= far]
 
 
 def _quantile(values: list[float], q: float) -> float:
@@ -90,12 +92,14 @@ def _quantile(values: list[float], q: float) -> float:
 class HomeRhythm:
     """The learned silences of one home and the context of the current one."""
 
-    __slots__ = ("_cache", "_departing", "_door_ts", "_s", "alert_cap", "brackets", "fires", "last_exit_ts",
-                 "last_sensor", "last_tod", "last_ts", "last_zone", "samples")
+    __slots__ = ("_by_sensor", "_by_zone", "_cache", "_departing", "_door_ts", "_s", "alert_cap", "brackets", "fires",
+                 "last_exit_ts", "last_sensor", "last_tod", "last_ts", "last_zone", "samples")
 
     def __init__(self, settings: RhythmSettings | None = None) -> None:
         self._s = settings or RhythmSettings()
         self.samples: deque[tuple[float, float, str, str]] = deque(maxlen=self._s.history)  # tod, length, id, zone
+        self._by_sensor: dict[str, deque[tuple[float, float]]] = {}  # the same (tod, length) by sensor and zone
+        self._by_zone: dict[str, deque[tuple[float, float]]] = {}
         self.last_ts = NEG
         self.last_tod = 0.0
         self.last_sensor = ""
@@ -117,6 +121,10 @@ class HomeRhythm:
         if gap >= self._s.min_silence_s and self.last_ts > NEG:
             learned = gap if self.alert_cap is None else min(gap, self.alert_cap * self._s.alerted_learn_x)
             self.samples.append((self.last_tod, learned, self.last_sensor, self.last_zone))
+            for index, key in ((self._by_sensor, self.last_sensor), (self._by_zone, self.last_zone)):
+                if key not in index:
+                    index[key] = deque(maxlen=self._s.history)
+                index[key].append((self.last_tod, learned))
             if gap >= self._s.exit_long_s:
                 for x in (self.last_sensor, sensor):
                     self.brackets[x] = self.brackets.get(x, 0) + 1
@@ -181,13 +189,18 @@ class HomeRhythm:
         default = self._default(wake_limit_tod)
         floor = self._floor(default, wake_limit_tod)
         sensor, zone, tod = self.last_sensor, self.last_zone, self.last_tod
-        mine = [x for x in self.samples if x[2] == sensor]
         if self.away():
             return Expectation(math.inf, "exit", self.brackets.get(sensor, 0), 0.0)
-        near = [x[1] for x in mine if _tod_distance(x[0], tod) <= s.window_s]
-        levels = (("sensor", near), ("sensor, any time", [x[1] for x in mine]),
-                  ("zone", [x[1] for x in self.samples if x[3] == zone and _tod_distance(x[0], tod) <= s.window_s]))
-        for basis, lengths in levels:
+        mine = self._by_sensor.get(sensor, ())
+        levels: tuple[tuple[str, Callable[[], list[float]]], ...] = (
+            ("sensor", lambda: _near(mine, tod, s.window_s)),
+            ("sensor, any time", lambda: [x[1] for x in mine]),
+            ("zone", lambda: _near(self._by_zone.get(zone, ()), tod, s.window_s)),
+        )
+        for basis, pick in levels:
+            if len(mine) < s.min_samples and basis != "zone":
+                continue
+            lengths = pick()
             if len(lengths) >= s.min_samples:
                 kept = sorted(lengths)[: len(lengths) - s.ignore_top] if s.ignore_top else lengths
                 typical = _quantile(kept, s.quantile)
