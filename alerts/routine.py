@@ -119,7 +119,7 @@ class RoutineDetector:
                 home.last_ts = ts
             if r.values.get("steps", 0.0) >= s.steps_active:
                 self._activity(home, ts)
-                home.rhythm.sign(ts, self._tod(ts), r.device_id, zone_of("", home.location))
+                home.rhythm.sign(ts, self._tod(ts), r.device_id, zone_of("", home.location), worn=True)
             if ts + s.inactivity_s < home.next_check:
                 home.next_check = ts + s.inactivity_s
         return []

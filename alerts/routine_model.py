@@ -92,8 +92,8 @@ def _quantile(values: list[float], q: float) -> float:
 class HomeRhythm:
     """The learned silences of one home and the context of the current one."""
 
-    __slots__ = ("_by_sensor", "_by_zone", "_cache", "_departing", "_door_ts", "_s", "alert_cap", "brackets", "fires",
-                 "last_exit_ts", "last_sensor", "last_tod", "last_ts", "last_zone", "samples")
+    __slots__ = ("_by_sensor", "_by_zone", "_cache", "_departing", "_door_ts", "_fixed_ts", "_s", "alert_cap",
+                 "brackets", "fires", "last_exit_ts", "last_sensor", "last_tod", "last_ts", "last_zone", "samples")
 
     def __init__(self, settings: RhythmSettings | None = None) -> None:
         self._s = settings or RhythmSettings()
@@ -109,11 +109,13 @@ class HomeRhythm:
         self.fires: dict[str, int] = {}  # signs of life per sensor
         self.last_exit_ts = NEG  # the last sign of leaving by a door (registered, or learned: `exit_like`)
         self._door_ts = NEG
+        self._fixed_ts = NEG  # the last sign from a sensor of the home (a wearable goes out too)
         self._departing = False
         self.brackets: dict[str, int] = {}  # long silences each sensor began or ended
 
-    def sign(self, ts: float, tod: float, sensor: str, zone: str) -> None:
-        """A sign of life at ts (tod: its local time of day): the silence before it is learned."""
+    def sign(self, ts: float, tod: float, sensor: str, zone: str, worn: bool = False) -> None:
+        """A sign of life at ts (tod: its local time of day): the silence before it is learned. `worn`: from a
+        wearable (steps), which is no evidence of being at home."""
         if ts < self.last_ts:
             return
         gap = ts - self.last_ts
@@ -130,11 +132,13 @@ class HomeRhythm:
                     self.brackets[x] = self.brackets.get(x, 0) + 1
         if zone == EXIT or (zone == HOME and self.exit_like(sensor)):
             if ts - self._door_ts > 60.0:  # a new passage (a door reports open and closed within seconds)
-                self._departing = gap < self._s.arrive_gap_s  # after a long silence: coming home
+                self._departing = ts - self._fixed_ts < self._s.arrive_gap_s  # after a silent home: coming back
             self._door_ts = ts
             if self._departing:
                 self.last_exit_ts = ts
         self.last_ts, self.last_tod, self.last_sensor, self.last_zone = ts, tod, sensor, zone
+        if not worn:
+            self._fixed_ts = ts
         self.alert_cap = None
 
     def forget_current(self) -> None:
