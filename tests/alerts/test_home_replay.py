@@ -145,3 +145,14 @@ def test_dev_home_catches_every_emergency_in_hours(capsys: pytest.CaptureFixture
 def test_dev_home_false_alert_target() -> None:
     result = cli_evaluate_routine.evaluate(DEV)
     assert result["false_alerts_per_home_month"] <= 2.0  # type: ignore[operator]
+
+
+def test_steps_outside_do_not_turn_coming_home_into_leaving() -> None:
+    r = HomeRhythm(RhythmSettings())
+    r.sign(10 * H, 10 * H, "hall", HOME)
+    r.sign(10 * H + 20, 10 * H + 20, "front", "exit")  # leaving...
+    for k in range(1, 30):  # ...walking outside with the watch
+        r.sign(10 * H + k * 240, 10 * H + k * 240, "watch", HOME, worn=True)
+    r.sign(12 * H, 12 * H, "front", "exit")  # back
+    r.sign(12 * H + 30, 12 * H + 30, "living", HOME)  # then still on the sofa: at home, judged as silence
+    assert not r.away() and r.expectation(7 * H).limit_s < float("inf")
