@@ -362,7 +362,7 @@ def _why(det: RoutineDetector, home: _Home, home_id: str, kind: str, now: float,
         if exp.basis == "exit":  # not alerted (away), kept for completeness
             usual = f"sensor {rhythm.last_sensor} acts as a door ({exp.samples} long silences began or ended there)"
         elif exp.basis == "default":
-            usual = f"the default limit is {exp.limit_s / 3600:.1f} h (not enough of this home's history yet)"
+            usual = f"the default limit is {exp.limit_s / 3600:.1f} h (too few such silences learned in this home)"
         else:
             what = f"sensor {rhythm.last_sensor}" if exp.basis == "sensor" else f"the {rhythm.last_zone} zone"
             usual = (f"after {what} near that time this home is quiet up to {exp.typical_s / 3600:.1f} h "
