@@ -8,7 +8,8 @@ from devices.models import Family
 
 KINDS: dict[Family, frozenset[str]] = {
     Family.WEARABLE: frozenset({"wearable"}),
-    Family.HOME_SENSOR: frozenset({"motion", "door", "bed", "smoke", "gas", "water_leak", "climate"}),
+    Family.HOME_SENSOR: frozenset({"motion", "door", "bed", "smoke", "gas", "water_leak", "climate",
+                                   "activity"}),
     Family.TERMINAL: frozenset({"rain_gauge", "river_gauge", "landslide", "reporter"}),
 }
 DATUMS = frozenset({"wgs84", "gcj02"})  # positions are stored as WGS-84; gcj02 devices are converted on ingest

@@ -24,6 +24,7 @@ class SensorKind(StrEnum):
     GAS = "gas"
     WATER_LEAK = "water_leak"
     CLIMATE = "climate"
+    ACTIVITY = "activity"  # any other binary sensor a person works (cupboard, appliance, flush, seat): a sign of life
 
 
 class Room(StrEnum):

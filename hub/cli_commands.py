@@ -270,16 +270,17 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 def add_evaluate(sub: Sub) -> None:
     """Register `hub evaluate anomalies|falls ...` (delegates to the detectors' evaluation modules)."""
-    p = sub.add_parser("evaluate", help="score the detectors on labelled data (anomalies, falls)",
+    p = sub.add_parser("evaluate", help="score the detectors on labelled data (anomalies, falls, routine)",
                        description="hub evaluate anomalies --homes N --days D [--json]; "
-                       "hub evaluate falls DATASET_DIR [--json]")
-    p.add_argument("target", choices=["anomalies", "falls"], help="which evaluation")
+                       "hub evaluate falls DATASET_DIR [--json]; hub evaluate routine HOME_DIR [--json]")
+    p.add_argument("target", choices=["anomalies", "falls", "routine"], help="which evaluation")
     p.add_argument("rest", nargs=argparse.REMAINDER, help="the evaluation's own options (see its --help)")
     p.set_defaults(handler=cmd_evaluate)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    """Run alerts.eval.anomaly or alerts.eval.falls with the remaining arguments."""
-    module = {"anomalies": "alerts.eval.anomaly", "falls": "alerts.eval.falls"}[args.target]
+    """Run alerts.eval.anomaly, alerts.eval.falls or hub.cli_evaluate_routine with the remaining arguments."""
+    module = {"anomalies": "alerts.eval.anomaly", "falls": "alerts.eval.falls",
+              "routine": "hub.cli_evaluate_routine"}[args.target]
     result: int = importlib.import_module(module).main(args.rest)
     return result

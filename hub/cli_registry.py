@@ -16,6 +16,7 @@ from devices.records import DeviceRecord, Home, RegistryError, Resident, Village
 from devices.registry import Registry
 from devices.statedb.sqlite import StateDB
 from dispatch.responders import ResponderRegistry
+from hub import cli_import_home
 from hub.cli_commands import UserError
 from simulators.community import build_community
 
@@ -46,6 +47,7 @@ def add_registry(sub: Sub) -> None:
     alias.add_argument("--device-id", required=True, help="the registered device it is (home sensor / wearable)")
     alias.add_argument("--replace", action="store_true", help="move an existing alias to this device")
     alias.set_defaults(handler=cmd_add_alias)
+    cli_import_home.add_import_home(reg)
 
 
 def _add_record(reg: Sub, name: str, cls: type[Any], what: str) -> None:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import statistics
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from alerts.care.rhythm import HomeRhythm, RhythmSettings, zone_of
 from alerts.detection import Detection, Severity
 from alerts.detector import Detector
 from devices.models import DeviceEvent, Reading
@@ -29,7 +30,7 @@ class RoutineSettings:
     utc_offset_s: float = 8 * 3600.0
     day_start_tod_s: float = 4 * 3600.0  # the routine day starts at 04:00; earlier activity is the night
     day_end_tod_s: float = 20 * 3600.0  # a quiet spell starting later is the evening, not daytime inactivity
-    inactivity_s: float = 4 * 3600.0
+    inactivity_s: float = 4 * 3600.0  # day one's daytime limit, until the home's own silences are learned
     steps_active: float = 5.0
     default_wake_limit_tod_s: float = 10 * 3600.0
     wake_margin_min_s: float = 5400.0
@@ -46,6 +47,7 @@ class RoutineSettings:
     door_grace_s: float = 15.0
     clock_reset_s: float = 3600.0
     data_gap_s: float = 900.0  # no message from the home this long (outage): room timers wait and restart
+    rhythm: RhythmSettings = field(default_factory=RhythmSettings)  # the learned silences (inactivity)
 
 
 @dataclass(slots=True)
@@ -69,6 +71,7 @@ class _Home:
     wake_tods: deque[float] = field(default_factory=lambda: deque(maxlen=14))
     bath_visits: deque[float] = field(default_factory=lambda: deque(maxlen=60))
     next_check: float = NEG
+    rhythm: HomeRhythm = field(default_factory=HomeRhythm)
 
 
 class RoutineDetector(Detector):
@@ -79,6 +82,7 @@ class RoutineDetector(Detector):
     def __init__(self, topology: Topology, settings: RoutineSettings | None = None) -> None:
         self._topology = topology
         self._s = settings or RoutineSettings()
+        self._rhythm = replace(self._s.rhythm, day_default_s=self._s.inactivity_s)
         self._homes: dict[str, _Home] = {}
         self._worn: dict[str, _Home] = {}  # wearables' homes, while the topology is unchanged
         self._topology_version = topology.version
@@ -86,6 +90,7 @@ class RoutineDetector(Detector):
             SensorKind.MOTION: self._on_motion,
             SensorKind.DOOR: self._on_door,
             SensorKind.BED: self._on_bed,
+            SensorKind.ACTIVITY: self._on_activity,
         }
 
     def observe(self, reading: Reading) -> list[Detection]:
@@ -116,6 +121,7 @@ class RoutineDetector(Detector):
                 home.last_ts = ts
             if r.values.get("steps", 0.0) >= s.steps_active:
                 self._activity(home, ts)
+                home.rhythm.sign(ts, self._tod(ts), r.device_id, zone_of("", home.location), worn=True)
             if ts + s.inactivity_s < home.next_check:
                 home.next_check = ts + s.inactivity_s
         return []
@@ -133,12 +139,14 @@ class RoutineDetector(Detector):
             return None
         home = self._homes.get(info.home_id)
         if home is None:
-            home = self._homes[info.home_id] = _Home(info.resident_id, r.ts)
+            home = self._homes[info.home_id] = _Home(info.resident_id, r.ts, rhythm=HomeRhythm(self._rhythm))
         if info.kind == SensorKind.WEARABLE:
             self._worn[r.device_id] = home
             return home
         self._clock(home, r.ts)
         self._handlers[info.kind](home, info, r.ts, r.values)
+        if _sign_of_life(info.kind, r.values):
+            home.rhythm.sign(r.ts, self._tod(r.ts), r.device_id, zone_of(info.kind, info.room))
         home.next_check = NEG
         return None
 
@@ -196,6 +204,7 @@ class RoutineDetector(Detector):
         home.last_ts, home.last_activity, home.location = ts, NEG, ""
         home.bath_since, home.door_ts, home.away, home.alert = None, None, False, None
         home.first_ts = ts
+        home.rhythm.forget_current()
 
     def _activity(self, home: _Home, ts: float, in_bathroom: bool = False) -> None:
         """Someone moved: it may be the wake-up, and it closes an open alert (bathroom: only elsewhere)."""
@@ -227,6 +236,15 @@ class RoutineDetector(Detector):
                 home.bath_visits.append(ts - home.bath_since)
             home.bath_since = None
         home.location = room
+
+    def _on_activity(self, home: _Home, info: DeviceInfo, ts: float, values: dict[str, float]) -> None:
+        """A cupboard, an appliance, the flush, an inner door, a sensor of unknown kind: someone is there."""
+        if not _sign_of_life(info.kind, values):
+            return
+        room = info.room if info.room else home.location
+        self._move_to(home, room, ts)
+        if room != Room.BEDROOM:
+            self._activity(home, ts, in_bathroom=room == Room.BATHROOM)
 
     def _on_door(self, home: _Home, info: DeviceInfo, ts: float, values: dict[str, float]) -> None:
         if values.get("contact", 1.0) < 0.5:  # opened
@@ -277,23 +295,37 @@ class RoutineDetector(Detector):
         if home.checked_day != day and now >= limit:
             home.checked_day = day
             deadlines.append(limit + DAY_S)
-            if home.woke_day != day and not home.away and home.first_ts <= day_start:
+            evening = day_start - s.day_start_tod_s + s.day_end_tod_s - DAY_S  # the evening before this day
+            seen = home.rhythm.last_ts >= evening and not home.rhythm.away()  # home for the night, not out
+            if home.woke_day != day and not home.away and home.first_ts <= day_start and seen:
                 return "bed_not_left" if home.bed else "no_wakeup"
         deadlines.append(limit if home.checked_day != day else limit + DAY_S)
-        tod = self._tod(home.last_activity)
-        daytime = s.day_start_tod_s <= tod < s.day_end_tod_s
-        if home.last_activity == NEG or not daytime or home.away or home.bed:
+        return self._check_silence(home_id, home, now, deadlines)
+
+    def _check_silence(self, home_id: str, home: _Home, now: float, deadlines: list[float]) -> str | None:
+        """Inactivity: the home quiet for longer than it usually is after the same sensor at this time of day."""
+        rhythm = home.rhythm
+        if rhythm.last_ts == NEG or home.away:
             return None
-        due = home.last_activity + s.inactivity_s
+        if home.location == Room.BATHROOM and home.bath_since is not None and now - home.last_ts <= self._s.data_gap_s:
+            return None  # in the bathroom with data flowing: the bathroom rule judges the visit
+        exp = rhythm.expectation(self.wake_limit_tod(home_id))
+        due = rhythm.last_ts + exp.limit_s
         if now >= due:
+            if home.alert is None:
+                rhythm.alert_cap = exp.limit_s
             return "inactivity"
-        deadlines.append(due)
+        if due != float("inf"):
+            deadlines.append(due)
         return None
 
     def _detection(self, home: _Home, home_id: str, kind: str, now: float) -> Detection:
-        """Build the detection of one routine alert."""
+        """Build the detection of one routine alert, saying what was expected and what was seen."""
         severity = Severity.CRITICAL if kind in ("night_exit", "bathroom_long") else Severity.WARNING
-        since = home.last_activity if kind == "inactivity" else (home.door_ts or home.bath_since or now)
+        rhythm = home.rhythm
+        since = rhythm.last_ts if kind == "inactivity" else (home.door_ts or home.bath_since or now)
+        features = {"since_ts": since, "quiet_s": now - home.last_activity if home.last_activity > NEG else 0.0}
+        why = _why(self, home, home_id, kind, now, features)
         return Detection(
             detector=self.name,
             kind=kind,
@@ -301,6 +333,56 @@ class RoutineDetector(Detector):
             device_id="",
             ts=now,
             severity=severity,
-            features={"since_ts": since, "quiet_s": now - home.last_activity if home.last_activity > NEG else 0.0},
-            message=f"{kind.replace('_', ' ')} in home {home_id}",
+            features=features,
+            message=f"{kind.replace('_', ' ')} in home {home_id}: {why}",
         )
+
+
+def _sign_of_life(kind: SensorKind, values: dict[str, float]) -> bool:
+    """Whether a home sensor's reading shows someone there (a heartbeat with only its battery does not)."""
+    if kind == SensorKind.MOTION:
+        return values.get("occupancy", 0.0) >= 0.5
+    if kind == SensorKind.DOOR:
+        return "contact" in values
+    if kind == SensorKind.BED:
+        return "bed_occupied" in values
+    return any(k in values for k in ("occupancy", "contact", "bed_occupied", "active"))
+
+
+def _hm(tod: float) -> str:
+    return f"{int(tod // 3600) % 24:02d}:{int(tod % 3600 // 60):02d}"
+
+
+def _why(det: RoutineDetector, home: _Home, home_id: str, kind: str, now: float, features: dict[str, float]) -> str:
+    """What the detector expected and what it saw, in words; the numbers go into `features` too."""
+    rhythm = home.rhythm
+    if kind == "inactivity":
+        exp = rhythm.expectation(det.wake_limit_tod(home_id))
+        quiet = now - rhythm.last_ts
+        features.update(quiet_s=quiet, expected_s=exp.limit_s, typical_s=exp.typical_s,
+                        learned_silences=float(exp.samples), last_sign_tod_s=rhythm.last_tod)
+        if exp.basis == "exit":  # not alerted (away), kept for completeness
+            usual = f"sensor {rhythm.last_sensor} acts as a door ({exp.samples} long silences began or ended there)"
+        elif exp.basis == "default":
+            usual = f"the default limit is {exp.limit_s / 3600:.1f} h (too few such silences learned in this home)"
+        else:
+            what = f"sensor {rhythm.last_sensor}" if exp.basis == "sensor" else f"the {rhythm.last_zone} zone"
+            usual = (f"after {what} near that time this home is quiet up to {exp.typical_s / 3600:.1f} h "
+                     f"({exp.samples} learned silences), so {exp.limit_s / 3600:.1f} h was expected at most")
+        return (f"seen nothing for {quiet / 3600:.1f} h since {rhythm.last_sensor} ({rhythm.last_zone}) at "
+                f"{_hm(rhythm.last_tod)}; {usual}")
+    if kind in ("no_wakeup", "bed_not_left"):
+        limit = det.wake_limit_tod(home_id)
+        features.update(expected_tod_s=limit)
+        last = f"last sign of life at {_hm(rhythm.last_tod)}" if rhythm.last_ts > NEG else "no sign of life yet"
+        seen = "still in bed" if kind == "bed_not_left" else "nobody up"
+        return f"up by {_hm(limit)} expected (learned wake-up limit), {seen}; {last}"
+    if kind == "bathroom_long":
+        limit = det.bathroom_limit_s(home_id)
+        stay = now - home.bath_since if home.bath_since is not None else 0.0
+        features.update(expected_s=limit, stay_s=stay)
+        return f"in the bathroom for {stay / 60:.0f} min; visits here last up to {limit / 60:.0f} min"
+    if kind == "night_exit" and home.door_ts is not None:
+        return (f"front door opened at {_hm(det._tod(home.door_ts))} at night; back within "
+                f"{det._s.night_return_s / 60:.0f} min expected, not seen")
+    return kind.replace("_", " ")

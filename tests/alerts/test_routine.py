@@ -100,8 +100,8 @@ def test_away_or_in_bed_or_evening_is_not_inactivity() -> None:
     napping = Home()
     awake_day(napping)
     busy(napping, T0 + 9 * H, T0 + 12 * H)
-    napping.send("bed", T0 + 13 * H, bed_occupied=1.0)
-    napping.run_to(T0 + 18 * H)
+    napping.send("bed", T0 + 13 * H, bed_occupied=1.0)  # a nap in bed, shorter than the limit (day one: 4 h)
+    napping.run_to(T0 + 16.5 * H)
     assert napping.kinds() == []
     evening = Home()
     awake_day(evening)

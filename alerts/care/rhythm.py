@@ -1,0 +1,213 @@
+"""A home's own rhythm of silences, learned online: how long this home is usually quiet after a given sensor at a
+given time of day, so that a silence is judged against what this home does (sleep, a nap, times away) and not
+against one fixed number of hours.
+
+Every sign of life (a sensor a person works: motion seen, a door, the bed, a cupboard, the flush, steps) ends a
+silence. Silences of at least `min_silence_s` are remembered with their context: the sensor that fired last, its
+zone (bed, bathroom, exit, home) and the time of day the silence began. While the home is quiet, the limit of the
+current silence is a high quantile of the silences that began in the same context (the same sensor within
+`window_s` of the same time of day; with too few of those, the same zone; with too few again, the defaults), times
+a margin, within bounds. On day one the defaults hold: a few hours in the day, the night until the wake-up limit,
+a short while after a night visit to the bathroom, no limit after the front door (away). A silence that raised an
+alert is learned only up to the limit it broke, so an emergency does not teach the home that such silences are
+normal.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+DAY_S = 86_400.0
+NEG = float("-inf")
+
+BED, BATHROOM, EXIT, HOME = "bed", "bathroom", "exit", "home"
+
+
+@dataclass
+class RhythmSettings:
+    """How silences are learned and judged (times of day in seconds after local midnight)."""
+
+    min_silence_s: float = 900.0  # shorter gaps are moving about, not silences worth learning
+    window_s: float = 2 * 3600.0  # a silence is compared with those that began this close in the time of day
+    min_samples: int = 6  # a context needs this many learned silences before it replaces the broader one
+    quantile: float = 1.0
+    ignore_top: int = 1  # the longest silences of a context left out (one emergency must not teach it)
+    margin: float = 1.5
+    floor_s: float = 2 * 3600.0  # never sooner: a quiet hour or two at home is ordinary anywhere
+    bathroom_floor_s: float = 5400.0
+    cap_s: float = 24 * 3600.0  # never later
+    day_default_s: float = 3 * 3600.0  # day one, awake at home
+    bathroom_default_s: float = 5400.0  # day one, after the bathroom at night or in the day
+    night_start_tod_s: float = 20 * 3600.0  # a silence beginning in the night, in bed or at home, is sleep...
+    night_end_tod_s: float = 6 * 3600.0
+    wake_extra_s: float = 2 * 3600.0  # ...until the wake-up limit plus this (the wake-up rule speaks first)
+    history: int = 4000  # learned silences kept per home (about a year)
+    exit_long_s: float = 2 * 3600.0  # a sensor of the home zone that begins or ends silences this long...
+    exit_rate: float = 0.05  # ...this often per time it fires (at least `exit_min` times) acts as the front door
+    exit_min: int = 3
+    alerted_learn_x: float = 2.0  # a silence that raised an alert is learned up to this times the limit it broke
+    exit_window_s: float = 600.0  # a silence that begins this soon after leaving by a door is time away...
+    arrive_gap_s: float = 1200.0  # ...but a door after this long a silence is a return, not leaving
+
+
+@dataclass(frozen=True, slots=True)
+class Expectation:
+    """The limit of the current silence and where it comes from (for the alert's explanation)."""
+
+    limit_s: float
+    basis: str  # "sensor", "zone" or "default"
+    samples: int  # learned silences the limit rests on
+    typical_s: float  # the quantile of those silences (0 for the defaults)
+
+
+def zone_of(kind: str, room: str) -> str:
+    """The zone of a sensor for the rhythm: bed, bathroom, exit (the front door) or the rest of the home."""
+    if kind == "door":
+        return EXIT
+    if kind == "bed" or room == "bedroom":
+        return BED
+    if room in ("bathroom", "toilet"):
+        return BATHROOM
+    return HOME
+
+
+def _near(samples: Iterable[tuple[float, float]], tod: float, window: float) -> list[float]:
+    """Lengths of the silences that began within `window` of a time of day (either side, across midnight)."""
+    far = DAY_S - window
+    return [length for t, length in samples if (d := abs(t - tod)) <= window or d >= far]
+
+
+def _quantile(values: list[float], q: float) -> float:
+    """Linear-interpolated quantile of a non-empty list."""
+    v = sorted(values)
+    pos = q * (len(v) - 1)
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(v) - 1)
+    return v[lo] + (v[hi] - v[lo]) * (pos - lo)
+
+
+class HomeRhythm:
+    """The learned silences of one home and the context of the current one."""
+
+    __slots__ = ("_by_sensor", "_by_zone", "_cache", "_departing", "_door_ts", "_fixed_ts", "_s", "alert_cap",
+                 "brackets", "fires", "last_exit_ts", "last_sensor", "last_tod", "last_ts", "last_zone", "samples")
+
+    def __init__(self, settings: RhythmSettings | None = None) -> None:
+        self._s = settings or RhythmSettings()
+        self.samples: deque[tuple[float, float, str, str]] = deque(maxlen=self._s.history)  # tod, length, id, zone
+        self._by_sensor: dict[str, deque[tuple[float, float]]] = {}  # the same (tod, length) by sensor and zone
+        self._by_zone: dict[str, deque[tuple[float, float]]] = {}
+        self.last_ts = NEG
+        self.last_tod = 0.0
+        self.last_sensor = ""
+        self.last_zone = HOME
+        self.alert_cap: float | None = None  # the limit the current silence broke, if it raised an alert
+        self._cache: tuple[float, float, Expectation] | None = None
+        self.fires: dict[str, int] = {}  # signs of life per sensor
+        self.last_exit_ts = NEG  # the last sign of leaving by a door (registered, or learned: `exit_like`)
+        self._door_ts = NEG
+        self._fixed_ts = NEG  # the last sign from a sensor of the home (a wearable goes out too)
+        self._departing = False
+        self.brackets: dict[str, int] = {}  # long silences each sensor began or ended
+
+    def sign(self, ts: float, tod: float, sensor: str, zone: str, worn: bool = False) -> None:
+        """A sign of life at ts (tod: its local time of day): the silence before it is learned. `worn`: from a
+        wearable (steps), which is no evidence of being at home."""
+        if ts < self.last_ts:
+            return
+        gap = ts - self.last_ts
+        self.fires[sensor] = self.fires.get(sensor, 0) + 1
+        if gap >= self._s.min_silence_s and self.last_ts > NEG:
+            learned = gap if self.alert_cap is None else min(gap, self.alert_cap * self._s.alerted_learn_x)
+            self.samples.append((self.last_tod, learned, self.last_sensor, self.last_zone))
+            for index, key in ((self._by_sensor, self.last_sensor), (self._by_zone, self.last_zone)):
+                if key not in index:
+                    index[key] = deque(maxlen=self._s.history)
+                index[key].append((self.last_tod, learned))
+            if gap >= self._s.exit_long_s:
+                for x in (self.last_sensor, sensor):
+                    self.brackets[x] = self.brackets.get(x, 0) + 1
+        if zone == EXIT or (zone == HOME and self.exit_like(sensor)):
+            if ts - self._door_ts > 60.0:  # a new passage (a door reports open and closed within seconds)
+                self._departing = ts - self._fixed_ts < self._s.arrive_gap_s  # after a silent home: coming back
+            self._door_ts = ts
+            if self._departing:
+                self.last_exit_ts = ts
+        self.last_ts, self.last_tod, self.last_sensor, self.last_zone = ts, tod, sensor, zone
+        if not worn:
+            self._fixed_ts = ts
+        self.alert_cap = None
+
+    def forget_current(self) -> None:
+        """The picture was reset (a clock jump): the current silence is not learned."""
+        self.last_ts, self.alert_cap = NEG, None
+
+    def expectation(self, wake_limit_tod: float) -> Expectation:
+        """The limit of the current silence, learned or default (cached for the silence)."""
+        if self._cache is not None and self._cache[0] == self.last_ts and self._cache[1] == wake_limit_tod:
+            return self._cache[2]
+        exp = self._expect(wake_limit_tod)
+        self._cache = (self.last_ts, wake_limit_tod, exp)
+        return exp
+
+    def _asleep(self, wake_limit_tod: float) -> bool:
+        """Whether the current silence began in the night: late evening (after the bathroom too: before bed), the
+        small hours, and in bed until the wake-up limit."""
+        s, tod = self._s, self.last_tod
+        if self.last_zone == BATHROOM:
+            return tod >= s.night_start_tod_s
+        morning = wake_limit_tod if self.last_zone == BED else s.night_end_tod_s
+        return tod >= s.night_start_tod_s or tod < morning
+
+    def _default(self, wake_limit_tod: float) -> float:
+        s, tod, zone = self._s, self.last_tod, self.last_zone
+        if zone == EXIT:
+            return math.inf
+        if self._asleep(wake_limit_tod):
+            return (wake_limit_tod - tod) % DAY_S + s.wake_extra_s
+        if zone == BATHROOM:
+            return s.bathroom_default_s
+        return s.day_default_s
+
+    def _floor(self, default: float, wake_limit_tod: float) -> float:
+        s = self._s
+        if self.last_zone == EXIT or self._asleep(wake_limit_tod):
+            return default  # a night is never shorter than until the wake-up limit; the door: away
+        return s.bathroom_floor_s if self.last_zone == BATHROOM else s.floor_s
+
+    def away(self) -> bool:
+        """Whether the current silence began at (or just after) a door: the resident is out, not silent at home."""
+        return self.last_ts - self.last_exit_ts <= self._s.exit_window_s
+
+    def exit_like(self, sensor: str) -> bool:
+        """Whether a sensor begins or ends long silences far more often than others for how often it fires: the
+        resident leaves and comes home past it (a door the layout does not name as the front door)."""
+        n = self.brackets.get(sensor, 0)
+        return n >= self._s.exit_min and n >= self._s.exit_rate * self.fires.get(sensor, 1)
+
+    def _expect(self, wake_limit_tod: float) -> Expectation:
+        s = self._s
+        default = self._default(wake_limit_tod)
+        floor = self._floor(default, wake_limit_tod)
+        sensor, zone, tod = self.last_sensor, self.last_zone, self.last_tod
+        if self.away():
+            return Expectation(math.inf, "exit", self.brackets.get(sensor, 0), 0.0)
+        mine = self._by_sensor.get(sensor, ())
+        levels: tuple[tuple[str, Callable[[], list[float]]], ...] = (
+            ("sensor", lambda: _near(mine, tod, s.window_s)),
+            ("sensor, any time", lambda: [x[1] for x in mine]),
+            ("zone", lambda: _near(self._by_zone.get(zone, ()), tod, s.window_s)),
+        )
+        for basis, pick in levels:
+            if len(mine) < s.min_samples and basis != "zone":
+                continue
+            lengths = pick()
+            if len(lengths) >= s.min_samples:
+                kept = sorted(lengths)[: len(lengths) - s.ignore_top] if s.ignore_top else lengths
+                typical = _quantile(kept, s.quantile)
+                limit = min(s.cap_s, max(floor, typical * s.margin))
+                return Expectation(limit, basis, len(lengths), typical)
+        return Expectation(min(s.cap_s, default), "default", 0, 0.0)

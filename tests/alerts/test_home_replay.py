@@ -1,0 +1,158 @@
+"""A home in the shared layout replayed through the routine detector: registration as the layout says, the learned
+rhythm (per sensor and time of day, doors learned), explanations, scoring; the dev home's targets (dataset)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from tiny_home import at, night_bath, write_home
+
+from alerts.care.rhythm import BATHROOM, HOME, HomeRhythm, RhythmSettings
+from alerts.detection import Detection, Severity
+from alerts.eval import home_replay as hr
+from devices.topology import Room, SensorKind
+from hub import cli_evaluate_routine
+
+DEV = Path(__file__).resolve().parents[2].parent / "shared/datasets/homes-dev/house-b"
+needs_dev = pytest.mark.skipif(not DEV.is_dir(), reason=f"homes-dev set not found at {DEV}")
+H = 3600.0
+
+
+def test_sensors_are_registered_as_the_layout_describes(tmp_path: Path) -> None:
+    layout = hr.load_home(write_home(tmp_path / "h", days=1, extra_sensor=True))
+    layout.sensors.extend(hr.unknown_sensors(layout))
+    topo = hr.topology(layout.sensors)
+    kinds = {d.device_id: (d.kind, d.room) for d in topo}
+    assert kinds["pir_kit"] == (SensorKind.MOTION, "kitchen")
+    assert kinds["front"] == (SensorKind.DOOR, Room.HALL)  # the front door
+    assert kinds["in_door"] == (SensorKind.ACTIVITY, "bedroom")  # an inner door is not a way out
+    assert kinds["mat"] == (SensorKind.BED, "bedroom")
+    assert kinds["flush"] == (SensorKind.ACTIVITY, Room.BATHROOM)  # the toilet counts as the bathroom
+    assert kinds["S99"] == (SensorKind.ACTIVITY, "")  # fires but not described: activity of an unknown room
+    assert layout.events[0].utc_offset_s == 8 * H
+
+
+def test_replay_catches_spliced_silences_without_false_alerts(tmp_path: Path) -> None:
+    cuts = [(at(5, 11.0), at(5, 19.0), "day_collapse"),
+            (at(7, night_bath(7) + 1 / 3600), at(7, night_bath(7) + 8), "night_bathroom")]
+    root = write_home(tmp_path / "h", days=8, silences=cuts)
+    t0 = time.perf_counter()
+    result = cli_evaluate_routine.evaluate(root)
+    assert time.perf_counter() - t0 < 10
+    assert result["caught"] == 2 and result["false_alerts"] == 0, result
+    assert result["latency_median_h"] <= 3.0
+    why = [a["why"] for a in result["alerts"]]
+    assert all("seen nothing for" in w and "expected at most" in w for w in why), why
+    assert "since pir_bath (bathroom)" in why[1]
+
+
+def test_labels_are_never_read_by_the_replay(tmp_path: Path) -> None:
+    cuts = [(at(5, 11.0), at(5, 19.0), "day_collapse")]
+    with_labels = write_home(tmp_path / "a", days=7, silences=cuts)
+    without = write_home(tmp_path / "b", days=7, silences=cuts, labels=False)
+    (with_labels / "labels.csv").write_text("start,end,kind\n2024-03-02T09:00:00+08:00,2024-03-02T17:00:00+08:00,x\n")
+    a = cli_evaluate_routine.evaluate(with_labels)
+    b = cli_evaluate_routine.evaluate(without)
+    assert a["alerts"] == b["alerts"] and a["days"] == b["days"]
+    assert "caught" in a and "caught" not in b  # labels only score
+    assert a["false_alerts"] == len(a["alerts"])
+
+
+def test_score_caught_latency_and_false_alerts() -> None:
+    def det(ts: float) -> Detection:
+        return Detection("routine", "inactivity", "r", "", ts, Severity.WARNING)
+
+    labels = [hr.Label(1000.0, 1000.0 + 8 * H, "day_collapse"), hr.Label(100 * H, 108 * H, "night_bathroom")]
+    result = hr.score(labels, [det(500.0), det(1000.0 + 2 * H), det(1000.0 + 3 * H), det(200 * H)], days=15.0)
+    assert result["caught"] == 1 and result["emergencies"] == 2
+    assert result["latency_median_h"] == 2.0
+    assert result["false_alerts"] == 2 and result["false_alerts_per_home_month"] == 4.0
+    assert result["per_emergency"][1] == {"start": hr.iso(100 * H), "kind": "night_bathroom", "caught": False,
+                                          "latency_h": None}
+
+
+def test_rhythm_learns_per_sensor_and_time_of_day() -> None:
+    r = HomeRhythm(RhythmSettings())
+    day = 86_400.0
+    for d in range(10):  # after the kitchen at 12:00 quiet up to an hour; after the sofa at 14:00, three hours
+        r.sign(d * day + 12 * H, 12 * H, "kitchen", HOME)
+        r.sign(d * day + 13 * H, 13 * H, "kitchen", HOME)
+        r.sign(d * day + 14 * H, 14 * H, "sofa", HOME)
+        r.sign(d * day + 17 * H, 17 * H, "kitchen", HOME)
+    r.sign(10 * day + 12 * H, 12 * H, "kitchen", HOME)
+    kitchen = r.expectation(wake_limit_tod=10 * H)
+    assert kitchen.basis == "sensor" and kitchen.limit_s == 2 * H  # 1 h x 1.5, raised to the floor
+    r.sign(10 * day + 14 * H, 14 * H, "sofa", HOME)
+    sofa = r.expectation(wake_limit_tod=10 * H)
+    assert sofa.basis == "sensor" and sofa.limit_s == pytest.approx(4.5 * H) and sofa.typical_s == 3 * H
+    fresh = HomeRhythm(RhythmSettings(day_default_s=4 * H))
+    fresh.sign(12 * H, 12 * H, "kitchen", HOME)
+    assert fresh.expectation(10 * H).basis == "default" and fresh.expectation(10 * H).limit_s == 4 * H
+    fresh.sign(23 * H, 23 * H, "kitchen", HOME)  # the night: until the wake-up limit plus two hours
+    assert fresh.expectation(7 * H).limit_s == 10 * H
+    fresh.sign(day + 3 * H, 3 * H, "toilet", BATHROOM)  # a night visit to the bathroom: back in bed soon
+    assert fresh.expectation(7 * H).limit_s == 1.5 * H
+
+
+def test_a_door_the_layout_does_not_name_is_learned_and_leaving_is_told_from_coming_home() -> None:
+    r = HomeRhythm(RhythmSettings())
+    day = 86_400.0
+    for d in range(4):  # leaves by "s4" at 10:00, back by "s4" at 14:00; the kitchen fires all day otherwise
+        for k in range(20):
+            r.sign(d * day + 8 * H + k * 300, 8 * H + k * 300, "kitchen", HOME)
+        r.sign(d * day + 10 * H, 10 * H, "s4", HOME)
+        r.sign(d * day + 14 * H, 14 * H, "s4", HOME)
+        for k in range(20):
+            r.sign(d * day + 14 * H + 60 + k * 300, 14 * H + 60 + k * 300, "kitchen", HOME)
+    assert r.exit_like("s4") and not r.exit_like("kitchen")
+    r.sign(5 * day + 9 * H, 9 * H, "kitchen", HOME)
+    r.sign(5 * day + 9 * H + 60, 9 * H + 60, "s4", HOME)  # leaving: the home goes quiet right after the door
+    assert r.away() and r.expectation(10 * H).limit_s == float("inf")
+    r.sign(5 * day + 12 * H, 12 * H, "s4", HOME)  # coming home after three quiet hours...
+    r.sign(5 * day + 12 * H + 120, 12 * H + 120, "kitchen", HOME)  # ...then quiet at home: not away
+    assert not r.away()
+
+
+def test_an_alerted_silence_teaches_little(tmp_path: Path) -> None:
+    r = HomeRhythm(RhythmSettings(alerted_learn_x=2.0))
+    r.sign(12 * H, 12 * H, "kitchen", HOME)
+    r.alert_cap = 2 * H
+    r.sign(22 * H, 22 * H, "kitchen", HOME)  # ten hours, but an alert fired at two: learned as four
+    assert [s[1] for s in r.samples] == [4 * H]
+
+
+@pytest.mark.dataset
+@needs_dev
+@pytest.mark.timeout(120)
+def test_dev_home_catches_every_emergency_in_hours(capsys: pytest.CaptureFixture[str]) -> None:
+    t0 = time.perf_counter()
+    assert cli_evaluate_routine.main([str(DEV), "--json"]) == 0
+    assert time.perf_counter() - t0 < 60
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["emergencies"] == 5 and result["caught"] == 5
+    assert result["latency_median_h"] <= 3.0
+    assert 26.5 < result["days"] < 27.5
+    # measured 9 false alerts = 10.0 per home-month (the plain 4-hour rule: 19 = 21); a guard against regressions
+    assert result["false_alerts_per_home_month"] <= 10.5
+
+
+@pytest.mark.dataset
+@needs_dev
+@pytest.mark.xfail(strict=True, reason="issue 21's target of <= 2 false alerts per home-month is not met yet (10.0)")
+def test_dev_home_false_alert_target() -> None:
+    result = cli_evaluate_routine.evaluate(DEV)
+    assert result["false_alerts_per_home_month"] <= 2.0
+
+
+def test_steps_outside_do_not_turn_coming_home_into_leaving() -> None:
+    r = HomeRhythm(RhythmSettings())
+    r.sign(10 * H, 10 * H, "hall", HOME)
+    r.sign(10 * H + 20, 10 * H + 20, "front", "exit")  # leaving...
+    for k in range(1, 30):  # ...walking outside with the watch
+        r.sign(10 * H + k * 240, 10 * H + k * 240, "watch", HOME, worn=True)
+    r.sign(12 * H, 12 * H, "front", "exit")  # back
+    r.sign(12 * H + 30, 12 * H + 30, "living", HOME)  # then still on the sofa: at home, judged as silence
+    assert not r.away() and r.expectation(7 * H).limit_s < float("inf")
