@@ -97,11 +97,14 @@ def t(key: str, language: str | None = None, /, **params: Any) -> str:
     return HUB.text(key, language, **params)
 
 
-def kind_title(kind: str, language: str | None = None) -> str:
-    """The people's name of a detection kind ("fall" -> 跌倒); the kind itself, spaced, when it has none."""
-    key = f"kind.{kind}"
-    text = HUB.text(key, language)
-    return kind.replace("_", " ") if text == key else text
+def kind_title(kind: str, detail: str = "", language: str | None = None) -> str:
+    """The people's name of a detection kind ("fall" -> 跌倒; with `detail` "heart_rate", vital_limit -> 心率异常);
+    the kind itself, spaced, when the catalogue has no name for it."""
+    messages = HUB.messages(language or _configured["language"])
+    for key in (f"kind.{kind}.{detail}", f"kind.{kind}"):
+        if key in messages:
+            return messages[key]
+    return kind.replace("_", " ")
 
 
 def local_time(ts: float | None, seconds: bool = True) -> str:

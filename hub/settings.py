@@ -52,6 +52,15 @@ class HttpSettings(Section):
                              "Strict-Transport-Security and mark the session cookies Secure (issue 8)")
 
 
+class UiSettings(Section):
+    """The language of the pages and of what the hub writes for people (issue 18)."""
+
+    language: str = Field("zh-CN", pattern="^(zh-CN|en)$", description="Default language of the pages (each member "
+                          "of staff may choose another) and the language of stored texts: incident titles, CAP, "
+                          "downlink texts to the wearables; zh-CN or en")
+    cap_english: bool = Field(False, description="CAP messages carry an en-US <info> block after the zh-CN one")
+
+
 class Settings(BaseSettings):
     """All of the hub's settings."""
 
@@ -63,3 +72,4 @@ class Settings(BaseSettings):
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     detectors: DetectorSettings = Field(default_factory=DetectorSettings)  # HUB_DETECTORS__VITALS__...
+    ui: UiSettings = Field(default_factory=UiSettings)  # issue 18: HUB_UI__LANGUAGE, HUB_UI__CAP_ENGLISH

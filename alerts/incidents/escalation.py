@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from alerts.incidents.service import IncidentService
+from devices.i18n import t
 
 logger = logging.getLogger(__name__)
 
@@ -107,11 +108,14 @@ class Escalator:
                 },
                 now,
             )
+            incident = self.service.get(step.incident_id)
             self.service.notify(
                 "escalated",
                 {
-                    **self.service.get(step.incident_id),
-                    "escalation": {"level": step.level, "reason": step.reason, "notify_role": step.notify_role},
+                    **incident,
+                    "escalation": {"level": step.level, "reason": step.reason, "notify_role": step.notify_role,
+                                   "text": t("escalation.text", title=incident["title"], level=step.level,
+                                             minutes=round(step.waited_s / 60))},
                 },
             )
         self.fired += len(steps)

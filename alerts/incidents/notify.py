@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from alerts.frames import LiveFrames
+from devices.i18n import t
 
 logger = logging.getLogger(__name__)
 WEBHOOK_QUEUE = 1000
@@ -111,8 +112,10 @@ class Notifier:
         message = WEARABLE_MESSAGES.get(event)
         if message and self.downlink is not None and incident.get("device_id"):
             try:
+                text = t(f"downlink.{message}")  # issue 18: short, in the hub's language, for the wearable's screen
                 self.downlink(
-                    incident["device_id"], {"cmd": "notify", "message": message, "incident_id": incident["id"]}
+                    incident["device_id"],
+                    {"cmd": "notify", "message": message, "text": text, "incident_id": incident["id"]},
                 )
             except Exception:
                 logger.exception("downlink to %s failed", incident["device_id"])
