@@ -9,7 +9,8 @@ const $ = (id) => document.getElementById(id);
 
 // Issue 18: every string a page shows comes from the catalogue of the reader's language (/api/i18n: the signed-in
 // user's saved choice, else the hub's HUB_UI__LANGUAGE; before sign-in, the choice made on this browser). Elements
-// carry data-i18n="key" (their text), data-i18n-placeholder / data-i18n-title; scripts call t(key, {params}).
+// carry a data-i18n attribute naming the key of their text (data-i18n-placeholder, data-i18n-title for those
+// attributes); scripts call t(key, {params}).
 // Data (names, addresses, ids) is marked translate="no".
 const I18N = { language: "zh-CN", messages: {}, languages: ["zh-CN", "en"] };
 const LANG_KEY = "hub_lang";
