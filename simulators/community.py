@@ -9,9 +9,10 @@ The same seed gives the same community, so tests and the demo are reproducible.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from devices.models import Family
+from devices.names import pinyin_of
 from devices.records import DeviceRecord, Home, Resident, Village
 from devices.registry import Registry
 
@@ -81,8 +82,8 @@ def _household(rng: random.Random, n: int, village: Village) -> tuple[Home, Resi
     resident = Resident(
         resident_id, f"{rng.choice(SURNAMES)}{rng.choice(GIVEN)}", home_id, _national_id(rng, birth),
         f"13{rng.randint(100000000, 999999999)}", birth, int(rng.random() < 0.4), int(rng.random() < 0.2),
-        "、".join(rng.sample(CONDITIONS, rng.randint(0, 2))), f"儿子: 139{rng.randint(10000000, 99999999)}",
-        name_pinyin="")  # the registry fills the pinyin alias (Wang Xiuying) from the name
+        "、".join(rng.sample(CONDITIONS, rng.randint(0, 2))), f"儿子: 139{rng.randint(10000000, 99999999)}")
+    resident = replace(resident, name_pinyin=pinyin_of(resident.name))  # the alias for search: Wang Xiuying
     worn = rng.choices(("wrist", "pendant", "waist"), (0.5, 0.3, 0.2))[0]
     devices = [DeviceRecord(f"W{n:05d}", Family.WEARABLE.value, "wearable", resident_id=resident_id, worn_at=worn)]
     for k, (kind, room) in enumerate(HOME_SENSORS):

@@ -87,7 +87,7 @@ def test_feed_is_atom_linking_to_valid_cap(hub: Hub, schema: etree.XMLSchema) ->
 
 
 def test_import_needs_the_commander_and_raises_the_area(hub: Hub) -> None:
-    outside = issue("cma-1", "weather@hunan.example", T0, WarningLevel.RED, event="Rainstorm", area_desc="Village 02",
+    outside = issue("cma-1", "weather@hunan.example", T0, WarningLevel.RED, event="暴雨", area_desc="嵇家山村",
                     shapes=())  # fmt: skip
     xml = build_alert(outside)
     assert client(hub, "op").post("/api/cap/import", content=xml).status_code == 403

@@ -112,7 +112,7 @@ def test_markers_appear_and_a_gauge_changes_colour(hub_factory, mosquitto: Mosqu
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOT))
     feed = httpx.get(f"{hub.url}/cap/alerts.xml", timeout=10).text
-    assert "application/cap+xml" in feed and "orange" in feed
+    assert "application/cap+xml" in feed and "橙色预警" in feed  # issue 18: the colour as people name it
     client.loop_stop()
     client.disconnect()
 
