@@ -16,7 +16,17 @@ from typing import Any
 from fastapi import Depends, FastAPI, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from dashboard import auth_api, console_api, detections_api, identity_api, readings_api, registry_api, responders_api
+from dashboard import (
+    auth_api,
+    console_api,
+    detections_api,
+    i18n_api,
+    identity_api,
+    readings_api,
+    registry_api,
+    responders_api,
+    search_api,
+)
 from dashboard.access_log import AccessLog
 from dashboard.aliases_api import router as aliases_router
 from dashboard.auth import StaffAuth
@@ -102,8 +112,11 @@ def create_app(ctx: HubContext, behind_tls: bool = False, *, max_body_bytes: int
         app.include_router(router, dependencies=staff)
     app.include_router(metrics_router)  # issue 9: open, counts only (dashboard/metrics.py)
     for router in (auth_api.open_router, auth_api.router, console_api.router, responders_api.router,
-                   identity_api.router, devices_router):
+                   identity_api.router, devices_router, i18n_api.open_router, i18n_api.router,
+                   search_api.router):
         app.include_router(router)
+    if ctx.auth is not None:
+        i18n_api.add_language_column(ctx.auth.db)  # issue 18: each member of staff's language
     mount_console(app)
     mount_devices_page(app)  # issue 16: admins issue and revoke device credentials
     mount_command(app)  # issue 6: the command map, its actions and CAP

@@ -14,6 +14,7 @@ from fastapi.responses import Response
 
 from alerts.disaster.cap import atom_feed, build_alert
 from dashboard.deps import Commander, Ops
+from devices.i18n import t
 
 MAX_CAP_BYTES = 256 * 1024
 feed = APIRouter(tags=["cap"])
@@ -24,7 +25,9 @@ router = APIRouter(prefix="/api/cap", tags=["cap"])
 async def alerts_feed(ops: Ops, request: Request) -> Response:
     """Atom feed of the alerts in force, each entry linking to its CAP XML."""
     now = time.time()
-    body = atom_feed(ops.centre.alerts.active(now), str(request.base_url), now, "Yuelu County warnings")
+    county = next((v.county for v in ops.centre.villages.values()), "")  # issue 18: 岳麓区生效中的预警
+    title = t("cap.feed_title.county", county=county) if county else ""
+    body = atom_feed(ops.centre.alerts.active(now), str(request.base_url), now, title)
     return Response(body, media_type="application/atom+xml; charset=utf-8")
 
 

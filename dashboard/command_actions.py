@@ -15,7 +15,8 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from alerts.disaster.reports import ReportError, rollup, rollup_csv, rollup_xlsx
-from dashboard.deps import Commander, Ops, Staff
+from dashboard.deps import Auth, Commander, Ops, Staff
+from dashboard.i18n_api import user_language
 from dispatch.disaster.assignment import Team
 from dispatch.disaster.evacuation import TransitionError
 from dispatch.disaster.relief import Warehouse
@@ -68,7 +69,7 @@ async def report_draft(ops: Ops, _user: Staff, event_id: str, village_id: str) -
 
 
 @router.get("/reports/{event_id}/rollup.{fmt}")
-async def report_rollup(ops: Ops, _user: Staff, event_id: str, fmt: str) -> Response:
+async def report_rollup(ops: Ops, user: Staff, auth: Auth, event_id: str, fmt: str) -> Response:
     """The roll-up (county, townships, villages) as CSV or Excel."""
     if fmt not in ("csv", "xlsx"):
         raise HTTPException(404, "rollup.csv or rollup.xlsx")
@@ -76,7 +77,9 @@ async def report_rollup(ops: Ops, _user: Staff, event_id: str, fmt: str) -> Resp
         raise HTTPException(404, f"no event {event_id}")
     places = {v.village_id: (v.township, v.county) for v in ops.centre.villages.values()}
     rows = rollup(ops.centre.book, event_id, places)
-    body, media = (rollup_csv(rows), "text/csv; charset=utf-8") if fmt == "csv" else (rollup_xlsx(rows), XLSX)
+    lang = user_language(auth, user)  # issue 18: headed in the reader's language
+    body, media = ((rollup_csv(rows, lang), "text/csv; charset=utf-8") if fmt == "csv"
+                   else (rollup_xlsx(rows, language=lang), XLSX))  # fmt: skip
     disposition = f'attachment; filename="{event_id}-rollup.{fmt}"'
     return Response(body, media_type=media, headers={"Content-Disposition": disposition})
 

@@ -36,7 +36,7 @@ class HubContext:
     field_ops: FieldOps | None = None  # issue 6: the command room (warnings, CAP, reports, evacuation, teams)
     queues: dict[str, Callable[[], int]] = field(default_factory=dict)  # issue 9: name -> depth, for /metrics
     identities: DeviceIdentities | None = None  # issue 16: device credentials issued and revoked by admins
-    warnings: list[str] = field(default_factory=list)  # issue 16: e.g. "the broker accepts anonymous clients"
+    warnings: list[str] = field(default_factory=list)  # issue 16: codes, e.g. "anonymous_broker" (catalogue: warning.*)
 
     def stats_dict(self) -> dict[str, Any]:
         """Ingest counters as plain JSON."""

@@ -45,10 +45,14 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/map"): PUBLIC,
     ("GET", "/map/{name}"): PUBLIC,
     ("GET", "/devices"): PUBLIC,  # the admin page signs in; its API below is admin-only
+    ("GET", "/api/i18n"): PUBLIC,  # issue 18: the pages' catalogues (the sign-in form is translated too)
+    ("GET", "/api/i18n/{lang}"): PUBLIC,
     # any member of staff
     ("WS", "/ws"): Rule(STAFF, HEALTH),
     ("POST", "/api/logout"): Rule(STAFF),
     ("GET", "/api/me"): Rule(STAFF),
+    ("PUT", "/api/me/language"): Rule(STAFF),  # issue 18: saved with the account
+    ("GET", "/api/residents/search"): Rule(STAFF),  # issue 18: by name, pinyin, initials, phone tail (masked)
     ("GET", "/api/villages"): Rule(STAFF),
     ("GET", "/api/homes"): Rule(STAFF),
     ("GET", "/api/residents"): Rule(STAFF),

@@ -57,6 +57,7 @@ class Resident:
     limited_mobility: int = 0
     conditions: str = ""
     contacts: str = ""
+    name_pinyin: str = ""  # issue 18: the pinyin alias for search ("Wang Xiuying"); filled from the name when empty
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,10 +10,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, fields
+from dataclasses import replace as with_changes
 from typing import Any
 
+from devices import names
 from devices.credentials import HUB_USER
 from devices.models import Family
+from devices.names import pinyin_of
 from devices.records import DeviceRecord, Home, RegistryError, Resident, Village
 from devices.statedb.sqlite import StateDB
 
@@ -59,6 +62,7 @@ class Registry:
         self.db = db
         db.migrate(DDL)
         db.add_column("devices", "datum", "TEXT NOT NULL DEFAULT 'wgs84'")  # issue 18: GCJ-02 devices
+        db.add_column("residents", "name_pinyin", "TEXT NOT NULL DEFAULT ''")  # issue 18: search by pinyin
         self._lock = threading.Lock()
         self._snapshot: dict[str, DeviceRecord] | None = None
         self._version = -1
@@ -82,8 +86,17 @@ class Registry:
         _insert(self.db, "homes", home, replace)
 
     def add_resident(self, resident: Resident, replace: bool = False) -> None:
-        """Register a resident living in a registered home."""
+        """Register a resident living in a registered home (its pinyin alias made from the name when not given)."""
+        if not resident.name_pinyin:
+            resident = with_changes(resident, name_pinyin=pinyin_of(resident.name))
         _insert(self.db, "residents", resident, replace)
+
+    def search_residents(self, query: str, limit: int = 20) -> list[Resident]:
+        """Residents found by Chinese name (any part), full pinyin, initials ("wxy") or a phone's last 4+ digits."""
+        rows = self.db.execute("SELECT resident_id, name, name_pinyin, phone FROM residents")
+        ids = names.search(query, ((r["resident_id"], r["name"], r["name_pinyin"], r["phone"]) for r in rows), limit)
+        found = {r.resident_id: r for r in (self.resident(i) for i in ids) if r is not None}
+        return [found[i] for i in ids if i in found]
 
     def add_device(self, device: DeviceRecord, replace: bool = False) -> None:
         """Register a device with its binding; the snapshot is refreshed."""

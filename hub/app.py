@@ -35,6 +35,7 @@ from dashboard.auth import StaffAuth
 from dashboard.bus import Bus
 from dashboard.context import HubContext
 from dashboard.live import LiveFeed
+from devices import i18n
 from devices.credentials import Credentials
 from devices.identities import BrokerFiles, DeviceIdentities
 from devices.registry import Registry
@@ -171,6 +172,7 @@ def device_identities(settings: Settings, db: StateDB, registry: Registry,
 
 def build_hub(settings: Settings, detectors: list[Detector] | None = None) -> Hub:
     """Build every object of the hub (no I/O to the broker yet)."""
+    i18n.configure(settings.ui.language)  # issue 18: the language of stored titles, CAP and downlink texts
     db = open_state(settings.store.data_dir, settings.store.state_url)  # SQLite here, or PostgreSQL (issue 7)
     registry = Registry(db)
     store = open_store(settings.store)
@@ -192,6 +194,7 @@ def build_hub(settings: Settings, detectors: list[Detector] | None = None) -> Hu
     incidents, desk = _call_centre(settings, db, registry, bus, link, stages)
     stages["responder_status"] = StatusStage(status_q, statuses, desk, ingestor.journal, ingestor.stats.rejected).run
     command = build_command(registry, bus.publish, CommandStore(db))  # issue 6, kept across restarts (issue 7)
+    command.cap_english = settings.ui.cap_english  # issue 18: an en-US <info> block after the zh-CN one
     ops = FieldOps(command, tile_url=settings.http.tile_url)
     if detectors is None:
         detectors = default_detectors(registry, settings.detectors, command)

@@ -14,13 +14,13 @@ from dispatch.disaster.relief import Warehouse
 from dispatch.responders import Responder, ResponderRegistry
 from simulators.community import Community
 
-PROVIDERS = (
-    ("Yuelu Home Care", "nursing,emergency_visit,medical_escort", "07:00-22:00", 4),
-    ("Lugu Meals on Wheels", "meals", "10:00-19:00", 6),
-    ("Pingtang Community Nurses", "nursing,emergency_visit", "", 3),
-    ("Lianhua Housekeeping", "cleaning,meals", "08:00-18:00", 5),
-    ("Xiang River Escort Service", "medical_escort", "06:00-23:00", 2),
-    ("Yuelu Night Response Team", "emergency_visit,nursing", "", 2),
+PROVIDERS = (  # issue 18: plausible names of the district's providers (not real businesses)
+    ("岳麓区颐康居家养老服务中心", "nursing,emergency_visit,medical_escort", "07:00-22:00", 4),
+    ("莲花镇长者助餐点", "meals", "10:00-19:00", 6),
+    ("坪塘街道社区卫生服务中心护理站", "nursing,emergency_visit", "", 3),
+    ("含浦街道家政服务站", "cleaning,meals", "08:00-18:00", 5),
+    ("湘江陪诊服务队", "medical_escort", "06:00-23:00", 2),
+    ("岳麓区夜间应急响应队", "emergency_visit,nursing", "", 2),
 )
 
 
@@ -35,13 +35,13 @@ def demo_responders(community: Community, seed: int = 7) -> list[Responder]:
                              round(v.lon + rng.uniform(-0.01, 0.01), 6), v.township, hours, capacity,
                              f"0731-8{rng.randint(1000000, 9999999)}"))
     centre = villages[len(villages) // 2]
-    out.append(Responder("E120", "Changsha 120 Emergency Centre", "emergency", "emergency_visit,medical_escort",
-                         centre.lat, centre.lon + 0.04, "Yuelu County", "", 20, "120"))
+    out.append(Responder("E120", "长沙市120急救中心", "emergency", "emergency_visit,medical_escort",
+                         centre.lat, centre.lon + 0.04, "岳麓区", "", 20, "120"))
     homes = {h.home_id: h for h in community.homes}
     for r in community.residents:
         home = homes[r.home_id]
         lat, lon = round(home.lat + rng.uniform(-0.03, 0.03), 6), round(home.lon + rng.uniform(-0.03, 0.03), 6)
-        out.append(Responder(f"F{r.resident_id}", f"Family of {r.name}", "family", "emergency_visit,meals", lat, lon,
+        out.append(Responder(f"F{r.resident_id}", f"{r.name}的家属", "family", "emergency_visit,meals", lat, lon,
                              "", "", 1, r.contacts.split(": ")[-1], r.resident_id, 1))
     return out
 
@@ -60,10 +60,12 @@ def seed_field_ops(ops: FieldOps, villages: list[Village]) -> None:
         return
     north, south = max(villages, key=lambda v: v.lat), min(villages, key=lambda v: v.lat)
     mid_lat = sum(v.lat for v in villages) / len(villages)
-    bases = [("TEAM-WATER-1", south, {"water_rescue", "evacuation_transport"}), ("TEAM-MED-1", north, {"medical"}),
-             ("TEAM-SEARCH-1", south, {"search"}), ("TEAM-WATER-2", north, {"water_rescue"})]  # fmt: skip
-    for team_id, v, caps in bases:
-        ops.add_team(Team(team_id, v.lat, v.lon + 0.01, frozenset(caps)))
+    bases = [("TEAM-WATER-1", "岳麓区水上救援一队", south, {"water_rescue", "evacuation_transport"}),
+             ("TEAM-MED-1", "岳麓区医疗救护队", north, {"medical"}),
+             ("TEAM-SEARCH-1", "岳麓区搜救队", south, {"search"}),
+             ("TEAM-WATER-2", "岳麓区水上救援二队", north, {"water_rescue"})]  # fmt: skip
+    for team_id, name, v, caps in bases:
+        ops.add_team(Team(team_id, v.lat, v.lon + 0.01, frozenset(caps), name=name))
     stock = {"water_l": 20_000.0, "food_kg": 3_000.0, "blanket": 800.0}
     ops.add_warehouse(Warehouse("WH-COUNTY", mid_lat, 112.93, stock))
     ops.add_warehouse(Warehouse("WH-NORTH", north.lat + 0.02, north.lon, {k: v / 2 for k, v in stock.items()}))

@@ -79,6 +79,15 @@ class BrokerSettings(Section):
         return self.pid_file or data_dir / "mosquitto" / "mosquitto.pid"
 
 
+class UiSettings(Section):
+    """The language of the pages and of what the hub writes for people (issue 18)."""
+
+    language: str = Field("zh-CN", pattern="^(zh-CN|en)$", description="Default language of the pages (each member "
+                          "of staff may choose another) and the language of stored texts: incident titles, CAP, "
+                          "downlink texts to the wearables; zh-CN or en")
+    cap_english: bool = Field(False, description="CAP messages carry an en-US <info> block after the zh-CN one")
+
+
 class Settings(BaseSettings):
     """All of the hub's settings."""
 
@@ -92,3 +101,4 @@ class Settings(BaseSettings):
     http: HttpSettings = Field(default_factory=HttpSettings)
     broker: BrokerSettings = Field(default_factory=BrokerSettings)  # HUB_BROKER__AUTH_DIR, HUB_BROKER__PID_FILE
     detectors: DetectorSettings = Field(default_factory=DetectorSettings)  # HUB_DETECTORS__VITALS__...
+    ui: UiSettings = Field(default_factory=UiSettings)  # issue 18: HUB_UI__LANGUAGE, HUB_UI__CAP_ENGLISH

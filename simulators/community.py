@@ -9,20 +9,28 @@ The same seed gives the same community, so tests and the demo are reproducible.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from devices.models import Family
+from devices.names import pinyin_of
 from devices.records import DeviceRecord, Home, Resident, Village
 from devices.registry import Registry
 
 CENTRE = (28.20, 112.90)
 RIVER_LON = 112.965  # the Xiang river runs roughly north-south here
-TOWNSHIPS = ("Yuelu Township", "Lugu Township", "Pingtang Township", "Lianhua Township")
-SURNAMES = ("Wang", "Li", "Zhang", "Liu", "Chen", "Yang", "Huang", "Zhao", "Zhou", "Wu", "Xu", "Sun", "Hu", "Zhu")
-GIVEN = ("Guiying", "Xiuying", "Jianguo", "Yulan", "Shufen", "Guohua", "Fengying", "Zhiqiang", "Lanying", "Defu")
+# Issue 18: a community that looks like the place. The demo county is Yuelu District (岳麓区) of Changsha; the
+# townships and sub-districts are real ones of the district, the villages' names are plausible, not official
+# village-committee names (their ids, V01..., are the registry's).
+COUNTY = "岳麓区"
+TOWNSHIPS = ("莲花镇", "雨敞坪镇", "含浦街道", "坪塘街道", "学士街道")
+VILLAGES = ("桐木村", "嵇家山村", "含光村", "白泉村", "学华村", "龙洞村", "麻田村", "联丰村", "桃花村", "凤凰村",
+            "华山村", "甘露村", "天马村", "新塘村", "泉水村", "金峰村")  # fmt: skip
+# the same number of surnames, given names and conditions as before, so a seed gives the same draws
+SURNAMES = ("王", "李", "张", "刘", "陈", "杨", "黄", "赵", "周", "吴", "徐", "孙", "胡", "朱")
+GIVEN = ("桂英", "秀英", "建国", "玉兰", "淑芬", "国华", "凤英", "志强", "兰英", "德福")
 HOME_SENSORS = (("motion", "living_room"), ("motion", "bathroom"), ("door", "front_door"), ("bed", "bedroom"),
                 ("smoke", "kitchen"), ("gas", "kitchen"), ("water_leak", "bathroom"))
-CONDITIONS = ("hypertension", "diabetes", "COPD", "atrial fibrillation", "dementia (mild)", "osteoporosis")
+CONDITIONS = ("高血压", "糖尿病", "慢阻肺", "心房颤动", "轻度认知障碍", "骨质疏松")
 
 
 @dataclass
@@ -59,20 +67,23 @@ def _villages(rng: random.Random, count: int) -> list[Village]:
     for i in range(count):
         lat = CENTRE[0] - 0.12 + 0.24 * i / max(count - 1, 1) + rng.uniform(-0.01, 0.01)
         lon = RIVER_LON - 0.02 - rng.uniform(0.0, 0.10)
-        out.append(Village(f"V{i + 1:02d}", f"Village {i + 1:02d}", TOWNSHIPS[i % len(TOWNSHIPS)],
-                           "Yuelu County", round(lat, 5), round(lon, 5)))
+        name = VILLAGES[i] if i < len(VILLAGES) else f"{VILLAGES[i % len(VILLAGES)]}{i // len(VILLAGES) + 1}"
+        out.append(Village(f"V{i + 1:02d}", name, TOWNSHIPS[i % len(TOWNSHIPS)], COUNTY, round(lat, 5), round(lon, 5)))
     return out
 
 
 def _household(rng: random.Random, n: int, village: Village) -> tuple[Home, Resident, list[DeviceRecord]]:
     home_id, resident_id = f"H{n:05d}", f"R{n:05d}"
     lat, lon = village.lat + rng.gauss(0, 0.006), village.lon + rng.gauss(0, 0.006)
-    home = Home(home_id, f"{rng.randint(1, 200)} {village.name} Road", round(lat, 6), round(lon, 6), village.village_id)
+    number = rng.randint(1, 200)  # issue 18: 岳麓区莲花镇桐木村3组12号 (group of the village, house number)
+    address = f"{village.county}{village.township}{village.name}{number % 12 + 1}组{number}号"
+    home = Home(home_id, address, round(lat, 6), round(lon, 6), village.village_id)
     birth = rng.randint(1930, 1958)
     resident = Resident(
-        resident_id, f"{rng.choice(SURNAMES)} {rng.choice(GIVEN)}", home_id, _national_id(rng, birth),
+        resident_id, f"{rng.choice(SURNAMES)}{rng.choice(GIVEN)}", home_id, _national_id(rng, birth),
         f"13{rng.randint(100000000, 999999999)}", birth, int(rng.random() < 0.4), int(rng.random() < 0.2),
-        ", ".join(rng.sample(CONDITIONS, rng.randint(0, 2))), f"son: 139{rng.randint(10000000, 99999999)}")
+        "、".join(rng.sample(CONDITIONS, rng.randint(0, 2))), f"儿子: 139{rng.randint(10000000, 99999999)}")
+    resident = replace(resident, name_pinyin=pinyin_of(resident.name))  # the alias for search: Wang Xiuying
     worn = rng.choices(("wrist", "pendant", "waist"), (0.5, 0.3, 0.2))[0]
     devices = [DeviceRecord(f"W{n:05d}", Family.WEARABLE.value, "wearable", resident_id=resident_id, worn_at=worn)]
     for k, (kind, room) in enumerate(HOME_SENSORS):

@@ -17,6 +17,7 @@ from lxml import etree
 from alerts.disaster.reports import CST
 from alerts.disaster.warnings import WarningLevel
 from devices.geo import haversine_km
+from devices.i18n import t
 
 NS = "urn:oasis:names:tc:emergency:cap:1.2"
 ATOM = "http://www.w3.org/2005/Atom"
@@ -98,6 +99,7 @@ class CapWarning:
     instruction: str = ""
     expires: float | None = None
     geocodes: dict[str, str] = field(default_factory=dict)
+    english: dict[str, str] = field(default_factory=dict)  # issue 18: event, headline, description, instruction
 
     @property
     def source_key(self) -> str:
@@ -123,8 +125,10 @@ def update(prev: CapWarning, identifier: str, sent: float, **changes: Any) -> Ca
 def cancel(prev: CapWarning, identifier: str, sent: float, description: str = "") -> CapWarning:
     """A Cancel of `prev` and everything it superseded."""
     refs = (*prev.references, (prev.sender, prev.identifier, prev.sent))
-    desc = description or f"{prev.event} warning cancelled"
-    return replace(prev, identifier=identifier, sent=sent, msg_type="Cancel", references=refs, description=desc)
+    desc = description or t("cap.cancelled", event=prev.event)
+    english = prev.english and {**prev.english, "description": t("cap.cancelled", "en", event=prev.english["event"])}
+    return replace(prev, identifier=identifier, sent=sent, msg_type="Cancel", references=refs, description=desc,
+                   english=english)
 
 
 def build_alert(w: CapWarning) -> bytes:
@@ -139,24 +143,32 @@ def build_alert(w: CapWarning) -> bytes:
         _sub(root, name, text)
     if w.references:
         _sub(root, "references", " ".join(f"{s},{i},{_when(t)}" for s, i, t in w.references))
+    texts = {"event": w.event, "headline": w.headline, "description": w.description, "instruction": w.instruction}
+    _info(root, w, "zh-CN", texts)
+    if w.english:  # issue 18: only where configured (HUB_UI__CAP_ENGLISH); zh-CN stays the first block
+        _info(root, w, "en-US", {k: w.english.get(k, "") for k in texts} | {"event": w.english.get("event", w.event)})
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def _info(root: etree._Element, w: CapWarning, language: str, texts: dict[str, str]) -> None:
+    """One <info> block in `language` with its event, headline, description and instruction."""
     severity, urgency, certainty, response = CAP_CODES.get(w.level, CAP_CODES[WarningLevel.BLUE])
     info = _sub(root, "info")
-    _sub(info, "language", "zh-CN")
+    _sub(info, "language", language)
     _sub(info, "category", w.category)
-    _sub(info, "event", w.event)
+    _sub(info, "event", texts["event"])
     _sub(info, "responseType", "AllClear" if w.msg_type == "Cancel" else response)
     for name, text in (("urgency", urgency), ("severity", severity), ("certainty", certainty)):
         _sub(info, name, text)
     if w.expires is not None:
         _sub(info, "expires", _when(w.expires))
     for name in ("headline", "description", "instruction"):
-        if getattr(w, name):
-            _sub(info, name, getattr(w, name))
+        if texts.get(name):
+            _sub(info, name, texts[name])
     param = _sub(info, "parameter")
     _sub(param, "valueName", "warningColour")
     _sub(param, "value", w.level.colour)
     _area(info, w)
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
 def _sub(parent: etree._Element, name: str, text: str | None = None) -> etree._Element:
@@ -264,12 +276,12 @@ class ActiveAlerts:
         return self.messages.get(identifier)
 
 
-def atom_feed(alerts: list[CapWarning], base_url: str, updated: float, title: str = "Active warnings") -> bytes:
+def atom_feed(alerts: list[CapWarning], base_url: str, updated: float, title: str = "") -> bytes:
     """Atom feed of active alerts, each entry linking to its CAP XML at {base_url}/cap/alerts/<id>.xml."""
     base = base_url.rstrip("/")
     feed = etree.Element(f"{{{ATOM}}}feed", nsmap={None: ATOM})
     _atom(feed, "id", f"{base}/cap/alerts.xml")
-    _atom(feed, "title", title)
+    _atom(feed, "title", title or t("cap.feed_title"))
     _atom(feed, "updated", _when(updated))
     etree.SubElement(feed, f"{{{ATOM}}}link", rel="self", href=f"{base}/cap/alerts.xml")
     _atom(_atom(feed, "author"), "name", alerts[0].sender if alerts else "hub")
@@ -278,7 +290,8 @@ def atom_feed(alerts: list[CapWarning], base_url: str, updated: float, title: st
         _atom(entry, "id", f"urn:cap:{w.sender}:{w.identifier}")
         _atom(entry, "title", w.headline or f"{w.level.label_zh} {w.event} {w.area_desc}")
         _atom(entry, "updated", _when(w.sent))
-        _atom(entry, "summary", f"{w.level.colour} ({w.level.grade}) {w.msg_type}: {w.area_desc}")
+        level, grade = t(f"level.{int(w.level)}"), t(f"grade.{int(w.level)}")
+        _atom(entry, "summary", f"{level}（{grade}）{w.msg_type}: {w.area_desc}")
         href = f"{base}/cap/alerts/{w.identifier}.xml"
         etree.SubElement(entry, f"{{{ATOM}}}link", rel="alternate", type="application/cap+xml", href=href)
     return etree.tostring(feed, xml_declaration=True, encoding="UTF-8", pretty_print=True)

@@ -20,6 +20,7 @@ import openpyxl
 
 from alerts.detection import Detection, Severity
 from alerts.detector import Detector
+from devices.i18n import local_time, t
 from devices.models import DeviceEvent, Reading
 from devices.schemas import ReportIndicators, TerminalReport
 from ingest.store.cells import spreadsheet_safe
@@ -259,8 +260,8 @@ class ReportBook(Detector):
 
     def _overdue(self, event: DisasterEvent, village: str, stage: str, due: float) -> Detection:
         """The overdue alert; device_id carries the event id (Detection has no field for it)."""
-        when = datetime.fromtimestamp(due, CST).isoformat(timespec="minutes")
-        text = f"{stage} report of village {village} for event {event.event_id} overdue (due {when})"
+        when = local_time(due, seconds=False)  # issue 18: China Standard Time, 24-hour, for the people reading it
+        text = t("report.overdue", village=village, stage=t(f"stage.{stage}"), event=event.event_id, due=when)
         features = {"due_ts": due, "stage": float(STAGES.index(stage))}
         return Detection(
             self.name, "report_overdue", village, event.event_id, due, Severity.WARNING, 1.0, features, text
@@ -304,31 +305,37 @@ def rollup(book: ReportBook, event_id: str, places: Mapping[str, tuple[str, str]
 HEADER = ("level", "county", "township", "village", "reports", "stage", *INDICATORS)
 
 
-def _cells(row: RollupRow) -> list[Any]:
-    # issue 16: names typed by people (a village, a stage) never become live formulas in CSV or XLSX
-    counts = [spreadsheet_safe(c) for c in (row.level, row.county, row.township, row.village)]
-    counts += [row.reports, spreadsheet_safe(row.stage)]
+def header(language: str | None = None) -> list[str]:
+    """The roll-up's column names for people (issue 18: the indicators' official Chinese names in zh-CN)."""
+    return [t(f"export.{h}" if h in HEADER[:6] else f"indicator.{h}", language) for h in HEADER]
+
+
+def _cells(row: RollupRow, language: str | None = None) -> list[Any]:
+    stage = t(f"stage.{row.stage}", language) if row.stage in STAGES else spreadsheet_safe(row.stage)
+    # issue 16: names typed by people (a village) never become live formulas in CSV or XLSX
+    names = [spreadsheet_safe(c) for c in (row.county, row.township, row.village)]
+    counts = [t(f"export.level.{row.level}", language), *names, row.reports, stage]
     return counts + [row.values[k] if k.endswith(("_ha", "_cny")) else int(row.values[k]) for k in INDICATORS]
 
 
-def rollup_csv(rows: list[RollupRow]) -> bytes:
-    """The roll-up as UTF-8 CSV with a BOM (so Excel reads Chinese names)."""
+def rollup_csv(rows: list[RollupRow], language: str | None = None) -> bytes:
+    """The roll-up as UTF-8 CSV with a BOM (so Excel reads Chinese names), headed in `language` (the hub's)."""
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow(HEADER)
-    writer.writerows(_cells(r) for r in rows)
+    writer.writerow(header(language))
+    writer.writerows(_cells(r, language) for r in rows)
     return buf.getvalue().encode("utf-8-sig")
 
 
-def rollup_xlsx(rows: list[RollupRow], title: str = "rollup") -> bytes:
-    """The roll-up as an Excel workbook (one sheet)."""
+def rollup_xlsx(rows: list[RollupRow], title: str = "rollup", language: str | None = None) -> bytes:
+    """The roll-up as an Excel workbook (one sheet), headed in `language` (the hub's)."""
     wb = openpyxl.Workbook()
     ws = wb.active
     assert ws is not None
     ws.title = title[:31]
-    ws.append(list(HEADER))
+    ws.append(header(language))
     for r in rows:
-        ws.append(_cells(r))
+        ws.append(_cells(r, language))
     ws.freeze_panes = "A2"
     out = io.BytesIO()
     wb.save(out)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from alerts.detection import Detection, Severity
+from devices.i18n import t
 from devices.models import DeviceEvent
 
 if TYPE_CHECKING:
@@ -109,7 +110,8 @@ class AlertFlow:
             return
         self.pending[device_id] = PendingFall(device_id, det.ts, now + self.cancel_window_s, det, {source})
         self._changed.add(device_id)
-        self.downlink(device_id, {"cmd": "fall_seen", "impact_ts": det.ts, "cancel_within_s": self.cancel_window_s})
+        self.downlink(device_id, {"cmd": "fall_seen", "impact_ts": det.ts, "cancel_within_s": self.cancel_window_s,
+                                  "text": t("downlink.fall_seen")})
 
     def _cancel(self, ev: DeviceEvent) -> None:
         pending = self.pending.pop(ev.device_id, None)
@@ -118,14 +120,15 @@ class AlertFlow:
         self._changed.add(ev.device_id)
         self.cancelled += 1
         logger.info("fall of %s at %.1f cancelled by the wearer", ev.device_id, pending.impact_ts)
-        self.downlink(ev.device_id, {"cmd": "fall_cancelled", "impact_ts": pending.impact_ts})
+        self.downlink(ev.device_id, {"cmd": "fall_cancelled", "impact_ts": pending.impact_ts,
+                                     "text": t("downlink.fall_cancelled")})
 
     def _sos(self, ev: DeviceEvent) -> Detection:
         pending = self.pending.get(ev.device_id)
         if pending is not None:  # SOS during a fall's window: one alert, raised now
             pending.sources.add("sos")
             return self._raise(pending)
-        self.downlink(ev.device_id, {"cmd": "help_coming", "ts": ev.ts})
+        self.downlink(ev.device_id, {"cmd": "help_coming", "ts": ev.ts, "text": t("downlink.help_coming")})
         return Detection("device", "sos", self.subject_of(ev.device_id), ev.device_id, ev.ts, Severity.CRITICAL,
                          1.0, {}, "SOS key pressed")
 
@@ -135,7 +138,8 @@ class AlertFlow:
         self._raised[pending.device_id] = pending.impact_ts
         features = dict(pending.detection.features)
         features.update({f"source_{s}": 1.0 for s in pending.sources})
-        self.downlink(pending.device_id, {"cmd": "help_coming", "impact_ts": pending.impact_ts})
+        self.downlink(pending.device_id, {"cmd": "help_coming", "impact_ts": pending.impact_ts,
+                                          "text": t("downlink.help_coming")})
         sources = "+".join(sorted(pending.sources))
         return replace(pending.detection, subject_id=self.subject_of(pending.device_id), features=features,
                        message=f"fall detected ({sources})")

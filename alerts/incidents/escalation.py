@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 
 from alerts.incidents.record import Escalation, Incident
 from alerts.incidents.service import IncidentService
+from devices.i18n import t
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +98,9 @@ class Escalator:
                 },
                 now,
             )
-            self.service.notify("escalated", replace(self.service.get(step.incident_id), escalation=step))
+            incident = self.service.get(step.incident_id)
+            text = t("escalation.text", title=incident.title, level=step.level, minutes=round(step.waited_s / 60))
+            self.service.notify("escalated", replace(incident, escalation=replace(step, text=text)))
         self.fired += len(steps)
         return steps
 

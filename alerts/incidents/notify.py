@@ -18,6 +18,7 @@ import httpx
 
 from alerts.frames import LiveFrames
 from alerts.incidents.record import Incident
+from devices.i18n import t
 
 logger = logging.getLogger(__name__)
 WEBHOOK_QUEUE = 1000
@@ -113,7 +114,9 @@ class Notifier:
         message = WEARABLE_MESSAGES.get(event)
         if message and self.downlink is not None and incident.device_id:
             try:
-                self.downlink(incident.device_id, {"cmd": "notify", "message": message, "incident_id": incident.id})
+                text = t(f"downlink.{message}")  # issue 18: short, in the hub's language, for the wearable's screen
+                self.downlink(incident.device_id,
+                              {"cmd": "notify", "message": message, "text": text, "incident_id": incident.id})
             except Exception:
                 logger.exception("downlink to %s failed", incident.device_id)
         if self.webhook is not None:

@@ -82,10 +82,11 @@ class Escalation:
     reason: str  # not_acknowledged | not_dispatched
     notify_role: str  # supervisor | commander
     waited_s: float
+    text: str = ""  # what the escalation says to people, in the hub's language (issue 18)
 
     def to_json(self) -> dict[str, Any]:
         """The step as the incident's frame carries it."""
-        return {"level": self.level, "reason": self.reason, "notify_role": self.notify_role}
+        return {"level": self.level, "reason": self.reason, "notify_role": self.notify_role, "text": self.text}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

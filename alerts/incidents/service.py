@@ -19,6 +19,7 @@ from alerts.detection import Detection
 from alerts.incidents.record import Incident, Notify
 from alerts.incidents.store import IncidentStore
 from alerts.incidents.subject import Subject, locate
+from devices.i18n import kind_title, t
 from devices.registry import Registry
 from devices.statedb.sqlite import StateDB
 
@@ -92,7 +93,8 @@ class IncidentService:
             self._merge(current, det, alert, now)
 
     def _open(self, subject: Subject, det: Detection, alert: dict[str, Any], now: float) -> None:
-        title = f"{det.kind.replace('_', ' ')}: {subject.label}" + (f" ({det.message})" if det.message else "")
+        # issue 18: in the hub's language ("跌倒：王秀英"); the detector's own message stays in the alert row
+        title = t("title.incident", kind=kind_title(det.kind, det.key), subject=subject.label)
         incident_id = self.store.create(
             {
                 "group_key": subject.group_key,

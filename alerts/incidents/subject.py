@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from alerts.detection import Detection
+from devices.i18n import t
 from devices.models import Family
 from devices.registry import Registry
 
@@ -52,7 +53,7 @@ def locate(registry: Registry, det: Detection) -> Subject | None:
     if household:
         home_id = device.home_id if device is not None and device.home_id else det.subject_id
         lat, lon = _home_position(registry, home_id)
-        return Subject(f"home:{home_id}", None, home_id, f"household {home_id}", lat, lon)
+        return Subject(f"home:{home_id}", None, home_id, t("subject.household", home_id=home_id), lat, lon)
     resident_id = device.resident_id if device is not None and device.resident_id else det.subject_id
     found = _resident_subject(registry, resident_id, det.kind)
     if found is not None:

@@ -5,7 +5,8 @@
 "use strict";
 
 const COLOURS = ["#8b98a5", "#3b8cff", "#ffd60a", "#ff8c1a", "#ff2d3a"];
-const NAMES = ["none", "blue", "yellow", "orange", "red"];
+const NAMES = ["none", "blue", "yellow", "orange", "red"];  // the colours' ids; people read level.N (蓝色预警...)
+const levelName = (n) => (n ? t(`level.${n}`) : t("colour.0"));
 const MARKER_DEBOUNCE_MS = 250;
 const STATE_DEBOUNCE_MS = 800;
 const S = {
@@ -53,7 +54,7 @@ function geoStyle(f) {
 
 function villagePoint(f, latlng) {
   return L.circleMarker(latlng, { radius: 4, color: "#e6edf3", renderer: S.renderer })
-    .bindTooltip(esc(f.properties.name), { permanent: true, direction: "right", className: "village-label" });
+    .bindTooltip(esc(f.properties.name), { permanent: true, direction: "right", className: "village-label notranslate" });
 }
 
 function keepArea(f, layer) { if (f.properties.layer === "area") S.areaShapes.set(f.properties.id, layer); }
@@ -80,8 +81,8 @@ async function refreshMarkers() {
     Object.assign(S.stats, { fetchMs: t1 - t0, drawMs: t2 - t1, refreshMs: t2 - t0, markers: data.markers.length,
                              clusters: data.clusters.length, total: data.total, byLevel, refreshedAt: Date.now() });
     S.stats.refreshes += 1;
-    $("stats").textContent = `${data.total} gauges in view: ${data.markers.length} markers, ` +
-      `${data.clusters.length} clusters; refresh ${S.stats.refreshMs.toFixed(0)} ms`;
+    $("stats").textContent = t("map.stats", { total: data.total, markers: data.markers.length,
+      clusters: data.clusters.length, ms: S.stats.refreshMs.toFixed(0) });
   } finally {
     S.busy = false;
     if (S.dirty) { S.dirty = false; scheduleMarkers(); }
@@ -106,7 +107,7 @@ function drawMarkers(data) {
     const size = Math.round(22 + 7 * Math.log10(c.count));
     const icon = L.divIcon({ className: "", iconSize: [size, size],
       html: `<div class="cluster" style="width:${size}px;height:${size}px;background:${COLOURS[c.level]}">${c.count}</div>` });
-    const title = c.levels.map((n, i) => (n ? `${n} ${NAMES[i]}` : "")).filter(Boolean).join(", ");
+    const title = c.levels.map((n, i) => (n ? `${n} ${levelName(i)}` : "")).filter(Boolean).join(", ");
     L.marker([c.lat, c.lon], { icon, title, keyboard: false }).on("click", () => S.map.setView([c.lat, c.lon],
       Math.min(S.map.getZoom() + 2, 18))).addTo(S.clusterLayer);
   }
@@ -116,8 +117,9 @@ function setLevel(mk, level) { mk.options.level = level; mk.setStyle({ fillColor
 
 function gaugePopup(id, kind, village, level) {
   const g = (S.state?.gauges || []).find((x) => x.id === id);
-  const rows = g ? Object.entries(g.metrics).map(([k, v]) => `<tr><td>${esc(k)}</td><td>${v}</td></tr>`).join("") : "";
-  return `<b>${esc(id)}</b> ${esc(kind)} · ${esc(village)}<br>level <b>${NAMES[level]}</b><table>${rows}</table>`;
+  const rows = g ? Object.entries(g.metrics).map(([k, v]) => `<tr><td>${esc(word("metric.", k))}</td><td>${v}</td></tr>`).join("") : "";
+  return `<b translate="no">${esc(id)}</b> ${esc(word("device.", kind))} · <span translate="no">${esc(village)}</span><br>` +
+    `${esc(t("map.level"))} <b>${esc(levelName(level))}</b><table>${rows}</table>`;
 }
 
 function scheduleState() {
@@ -129,21 +131,25 @@ function scheduleState() {
 function renderState(state) {
   S.state = state;
   const byLevel = [...state.areas].sort((a, b) => b.level - a.level);
+  const names = new Map(state.villages.map((v) => [v.id, v.name]));
+  const areaName = (id) => `<span translate="no">${esc(names.get(id) || id)}</span>`;
+  const th = (...keys) => `<tr>${keys.map((k) => `<th>${esc(t(k))}</th>`).join("")}</tr>`;
   $("warnings").innerHTML = byLevel.length ? byLevel.map((a) =>
-    `<li><span class="badge" style="background:${COLOURS[a.level]}">${NAMES[a.level]}</span> ${esc(a.area)}</li>`)
-    .join("") : '<li class="hint">No warning in force.</li>';
-  $("evacuation").innerHTML = "<tr><th>Area</th><th>tasks</th><th>open</th><th>safe</th><th>moved</th></tr>" +
-    byLevel.map((a) => `<tr><td>${esc(a.area)}</td><td>${a.tasks}</td><td>${a.open + a.contacted}</td>` +
+    `<li><span class="badge" style="background:${COLOURS[a.level]}">${esc(levelName(a.level))}</span> ${areaName(a.area)}</li>`)
+    .join("") : `<li class="hint">${esc(t("map.no_warning"))}</li>`;
+  $("evacuation").innerHTML = th("map.area", "map.tasks", "map.open", "map.safe", "map.moved") +
+    byLevel.map((a) => `<tr><td>${areaName(a.area)}</td><td>${a.tasks}</td><td>${a.open + a.contacted}</td>` +
       `<td>${a.confirmed_safe}</td><td>${a.relocated}</td></tr>`).join("");
   const event = state.events[state.events.length - 1];
   $("event").textContent = event || "";
-  $("reports").innerHTML = "<tr><th>Village</th><th>stage</th><th>affected</th><th>trapped</th><th>moved</th></tr>" +
-    state.villages.filter((v) => v.report).map((v) => `<tr><td>${esc(v.name)}</td><td>${esc(v.report.stage)}` +
+  $("reports").innerHTML = th("map.village", "map.stage", "map.affected", "map.trapped", "map.moved") +
+    state.villages.filter((v) => v.report).map((v) => `<tr><td translate="no">${esc(v.name)}</td><td>${esc(word("stage.", v.report.stage))}` +
       `</td><td>${v.report.affected_population}</td><td>${v.report.trapped}</td><td>${v.relocated}</td></tr>`).join("");
-  $("exports").innerHTML = event ? `<a href="/api/command/reports/${esc(event)}/rollup.csv">CSV</a> · ` +
-    `<a href="/api/command/reports/${esc(event)}/rollup.xlsx">Excel</a>` : "";
-  $("teams").innerHTML = state.teams.map((t) => `<li>${esc(t.team_id)} ${esc(t.status)}` +
-    `${t.incident ? " → " + esc(t.incident) : ""}</li>`).join("") || '<li class="hint">No team registered.</li>';
+  $("exports").innerHTML = event ? `<a href="/api/command/reports/${esc(event)}/rollup.csv">${esc(t("map.csv"))}</a> · ` +
+    `<a href="/api/command/reports/${esc(event)}/rollup.xlsx">${esc(t("map.excel"))}</a>` : "";
+  $("teams").innerHTML = state.teams.map((m) => `<li><span translate="no">${esc(m.name || m.team_id)}</span> ` +
+    `${esc(word("team.", m.status))}${m.incident ? ` → <span translate="no">${esc(m.incident)}</span>` : ""}</li>`).join("") ||
+    `<li class="hint">${esc(t("map.no_team"))}</li>`;
   for (const v of state.villages) {
     const shape = S.areaShapes.get(v.id);
     if (!shape) continue;
@@ -153,26 +159,27 @@ function renderState(state) {
   S.teamLayer.clearLayers();
   for (const i of state.incidents) {
     L.circleMarker([i.lat, i.lon], { renderer: S.renderer, radius: 16, weight: 4, color: COLOURS[4], fill: false })
-      .bindPopup(`incident ${esc(i.incident_id)} priority ${i.priority}`).addTo(S.teamLayer);
+      .bindPopup(esc(t("map.incident", { id: i.incident_id, priority: i.priority }))).addTo(S.teamLayer);
   }
-  for (const t of state.teams) {
-    L.marker([t.lat, t.lon], { title: `team ${t.team_id}` }).bindPopup(`team ${esc(t.team_id)}: ${esc(t.status)}`)
-      .addTo(S.teamLayer);
+  for (const m of state.teams) {
+    const label = t("map.team", { name: m.name || m.team_id, status: word("team.", m.status) });
+    L.marker([m.lat, m.lon], { title: label }).bindPopup(esc(label)).addTo(S.teamLayer);
   }
 }
 
 function villagePopup(v) {
   const r = v.report;
-  const rep = r ? `${esc(r.stage)} v${r.version}: affected ${r.affected_population}, trapped ${r.trapped}, ` +
-    `missing ${r.missing}, deaths ${r.deaths}` : "no report yet";
+  const rep = r ? t("map.report_line", { stage: word("stage.", r.stage), version: r.version, affected: r.affected_population,
+    trapped: r.trapped, missing: r.missing, deaths: r.deaths }) : t("map.no_report");
   const e = v.evacuation;
-  return `<b>${esc(v.name)}</b> (${esc(v.township)})<br>level <b>${NAMES[v.level]}</b><br>${rep}<br>` +
-    `evacuation: ${e.tasks} tasks, ${e.open + e.contacted} open, ${e.confirmed_safe} safe, ${e.relocated} moved`;
+  const evac = t("map.evacuation_line", { tasks: e.tasks, open: e.open + e.contacted, safe: e.confirmed_safe, moved: e.relocated });
+  return `<b translate="no">${esc(v.name)}</b> <span translate="no">(${esc(v.township)})</span><br>` +
+    `${esc(t("map.level"))} <b>${esc(levelName(v.level))}</b><br>${esc(rep)}<br>${esc(evac)}`;
 }
 
 function logLine(text) {
   const li = document.createElement("li");
-  li.textContent = `${new Date().toLocaleTimeString()} ${text}`;
+  li.textContent = `${fmtTime(Date.now() / 1000)} ${text}`;
   $("log").prepend(li);
   while ($("log").children.length > 30) $("log").lastChild.remove();
 }
@@ -183,9 +190,14 @@ const ON_FRAME = {
     if (mk) setLevel(mk, d.level);
     scheduleMarkers();
   },
-  warning(d) { logLine(`${d.area}: ${NAMES[d.level]} warning`); scheduleState(); scheduleMarkers(); },
-  cap(d) { logLine(`CAP ${d.msg_type} ${d.identifier}`); scheduleState(); },
-  report(d) { logLine(d.error ? `report ${d.village_id} rejected: ${d.error}` : `report ${d.village_id} ${d.stage || "overdue"}`); scheduleState(); },
+  warning(d) { logLine(t("map.log.warning", { area: villageName(d.area), level: levelName(d.level) })); scheduleState(); scheduleMarkers(); },
+  cap(d) { logLine(t("map.log.cap", { type: word("cap.msg.", d.msg_type), id: d.identifier })); scheduleState(); },
+  report(d) {
+    const village = villageName(d.village_id);
+    logLine(d.error ? t("map.log.report_rejected", { village, error: d.error })
+      : t("map.log.report", { village, stage: word("stage.", d.stage || "overdue") }));
+    scheduleState();
+  },
   evacuation() { scheduleState(); },
   teams() { scheduleState(); },
   relief() { scheduleState(); },
@@ -198,5 +210,10 @@ function onFrame(text) {
   if (handler) { S.stats.frames += 1; handler(f.data); }
 }
 
-setInterval(() => { $("clock").textContent = new Date().toLocaleString("zh-CN", { timeZone: "Asia/Shanghai" }); }, 1000);
+function villageName(id) {
+  const v = (S.state?.villages || []).find((x) => x.id === id);
+  return v ? v.name : id;
+}
+
+setInterval(() => { $("clock").textContent = fmtTime(Date.now() / 1000); }, 1000);
 signIn(start);

@@ -15,6 +15,7 @@ from typing import Any
 from alerts.detection import Detection
 from alerts.disaster.gauges import GaugeThresholds, river_ladder
 from alerts.disaster.warnings import GaugeWarningDetector, WarningLevel
+from devices.i18n import t
 from devices.models import Reading
 
 RIVER_WARNING_M = 32.0
@@ -153,11 +154,7 @@ class AreaWarnings(GaugeWarningDetector):
         return max((lv for _, lv in self.terminal_metrics(terminal_id).values()), default=0)
 
 
-def evacuation_text(level: WarningLevel) -> str:
-    """CAP instruction per level (what the public and the village officers should do)."""
-    return {
-        WarningLevel.RED: "Evacuate now to the designated shelter; officers check on every elderly resident.",
-        WarningLevel.ORANGE: "Evacuate low-lying homes; move those living alone or with limited mobility first.",
-        WarningLevel.YELLOW: "Prepare to evacuate; officers phone every elderly resident living alone.",
-        WarningLevel.BLUE: "Monitor river and rain; keep phones charged.",
-    }.get(level, "")
+def evacuation_text(level: WarningLevel, language: str | None = None) -> str:
+    """CAP instruction per level (what the public and the village officers should do), in the hub's language or
+    `language` (devices/i18n/: cap.instruction.<level>)."""
+    return t(f"cap.instruction.{int(level)}", language) if level else ""

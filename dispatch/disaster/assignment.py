@@ -31,6 +31,7 @@ class Team:
     lon: float
     capabilities: frozenset[str]
     status: str = "available"  # available / en_route / on_site / off_duty
+    name: str = ""  # issue 18: what people call it (岳麓区水上救援一队); the id when empty
 
 
 @dataclass(frozen=True, slots=True)

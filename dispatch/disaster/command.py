@@ -29,6 +29,7 @@ from alerts.disaster.cap import (
 )
 from alerts.disaster.reports import ReportBook
 from alerts.disaster.warnings import WarningLevel
+from devices.i18n import HUB, hub_language, t
 from devices.records import Village
 from dispatch.disaster.areas import AreaWarnings, Site, evacuation_text
 from dispatch.disaster.evacuation import STATES, Resident, TaskBoard, residents_in_area
@@ -44,6 +45,23 @@ def _silent(_kind: str, _data: Any) -> None:
     return None
 
 
+def cap_texts(level: WarningLevel, village: str, area: str, det: Detection, geo: bool, lang: str) -> dict[str, str]:
+    """CAP event, headline, description and instruction of an area warning in one language (issue 18): the
+    warning colour and its grade (红色预警, Ⅰ级) and what raised it."""
+    lv, grade = t(f"level.{int(level)}", lang), t(f"grade.{int(level)}", lang)
+    metric = next((k for k in det.features if f"cap.reason.{k}" in HUB.messages(lang)), "")
+    value = det.features.get(metric, det.features.get("value", 0.0))
+    # no gauge metric: the level came from an imported warning (CAP from outside)
+    reason = t(f"cap.reason.{metric}", lang, value=f"{value:.3g}", terminal=det.device_id) if metric else t(
+        "cap.reason.external", lang)
+    return {
+        "event": t("cap.event.Geo" if geo else "cap.event", lang),
+        "headline": t("cap.headline", lang, village=village, level=lv, grade=grade),
+        "description": t("cap.description", lang, village=village, area=area, level=lv, grade=grade, reason=reason),
+        "instruction": evacuation_text(level, lang),
+    }
+
+
 @dataclass
 class CommandCentre:
     """Warnings, CAP, reports and evacuation of one county's command room."""
@@ -54,6 +72,7 @@ class CommandCentre:
     publish: Publish = _silent
     sender: str = SENDER
     radius_km: float = AREA_RADIUS_KM
+    cap_english: bool = False  # issue 18: CAP messages carry an en-US <info> block (HUB_UI__CAP_ENGLISH)
 
     def __post_init__(self) -> None:
         self.warnings = AreaWarnings(self.sites.values())
@@ -109,11 +128,12 @@ class CommandCentre:
         shape = self.area_shape(area)
         village = self.villages.get(area)
         name = village.name if village else area
+        geo = any(k.startswith("displacement") for k in det.features)
+        texts = {lang: cap_texts(level, name, area, det, geo, lang) for lang in ("zh-CN", "en")}
         kw: dict[str, Any] = {
-            "level": level, "event": "Rainstorm and flood", "area_desc": f"{name} ({area})",
-            "shapes": (shape,) if shape else (), "headline": f"{level.label_zh} {name}",
-            "description": det.message, "instruction": evacuation_text(level), "geocodes": {"village": area},
-            "category": "Geo" if "displacement" in det.message else "Met",
+            "level": level, "area_desc": f"{name} ({area})", "shapes": (shape,) if shape else (),
+            **texts[hub_language()], "geocodes": {"village": area}, "category": "Geo" if geo else "Met",
+            "english": texts["en"] if self.cap_english else {},
         }  # fmt: skip
         prev = self._issued.get(area)
         ident = self._next_id(area, det.ts)

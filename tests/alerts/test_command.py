@@ -111,3 +111,25 @@ def test_imported_cap_alert_raises_the_area(schema: etree.XMLSchema) -> None:
     own = cc.alerts.active(T0)
     assert [(w.level, w.geocodes["village"]) for w in own] == [(WarningLevel.ORANGE, "V02")]
     assert [t.resident_id for t in cc.tasks.tasks.values()] == ["R3"]
+
+
+def test_cap_speaks_chinese_with_an_english_block_only_when_configured(schema: etree.XMLSchema) -> None:
+    """Issue 18: headline, description, instruction and event in zh-CN (colour and grade in the standard form);
+    an en-US <info> after it only with cap_english; both valid against CAP 1.2."""
+    ns = {"c": "urn:oasis:names:tc:emergency:cap:1.2"}
+    for english in (False, True):
+        cc, fd, _ = centre()
+        cc.cap_english = english
+        for i, level in enumerate((30.0, 33.1)):
+            feed(cc, fd, "T001", T0 + i * STEP_S, river_level_m=level)
+        doc = valid(schema, build_alert(cc.alerts.active(T0 + STEP_S)[0]))
+        infos = doc.findall("c:info", ns)
+        languages = [i.findtext("c:language", namespaces=ns) for i in infos]
+        assert languages == (["zh-CN", "en-US"] if english else ["zh-CN"])
+        names = ("event", "headline", "description", "instruction")
+        zh = {k: infos[0].findtext(f"c:{k}", namespaces=ns) for k in names}
+        assert zh["event"] == "暴雨洪涝"
+        assert "橙色预警" in zh["headline"] and "Ⅱ级" in zh["headline"]
+        assert "河道水位" in zh["description"] and zh["instruction"].startswith("低洼地带住户立即转移")
+        if english:
+            assert infos[1].findtext("c:headline", namespaces=ns).startswith("orange warning (level II)")

@@ -33,7 +33,8 @@ def _event(name: str, ts: float, seq: int = 1) -> DeviceEvent:
 def test_fall_waits_its_window_then_alerts_once() -> None:
     flow, sent = _flow()
     assert flow.on_detections([_hub_fall()], now=0.0) == []
-    assert sent[0] == (DEV, {"cmd": "fall_seen", "impact_ts": 1000.0, "cancel_within_s": 30.0})
+    assert sent[0] == (DEV, {"cmd": "fall_seen", "impact_ts": 1000.0, "cancel_within_s": 30.0,
+                        "text": "检测到跌倒，如无事请按“我没事”"})  # issue 18: the short text for its screen
     assert flow.tick(29.9) == []
     [alert] = flow.tick(30.0)
     assert alert.kind == "fall" and alert.subject_id == "R1" and alert.ts == 1000.0

@@ -105,7 +105,10 @@ def test_incident_json_is_field_by_field_what_the_dicts_were(open_db: Callable[[
     service.acknowledge(1, "op1", "calling")
     frame_of(1)
     [step] = Escalator(service).tick(now[0] + 60)  # the smoke alarm, not acknowledged within a minute
-    frame_of(2, escalation={"level": step.level, "reason": step.reason, "notify_role": step.notify_role})
+    # issue 18 added the escalation's text for people to the frame (the rest is as the dicts were)
+    text = frames.incidents[-1]["escalation"]["text"]
+    assert "分钟" in text or "min" in text
+    frame_of(2, escalation={"level": step.level, "reason": step.reason, "notify_role": step.notify_role, "text": text})
     assert len(frames.incidents) == 6
 
     for incident_id in (1, 2, 3):  # REST: one incident with its alerts, as the actions answer it

@@ -146,11 +146,13 @@ def test_rollup_totals_and_exports() -> None:
     assert county.values["affected_population"] == 187 and county.reports == 3  # latest version of v1 only
     assert t1.values["affected_population"] == 180 and t1.values["direct_loss_10k_cny"] == 2.5
     assert county.values["missing"] == 2 and rows[2].stage == "follow_up"
-    lines = list(csv.DictReader(io.StringIO(rollup_csv(rows).decode("utf-8-sig"))))
-    assert lines[0]["level"] == "county" and lines[0]["affected_population"] == "187"
+    lines = list(csv.DictReader(io.StringIO(rollup_csv(rows).decode("utf-8-sig"))))  # issue 18: headed in zh-CN
+    assert lines[0]["层级"] == "县" and lines[0]["受灾人口（人）"] == "187" and lines[2]["报告阶段"] == "续报"
+    english = list(csv.DictReader(io.StringIO(rollup_csv(rows, "en").decode("utf-8-sig"))))
+    assert english[0]["level"] == "county" and english[0]["affected population"] == "187"
     wb = openpyxl.load_workbook(io.BytesIO(rollup_xlsx(rows)))
     sheet = list(wb.active.iter_rows(values_only=True))
-    col = sheet[0].index("affected_population")
+    col = sheet[0].index("受灾人口（人）")
     assert sheet[1][col] == 187 and sheet[2][col] == 180 and len(sheet) == 7
 
 

@@ -13,7 +13,7 @@ from hub_api import ApiClient
 from hub.app import build_hub
 from hub.settings import MqttSettings, Settings, StoreSettings
 
-OPEN = {"/api/login"}
+OPEN = {"/api/login", "/api/i18n", "/api/i18n/{lang}"}  # issue 18: the sign-in form is translated too
 
 
 @pytest.fixture

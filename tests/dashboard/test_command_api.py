@@ -87,7 +87,7 @@ def test_feed_is_atom_linking_to_valid_cap(hub: Hub, schema: etree.XMLSchema) ->
 
 
 def test_import_needs_the_commander_and_raises_the_area(hub: Hub) -> None:
-    outside = issue("cma-1", "weather@hunan.example", T0, WarningLevel.RED, event="Rainstorm", area_desc="Village 02",
+    outside = issue("cma-1", "weather@hunan.example", T0, WarningLevel.RED, event="暴雨", area_desc="嵇家山村",
                     shapes=())  # fmt: skip
     xml = build_alert(outside)
     assert client(hub, "op").post("/api/cap/import", content=xml).status_code == 403
@@ -130,7 +130,7 @@ def test_report_form_rollup_exports_teams_and_relief(hub: Hub) -> None:
     assert op.post("/api/command/reports", json=form).json()["version"] == 1
     assert op.post("/api/command/reports", json=form | {"stage": "bogus"}).status_code == 422
     rows = list(csv.reader(io.StringIO(op.get("/api/command/reports/storm-1/rollup.csv").content.decode("utf-8-sig"))))
-    assert rows[0][:4] == ["level", "county", "township", "village"] and rows[1][0] == "county"
+    assert rows[0][:4] == ["层级", "县（区）", "乡镇（街道）", "村（社区）"] and rows[1][0] == "县"  # issue 18
     book = openpyxl.load_workbook(io.BytesIO(op.get("/api/command/reports/storm-1/rollup.xlsx").content))
     assert book.active is not None and book.active.max_row == 4
     raise_river(hub, 34.5, T0)

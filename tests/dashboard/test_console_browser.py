@@ -66,7 +66,7 @@ def test_console_loop_in_chromium(hub_factory, mosquitto: Mosquitto, tmp_path: P
     data_dir = tmp_path / "hub"
     data_dir.mkdir()
     _register(data_dir)
-    hub: HubProcess = hub_factory(data_dir, env={"HUB_ALERTS__CANCEL_WINDOW_S": "0"}).start()
+    hub: HubProcess = hub_factory(data_dir, env={"HUB_ALERTS__CANCEL_WINDOW_S": "0", "HUB_UI__LANGUAGE": "en"}).start()
     with httpx.Client(base_url=hub.url, cookies=hub.cookies, headers=hub.headers, timeout=10) as api:
         _loop(hub, api, mosquitto.port)
 

@@ -103,16 +103,16 @@ def test_markers_appear_and_a_gauge_changes_colour(hub_factory, mosquitto: Mosqu
         assert page.evaluate("window.mapStats.total") == len(terminals)
         _observe(client, [gauge], 33.2, now - 60, 2)  # past halfway to the guarantee level: orange
         page.wait_for_function(f"() => window.gaugeLevel('{gauge}') === 3", timeout=10_000)
-        page.locator("#warnings li", has_text="V0").first.wait_for(timeout=10_000)
+        page.locator("#warnings li .badge").first.wait_for(timeout=10_000)
         body = {"event_id": "storm-demo", "village_id": "V01", "stage": "initial", "hazard": "flood",
                 "indicators": {"affected_population": 85, "trapped": 2, "emergency_relocated": 14}}  # fmt: skip
         hub.post("/api/command/reports", body)
-        page.locator("#reports td", has_text="Village 01").wait_for(timeout=10_000)
+        page.locator("#reports td", has_text="桐木村").wait_for(timeout=10_000)  # V01 of the demo (issue 18)
         page.wait_for_timeout(500)
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOT))
     feed = httpx.get(f"{hub.url}/cap/alerts.xml", timeout=10).text
-    assert "application/cap+xml" in feed and "orange" in feed
+    assert "application/cap+xml" in feed and "橙色预警" in feed  # issue 18: the colour as people name it
     client.loop_stop()
     client.disconnect()
 

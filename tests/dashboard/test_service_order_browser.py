@@ -51,7 +51,7 @@ def test_service_order_in_the_console_queue(hub_factory, mosquitto: Mosquitto, t
     data_dir.mkdir()
     opens = (time.localtime().tm_hour + 2) % 24
     _register(data_dir, opens)
-    hub: HubProcess = hub_factory(data_dir).start()
+    hub: HubProcess = hub_factory(data_dir, env={"HUB_UI__LANGUAGE": "en"}).start()  # the English texts below
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
