@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict
-from typing import Annotated, Any
+from typing import Any, Literal
 
-from fastapi import APIRouter, Body, HTTPException
+from fastapi import APIRouter, HTTPException
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -47,11 +47,29 @@ class WarehouseIn(BaseModel):
     stock: dict[str, float]
 
 
+class ReportIn(BaseModel):
+    """A village officer's report as the form sends it (issue 16): typed, bounded, the time set by the hub."""
+
+    model_config = ConfigDict(extra="forbid")
+    event_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    village_id: str = Field(min_length=1, max_length=64)
+    stage: Literal["initial", "follow_up", "verified"]
+    hazard: str = Field("", max_length=32, pattern=r"^[a-z_]*$")
+    indicators: dict[str, float] | None = Field(None, max_length=32)
+    zero: bool = False
+    corrected: bool = False
+    officer: str = Field("", max_length=64)
+    note: str = Field("", max_length=2000)
+
+
 @router.post("/reports")
-async def submit_report(ops: Ops, _user: Staff, form: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
-    """The web form: event_id, village_id, stage, indicators{...}, zero, corrected, officer, note, hazard."""
+async def submit_report(ops: Ops, _user: Staff, form: ReportIn) -> dict[str, Any]:
+    """The web form: event_id, village_id (registered), stage, indicators{...}, zero, corrected, officer, note,
+    hazard. The report's time is the hub's clock when it arrives, never a time the client sends."""
+    if form.village_id not in ops.centre.villages:
+        raise HTTPException(422, f"village {form.village_id!r} is not registered")
     try:
-        kept = ops.centre.book.submit_form(form, float(form.get("ts") or time.time()))
+        kept = ops.centre.book.submit_form(form.model_dump(exclude_unset=True), time.time())
     except (ReportError, ValueError, TypeError) as exc:
         raise HTTPException(422, str(exc)) from exc
     ops.centre.publish("report", {"village_id": kept.village_id, "event_id": kept.event_id, "stage": kept.stage,

@@ -125,8 +125,11 @@ def test_markers_cluster_ten_thousand_gauges(hub: Hub) -> None:
 
 def test_report_form_rollup_exports_teams_and_relief(hub: Hub) -> None:
     op, cmd = client(hub, "op"), client(hub, "cmd")
-    form = {"event_id": "storm-1", "village_id": "V01", "stage": "initial", "hazard": "flood", "ts": T0,
+    form = {"event_id": "storm-1", "village_id": "V01", "stage": "initial", "hazard": "flood",
             "indicators": {"affected_population": "40", "trapped": 2, "emergency_relocated": 12}}  # fmt: skip
+    assert op.post("/api/command/reports", json=form | {"ts": T0}).status_code == 422  # the hub sets the time
+    assert op.post("/api/command/reports", json=form | {"village_id": "V99"}).status_code == 422  # not registered
+    assert op.post("/api/command/reports", json=form | {"note": "x" * 2001}).status_code == 422
     assert op.post("/api/command/reports", json=form).json()["version"] == 1
     assert op.post("/api/command/reports", json=form | {"stage": "bogus"}).status_code == 422
     rows = list(csv.reader(io.StringIO(op.get("/api/command/reports/storm-1/rollup.csv").content.decode("utf-8-sig"))))
