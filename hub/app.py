@@ -178,7 +178,9 @@ def build_hub(settings: Settings, detectors: list[Detector] | None = None) -> Hu
     store = open_store(settings.store)
     inbox = Inbox(asyncio.get_running_loop(), settings.ingest.queue_max)
     link_events: deque[tuple[str, float]] = deque()  # the broker link's ups and downs, for device health
-    link = MqttLink(settings.mqtt, inbox, on_link=lambda kind: link_events.append((kind, time.time())))
+    shards = scale_out.shard_subscriber(settings, registry, db)  # issue 7: this worker's topics, if sharded
+    link = MqttLink(settings.mqtt, inbox, on_link=lambda kind: link_events.append((kind, time.time())),
+                    topic_source=shards.topics if shards is not None else None)
     live_q: asyncio.Queue[Batch] = asyncio.Queue(STAGE_QUEUE_BATCHES)
     detect_q: asyncio.Queue[Batch] = asyncio.Queue(STAGE_QUEUE_BATCHES)
     status_q: asyncio.Queue[Batch] = asyncio.Queue(STAGE_QUEUE_BATCHES)  # issue 5: responder apps' statuses
@@ -206,7 +208,7 @@ def build_hub(settings: Settings, detectors: list[Detector] | None = None) -> Hu
                                                lifetime_s=settings.http.session_lifetime_s),
                      field_ops=ops, queues=queues, identities=device_identities(settings, db, registry, incidents))
     stages.update(ingest=ingestor.run, detectors=stage.run, live=live.run)
-    scale_out.attach(settings, link, registry, db, bus, stages)  # issue 7: topic shard, events, timer leader
+    scale_out.attach(settings, link, shards, db, bus, stages)  # issue 7: topic shard, events, timer leader
     if settings.store.retention_days > 0:  # issue 8: raw telemetry past the retention period is deleted
         stages["retention"] = Retention(store, db, settings.store.retention_days).run
     return Hub(settings, db, registry, store, link, ingestor, stages, ctx)

@@ -53,15 +53,18 @@ def leader_only(db: PgStateDB, name: str, stage: Stage) -> Stage:
     return run
 
 
+def shard_subscriber(settings: Settings, registry: Registry, db: StateDB) -> ShardSubscriber | None:
+    """This worker's topic shard (issue 7), built before the MQTT link that asks its topics; None for one hub."""
+    shard = settings.mqtt.shard_of
+    return ShardSubscriber(shard[0], shard[1], registry, AliasBook(db)) if shard is not None else None
+
+
 def attach(
-    settings: Settings, link: MqttLink, registry: Registry, db: StateDB, bus: Bus, stages: dict[str, Stage]
+    settings: Settings, link: MqttLink, shards: ShardSubscriber | None, db: StateDB, bus: Bus, stages: dict[str, Stage]
 ) -> None:
     """Add the scale-out parts to a built hub (nothing for a single hub)."""
-    shard = settings.mqtt.shard_of
-    if shard is not None:
-        subscriber = ShardSubscriber(shard[0], shard[1], link, registry, AliasBook(db)).attach()
-        link.topic_source = subscriber.topics
-        stages["shards"] = subscriber.run
+    if shards is not None:
+        stages["shards"] = shards.attach(link).run
     if isinstance(bus, RelayBus):
         stages["events"] = EventsLink(settings.mqtt, bus.receive).run
     if isinstance(db, PgStateDB) and scaled_out(settings):

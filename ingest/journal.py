@@ -51,12 +51,12 @@ class Journal:
     """Writes and reads dead letters and device messages (events, reports)."""
 
     def __init__(self, db: StateDB, per_source_hour: int = PER_SOURCE_HOUR, keep_days: float = KEEP_DAYS,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, source_of: Callable[[str], str] | None = None) -> None:
         self.db = db
         self.per_source_hour = per_source_hour
         self.keep_days = keep_days
         self.clock = clock
-        self.source_of: Callable[[str], str] = _topic_source  # the pipeline sets its flood-guard key
+        self.source_of: Callable[[str], str] = source_of or _topic_source  # the pipeline's flood-guard key
         self.capped = 0  # dead letters not kept (over their source's cap)
         self._kept: dict[str, int] = {}
         self._window_ends = 0.0

@@ -48,13 +48,14 @@ class BrokerUnreachable(RuntimeError):
 class MqttLink:
     """Connects, subscribes, feeds the inbox, acks, and publishes downlinks."""
 
-    def __init__(self, settings: MqttSettings, inbox: Inbox, on_link: Callable[[str], None] | None = None) -> None:
+    def __init__(self, settings: MqttSettings, inbox: Inbox, on_link: Callable[[str], None] | None = None,
+                 topic_source: Callable[[], list[str]] | None = None) -> None:
         self.settings = settings
         self.inbox = inbox
         self.connected = threading.Event()
         self.on_link = on_link  # called with "up" / "down" from paho's thread
         self.refused: str | None = None
-        self.topic_source: Callable[[], list[str]] | None = None  # topic shards (issue 7): this worker's topics
+        self.topic_source = topic_source  # topic shards (issue 7): this worker's topics, asked on each connect
         self._stopping = False
         self._generation = 0
         self._client = ReadAheadClient(CallbackAPIVersion.VERSION2, client_id=settings.client_id,

@@ -98,8 +98,9 @@ class Ingestor:
         self.store = store
         self.db = db
         self._devices: dict[str, DeviceRecord] = {}  # the registry snapshot of the last batch
-        self.journal = Journal(db, settings.dead_letters_per_source_hour, settings.dead_letter_days)
-        self.journal.source_of = self._source_of  # issue 16: the flood guard's key, unregistered ids as one
+        # issue 16: dead letters capped per the flood guard's key, unregistered ids as one
+        self.journal = Journal(db, settings.dead_letters_per_source_hour, settings.dead_letter_days,
+                               source_of=self._source_of)
         self.registry = registry
         self.ack = ack
         self.decoder = Decoder(settings.max_payload_bytes, settings.max_clock_skew_s, AliasBook(db))

@@ -56,18 +56,20 @@ def alias_topic(alias: Alias) -> str:
 class ShardSubscriber:
     """Keeps a worker's subscriptions equal to the topics of the devices of its shard."""
 
-    def __init__(self, index: int, count: int, link: Subscriber, registry: Registry, aliases: AliasBook) -> None:
+    def __init__(self, index: int, count: int, registry: Registry, aliases: AliasBook) -> None:
+        """Built before the MQTT link (which asks `topics()` on each connect); `attach(link)` starts following."""
         self.index = index
         self.count = count
-        self.link = link
+        self.link: Subscriber | None = None
         self.registry = registry
         self.aliases = aliases
         self._lock = threading.Lock()
         self._topics: set[str] = set()
         self.devices: set[str] = set()  # the device ids this worker owns now
 
-    def attach(self) -> ShardSubscriber:
-        """Follow the registry from now on, starting with its current devices."""
+    def attach(self, link: Subscriber) -> ShardSubscriber:
+        """Follow the registry from now on through `link`, starting with its current devices."""
+        self.link = link
         self.registry.on_refresh.append(self.on_refresh)
         self.on_refresh(self.registry.devices())
         return self
@@ -82,9 +84,9 @@ class ShardSubscriber:
         with self._lock:
             added, removed = sorted(wanted - self._topics), sorted(self._topics - wanted)
             self._topics, self.devices = wanted, mine
-        if added:
+        if added and self.link is not None:
             self.link.subscribe(added)
-        if removed:
+        if removed and self.link is not None:
             self.link.unsubscribe(removed)
         if added or removed:
             logger.info(

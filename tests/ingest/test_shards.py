@@ -40,7 +40,7 @@ def test_workers_split_the_devices_and_follow_the_registry(tmp_path: Path) -> No
     community = build_community(residents=10, terminals=4, villages=2, seed=2)
     community.register(registry)
     links = [RecordingLink(), RecordingLink()]
-    shards = [ShardSubscriber(i, 2, links[i], registry, AliasBook(registry.db)).attach() for i in range(2)]
+    shards = [ShardSubscriber(i, 2, registry, AliasBook(registry.db)).attach(links[i]) for i in range(2)]
     owned = [shard.devices for shard in shards]
     assert owned[0].isdisjoint(owned[1]) and owned[0] | owned[1] == {d.device_id for d in community.devices}
     terminal = next(d for d in community.devices if d.family == "terminal")
