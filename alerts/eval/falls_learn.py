@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from alerts.eval.falls_sources import Row, fall_start_ts, replay_any
-from alerts.eval.falls_tuning import NEVER, folds
+from alerts.eval.falls_tuning import NEVER, subject_splits
 from alerts.falls.detector import DEFAULT_THRESHOLDS, FallDetector, WornAt
 from alerts.falls.model import FallModel, fit
 
@@ -78,9 +78,7 @@ def cross_validate(
     """Fit on the other folds' subjects, then `score(held_out_recs, model)`; also the model fitted on all."""
     cands = candidates(loaded, position)
     chosen = []
-    for held in folds([rec.subject for rec, _, _ in loaded], k):
-        train_recs = [i for i, (rec, _, _) in enumerate(loaded) if rec.subject not in held]
-        test = [i for i, (rec, _, _) in enumerate(loaded) if rec.subject in held]
+    for held, train_recs, test in subject_splits(loaded, k):
         model = train(loaded, cands, train_recs, position)
         model.meta["held_out"] = sorted(held)
         score(test, model)

@@ -106,6 +106,18 @@ def folds(subjects: Sequence[str], k: int) -> list[list[str]]:
     return [ordered[i::k] for i in range(min(k, len(ordered)))]
 
 
+Split = tuple[list[str], list[int], list[int]]  # held-out subjects, training recordings, held-out recordings
+
+
+def subject_splits(loaded: Sequence[tuple[Recording, np.ndarray, float]], k: int) -> list[Split]:
+    """Leave-subjects-out folds as (held-out subjects, training recording indices, held-out recording indices)."""
+    out = []
+    for held in folds([rec.subject for rec, _, _ in loaded], k):
+        train = [i for i, (rec, _, _) in enumerate(loaded) if rec.subject not in held]
+        out.append((held, train, [i for i, (rec, _, _) in enumerate(loaded) if rec.subject in held]))
+    return out
+
+
 def cross_validate(
     loaded: Loaded, k: int, score: Callable[[list[int], FallThresholds], None], position: WornAt = "waist"
 ) -> tuple[list[FallThresholds], FallThresholds]:
@@ -115,9 +127,7 @@ def cross_validate(
     """
     cands = collect(loaded, position)
     chosen = []
-    for held in folds([rec.subject for rec, _, _ in loaded], k):
-        train = [i for i, (rec, _, _) in enumerate(loaded) if rec.subject not in held]
-        test = [i for i, (rec, _, _) in enumerate(loaded) if rec.subject in held]
+    for _held, train, test in subject_splits(loaded, k):
         th = tune(loaded, cands, train, position)
         score(test, th)
         chosen.append(th)
