@@ -54,7 +54,7 @@ def _finite_rows(seg: np.ndarray) -> np.ndarray:
     return seg[np.isfinite(seg).all(axis=1)] if seg.ndim == 2 else seg[np.isfinite(seg)]
 
 
-def _angle_deg(u: np.ndarray, v: np.ndarray) -> float:
+def angle_deg(u: np.ndarray, v: np.ndarray) -> float:
     """Angle between two vectors, degrees (NaN when either is missing)."""
     nu, nv = float(np.linalg.norm(u)), float(np.linalg.norm(v))
     if not (nu > 0 and nv > 0):
@@ -76,9 +76,9 @@ def impact_features(seg: np.ndarray) -> dict[str, float]:
         "peak_g": float(mag[PRE_N]),
         "freefall_min_g": float(ff.min()) if len(ff) else 1.0,
         "stillness": float(post_mag.std()) if len(post_mag) > 1 else math.nan,
-        "orientation_change_deg": _angle_deg(pre_vec, post_vec),
-        "pre_tilt_deg": _angle_deg(pre_vec, UPRIGHT),
-        "post_tilt_deg": _angle_deg(post_vec, UPRIGHT),
+        "orientation_change_deg": angle_deg(pre_vec, post_vec),
+        "pre_tilt_deg": angle_deg(pre_vec, UPRIGHT),
+        "post_tilt_deg": angle_deg(post_vec, UPRIGHT),
     }
 
 

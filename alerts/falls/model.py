@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from alerts.falls.features import PRE_N, RATE_HZ
+from alerts.falls.features import PRE_N, RATE_HZ, angle_deg
 
 MODEL_PATH = Path(__file__).with_name("models.json")
 CLIP_Z = 4.0  # standardised features are clipped to +-4: one odd value cannot dominate a decision
@@ -27,13 +27,6 @@ def _ix(s: float) -> int:
     """Segment index of a time relative to the impact (s)."""
     return PRE_N + round(s * RATE_HZ)
 
-
-def _angle(u: np.ndarray, v: np.ndarray) -> float:
-    """Angle between two vectors, degrees (NaN when either is missing)."""
-    nu, nv = float(np.linalg.norm(u)), float(np.linalg.norm(v))
-    if not (nu > 0 and nv > 0):
-        return math.nan
-    return math.degrees(math.acos(max(-1.0, min(1.0, float(u @ v) / (nu * nv)))))
 
 
 def segment_features(seg: np.ndarray) -> dict[str, float]:
@@ -75,7 +68,7 @@ def segment_features(seg: np.ndarray) -> dict[str, float]:
         "shift_g": float(np.linalg.norm(vec(0.4, 1.2) - vec(-2.5, -1.0))),  # posture change, unnormalised
         "post_axis_std": float(post_axes.std(axis=0).sum()) if len(post_axes) > 1 else nan,
         "late_std": float(late.std()) if len(late) > 1 else nan,  # settled by the end of the segment?
-        "turn_deg": _angle(vec(-1.0, -0.5), vec(0.4, 1.2)),  # turn from just before the impact to after it
+        "turn_deg": angle_deg(vec(-1.0, -0.5), vec(0.4, 1.2)),  # turn from just before the impact to after it
         "sink_g_s": float((part(-0.6, -0.05) - 1.0).sum()) / RATE_HZ,  # |a| below 1 g: sinking before impact
     }
 
