@@ -1,6 +1,7 @@
 """Message catalogues (issue 18): what the hub says to people, in Simplified Chinese first and English second.
 
-Catalogues are flat JSON files, one per language, `{"key": "text with {param}"}`: devices/i18n/ holds what the hub
+Catalogues are flat JSON files, one per language (plus its parts, `{language}.<part>.json`, one per feature),
+`{"key": "text with {param}"}`: devices/i18n/ holds what the hub
 writes (alert and incident titles per detection kind, warning colours and grades, report stages, downlink texts to
 the wearable, CAP texts, export headers), dashboard/i18n/ what the pages show. `Catalogue` merges the folders it is
 given; the pages get the same merged catalogue from /api/i18n/{lang} and format it with common.js's `t(key, params)`.
@@ -54,13 +55,24 @@ def hub_language() -> str:
 
 @cache
 def _load(folder: Path, language: str) -> dict[str, str]:
-    path = folder / f"{language}.json"
-    if not path.is_file():
-        return {}
-    data = json.loads(path.read_text(encoding="utf-8"))
-    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
-        raise ValueError(f"{path}: a catalogue is one flat JSON object of strings")
-    return data
+    """One language's messages in `folder`: `{language}.json` merged with its parts `{language}.<part>.json`.
+
+    A part holds one feature's keys (e.g. `zh-CN.insights.json`), so that features do not all edit one file; a key
+    defined in two files of one folder is an error, not a silent override.
+    """
+    paths = [folder / f"{language}.json", *sorted(folder.glob(f"{language}.*.json"))]
+    out: dict[str, str] = {}
+    for path in paths:
+        if not path.is_file():
+            continue
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+            raise ValueError(f"{path}: a catalogue is one flat JSON object of strings")
+        clash = sorted(set(out) & set(data))
+        if clash:
+            raise ValueError(f"{path}: keys already defined in another part of {folder}: {clash[:5]}")
+        out.update(data)
+    return out
 
 
 class Catalogue:
