@@ -15,10 +15,11 @@ from fastapi import FastAPI
 from dashboard.roles import rule
 
 ERROR = {"$ref": "#/components/schemas/HTTPError"}
+MESSAGE = {"title": "Message", "type": "string", "description": "the error in the reader's language (error_texts.py)"}
 HTTP_ERROR = {
     "title": "HTTPError",
     "type": "object",
-    "properties": {"detail": {"title": "Detail", "type": "string"}},
+    "properties": {"detail": {"title": "Detail", "type": "string"}, "message": MESSAGE},
     "required": ["detail"],
 }
 MEDIA = {  # routes answering other than JSON: (method, path) -> media types of their 200
@@ -43,6 +44,7 @@ def _document(spec: dict[str, Any]) -> dict[str, Any]:
     if "HTTPValidationError" in schemas:
         detail = schemas["HTTPValidationError"]["properties"]["detail"]
         schemas["HTTPValidationError"]["properties"]["detail"] = {"anyOf": [detail, {"type": "string"}]}
+        schemas["HTTPValidationError"]["properties"]["message"] = MESSAGE
     for path, operations in spec.get("paths", {}).items():
         for method, op in operations.items():
             found = rule(method.upper(), path)
