@@ -25,7 +25,11 @@ HTTP_ERROR = {
 MEDIA = {  # routes answering other than JSON: (method, path) -> media types of their 200
     ("GET", "/cap/alerts.xml"): ["application/atom+xml"],
     ("GET", "/cap/alerts/{identifier}.xml"): ["application/cap+xml"],
-    ("GET", "/api/export"): ["text/csv", "application/vnd.apache.parquet"],
+    ("GET", "/api/export"): [
+        "text/csv",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.apache.parquet",
+    ],
     ("GET", "/api/command/reports/{event_id}/rollup.{fmt}"): [
         "text/csv",
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
