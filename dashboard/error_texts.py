@@ -56,18 +56,27 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), k) for
     (r"^no event (?P<event>\S+)$", "error.no_event"),
     (r"^no task (?P<task>\S+)$", "error.no_task"),
     (r"^no \w[\w ]* in this hub$", "error.unavailable"),
+    (r"^task (?P<task>\S+): (?P<task_state>\w+) -> (?P<task_to>\w+) not allowed$", "error.task_state"),
+    (r"^no offer (?P<offer>\S+)$", "error.no_offer"),
+    (r"^offer (?P<offer>\S+) is not for (?P<responder>\S+)$", "error.offer_not_for"),
+    (r"^offer (?P<offer>\S+) is (?P<offer_state>\w+); cannot become (?P<offer_to>\w+)$", "error.offer_state"),
+    (r"^kind must be one of .*$", "error.responder_kind"),
+    (r"^unknown services \[(?P<services>[^\]]*)\]; known: .*$", "error.responder_services"),
+    (r"^hours must look like 08:00-20:00, got .*$", "error.responder_hours"),
     (r"^(?P<reason>duplicate_event|bad_stage|missing_field|unknown_event|stage_order|out_of_order"
      r"|correction_without_note|cumulative_decrease): .*$", "error.report.{reason}"),
 ))  # fmt: skip
 # values inside a message that the catalogue names ("supervisor" -> 值班长)
-WORDS: Mapping[str, str] = {"roles": "role.", "state": "state.", "to": "state."}
+WORDS: Mapping[str, str] = {"roles": "role.", "state": "state.", "to": "state.", "task_state": "task.",
+                            "task_to": "task.", "offer_state": "offer.", "offer_to": "offer.", "services": "service."}
+_PARAM = {"task_state": "state", "task_to": "to", "offer_state": "state", "offer_to": "to"}  # group -> placeholder
 STATUS_KEYS = {400: "error.status.400", 401: "error.sign in first", 403: "error.status.403", 404: "error.status.404",
                405: "error.status.405", 409: "error.status.409", 413: "error.status.413", 422: "error.status.422",
                429: "error.status.429", 503: "error.status.503"}  # fmt: skip
 
 
 def _named(language: str, prefix: str, value: str) -> str:
-    names = [v.strip().strip("'\"") for v in value.split(",")] if prefix == "role." else [value]
+    names = [v.strip().strip("'\"") for v in value.split(",")] if prefix in ("role.", "service.") else [value]
     messages = CATALOGUE.messages(language)
     return _separator(language).join(messages.get(prefix + n, n) for n in names if n)
 
@@ -83,7 +92,8 @@ def translate(detail: str, status: int, language: str) -> str:
         found = pattern.match(detail)
         if found is None:
             continue
-        params = {k: _named(language, WORDS[k], v) if k in WORDS else v for k, v in found.groupdict().items()}
+        params = {_PARAM.get(k, k): _named(language, WORDS[k], v) if k in WORDS else v
+                  for k, v in found.groupdict().items()}
         return CATALOGUE.text(key.format(**params), language, **params)
     return CATALOGUE.text(STATUS_KEYS.get(status, "error.status.500" if status >= 500 else "error.status.400"),
                           language)
