@@ -194,7 +194,7 @@ const ON_FRAME = {
   cap(d) { logLine(t("map.log.cap", { type: word("cap.msg.", d.msg_type), id: d.identifier })); scheduleState(); },
   report(d) {
     const village = villageName(d.village_id);
-    logLine(d.error ? t("map.log.report_rejected", { village, error: d.error })
+    logLine(d.error ? t("map.log.report_rejected", { village, error: word("error.report.", d.error) })
       : t("map.log.report", { village, stage: word("stage.", d.stage || "overdue") }));
     scheduleState();
   },
