@@ -106,7 +106,7 @@ def validation_text(errors: list[Any], language: str) -> str:
     for error in errors:
         loc = [str(p) for p in error.get("loc", ()) if not isinstance(p, int) and p not in ("body", "query", "path")]
         name = loc[-1] if loc else ""
-        label = messages.get(f"field.{name}", name)
+        label = messages.get(f"field.{name}") or messages.get(f"indicator.{name}", name)  # a report's indicators
         if label and label not in fields:
             fields.append(label)
     if not fields:

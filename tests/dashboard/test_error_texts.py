@@ -9,7 +9,7 @@ from pathlib import Path
 
 from hub_api import hub_api
 
-from dashboard.error_texts import PATTERNS
+from dashboard.error_texts import PATTERNS, validation_text
 from dashboard.i18n_api import CATALOGUE
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -56,3 +56,9 @@ def test_every_pattern_names_keys_of_both_catalogues() -> None:
             reasons = re.search(r"\(\?P<reason>([\w|]+)\)", pattern.pattern)
             keys = [key.format(reason=r) for r in reasons.group(1).split("|")] if reasons else [key]
             assert [k for k in keys if k not in known] == [], (language, pattern.pattern)
+
+
+def test_validation_names_report_indicators_and_unknown_fields() -> None:
+    errors = [{"loc": ("body", "indicators", "deaths")}, {"loc": ("body", "stage")}, {"loc": ("query", "brand_new")}]
+    assert validation_text(errors, "zh-CN") == "输入有误，请检查：死亡人口（人）、报告阶段、brand_new"
+    assert validation_text([], "en") == "invalid input"
