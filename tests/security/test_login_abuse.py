@@ -4,7 +4,6 @@ by timing; sessions end when idle or past their lifetime, and ended sessions are
 from __future__ import annotations
 
 import asyncio
-import statistics
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -85,9 +84,10 @@ def test_unknown_user_costs_the_same_time_as_a_known_one(staff: StaffClient) -> 
 
     for i in range(3):  # warm up
         attempt("operator", i), attempt("nobody-here", i)
-    # interleaved, so that a busy machine (other tests run beside this one) slows both alike
+    # interleaved, and the fastest of each: other tests run beside this one (pytest-xdist), and the least disturbed
+    # sample is the one nearest the work itself
     pairs = [(attempt("operator", i), attempt("nobody-here", i)) for i in range(3, 24)]
-    known, unknown = statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs)
+    known, unknown = min(p[0] for p in pairs), min(p[1] for p in pairs)
     assert 0.5 < unknown / known < 2.0, (known, unknown)
 
 
