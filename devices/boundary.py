@@ -8,12 +8,13 @@ The vertices are quantised to 1/1024 degree (about 100 m): a map outline, not a 
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+
+import numpy as np
 
 from devices.divisions import NODE_MODULES, DivisionsMissing, locate
 from devices.geo import gcj02_to_wgs84
@@ -29,10 +30,21 @@ class Boundary:
     code: str
     name: str
     polygons: tuple[tuple[Ring, ...], ...]
+    _edges: np.ndarray = field(init=False, repr=False, compare=False)  # x1, y1, x2, y2 of every ring's edges
+
+    def __post_init__(self) -> None:
+        rings = [np.asarray(ring, dtype=float) for poly in self.polygons for ring in poly]
+        edges = np.concatenate([np.hstack([r[:-1], r[1:]]) for r in rings]) if rings else np.zeros((0, 4))
+        object.__setattr__(self, "_edges", edges.T.copy())
 
     def contains(self, lat: float, lon: float) -> bool:
-        """Whether a point lies inside (even-odd rule over every ring, so holes are outside)."""
-        return any(sum(_crosses(ring, lat, lon) for ring in poly) % 2 == 1 for poly in self.polygons)
+        """Whether a point lies inside: a ray to the east crosses the edges (of every ring: holes are outside) an odd
+        number of times."""
+        x1, y1, x2, y2 = self._edges
+        spans = (y1 > lat) != (y2 > lat)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x_at = x1 + (lat - y1) * (x2 - x1) / (y2 - y1)
+        return bool(np.count_nonzero(spans & (lon < x_at)) % 2)
 
     def bbox(self) -> tuple[float, float, float, float]:
         """west, south, east, north."""
@@ -49,14 +61,6 @@ class Boundary:
         """The outline as a GeoJSON MultiPolygon."""
         return {"type": "MultiPolygon",
                 "coordinates": [[[list(p) for p in ring] for ring in poly] for poly in self.polygons]}  # fmt: skip
-
-
-def _crosses(ring: Ring, lat: float, lon: float) -> bool:
-    inside = False
-    for (x1, y1), (x2, y2) in itertools.pairwise(ring):
-        if (y1 > lat) != (y2 > lat) and lon < x1 + (lat - y1) * (x2 - x1) / (y2 - y1):
-            inside = not inside
-    return inside
 
 
 def _ring(coords: list[list[float]]) -> Ring:
