@@ -4,6 +4,7 @@ demo community placed inside it (the map's side: tests/dashboard/test_map_outlin
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from devices import boundary, divisions
 from devices.boundary import county_boundary
 from devices.divisions import DivisionsMissing, load_county, short_name
+from devices.geo import haversine_km, wgs84_to_gcj02
 from simulators.community import build_community
 
 XINGSHA = (28.2458, 113.0807)  # 星沙, the seat of 长沙县 (WGS-84)
@@ -59,6 +61,13 @@ def test_the_outline_is_the_real_county_in_wgs84(no_network: None) -> None:
     assert 112.9 < west < 113.05 and 113.4 < east < 113.6 and 27.95 < south < 28.1 and 28.6 < north < 28.75
     geometry = outline.geometry()
     assert geometry["type"] == "MultiPolygon"
+    raw = json.loads((divisions.NODE_MODULES / boundary.PACKAGE / "湖南/长沙市/长沙县.geojson").read_text("utf-8"))
+    gcj_lon, gcj_lat = raw["features"][0]["geometry"]["coordinates"][0][0]
+    wgs_lon, wgs_lat = outline.polygons[0][0][0]
+    shift_m = haversine_km(gcj_lat, gcj_lon, wgs_lat, wgs_lon) * 1000
+    assert 200 < shift_m < 800  # AMap's GCJ-02 moved back to WGS-84 (a few hundred metres here)
+    back = wgs84_to_gcj02(wgs_lat, wgs_lon)
+    assert haversine_km(*back, gcj_lat, gcj_lon) < 0.001
 
 
 def test_the_demo_community_lives_in_real_villages_inside_the_county() -> None:
