@@ -31,7 +31,9 @@ LATIN_OK = {"SOS"}  # the key's name on the wearable
 
 @pytest.fixture
 def language() -> Iterator[None]:
-    """Tests set the hub's language; it goes back to zh-CN afterwards."""
+    """The hub's language is zh-CN unless a test sets it (whatever an earlier test in this process set), and again
+    zh-CN afterwards."""
+    i18n.configure("zh-CN")
     yield
     i18n.configure("zh-CN")
 
