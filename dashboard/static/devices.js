@@ -17,7 +17,7 @@ const when = (ts) => (ts ? new Date(ts * 1000).toLocaleString() : "");
 async function load() {
   const rows = await api("GET", "/api/devices/credentials");
   $("credentials").tBodies[0].replaceChildren(...rows.map((c) => el("tr", { "data-device": c.device_id },
-    el("td", {}, c.device_id), el("td", {}, c.family || ""), el("td", {}, when(c.issued_at)),
+    el("td", {}, c.device_id), el("td", {}, c.family || t(`security.kind_${c.kind}`)), el("td", {}, when(c.issued_at)),
     el("td", { class: "state" }, c.revoked ? `revoked ${when(c.revoked_at)}` : "active"),
     el("td", {}, c.revoked ? "" : el("button", { class: "revoke", onclick: () => revoke(c.device_id) }, "Revoke")))));
 }
@@ -26,7 +26,7 @@ async function issue(ev) {
   ev.preventDefault();
   $("error").textContent = ""; $("issued").hidden = true;
   try {
-    const got = await api("POST", `/api/devices/${encodeURIComponent($("issue-id").value)}/credentials`);
+    const got = await api("POST", `/api/devices/${encodeURIComponent($("issue-id").value)}/credentials?kind=${$("issue-kind").value}`);
     $("issued").textContent = `${got.device_id}: user name ${got.username}, password ${got.password} ` +
       "(shown once: copy it into the device now)";
     $("issued").hidden = false;
@@ -47,5 +47,12 @@ fetch("/api/me", { credentials: "same-origin" }).then(async (r) => {
   const me = await r.json();
   $("who").textContent = `${me.display_name || me.username} (${me.role})`;
   $("devices-main").hidden = false;
-  load().catch((e) => { $("error").textContent = e.message; });
+  load().then(loadAliases).catch((e) => { $("error").textContent = e.message; });
 });
+
+// Issue 16: the aliases, read here; managed with `hub registry add-alias|remove-alias` or /api/aliases (audited).
+async function loadAliases() {
+  const rows = await api("GET", "/api/aliases");
+  $("aliases").tBodies[0].replaceChildren(...rows.map((a) => el("tr", {},
+    el("td", {}, a.source), el("td", {}, a.bridge || ""), el("td", {}, a.external_id), el("td", {}, a.device_id))));
+}
