@@ -177,6 +177,17 @@ def test_admin_api_issues_and_revokes_and_the_cli_lists(secured: Secured, tmp_pa
         assert ("staff:tester", "device_credential_issued", device) in audit
         assert ("staff:tester", "device_credential_revoked", device) in audit
         assert hub.get("/api/stats")["warnings"] == []  # the broker refuses anonymous clients: no warning
+        # a zigbee2mqtt bridge over the API (issue 16): its credential, its base topic, an alias bound to it
+        bridge = hub.post("/api/devices/z2m-api/credentials?kind=bridge")
+        assert bridge["kind"] == "bridge" and bridge["base_topic"] == "zigbee2mqtt/z2m-api"
+        assert Peer(secured.broker.port, "z2m-api", bridge["password"]).accepted
+        sensor = next(d for d in secured.ids.devices if d.startswith("S"))
+        alias = {"source": "zigbee2mqtt", "external_id": "hall", "device_id": sensor, "bridge": "z2m-api"}
+        assert hub.post("/api/aliases", alias) == alias
+        assert hub.get("/api/aliases") == [alias]
+        audit = hub.get("/api/audit")
+        assert ("staff:tester", "bridge_credential_issued", "z2m-api") in \
+            [(a["actor"], a["action"], a["detail"].get("device_id")) for a in audit]
         page = httpx.get(f"{hub.url}/devices")
         assert page.status_code == 200 and "devices.js" in page.text
         dev.close()
@@ -247,5 +258,8 @@ def test_bridges_and_responders_get_their_own_topics_only(secured: Secured) -> N
     again, still = Peer(port, "z2m-a", pw["z2m-a"]), Peer(port, "z2m-b", pw["z2m-b"])
     assert again.accepted is False and still.accepted
     assert {c["device_id"]: c["kind"] for c in ids.list()}["z2m-a"] == "bridge"
+    assert ids.revoke(responder.responder_id, "tester")  # a responder's app too
+    assert secured.audit[-1][:2] == ("tester", "responder_credential_revoked")
+    assert Peer(port, responder.responder_id, pw[responder.responder_id]).accepted is False
     for peer in (hub, a, b, app, again, still):
         peer.close()
