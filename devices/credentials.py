@@ -6,10 +6,10 @@ under `<domain>/<its id>/...` and read only its own `/set` (DESIGN.md: identity 
 Revoking a device rewrites both files; Mosquitto rereads them on SIGHUP, and the hub refuses the device's
 messages from its next batch on (the registry marks it inactive), so no restart is needed anywhere.
 
-Three kinds of identity (issue 16): a `device` (the patterns below), a `responder` app (reads only
+Three kinds of identity (issue 16): a `device` (its own topics, as above), a `responder` app (reads only
 `responders/<id>/offer`, writes only `responders/<id>/status`, docs/mqtt-contract.md) and an ecosystem `bridge`
 (a zigbee2mqtt instance whose base topic is `zigbee2mqtt/<bridge id>`: it reads and writes only below it). The
-responders' and bridges' rules are per-user blocks, written for their active credentials only.
+rules of every kind are per-user blocks, written for the active credentials only.
 """
 
 from __future__ import annotations
@@ -49,17 +49,15 @@ topic read responders/+/status
 topic write responders/+/offer
 topic readwrite hub/events/#
 
-# every device: its own topics only (%u = its username = its device id)
-pattern write eldercare/%u/telemetry
-pattern write eldercare/%u/event
-pattern write eldercare/%u/availability
-pattern read eldercare/%u/set
-pattern write disaster/%u/observation
-pattern write disaster/%u/report
-pattern write disaster/%u/availability
-
 """
+# issue 16: one `user` block per active credential, by its kind (no `pattern` lines: Mosquitto applies those to every
+# user, so a bridge or a responder would get a device's topics under its own name)
+_DEVICE_TOPICS = ("write eldercare/{u}/telemetry", "write eldercare/{u}/event", "write eldercare/{u}/availability",
+                  "read eldercare/{u}/set", "write disaster/{u}/observation", "write disaster/{u}/report",
+                  "write disaster/{u}/availability")
 KIND_ACL: dict[str, str] = {
+    # a device (username = device id): its own topics only (DESIGN.md: identity = username = the id in the topic)
+    "device": "\nuser {u}\n" + "".join(f"topic {t}\n" for t in _DEVICE_TOPICS),
     # a responder app (username = responder id): its offers in, its status out (docs/mqtt-contract.md)
     "responder": "\nuser {u}\ntopic read responders/{u}/offer\ntopic write responders/{u}/status\n",
     # a zigbee2mqtt bridge (base_topic: zigbee2mqtt/<its id>): its own base topic only, both ways
@@ -129,7 +127,8 @@ class Credentials:
         tmp.replace(passwords)  # atomic: the broker never reads half a file
         acl_tmp = folder / "acl.tmp"
         rows = self.db.execute("SELECT username, kind FROM device_credentials WHERE revoked = 0 ORDER BY 1")
-        blocks = "".join(KIND_ACL[r["kind"]].format(u=r["username"]) for r in rows if r["kind"] in KIND_ACL)
+        blocks = "".join(KIND_ACL[r["kind"]].format(u=r["username"]) for r in rows
+                         if r["kind"] in KIND_ACL and r["username"] != HUB_USER)
         acl_tmp.write_text(ACL.format(hub=HUB_USER) + blocks)
         acl_tmp.chmod(0o644)
         acl_tmp.replace(acl)

@@ -225,6 +225,7 @@ def test_bridges_and_responders_get_their_own_topics_only(secured: Secured) -> N
     hub = Peer(port, HUB_USER, secured.ids.hub_password)
     hub.subscribe("zigbee2mqtt/#")
     hub.subscribe("responders/+/status")
+    hub.subscribe("eldercare/+/telemetry")
     a, b = Peer(port, "z2m-a", pw["z2m-a"]), Peer(port, "z2m-b", pw["z2m-b"])
     app = Peer(port, responder.responder_id, pw[responder.responder_id])
     assert hub.accepted and a.accepted and b.accepted and app.accepted
@@ -257,6 +258,9 @@ def test_bridges_and_responders_get_their_own_topics_only(secured: Secured) -> N
     assert wait_for(lambda: a.disconnected_at is not None, 3.0)
     again, still = Peer(port, "z2m-a", pw["z2m-a"]), Peer(port, "z2m-b", pw["z2m-b"])
     assert again.accepted is False and still.accepted
+    still.publish("eldercare/z2m-b/telemetry", b"a bridge posing as a device", wait_s=2)  # no device topics
+    time.sleep(0.3)
+    assert not [t for t, _ in hub.got if t.startswith("eldercare/")]
     assert {c["device_id"]: c["kind"] for c in ids.list()}["z2m-a"] == "bridge"
     assert ids.revoke(responder.responder_id, "tester")  # a responder's app too
     assert secured.audit[-1][:2] == ("tester", "responder_credential_revoked")
