@@ -36,8 +36,8 @@ def list_credentials(identities: Identities, _user: Admin) -> list[dict[str, Any
 def issue_credential(device_id: DeviceId, identities: Identities, user: Admin,
                      kind: Annotated[Kind, Query()] = "device") -> dict[str, Any]:
     """Issue a new password to a registered device (replacing any earlier one), a registered responder's app
-    (`?kind=responder`) or a zigbee2mqtt bridge (`?kind=bridge`, base topic zigbee2mqtt/<id>); the answer is the
-    only copy."""
+    (`?kind=responder`), a zigbee2mqtt bridge (`?kind=bridge`, base topic zigbee2mqtt/<id>) or an OwnTracks user
+    (`?kind=owntracks`, topics owntracks/<id>/...); the answer is the only copy."""
     try:
         issued = identities.issue(device_id, f"staff:{user.username}", kind=kind)
     except IdentityError as exc:

@@ -6,9 +6,10 @@ under `<domain>/<its id>/...` and read only its own `/set` (DESIGN.md: identity 
 Revoking a device rewrites both files; Mosquitto rereads them on SIGHUP, and the hub refuses the device's
 messages from its next batch on (the registry marks it inactive), so no restart is needed anywhere.
 
-Three kinds of identity (issue 16): a `device` (its own topics, as above), a `responder` app (reads only
+Four kinds of identity (issue 16): a `device` (its own topics, as above), a `responder` app (reads only
 `responders/<id>/offer`, writes only `responders/<id>/status`, docs/mqtt-contract.md) and an ecosystem `bridge`
-(a zigbee2mqtt instance whose base topic is `zigbee2mqtt/<bridge id>`: it reads and writes only below it). The
+(a zigbee2mqtt instance whose base topic is `zigbee2mqtt/<bridge id>`: it reads and writes only below it); an
+`owntracks` user's phones read and write only below `owntracks/<user>/`. The
 rules of every kind are per-user blocks, written for the active credentials only.
 """
 
@@ -26,8 +27,8 @@ from devices.statedb.sqlite import StateDB
 
 PBKDF2_ROUNDS = 101  # what mosquitto_passwd 2.0 writes
 HUB_USER = "hub"
-Kind = Literal["device", "responder", "bridge"]
-KINDS: tuple[Kind, ...] = ("device", "responder", "bridge")
+Kind = Literal["device", "responder", "bridge", "owntracks"]
+KINDS: tuple[Kind, ...] = ("device", "responder", "bridge", "owntracks")
 DDL = (
     """CREATE TABLE IF NOT EXISTS device_credentials (username TEXT PRIMARY KEY, pw_hash TEXT NOT NULL,
         issued_at REAL NOT NULL, revoked INTEGER NOT NULL DEFAULT 0)""",
@@ -62,6 +63,8 @@ KIND_ACL: dict[str, str] = {
     "responder": "\nuser {u}\ntopic read responders/{u}/offer\ntopic write responders/{u}/status\n",
     # a zigbee2mqtt bridge (base_topic: zigbee2mqtt/<its id>): its own base topic only, both ways
     "bridge": "\nuser {u}\ntopic readwrite zigbee2mqtt/{u}/#\n",
+    # an OwnTracks user (its phones publish owntracks/<user>/<device>): its own tree only, both ways
+    "owntracks": "\nuser {u}\ntopic readwrite owntracks/{u}/#\n",
 }
 
 

@@ -37,7 +37,7 @@ NOT_BRIDGES = frozenset({"bridge"})  # zigbee2mqtt's own `<base>/bridge/...` top
 def reserve_identities(registry: Registry, credentials: Credentials, responder_ids: Callable[[], list[str]]) -> None:
     """No device may be registered under a responder's or a bridge's id (it would get their broker identity)."""
     registry.reserved_ids.append(responder_ids)
-    registry.reserved_ids.append(lambda: credentials.usernames("bridge"))
+    registry.reserved_ids.append(lambda: credentials.usernames("bridge") + credentials.usernames("owntracks"))
 
 
 class IdentityError(ValueError):
@@ -64,6 +64,8 @@ class Issued:
                                "client_id": self.device_id, "issued_at": self.issued_at, "kind": self.kind}
         if self.kind == "bridge":  # zigbee2mqtt's configuration.yaml: mqtt.base_topic
             doc["base_topic"] = f"zigbee2mqtt/{self.device_id}"
+        if self.kind == "owntracks":  # the app's user name; each phone's device name is its own
+            doc["base_topic"] = f"owntracks/{self.device_id}"
         if broker_url:
             doc["broker_url"] = broker_url
         if ca_file:
@@ -111,7 +113,8 @@ class DeviceIdentities:
 
     def issue(self, device_id: str, actor: str, password: str | None = None, kind: Kind = "device") -> Issued:
         """A new password for a registered device (replacing any earlier one; a revoked device is active again),
-        a registered responder's app, or a zigbee2mqtt bridge (base topic `zigbee2mqtt/<id>`)."""
+        a registered responder's app, a zigbee2mqtt bridge (base topic `zigbee2mqtt/<id>`) or an OwnTracks user
+        (its phones publish `owntracks/<id>/<device>`)."""
         if kind not in KINDS:
             raise IdentityError(f"unknown kind {kind!r}; one of {', '.join(KINDS)}")
         before = self.credentials.kind(device_id)
@@ -129,8 +132,8 @@ class DeviceIdentities:
             is_responder = device_id in set(self.responder_ids())
             if kind == "responder" and not is_responder:
                 raise IdentityError(f"responder {device_id!r} is not registered; add the responder first", 404)
-            if kind == "bridge" and is_responder:
-                raise IdentityError(f"{device_id!r} is a responder's id, not a bridge's", 409)
+            if kind != "responder" and is_responder:
+                raise IdentityError(f"{device_id!r} is a responder's id, not a {kind}", 409)
         secret = self.credentials.issue(device_id, password, kind)
         if kind == "device":
             self.registry.set_active(device_id, True)

@@ -41,7 +41,8 @@ def add_devices(sub: Sub) -> None:
     issue.add_argument("--kind", choices=KINDS, default="device",
                        help="device (default): its own topics; responder: reads responders/ID/offer, writes "
                        "responders/ID/status; bridge: a zigbee2mqtt bridge with base topic zigbee2mqtt/ID, "
-                       "reads and writes only below it")
+                       "reads and writes only below it; owntracks: an OwnTracks user, its phones publish "
+                       "owntracks/ID/<device> (alias each with hub registry add-alias --source owntracks)")
     issue.add_argument("--out", type=Path, help="write a provisioning JSON file (mode 0600) instead of printing")
     issue.add_argument("--broker-url", default="", help="broker URL the device should use, put in the file")
     issue.add_argument("--ca-file", default="", help="CA file the device should trust, named in the file")
@@ -119,6 +120,9 @@ def cmd_issue(args: argparse.Namespace) -> int:
             print(f"issued {issued.device_id} ({issued.kind}): username {issued.device_id} password {issued.password}")
             if issued.kind == "bridge":
                 print(f"zigbee2mqtt configuration.yaml: mqtt.base_topic: zigbee2mqtt/{issued.device_id}")
+            if issued.kind == "owntracks":
+                print(f"OwnTracks app: user name {issued.device_id}; its phones publish owntracks/{issued.device_id}/"
+                      "<device>")
             print(f"(shown once; {note})")
         return 0
     finally:

@@ -252,6 +252,17 @@ def test_bridges_and_responders_get_their_own_topics_only(secured: Secured) -> N
     outcomes = [decoder.decode(t, p, ids.registry.devices(), time.time()) for t, p in z2m]
     assert isinstance(outcomes[0], Reading) and outcomes[0].device_id == sensor.device_id
     assert isinstance(outcomes[1], Rejection) and outcomes[1].reason == "unknown_device"
+    # an OwnTracks user's phones publish only below owntracks/<user>/
+    granny = ids.issue("granny", "tester", kind="owntracks")
+    assert granny.provisioning()["base_topic"] == "owntracks/granny"
+    hub.subscribe("owntracks/#")
+    phone = Peer(port, "granny", granny.password)
+    assert phone.accepted and phone.publish("owntracks/granny/pixel", b"fix")
+    phone.publish("owntracks/grandpa/pixel", b"forged fix", wait_s=2)
+    assert wait_for(lambda: ("owntracks/granny/pixel", b"fix") in hub.got)
+    time.sleep(0.3)
+    assert [t for t, _ in hub.got if t.startswith("owntracks/")] == ["owntracks/granny/pixel"]
+    phone.close()
     # revoking a bridge cuts it and refuses it; the other bridge stays
     assert ids.revoke("z2m-a", "tester")
     assert secured.audit[-1][:2] == ("tester", "bridge_credential_revoked")
