@@ -70,6 +70,9 @@ class BrokerSettings(Section):
                                   "Mosquitto's password_file and acl_file there); empty = <data_dir>/broker-auth")
     pid_file: Path | None = Field(None, description="Mosquitto's pid file: SIGHUP after each change so it rereads "
                                   "the files; empty = <data_dir>/mosquitto/mosquitto.pid (the demo's broker)")
+    device_tls: str = Field("", pattern=r"^$|^\[?[A-Za-z0-9_.:-]+\]?:[0-9]{1,5}$",
+                            description="`hub demo`: HOST:PORT of a TLS listener for devices (e.g. 0.0.0.0:8883), "
+                            "the default of --device-tls; the simulator then connects over it; empty = none")
 
     def folder(self, data_dir: Path) -> Path:
         """Where the files go."""
