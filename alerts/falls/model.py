@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from alerts.falls.features import PRE_N, RATE_HZ, angle_deg
+from alerts.falls.features import PRE_N, RATE_HZ, FallThresholds, angle_deg, confidence, is_fall
 
 MODEL_PATH = Path(__file__).with_name("models.json")
 CLIP_Z = 4.0  # standardised features are clipped to +-4: one odd value cannot dominate a decision
@@ -90,12 +90,16 @@ class FallModel:
     min_peak_g: float = 1.8  # impacts below this are never falls
     meta: dict[str, object] = field(default_factory=dict)
     quadratic: int = 0  # products of every pair of the first `quadratic` standardised features are terms too
+    # Where set, the threshold rule (alerts/falls/features.py) with these thresholds, fitted on the same training
+    # subjects, also decides a fall: "rule OR the model at a high cut", the model catching what the rule misses.
+    rule: dict[str, float] | None = None
 
     def __post_init__(self) -> None:
         self._m = np.asarray(self.mean)
         self._s = np.asarray(self.scale)
         self._w = np.asarray(self.coef)
         self._pairs = np.triu_indices(self.quadratic)
+        self.thresholds = None if self.rule is None else FallThresholds(**self.rule)
 
     def vector(self, f: Mapping[str, float]) -> np.ndarray:
         """Standardised, clipped feature vector (missing values at the training mean, i.e. 0), then the products."""
@@ -110,7 +114,16 @@ class FallModel:
 
     def is_fall(self, f: Mapping[str, float]) -> bool:
         """The decision."""
+        if self.thresholds is not None and is_fall(dict(f), self.thresholds):
+            return True
         return f["peak_g"] >= self.min_peak_g and self.probability(f) >= self.cut
+
+    def confidence(self, f: Mapping[str, float]) -> float:
+        """0..1 for a decided fall: the model's probability, or the rule's margin where that is higher."""
+        p = self.probability(f)
+        if self.thresholds is not None and is_fall(dict(f), self.thresholds):
+            p = max(p, confidence(dict(f), self.thresholds))
+        return round(p, 3)
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready parameters."""
