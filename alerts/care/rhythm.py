@@ -44,6 +44,7 @@ class RhythmSettings:
     bathroom_default_s: float = 5400.0  # day one, after the bathroom at night or in the day
     night_start_tod_s: float = 20 * 3600.0  # a silence beginning in the night, in bed or at home, is sleep...
     night_end_tod_s: float = 6 * 3600.0
+    evening_tod_s: float = 16 * 3600.0  # a silence beginning after this that runs into the night may be sleep
     wake_extra_s: float = 2 * 3600.0  # ...until the wake-up limit plus this (the wake-up rule speaks first)
     history: int = 4000  # learned silences kept per home (about a year)
     exit_long_s: float = 2 * 3600.0  # a sensor of the home zone that begins or ends silences this long...
@@ -156,7 +157,8 @@ class HomeRhythm:
                 for x in (self.last_sensor, sensor):
                     self.brackets[x] = self.brackets.get(x, 0) + 1
         door = zone == EXIT or (zone == HOME and self.exit_like(sensor))
-        if not worn and gap >= self._s.lone_gap_s and self.last_ts > NEG:
+        back_unseen = self.away() and not door and gap >= self._s.exit_long_s  # out for hours, in by no door
+        if not worn and self.last_ts > NEG and (gap >= self._s.lone_gap_s or back_unseen):
             self.lone_ts = ts  # the first sign after a very long silence: one burst of one sensor proves little
         elif not worn and ts - self.lone_ts >= self._s.confirm_s:
             self.lone_ts = NEG  # a second movement, apart from the first burst: someone is there
@@ -281,6 +283,18 @@ class HomeRhythm:
             if len(lengths) >= s.min_samples:
                 kept = sorted(lengths)[: len(lengths) - s.ignore_top] if s.ignore_top else lengths
                 typical = _quantile(kept, s.quantile)
-                limit = min(s.cap_s, max(floor, typical * s.margin))
-                return Expectation(limit, basis, len(lengths), typical)
-        return Expectation(min(s.cap_s, default), "default", 0, 0.0)
+                limit = self._into_night(max(floor, typical * s.margin), wake_limit_tod)
+                return Expectation(min(s.cap_s, limit), basis, len(lengths), typical)
+        return Expectation(min(s.cap_s, self._into_night(default, wake_limit_tod)), "default", 0, 0.0)
+
+    def _into_night(self, limit: float, wake_limit_tod: float) -> float:
+        """An evening silence at home (not in the bathroom) whose limit falls in the night may be sleep begun
+        where no sensor saw it (a sofa, a bed without a mat): it is then judged as a night, until the wake-up
+        limit plus `wake_extra_s`."""
+        s, tod = self._s, self.last_tod
+        if self.last_zone == BATHROOM or not s.evening_tod_s <= tod < s.night_start_tod_s:
+            return limit
+        due = (tod + limit) % DAY_S
+        if due >= s.night_start_tod_s or due < s.night_end_tod_s or limit >= DAY_S - tod:
+            return max(limit, (wake_limit_tod - tod) % DAY_S + s.wake_extra_s)
+        return limit

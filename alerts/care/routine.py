@@ -36,6 +36,7 @@ class RoutineSettings:
     wake_margin_min_s: float = 5400.0
     wake_margin_k: float = 4.0
     wake_learn_days: int = 5
+    wake_latest_tod_s: float = 14 * 3600.0  # no later wake-up is learned, nor limit set
     default_bathroom_s: float = 75 * 60.0
     bathroom_factor: float = 2.0
     bathroom_bounds_s: tuple[float, float] = (45 * 60.0, 120 * 60.0)
@@ -226,14 +227,19 @@ class RoutineDetector(Detector):
         return home
 
     def wake_limit_tod(self, home_id: str) -> float:
-        """Learned latest normal wake-up time of day (s after local midnight), or the default while learning."""
+        """Learned latest normal wake-up time of day (s after local midnight). While learning (fewer than
+        `wake_learn_days` wake-ups seen) the default, or later where the wake-ups seen so far already say so: a
+        home that gets up late is not called every morning of its first week."""
         home = self._homes.get(home_id)
-        if home is None or len(home.wake_tods) < self._s.wake_learn_days:
+        n = 0 if home is None else len(home.wake_tods)
+        if home is None or n == 0:
             return self._s.default_wake_limit_tod_s
         tods = list(home.wake_tods)
         med = statistics.median(tods)
         spread = 1.4826 * statistics.median(abs(t - med) for t in tods)
-        return med + max(self._s.wake_margin_min_s, self._s.wake_margin_k * spread)
+        learned = med + max(self._s.wake_margin_min_s, self._s.wake_margin_k * spread)
+        learned = min(learned, self._s.wake_latest_tod_s)
+        return learned if n >= self._s.wake_learn_days else max(learned, self._s.default_wake_limit_tod_s)
 
     def bathroom_limit_s(self, home_id: str) -> float:
         """Learned longest normal bathroom visit, or the default while learning."""
@@ -267,8 +273,9 @@ class RoutineDetector(Detector):
         day = self._day(ts)
         if home.woke_day != day:
             home.woke_day = day
-            if home.alert is None and home.checked_day != day:
-                home.wake_tods.append(self._tod(ts))
+            tod = self._tod(ts)
+            if home.alert is None and home.checked_day != day and tod < self._s.wake_latest_tod_s:
+                home.wake_tods.append(tod)  # later, the first activity of a day is coming home, not getting up
 
     def _on_motion(self, home: _Home, info: DeviceInfo, ts: float, values: dict[str, float]) -> None:
         if values.get("occupancy", 0.0) < 0.5:
