@@ -44,7 +44,8 @@ class RhythmSettings:
     bathroom_default_s: float = 5400.0  # day one, after the bathroom at night or in the day
     night_start_tod_s: float = 20 * 3600.0  # a silence beginning in the night, in bed or at home, is sleep...
     night_end_tod_s: float = 6 * 3600.0
-    evening_tod_s: float = 16 * 3600.0  # a silence beginning after this that runs into the night may be sleep
+    evening_tod_s: float = 16 * 3600.0  # a silence beginning after this that runs into the night may be sleep...
+    evening_sleep_s: float = 6 * 3600.0  # ...so it is given this long at least (or until the wake-up limit)
     wake_extra_s: float = 2 * 3600.0  # ...until the wake-up limit plus this (the wake-up rule speaks first)
     history: int = 4000  # learned silences kept per home (about a year)
     exit_long_s: float = 2 * 3600.0  # a sensor of the home zone that begins or ends silences this long...
@@ -289,12 +290,13 @@ class HomeRhythm:
 
     def _into_night(self, limit: float, wake_limit_tod: float) -> float:
         """An evening silence at home (not in the bathroom) whose limit falls in the night may be sleep begun
-        where no sensor saw it (a sofa, a bed without a mat): it is then judged as a night, until the wake-up
-        limit plus `wake_extra_s`."""
+        where no sensor saw it (a sofa, a bed without a mat): it is then given `evening_sleep_s` (a short night),
+        not the whole night, so a collapse in the evening is still called before the morning."""
         s, tod = self._s, self.last_tod
         if self.last_zone == BATHROOM or not s.evening_tod_s <= tod < s.night_start_tod_s:
             return limit
         due = (tod + limit) % DAY_S
         if due >= s.night_start_tod_s or due < s.night_end_tod_s or limit >= DAY_S - tod:
-            return max(limit, (wake_limit_tod - tod) % DAY_S + s.wake_extra_s)
+            night = (wake_limit_tod - tod) % DAY_S + s.wake_extra_s
+            return max(limit, min(night, s.evening_sleep_s))
         return limit

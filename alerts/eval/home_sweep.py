@@ -1,8 +1,9 @@
 """Tune and check the routine detectors on emergencies of one's own: splice several seeds of emergencies into a home
 (`home_splice`, the dev set's way, on days away from its own labels), replay each copy and sum the figures.
 
-`python -m alerts.eval.home_sweep HOME_DIR [--seeds 1-8] [--count 6] [--json]`: per seed the caught emergencies,
-their latencies and the false alerts; then the totals (median latency, false alerts per home-month over all copies).
+`python -m alerts.eval.home_sweep HOME_DIR [--seeds 1-8] [--count 6] [--kinds K1,K2] [--json]`: per seed the
+caught emergencies, their latencies and the false alerts; then the totals (median latency, false alerts per
+home-month over all copies).
 Only the spliced copies' labels are read, after each replay (as `hub evaluate routine` does).
 """
 
@@ -16,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from alerts.eval.home_replay import load_home, read_labels, run, score
-from alerts.eval.home_splice import splice_home
+from alerts.eval.home_splice import KINDS, splice_home
 
 
-def sweep(src: Path, seeds: list[int], count: int = 6) -> dict[str, Any]:
+def sweep(src: Path, seeds: list[int], count: int = 6, kinds: tuple[str, ...] = KINDS) -> dict[str, Any]:
     """Splice `count` emergencies for each seed into a copy of `src`, replay and score each copy."""
     rows: list[dict[str, Any]] = []
     latencies: list[float] = []
@@ -29,7 +30,7 @@ def sweep(src: Path, seeds: list[int], count: int = 6) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         for seed in seeds:
             dst = Path(tmp) / f"seed{seed}"
-            splice_home(src, dst, seed=seed, count=count, taken_gap_days=1)
+            splice_home(src, dst, seed=seed, count=count, taken_gap_days=1, kinds=kinds)
             layout = load_home(dst)
             alerts = run(layout)
             labels = read_labels(dst) or []
@@ -64,9 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("home", type=Path)
     p.add_argument("--seeds", default="1-8", help="e.g. 1-8 or 2,5,9")
     p.add_argument("--count", type=int, default=6, help="emergencies spliced per seed")
+    p.add_argument("--kinds", default=",".join(KINDS), help="splice kinds, comma-separated (see home_splice)")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
-    r = sweep(args.home, _seeds(args.seeds), args.count)
+    r = sweep(args.home, _seeds(args.seeds), args.count, tuple(args.kinds.split(",")))
     for row in r["seeds"]:
         print(f"seed {row['seed']}: caught {row['caught']}/{row['emergencies']}, median latency "
               f"{row['latency_median_h']} h, {row['false_alerts']} false; missed {row['missed']}")
