@@ -3,16 +3,26 @@ restarted hub judges silences by what it learned before, and goes on judging the
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
 
+import orjson
+import paho.mqtt.client as mqtt
+import pytest
+from hubproc import HubProcess
+from paho.mqtt.enums import CallbackAPIVersion
 from tiny_home import write_home
 
 from alerts.care.rhythm_store import RhythmStore
 from alerts.care.routine import RoutineDetector, RoutineSettings
 from alerts.eval import home_replay as hr
 from devices.models import Family, Reading
+from devices.registry import Registry
 from devices.statedb.sqlite import StateDB
+from hub.broker import Mosquitto
+from simulators.community import build_community
 
 H = 3600.0
 
@@ -70,3 +80,55 @@ def test_the_silence_across_the_restart_is_not_learned(tmp_path: Path, open_db: 
     third = _detector(layout, open_db())
     third.observe(Reading("pir_kit", Family.HOME_SENSOR, last + 10 * H + 120, 3, {"battery": 90.0}))
     assert len(third._homes["home"].rhythm.samples) == n + 1
+
+
+def _rhythm_row(data_dir: Path, home_id: str) -> tuple[dict[str, int], int]:
+    """The saved counts per sensor of a home and its learned silences, read from the hub's state file."""
+    con = sqlite3.connect(str(data_dir / "state.sqlite"), timeout=5)
+    try:
+        state = con.execute("SELECT state FROM home_rhythm WHERE home_id = ?", (home_id,)).fetchone()
+        silences = con.execute("SELECT count(*) FROM rhythm_silences WHERE home_id = ?", (home_id,)).fetchone()
+    except sqlite3.OperationalError:  # the hub has not made the tables yet
+        return {}, 0
+    finally:
+        con.close()
+    return (orjson.loads(state[0])["rhythm"]["fires"] if state else {}), int(silences[0])
+
+
+def _wait_row(data_dir: Path, home_id: str, sensor: str, fires: int) -> tuple[dict[str, int], int]:
+    deadline = time.monotonic() + 20
+    while (row := _rhythm_row(data_dir, home_id))[0].get(sensor) != fires and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return row
+
+
+@pytest.mark.integration
+def test_the_hub_killed_keeps_the_rhythm_and_learns_on(hub_factory, mosquitto: Mosquitto) -> None:
+    hub: HubProcess = hub_factory()
+    community = build_community(residents=1, terminals=1, villages=1, seed=11)
+    db = StateDB(hub.data_dir / "state.sqlite")
+    community.register(Registry(db))
+    db.close()
+    pir = next(d for d in community.devices if d.family == "home_sensor" and d.kind == "motion")
+    hub.start()
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="test-rhythm-restart")
+    client.connect("127.0.0.1", mosquitto.port)
+    client.loop_start()
+    t0 = time.time() - 3 * H
+
+    def move(k: int, ts: float) -> None:
+        body = {"ts": ts, "seq": k, "battery": 90.0, "occupancy": True}
+        client.publish(f"eldercare/{pir.device_id}/telemetry", orjson.dumps(body), qos=1).wait_for_publish(5)
+
+    for k in range(9):  # seen every 20 minutes for three hours: eight silences learned
+        move(k + 1, t0 + k * 1200)
+    assert _wait_row(hub.data_dir, str(pir.home_id), pir.device_id, 9) == ({pir.device_id: 9}, 8)
+
+    hub.kill()
+    hub.start()
+
+    move(10, time.time() - 60)  # 40 minutes after the last: across the restart, so not learned (unsure)
+    fires, silences = _wait_row(hub.data_dir, str(pir.home_id), pir.device_id, 10)
+    assert fires == {pir.device_id: 10} and silences == 8  # counted on from what was saved, not from zero
+    client.loop_stop()
+    client.disconnect()
