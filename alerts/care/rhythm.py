@@ -118,8 +118,8 @@ class HomeRhythm:
     """The learned silences of one home and the context of the current one."""
 
     __slots__ = ("_by_sensor", "_by_zone", "_cache", "_departing", "_door_ts", "_fixed_ts", "_s", "alert_cap",
-                 "brackets", "fires", "fresh", "last_exit_ts", "last_sensor", "last_tod", "last_ts", "last_zone",
-                 "lone_ts", "restored", "samples")
+                 "brackets", "fires", "fresh", "kept", "last_exit_ts", "last_sensor", "last_tod", "last_ts",
+                 "last_zone", "lone_ts", "restored", "samples")
 
     def __init__(self, settings: RhythmSettings | None = None) -> None:
         self._s = settings or RhythmSettings()
@@ -139,7 +139,8 @@ class HomeRhythm:
         self._departing = False
         self.brackets: dict[str, int] = {}  # long silences each sensor began or ended
         self.lone_ts = NEG  # the first sign after a very long silence, until another confirms someone is there
-        self.fresh: list[Silence] = []  # silences learned since the owner last saved them
+        self.fresh: list[Silence] = []  # silences learned since the owner last saved them (if `kept`)
+        self.kept = False  # whether an owner saves the fresh silences (else they are not collected)
         self.restored = False  # the current silence comes from the state database (it may be stale: not learned)
 
     def sign(self, ts: float, tod: float, sensor: str, zone: str, worn: bool = False) -> None:
@@ -153,7 +154,8 @@ class HomeRhythm:
             learned = gap if self.alert_cap is None else min(gap, self.alert_cap * self._s.alerted_learn_x)
             silence = Silence(ts, self.last_tod, learned, self.last_sensor, self.last_zone)
             self._learn(silence)
-            self.fresh.append(silence)
+            if self.kept:
+                self.fresh.append(silence)
             if gap >= self._s.exit_long_s:
                 for x in (self.last_sensor, sensor):
                     self.brackets[x] = self.brackets.get(x, 0) + 1

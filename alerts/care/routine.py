@@ -167,6 +167,7 @@ class RoutineDetector(Detector):
             home = _Home(info.resident_id, r.ts, rhythm=HomeRhythm(self._rhythm)) if saved is None else (
                 self._restored(info.resident_id, *saved))
             self._homes[info.home_id] = home
+            home.rhythm.kept = self._keeper is not None
         if info.kind == SensorKind.WEARABLE:
             self._worn[r.device_id] = home
             return home
