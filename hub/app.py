@@ -219,7 +219,8 @@ async def serve(hub: Hub, stop: asyncio.Event, on_ready: Callable[[str], None] |
     http = hub.settings.http
     app = create_app(hub.ctx, behind_tls=http.behind_tls,  # issue 8: HSTS and Secure cookies behind TLS
                      max_body_bytes=http.max_body_bytes, max_import_bytes=http.max_import_bytes,
-                     origins=http.origins)  # issue 16: body limits before authentication, /ws origins
+                     origins=http.origins,  # issue 16: body limits before authentication, /ws origins
+                     cti_token=http.cti_token.get_secret_value())  # screen pops from the PBX/CTI
     sock = bind_http(http.host, http.port)
     hub.ingestor.seed_dedup()
     await asyncio.to_thread(hub.link.start)

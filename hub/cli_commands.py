@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import importlib
 import logging
+import secrets
 import threading
 import time
 from pathlib import Path
@@ -20,7 +21,7 @@ from hub import demo_auth
 from hub.app import Hub, HubError, build_hub, install_signal_handlers, serve
 from hub.broker import BrokerError, Mosquitto, auth_config, tls_listener
 from hub.cli_users import ensure_demo_users
-from hub.demo_seed import register_responders, seed_field_ops
+from hub.demo_seed import register_responders, seed_contacts, seed_field_ops
 from hub.settings import BrokerSettings, HttpSettings, MqttSettings, Settings, StoreSettings
 from hub.tls import TlsFiles, demo_server_files
 from ingest.mqtt import BrokerUnreachable, anonymous_accepted
@@ -113,7 +114,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _guard(broker.start)
     url = f"mqtt://{HUB_USER}:{ids.hub_password}@127.0.0.1:{broker.port}"
     settings = Settings(mqtt=MqttSettings(url=url), store=StoreSettings(data_dir=args.data_dir),
-                        http=HttpSettings(host=args.http_host, port=args.http_port),
+                        http=HttpSettings(host=args.http_host, port=args.http_port,
+                                          cti_token=secrets.token_urlsafe(16)),  # the demo's PBX/CTI token
                         broker=BrokerSettings(auth_dir=auth_dir, pid_file=broker.pid_file))
     try:
         scenario = "" if args.scenario == "none" else args.scenario
@@ -130,6 +132,7 @@ async def _demo(settings: Settings, community: Community, options: SimOptions, i
     hub = build_hub(settings)  # the community is registered and its credentials issued already (demo_auth)
     if hub.ctx.desk is not None:
         register_responders(hub.ctx.desk.responders, community)
+    seed_contacts(hub.ctx.registry.db, community)  # a son, a daughter and a neighbour to call for each resident
     if options.scenario == "storm" and hub.ctx.field_ops is not None:
         seed_field_ops(hub.ctx.field_ops, community.villages)
     demo_users = ensure_demo_users(hub.ctx.auth) if hub.ctx.auth is not None else []
@@ -150,6 +153,11 @@ async def _demo(settings: Settings, community: Community, options: SimOptions, i
         for username, password, role in demo_users:  # demo only: well-known passwords, never in production
             print(f"hub demo: console {url}/console  sign in as {username} / {password} ({role})", flush=True)
         print(f"hub demo: command map {url}/map  CAP feed {url}/cap/alerts.xml", flush=True)
+        caller = community.residents[0].phone if community.residents else "13800000000"
+        print(f"hub demo: a call from the PBX pops the caller's card on the console of the operator on line 8001: "
+              f"curl -X POST {url}/api/calls -H 'Authorization: Bearer {settings.http.cti_token.get_secret_value()}'"
+              f" -H 'Content-Type: application/json' -d '{{\"caller\": \"{caller}\", \"line\": \"8001\", "
+              f"\"call_id\": \"demo-1\"}}'", flush=True)
         thread.start()
 
     try:
