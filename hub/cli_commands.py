@@ -21,7 +21,7 @@ from hub import demo_auth
 from hub.app import Hub, HubError, build_hub, install_signal_handlers, serve
 from hub.broker import BrokerError, Mosquitto, auth_config, tls_listener
 from hub.cli_users import ensure_demo_users
-from hub.demo_seed import register_responders, seed_contacts, seed_field_ops
+from hub.demo_seed import demo_responders, register_responders, seed_contacts, seed_field_ops
 from hub.settings import BrokerSettings, HttpSettings, MqttSettings, Settings, StoreSettings
 from hub.tls import TlsFiles, demo_server_files
 from ingest.mqtt import BrokerUnreachable, anonymous_accepted
@@ -31,6 +31,7 @@ from simulators.fleet import FleetError
 from simulators.runner import SimOptions, Simulation
 
 logger = logging.getLogger(__name__)
+FIRST_FALL_S = 15.0  # the demo's first fall: in the queue after its 30 s cancel window, not two minutes in
 Sub = Any  # argparse's private _SubParsersAction
 EXPECTED = (HubError, BrokerError, BrokerUnreachable, StoreError, FleetError, RegistryError, ValidationError,
             MissingAssets)  # fmt: skip
@@ -107,7 +108,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     community = build_community(args.residents, args.terminals, seed=args.seed)
     auth_dir = args.data_dir / "broker-auth"
     args.data_dir.mkdir(parents=True, exist_ok=True)
-    ids = demo_auth.prepare(args.data_dir, community, auth_dir)  # issue 16: no anonymous client, a password each
+    responders = tuple(r.responder_id for r in demo_responders(community))  # their simulated apps answer offers
+    ids = demo_auth.prepare(args.data_dir, community, auth_dir, responders)  # issue 16: a password each, no anonymous
     tls, tls_note = _device_tls(args)
     broker = Mosquitto(args.data_dir / "mosquitto", port=args.mqtt_port,
                        extra_config=auth_config(ids.passwords_file, ids.acl_file) + tls)
@@ -119,7 +121,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
                         broker=BrokerSettings(auth_dir=auth_dir, pid_file=broker.pid_file))
     try:
         scenario = "" if args.scenario == "none" else args.scenario
-        options = SimOptions(speed=args.speed, seed=args.seed, fall_every_s=args.fall_every, scenario=scenario)
+        options = SimOptions(speed=args.speed, seed=args.seed, fall_every_s=args.fall_every, scenario=scenario,
+                             first_fall_s=min(FIRST_FALL_S, args.fall_every), staged=True, responders=responders)
         _guard(asyncio.run, _demo(settings, community, options, ids, tls_note))
     finally:
         broker.stop()
