@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from alerts.incidents.record import Incident
@@ -28,6 +28,7 @@ from devices.records import Resident
 
 router = APIRouter(prefix="/api", tags=["console"])
 REVEALED = "contacts_revealed"  # the audit action
+IncidentId = Annotated[int, Path(ge=1, le=2**63 - 1)]  # SQLite's INTEGER range
 
 
 def _residents(ctx: HubContext, incident: Incident) -> list[Resident]:
@@ -74,7 +75,7 @@ def people(ctx: HubContext, incident: Incident, reveal: bool = False) -> list[di
 
 
 @router.post("/incidents/{incident_id}/contacts/reveal")
-def reveal(incident_id: int, ctx: Ctx, incidents: Incidents, access: Access, auth: Auth,
+def reveal(incident_id: IncidentId, ctx: Ctx, incidents: Incidents, access: Access, auth: Auth,
            user: Staff) -> dict[str, Any]:
     """The full numbers of an active incident's resident(s) and contacts, as tel: links; audited with the incident."""
     try:
