@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from dashboard import (
     auth_api,
     calls_api,
+    caring_api,
     console_api,
     contacts_api,
     detections_api,
@@ -48,6 +49,7 @@ from dashboard.headers import SecurityHeaders
 from dashboard.metrics import router as metrics_router
 from dashboard.pages import STATIC, mount_assets
 from dashboard.spec import document
+from dispatch.caring_calls import CaringCalls
 
 RECHECK_S = 2.0  # an open /ws notices the end of its session within this (plus a query)
 
@@ -105,6 +107,7 @@ def create_app(ctx: HubContext, behind_tls: bool = False, *, max_body_bytes: int
     app.state.behind_tls = behind_tls
     app.state.origins = tuple(o.rstrip("/").lower() for o in origins)
     app.state.calls = CallLog(ctx.registry.db)  # the hotline's lines and calls (screen pop)
+    app.state.caring = CaringCalls(ctx.registry.db, ctx.registry, ctx.incidents)  # weekly calls to those alone
     app.state.cti_token_sha = hashlib.sha256(cti_token.encode()).hexdigest() if cti_token else ""
     tile_url = ctx.field_ops.tile_url if ctx.field_ops is not None else ""
     app.add_middleware(Attribution)  # issue 16: every unsafe request with a session in the audit log
@@ -120,7 +123,8 @@ def create_app(ctx: HubContext, behind_tls: bool = False, *, max_body_bytes: int
     app.include_router(metrics_router)  # issue 9: open, counts only (dashboard/metrics.py)
     for router in (auth_api.open_router, auth_api.router, console_api.router, responders_api.router,
                    identity_api.router, devices_router, i18n_api.open_router, i18n_api.router,
-                   search_api.router, contacts_api.router, calls_api.router):
+                   search_api.router, contacts_api.router, calls_api.router,
+                   caring_api.router):
         app.include_router(router)
     if ctx.auth is not None:
         i18n_api.add_language_column(ctx.auth.db)  # issue 18: each member of staff's language

@@ -77,6 +77,9 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/api/calls"): Rule(STAFF),
     ("GET", "/api/calls/line"): Rule(STAFF),
     ("PUT", "/api/calls/line"): Rule(STAFF),
+    ("GET", "/api/caring-calls"): Rule(STAFF),  # weekly calls to residents living alone
+    ("POST", "/api/caring-calls/{task_id}"): Rule(STAFF),
+    ("POST", "/api/caring-calls/{task_id}/reveal"): Rule(STAFF),  # audited by its handler, per resident
     ("GET", "/api/responders"): Rule(STAFF),
     ("POST", "/api/offers/{offer_id}/status"): Rule(STAFF),
     ("GET", "/api/command/state"): Rule(STAFF),

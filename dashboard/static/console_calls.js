@@ -49,6 +49,7 @@ async function startCalls(me) {
   box.value = mine.line || "";
   box.addEventListener("change", () => api("PUT", "/api/calls/line", { line: box.value.trim() })
     .catch((e) => { box.setCustomValidity(e.message); box.reportValidity(); }));
+  loadCaring(); setInterval(loadCaring, 60_000);
   $("new-record").addEventListener("click", () => showPop({ call_id: "", line: box.value, caller: "", known: false,
     resident: null, manual: true }));
 }
@@ -125,4 +126,27 @@ function requestForm() {
   return el("div", { class: "card actions", id: "request" }, el("h3", {}, t("calls.request")),
     el("div", { class: "row" }, kind, service), el("div", { class: "row" }, note),
     el("div", { class: "row" }, el("button", { class: "primary", id: "request-open", onclick: submit }, t("calls.open"))), error);
+}
+
+// Caring calls (关爱回访): the weekly call to each resident living alone; the number shown on purpose (audited).
+async function loadCaring() {
+  const tasks = await api("GET", "/api/caring-calls").catch(() => []);
+  $("caring-count").textContent = t("console.count", { n: tasks.length });
+  $("caring").replaceChildren(...tasks.map((task) => {
+    const dial = el("span", { class: "dial" });
+    const done = (outcome) => api("POST", `/api/caring-calls/${task.id}`, { outcome }).then(() => { loadCaring(); loadQueue(); })
+      .catch((e) => { dial.textContent = e.message; });
+    const reveal = () => api("POST", `/api/caring-calls/${task.id}/reveal`, {})
+      .then((r) => dial.replaceChildren(el("a", { href: r.tel, class: "tel", translate: "no" }, r.phone)))
+      .catch((e) => { dial.textContent = e.message; });
+    return el("li", { class: "caring", "data-task": task.id, "data-resident": task.resident_id },
+      el("div", { class: "title", translate: "no" }, `${task.name} · ${task.resident_id}`),
+      el("div", { class: "meta", translate: "no" }, task.address || ""),
+      task.attempts ? el("div", { class: "meta" }, t("caring.attempts", { n: task.attempts })) : null,
+      el("div", { class: "row" }, el("button", { class: "call", onclick: reveal }, t("caring.call")), dial),
+      el("div", { class: "row" },
+        el("button", { class: "primary", "data-outcome": "well", onclick: () => done("well") }, t("caring.well")),
+        el("button", { class: "danger", "data-outcome": "needs_help", onclick: () => done("needs_help") }, t("caring.needs_help")),
+        el("button", { "data-outcome": "no_answer", onclick: () => done("no_answer") }, t("caring.no_answer"))));
+  }));
 }

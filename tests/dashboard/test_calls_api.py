@@ -15,6 +15,7 @@ from inproc import built_hub
 from alerts.detection import Detection, Severity
 from dashboard.app import create_app
 from devices.contacts import Contact, contacts_of, parse_free_text, set_contacts
+from dispatch.caring_calls import CaringCalls
 from hub.app import Hub
 from hub.demo_seed import seed_contacts
 from simulators.community import Community, build_community
@@ -174,3 +175,38 @@ def test_requests_taken_by_phone_open_an_incident_or_a_service_order(hub: tuple[
     assert any(a["action"] == "phoned_in" and a["actor"] == "op1" for a in detail["audit"])
     assert op.post("/api/incidents", json={"resident_id": "nobody", "kind": "sos"}).status_code == 404
     assert op.post("/api/incidents", json={"resident_id": rid, "kind": "bogus"}).status_code == 422
+
+
+def test_caring_calls_to_residents_living_alone(tmp_path: Path) -> None:
+    with built_hub(tmp_path, USERS) as built:
+        community = build_community(residents=12, terminals=0, villages=1, seed=5)
+        community.register(built.ctx.registry)
+        alone = sorted(r.resident_id for r in community.residents if r.lives_alone)
+        assert len(alone) >= 3
+        op = _client(built, "op1")
+        now = [time.time()]
+        op.app.state.caring = CaringCalls(built.ctx.registry.db, built.ctx.registry, built.ctx.incidents,
+                                          clock=lambda: now[0])
+        tasks = op.get("/api/caring-calls").json()
+        assert sorted(t["resident_id"] for t in tasks) == alone
+        assert len(op.get("/api/caring-calls").json()) == len(alone)  # planned once a week, not on every look
+        assert not any(r.phone in orjson.dumps(tasks).decode() for r in community.residents)
+        first, second, third = tasks[:3]
+        dial = op.post(f"/api/caring-calls/{first['id']}/reveal", json={}).json()
+        assert dial["tel"].startswith("tel:1") and dial["resident_id"] == first["resident_id"]
+        assert op.post(f"/api/caring-calls/{first['id']}", json={"outcome": "well"}).json()["state"] == "done"
+        helped = op.post(f"/api/caring-calls/{second['id']}", json={"outcome": "needs_help", "note": "腿疼"}).json()
+        assert built.ctx.incidents is not None
+        assert built.ctx.incidents.get(helped["incident_id"]).kind == "caring_call"
+        for attempt in (1, 2, 3):
+            answer = op.post(f"/api/caring-calls/{third['id']}", json={"outcome": "no_answer"}).json()
+            assert answer["attempts"] == attempt
+            now[0] += 3601.0  # tried again an hour later
+        assert answer["state"] == "missed"
+        missed = built.ctx.incidents.get(answer["incident_id"])
+        assert missed.kind == "caring_call_missed" and missed.state == "open"  # escalates like an alert from here
+        left = {t["id"] for t in op.get("/api/caring-calls").json()}
+        assert not left & {first["id"], second["id"], third["id"]}
+        assert op.post(f"/api/caring-calls/{first['id']}", json={"outcome": "well"}).status_code == 409
+        log = _client(built, "boss").get("/api/access-log").json()
+        assert any(e["action"] == "caring_call_number" for e in log)
