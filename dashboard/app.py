@@ -50,6 +50,7 @@ from dashboard.metrics import router as metrics_router
 from dashboard.pages import STATIC, mount_assets
 from dashboard.spec import document
 from dispatch.caring_calls import CaringCalls
+from dispatch.service_catalogue import ServiceCatalogue
 
 RECHECK_S = 2.0  # an open /ws notices the end of its session within this (plus a query)
 
@@ -108,6 +109,7 @@ def create_app(ctx: HubContext, behind_tls: bool = False, *, max_body_bytes: int
     app.state.origins = tuple(o.rstrip("/").lower() for o in origins)
     app.state.calls = CallLog(ctx.registry.db)  # the hotline's lines and calls (screen pop)
     app.state.caring = CaringCalls(ctx.registry.db, ctx.registry, ctx.incidents)  # weekly calls to those alone
+    app.state.catalogue = ServiceCatalogue(ctx.registry.db, ctx.registry, app.state.caring)  # prices, subsidies
     app.state.cti_token_sha = hashlib.sha256(cti_token.encode()).hexdigest() if cti_token else ""
     tile_url = ctx.field_ops.tile_url if ctx.field_ops is not None else ""
     app.add_middleware(Attribution)  # issue 16: every unsafe request with a session in the audit log

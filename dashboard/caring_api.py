@@ -9,9 +9,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from dashboard.contacts_api import tel
+from dashboard.contacts_api import IncidentId, tel
 from dashboard.deps import Access, Ctx, Staff
 from dispatch.caring_calls import CaringCallError, CaringCalls
+from dispatch.service_catalogue import ServiceCatalogue
 
 router = APIRouter(prefix="/api", tags=["calls"])
 TaskId = Annotated[int, Path(ge=1, le=2**63 - 1)]
@@ -45,6 +46,7 @@ class OutcomeIn(BaseModel):
 
     outcome: Literal["well", "needs_help", "no_answer"]
     note: str = Field("", max_length=500)
+    satisfaction: int | None = Field(None, ge=1, le=5, description="1-5, for a satisfaction call-back")
 
 
 @router.post("/caring-calls/{task_id}")
@@ -52,7 +54,7 @@ def record_outcome(task_id: TaskId, body: OutcomeIn, caring: Caring, user: Staff
     """Record how the call went (an incident opens when help is needed or the third call goes unanswered)."""
     _task(caring, task_id)
     try:
-        return caring.record(task_id, user.username, body.outcome, body.note)
+        return caring.record(task_id, user.username, body.outcome, body.note, body.satisfaction)
     except CaringCallError as exc:
         raise HTTPException(exc.status, str(exc)) from exc
 
@@ -69,3 +71,20 @@ def reveal_number(task_id: TaskId, ctx: Ctx, caring: Caring, access: Access, use
     access.record(user.username, user.role, "caring_call_number", resident.resident_id, {"task": task_id})
     return {"task_id": task_id, "resident_id": resident.resident_id, "phone": resident.phone,
             "tel": tel(resident.phone)}
+
+
+@router.get("/services")
+def services(request: Request, _user: Staff) -> list[dict[str, Any]]:
+    """The service catalogue: price, unit and the government's subsidy share per resident category."""
+    catalogue: ServiceCatalogue = request.app.state.catalogue
+    return catalogue.services()
+
+
+@router.get("/incidents/{incident_id}/completion")
+def completion(incident_id: IncidentId, request: Request, _user: Staff) -> dict[str, Any]:
+    """The completion record of a service order (404 until its provider reported it done)."""
+    catalogue: ServiceCatalogue = request.app.state.catalogue
+    done = catalogue.completed(incident_id)
+    if done is None:
+        raise HTTPException(404, f"incident {incident_id} has no completed service")
+    return done

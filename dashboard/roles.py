@@ -80,6 +80,8 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/api/caring-calls"): Rule(STAFF),  # weekly calls to residents living alone
     ("POST", "/api/caring-calls/{task_id}"): Rule(STAFF),
     ("POST", "/api/caring-calls/{task_id}/reveal"): Rule(STAFF),  # audited by its handler, per resident
+    ("GET", "/api/services"): Rule(STAFF),  # the service catalogue: prices and subsidy shares
+    ("GET", "/api/incidents/{incident_id}/completion"): Rule(STAFF),
     ("GET", "/api/responders"): Rule(STAFF),
     ("POST", "/api/offers/{offer_id}/status"): Rule(STAFF),
     ("GET", "/api/command/state"): Rule(STAFF),

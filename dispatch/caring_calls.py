@@ -1,4 +1,5 @@
-"""Caring calls (关爱回访): a weekly call to every resident who lives alone, as a task on the console.
+"""Caring calls (关爱回访): a weekly call to every resident who lives alone, as a task on the console; and the
+satisfaction call-back (满意度回访) after each completed service order (kind `satisfaction`, with a 1-5 rating).
 
 The task is due when planned; the operator records its outcome: `well`; `needs_help` (an incident opens for the
 resident, kind `caring_call`, and takes its course like any alert); or `no_answer`, tried again after `RETRY_S`
@@ -20,7 +21,8 @@ from devices.statedb.sqlite import StateDB
 DDL = (
     """CREATE TABLE IF NOT EXISTS caring_calls (id INTEGER PRIMARY KEY AUTOINCREMENT, resident_id TEXT NOT NULL,
         due_at REAL NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, outcome TEXT,
-        note TEXT NOT NULL DEFAULT '', done_by TEXT, done_at REAL, incident_id INTEGER)""",
+        note TEXT NOT NULL DEFAULT '', done_by TEXT, done_at REAL, incident_id INTEGER,
+        kind TEXT NOT NULL DEFAULT 'caring', about_incident INTEGER, satisfaction INTEGER)""",
     "CREATE INDEX IF NOT EXISTS caring_calls_due ON caring_calls (state, due_at)",
 )
 EVERY_S = 7 * 86_400.0  # weekly
@@ -50,11 +52,19 @@ class CaringCalls:
         now = self.clock()
         rows = self.db.execute(
             "SELECT r.resident_id FROM residents r WHERE r.lives_alone = 1 AND NOT EXISTS (SELECT 1 FROM caring_calls "
-            "c WHERE c.resident_id = r.resident_id AND (c.state = 'due' OR c.done_at > ?)) ORDER BY r.resident_id",
+            "c WHERE c.resident_id = r.resident_id AND c.kind = 'caring' AND (c.state = 'due' OR c.done_at > ?)) "
+            "ORDER BY r.resident_id",
             [now - EVERY_S])
         self.db.executemany("INSERT INTO caring_calls (resident_id, due_at, state) VALUES (?, ?, 'due')",
                             [(str(r["resident_id"]), now) for r in rows])
         return len(rows)
+
+    def add_followup(self, resident_id: str, incident_id: int) -> int:
+        """A satisfaction call-back about a completed service order, due now; its task id."""
+        self.db.execute("INSERT INTO caring_calls (resident_id, due_at, state, kind, about_incident) "
+                        "VALUES (?, ?, 'due', 'satisfaction', ?)", [resident_id, self.clock(), incident_id])
+        rows = self.db.execute("SELECT max(id) AS id FROM caring_calls WHERE about_incident=?", [incident_id])
+        return int(rows[0]["id"])
 
     def due(self, limit: int = 100) -> list[dict[str, Any]]:
         """Tasks to call now, longest waiting first, with the resident's name and village."""
@@ -71,7 +81,8 @@ class CaringCalls:
             raise CaringCallError(404, f"no caring call {task_id}")
         return dict(rows[0])
 
-    def record(self, task_id: int, actor: str, outcome: str, note: str = "") -> dict[str, Any]:
+    def record(self, task_id: int, actor: str, outcome: str, note: str = "",
+               satisfaction: int | None = None) -> dict[str, Any]:
         """The outcome of one call attempt (see the module's docstring); the task as it is now."""
         task = self.get(task_id)
         if task["state"] != "due":
@@ -85,11 +96,13 @@ class CaringCalls:
             kind = "caring_call_missed" if state == "missed" else ""
         incident_id = self._open(task, kind, note, now) if kind else None
         self.db.execute("UPDATE caring_calls SET state=?, due_at=?, attempts=?, outcome=?, note=?, done_by=?, "
-                        "done_at=?, incident_id=? WHERE id=?",
-                        [state, due_at, attempts, outcome, note, actor, now, incident_id, task_id])
+                        "done_at=?, incident_id=?, satisfaction=? WHERE id=?",
+                        [state, due_at, attempts, outcome, note, actor, now, incident_id, satisfaction, task_id])
         if self.incidents is not None:
-            self.incidents.audit(actor, "caring_call", incident_id, {"task": task_id, "outcome": outcome,
-                                                                     "attempt": attempts})
+            about = incident_id or task["about_incident"]
+            self.incidents.audit(actor, "caring_call", about, {"task": task_id, "kind": task["kind"],
+                                                               "outcome": outcome, "attempt": attempts,
+                                                               "satisfaction": satisfaction})
         return self.get(task_id)
 
     def _open(self, task: dict[str, Any], kind: str, note: str, now: float) -> int | None:

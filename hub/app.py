@@ -41,12 +41,14 @@ from devices.identities import BrokerFiles, DeviceIdentities
 from devices.registry import Registry
 from devices.statedb.postgres import open_state
 from devices.statedb.sqlite import StateDB
+from dispatch.caring_calls import CaringCalls
 from dispatch.desk import DispatchDesk
 from dispatch.disaster.feed import build_command
 from dispatch.disaster.field_ops import FieldOps
 from dispatch.disaster.store import CommandStore
 from dispatch.offers import OfferBook
 from dispatch.responders import ResponderRegistry
+from dispatch.service_catalogue import ServiceCatalogue
 from dispatch.service_orders import ServiceOrders
 from dispatch.status_stage import StatusInbox, StatusStage
 from hub import scale_out
@@ -147,6 +149,8 @@ def _call_centre(settings: Settings, db: StateDB, registry: Registry, bus: Bus, 
     orders = ServiceOrders(db, responders, offers)  # green-key orders get their slot, then are announced
     incidents = IncidentService(db, registry, orders.notifier(Notifier(bus, _downlink(link), webhook)))
     desk = DispatchDesk(incidents, responders, offers, orders=orders)
+    # a service order done: its completion record (price, subsidy) and a satisfaction call-back on the console
+    desk.on_done.append(ServiceCatalogue(db, registry, CaringCalls(db, registry, incidents)).on_done)
     stages.update(escalation=Escalator(incidents).run, offers=desk.run)
     if webhook is not None:
         stages["webhook"] = webhook.run

@@ -134,18 +134,23 @@ async function loadCaring() {
   $("caring-count").textContent = t("console.count", { n: tasks.length });
   $("caring").replaceChildren(...tasks.map((task) => {
     const dial = el("span", { class: "dial" });
-    const done = (outcome) => api("POST", `/api/caring-calls/${task.id}`, { outcome }).then(() => { loadCaring(); loadQueue(); })
+    const followup = task.kind === "satisfaction";  // 满意度回访 after a completed service order
+    const rating = followup ? el("select", { class: "rating" }, [5, 4, 3, 2, 1].map((n) =>
+      el("option", { value: String(n) }, t("caring.stars", { n })))) : null;
+    const done = (outcome) => api("POST", `/api/caring-calls/${task.id}`,
+      { outcome, satisfaction: followup && outcome === "well" ? Number(rating.value) : null }).then(() => { loadCaring(); loadQueue(); })
       .catch((e) => { dial.textContent = e.message; });
     const reveal = () => api("POST", `/api/caring-calls/${task.id}/reveal`, {})
       .then((r) => dial.replaceChildren(el("a", { href: r.tel, class: "tel", translate: "no" }, r.phone)))
       .catch((e) => { dial.textContent = e.message; });
-    return el("li", { class: "caring", "data-task": task.id, "data-resident": task.resident_id },
+    return el("li", { class: "caring", "data-task": task.id, "data-resident": task.resident_id, "data-kind": task.kind },
+      followup ? el("div", { class: "meta" }, t("caring.satisfaction", { id: task.about_incident })) : null,
       el("div", { class: "title", translate: "no" }, `${task.name} · ${task.resident_id}`),
       el("div", { class: "meta", translate: "no" }, task.address || ""),
       task.attempts ? el("div", { class: "meta" }, t("caring.attempts", { n: task.attempts })) : null,
       el("div", { class: "row" }, el("button", { class: "call", onclick: reveal }, t("caring.call")), dial),
-      el("div", { class: "row" },
-        el("button", { class: "primary", "data-outcome": "well", onclick: () => done("well") }, t("caring.well")),
+      el("div", { class: "row" }, rating,
+        el("button", { class: "primary", "data-outcome": "well", onclick: () => done("well") }, t(followup ? "caring.rated" : "caring.well")),
         el("button", { class: "danger", "data-outcome": "needs_help", onclick: () => done("needs_help") }, t("caring.needs_help")),
         el("button", { "data-outcome": "no_answer", onclick: () => done("no_answer") }, t("caring.no_answer"))));
   }));

@@ -16,6 +16,7 @@ from alerts.detection import Detection, Severity
 from dashboard.app import create_app
 from devices.contacts import Contact, contacts_of, parse_free_text, set_contacts
 from dispatch.caring_calls import CaringCalls
+from dispatch.responders import Responder
 from hub.app import Hub
 from hub.demo_seed import seed_contacts
 from simulators.community import Community, build_community
@@ -210,3 +211,31 @@ def test_caring_calls_to_residents_living_alone(tmp_path: Path) -> None:
         assert op.post(f"/api/caring-calls/{first['id']}", json={"outcome": "well"}).status_code == 409
         log = _client(built, "boss").get("/api/access-log").json()
         assert any(e["action"] == "caring_call_number" for e in log)
+
+
+def test_service_order_completed_gets_a_completion_record_and_a_satisfaction_callback(
+        hub: tuple[Hub, Community]) -> None:
+    built, community = hub
+    assert built.ctx.desk is not None
+    resident = community.residents[0]
+    home = next(h for h in community.homes if h.home_id == resident.home_id)
+    built.ctx.desk.responders.add(Responder("P-MEALS", "助餐点", "provider", "meals", home.lat, home.lon))
+    op = _client(built, "op1")
+    catalogue = {s["service"]: s for s in op.get("/api/services").json()}
+    assert catalogue["meals"]["price_cny"] == 15.0 and catalogue["meals"]["subsidy"]["disabled"] == 0.7
+    order = op.post("/api/incidents", json={"resident_id": resident.resident_id, "kind": "service_request",
+                                            "service": "meals"}).json()
+    op.post(f"/api/incidents/{order['id']}/dispatch", json={"responder_id": "P-MEALS"}).raise_for_status()
+    offer = op.get(f"/api/incidents/{order['id']}").json()["offers"][0]
+    assert op.get(f"/api/incidents/{order['id']}/completion").status_code == 404
+    for status in ("accepted", "on_scene", "done"):
+        op.post(f"/api/offers/{offer['id']}/status", json={"status": status}).raise_for_status()
+    done = op.get(f"/api/incidents/{order['id']}/completion").json()
+    assert done["service"] == "meals" and done["responder_id"] == "P-MEALS" and done["price_cny"] == 15.0
+    assert done["subsidy_cny"] + done["copay_cny"] == 15.0
+    followups = [t for t in op.get("/api/caring-calls").json() if t["kind"] == "satisfaction"]
+    assert [(t["about_incident"], t["resident_id"]) for t in followups] == [(order["id"], resident.resident_id)]
+    rated = op.post(f"/api/caring-calls/{followups[0]['id']}", json={"outcome": "well", "satisfaction": 5}).json()
+    assert rated["state"] == "done" and rated["satisfaction"] == 5
+    audit = op.get(f"/api/incidents/{order['id']}/audit").json()
+    assert any(a["action"] == "caring_call" and a["detail"]["satisfaction"] == 5 for a in audit)
