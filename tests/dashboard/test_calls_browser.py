@@ -1,6 +1,7 @@
 """The console in Debian's Chromium (the app served by uvicorn in-process): an operator reveals the numbers of an
 open incident as tel: links (the audit shows it), takes line 8001, and a call from the PBX pops the caller's card;
-a request taken on that call becomes a service order; an unknown number opens a blank record."""
+a request taken on that call becomes a service order, which the provider completes, and a satisfaction call-back
+appears; an unknown number opens a blank record."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from security.live_server import served
 from alerts.detection import Detection, Severity
 from dashboard.app import create_app
 from devices.contacts import contacts_of
+from dispatch.responders import Responder
 from hub.demo_seed import seed_contacts
 from simulators.community import build_community
 
@@ -37,6 +39,9 @@ def test_reveal_numbers_and_screen_pop(tmp_path: Path) -> None:
         hub.ctx.incidents.on_detections([Detection("device", "sos", fallen.resident_id, wearable, time.time(),
                                                    Severity.CRITICAL)])
         son = contacts_of(hub.ctx.registry.db, fallen.resident_id)[0]
+        home = next(h for h in community.homes if h.home_id == caller.home_id)
+        assert hub.ctx.desk is not None
+        hub.ctx.desk.responders.add(Responder("P-MEALS", "助餐点", "provider", "meals", home.lat, home.lon))
         with served(create_app(hub.ctx, cti_token=CTI)) as host, sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -70,8 +75,20 @@ def test_reveal_numbers_and_screen_pop(tmp_path: Path) -> None:
             page.click("#request-open")
             expect(pop).to_be_hidden()
             expect(page.locator("#incident-state")).to_have_attribute("data-state", "open")
-            assert any(i["kind"] == "service_request" and i["resident_id"] == caller.resident_id
-                       for i in (x.to_json() for x in hub.ctx.incidents.store.active()))
+            order = next(i for i in hub.ctx.incidents.store.active()
+                         if i.kind == "service_request" and i.resident_id == caller.resident_id)
+            expect(page.locator("#candidates tr[data-responder=P-MEALS] button.dispatch")).to_be_visible()
+            page.click("#candidates tr[data-responder=P-MEALS] button.dispatch")
+            expect(page.locator("#incident-state")).to_have_attribute("data-state", "dispatched")
+            offer = hub.ctx.desk.offers.of_incident(order.id)[0]
+            for status in ("accepted", "on_scene", "done"):  # the provider's app reports (the demo simulates it)
+                hub.ctx.desk.offers.update(offer["id"], status)
+            page.reload()
+            followup = page.locator(f"#caring li[data-kind=satisfaction][data-resident='{caller.resident_id}']")
+            expect(followup).to_be_visible(timeout=10_000)  # the satisfaction call-back (满意度回访)
+            followup.locator("select.rating").select_option("4")
+            followup.locator("button[data-outcome=well]").click()
+            expect(followup).to_have_count(0)
 
             stranger = {"caller": "13000000000", "line": "8001", "call_id": "pbx-78"}
             httpx.post(f"http://{host}/api/calls", json=stranger, headers={"Authorization": f"Bearer {CTI}"})
