@@ -6,6 +6,7 @@ const PHONE_KINDS = ["phone_request", "sos", "service_request"];
 const SERVICES = ["meals", "cleaning", "nursing", "medical_escort", "emergency_visit"];
 const calls = { me: null, revealed: new Map(), pop: null };
 const ACTIVE = ["open", "acknowledged", "dispatched", "on_scene"];
+const CARING_SHOWN = 6;
 
 function personLabel(p) {  // "王秀英" (the resident) or "儿子 王军"
   return p.who === "resident" ? [el("span", { translate: "no" }, p.name), " ", el("span", { class: "hint" }, t("calls.self"))]
@@ -132,7 +133,9 @@ function requestForm() {
 async function loadCaring() {
   const tasks = await api("GET", "/api/caring-calls").catch(() => []);
   $("caring-count").textContent = t("console.count", { n: tasks.length });
-  $("caring").replaceChildren(...tasks.map((task) => {
+  // Satisfaction call-backs first (a service just done), then the oldest caring calls; a handful at a time.
+  const shown = [...tasks.filter((x) => x.kind === "satisfaction"), ...tasks.filter((x) => x.kind !== "satisfaction")].slice(0, CARING_SHOWN);
+  $("caring").replaceChildren(...shown.map((task) => {
     const dial = el("span", { class: "dial" });
     const followup = task.kind === "satisfaction";  // 满意度回访 after a completed service order
     const rating = followup ? el("select", { class: "rating" }, [5, 4, 3, 2, 1].map((n) =>
