@@ -53,7 +53,8 @@ class ServiceCatalogue:
         self.db, self.registry, self.followups, self.clock = db, registry, followups, clock
         db.migrate(DDL)
         if not db.execute("SELECT 1 FROM service_catalogue LIMIT 1"):
-            db.executemany("INSERT INTO service_catalogue (service, price_cny, unit, subsidy) VALUES (?, ?, ?, ?)",
+            db.executemany("INSERT OR IGNORE INTO service_catalogue (service, price_cny, unit, subsidy) "
+                           "VALUES (?, ?, ?, ?)",  # OR IGNORE: two workers starting at once
                            [(s, p, u, orjson.dumps(_SHARES).decode()) for s, (p, u) in DEFAULTS.items()])
 
     def services(self) -> list[dict[str, Any]]:
