@@ -48,7 +48,8 @@ def prepare(data_dir: Path, community: Community, auth_dir: Path, responder_ids:
         hub_password = creds.issue(HUB_USER)
         devices: dict[str, str | None] = {
             d.device_id: None if d.device_id in revoked else creds.issue(d.device_id) for d in community.devices}
-        devices.update({r: None if r in revoked else creds.issue(r) for r in responder_ids})  # their apps' logins
+        devices.update({r: None if r in revoked else creds.issue(r, kind="responder")  # their apps' logins
+                        for r in responder_ids})
         passwords, acl = creds.write_broker_files(auth_dir)
         issued = sum(p is not None for p in devices.values())
         detail = {"devices": issued, "revoked": len(revoked)}
