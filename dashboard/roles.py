@@ -47,6 +47,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/devices"): PUBLIC,  # the admin page signs in; its API below is admin-only
     ("GET", "/api/i18n"): PUBLIC,  # issue 18: the pages' catalogues (the sign-in form is translated too)
     ("GET", "/api/i18n/{lang}"): PUBLIC,
+    ("POST", "/api/calls"): PUBLIC,  # the PBX/CTI: its handler checks the CTI token, or a session with CSRF
     # any member of staff
     ("WS", "/ws"): Rule(STAFF, HEALTH),
     ("POST", "/api/logout"): Rule(STAFF),
@@ -70,6 +71,17 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/api/incidents/{incident_id}/dispatch"): Rule(STAFF),
     ("POST", "/api/incidents/{incident_id}/resolve"): Rule(STAFF),
     ("GET", "/api/incidents/{incident_id}/audit"): Rule(STAFF),
+    ("POST", "/api/incidents/{incident_id}/contacts/reveal"): Rule(STAFF),  # audited by its handler, per incident
+    ("POST", "/api/incidents"): Rule(STAFF),  # a request taken by phone
+    ("GET", "/api/residents/{resident_id}/contacts"): Rule(STAFF),  # masked
+    ("GET", "/api/calls"): Rule(STAFF),
+    ("GET", "/api/calls/line"): Rule(STAFF),
+    ("PUT", "/api/calls/line"): Rule(STAFF),
+    ("GET", "/api/caring-calls"): Rule(STAFF),  # weekly calls to residents living alone
+    ("POST", "/api/caring-calls/{task_id}"): Rule(STAFF),
+    ("POST", "/api/caring-calls/{task_id}/reveal"): Rule(STAFF),  # audited by its handler, per resident
+    ("GET", "/api/services"): Rule(STAFF),  # the service catalogue: prices and subsidy shares
+    ("GET", "/api/incidents/{incident_id}/completion"): Rule(STAFF),
     ("GET", "/api/responders"): Rule(STAFF),
     ("POST", "/api/offers/{offer_id}/status"): Rule(STAFF),
     ("GET", "/api/command/state"): Rule(STAFF),
@@ -103,6 +115,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/api/homes"): Rule(ADMIN),
     ("POST", "/api/residents"): Rule(ADMIN),
     ("POST", "/api/devices"): Rule(ADMIN),
+    ("PUT", "/api/residents/{resident_id}/contacts"): Rule(ADMIN),
     ("GET", "/api/aliases"): Rule(ADMIN),
     ("POST", "/api/aliases"): Rule(ADMIN),
     ("DELETE", "/api/aliases/{source}/{external_id}"): Rule(ADMIN),

@@ -41,12 +41,14 @@ from devices.identities import BrokerFiles, DeviceIdentities, reserve_identities
 from devices.registry import Registry
 from devices.statedb.postgres import open_state
 from devices.statedb.sqlite import StateDB
+from dispatch.caring_calls import CaringCalls
 from dispatch.desk import DispatchDesk
 from dispatch.disaster.feed import build_command
 from dispatch.disaster.field_ops import FieldOps
 from dispatch.disaster.store import CommandStore
 from dispatch.offers import OfferBook
 from dispatch.responders import ResponderRegistry
+from dispatch.service_catalogue import ServiceCatalogue
 from dispatch.service_orders import ServiceOrders
 from dispatch.status_stage import StatusInbox, StatusStage
 from hub import scale_out
@@ -148,6 +150,8 @@ def _call_centre(settings: Settings, db: StateDB, registry: Registry, bus: Bus, 
     orders = ServiceOrders(db, responders, offers)  # green-key orders get their slot, then are announced
     incidents = IncidentService(db, registry, orders.notifier(Notifier(bus, _downlink(link), webhook)))
     desk = DispatchDesk(incidents, responders, offers, orders=orders)
+    # a service order done: its completion record (price, subsidy) and a satisfaction call-back on the console
+    desk.on_done.append(ServiceCatalogue(db, registry, CaringCalls(db, registry, incidents)).on_done)
     stages.update(escalation=Escalator(incidents).run, offers=desk.run)
     if webhook is not None:
         stages["webhook"] = webhook.run
@@ -222,7 +226,8 @@ async def serve(hub: Hub, stop: asyncio.Event, on_ready: Callable[[str], None] |
     http = hub.settings.http
     app = create_app(hub.ctx, behind_tls=http.behind_tls,  # issue 8: HSTS and Secure cookies behind TLS
                      max_body_bytes=http.max_body_bytes, max_import_bytes=http.max_import_bytes,
-                     origins=http.origins)  # issue 16: body limits before authentication, /ws origins
+                     origins=http.origins,  # issue 16: body limits before authentication, /ws origins
+                     cti_token=http.cti_token.get_secret_value())  # screen pops from the PBX/CTI
     sock = bind_http(http.host, http.port)
     hub.ingestor.seed_dedup()
     await asyncio.to_thread(hub.link.start)

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import importlib
 import logging
+import secrets
 import threading
 import time
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from hub import demo_auth
 from hub.app import Hub, HubError, build_hub, install_signal_handlers, serve
 from hub.broker import BrokerError, Mosquitto, auth_config, tls_listener
 from hub.cli_users import ensure_demo_users
-from hub.demo_seed import register_responders, seed_field_ops
+from hub.demo_seed import demo_responders, register_responders, seed_contacts, seed_field_ops
 from hub.settings import BrokerSettings, HttpSettings, MqttSettings, Settings, StoreSettings
 from hub.tls import TlsFiles, demo_server_files
 from ingest.mqtt import BrokerUnreachable, anonymous_accepted
@@ -32,6 +33,7 @@ from simulators.fleet import FleetError
 from simulators.runner import SimOptions, Simulation
 
 logger = logging.getLogger(__name__)
+FIRST_FALL_S = 15.0  # the demo's first fall: in the queue after its 30 s cancel window, not two minutes in
 Sub = Any  # argparse's private _SubParsersAction
 EXPECTED = (HubError, BrokerError, BrokerUnreachable, StoreError, FleetError, RegistryError, ValidationError,
             MissingAssets, DivisionsMissing)  # fmt: skip
@@ -134,18 +136,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
     community = demo_community(args)
     auth_dir = args.data_dir / "broker-auth"
     args.data_dir.mkdir(parents=True, exist_ok=True)
-    ids = demo_auth.prepare(args.data_dir, community, auth_dir)  # issue 16: no anonymous client, a password each
+    responders = tuple(r.responder_id for r in demo_responders(community))  # their simulated apps answer offers
+    ids = demo_auth.prepare(args.data_dir, community, auth_dir, responders)  # issue 16: a password each, no anonymous
     tls = _device_tls(args)
     broker = Mosquitto(args.data_dir / "mosquitto", port=args.mqtt_port,
                        extra_config=auth_config(ids.passwords_file, ids.acl_file) + tls.lines)
     _guard(broker.start)
     url = f"mqtt://{HUB_USER}:{ids.hub_password}@127.0.0.1:{broker.port}"
     settings = Settings(mqtt=MqttSettings(url=url), store=StoreSettings(data_dir=args.data_dir),
-                        http=HttpSettings(host=args.http_host, port=args.http_port),
+                        http=HttpSettings(host=args.http_host, port=args.http_port,
+                                          cti_token=secrets.token_urlsafe(16)),  # the demo's PBX/CTI token
                         broker=BrokerSettings(auth_dir=auth_dir, pid_file=broker.pid_file))
     try:
         scenario = "" if args.scenario == "none" else args.scenario
-        options = SimOptions(speed=args.speed, seed=args.seed, fall_every_s=args.fall_every, scenario=scenario)
+        options = SimOptions(speed=args.speed, seed=args.seed, fall_every_s=args.fall_every, scenario=scenario,
+                             first_fall_s=min(FIRST_FALL_S, args.fall_every), staged=True, responders=responders)
         _guard(asyncio.run, _demo(settings, community, options, ids, tls))
     finally:
         broker.stop()
@@ -158,6 +163,7 @@ async def _demo(settings: Settings, community: Community, options: SimOptions, i
     hub = build_hub(settings)  # the community is registered and its credentials issued already (demo_auth)
     if hub.ctx.desk is not None:
         register_responders(hub.ctx.desk.responders, community)
+    seed_contacts(hub.ctx.registry.db, community)  # a son, a daughter and a neighbour to call for each resident
     if options.scenario == "storm" and hub.ctx.field_ops is not None:
         seed_field_ops(hub.ctx.field_ops, community.villages)
     demo_users = ensure_demo_users(hub.ctx.auth) if hub.ctx.auth is not None else []
@@ -180,6 +186,11 @@ async def _demo(settings: Settings, community: Community, options: SimOptions, i
         for username, password, role in demo_users:  # demo only: well-known passwords, never in production
             print(f"hub demo: console {url}/console  sign in as {username} / {password} ({role})", flush=True)
         print(f"hub demo: command map {url}/map  CAP feed {url}/cap/alerts.xml", flush=True)
+        caller = community.residents[0].phone if community.residents else "13800000000"
+        print(f"hub demo: a call from the PBX pops the caller's card on the console of the operator on line 8001: "
+              f"curl -X POST {url}/api/calls -H 'Authorization: Bearer {settings.http.cti_token.get_secret_value()}'"
+              f" -H 'Content-Type: application/json' -d '{{\"caller\": \"{caller}\", \"line\": \"8001\", "
+              f"\"call_id\": \"demo-1\"}}'", flush=True)
         thread.start()
 
     try:

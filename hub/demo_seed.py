@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import random
 
-from devices.records import Village
+from devices.contacts import Contact, edited_by_person, set_contacts
+from devices.records import Resident, Village
+from devices.statedb.sqlite import StateDB
 from dispatch.disaster.assignment import Team
 from dispatch.disaster.field_ops import FieldOps
 from dispatch.disaster.relief import Warehouse
 from dispatch.responders import Responder, ResponderRegistry
-from simulators.community import Community
+from simulators.community import SURNAMES, Community
 
 PROVIDERS = (  # issue 18: plausible names of the county's providers (not real businesses); {county}, {town}: the
     # demo county and the township of the village the provider sits beside
@@ -47,6 +49,34 @@ def demo_responders(community: Community, seed: int = 7) -> list[Responder]:
         out.append(Responder(f"F{r.resident_id}", f"{r.name}的家属", "family", "emergency_visit,meals", lat, lon,
                              "", "", 1, r.contacts.split(": ")[-1], r.resident_id, 1))
     return out
+
+
+SONS = ("军", "伟", "强", "磊", "勇", "建华", "志刚", "海波")
+DAUGHTERS = ("丽", "芳", "娜", "静", "红梅", "晓燕", "春兰", "敏")
+NEIGHBOURS = ("桂香", "德明", "秋菊", "长林", "玉梅", "水生")
+
+
+def demo_contacts(resident: Resident, son_phone: str, rng: random.Random) -> list[Contact]:
+    """A son (the number of the old free-text field), a daughter who married out, a neighbour next door."""
+    surname = resident.name[0]
+    mobile = f"1{rng.choice('3589')}{rng.randint(0, 9)}{rng.randint(10_000_000, 99_999_999)}"
+    landline_or_mobile = f"1{rng.choice('3578')}{rng.randint(0, 9)}{rng.randint(10_000_000, 99_999_999)}"
+    return [Contact(f"{surname}{rng.choice(SONS)}", "儿子", son_phone, 1, True),
+            Contact(f"{rng.choice(SURNAMES)}{rng.choice(DAUGHTERS)}", "女儿", mobile, 2, True),
+            Contact(f"{rng.choice(SURNAMES)}{rng.choice(NEIGHBOURS)}", "邻居", landline_or_mobile, 3, False)]
+
+
+def seed_contacts(db: StateDB, community: Community, seed: int = 7) -> int:
+    """Give each demo resident a son, a daughter and a neighbour to call, unless a person edited the contacts."""
+    rng = random.Random(seed)
+    done = 0
+    for resident in community.residents:
+        contacts = demo_contacts(resident, resident.contacts.split(": ")[-1], rng)
+        if edited_by_person(db, resident.resident_id):
+            continue
+        set_contacts(db, resident.resident_id, contacts, "hub demo")
+        done += 1
+    return done
 
 
 def register_responders(registry: ResponderRegistry, community: Community) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from alerts.catalog import DetectorSettings
@@ -61,6 +61,8 @@ class HttpSettings(Section):
                                 "larger answers 413 before the route reads it (issue 16)")
     max_import_bytes: int = Field(16 * 1024 * 1024, ge=1024, description="Largest request body of the import "
                                   "routes (CAP import), bytes")
+    cti_token: SecretStr = Field(SecretStr(""), description="Bearer token of the PBX/CTI system that reports incoming "
+                                 "calls (POST /api/calls, screen pop); empty = only signed-in staff may")
 
 
 class BrokerSettings(Section):
