@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +36,9 @@ def schema() -> etree.XMLSchema:
     return etree.XMLSchema(etree.parse(str(XSD)))
 
 
-@pytest.fixture
-def hub(tmp_path: Path) -> Iterator[Hub]:
+@contextmanager
+def drafts_hub(tmp_path: Path) -> Iterator[Hub]:
+    """An in-process hub over a small community, with a commander (cmd) and an operator (op)."""
     async def build() -> Hub:
         return build_hub(Settings(store=StoreSettings(data_dir=tmp_path)))
 
@@ -47,8 +49,16 @@ def hub(tmp_path: Path) -> Iterator[Hub]:
     built.ctx.auth.hasher = PasswordHasher(time_cost=1, memory_cost=8192)
     for name, role in USERS.items():
         built.ctx.auth.add_user(name, f"{name}-password-1", role)
-    yield built
-    built.close()
+    try:
+        yield built
+    finally:
+        built.close()
+
+
+@pytest.fixture
+def hub(tmp_path: Path) -> Iterator[Hub]:
+    with drafts_hub(tmp_path) as built:
+        yield built
 
 
 def client(hub: Hub, user: str) -> ApiClient:
