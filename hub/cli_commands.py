@@ -75,7 +75,8 @@ def add_demo(sub: Sub) -> None:
     p.add_argument("--fall-every", type=float, default=90.0,
                    help="simulated seconds between staged falls of a random resident (default 90; 0 = none)")
     p.add_argument("--scenario", choices=("none", "storm"), default="none",
-                   help="storm: a rainstorm over the valley, first warnings and CAP alerts within 60 s (issue 6)")
+                   help="storm: a rainstorm over the valley, first warnings and CAP drafts within 60 s (issue 6); "
+                   "a commander approves them at /command (issue 14)")
     p.add_argument("--device-tls", metavar="HOST:PORT", default="",
                    help="also listen for devices with TLS on this address, e.g. 0.0.0.0:8883 (issue 16; "
                    "certificates from --tls-cert/--tls-key/--tls-ca, else a demo CA made in <data-dir>/tls)")
@@ -150,6 +151,7 @@ async def _demo(settings: Settings, community: Community, options: SimOptions, i
         for username, password, role in demo_users:  # demo only: well-known passwords, never in production
             print(f"hub demo: console {url}/console  sign in as {username} / {password} ({role})", flush=True)
         print(f"hub demo: command map {url}/map  CAP feed {url}/cap/alerts.xml", flush=True)
+        print(f"hub demo: warning drafts wait for a commander at {url}/command (automatic issue is off)", flush=True)
         thread.start()
 
     try:
