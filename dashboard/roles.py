@@ -82,6 +82,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/api/command/reports/{event_id}/rollup.{fmt}"): Rule(STAFF),
     ("GET", "/api/command/evacuation/{area}"): Rule(STAFF),
     ("GET", "/api/command/drafts"): Rule(STAFF),  # issue 14: anyone on duty sees what waits for the commander
+    ("GET", "/api/command/stations"): Rule(STAFF),  # issue 14: per-station thresholds
     ("POST", "/api/command/tasks/{task_id}"): Rule(STAFF),  # operators make the evacuation calls
     # supervisors (and above)
     ("POST", "/api/incidents/{incident_id}/close"): Rule(SUPERVISORS),
@@ -102,6 +103,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/api/command/drafts/{draft_id}/reject"): Rule(COMMAND),
     # admins: staff accounts, the registry, the raw dead letters
     ("GET", "/api/admin/users"): Rule(ADMIN),
+    ("PUT", "/api/command/stations/{station_id}"): Rule(ADMIN),  # issue 14: an admin edits a station's thresholds
     ("POST", "/api/admin/users"): Rule(ADMIN),
     ("POST", "/api/admin/users/{username}/disable"): Rule(ADMIN),
     ("POST", "/api/villages"): Rule(ADMIN),

@@ -20,7 +20,7 @@ from hub import demo_auth
 from hub.app import Hub, HubError, build_hub, install_signal_handlers, serve
 from hub.broker import BrokerError, Mosquitto, auth_config, tls_listener
 from hub.cli_users import ensure_demo_users
-from hub.demo_seed import register_responders, seed_field_ops
+from hub.demo_seed import register_responders, seed_field_ops, seed_station_thresholds
 from hub.settings import BrokerSettings, HttpSettings, MqttSettings, Settings, StoreSettings
 from hub.tls import TlsFiles, demo_server_files
 from ingest.mqtt import BrokerUnreachable, anonymous_accepted
@@ -131,6 +131,8 @@ async def _demo(settings: Settings, community: Community, options: SimOptions, i
     hub = build_hub(settings)  # the community is registered and its credentials issued already (demo_auth)
     if hub.ctx.desk is not None:
         register_responders(hub.ctx.desk.responders, community)
+    if hub.ctx.field_ops is not None:  # issue 14: each station judged by its own thresholds
+        seed_station_thresholds(hub.ctx.field_ops.centre, community)
     if options.scenario == "storm" and hub.ctx.field_ops is not None:
         seed_field_ops(hub.ctx.field_ops, community.villages)
     demo_users = ensure_demo_users(hub.ctx.auth) if hub.ctx.auth is not None else []

@@ -26,6 +26,10 @@ function evidenceNode(d) {
     box.append(b);
     line(t("command.evidence.gauge", { terminal: ev.terminal, kind: word("device.", ev.kind || ""),
                                        previous: t(`level.${ev.previous_level || 0}`), time: fmtTime(ev.ts, false) }));
+    if (ev.ladder) {  // the thresholds the station was judged by (issue 14: its own where recorded)
+      const steps = ev.ladder.steps.map((x) => Number(Number(x).toFixed(2))).join("/");
+      line(t(ev.ladder.own ? "command.evidence.ladder" : "command.evidence.ladder_default", { steps }));
+    }
   } else if (ev.source === "report") {
     const b = document.createElement("b");
     b.textContent = t("command.evidence.report", { event: ev.event_id, officer: ev.officer || "-",
@@ -170,6 +174,63 @@ async function refresh() {
   window.commandStats = { pending: data.drafts.length, history: data.history.length };
 }
 
+// Admins: each station's own thresholds (issue 14, item 3), one row per terminal, saved one at a time.
+const STATION_FIELDS = {
+  river_gauge: [["warning_level_m", "number"], ["guarantee_level_m", "number"]],
+  rain_gauge: [["rain_1h_mm", "steps"], ["rain_3h_mm", "steps"], ["rain_24h_mm", "steps"]],
+  landslide: [["displacement_mm", "steps"]],
+};
+
+function stationRow(st) {
+  const tr = document.createElement("tr");
+  tr.dataset.station = st.station_id;
+  const cell = () => { const td = document.createElement("td"); tr.append(td); return td; };
+  const idCell = cell();
+  idCell.textContent = `${st.station_id} · ${word("device.", st.kind)}`; idCell.translate = false;
+  cell().textContent = st.village;
+  const form = cell();
+  const inputs = {};
+  for (const [name, type] of STATION_FIELDS[st.kind] || []) {
+    const label = document.createElement("label");
+    label.className = "inline";
+    const span = document.createElement("span");
+    span.textContent = t(`command.station.${name}`);
+    const input = document.createElement("input");
+    input.className = `s-${name}`;
+    const own = st.own ? st.own[name] : null;
+    input.value = own === null || own === undefined ? "" : (type === "steps" ? own.join("/") : String(own));
+    input.placeholder = t("command.station.default");
+    inputs[name] = [input, type];
+    label.append(span, input);
+    form.append(label);
+  }
+  const error = document.createElement("span");
+  error.className = "error";
+  const save = document.createElement("button");
+  save.type = "button"; save.className = "save"; save.textContent = t("command.station.save");
+  save.addEventListener("click", async () => {
+    const body = {};
+    for (const [name, [input, type]] of Object.entries(inputs)) {
+      const text = input.value.trim();
+      body[name] = !text ? null : (type === "steps" ? text.split(/[\/／]/).map(Number) : Number(text));
+    }
+    error.textContent = "";
+    try {
+      await api("PUT", `/api/command/stations/${encodeURIComponent(st.station_id)}`, body);
+      save.textContent = t("command.station.saved");
+    } catch (e) { error.textContent = e.message; }
+  });
+  const last = cell();
+  last.append(save, error);
+  return tr;
+}
+
+async function loadStations() {
+  const rows = await api("GET", "/api/command/stations");
+  const body = $("stations").querySelector("tbody");
+  body.replaceChildren(...rows.filter((s) => STATION_FIELDS[s.kind]).map(stationRow));
+}
+
 function tick() { $("clock").textContent = fmtTime(Date.now() / 1000, false); }
 
 async function start(me) {
@@ -178,6 +239,7 @@ async function start(me) {
   $("who").textContent = `${me.display_name || me.username} · ${word("role.", me.role)}`;
   tick(); setInterval(tick, 15_000);
   await refresh();
+  if (me.role === "admin") { $("stations-section").hidden = false; await loadStations(); }
   let pending = null;  // a burst of frames makes one reload; a card being edited is not redrawn under the hand
   live((text) => {
     const frame = JSON.parse(text);

@@ -35,7 +35,7 @@ from alerts.disaster.warnings import WarningLevel
 from devices.i18n import HUB, hub_language, t
 from devices.records import Village
 from devices.statedb.sqlite import StateDB
-from dispatch.disaster.areas import AreaWarnings, Site, evacuation_text
+from dispatch.disaster.areas import AreaWarnings, Site, evacuation_text, thresholds_for
 from dispatch.disaster.drafts import (
     APPROVED,
     AUTO_ACTOR,
@@ -51,6 +51,7 @@ from dispatch.disaster.drafts import (
     new_draft_id,
 )
 from dispatch.disaster.evacuation import STATES, Resident, TaskBoard, residents_in_area
+from dispatch.disaster.stations import StationStore, StationThresholds
 from dispatch.disaster.store import ISSUED, RECEIVED, CommandStore
 
 logger = logging.getLogger(__name__)
@@ -118,11 +119,39 @@ class CommandCentre:
         self.store: CommandStore | None = None  # where changes are saved, once `restore` has run
         # issue 14: drafts awaiting a commander; in the state database once `restore` has run (every worker the same)
         self.drafts = DraftStore(StateDB(Path(":memory:")))
+        self.stations: dict[str, StationThresholds] = {}  # issue 14: each station's own thresholds
+        self.station_store: StationStore | None = None
+        self._stations_version: tuple[int, float] = (0, 0.0)
 
     def add_site(self, site: Site) -> None:
         """A terminal registered after start (the registry's refresh)."""
         self.sites[site.terminal_id] = site
         self.warnings.add_site(site)
+        if site.terminal_id in self.stations:
+            self.warnings.set_thresholds(site.terminal_id, self.stations[site.terminal_id].apply(
+                thresholds_for(site.kind)))
+
+    def apply_stations(self, stations: dict[str, StationThresholds]) -> None:
+        """Judge each station by its own thresholds (a station no longer listed goes back to its kind's)."""
+        for terminal_id in set(self.stations) | set(stations):
+            site = self.sites.get(terminal_id)
+            if site is None:
+                continue
+            base = thresholds_for(site.kind)
+            own = stations.get(terminal_id)
+            self.warnings.set_thresholds(terminal_id, own.apply(base) if own else base)
+        self.stations = dict(stations)
+
+    def reload_stations(self) -> bool:
+        """Take up thresholds changed in the state database (an import by the CLI, another worker's edit)."""
+        if self.station_store is None:
+            return False
+        version = self.station_store.version()
+        if version == self._stations_version:
+            return False
+        self._stations_version = version
+        self.apply_stations(self.station_store.all())
+        return True
 
     def area_shape(self, area: str) -> Shape | None:
         """The area to notify: a circle around the village."""
@@ -150,6 +179,11 @@ class CommandCentre:
                     "ts": det.ts, "previous_level": prev}  # fmt: skip
         if source == "gauge" and (site := self.sites.get(det.device_id)) is not None:
             evidence["kind"] = site.kind
+            cfg = self.warnings.thresholds(det.device_id)
+            metric = next((m for m in det.features if cfg is not None and getattr(cfg, m, None) is not None), "")
+            if cfg is not None and metric:  # the ladder the station was judged by: its own, or its kind's
+                evidence["ladder"] = {"metric": metric, "steps": list(getattr(cfg, metric).steps()),
+                                      "own": det.device_id in self.stations}  # fmt: skip
         if level is WarningLevel.NONE:
             self._draft_cancel(area, det.ts, evidence)
         else:
@@ -372,6 +406,8 @@ class CommandCentre:
             else:
                 skipped.add(area)
         self.drafts = DraftStore(store.db)  # issue 14: the drafts every worker lists and decides
+        self.station_store = StationStore(store.db)
+        self.reload_stations()  # before the gauges' state: their trackers take up their own station's ladders
         for area, drafted in self.drafts.area_levels().items():  # the detector's level when it last drafted
             if area in known:
                 levels[area] = drafted

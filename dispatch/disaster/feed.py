@@ -92,6 +92,7 @@ class CommandFeed(Detector):
         if now - self._scanned >= GAUGE_SCAN_S:
             self._scanned = now
             self.centre.advance_drafts(now)
+            self.centre.reload_stations()  # thresholds imported by `hub registry import-stations` meanwhile
             for tid in list(self.centre.gauge_levels):
                 self._gauge(tid, now)
         return self.centre.book.advance(now)

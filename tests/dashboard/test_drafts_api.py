@@ -27,7 +27,7 @@ XSD = Path(__file__).resolve().parents[3] / "shared/standards/cap-1.2.xsd"
 ATOM = "{http://www.w3.org/2005/Atom}"
 CAP = "{urn:oasis:names:tc:emergency:cap:1.2}"
 T0 = 1_783_000_000.0
-USERS = {"cmd": "commander", "op": "operator"}
+USERS = {"cmd": "commander", "op": "operator", "adm": "admin"}
 
 
 @pytest.fixture(scope="module")
@@ -198,3 +198,28 @@ def test_auto_issue_policy_is_per_level_and_off_by_default(hub: Hub) -> None:
     assert auto.draft_id == red.draft_id and auto.decided_by == "auto-policy"
     (w,) = cc.alerts.active(T0 + 2000)
     assert w.level is WarningLevel.RED and w.geocodes["village"] == village
+
+
+def test_an_admin_edits_a_stations_thresholds_and_the_rule_uses_them(hub: Hub) -> None:
+    cc = centre(hub)
+    site = next(s for s in sorted(cc.sites.values(), key=lambda s: s.terminal_id) if s.kind == "river_gauge")
+    op, cmd, adm = client(hub, "op"), client(hub, "cmd"), client(hub, "adm")
+    listed = {s["station_id"]: s for s in op.get("/api/command/stations").json()}
+    assert listed[site.terminal_id]["own"] is None
+    assert listed[site.terminal_id]["effective"]["river_level_m"] == [31.5, 32.0, 33.0, 34.0]  # the kind's default
+    url = f"/api/command/stations/{site.terminal_id}"
+    body = {"warning_level_m": 33.5, "guarantee_level_m": 35.0}
+    assert cmd.request("PUT", url, json=body).status_code == 403
+    wrong = adm.request("PUT", url, json={"warning_level_m": 35.0, "guarantee_level_m": 33.5})
+    assert wrong.status_code == 422 and "guarantee level" in wrong.json()["detail"]
+    assert adm.request("PUT", url, json={"rain_1h_mm": [30, 20, 50, 70]}).status_code == 422
+    assert adm.request("PUT", "/api/command/stations/NOPE", json=body).status_code == 404
+    saved = adm.request("PUT", url, json=body).json()
+    assert saved["effective"]["river_level_m"] == [33.0, 33.5, 34.25, 35.0]
+    assert saved["own"]["updated_by"] == "adm"
+    river(hub, 33.2, T0)  # yellow by the default ladder; only blue (approaching) by this station's own
+    (draft,) = op.get("/api/command/drafts").json()["drafts"]
+    assert draft["colour"] == "blue" and draft["evidence"]["ladder"]["own"] is True
+    rows = [r for r in audit(hub, "request") if r["detail"]["route"] == "/api/command/stations/{station_id}"]
+    assert [(r["actor"], r["detail"]["status"]) for r in rows][-1] == ("adm", 200)
+    assert rows[-1]["detail"]["object"]["station_id"] == site.terminal_id
