@@ -59,6 +59,7 @@ function card(d) {
     node.className = `draft lv${level}`;
     node.querySelector(".draft-level").textContent = levelText(level);
     for (const b of node.querySelectorAll(".lvbtn")) b.setAttribute("aria-pressed", String(Number(b.dataset.level) === level));
+    node.querySelector(".relevel").hidden = level === d.level;
   };
   node.querySelector(".draft-village").textContent = d.village + (d.township ? ` · ${d.township}` : "");
   node.querySelector(".draft-kind").textContent = kindText(d);
