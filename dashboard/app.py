@@ -20,6 +20,7 @@ from dashboard import (
     auth_api,
     console_api,
     detections_api,
+    error_texts,
     i18n_api,
     identity_api,
     readings_api,
@@ -96,6 +97,7 @@ def create_app(ctx: HubContext, behind_tls: bool = False, *, max_body_bytes: int
                   docs_url=None, redoc_url=None)
     mount_assets(app)  # first: a hub whose pages cannot load refuses to start, saying what to run
     app.state.ctx = ctx
+    error_texts.install(app)  # issue 18: errors carry a `message` in the reader's language
     app.state.access = AccessLog(ctx.registry.db)
     app.state.behind_tls = behind_tls
     app.state.origins = tuple(o.rstrip("/").lower() for o in origins)

@@ -74,7 +74,7 @@ class StaffAuth:
         self.hasher = hasher or PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1)  # OWASP argon2id
         self.idle_s = idle_s  # 0: no idle timeout
         self.lifetime_s = lifetime_s
-        self.throttle = LoginThrottle()
+        self.throttle = LoginThrottle(db)  # issue 16: in the state database, shared by workers
         self._dummy: tuple[PasswordHasher, str] | None = None
         self._next_purge = 0.0
         db.migrate(DDL)

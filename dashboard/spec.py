@@ -15,16 +15,21 @@ from fastapi import FastAPI
 from dashboard.roles import rule
 
 ERROR = {"$ref": "#/components/schemas/HTTPError"}
+MESSAGE = {"title": "Message", "type": "string", "description": "the error in the reader's language (error_texts.py)"}
 HTTP_ERROR = {
     "title": "HTTPError",
     "type": "object",
-    "properties": {"detail": {"title": "Detail", "type": "string"}},
+    "properties": {"detail": {"title": "Detail", "type": "string"}, "message": MESSAGE},
     "required": ["detail"],
 }
 MEDIA = {  # routes answering other than JSON: (method, path) -> media types of their 200
     ("GET", "/cap/alerts.xml"): ["application/atom+xml"],
     ("GET", "/cap/alerts/{identifier}.xml"): ["application/cap+xml"],
-    ("GET", "/api/export"): ["text/csv", "application/vnd.apache.parquet"],
+    ("GET", "/api/export"): [
+        "text/csv",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.apache.parquet",
+    ],
     ("GET", "/api/command/reports/{event_id}/rollup.{fmt}"): [
         "text/csv",
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -43,6 +48,7 @@ def _document(spec: dict[str, Any]) -> dict[str, Any]:
     if "HTTPValidationError" in schemas:
         detail = schemas["HTTPValidationError"]["properties"]["detail"]
         schemas["HTTPValidationError"]["properties"]["detail"] = {"anyOf": [detail, {"type": "string"}]}
+        schemas["HTTPValidationError"]["properties"]["message"] = MESSAGE
     for path, operations in spec.get("paths", {}).items():
         for method, op in operations.items():
             found = rule(method.upper(), path)

@@ -124,3 +124,9 @@ def local_time(ts: float | None, seconds: bool = True) -> str:
     if ts is None:
         return ""
     return datetime.fromtimestamp(ts, CST).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def word(prefix: str, value: str, language: str | None = None) -> str:
+    """The catalogue's name of a value under `prefix` ("det.room." + "kitchen" -> 厨房); the value itself (data such
+    as an id or a room the catalogue does not know) otherwise."""
+    return HUB.messages(language or _configured["language"]).get(prefix + value, value)

@@ -37,7 +37,7 @@ from dashboard.context import HubContext
 from dashboard.live import LiveFeed
 from devices import i18n
 from devices.credentials import Credentials
-from devices.identities import BrokerFiles, DeviceIdentities
+from devices.identities import BrokerFiles, DeviceIdentities, reserve_identities
 from devices.registry import Registry
 from devices.statedb.postgres import open_state
 from devices.statedb.sqlite import StateDB
@@ -143,7 +143,8 @@ def _call_centre(settings: Settings, db: StateDB, registry: Registry, bus: Bus, 
     webhook = (Webhook(alerts.webhook_url, alerts.webhook_attempts, timeout_s=alerts.webhook_timeout_s)
                if alerts.webhook_url else None)
     responders = ResponderRegistry(db)
-    registry.reserved_ids.append(lambda: [r.responder_id for r in responders.all(active_only=False)])  # issue 16
+    # issue 16: a responder's or a bridge's id is not a device's
+    reserve_identities(registry, Credentials(db), lambda: [r.responder_id for r in responders.all(active_only=False)])
     offers = OfferBook(db, lambda topic, body: link.publish(topic, orjson.dumps(body)))
     orders = ServiceOrders(db, responders, offers)  # green-key orders get their slot, then are announced
     incidents = IncidentService(db, registry, orders.notifier(Notifier(bus, _downlink(link), webhook)))
@@ -167,8 +168,10 @@ def device_identities(settings: Settings, db: StateDB, registry: Registry,
     """Issue 16: device credentials, written to the broker's files (reloaded by its pid file), audited."""
     data_dir = settings.store.data_dir
     broker = BrokerFiles.with_pid_file(settings.broker.folder(data_dir), settings.broker.pid(data_dir))
+    responders = ResponderRegistry(db)
     return DeviceIdentities(Credentials(db), registry, broker,
-                            lambda actor, action, detail: incidents.audit(actor, action, None, detail))
+                            lambda actor, action, detail: incidents.audit(actor, action, None, detail),
+                            responder_ids=lambda: [r.responder_id for r in responders.all(active_only=False)])
 
 
 def build_hub(settings: Settings, detectors: list[Detector] | None = None) -> Hub:

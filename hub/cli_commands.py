@@ -8,6 +8,7 @@ import importlib
 import logging
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from pydantic import ValidationError
 
 from dashboard.pages import MissingAssets, require_vendored
 from devices.credentials import HUB_USER
+from devices.divisions import DivisionsMissing
 from devices.records import RegistryError
 from hub import demo_auth
 from hub.app import Hub, HubError, build_hub, install_signal_handlers, serve
@@ -32,7 +34,7 @@ from simulators.runner import SimOptions, Simulation
 logger = logging.getLogger(__name__)
 Sub = Any  # argparse's private _SubParsersAction
 EXPECTED = (HubError, BrokerError, BrokerUnreachable, StoreError, FleetError, RegistryError, ValidationError,
-            MissingAssets)  # fmt: skip
+            MissingAssets, DivisionsMissing)  # fmt: skip
 
 
 class UserError(RuntimeError):
@@ -59,6 +61,12 @@ def _guard(fn: Any, *args: Any) -> Any:
         raise
 
 
+def demo_community(args: argparse.Namespace) -> Community:
+    """The seeded community of --residents/--terminals/--seed in the county of HUB_DEMO__COUNTY_CODE."""
+    county = _guard(Settings).demo.county_code
+    return _guard(lambda: build_community(args.residents, args.terminals, seed=args.seed, county_code=county))
+
+
 def add_demo(sub: Sub) -> None:
     """Register `hub demo`."""
     p = sub.add_parser("demo", help="start Mosquitto, ingest, store, simulator and dashboard in one go",
@@ -77,40 +85,60 @@ def add_demo(sub: Sub) -> None:
     p.add_argument("--scenario", choices=("none", "storm"), default="none",
                    help="storm: a rainstorm over the valley, first warnings and CAP drafts within 60 s (issue 6); "
                    "a commander approves them at /command (issue 14)")
-    p.add_argument("--device-tls", metavar="HOST:PORT", default="",
-                   help="also listen for devices with TLS on this address, e.g. 0.0.0.0:8883 (issue 16; "
-                   "certificates from --tls-cert/--tls-key/--tls-ca, else a demo CA made in <data-dir>/tls)")
+    p.add_argument("--device-tls", metavar="HOST:PORT", default=None,
+                   help="also listen for devices with TLS on this address, e.g. 0.0.0.0:8883 (issue 16; env "
+                   "HUB_BROKER__DEVICE_TLS; certificates from --tls-cert/--tls-key/--tls-ca, else a demo CA made in "
+                   "<data-dir>/tls); the simulator connects over it unless --no-simulator-tls")
+    p.add_argument("--simulator-tls", action=argparse.BooleanOptionalAction, default=True,
+                   help="with --device-tls: the simulated devices connect over the TLS listener, checking the "
+                   "broker's certificate (default on)")
     p.add_argument("--tls-cert", type=Path, help="the TLS listener's certificate (with --tls-key and --tls-ca)")
     p.add_argument("--tls-key", type=Path, help="the TLS listener's private key")
     p.add_argument("--tls-ca", type=Path, help="the CA file devices trust (and that signs client certificates)")
     p.set_defaults(handler=cmd_demo)
 
 
-def _device_tls(args: argparse.Namespace) -> tuple[list[str], str]:
-    """The TLS listener's config lines and a line for the banner (issue 16); nothing without --device-tls."""
-    if not args.device_tls:
-        return [], ""
-    host, _, port = args.device_tls.rpartition(":")
-    if not port.isdigit() or not host:
-        raise UserError(f"--device-tls wants HOST:PORT, e.g. 0.0.0.0:8883, got {args.device_tls!r}")
+@dataclass(frozen=True)
+class DeviceTls:
+    """The demo's TLS listener for devices (issue 16): its config lines, the banner line, and where the simulator
+    connects over it (None: the simulator uses the plain 127.0.0.1 listener)."""
+
+    lines: list[str]
+    note: str = ""
+    simulator: tuple[str, int, Path] | None = None  # host, port, CA file
+
+
+def _device_tls(args: argparse.Namespace) -> DeviceTls:
+    """The TLS listener from --device-tls (or HUB_BROKER__DEVICE_TLS); nothing without either."""
+    address = args.device_tls if args.device_tls is not None else _guard(Settings).broker.device_tls
+    if not address:
+        return DeviceTls([])
+    host, _, port = address.rpartition(":")
+    if not port.isdigit() or not host or not 0 < int(port) < 65536:
+        raise UserError(f"--device-tls wants HOST:PORT, e.g. 0.0.0.0:8883, got {address!r}")
     given = (args.tls_cert, args.tls_key, args.tls_ca)
     if any(given) and not all(given):
         raise UserError("--tls-cert, --tls-key and --tls-ca go together (or none: a demo CA is made)")
+    bare = host.strip("[]")
     files = TlsFiles(args.tls_ca, args.tls_cert, args.tls_key) if all(given) else \
-        _guard(demo_server_files, args.data_dir / "tls", host)
-    lines = tls_listener(int(port), files.ca, files.cert, files.key, host=host.strip("[]"))
-    return lines, f"hub demo: devices' TLS listener mqtts://{args.device_tls} (CA {files.ca})"
+        _guard(demo_server_files, args.data_dir / "tls", bare)
+    lines = tls_listener(int(port), files.ca, files.cert, files.key, host=bare)
+    note = f"hub demo: devices' TLS listener mqtts://{address} (CA {files.ca})"
+    if not args.simulator_tls:
+        return DeviceTls(lines, note)
+    target = "127.0.0.1" if bare in ("0.0.0.0", "::") else bare  # a wildcard listener is reached on loopback
+    return DeviceTls(lines, note + "; the simulated devices connect over it", (target, int(port), files.ca))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Broker + hub + simulator until SIGINT/SIGTERM."""
-    community = build_community(args.residents, args.terminals, seed=args.seed)
+    community = demo_community(args)
     auth_dir = args.data_dir / "broker-auth"
     args.data_dir.mkdir(parents=True, exist_ok=True)
     ids = demo_auth.prepare(args.data_dir, community, auth_dir)  # issue 16: no anonymous client, a password each
-    tls, tls_note = _device_tls(args)
+    tls = _device_tls(args)
     broker = Mosquitto(args.data_dir / "mosquitto", port=args.mqtt_port,
-                       extra_config=auth_config(ids.passwords_file, ids.acl_file) + tls)
+                       extra_config=auth_config(ids.passwords_file, ids.acl_file) + tls.lines)
     _guard(broker.start)
     url = f"mqtt://{HUB_USER}:{ids.hub_password}@127.0.0.1:{broker.port}"
     settings = Settings(mqtt=MqttSettings(url=url), store=StoreSettings(data_dir=args.data_dir),
@@ -119,7 +147,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     try:
         scenario = "" if args.scenario == "none" else args.scenario
         options = SimOptions(speed=args.speed, seed=args.seed, fall_every_s=args.fall_every, scenario=scenario)
-        _guard(asyncio.run, _demo(settings, community, options, ids, tls_note))
+        _guard(asyncio.run, _demo(settings, community, options, ids, tls))
     finally:
         broker.stop()
     print("hub demo stopped cleanly", flush=True)
@@ -127,7 +155,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 async def _demo(settings: Settings, community: Community, options: SimOptions, ids: demo_auth.DemoIdentities,
-                tls_note: str = "") -> None:
+                tls: DeviceTls | None = None) -> None:
     hub = build_hub(settings)  # the community is registered and its credentials issued already (demo_auth)
     if hub.ctx.desk is not None:
         register_responders(hub.ctx.desk.responders, community)
@@ -139,7 +167,9 @@ async def _demo(settings: Settings, community: Community, options: SimOptions, i
     stop = asyncio.Event()
     install_signal_handlers(stop)
     sim_stop = threading.Event()
-    sim = Simulation(community, settings.mqtt.host, settings.mqtt.port, options, password=ids.password)
+    tls = tls or DeviceTls([])
+    host, port, ca = tls.simulator or (settings.mqtt.host, settings.mqtt.port, None)
+    sim = Simulation(community, host, port, options, password=ids.password, ca_file=ca)
     thread = threading.Thread(target=_simulate, args=(sim, sim_stop), name="simulator", daemon=True)
 
     def ready(url: str) -> None:
@@ -148,8 +178,8 @@ async def _demo(settings: Settings, community: Community, options: SimOptions, i
         print(f"hub demo: the broker refuses anonymous clients; each device has its own password "
               f"(hub devices --data-dir {settings.store.data_dir} list|issue|revoke; admin page {url}/devices)",
               flush=True)
-        if tls_note:
-            print(tls_note, flush=True)
+        if tls.note:
+            print(tls.note, flush=True)
         for username, password, role in demo_users:  # demo only: well-known passwords, never in production
             print(f"hub demo: console {url}/console  sign in as {username} / {password} ({role})", flush=True)
         print(f"hub demo: command map {url}/map  CAP feed {url}/cap/alerts.xml", flush=True)
@@ -252,7 +282,7 @@ def add_simulate(sub: Sub) -> None:
 def cmd_simulate(args: argparse.Namespace) -> int:
     """Burst (--count) or real time until Ctrl-C."""
     mqtt = _guard(lambda: MqttSettings(url=args.mqtt_url))
-    community = build_community(args.residents, args.terminals, seed=args.seed)
+    community = demo_community(args)
     sim = Simulation(community, mqtt.host, mqtt.port, SimOptions(args.speed, args.seed, not args.no_acc))
     _guard(sim.fleet.connect)
     try:

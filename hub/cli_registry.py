@@ -12,8 +12,11 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
+from alerts.incidents.store import IncidentStore
 from dashboard.privacy import masked
 from devices.aliases import Alias, AliasBook
+from devices.credentials import Credentials
+from devices.identities import reserve_identities
 from devices.models import Family
 from devices.records import DeviceRecord, Home, RegistryError, Resident, Village
 from devices.registry import Registry
@@ -23,8 +26,8 @@ from dispatch.disaster.stations import StationStore
 from dispatch.disaster.stations import parse_csv as parse_stations_csv
 from dispatch.responders import ResponderRegistry
 from hub import cli_import_home
-from hub.cli_commands import UserError
-from simulators.community import build_community
+from hub.cli_commands import UserError, demo_community
+from hub.cli_devices import actor
 
 Sub = Any
 
@@ -51,8 +54,15 @@ def add_registry(sub: Sub) -> None:
     alias.add_argument("--source", required=True, choices=["zigbee2mqtt", "owntracks"], help="the client publishing")
     alias.add_argument("--external-id", required=True, help="friendly name, or '<user>/<device>' for OwnTracks")
     alias.add_argument("--device-id", required=True, help="the registered device it is (home sensor / wearable)")
+    alias.add_argument("--bridge", default="", help="zigbee2mqtt: the issued bridge it is heard on (its base topic "
+                       "zigbee2mqtt/<bridge>; hub devices issue BRIDGE --kind bridge)")
     alias.add_argument("--replace", action="store_true", help="move an existing alias to this device")
     alias.set_defaults(handler=cmd_add_alias)
+    rm = reg.add_parser("remove-alias", help="forget an alias: its messages are refused from then on")
+    rm.add_argument("--source", required=True, choices=["zigbee2mqtt", "owntracks"], help="the client publishing")
+    rm.add_argument("--external-id", required=True, help="friendly name, or '<user>/<device>' for OwnTracks")
+    rm.add_argument("--bridge", default="", help="zigbee2mqtt: the bridge the name is bound to")
+    rm.set_defaults(handler=cmd_remove_alias)
     cli_import_home.add_import_home(reg)
     stations = reg.add_parser(
         "import-stations", help="import per-station warning thresholds from CSV (issue 14)",
@@ -77,8 +87,9 @@ def _add_record(reg: Sub, name: str, cls: type[Any], what: str) -> None:
 
 def _registry(args: argparse.Namespace) -> Registry:
     registry = Registry(StateDB(args.data_dir / "state.sqlite"))
-    responders = ResponderRegistry(registry.db)  # issue 16: a responder's id is not a device's
-    registry.reserved_ids.append(lambda: [r.responder_id for r in responders.all(active_only=False)])
+    responders = ResponderRegistry(registry.db)  # issue 16: a responder's or a bridge's id is not a device's
+    reserve_identities(registry, Credentials(registry.db),
+                       lambda: [r.responder_id for r in responders.all(active_only=False)])
     return registry
 
 
@@ -117,7 +128,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_seed(args: argparse.Namespace) -> int:
     """Register the seeded simulated community."""
-    community = build_community(args.residents, args.terminals, seed=args.seed)
+    community = demo_community(args)
     community.register(_registry(args))
     counts = {f.value: len(community.of_family(f)) for f in Family}
     print(f"registered {len(community.residents)} residents, devices {counts}")
@@ -148,10 +159,24 @@ def cmd_import_stations(args: argparse.Namespace) -> int:
 
 def cmd_add_alias(args: argparse.Namespace) -> int:
     """Register an external identity of a device (issue 9)."""
-    alias = Alias(args.source, args.external_id, args.device_id)
+    alias = Alias(args.source, args.external_id, args.device_id, args.bridge)
+    db = _registry(args).db
     try:
-        AliasBook(_registry(args).db).add(alias, replace=args.replace)
+        AliasBook(db).add(alias, replace=args.replace)
     except RegistryError as exc:
         raise UserError(str(exc)) from exc
+    IncidentStore(db).audit(actor(), "alias_added", None, {**asdict(alias), "replace": args.replace})  # issue 16
     print(json.dumps(asdict(alias)))
+    return 0
+
+
+def cmd_remove_alias(args: argparse.Namespace) -> int:
+    """Forget an external identity (issue 16: audited)."""
+    db = _registry(args).db
+    if not AliasBook(db).remove(args.source, args.external_id, args.bridge):
+        raise UserError(f"no alias {args.source}:{args.external_id!r}" + (f" on bridge {args.bridge!r}"
+                                                                           if args.bridge else ""))
+    detail = {"source": args.source, "external_id": args.external_id, "bridge": args.bridge}
+    IncidentStore(db).audit(actor(), "alias_removed", None, detail)
+    print(json.dumps({**detail, "status": "removed"}))
     return 0

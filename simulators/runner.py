@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import orjson
 
@@ -64,10 +65,10 @@ class Simulation:
     """A community publishing through its fleet of clients."""
 
     def __init__(self, community: Community, host: str, port: int, options: SimOptions,
-                 password: Callable[[str], str | None] | None = None) -> None:
+                 password: Callable[[str], str | None] | None = None, ca_file: Path | None = None) -> None:
         self.options = options
         self.devices = sim_devices(community, options.seed)
-        self.fleet = Fleet(host, port, self.devices, password)
+        self.fleet = Fleet(host, port, self.devices, password, ca_file)  # ca_file: over TLS (issue 16)
         villages = [(v.village_id, v.lat) for v in community.villages]
         self.storm = storm_for(self.devices, villages) if options.scenario == "storm" else None
 

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 
 from alerts.detection import Detection, Severity
 from alerts.detector import Detector
+from devices.i18n import kind_title, t, word
 from devices.models import Availability, DeviceEvent, Reading
-from devices.topology import SensorKind, Topology
+from devices.topology import DeviceInfo, SensorKind, Topology
 
 DEFAULT_TIMEOUTS_S: dict[str, float] = {
     SensorKind.WEARABLE: 600.0,
@@ -263,7 +264,6 @@ class DeviceHealthDetector(Detector):
     ) -> Detection:
         """The detection record, its features complete before it is built (it is frozen)."""
         info = self._topology.get(subject)
-        where = f" ({info.kind} of {info.home_id})" if info is not None else ""
         return Detection(
             detector=self.name,
             kind=kind,
@@ -272,5 +272,16 @@ class DeviceHealthDetector(Detector):
             ts=ts,
             severity=severity,
             features=({"silent_since_ts": since} if since is not None else {}) | counts,
-            message=f"{kind.replace('_', ' ')}: {subject}{where}",
+            message=_message(kind, subject, info),
         )
+
+
+def _message(kind: str, subject: str, info: DeviceInfo | None) -> str:
+    """What happened to which device of which home, in the hub's language."""
+    title = kind_title(kind)
+    if subject == INFRA_SUBJECT:
+        return t(f"det.device_health.{kind}", kind=title)  # infrastructure or infrastructure_restored
+    if info is not None and info.home_id:
+        sensor = word("det.sensor.", str(info.kind))
+        return t("det.device_health.where", kind=title, subject=subject, sensor=sensor, home=info.home_id)
+    return t("det.device_health", kind=title, subject=subject)

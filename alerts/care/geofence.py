@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from alerts.detection import Detection, Severity
 from alerts.detector import Detector
 from devices.geo import haversine_km
+from devices.i18n import t
 from devices.models import DeviceEvent, Reading
 from devices.topology import SensorKind, Topology
 
@@ -106,5 +107,6 @@ class GeofenceDetector(Detector):
             ts=now,
             severity=Severity.CRITICAL,
             features={"since_ts": away.since, "distance_m": round(away.distance_m, 1), "away_s": now - away.since},
-            message=f"left home at night: {away.distance_m:.0f} m away, not back after {self._s.return_s / 60:.0f} min",
+            message=t("det.geofence.night_exit", distance=f"{away.distance_m:.0f}",
+                      minutes=f"{self._s.return_s / 60:.0f}"),
         )

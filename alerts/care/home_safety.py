@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from alerts.detection import Detection, Severity
 from alerts.detector import Detector
+from devices.i18n import kind_title, t, word
 from devices.models import DeviceEvent, Reading
 from devices.topology import Topology
 
@@ -108,5 +109,6 @@ class HomeSafetyDetector(Detector):
             ts=ts,
             severity=severity,
             features={"alarm_since_ts": alarm.since, "duration_s": ts - alarm.since},
-            message=f"{kind.replace('_', ' ')} at {info.room if info and info.room else device_id}",
+            message=t("det.home_safety", kind=kind_title(kind),
+                      place=word("det.room.", info.room) if info and info.room else device_id),
         )

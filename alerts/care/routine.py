@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from alerts.care.rhythm import HomeRhythm, RhythmSettings, zone_of
 from alerts.detection import Detection, Severity
 from alerts.detector import Detector
+from devices.i18n import kind_title, t, word
 from devices.models import DeviceEvent, Reading
 from devices.topology import DeviceInfo, Room, SensorKind, Topology
 
@@ -334,7 +335,7 @@ class RoutineDetector(Detector):
             ts=now,
             severity=severity,
             features=features,
-            message=f"{kind.replace('_', ' ')} in home {home_id}: {why}",
+            message=t("det.routine", kind=kind_title(kind), home=home_id, why=why),
         )
 
 
@@ -361,28 +362,30 @@ def _why(det: RoutineDetector, home: _Home, home_id: str, kind: str, now: float,
         quiet = now - rhythm.last_ts
         features.update(quiet_s=quiet, expected_s=exp.limit_s, typical_s=exp.typical_s,
                         learned_silences=float(exp.samples), last_sign_tod_s=rhythm.last_tod)
+        zone = word("det.zone.", rhythm.last_zone)
         if exp.basis == "exit":  # not alerted (away), kept for completeness
-            usual = f"sensor {rhythm.last_sensor} acts as a door ({exp.samples} long silences began or ended there)"
+            usual = t("det.routine.usual.exit", sensor=rhythm.last_sensor, samples=exp.samples)
         elif exp.basis == "default":
-            usual = f"the default limit is {exp.limit_s / 3600:.1f} h (too few such silences learned in this home)"
+            usual = t("det.routine.usual.default", limit=f"{exp.limit_s / 3600:.1f}")
         else:
-            what = f"sensor {rhythm.last_sensor}" if exp.basis == "sensor" else f"the {rhythm.last_zone} zone"
-            usual = (f"after {what} near that time this home is quiet up to {exp.typical_s / 3600:.1f} h "
-                     f"({exp.samples} learned silences), so {exp.limit_s / 3600:.1f} h was expected at most")
-        return (f"seen nothing for {quiet / 3600:.1f} h since {rhythm.last_sensor} ({rhythm.last_zone}) at "
-                f"{_hm(rhythm.last_tod)}; {usual}")
+            what = (t("det.routine.what.sensor", sensor=rhythm.last_sensor) if exp.basis == "sensor"
+                    else t("det.routine.what.zone", zone=zone))
+            usual = t("det.routine.usual.learned", what=what, typical=f"{exp.typical_s / 3600:.1f}",
+                      samples=exp.samples, limit=f"{exp.limit_s / 3600:.1f}")
+        return t("det.routine.inactivity", hours=f"{quiet / 3600:.1f}", sensor=rhythm.last_sensor,
+                 zone=zone, time=_hm(rhythm.last_tod), usual=usual)
     if kind in ("no_wakeup", "bed_not_left"):
         limit = det.wake_limit_tod(home_id)
         features.update(expected_tod_s=limit)
-        last = f"last sign of life at {_hm(rhythm.last_tod)}" if rhythm.last_ts > NEG else "no sign of life yet"
-        seen = "still in bed" if kind == "bed_not_left" else "nobody up"
-        return f"up by {_hm(limit)} expected (learned wake-up limit), {seen}; {last}"
+        last = t("det.routine.last", time=_hm(rhythm.last_tod)) if rhythm.last_ts > NEG else t("det.routine.last.none")
+        seen = t("det.routine.seen.bed") if kind == "bed_not_left" else t("det.routine.seen.nobody")
+        return t("det.routine.wakeup", limit=_hm(limit), seen=seen, last=last)
     if kind == "bathroom_long":
         limit = det.bathroom_limit_s(home_id)
         stay = now - home.bath_since if home.bath_since is not None else 0.0
         features.update(expected_s=limit, stay_s=stay)
-        return f"in the bathroom for {stay / 60:.0f} min; visits here last up to {limit / 60:.0f} min"
+        return t("det.routine.bathroom", stay=f"{stay / 60:.0f}", limit=f"{limit / 60:.0f}")
     if kind == "night_exit" and home.door_ts is not None:
-        return (f"front door opened at {_hm(det._tod(home.door_ts))} at night; back within "
-                f"{det._s.night_return_s / 60:.0f} min expected, not seen")
-    return kind.replace("_", " ")
+        return t("det.routine.night_exit", time=_hm(det._tod(home.door_ts)),
+                 minutes=f"{det._s.night_return_s / 60:.0f}")
+    return kind_title(kind)

@@ -16,6 +16,7 @@ import numpy as np
 
 from alerts.detection import Detection, Severity
 from alerts.detector import Detector
+from devices.i18n import kind_title, t, word
 from devices.models import DeviceEvent, Reading
 from devices.topology import SensorKind, Topology
 
@@ -423,6 +424,7 @@ class VitalsDetector(Detector):
             ts=r.ts,
             severity=sev,
             features={"value": v, "duration_s": duration, "readings": float(run.count), **more},
-            message=f"{metric} {v:g} ({kind.replace('_', ' ')}) for {duration:.0f} s",
+            message=t("det.vitals", metric=word("metric.", metric), value=f"{v:g}", kind=kind_title(kind, metric),
+                      seconds=f"{duration:.0f}"),
             key=metric,
         )

@@ -14,6 +14,7 @@ from enum import IntEnum
 from alerts.detection import Detection, Severity
 from alerts.detector import Detector
 from alerts.disaster.gauges import HOUR_S, GaugeThresholds, Ladder, TerminalState, river_ladder
+from devices.i18n import t
 from devices.models import DeviceEvent, Family, Reading
 
 __all__ = ["GaugeThresholds", "GaugeWarningDetector", "Ladder", "WarningLevel", "river_ladder"]
@@ -156,8 +157,10 @@ class GaugeWarningDetector(Detector):
         features = {"level": float(new), "previous_level": float(old), "value": value}
         if metric and metric != "external":
             features[metric] = value
-        text = f"area {area_id}: {new.colour} warning {new.grade} (was {old.colour})"
+        text = t("det.warning", area=area_id, level=t(f"level.{int(new)}"), grade=t(f"grade.{int(new)}"),
+                 previous=t(f"level.{int(old)}"))
         if metric:
-            text += f", {metric}={value:.3g} at {terminal}"
+            reason = t(f"cap.reason.{metric}", value=f"{value:.3g}", terminal=terminal)
+            text = t("det.warning.reason", text=text, reason=reason)
         sev = _severity(new)
         return [Detection(self.name, "warning_level", area_id, terminal, ts, sev, 1.0, features, text)]

@@ -19,6 +19,7 @@ from alerts.detector import Detector
 from alerts.falls.features import POST_N, PRE_N, RATE_HZ, FallThresholds, confidence, impact_features, is_fall
 from alerts.falls.features import to_internal_rate as to_internal_rate
 from alerts.falls.model import FallModel, load_models, segment_features
+from devices.i18n import t
 from devices.models import DeviceEvent, Reading
 
 WornAt = Literal["waist", "wrist", "pendant"]
@@ -209,7 +210,7 @@ class FallDetector(Detector):
             return []
         track.latch_end = peak + self._latch_n
         turned = features["orientation_change_deg"]
-        message = f"fall: impact {features['peak_g']:.1f} g, posture changed {turned:.0f} deg"
+        message = t("det.fall.impact", peak=f"{features['peak_g']:.1f}", turned=f"{turned:.0f}")
         return [
             Detection(
                 self.name,

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from alerts.detection import Detection, Severity
-from devices.i18n import t
+from devices.i18n import t, word
 from devices.models import DeviceEvent
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ class PendingFall:
 
 def _device_fall(event: DeviceEvent) -> Detection:
     return Detection("device", "fall", event.device_id, event.device_id, event.ts, Severity.CRITICAL, 0.9,
-                     {"device_reported": 1.0}, "fall reported by the wearable")
+                     {"device_reported": 1.0}, t("det.fall.device"))
 
 
 class AlertFlow:
@@ -130,7 +130,7 @@ class AlertFlow:
             return self._raise(pending)
         self.downlink(ev.device_id, {"cmd": "help_coming", "ts": ev.ts, "text": t("downlink.help_coming")})
         return Detection("device", "sos", self.subject_of(ev.device_id), ev.device_id, ev.ts, Severity.CRITICAL,
-                         1.0, {}, "SOS key pressed")
+                         1.0, {}, t("det.sos"))
 
     def _raise(self, pending: PendingFall) -> Detection:
         del self.pending[pending.device_id]
@@ -140,6 +140,6 @@ class AlertFlow:
         features.update({f"source_{s}": 1.0 for s in pending.sources})
         self.downlink(pending.device_id, {"cmd": "help_coming", "impact_ts": pending.impact_ts,
                                           "text": t("downlink.help_coming")})
-        sources = "+".join(sorted(pending.sources))
+        sources = t("det.fall.joiner").join(word("det.fall.source.", s) for s in sorted(pending.sources))
         return replace(pending.detection, subject_id=self.subject_of(pending.device_id), features=features,
-                       message=f"fall detected ({sources})")
+                       message=t("det.fall.detected", sources=sources))

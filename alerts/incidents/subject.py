@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from alerts.detection import Detection
-from devices.i18n import t
+from devices.i18n import t, word
 from devices.models import Family
 from devices.registry import Registry
 
@@ -58,4 +58,4 @@ def locate(registry: Registry, det: Detection) -> Subject | None:
     found = _resident_subject(registry, resident_id, det.kind)
     if found is not None:
         return found
-    return Subject(f"subject:{det.subject_id}", None, None, det.subject_id)
+    return Subject(f"subject:{det.subject_id}", None, None, word("subject.", det.subject_id))  # 设备网络 for an outage

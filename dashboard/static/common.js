@@ -86,9 +86,10 @@ async function sendJson(method, path, body) {
 
 async function answerOf(res) {
   const data = await res.json().catch(() => ({}));
-  if (!res.ok) {  // the server's detail in the reader's language where the catalogue knows it
+  if (!res.ok) {  // the server's message in the reader's language (dashboard/error_texts.py), else its detail
     const detail = typeof data.detail === "string" ? data.detail : res.statusText;
-    throw new Error(I18N.messages[`error.${detail}`] || detail);
+    throw new Error(data.message || I18N.messages[`error.${detail}`] || I18N.messages[`error.status.${res.status}`]
+      || detail);  // a status's general text for answers made before routing (e.g. 413 from the body limit)
   }
   return data;
 }

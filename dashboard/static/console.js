@@ -109,11 +109,18 @@ function onFrame(text) {
   if (frame.data.incident.id === state.selected) select(state.selected);
 }
 
+// Time axes and the legend's time in China Standard Time, 24-hour (uPlot's own formats are 12-hour with am/pm).
+const timeTicks = (u, splits) => {
+  const span = splits.length > 1 ? splits[splits.length - 1] - splits[0] : 0;
+  return splits.map((v) => (span > 86400 ? fmtTime(v, false).slice(5) : fmtTime(v, false).slice(11)));
+};
+
 function chart(target, title, xs, series, time = true) {
+  const x = time ? { label: t("chart.time"), value: (u, v) => (v === null ? "" : fmtTime(v)) } : { label: t("chart.t_s") };
   const opts = { title, width: Math.max(300, target.clientWidth - 10), height: 180,
     scales: { x: { time } }, tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Asia/Shanghai"),
-    axes: [{ stroke: "#a9b2bd" }, { stroke: "#a9b2bd" }],
-    series: [{}, ...series.map((s, i) => ({ label: s.label, stroke: ["#4da3ff", "#ffb020", "#3ddc84"][i], width: 2 }))] };
+    axes: [time ? { stroke: "#a9b2bd", values: timeTicks } : { stroke: "#a9b2bd" }, { stroke: "#a9b2bd" }],
+    series: [x, ...series.map((s, i) => ({ label: s.label, stroke: ["#4da3ff", "#ffb020", "#3ddc84"][i], width: 2 }))] };
   state.charts.push(new uPlot(opts, [xs, ...series.map((s) => s.values)], target));
 }
 

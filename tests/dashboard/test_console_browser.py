@@ -5,6 +5,7 @@ provider, resolve; the audit log shows every step. Saves docs/screenshots/consol
 
 from __future__ import annotations
 
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -15,7 +16,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from hubproc import HubProcess
 from paho.mqtt.enums import CallbackAPIVersion
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
 
 from devices.records import DeviceRecord, Home, Resident
 from devices.registry import Registry
@@ -62,6 +63,15 @@ def _publish_fall(port: int) -> float:
     return sent
 
 
+def _chart_times(page: Page) -> None:
+    """The vitals chart in China Standard Time, 24-hour: the legend's time and the axis ticks (uPlot's are am/pm)."""
+    page.hover("#vitals .u-over")
+    legend = page.locator("#vitals .u-legend").inner_text()
+    assert re.search(r"Time\s*20\d\d-\d\d-\d\d \d\d:\d\d:\d\d", legend), legend
+    assert page.evaluate("timeTicks(null, [0, 3600, 50400])") == ["08:00", "09:00", "22:00"]
+    assert page.evaluate("timeTicks(null, [0, 172800])") == ["01-01 08:00", "01-03 08:00"]
+
+
 def test_console_loop_in_chromium(hub_factory, mosquitto: Mosquitto, tmp_path: Path) -> None:
     data_dir = tmp_path / "hub"
     data_dir.mkdir()
@@ -102,6 +112,7 @@ def _loop(hub: HubProcess, api: httpx.Client, mqtt_port: int) -> None:
         first.locator("button.dispatch").click()
         expect(page.locator("#incident-state")).to_have_attribute("data-state", "dispatched")
         page.wait_for_timeout(500)
+        _chart_times(page)
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOT), full_page=True)
         page.select_option("#resolve-outcome", "helped")

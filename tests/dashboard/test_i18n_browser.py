@@ -1,5 +1,6 @@
 """Issue 18 in Debian's Chromium against a real hub and Mosquitto: every page (sign-in, console with an incident
-and a resident search, command map, live feed) in zh-CN and in en; every visible text node that is not data
+and a resident search, command map, live feed, the admins' device page with a credential issued and a refused one)
+in zh-CN and in en; every visible text node that is not data
 (names, addresses, ids: marked translate="no") comes from the catalogue of the page's language, and no English is
 left on the Chinese pages. The switch on the page saves the language with the account.
 
@@ -37,7 +38,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 SHOTS = Path(os.environ.get("HUB_SCREENSHOT_DIR") or Path(tempfile.gettempdir()) / "hub-test-screenshots")
 PARAM = re.compile(r"\{\w+\}")
 # words that are the same in both languages (acronyms, product names, the language names of the switch)
-LATIN_OK = {"SOS", "CAP", "CSV", "Excel", "English"}
+LATIN_OK = {"SOS", "CAP", "CSV", "Excel", "English", "MQTT"}
 # Leaflet's own controls (scale bar units, the library's credit) are the library's, not the hub's strings
 SKIP = '[translate="no"], .notranslate, script, style, .leaflet-control-scale, .leaflet-control-attribution'
 VISIBLE_TEXT = """(skip) => {
@@ -132,6 +133,22 @@ def _pages(page: Page, url: str, language: str, resident: dict[str, Any]) -> Non
     _check(page, language, "live")
 
 
+def _devices(page: Page, url: str, language: str, device: str) -> None:
+    """The admins' device page: issue a password (shown once), then a refusal for an unregistered device."""
+    page.goto(f"{url}/devices")
+    expect(page.locator("#devices-main")).to_be_visible(timeout=10_000)
+    page.fill("#issue-id", device)
+    page.click("#issue")
+    expect(page.locator("#issued")).to_be_visible(timeout=10_000)
+    state = CATALOGUE.text("devices.state.active", language)
+    expect(page.locator(f'tr[data-device="{device}"] .state')).to_have_text(state)
+    page.fill("#issue-id", "NOPE9")
+    page.click("#issue")
+    refused = CATALOGUE.text("devices.error.not_registered", language, device="NOPE9")
+    expect(page.locator("#error")).to_have_text(refused)  # the API's error in the reader's language
+    _check(page, language, "devices")
+
+
 def test_every_page_in_chinese_and_english(hub_factory, mosquitto: Mosquitto, tmp_path: Path) -> None:
     data_dir = tmp_path / "hub"
     data_dir.mkdir()
@@ -140,6 +157,8 @@ def test_every_page_in_chinese_and_english(hub_factory, mosquitto: Mosquitto, tm
     with httpx.Client(base_url=hub.url, cookies=hub.cookies, headers=hub.headers, timeout=10) as api:
         api.post("/api/admin/users", json={"username": "op", "password": "operator-pw", "role": "operator",
                                            "display_name": "李值班"}).raise_for_status()  # fmt: skip
+        api.post("/api/admin/users", json={"username": "adm", "password": "admin-pw-18", "role": "admin",
+                                           "display_name": "王管理"}).raise_for_status()  # fmt: skip
         first = next(r for r in api.get("/api/residents").json() if r["resident_id"] == "R00001")
         initials = "".join(s[0] for s in syllables(first["name"]))  # 黄建国 -> hjg
         _sos(mosquitto.port, "W00001")
@@ -166,6 +185,16 @@ def test_every_page_in_chinese_and_english(hub_factory, mosquitto: Mosquitto, tm
         page.reload()  # signed out: the choice made on this browser
         expect(page.locator("#login")).to_be_visible(timeout=10_000)
         _check(page, "en", "signin")
+        admin = browser.new_page(viewport={"width": 1200, "height": 800})
+        admin.goto(f"{hub.url}/console")
+        admin.fill("#login-user", "adm")
+        admin.fill("#login-pass", "admin-pw-18")
+        admin.click("#login-submit")
+        expect(admin.locator("#who")).to_contain_text("管理员", timeout=10_000)
+        _devices(admin, hub.url, "zh-CN", "W00003")
+        admin.select_option("#lang", "en")  # saved with the admin's account, the page reloads in English
+        expect(admin.locator("#who")).to_contain_text("admin", timeout=10_000)
+        _devices(admin, hub.url, "en", "W00004")
         browser.close()
     with httpx.Client(base_url=hub.url, timeout=10) as anon:
         anon.post("/api/login", json={"username": "op", "password": "operator-pw"}).raise_for_status()

@@ -36,7 +36,7 @@ def test_evaluate_routine_ends_with_one_json_line(tmp_path: Path) -> None:
     assert result["caught"] == 1 and result["emergencies"] == 1
     assert result["per_emergency"][0]["latency_h"] <= 3.0
     assert {"latency_median_h", "false_alerts", "false_alerts_per_home_month"} <= set(result)
-    assert "seen nothing for" in out.stdout  # each alert is printed with why it fired
+    assert "小时无动静" in out.stdout  # each alert is printed with why it fired (in the hub's language)
 
 
 def test_evaluate_routine_without_labels_has_no_scores(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import openpyxl
 from alerts.disaster.reports import INDICATORS, RollupRow, rollup_csv, rollup_xlsx
 from ingest.store.base import StoredReading
 from ingest.store.cells import spreadsheet_safe
-from ingest.store.export import serialise, to_table
+from ingest.store.export import headers, serialise, to_table
 
 HOSTILE = ["=HYPERLINK(\"http://evil.example\",\"x\")", "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
 
@@ -24,11 +24,17 @@ def test_spreadsheet_safe() -> None:
 def test_readings_csv_escapes_text_cells_only() -> None:
     rows = [StoredReading(d, "wearable", 1_700_000_000.0 + i, i, {"temperature": -3.5})
             for i, d in enumerate(["W1", *HOSTILE])]
-    text = serialise(to_table(rows), "csv").decode()
+    text = serialise(to_table(rows), "csv").decode("utf-8-sig")
+    device, temperature = headers(["device_id", "temperature"])  # headed in the hub's language
     cells = list(csv.DictReader(io.StringIO(text)))
-    assert [c["device_id"] for c in cells] == ["W1", *["'" + v for v in HOSTILE]]
-    assert all(c["temperature"] == "-3.5" for c in cells)  # a negative reading is still a number
-    assert not any(c["device_id"].startswith(("=", "+", "-", "@")) for c in cells)
+    assert [c[device] for c in cells] == ["W1", *["'" + v for v in HOSTILE]]
+    assert all(c[temperature] == "-3.5" for c in cells)  # a negative reading is still a number
+    assert not any(c[device].startswith(("=", "+", "-", "@")) for c in cells)
+    sheet = openpyxl.load_workbook(io.BytesIO(serialise(to_table(rows), "xlsx"))).worksheets[0]
+    values = list(sheet.iter_rows(min_row=2, values_only=True))
+    assert [r[0] for r in values] == ["W1", *["'" + v for v in HOSTILE]]
+    assert all(r[-1] is None or not str(r[-1]).startswith("=") for r in values)
+    assert {r[list(headers(to_table(rows).column_names)).index(temperature)] for r in values} == {-3.5}
 
 
 def _row(village: str, stage: str) -> RollupRow:
