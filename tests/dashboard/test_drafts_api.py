@@ -108,8 +108,10 @@ def test_a_gauge_drafts_and_a_commander_approves_with_edits(hub: Hub, schema: et
     assert cmd.post(url, json={"polygon": [[28.1, 112.9], [28.2, 112.9]]}).status_code == 422  # two points
     assert cmd.post("/api/command/drafts/nope/approve").status_code == 404
     assert feed_ids(op) == []
-    ring = [[28.0, 112.8], [28.3, 112.8], [28.3, 113.1], [28.0, 113.1]]
-    edits = {"headline": "岳麓区红色预警（Ⅰ级）：立即转移", "level": "red", "polygon": ring,
+    v = centre(hub).villages[village]  # a box of about 10 km around the village: its residents are inside
+    ring = [[v.lat - 0.05, v.lon - 0.05], [v.lat + 0.05, v.lon - 0.05], [v.lat + 0.05, v.lon + 0.05],
+            [v.lat - 0.05, v.lon + 0.05]]  # fmt: skip
+    edits = {"headline": "红色预警（Ⅰ级）：立即转移", "level": "red", "polygon": ring,
              "instruction": "立即转移到避险点。"}  # fmt: skip
     answer = cmd.post(url, json=edits).json()
     assert answer["decision"] == "approved" and answer["colour"] == "red" and answer["decided_by"] == "cmd"
@@ -121,7 +123,7 @@ def test_a_gauge_drafts_and_a_commander_approves_with_edits(hub: Hub, schema: et
     assert info is not None and info.findtext(f"{CAP}language") == "zh-CN"
     assert info.findtext(f"{CAP}headline") == edits["headline"] and info.findtext(f"{CAP}severity") == "Extreme"
     assert "红色预警" in info.findtext(f"{CAP}description", "")  # texts follow the new level unless edited
-    assert info.findtext(f"{CAP}area/{CAP}polygon", "").startswith("28.000000,112.800000")
+    assert info.findtext(f"{CAP}area/{CAP}polygon", "").startswith(f"{v.lat - 0.05:.6f},{v.lon - 0.05:.6f}")
     assert info.findtext(f"{CAP}event") == "暴雨洪涝"
     assert cmd.post(url).status_code == 409  # decided already
     (row,) = audit(hub, "cap_draft_approved")
