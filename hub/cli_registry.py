@@ -20,6 +20,7 @@ from devices.identities import reserve_identities
 from devices.models import Family
 from devices.records import DeviceRecord, Home, RegistryError, Resident, Village
 from devices.registry import Registry
+from devices.statedb.postgres import open_state
 from devices.statedb.sqlite import StateDB
 from dispatch.disaster.stations import COLUMNS as STATION_COLUMNS
 from dispatch.disaster.stations import StationStore
@@ -72,6 +73,8 @@ def add_registry(sub: Sub) -> None:
         "kind's default. Every bad line is named; nothing is imported while one is bad unless --skip-bad.")
     stations.add_argument("file", type=Path, help="the CSV file (UTF-8, a header line first)")
     stations.add_argument("--skip-bad", action="store_true", help="import the good lines even when some are bad")
+    stations.add_argument("--state-url", default="", help="the shared PostgreSQL state database, when the hub uses "
+                          "one (HUB_STORE__STATE_URL); default: the SQLite file in --data-dir")
     stations.set_defaults(handler=cmd_import_stations)
 
 
@@ -142,7 +145,7 @@ def cmd_import_stations(args: argparse.Namespace) -> int:
         text = args.file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"cannot read {args.file}: {exc}") from exc
-    registry = _registry(args)
+    registry = Registry(open_state(args.data_dir, args.state_url)) if args.state_url else _registry(args)
     known = {d.device_id for d in registry.list_devices() if d.family == Family.TERMINAL.value}
     good, errors = parse_stations_csv(text, known)
     for err in errors:

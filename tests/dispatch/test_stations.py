@@ -11,6 +11,7 @@ import pytest
 from command_path import T0, V01, V02, feed
 
 from devices.registry import Registry
+from devices.statedb.postgres import open_state
 from devices.statedb.sqlite import StateDB
 from dispatch.disaster.areas import Site
 from dispatch.disaster.command import CommandCentre
@@ -94,3 +95,15 @@ def test_each_gauge_is_judged_by_its_own_thresholds(open_db: Callable[[], StateD
     assert cc.reload_stations() and not cc.reload_stations()
     feed(cc, fd, "T002", T0 + 60, river_level_m=32.2)
     assert cc.warnings.terminal_level("T002") == 2
+
+
+def test_import_stations_into_the_shared_postgresql_state(tmp_path: Path, postgres: str,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    db = open_state(tmp_path, postgres)
+    build_community(residents=2, terminals=2, villages=1, seed=5).register(Registry(db))
+    good = tmp_path / "good.csv"
+    good.write_text(HEADER + "T001,30.8,32.9,,,,\n", encoding="utf-8")
+    assert main(["registry", "--data-dir", str(tmp_path), "import-stations", str(good), "--state-url", postgres]) == 0
+    assert "imported thresholds of 1 station(s)" in capsys.readouterr().out
+    assert StationStore(db).all()["T001"].warning_level_m == 30.8
+    db.close()
