@@ -44,6 +44,8 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/console"): PUBLIC,
     ("GET", "/map"): PUBLIC,
     ("GET", "/map/{name}"): PUBLIC,
+    ("GET", "/command"): PUBLIC,  # issue 14: the draft review page
+    ("GET", "/command/{name}"): PUBLIC,
     ("GET", "/devices"): PUBLIC,  # the admin page signs in; its API below is admin-only
     ("GET", "/api/i18n"): PUBLIC,  # issue 18: the pages' catalogues (the sign-in form is translated too)
     ("GET", "/api/i18n/{lang}"): PUBLIC,
@@ -91,6 +93,8 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/api/command/reports/draft"): Rule(STAFF),
     ("GET", "/api/command/reports/{event_id}/rollup.{fmt}"): Rule(STAFF),
     ("GET", "/api/command/evacuation/{area}"): Rule(STAFF),
+    ("GET", "/api/command/drafts"): Rule(STAFF),  # issue 14: anyone on duty sees what waits for the commander
+    ("GET", "/api/command/stations"): Rule(STAFF),  # issue 14: per-station thresholds
     ("POST", "/api/command/tasks/{task_id}"): Rule(STAFF),  # operators make the evacuation calls
     # supervisors (and above)
     ("POST", "/api/incidents/{incident_id}/close"): Rule(SUPERVISORS),
@@ -107,8 +111,11 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/api/command/relief/plan"): Rule(COMMAND),
     ("POST", "/api/command/relief/approve"): Rule(COMMAND),
     ("POST", "/api/cap/import"): Rule(COMMAND),
+    ("POST", "/api/command/drafts/{draft_id}/approve"): Rule(COMMAND),  # issue 14: a person signs CAP off
+    ("POST", "/api/command/drafts/{draft_id}/reject"): Rule(COMMAND),
     # admins: staff accounts, the registry, the raw dead letters
     ("GET", "/api/admin/users"): Rule(ADMIN),
+    ("PUT", "/api/command/stations/{station_id}"): Rule(ADMIN),  # issue 14: an admin edits a station's thresholds
     ("POST", "/api/admin/users"): Rule(ADMIN),
     ("POST", "/api/admin/users/{username}/disable"): Rule(ADMIN),
     ("POST", "/api/villages"): Rule(ADMIN),

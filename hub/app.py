@@ -43,6 +43,7 @@ from devices.statedb.postgres import open_state
 from devices.statedb.sqlite import StateDB
 from dispatch.caring_calls import CaringCalls
 from dispatch.desk import DispatchDesk
+from dispatch.disaster.drafts import IssuePolicy
 from dispatch.disaster.feed import build_command
 from dispatch.disaster.field_ops import FieldOps
 from dispatch.disaster.store import CommandStore
@@ -204,6 +205,8 @@ def build_hub(settings: Settings, detectors: list[Detector] | None = None) -> Hu
     stages["responder_status"] = StatusStage(status_q, statuses, desk, ingestor.journal, ingestor.stats.rejected).run
     command = build_command(registry, bus.publish, CommandStore(db))  # issue 6, kept across restarts (issue 7)
     command.cap_english = settings.ui.cap_english  # issue 18: an en-US <info> block after the zh-CN one
+    auto_issue = {str(k): v for k, v in settings.alerts.cap_auto_issue_minutes.items()}
+    command.policy = IssuePolicy.of_minutes(auto_issue)  # issue 14: off by default (every CAP approved by a person)
     ops = FieldOps(command, tile_url=settings.http.tile_url)
     if detectors is None:
         detectors = default_detectors(registry, settings.detectors, command)

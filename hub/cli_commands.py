@@ -23,7 +23,7 @@ from hub import demo_auth
 from hub.app import Hub, HubError, build_hub, install_signal_handlers, serve
 from hub.broker import BrokerError, Mosquitto, auth_config, tls_listener
 from hub.cli_users import ensure_demo_users
-from hub.demo_seed import demo_responders, register_responders, seed_contacts, seed_field_ops
+from hub.demo_seed import demo_responders, register_responders, seed_contacts, seed_field_ops, seed_station_thresholds
 from hub.settings import BrokerSettings, HttpSettings, MqttSettings, Settings, StoreSettings
 from hub.tls import TlsFiles, demo_server_files
 from ingest.mqtt import BrokerUnreachable, anonymous_accepted
@@ -85,7 +85,8 @@ def add_demo(sub: Sub) -> None:
     p.add_argument("--fall-every", type=float, default=90.0,
                    help="simulated seconds between staged falls of a random resident (default 90; 0 = none)")
     p.add_argument("--scenario", choices=("none", "storm"), default="none",
-                   help="storm: a rainstorm over the valley, first warnings and CAP alerts within 60 s (issue 6)")
+                   help="storm: a rainstorm over the valley, first warnings and CAP drafts within 60 s (issue 6); "
+                   "a commander approves them at /command (issue 14)")
     p.add_argument("--device-tls", metavar="HOST:PORT", default=None,
                    help="also listen for devices with TLS on this address, e.g. 0.0.0.0:8883 (issue 16; env "
                    "HUB_BROKER__DEVICE_TLS; certificates from --tls-cert/--tls-key/--tls-ca, else a demo CA made in "
@@ -164,6 +165,8 @@ async def _demo(settings: Settings, community: Community, options: SimOptions, i
     if hub.ctx.desk is not None:
         register_responders(hub.ctx.desk.responders, community)
     seed_contacts(hub.ctx.registry.db, community)  # a son, a daughter and a neighbour to call for each resident
+    if hub.ctx.field_ops is not None:  # issue 14: each station judged by its own thresholds
+        seed_station_thresholds(hub.ctx.field_ops.centre, community)
     if options.scenario == "storm" and hub.ctx.field_ops is not None:
         seed_field_ops(hub.ctx.field_ops, community.villages)
     demo_users = ensure_demo_users(hub.ctx.auth) if hub.ctx.auth is not None else []
@@ -191,6 +194,7 @@ async def _demo(settings: Settings, community: Community, options: SimOptions, i
               f"curl -X POST {url}/api/calls -H 'Authorization: Bearer {settings.http.cti_token.get_secret_value()}'"
               f" -H 'Content-Type: application/json' -d '{{\"caller\": \"{caller}\", \"line\": \"8001\", "
               f"\"call_id\": \"demo-1\"}}'", flush=True)
+        print(f"hub demo: warning drafts wait for a commander at {url}/command (automatic issue is off)", flush=True)
         thread.start()
 
     try:

@@ -7,6 +7,7 @@ Example: HUB_MQTT__URL=mqtt://broker.example:1883 HUB_HTTP__PORT=8080 hub run
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -25,6 +26,10 @@ class AlertSettings(Section):
                              "(an SMS gateway, the 120 centre); empty = no webhook")
     webhook_timeout_s: float = Field(5.0, gt=0, le=120, description="Timeout of one webhook POST, seconds")
     webhook_attempts: int = Field(5, ge=1, le=20, description="POSTs per event before giving up (backoff 0.5, 1, 2 s)")
+    cap_auto_issue_minutes: dict[Literal["blue", "yellow", "orange", "red"], Annotated[float, Field(ge=0)]] = Field(
+        default_factory=dict, description="Issue 14: a CAP draft of this level goes out by itself after so many "
+        "minutes without a commander's decision, e.g. {\"red\": 30}; empty (the default) = every CAP message needs "
+        "a person to approve it")
 
 
 class StoreSettings(Section):

@@ -67,5 +67,7 @@ def test_console_live_and_map_run_under_the_policy(base_url: str) -> None:
         page.goto(f"{base_url}/map")
         page.wait_for_function("() => window.mapStats !== undefined", timeout=10_000)
         page.wait_for_timeout(500)
+        page.goto(f"{base_url}/command")  # issue 14: the draft review page
+        page.wait_for_function("() => window.commandStats !== undefined", timeout=10_000)
         browser.close()
     assert violations == []
