@@ -133,7 +133,8 @@ def incident_messages(incident_id: int, sms: Sms, _user: Staff) -> list[dict[str
 def sms_state(sms: Sms, _user: Staff, limit: Annotated[int, Query(ge=1, le=500)] = 50) -> dict[str, Any]:
     """The gateway (up or down, since when), how many wait in the outbox, the newest messages."""
     stats = sms.stats
-    return {"gateway_up": stats.gateway_up, "down_since": stats.down_since, "pending": sms.outbox.pending(),
+    return {"configured": sms.gateway is not None, "gateway_up": stats.gateway_up, "down_since": stats.down_since,
+            "pending": sms.outbox.pending(),
             "sent": stats.sent, "retries": stats.retries, "failed": stats.failed,
             "messages": [message_json(m, mask_number) for m in sms.outbox.recent(limit)]}
 

@@ -21,7 +21,9 @@ from hub.app import Hub, HubError, build_hub, install_signal_handlers, serve
 from hub.broker import BrokerError, Mosquitto, auth_config, tls_listener
 from hub.cli_users import ensure_demo_users
 from hub.demo_seed import register_responders, seed_field_ops
-from hub.settings import BrokerSettings, HttpSettings, MqttSettings, Settings, StoreSettings
+from hub.kannel import Kannel
+from hub.kannel import available as kannel_available
+from hub.settings import BrokerSettings, HttpSettings, MqttSettings, Settings, SmsSettings, StoreSettings
 from hub.tls import TlsFiles, demo_server_files
 from ingest.mqtt import BrokerUnreachable, anonymous_accepted
 from ingest.store.base import StoreError
@@ -112,17 +114,37 @@ def cmd_demo(args: argparse.Namespace) -> int:
                        extra_config=auth_config(ids.passwords_file, ids.acl_file) + tls)
     _guard(broker.start)
     url = f"mqtt://{HUB_USER}:{ids.hub_password}@127.0.0.1:{broker.port}"
+    sms_gateway = _demo_sms()  # issue 15: Kannel with its fake SMSC, when installed
     settings = Settings(mqtt=MqttSettings(url=url), store=StoreSettings(data_dir=args.data_dir),
                         http=HttpSettings(host=args.http_host, port=args.http_port),
-                        broker=BrokerSettings(auth_dir=auth_dir, pid_file=broker.pid_file))
+                        broker=BrokerSettings(auth_dir=auth_dir, pid_file=broker.pid_file),
+                        sms=SmsSettings(url=sms_gateway.sendsms_url, username=sms_gateway.username,
+                                        password=sms_gateway.password) if sms_gateway else SmsSettings())
     try:
         scenario = "" if args.scenario == "none" else args.scenario
         options = SimOptions(speed=args.speed, seed=args.seed, fall_every_s=args.fall_every, scenario=scenario)
         _guard(asyncio.run, _demo(settings, community, options, ids, tls_note))
     finally:
+        if sms_gateway is not None:
+            sms_gateway.stop()
         broker.stop()
     print("hub demo stopped cleanly", flush=True)
     return 0
+
+
+def _demo_sms() -> Kannel | None:
+    """The demo's SMS gateway: a private Kannel (bearerbox, smsbox, fake SMSC) on free ports, or None with a note."""
+    if not kannel_available():
+        print("hub demo: Kannel not installed (scripts/setup installs it): texts are queued, not sent", flush=True)
+        return None
+    try:
+        gateway = Kannel().start()
+    except BrokerError as exc:
+        print(f"hub demo: SMS gateway not started ({exc}): texts are queued, not sent", flush=True)
+        return None
+    print(f"hub demo: SMS gateway Kannel {gateway.sendsms_url} with a fake SMSC (texts land in "
+          f"{gateway.root / 'fakesmsc.out'})", flush=True)
+    return gateway
 
 
 async def _demo(settings: Settings, community: Community, options: SimOptions, ids: demo_auth.DemoIdentities,
@@ -150,6 +172,7 @@ async def _demo(settings: Settings, community: Community, options: SimOptions, i
         for username, password, role in demo_users:  # demo only: well-known passwords, never in production
             print(f"hub demo: console {url}/console  sign in as {username} / {password} ({role})", flush=True)
         print(f"hub demo: command map {url}/map  CAP feed {url}/cap/alerts.xml", flush=True)
+        print(f"hub demo: escalation policies and texts sent {url}/escalation", flush=True)
         thread.start()
 
     try:

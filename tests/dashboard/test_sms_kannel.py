@@ -112,6 +112,8 @@ def test_gateway_down_queues_and_alarms_then_sends_later(rig: Rig, kannel: Kanne
         assert alarms and alarms[-1]["up"] is False and alarms[-1]["pending"] == 1
         state = rig.client.get("/api/sms").json()
         assert state["gateway_up"] is False and state["pending"] == 1
+        metrics = rig.client.get("/metrics").text
+        assert "hub_sms_gateway_up 0.0" in metrics and 'hub_sms_messages{status="retry"} 1.0' in metrics
     finally:
         kannel.start_smsbox()
 
@@ -169,3 +171,32 @@ def test_unacknowledged_critical_incident_reaches_the_supervisor_console_and_the
     audit = rig.client.get(f"/api/incidents/{incident.id}/audit").json()
     queued = [a for a in audit if a["action"] == "sms_queued"]
     assert queued and queued[0]["detail"]["recipient"] == "139****0001"
+
+
+def test_policies_over_the_api_typed_audited_and_for_admins_only(tmp_path: Path) -> None:
+    with hub_api(tmp_path / "hub") as (hub, client):
+        assert hub.ctx.auth is not None and hub.ctx.incidents is not None
+        client.app = create_app(dataclasses.replace(hub.ctx, policies=PolicyStore(hub.db)))
+        listed = client.get("/api/escalation/policies").json()
+        critical = next(p for p in listed if p["severity"] == "critical" and not p["kind"])
+        assert critical["default"] and critical["steps"][0] == {"phase": "open", "after_s": 60.0,
+                                                                "channel": "console", "target": "supervisor"}
+        body = {"repeat_s": 120, "steps": [{"phase": "open", "after_s": 30, "channel": "console", "target": "supervisor"},
+                                           {"phase": "open", "after_s": 90, "channel": "sms_oncall",
+                                            "target": "13800000001"}]}
+        put = client.request("PUT", "/api/escalation/policies/critical", params={"kind": "fall"}, json=body)
+        assert put.status_code == 200, put.text
+        mine = next(p for p in client.get("/api/escalation/policies").json() if p["kind"] == "fall")
+        assert not mine["default"] and mine["updated_by"] == "issue9-admin" and mine["steps"][1]["after_s"] == 90
+        audit = [a for a in hub.ctx.incidents.store.audit_log() if a["action"] == "escalation_policy_changed"]
+        assert audit[-1]["detail"]["after"]["steps"][1]["target"] == "138****0001"  # masked in the log
+        bad = {**body, "steps": [{"phase": "open", "after_s": 30, "channel": "sms_oncall", "target": "soon"}]}
+        refused = client.request("PUT", "/api/escalation/policies/critical", json=bad)
+        assert refused.status_code == 422 and "手机号" in refused.json()["detail"]  # the admin's language
+        assert client.request("PUT", "/api/escalation/policies/urgent", json=body).status_code == 422
+        assert client.request("DELETE", "/api/escalation/policies/critical", params={"kind": "fall"}).json()["reset"]
+        hub.ctx.auth.add_user("op1", "op1-password", role="operator")
+        client.request("POST", "/api/logout")
+        client.post("/api/login", json={"username": "op1", "password": "op1-password"}).raise_for_status()
+        assert client.request("PUT", "/api/escalation/policies/critical", json=body).status_code == 403
+        assert client.get("/api/escalation/policies").status_code == 403  # supervisors and up read them
