@@ -181,9 +181,9 @@ def test_policies_over_the_api_typed_audited_and_for_admins_only(tmp_path: Path)
         critical = next(p for p in listed if p["severity"] == "critical" and not p["kind"])
         assert critical["default"] and critical["steps"][0] == {"phase": "open", "after_s": 60.0,
                                                                 "channel": "console", "target": "supervisor"}
-        body = {"repeat_s": 120, "steps": [{"phase": "open", "after_s": 30, "channel": "console", "target": "supervisor"},
-                                           {"phase": "open", "after_s": 90, "channel": "sms_oncall",
-                                            "target": "13800000001"}]}
+        steps = [{"phase": "open", "after_s": 30, "channel": "console", "target": "supervisor"},
+                 {"phase": "open", "after_s": 90, "channel": "sms_oncall", "target": "13800000001"}]
+        body = {"repeat_s": 120, "steps": steps}
         put = client.request("PUT", "/api/escalation/policies/critical", params={"kind": "fall"}, json=body)
         assert put.status_code == 200, put.text
         mine = next(p for p in client.get("/api/escalation/policies").json() if p["kind"] == "fall")
