@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -200,3 +201,62 @@ def test_policies_over_the_api_typed_audited_and_for_admins_only(tmp_path: Path)
         client.post("/api/login", json={"username": "op1", "password": "op1-password"}).raise_for_status()
         assert client.request("PUT", "/api/escalation/policies/critical", json=body).status_code == 403
         assert client.get("/api/escalation/policies").status_code == 403  # supervisors and up read them
+
+
+def test_supervisor_console_alert_policy_page_and_texts_in_chromium(rig: Rig, kannel: Kannel) -> None:
+    """What people see: the supervisor's console gets the escalation banner, the incident shows the text delivered
+    to the son, and an admin changes a policy on the /escalation page."""
+    from playwright.sync_api import expect, sync_playwright
+
+    hub, incidents, auth = rig.hub, rig.hub.ctx.incidents, rig.hub.ctx.auth
+    assert incidents is not None and auth is not None
+    auth.add_user("sup1", "sup1-password", role="supervisor")
+    bus, loop = hub.ctx.bus, {}
+    subscribe, publish = bus.subscribe, bus.publish
+
+    def on_loop_subscribe(maxsize: int = 1000) -> Subscription:
+        loop["it"] = asyncio.get_running_loop()  # the served app's loop, where frames must be published
+        return subscribe(maxsize)
+
+    bus.subscribe = on_loop_subscribe  # type: ignore[method-assign]  # the escalator ticks on this test's thread
+    bus.publish = lambda kind, data: loop["it"].call_soon_threadsafe(publish, kind, data)  # type: ignore[method-assign]  # as above
+    hub.registry.add_home(Home("H1", "岳麓区桃花村 3 号", 28.2, 112.9))
+    hub.registry.add_resident(Resident("R1", "王秀英", "H1", contacts="儿子: 13912340001"))
+    hub.registry.add_device(DeviceRecord("W1", "wearable", "wearable", resident_id="R1", worn_at="wrist"))
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium",
+                                     args=["--headless", "--no-sandbox", "--disable-gpu"])
+        page = browser.new_page()
+        page.goto(f"{rig.base}/console")
+        page.fill("#login-user", "sup1")
+        page.fill("#login-pass", "sup1-password")
+        page.click("#login-submit")
+        expect(page.locator("#conn")).to_have_class("conn on", timeout=10_000)
+        incidents.on_detections([Detection("flow", "fall", "R1", "W1", time.time(), Severity.CRITICAL)])
+        [incident] = incidents.store.active()
+        escalator = Escalator(incidents, policies=PolicyStore(hub.db), sms=rig.sms)
+        escalator.tick(incident.opened_at + 60)
+        banner = page.locator("#escalations .escalation-alert")
+        expect(banner).to_have_attribute("data-role", "supervisor", timeout=5_000)
+        expect(banner).to_contain_text("值班长")
+        escalator.tick(incident.opened_at + 120)  # the family's text
+        sender = threading.Thread(target=lambda: asyncio.run(rig.sms.drain()))  # playwright holds this thread's loop
+        sender.start()
+        sender.join(10)
+        _wait(lambda: [m.status for m in rig.sms.outbox.of_incident(incident.id)] == ["delivered"])
+        banner.locator("button", has_text=f"#{incident.id}").click()
+        row = page.locator("#messages tr[data-status=delivered]")
+        expect(row).to_contain_text("139****0001", timeout=5_000)
+        expect(row).to_contain_text("已送达")
+        page.click("#logout")
+        page.goto(f"{rig.base}/escalation")
+        page.fill("#login-user", "issue9-admin")
+        page.fill("#login-pass", "issue9-password")
+        page.click("#login button[type=submit]")
+        card = page.locator('.policy[data-severity="critical"][data-kind=""]')
+        expect(card.locator("tr.step")).to_have_count(4, timeout=10_000)
+        card.locator("tr.step .after").first.fill("0.5")
+        card.locator("button.save").click()
+        expect(card.locator("button.reset")).to_be_visible(timeout=5_000)
+        browser.close()
+    assert PolicyStore(hub.db).all()["critical"].ack_s == 30.0
