@@ -10,13 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from alerts.detection import Severity
-from alerts.incidents.escalation import POLICIES, due
+from alerts.detection import Detection, Severity
+from alerts.incidents.escalation import POLICIES, Escalator, due
 from alerts.incidents.policy import Policy, PolicyError, PolicyStore, Step
 from alerts.incidents.record import Incident
+from alerts.incidents.service import IncidentService
 from alerts.sms.gateway import SendResult
 from alerts.sms.outbox import Outbox, SmsMessage
 from alerts.sms.sender import SenderSettings, SmsSender
+from devices.records import DeviceRecord, Home, Resident
+from devices.registry import Registry
 from devices.statedb.sqlite import StateDB
 
 
@@ -116,4 +119,31 @@ def test_rate_limit_per_recipient_and_backoff(tmp_path: Path) -> None:
     clock.now += 61.0
     assert asyncio.run(sender.drain()) == 1 and statuses() == ["sent"] * 4
     assert [m.text for m in gateway.got] == ["m0", "m1", "m2", "other", "m0", "m1"]
+    db.close()
+
+
+def test_escalator_carries_out_offer_and_on_call_steps(tmp_path: Path) -> None:
+    db = StateDB(tmp_path / "state.sqlite")
+    registry = Registry(db)
+    registry.add_home(Home("H1", "addr", 28.0, 112.0))
+    registry.add_resident(Resident("R1", "李娜", "H1"))  # no contacts: a family step has no one to text
+    registry.add_device(DeviceRecord("W1", "wearable", "wearable", resident_id="R1", worn_at="wrist"))
+    service = IncidentService(db, registry)
+    service.on_detections([Detection("flow", "sos", "R1", "W1", 0.0, Severity.CRITICAL)])
+    [incident] = service.store.active()
+    sender = SmsSender(Outbox(db), None)
+    offered: list[int] = []
+    policies = {**POLICIES, "critical": Policy((Step("open", 10, "sms_oncall", "13800000009"),
+                                                Step("open", 20, "sms_family"), Step("open", 30, "offer")), 60)}
+    escalator = Escalator(service, policies=policies, sms=sender, offer=lambda i: offered.append(i.id))
+    t0 = incident.opened_at
+    assert [s.channel for s in escalator.tick(t0 + 10)] == ["sms_oncall"]
+    [oncall] = sender.outbox.of_incident(incident.id)
+    assert (oncall.recipient, oncall.kind, oncall.status) == ("13800000009", "escalation_oncall", "queued")
+    assert "李娜" in oncall.text and "值班" in oncall.text
+    assert [s.channel for s in escalator.tick(t0 + 20)] == ["sms_family"]
+    assert len(sender.outbox.of_incident(incident.id)) == 1  # no contact: nothing queued, the audit says why
+    assert [s.channel for s in escalator.tick(t0 + 30)] == ["offer"] and offered == [incident.id]
+    actions = [(a["action"], a["detail"].get("why")) for a in service.store.audit_log(incident.id)]
+    assert ("sms_not_sent", "no_recipient") in actions and ("sms_queued", None) in actions
     db.close()
