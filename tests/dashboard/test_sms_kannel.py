@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -30,6 +32,7 @@ from devices.records import DeviceRecord, Home, Resident
 from hub.app import Hub
 from hub.kannel import Kannel
 
+SHOTS = Path(os.environ.get("HUB_SCREENSHOT_DIR") or Path(tempfile.gettempdir()) / "hub-test-screenshots")
 FAST = SenderSettings(backoff_s=0.2, backoff_max_s=0.5, poll_s=0.1)
 
 
@@ -239,6 +242,8 @@ def test_supervisor_console_alert_policy_page_and_texts_in_chromium(rig: Rig, ka
         banner = page.locator("#escalations .escalation-alert")
         expect(banner).to_have_attribute("data-role", "supervisor", timeout=5_000)
         expect(banner).to_contain_text("值班长")
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "escalation-alert-zh-CN.png"))
         escalator.tick(incident.opened_at + 120)  # the family's text
         sender = threading.Thread(target=lambda: asyncio.run(rig.sms.drain()))  # playwright holds this thread's loop
         sender.start()
@@ -248,6 +253,7 @@ def test_supervisor_console_alert_policy_page_and_texts_in_chromium(rig: Rig, ka
         row = page.locator("#messages tr[data-status=delivered]")
         expect(row).to_contain_text("139****0001", timeout=5_000)
         expect(row).to_contain_text("已送达")
+        page.screenshot(path=str(SHOTS / "escalation-console-zh-CN.png"), full_page=True)
         page.click("#logout")
         page.goto(f"{rig.base}/escalation")
         page.fill("#login-user", "issue9-admin")
@@ -258,5 +264,6 @@ def test_supervisor_console_alert_policy_page_and_texts_in_chromium(rig: Rig, ka
         card.locator("tr.step .after").first.fill("0.5")
         card.locator("button.save").click()
         expect(card.locator("button.reset")).to_be_visible(timeout=5_000)
+        page.screenshot(path=str(SHOTS / "escalation-policies-zh-CN.png"), full_page=True)
         browser.close()
     assert PolicyStore(hub.db).all()["critical"].ack_s == 30.0
