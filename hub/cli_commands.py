@@ -114,7 +114,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                        extra_config=auth_config(ids.passwords_file, ids.acl_file) + tls)
     _guard(broker.start)
     url = f"mqtt://{HUB_USER}:{ids.hub_password}@127.0.0.1:{broker.port}"
-    sms_gateway = _demo_sms()  # issue 15: Kannel with its fake SMSC, when installed
+    sms_gateway, sms_note = _demo_sms()  # issue 15: Kannel with its fake SMSC, when installed
     settings = Settings(mqtt=MqttSettings(url=url), store=StoreSettings(data_dir=args.data_dir),
                         http=HttpSettings(host=args.http_host, port=args.http_port),
                         broker=BrokerSettings(auth_dir=auth_dir, pid_file=broker.pid_file),
@@ -123,7 +123,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     try:
         scenario = "" if args.scenario == "none" else args.scenario
         options = SimOptions(speed=args.speed, seed=args.seed, fall_every_s=args.fall_every, scenario=scenario)
-        _guard(asyncio.run, _demo(settings, community, options, ids, tls_note))
+        notes = "\n".join(n for n in (tls_note, sms_note) if n)  # printed once the dashboard is up
+        _guard(asyncio.run, _demo(settings, community, options, ids, notes))
     finally:
         if sms_gateway is not None:
             sms_gateway.stop()
@@ -132,19 +133,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _demo_sms() -> Kannel | None:
-    """The demo's SMS gateway: a private Kannel (bearerbox, smsbox, fake SMSC) on free ports, or None with a note."""
+def _demo_sms() -> tuple[Kannel | None, str]:
+    """The demo's SMS gateway: a private Kannel (bearerbox, smsbox, fake SMSC) on free ports (or None), and a note."""
     if not kannel_available():
-        print("hub demo: Kannel not installed (scripts/setup installs it): texts are queued, not sent", flush=True)
-        return None
+        return None, "hub demo: Kannel not installed (scripts/setup installs it): texts are queued, not sent"
     try:
         gateway = Kannel().start()
     except BrokerError as exc:
-        print(f"hub demo: SMS gateway not started ({exc}): texts are queued, not sent", flush=True)
-        return None
-    print(f"hub demo: SMS gateway Kannel {gateway.sendsms_url} with a fake SMSC (texts land in "
-          f"{gateway.root / 'fakesmsc.out'})", flush=True)
-    return gateway
+        return None, f"hub demo: SMS gateway not started ({exc}): texts are queued, not sent"
+    return gateway, (f"hub demo: SMS gateway Kannel {gateway.sendsms_url} with a fake SMSC (texts land in "
+                     f"{gateway.root / 'fakesmsc.out'})")
 
 
 async def _demo(settings: Settings, community: Community, options: SimOptions, ids: demo_auth.DemoIdentities,

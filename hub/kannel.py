@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote_to_bytes
 
-from hub.broker import BrokerError, free_port, port_in_use
+from hub.broker import BrokerError, _die_with_parent, free_port, port_in_use
 from hub.processes import log_tail, stop_process, wait_ready
 
 BEARERBOX = Path("/usr/sbin/bearerbox")
@@ -129,7 +129,8 @@ class Kannel:
 
     def _spawn(self, name: str, cmd: list[str], ready: Callable[[], bool]) -> None:
         log = (self.root / f"{name}.out").open("ab")
-        process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=self.root)
+        process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=self.root,
+                                   preexec_fn=_die_with_parent)  # no gateway left behind by a killed demo
         log.close()
         self.processes[name] = process
         wait_ready(process, ready, lambda: log_tail(self.root / f"{name}.out"), name, STARTUP_TIMEOUT_S,
