@@ -1,7 +1,9 @@
 """The scenario's own map layers as GeoJSON, for a command room without a tile server (issue 6).
 
-Village areas are the warning circles (as 32-gon polygons), the county boundary is the padded hull box of the
-villages, and the river is drawn through the river gauges from south to north (they stand on its bank).
+Village areas are the warning circles (as 32-gon polygons). The county boundary is the county's real outline
+(devices.boundary, from the npm package in dashboard/node_modules: nothing is fetched) when the villages carry
+official codes; otherwise (villages registered without a code) the padded hull box of the villages. The river is
+drawn through the river gauges from south to north (they stand on its bank): no river data is installed.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
+from devices.boundary import Boundary, county_boundary
+from devices.divisions import DivisionsMissing
 from devices.records import Village
 from dispatch.disaster.areas import Site
 
@@ -36,11 +40,25 @@ def _feature(geometry: dict[str, Any], **props: Any) -> dict[str, Any]:
     return {"type": "Feature", "geometry": geometry, "properties": props}
 
 
+def boundary_of(villages: Iterable[Village]) -> Boundary | None:
+    """The real outline of the villages' county (by the first official code), or None without codes or data."""
+    code = next((v.code for v in villages if len(v.code) == 12 and v.code.isdigit()), "")
+    if not code:
+        return None
+    try:
+        return county_boundary(code)
+    except DivisionsMissing:
+        return None  # the packages are not installed: the box, as before
+
+
 def layers(villages: Iterable[Village], sites: Iterable[Site], radius_km: float) -> dict[str, Any]:
     """A FeatureCollection: county boundary, village areas and points, the river line."""
     villages, sites = list(villages), list(sites)
     features: list[dict[str, Any]] = []
-    if villages:
+    outline = boundary_of(villages)
+    if outline is not None:
+        features.append(_feature(outline.geometry(), layer="boundary", name=outline.name, code=outline.code))
+    elif villages:
         lats, lons = [v.lat for v in villages], [v.lon for v in villages]
         s, n, w = min(lats) - PAD_DEG, max(lats) + PAD_DEG, min(lons) - PAD_DEG
         e = max([*lons, *(x.lon for x in sites)]) + PAD_DEG

@@ -29,6 +29,7 @@ class VillageIn(Body):
     county: str = Field(min_length=1, max_length=200)
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
+    code: str = Field("", pattern=r"^(\d{12})?$", description="official 12-digit division code (issue 14)")
 
 
 class HomeIn(Body):

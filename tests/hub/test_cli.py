@@ -111,8 +111,8 @@ def test_demo_streams_readings_and_stops_cleanly_on_sigterm(tmp_path: Path) -> N
         assert proc.stdout is not None
         banner = proc.stdout.readline()
         assert f"http://127.0.0.1:{port}" in banner, banner
-        frame = asyncio.run(_first_reading(f"ws://127.0.0.1:{port}/ws", 10.0))
-        assert time.monotonic() - started < 10.0
+        frame = asyncio.run(_first_reading(f"ws://127.0.0.1:{port}/ws", 30.0))
+        assert time.monotonic() - started < 30.0  # generous: other tests run beside this one (pytest-xdist)
         assert set(frame["data"]) >= {"device_id", "family", "ts", "seq", "values"}
         proc.send_signal(signal.SIGTERM)
         try:

@@ -4,7 +4,6 @@ by timing; sessions end when idle or past their lifetime, and ended sessions are
 from __future__ import annotations
 
 import asyncio
-import statistics
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -77,17 +76,18 @@ def test_unknown_user_costs_the_same_time_as_a_known_one(staff: StaffClient) -> 
     auth = staff.hub.ctx.auth
     assert auth is not None
 
-    def timed(username: str, n: int = 15) -> float:
-        samples = []
-        for i in range(n):
-            start = time.perf_counter()
-            with pytest.raises(AuthError):
-                auth.login(username, "not-the-password", f"198.51.100.{i}")  # fresh address: never throttled
-            samples.append(time.perf_counter() - start)
-        return statistics.median(samples)
+    def attempt(username: str, i: int) -> float:
+        start = time.perf_counter()
+        with pytest.raises(AuthError):
+            auth.login(username, "not-the-password", f"198.51.100.{i}")  # fresh address: never throttled
+        return time.perf_counter() - start
 
-    timed("operator", 3), timed("nobody-here", 3)  # warm up
-    known, unknown = timed("operator"), timed("nobody-here")
+    for i in range(3):  # warm up
+        attempt("operator", i), attempt("nobody-here", i)
+    # interleaved, and the fastest of each: other tests run beside this one (pytest-xdist), and the least disturbed
+    # sample is the one nearest the work itself
+    pairs = [(attempt("operator", i), attempt("nobody-here", i)) for i in range(3, 24)]
+    known, unknown = min(p[0] for p in pairs), min(p[1] for p in pairs)
     assert 0.5 < unknown / known < 2.0, (known, unknown)
 
 
