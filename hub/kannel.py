@@ -155,6 +155,11 @@ class Kannel:
             time.sleep(0.05)
         return self.received()
 
+    def log_tails(self) -> dict[str, str]:
+        """The end of each process's log (for a failing test's message)."""
+        names = ("bearerbox.log", "smsbox.log", "fakesmsc.out")
+        return {name: log_tail(self.root / name, 1500) for name in names}
+
     def stop_smsbox(self) -> None:
         """Stop the HTTP interface only (the gateway "down" for the hub)."""
         stop_process(self.processes.pop("smsbox", None), signal.SIGTERM, grace_s=5)
