@@ -6,8 +6,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from alerts.incidents.policy import PolicyStore
 from alerts.incidents.service import IncidentService
 from alerts.log import DetectionLog
+from alerts.sms.sender import SmsSender
 from dashboard.auth import StaffAuth
 from dashboard.bus import Bus
 from devices.identities import DeviceIdentities
@@ -37,6 +39,8 @@ class HubContext:
     queues: dict[str, Callable[[], int]] = field(default_factory=dict)  # issue 9: name -> depth, for /metrics
     identities: DeviceIdentities | None = None  # issue 16: device credentials issued and revoked by admins
     warnings: list[str] = field(default_factory=list)  # issue 16: codes, e.g. "anonymous_broker" (catalogue: warning.*)
+    policies: PolicyStore | None = None  # issue 15: escalation policies (defaults overlaid with the admins' edits)
+    sms: SmsSender | None = None  # issue 15: the SMS outbox and its sender
 
     def stats_dict(self) -> dict[str, Any]:
         """Ingest counters as plain JSON."""

@@ -50,6 +50,8 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/api/i18n"): PUBLIC,  # issue 18: the pages' catalogues (the sign-in form is translated too)
     ("GET", "/api/i18n/{lang}"): PUBLIC,
     ("POST", "/api/calls"): PUBLIC,  # the PBX/CTI: its handler checks the CTI token, or a session with CSRF
+    ("GET", "/escalation"): PUBLIC,  # issue 15: the admins' policy page signs in; its API below has roles
+    ("GET", "/api/sms/dlr"): PUBLIC,  # issue 15: Kannel's delivery reports (each message's URL carries a token)
     # any member of staff
     ("WS", "/ws"): Rule(STAFF, HEALTH),
     ("POST", "/api/logout"): Rule(STAFF),
@@ -84,6 +86,8 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/api/caring-calls/{task_id}/reveal"): Rule(STAFF),  # audited by its handler, per resident
     ("GET", "/api/services"): Rule(STAFF),  # the service catalogue: prices and subsidy shares
     ("GET", "/api/incidents/{incident_id}/completion"): Rule(STAFF),
+    ("GET", "/api/incidents/{incident_id}/messages"): Rule(STAFF),  # issue 15: texts sent, numbers masked
+    ("GET", "/api/sms"): Rule(STAFF),
     ("GET", "/api/responders"): Rule(STAFF),
     ("POST", "/api/offers/{offer_id}/status"): Rule(STAFF),
     ("GET", "/api/command/state"): Rule(STAFF),
@@ -100,6 +104,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/api/incidents/{incident_id}/close"): Rule(SUPERVISORS),
     ("GET", "/api/audit"): Rule(SUPERVISORS),
     ("GET", "/api/access-log"): Rule(SUPERVISORS),
+    ("GET", "/api/escalation/policies"): Rule(SUPERVISORS),  # issue 15
     ("POST", "/api/responders"): Rule(SUPERVISORS),
     ("GET", "/api/residents/{resident_id}/identity"): Rule(SUPERVISORS),  # audited by its handler, per resident
     ("GET", "/api/export"): Rule(SUPERVISORS, HEALTH),
@@ -127,6 +132,8 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/api/aliases"): Rule(ADMIN),
     ("DELETE", "/api/aliases/{source}/{external_id}"): Rule(ADMIN),
     ("GET", "/api/dead-letters"): Rule(ADMIN),
+    ("PUT", "/api/escalation/policies/{severity}"): Rule(ADMIN),  # issue 15: audited with before and after
+    ("DELETE", "/api/escalation/policies/{severity}"): Rule(ADMIN),
     # issue 16: devices' MQTT credentials
     ("GET", "/api/devices/credentials"): Rule(ADMIN),
     ("POST", "/api/devices/{device_id}/credentials"): Rule(ADMIN),

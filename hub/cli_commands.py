@@ -24,7 +24,9 @@ from hub.app import Hub, HubError, build_hub, install_signal_handlers, serve
 from hub.broker import BrokerError, Mosquitto, auth_config, tls_listener
 from hub.cli_users import ensure_demo_users
 from hub.demo_seed import demo_responders, register_responders, seed_contacts, seed_field_ops, seed_station_thresholds
-from hub.settings import BrokerSettings, HttpSettings, MqttSettings, Settings, StoreSettings
+from hub.kannel import Kannel
+from hub.kannel import available as kannel_available
+from hub.settings import BrokerSettings, HttpSettings, MqttSettings, Settings, SmsSettings, StoreSettings
 from hub.tls import TlsFiles, demo_server_files
 from ingest.mqtt import BrokerUnreachable, anonymous_accepted
 from ingest.store.base import StoreError
@@ -144,23 +146,40 @@ def cmd_demo(args: argparse.Namespace) -> int:
                        extra_config=auth_config(ids.passwords_file, ids.acl_file) + tls.lines)
     _guard(broker.start)
     url = f"mqtt://{HUB_USER}:{ids.hub_password}@127.0.0.1:{broker.port}"
+    sms_gateway, sms_note = _demo_sms()  # issue 15: Kannel with its fake SMSC, when installed
     settings = Settings(mqtt=MqttSettings(url=url), store=StoreSettings(data_dir=args.data_dir),
                         http=HttpSettings(host=args.http_host, port=args.http_port,
                                           cti_token=secrets.token_urlsafe(16)),  # the demo's PBX/CTI token
-                        broker=BrokerSettings(auth_dir=auth_dir, pid_file=broker.pid_file))
+                        broker=BrokerSettings(auth_dir=auth_dir, pid_file=broker.pid_file),
+                        sms=SmsSettings(url=sms_gateway.sendsms_url, username=sms_gateway.username,
+                                        password=sms_gateway.password) if sms_gateway else SmsSettings())
     try:
         scenario = "" if args.scenario == "none" else args.scenario
         options = SimOptions(speed=args.speed, seed=args.seed, fall_every_s=args.fall_every, scenario=scenario,
                              first_fall_s=min(FIRST_FALL_S, args.fall_every), staged=True, responders=responders)
-        _guard(asyncio.run, _demo(settings, community, options, ids, tls))
+        _guard(asyncio.run, _demo(settings, community, options, ids, tls, sms_note))
     finally:
+        if sms_gateway is not None:
+            sms_gateway.stop()
         broker.stop()
     print("hub demo stopped cleanly", flush=True)
     return 0
 
 
+def _demo_sms() -> tuple[Kannel | None, str]:
+    """The demo's SMS gateway: a private Kannel (bearerbox, smsbox, fake SMSC) on free ports (or None), and a note."""
+    if not kannel_available():
+        return None, "hub demo: Kannel not installed (scripts/setup installs it): texts are queued, not sent"
+    try:
+        gateway = Kannel().start()
+    except BrokerError as exc:
+        return None, f"hub demo: SMS gateway not started ({exc}): texts are queued, not sent"
+    return gateway, (f"hub demo: SMS gateway Kannel {gateway.sendsms_url} with a fake SMSC (texts land in "
+                     f"{gateway.root / 'fakesmsc.out'})")
+
+
 async def _demo(settings: Settings, community: Community, options: SimOptions, ids: demo_auth.DemoIdentities,
-                tls: DeviceTls | None = None) -> None:
+                tls: DeviceTls | None = None, sms_note: str = "") -> None:
     hub = build_hub(settings)  # the community is registered and its credentials issued already (demo_auth)
     if hub.ctx.desk is not None:
         register_responders(hub.ctx.desk.responders, community)
@@ -184,8 +203,9 @@ async def _demo(settings: Settings, community: Community, options: SimOptions, i
         print(f"hub demo: the broker refuses anonymous clients; each device has its own password "
               f"(hub devices --data-dir {settings.store.data_dir} list|issue|revoke; admin page {url}/devices)",
               flush=True)
-        if tls.note:
-            print(tls.note, flush=True)
+        for note in (tls.note, sms_note):
+            if note:
+                print(note, flush=True)
         for username, password, role in demo_users:  # demo only: well-known passwords, never in production
             print(f"hub demo: console {url}/console  sign in as {username} / {password} ({role})", flush=True)
         print(f"hub demo: command map {url}/map  CAP feed {url}/cap/alerts.xml", flush=True)
@@ -195,6 +215,7 @@ async def _demo(settings: Settings, community: Community, options: SimOptions, i
               f" -H 'Content-Type: application/json' -d '{{\"caller\": \"{caller}\", \"line\": \"8001\", "
               f"\"call_id\": \"demo-1\"}}'", flush=True)
         print(f"hub demo: warning drafts wait for a commander at {url}/command (automatic issue is off)", flush=True)
+        print(f"hub demo: escalation policies and texts sent {url}/escalation", flush=True)
         thread.start()
 
     try:
