@@ -60,12 +60,19 @@ def test_the_table_names_no_route_that_does_not_exist(client: StaffClient) -> No
     assert set(POLICY) - spec - hidden == set()
 
 
+# public to the guard, but the handler wants its own token (the PBX's CTI token) or a session: 401 without either
+OWN_TOKEN = {("POST", "/api/calls")}
+
+
 def test_every_operation_answers_by_role(client: StaffClient) -> None:
     checked = 0
     for method, template, op in operations(client):
         allowed = rule(method, template).roles
         path, kw = request_of(template, op)
         anonymous = client.call(method, path, **kw).status_code
+        if (method, template) in OWN_TOKEN:
+            assert anonymous == 401, (method, template, anonymous)
+            continue
         if allowed is None:
             assert anonymous not in (401, 403), (method, template, anonymous)
             continue
