@@ -23,6 +23,7 @@ from dashboard import (
     error_texts,
     i18n_api,
     identity_api,
+    insights_api,
     readings_api,
     registry_api,
     responders_api,
@@ -115,7 +116,7 @@ def create_app(ctx: HubContext, behind_tls: bool = False, *, max_body_bytes: int
     app.include_router(metrics_router)  # issue 9: open, counts only (dashboard/metrics.py)
     for router in (auth_api.open_router, auth_api.router, console_api.router, responders_api.router,
                    identity_api.router, devices_router, i18n_api.open_router, i18n_api.router,
-                   search_api.router):
+                   search_api.router, insights_api.router, insights_api.pages):
         app.include_router(router)
     if ctx.auth is not None:
         i18n_api.add_language_column(ctx.auth.db)  # issue 18: each member of staff's language

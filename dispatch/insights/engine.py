@@ -73,6 +73,7 @@ class Report:
     last: str
     townships: list[str]
     targets: dict[str, dict[str, float]]
+    places: list[dict[str, Any]] = field(default_factory=list)  # the townships in scope: code, name
     response: list[dict[str, Any]] = field(default_factory=list)
     false_alarms: list[dict[str, Any]] = field(default_factory=list)
     alert_rate: list[dict[str, Any]] = field(default_factory=list)
@@ -119,6 +120,7 @@ class Insights:
                 last=period.last.isoformat(),
                 townships=list(townships),
                 targets=self.targets,
+                places=_rows(con, figures.TOWNSHIPS),
                 response=_rows(con, figures.RESPONSE),
                 false_alarms=_rows(con, figures.FALSE_ALARMS),
                 alert_rate=_rows(con, figures.ALERT_RATE, {"days": float(period.days)}),

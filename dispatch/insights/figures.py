@@ -37,6 +37,14 @@ WHERE NOT EXISTS (SELECT 1 FROM scope) OR p.township_code IN (SELECT township FR
    OR p.township_name IN (SELECT township FROM scope);
 """
 
+# The townships a filter can choose from (within the scope)
+TOWNSHIPS = """
+SELECT DISTINCT township_code AS code, township_name AS name FROM places
+WHERE NOT EXISTS (SELECT 1 FROM scope) OR township_code IN (SELECT township FROM scope)
+   OR township_name IN (SELECT township FROM scope)
+ORDER BY code
+"""
+
 # Seconds from the incident's opening to each stage: acknowledged and dispatched from the incident row, on scene and
 # resolved from the first lifecycle entry of that name in the audit log
 STAGE_TIMES = """
