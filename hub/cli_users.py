@@ -14,6 +14,7 @@ DEMO_USERS = (
     ("admin", "admin-demo", "admin"),
     ("operator", "operator-demo", "operator"),
     ("supervisor", "supervisor-demo", "supervisor"),
+    ("bureau", "bureau-demo", "bureau"),  # the civil-affairs bureau: the statistics page only
 )
 
 

@@ -47,15 +47,18 @@ function csvOf(columns, rows) {
 // A table of `rows` and its CSV download (raw numbers: seconds, shares 0..1) under `box`.
 function table(box, name, columns, rows) {
   const head = el("tr", {}, columns.map((c) => el("th", {}, t(c.label))));
-  const body = rows.map((r) => el("tr", {}, columns.map((c) => el("td", c.num ? { class: "num" } : {}, c.show(r)))));
+  const attrs = (c, r) => Object.assign(c.num ? { class: "num" } : {}, c.data && c.data(r) ? { translate: "no" } : {});
+  const body = rows.map((r) => el("tr", {}, columns.map((c) => el("td", attrs(c, r), c.show(r)))));
   const link = el("a", { class: "csv", download: `${name}_${$("from").value}_${$("to").value}.csv` },
     t("insights.csv"));
   link.href = URL.createObjectURL(new Blob([csvOf(columns, rows)], { type: "text/csv;charset=utf-8" }));
   const empty = rows.length ? null : el("p", { class: "hint" }, t("insights.empty"));
-  box.replaceChildren(el("table", {}, el("thead", {}, head), el("tbody", {}, body)), empty, link);
+  box.replaceChildren(...[el("table", {}, el("thead", {}, head), el("tbody", {}, body)), empty, link].filter(Boolean));
 }
 
 const col = (label, raw, show = raw, num = false) => ({ label, raw, show: (r) => String(show(r) ?? ""), num });
+const isData = (r) => r.dim === "week" || r.dim === "township";  // a week's number or a place's name: data
+const dataCol = (label, raw) => Object.assign(col(label, raw), { data: isData });
 
 function chart(box, title, labels, series, opts = {}) {
   const bars = opts.bars ? uPlot.paths.bars({ size: [0.6, 60] }) : undefined;
@@ -65,7 +68,7 @@ function chart(box, title, labels, series, opts = {}) {
     scales: { x: { time: false, range: [-0.5, Math.max(0.5, labels.length - 0.5)] }, y: opts.y || {} },
     axes: [{ stroke: "#a9b2bd", incrs: [1], values: (_, splits) => splits.map((i) => labels[i] ?? "") },
       { stroke: "#a9b2bd", values: (_, splits) => splits.map(opts.tick || String) }],
-    series: [{ label: "", value: (_, i) => labels[i] ?? "" }, ...series.map((s, i) => ({ label: s.label,
+    series: [{ label: opts.x || "", value: (_, i) => labels[i] ?? "" }, ...series.map((s, i) => ({ label: s.label,
       stroke: COLOURS[i % COLOURS.length], fill: bars ? COLOURS[i % COLOURS.length] + "99" : undefined,
       width: 2, paths: bars, points: { show: !bars }, value: (_, v) => (v === null ? "" : (opts.tick || String)(v)) }))],
   }, [xs, ...series.map((s) => s.values)], box);
@@ -81,10 +84,10 @@ function showResponse(rows) {
   };
   chart($("response-chart"), t("insights.response.chart"), weeks,
     STAGES.map((s) => ({ label: t(`insights.stage.${s}`), values: weeks.map((w) => median(w, s)) })),
-    { y: { distr: 3 }, tick: (v) => (v === null ? "" : Number(v.toPrecision(2)).toString()) });
+    { x: t("insights.dim.week"), y: { distr: 3 }, tick: (v) => (v === null ? "" : Number(v.toPrecision(2)).toString()) });
   table($("response-table"), "response", [
     col("insights.col.by", (r) => t(`insights.dim.${r.dim}`)),
-    col("insights.col.value", dimValue),
+    dataCol("insights.col.value", dimValue),
     col("insights.col.stage", (r) => t(`insights.stage.${r.stage}`)),
     col("insights.col.n", (r) => r.n, (r) => r.n, true),
     col("insights.col.median_s", (r) => r.median_s, (r) => duration(r.median_s), true),
@@ -98,10 +101,10 @@ function showFalseAlarms(rows) {
   const detectors = rows.filter((r) => r.dim === "detector");
   chart($("false-chart"), t("insights.false_alarms.chart"), detectors.map(dimValue),
     [{ label: t("insights.col.share"), values: detectors.map((r) => 100 * r.share) }],
-    { bars: true, y: { range: [0, 100] }, tick: (v) => `${Math.round(v)}%` });
+    { x: t("insights.dim.detector"), bars: true, y: { range: [0, 100] }, tick: (v) => `${Math.round(v)}%` });
   table($("false-table"), "false_alarms", [
     col("insights.col.by", (r) => t(`insights.dim.${r.dim}`)),
-    col("insights.col.value", dimValue),
+    dataCol("insights.col.value", dimValue),
     col("insights.col.closed", (r) => r.closed, (r) => r.closed, true),
     col("insights.col.false_alarms", (r) => r.false_alarms, (r) => r.false_alarms, true),
     col("insights.col.share", (r) => r.share, (r) => percent(r.share), true),
@@ -112,9 +115,9 @@ function showAlertRate(rows) {
   const towns = rows.filter((r) => r.dim === "township");
   chart($("rate-chart"), t("insights.alert_rate"), towns.map(placeName),
     [{ label: t("insights.col.per_resident_month"), values: towns.map((r) => r.per_resident_month) }],
-    { bars: true, y: { range: (_, lo, hi) => [0, Math.max(1, hi)] }, tick: decimal });
+    { x: t("insights.dim.township"), bars: true, y: { range: (_, lo, hi) => [0, Math.max(1, hi)] }, tick: decimal });
   table($("rate-table"), "alert_rate", [
-    col("insights.col.township", (r) => (r.dim === "all" ? t("insights.all") : placeName(r))),
+    dataCol("insights.col.township", (r) => (r.dim === "all" ? t("insights.all") : placeName(r))),
     col("insights.col.alerts", (r) => r.alerts, (r) => r.alerts, true),
     col("insights.col.residents", (r) => r.residents, (r) => r.residents, true),
     col("insights.col.per_resident_month", (r) => r.per_resident_month, (r) => decimal(r.per_resident_month), true),

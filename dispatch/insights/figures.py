@@ -64,7 +64,8 @@ LEFT JOIN targets g ON g.stage = t.stage AND g.severity = f.severity;
 RESPONSE = """
 SELECT CASE WHEN grouping(week) = 0 THEN 'week' WHEN grouping(township_code) = 0 THEN 'township'
             WHEN grouping(severity) = 0 THEN 'severity' ELSE 'all' END AS dim,
-       coalesce(week, township_code, severity, '') AS key, any_value(township_name) AS label, stage,
+       coalesce(week, township_code, severity, '') AS key,
+       CASE WHEN grouping(township_code) = 0 THEN any_value(township_name) END AS label, stage,
        count(*) AS n, quantile_cont(seconds, 0.5) AS median_s, quantile_cont(seconds, 0.9) AS p90_s,
        count(within) AS n_with_target, avg(CAST(within AS INTEGER)) AS within_share,
        CASE WHEN grouping(severity) = 0 THEN any_value(target_s) END AS target_s
@@ -95,7 +96,8 @@ WITH counted AS (
     FROM scoped_residents GROUP BY GROUPING SETS ((township_code), ())
 )
 SELECT CASE WHEN c.total = 1 THEN 'all' ELSE 'township' END AS dim,
-       coalesce(c.township_code, '') AS key, c.township_name AS label, coalesce(n.alerts, 0) AS alerts,
+       coalesce(c.township_code, '') AS key, CASE WHEN c.total = 0 THEN c.township_name END AS label,
+       coalesce(n.alerts, 0) AS alerts,
        c.residents, c.residents * $days / {MEAN_MONTH_DAYS} AS resident_months,
        coalesce(n.alerts, 0) / nullif(c.residents * $days / {MEAN_MONTH_DAYS}, 0) AS per_resident_month
 FROM covered c LEFT JOIN counted n ON n.total = c.total AND n.township_code IS NOT DISTINCT FROM c.township_code
