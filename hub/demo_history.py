@@ -58,7 +58,7 @@ def _opened_at(rng: random.Random, start: float, days: int) -> float:
     day = rng.randrange(days)
     hour = rng.choices(range(24), HOUR_WEIGHTS)[0]
     local = day * DAY_S + hour * 3600 + rng.uniform(0, 3600)
-    return start + local - 8 * 3600  # `start` is a local midnight; stored times are UTC
+    return start + local  # `start` is a local midnight (as UTC epoch seconds)
 
 
 def _timings(rng: random.Random, severity: str, opened: float, false_alarm: bool, far: float,

@@ -19,7 +19,7 @@ SELECT h.home_id, CASE WHEN coalesce(v.code, '') <> '' THEN substr(v.code, 1, 9)
        v.township AS township_name
 FROM homes h JOIN villages v USING (village_id);
 
-CREATE OR REPLACE TEMP VIEW facts AS
+CREATE OR REPLACE TEMP TABLE facts AS  -- materialised once: every figure starts from it
 SELECT i.*, p.township_code, p.township_name, d.kind AS device_kind, d.worn_at, fa.detector,
        make_timestamp(CAST(round((i.opened_at + {LOCAL_OFFSET_S}) * 1e6) AS BIGINT)) AS local_at
 FROM incidents i
@@ -48,7 +48,7 @@ ORDER BY code
 # Seconds from the incident's opening to each stage: acknowledged and dispatched from the incident row, on scene and
 # resolved from the first lifecycle entry of that name in the audit log
 STAGE_TIMES = """
-CREATE OR REPLACE TEMP VIEW stage_times AS
+CREATE OR REPLACE TEMP TABLE stage_times AS
 WITH first_stage AS (SELECT incident_id, action, min(ts) AS ts FROM stages GROUP BY incident_id, action),
 timed AS (
     SELECT id, 'ack' AS stage, acked_at - opened_at AS seconds FROM facts WHERE acked_at IS NOT NULL
