@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from alerts.catalog import DetectorSettings
 from devices.divisions import DEFAULT_COUNTY
+from dispatch.insights.settings import InsightsSettings
 from ingest.settings import IngestSettings, MqttSettings, Section
 
 
@@ -112,3 +113,4 @@ class Settings(BaseSettings):
     detectors: DetectorSettings = Field(default_factory=DetectorSettings)  # HUB_DETECTORS__VITALS__...
     ui: UiSettings = Field(default_factory=UiSettings)  # issue 18: HUB_UI__LANGUAGE, HUB_UI__CAP_ENGLISH
     demo: DemoSettings = Field(default_factory=DemoSettings)  # issue 14: HUB_DEMO__COUNTY_CODE
+    insights: InsightsSettings = Field(default_factory=InsightsSettings)  # HUB_INSIGHTS__TARGETS (JSON)

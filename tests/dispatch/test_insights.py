@@ -9,11 +9,13 @@ from typing import Any
 
 import pytest
 from insights_history import PERIOD, T1, T1_NAME, T2, build
+from pydantic import ValidationError
 
 from alerts.incidents.store import IncidentStore
 from devices.registry import Registry
 from devices.statedb.sqlite import StateDB
 from dispatch.insights.engine import Insights, Period, PeriodError
+from dispatch.insights.settings import InsightsSettings
 
 M = 365.2425 / 12
 
@@ -91,4 +93,17 @@ def test_an_empty_database_gives_zero_figures(tmp_path: Any) -> None:
     report = Insights(db).compute(PERIOD)
     assert report.response == [] and sum(c["alerts"] for c in report.heatmap) == 0
     assert [(r["alerts"], r["residents"], r["per_resident_month"]) for r in report.alert_rate] == [(0, 0, None)]
+    db.close()
+
+
+def test_targets_come_from_the_settings(tmp_path: Any) -> None:
+    settings = InsightsSettings.model_validate({"targets": {"ack": {"critical": 100}}})
+    db = StateDB(tmp_path / "s.sqlite")
+    build(db)
+    rows = Insights(db, settings.targets).compute(PERIOD).response
+    check_response(rows, "severity", "critical", "ack", 4, 37.5, 76.5, 1.0)  # 30, 90, 45, 20 s: all inside 100 s
+    assert pick(rows, dim="severity", key="warning", stage="ack")["within_share"] is None  # no target now
+    for bad in ({"ack": {"severe": 60}}, {"arrived": {"critical": 60}}, {"ack": {"critical": 0}}):
+        with pytest.raises(ValidationError):
+            InsightsSettings.model_validate({"targets": bad})
     db.close()
