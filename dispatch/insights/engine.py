@@ -45,8 +45,11 @@ class Period:
     last: dt.date
 
     MAX_DAYS = 400  # a year and a month's slack: the longest period the page asks for
+    EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2099, 12, 31)  # the hub's records cannot lie outside
 
     def __post_init__(self) -> None:
+        if not (self.first >= self.EARLIEST and self.last <= self.LATEST):
+            raise PeriodError("period_range", f"days from {self.EARLIEST} to {self.LATEST}")
         if self.last < self.first:
             raise PeriodError("period_order", f"the period ends ({self.last}) before it starts ({self.first})")
         if self.days > self.MAX_DAYS:

@@ -61,3 +61,11 @@ def test_bad_dates_are_refused_in_the_readers_language(app: FastAPI) -> None:
     client.request("PUT", "/api/me/language", json={"language": "en"}).raise_for_status()
     english = client.get("/api/insights", **{"from": "2026-11-05", "to": "2026-11-03"}).json()["message"]
     assert english == "The last day (2026-11-03) is before the first day (2026-11-05)"
+
+
+def test_dates_outside_the_hubs_years_are_refused_not_failed(app: FastAPI) -> None:
+    client = signed_in(app, "bureau1")
+    client.request("PUT", "/api/me/language", json={"language": "zh-CN"}).raise_for_status()
+    for first, last in (("9999-12-31", "9999-12-31"), ("0001-01-01", "0001-01-02")):
+        answer = client.get("/api/insights", **{"from": first, "to": last})
+        assert answer.status_code == 422 and answer.json()["message"] == "日期须在 2000-01-01 至 2099-12-31 之间"
