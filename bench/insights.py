@@ -94,11 +94,11 @@ def pd_response(f: pd.DataFrame, t: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 
 def pd_false_alarms(f: pd.DataFrame) -> pd.DataFrame:
-    """Closed incidents and the false-alarm share per detector, device kind and wear position."""
+    """Closed incidents and the false-alarm share per detector, incident kind, device kind and wear position."""
     closed = f[f["outcome"].notna()].assign(false=lambda d: d["outcome"] == "false_alarm")
     total = {"dim": ["all"], "key": [""], "closed": [len(closed)], "false_alarms": [closed["false"].sum()]}
     out = [pd.DataFrame(total)]
-    for dim in ("detector", "device_kind", "worn_at"):
+    for dim in ("detector", "kind", "device_kind", "worn_at"):
         g = closed.groupby(dim)["false"].agg(["size", "sum"]).reset_index()
         out.append(pd.DataFrame({"dim": dim, "key": g[dim], "closed": g["size"], "false_alarms": g["sum"]}))
     df = pd.concat(out)
@@ -215,6 +215,9 @@ def main() -> None:
         "response": agree(duck_resp, answers["response"][1], resp_cols),
         "false_alarms": agree(answers["false_alarms"][0], answers["false_alarms"][1],
                               ["dim", "key", "closed", "false_alarms", "share"]),
+        "alert_rate": agree([(*r[:2], "", r[3], r[4], r[6]) for r in answers["alert_rate"][0] if r[0] == "township"],
+                            answers["alert_rate"][1].reset_index(names="key").assign(dim="township", stage=""),
+                            ["dim", "key", "stage", "alerts", "residents", "per_resident_month"]),
         "heatmap": [r[2] for r in answers["heatmap"][0]] == answers["heatmap"][1].tolist(),
     }
     print(f"answers agree (DuckDB and pandas, {len(facts)} incidents): {result['agree']}")

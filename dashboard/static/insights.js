@@ -33,6 +33,7 @@ function dimValue(row) {
     worn_at: "insights.worn." };
   if (row.dim === "all") return t("insights.all");
   if (row.dim === "township") return placeName(row);
+  if (row.dim === "kind") return kindName(row.key);
   if (row.dim === "worn_at" && !row.key) return t("insights.worn.none");
   return words[row.dim] ? word(words[row.dim], row.key) : row.key;
 }

@@ -75,13 +75,14 @@ ORDER BY dim, key, stage
 """
 
 FALSE_ALARMS = """
-SELECT CASE WHEN grouping(detector) = 0 THEN 'detector' WHEN grouping(device_kind) = 0 THEN 'device_kind'
-            WHEN grouping(worn_at) = 0 THEN 'worn_at' ELSE 'all' END AS dim,
-       coalesce(detector, device_kind, worn_at, '') AS key,
+SELECT CASE WHEN grouping(detector) = 0 THEN 'detector' WHEN grouping(kind) = 0 THEN 'kind'
+            WHEN grouping(device_kind) = 0 THEN 'device_kind' WHEN grouping(worn_at) = 0 THEN 'worn_at'
+            ELSE 'all' END AS dim,
+       coalesce(detector, kind, device_kind, worn_at, '') AS key,
        count(*) AS closed, count(*) FILTER (WHERE outcome = 'false_alarm') AS false_alarms,
        count(*) FILTER (WHERE outcome = 'false_alarm') / count(*) AS share
 FROM facts WHERE outcome IS NOT NULL
-GROUP BY GROUPING SETS ((detector), (device_kind), (worn_at), ())
+GROUP BY GROUPING SETS ((detector), (kind), (device_kind), (worn_at), ())
 ORDER BY dim, key
 """
 

@@ -56,7 +56,8 @@ def test_every_figure_matches_the_hand_computed_one(open_db: Callable[[], StateD
     shares = {(r["dim"], r["key"]): r["share"] for r in fa}
     assert shares == pytest.approx({
         ("all", ""): 0.4, ("detector", "fall"): 0.5, ("detector", "sos"): 0, ("detector", "vitals"): 1,
-        ("detector", "home_safety"): 0, ("device_kind", "wearable"): 0.5, ("device_kind", "smoke"): 0,
+        ("detector", "home_safety"): 0, ("kind", "fall"): 0.5, ("kind", "sos"): 0, ("kind", "vitals"): 1,
+        ("kind", "home_safety"): 0, ("device_kind", "wearable"): 0.5, ("device_kind", "smoke"): 0,
         ("worn_at", "wrist"): 2 / 3, ("worn_at", "pendant"): 0, ("worn_at", ""): 0})  # fmt: skip
 
     rate = {r["key"]: (r["alerts"], r["residents"], r["per_resident_month"]) for r in report.alert_rate}
