@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import adbc_driver_postgresql.dbapi
 import adbc_driver_sqlite.dbapi
@@ -55,7 +56,8 @@ def _queries(window: Window) -> dict[str, str]:
 def _connect(db: StateDB) -> Callable[[], Any]:
     if isinstance(db, PgStateDB):
         return lambda: adbc_driver_postgresql.dbapi.connect(db.url)
-    return lambda: adbc_driver_sqlite.dbapi.connect(f"file:{db.path}?mode=ro")  # WAL: reads beside the writer
+    uri = f"file:{quote(str(db.path))}?mode=ro"  # read-only; WAL lets it read beside the hub's writer
+    return lambda: adbc_driver_sqlite.dbapi.connect(uri)
 
 
 def fetch(db: StateDB, window: Window) -> dict[str, pa.Table]:
