@@ -99,6 +99,14 @@ def _targets_table(targets: Mapping[str, Mapping[str, float]]) -> pa.Table:
                      "target_s": pa.array([r[2] for r in rows], pa.float64())})  # fmt: skip
 
 
+def prepare(con: duckdb.DuckDBPyConnection) -> None:
+    """The views and the joined tables every figure starts from (the pulled tables, targets and scope registered)."""
+    con.execute(figures.PLACES)
+    con.execute(figures.SCOPED_RESIDENTS)
+    for name, sql in (("facts", figures.FACTS), ("stage_times", figures.STAGE_TIMES)):
+        con.register(name, con.sql(sql).to_arrow_table())
+
+
 class Insights:
     """The statistics engine over one state database."""
 
@@ -116,8 +124,7 @@ class Insights:
             source.load(con, tables)
             con.register("targets", _targets_table(self.targets))
             con.register("scope", pa.table({"township": pa.array(list(townships), pa.string())}))
-            con.execute(figures.FACTS)
-            con.execute(figures.STAGE_TIMES)
+            prepare(con)
             return Report(
                 first=period.first.isoformat(),
                 last=period.last.isoformat(),
