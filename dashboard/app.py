@@ -27,6 +27,7 @@ from dashboard import (
     error_texts,
     i18n_api,
     identity_api,
+    insights_api,
     readings_api,
     registry_api,
     responders_api,
@@ -131,7 +132,8 @@ def create_app(ctx: HubContext, behind_tls: bool = False, *, max_body_bytes: int
     for router in (auth_api.open_router, auth_api.router, console_api.router, responders_api.router,
                    identity_api.router, devices_router, i18n_api.open_router, i18n_api.router,
                    search_api.router, contacts_api.router, calls_api.router, caring_api.router,
-                   escalation_router, sms_open_router, escalation_pages):  # issue 15
+                   escalation_router, sms_open_router, escalation_pages,  # issue 15
+                   insights_api.router, insights_api.pages):  # issue 19
         app.include_router(router)
     if ctx.auth is not None:
         i18n_api.add_language_column(ctx.auth.db)  # issue 18: each member of staff's language

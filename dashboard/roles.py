@@ -7,6 +7,8 @@ a second line and must agree (tests/security/test_openapi_roles.py walks the spe
 Policy: operators handle incidents and read residents (masked), vitals and the map; supervisors also manage
 responders, close incidents, read the audit logs, export health data in bulk (CSV, Parquet, FHIR) and see full
 identifiers; commanders run the disaster command actions; admins administer staff accounts and the registry.
+The civil-affairs bureau's accounts (`bureau`) only read the statistics (with supervisors and admins): they are not
+call-centre staff, so every STAFF route refuses them.
 The public CAP feed, health, login and the metrics counters need no session (public warnings are meant to be public).
 """
 
@@ -16,7 +18,9 @@ from dataclasses import dataclass
 
 from dashboard.auth import ROLES
 
-STAFF = frozenset(ROLES)
+SIGNED_IN = frozenset(ROLES)
+STAFF = SIGNED_IN - {"bureau"}
+INSIGHTS = frozenset({"supervisor", "admin", "bureau"})  # the bureau's statistics (dashboard/insights_api.py)
 SUPERVISORS = frozenset({"supervisor", "commander", "admin"})
 COMMAND = frozenset({"commander", "admin"})
 ADMIN = frozenset({"admin"})
@@ -47,6 +51,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/command"): PUBLIC,  # issue 14: the draft review page
     ("GET", "/command/{name}"): PUBLIC,
     ("GET", "/devices"): PUBLIC,  # the admin page signs in; its API below is admin-only
+    ("GET", "/insights"): PUBLIC,  # the statistics page signs in; its API below is for INSIGHTS
     ("GET", "/api/i18n"): PUBLIC,  # issue 18: the pages' catalogues (the sign-in form is translated too)
     ("GET", "/api/i18n/{lang}"): PUBLIC,
     ("POST", "/api/calls"): PUBLIC,  # the PBX/CTI: its handler checks the CTI token, or a session with CSRF
@@ -54,9 +59,11 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/api/sms/dlr"): PUBLIC,  # issue 15: Kannel's delivery reports (each message's URL carries a token)
     # any member of staff
     ("WS", "/ws"): Rule(STAFF, HEALTH),
-    ("POST", "/api/logout"): Rule(STAFF),
-    ("GET", "/api/me"): Rule(STAFF),
-    ("PUT", "/api/me/language"): Rule(STAFF),  # issue 18: saved with the account
+    ("POST", "/api/logout"): Rule(SIGNED_IN),
+    ("GET", "/api/me"): Rule(SIGNED_IN),
+    ("PUT", "/api/me/language"): Rule(SIGNED_IN),  # issue 18: saved with the account
+    # the bureau's statistics: response times, false alarms, alert volume
+    ("GET", "/api/insights"): Rule(INSIGHTS),
     ("GET", "/api/residents/search"): Rule(STAFF),  # issue 18: by name, pinyin, initials, phone tail (masked)
     ("GET", "/api/villages"): Rule(STAFF),
     ("GET", "/api/homes"): Rule(STAFF),

@@ -52,6 +52,7 @@ from dispatch.disaster.drafts import IssuePolicy
 from dispatch.disaster.feed import build_command
 from dispatch.disaster.field_ops import FieldOps
 from dispatch.disaster.store import CommandStore
+from dispatch.insights.engine import Insights
 from dispatch.offers import OfferBook
 from dispatch.responders import ResponderRegistry
 from dispatch.service_catalogue import ServiceCatalogue
@@ -248,7 +249,8 @@ def build_hub(settings: Settings, detectors: list[Detector] | None = None) -> Hu
                      desk, StaffAuth(db, idle_s=settings.http.session_idle_s,
                                                lifetime_s=settings.http.session_lifetime_s),
                      field_ops=ops, queues=queues, identities=device_identities(settings, db, registry, incidents),
-                     policies=PolicyStore(db), sms=sms)
+                     policies=PolicyStore(db), sms=sms,
+                     insights=Insights(db, settings.insights.targets))
     stages.update(ingest=ingestor.run, detectors=stage.run, live=live.run)
     scale_out.attach(settings, link, shards, db, bus, stages)  # issue 7: topic shard, events, timer leader
     if settings.store.retention_days > 0:  # issue 8: raw telemetry past the retention period is deleted

@@ -23,6 +23,7 @@ from hub import demo_auth
 from hub.app import Hub, HubError, build_hub, install_signal_handlers, serve
 from hub.broker import BrokerError, Mosquitto, auth_config, tls_listener
 from hub.cli_users import ensure_demo_users
+from hub.demo_history import seed_history
 from hub.demo_seed import demo_responders, register_responders, seed_contacts, seed_field_ops, seed_station_thresholds
 from hub.kannel import Kannel
 from hub.kannel import available as kannel_available
@@ -188,6 +189,7 @@ async def _demo(settings: Settings, community: Community, options: SimOptions, i
         seed_station_thresholds(hub.ctx.field_ops.centre, community)
     if options.scenario == "storm" and hub.ctx.field_ops is not None:
         seed_field_ops(hub.ctx.field_ops, community.villages)
+    seeded = seed_history(hub.ctx.registry.db, community, time.time())  # the statistics page's first 90 days
     demo_users = ensure_demo_users(hub.ctx.auth) if hub.ctx.auth is not None else []
     stop = asyncio.Event()
     install_signal_handlers(stop)
@@ -207,7 +209,11 @@ async def _demo(settings: Settings, community: Community, options: SimOptions, i
             if note:
                 print(note, flush=True)
         for username, password, role in demo_users:  # demo only: well-known passwords, never in production
-            print(f"hub demo: console {url}/console  sign in as {username} / {password} ({role})", flush=True)
+            page = "insights" if role == "bureau" else "console"
+            print(f"hub demo: {page} {url}/{page}  sign in as {username} / {password} ({role})", flush=True)
+        if seeded:
+            print(f"hub demo: {seeded} past incidents of the last 90 days seeded; statistics at {url}/insights",
+                  flush=True)
         print(f"hub demo: command map {url}/map  CAP feed {url}/cap/alerts.xml", flush=True)
         caller = community.residents[0].phone if community.residents else "13800000000"
         print(f"hub demo: a call from the PBX pops the caller's card on the console of the operator on line 8001: "

@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from alerts.catalog import DetectorSettings
 from devices.divisions import DEFAULT_COUNTY
+from dispatch.insights.settings import InsightsSettings
 from ingest.settings import IngestSettings, MqttSettings, Section
 
 
@@ -139,3 +140,4 @@ class Settings(BaseSettings):
     ui: UiSettings = Field(default_factory=UiSettings)  # issue 18: HUB_UI__LANGUAGE, HUB_UI__CAP_ENGLISH
     sms: SmsSettings = Field(default_factory=SmsSettings)  # issue 15: HUB_SMS__URL, HUB_SMS__USERNAME...
     demo: DemoSettings = Field(default_factory=DemoSettings)  # issue 14: HUB_DEMO__COUNTY_CODE
+    insights: InsightsSettings = Field(default_factory=InsightsSettings)  # HUB_INSIGHTS__TARGETS (JSON)

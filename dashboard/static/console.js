@@ -33,6 +33,8 @@ function unlockAudio() {  // on the sign-in click: a page may start audio only f
 }
 
 function start(me) {
+  if (me.role === "bureau") { location.replace("/insights"); return; }  // the bureau reads statistics only
+  $("nav-insights").hidden = !["supervisor", "admin"].includes(me.role);
   state.me = me;
   $("who").replaceChildren(el("span", { translate: "no" }, me.display_name), " ",
     el("span", {}, word("role.", me.role)));
