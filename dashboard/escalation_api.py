@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from fastapi.responses import FileResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -123,8 +123,12 @@ def _masked(policy: Policy | None) -> dict[str, Any] | None:
     return data
 
 
+SQLITE_MAX = 2**63 - 1  # the INTEGER range of the state database (a larger id was a 500)
+
+
 @router.get("/incidents/{incident_id}/messages")
-def incident_messages(incident_id: int, sms: Sms, _user: Staff) -> list[dict[str, Any]]:
+def incident_messages(incident_id: Annotated[int, Path(ge=1, le=SQLITE_MAX)], sms: Sms,
+                      _user: Staff) -> list[dict[str, Any]]:
     """The texts sent (or queued) about one incident, oldest first: channel, masked number, status, report."""
     return [message_json(m, mask_number) for m in sms.outbox.of_incident(incident_id)]
 
@@ -140,7 +144,8 @@ def sms_state(sms: Sms, _user: Staff, limit: Annotated[int, Query(ge=1, le=500)]
 
 
 @open_router.get("/sms/dlr", response_class=PlainTextResponse)
-def delivery_report(ctx: Ctx, id: Annotated[int, Query(ge=1)], token: Annotated[str, Query(max_length=64)],
+def delivery_report(ctx: Ctx, id: Annotated[int, Query(ge=1, le=SQLITE_MAX)],
+                    token: Annotated[str, Query(max_length=64)],
                     type: Annotated[int, Query(ge=0, le=64)], text: Annotated[str, Query(max_length=500)] = ""
                     ) -> str:
     """Kannel's delivery report of one message (its dlr-url: id, token, %d type, %A text)."""
