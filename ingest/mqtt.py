@@ -249,7 +249,7 @@ class MqttLink:
                 was = self.node_url
                 if len(self.settings.nodes) > 1:
                     self._next_node()
-                logger.warning("disconnected from the broker at %s (%s); reconnecting to %s with backoff", was,
+                logger.warning("disconnected from broker %s (%s); reconnecting to %s with backoff", was,
                                reason, self.node_url)
 
     def _on_connect_fail(self, _c: mqtt.Client, _ud: object) -> None:
