@@ -39,6 +39,7 @@ _PUBACK = struct.Struct("!BBH")  # PUBACK fixed header, remaining length 2, pack
 SUBSCRIPTIONS = ("eldercare/+/+", "disaster/+/+", "zigbee2mqtt/#", "owntracks/+/+",  # issue 9: existing clients
                  "responders/+/status")  # issue 5: responder apps answer offers
 CONNECT_TIMEOUT_S = 10.0
+TRANSIENT_REFUSALS = (0x88, 0x89)  # CONNACK "server unavailable" / "server busy" (3.1.1's 3 reads as 0x88)
 UNSUPPORTED_PROTOCOL = (0x84, 0x01)  # CONNACK "unsupported protocol version" (MQTT 5 code; paho's view of 3.1.1's 1)
 SUBSCRIBE_CHUNK = 200  # topics per SUBSCRIBE packet when a shard follows thousands of devices
 
@@ -73,6 +74,7 @@ class MqttLink:
         self._node = 0  # index in settings.nodes of the node connected to (or tried next)
         self._answered = threading.Event()  # a CONNACK came, accepting or refusing
         self._up = False  # a connection is established (the next disconnect is a drop)
+        self._gave_up = False  # the broker refused the hub for good (credentials, protocol): no retry
         self.protocol = mqtt.MQTTv311 if settings.protocol == "3.1.1" else mqtt.MQTTv5
         self._client = self._make_client()
 
@@ -121,7 +123,7 @@ class MqttLink:
         host, port = self.settings.nodes[self._node]
         while True:
             self._answered.clear()
-            self.refused = None
+            self.refused, self._gave_up = None, False
             try:
                 if self.protocol == mqtt.MQTTv5:
                     props = Properties(PacketTypes.CONNECT)
@@ -216,13 +218,20 @@ class MqttLink:
     def _on_connect(self, client: mqtt.Client, _ud: object, _flags: object, reason: object, _p: object) -> None:
         try:
             if getattr(reason, "is_failure", False):
+                if self.connected.is_set() and getattr(reason, "value", None) in TRANSIENT_REFUSALS:
+                    # a cluster node that cannot serve sessions yet (e.g. JetStream electing leaders after a node
+                    # died): it closes the connection, and on_disconnect sends the next attempt to another node
+                    logger.warning("the broker at %s cannot take the hub now: %s", self.node_url, reason)
+                    return
                 self.refused = str(reason)
                 self.refused_protocol = protocol_refused(reason)
                 if not self.refused_protocol:
                     logger.error("broker refused the hub: %s", reason)
+                self._gave_up = True
                 client.disconnect()  # refused credentials: stop retrying, report (aiomqtt does the same)
                 self._answered.set()
                 return
+            self._gave_up = False
             self._generation += 1  # a new connection: tags of the previous one must not be acked on it
             self.subscribe(self._topics())
             first = not self.connected.is_set()
@@ -239,18 +248,22 @@ class MqttLink:
     def _on_disconnect(self, _c: mqtt.Client, _ud: object, _flags: object, reason: object, _p: object) -> None:
         with contextlib.suppress(Exception):  # logging must never kill paho's thread
             was_up, self._up = self._up, False
-            if not was_up:
-                return  # the close after a refused CONNECT: start() or on_connect reported it
             if self._stopping:
                 logger.info("disconnected from the broker; it keeps the hub's session")
-            else:
-                if self.on_link is not None:
-                    self.on_link("down")
-                was = self.node_url
-                if len(self.settings.nodes) > 1:
-                    self._next_node()
-                logger.warning("disconnected from broker %s (%s); reconnecting to %s with backoff", was,
-                               reason, self.node_url)
+                return
+            if self._gave_up:
+                return  # the close after a refused CONNECT: start() or on_connect reported it
+            was = self.node_url
+            if len(self.settings.nodes) > 1:
+                self._next_node()
+            if not was_up:  # closed before a CONNACK, or after a transient refusal
+                logger.info("the broker at %s closed the connection before accepting it; next try: %s", was,
+                            self.node_url)
+                return
+            if self.on_link is not None:
+                self.on_link("down")
+            logger.warning("disconnected from broker %s (%s); reconnecting to %s with backoff", was, reason,
+                           self.node_url)
 
     def _on_connect_fail(self, _c: mqtt.Client, _ud: object) -> None:
         """A reconnect attempt could not reach its node: the next attempt dials the next node."""
