@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from alerts.care.device_health import DeviceHealthDetector, DeviceHealthSettings
 from alerts.care.geofence import GeofenceSettings
 from alerts.care.home_safety import HomeSafetyDetector, HomeSafetySettings
-from alerts.care.routine import RoutineDetector, RoutineSettings
+from alerts.care.routine import RhythmKeeper, RoutineDetector, RoutineSettings
 from alerts.care.vitals import VitalsDetector, VitalsSettings
 from alerts.detector import DetectorCatalog
 from devices.topology import Topology
@@ -26,14 +26,16 @@ class DetectorSettings:
     geofence: GeofenceSettings = field(default_factory=GeofenceSettings)
 
 
-def build_catalog(topology: Topology, settings: DetectorSettings | None = None) -> DetectorCatalog:
-    """Register the eldercare detectors over one topology."""
+def build_catalog(topology: Topology, settings: DetectorSettings | None = None,
+                  rhythm_keeper: RhythmKeeper | None = None) -> DetectorCatalog:
+    """Register the eldercare detectors over one topology (`rhythm_keeper`: where the routine detector keeps each
+    home's learned rhythm across restarts, the state database in the hub)."""
     s = settings or DetectorSettings()
     catalog = DetectorCatalog()
     # --- fall detector (alerts/falls/detector.py, owned by the fall-detection engineer) registers here, e.g.:
     # catalog.register("fall", lambda: FallDetector(...))
     catalog.register("vitals", lambda: VitalsDetector(topology, s.vitals))
-    catalog.register("routine", lambda: RoutineDetector(topology, s.routine))
+    catalog.register("routine", lambda: RoutineDetector(topology, s.routine, rhythm_keeper))
     catalog.register("home_safety", lambda: HomeSafetyDetector(topology, s.home_safety))
     catalog.register("device_health", lambda: DeviceHealthDetector(topology, s.device_health))
     return catalog

@@ -23,6 +23,7 @@ class AliasIn(BaseModel):
     source: str = Field(pattern="^(zigbee2mqtt|owntracks)$")
     external_id: str = Field(min_length=1, max_length=200)
     device_id: str = Field(min_length=1, max_length=64)
+    bridge: str = Field(default="", max_length=64, pattern=r"^[A-Za-z0-9_.:-]*$")  # zigbee2mqtt: required (issue 16)
     replace: bool = False
 
 
@@ -33,7 +34,7 @@ def _book(ctx: HubContext) -> AliasBook:
 @router.post("/aliases", status_code=201)
 def add_alias(body: AliasIn, ctx: Ctx) -> dict[str, Any]:
     """Map a friendly name or an OwnTracks '<user>/<device>' to a registered device (takes effect at once)."""
-    alias = Alias(body.source, body.external_id, body.device_id)
+    alias = Alias(body.source, body.external_id, body.device_id, body.bridge)
     try:
         _book(ctx).add(alias, replace=body.replace)
     except RegistryError as exc:
@@ -48,8 +49,9 @@ def list_aliases(ctx: Ctx, source: str | None = None) -> list[dict[str, Any]]:
 
 
 @router.delete("/aliases/{source}/{external_id:path}")
-def remove_alias(source: str, external_id: str, ctx: Ctx) -> dict[str, str]:
-    """Forget an alias; its messages are rejected as unknown_device from then on."""
-    if not _book(ctx).remove(source, external_id):
+def remove_alias(source: str, external_id: str, ctx: Ctx, bridge: str = "") -> dict[str, str]:
+    """Forget an alias (a zigbee2mqtt one: `?bridge=` names its bridge); its messages are rejected as
+    unknown_device from then on."""
+    if not _book(ctx).remove(source, external_id, bridge):
         raise HTTPException(status_code=404, detail=f"no alias {source}:{external_id!r}")
     return {"status": "removed"}

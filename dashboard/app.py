@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -18,11 +19,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from dashboard import (
     auth_api,
+    calls_api,
+    caring_api,
     console_api,
+    contacts_api,
     detections_api,
     error_texts,
     i18n_api,
     identity_api,
+    insights_api,
     readings_api,
     registry_api,
     responders_api,
@@ -32,12 +37,16 @@ from dashboard.access_log import AccessLog
 from dashboard.aliases_api import router as aliases_router
 from dashboard.auth import StaffAuth
 from dashboard.body_limit import MAX_BODY, MAX_IMPORT, BodyLimit
+from dashboard.call_log import CallLog
 from dashboard.command_pages import mount_command
 from dashboard.console_pages import mount_console
 from dashboard.context import HubContext
 from dashboard.deps import require
 from dashboard.devices_api import mount_devices_page
 from dashboard.devices_api import router as devices_router
+from dashboard.escalation_api import open_router as sms_open_router
+from dashboard.escalation_api import pages as escalation_pages
+from dashboard.escalation_api import router as escalation_router
 from dashboard.export_api import router as export_router
 from dashboard.fhir_api import router as fhir_router
 from dashboard.guard import Attribution, guard
@@ -45,6 +54,8 @@ from dashboard.headers import SecurityHeaders
 from dashboard.metrics import router as metrics_router
 from dashboard.pages import STATIC, mount_assets
 from dashboard.spec import document
+from dispatch.caring_calls import CaringCalls
+from dispatch.service_catalogue import ServiceCatalogue
 
 RECHECK_S = 2.0  # an open /ws notices the end of its session within this (plus a query)
 
@@ -79,11 +90,12 @@ async def _drain(ws: WebSocket) -> None:
 
 
 def create_app(ctx: HubContext, behind_tls: bool = False, *, max_body_bytes: int = MAX_BODY,
-               max_import_bytes: int = MAX_IMPORT, origins: Sequence[str] = ()) -> FastAPI:
+               max_import_bytes: int = MAX_IMPORT, origins: Sequence[str] = (), cti_token: str = "") -> FastAPI:
     """The HTTP app over a running hub's objects (`behind_tls`: HSTS and Secure cookies, issue 8).
 
     Issue 16: request bodies are limited before routing (`max_body_bytes`, `max_import_bytes` on import routes);
     `origins` are other origins allowed to open /ws and send state-changing requests besides the hub's own.
+    `cti_token`: the PBX/CTI system's bearer token for screen pops (`POST /api/calls`); empty = sessions only.
     Raises `dashboard.pages.MissingAssets` (what to run) when the pages' front-end libraries are not installed.
     """
 
@@ -101,6 +113,10 @@ def create_app(ctx: HubContext, behind_tls: bool = False, *, max_body_bytes: int
     app.state.access = AccessLog(ctx.registry.db)
     app.state.behind_tls = behind_tls
     app.state.origins = tuple(o.rstrip("/").lower() for o in origins)
+    app.state.calls = CallLog(ctx.registry.db)  # the hotline's lines and calls (screen pop)
+    app.state.caring = CaringCalls(ctx.registry.db, ctx.registry, ctx.incidents)  # weekly calls to those alone
+    app.state.catalogue = ServiceCatalogue(ctx.registry.db, ctx.registry, app.state.caring)  # prices, subsidies
+    app.state.cti_token_sha = hashlib.sha256(cti_token.encode()).hexdigest() if cti_token else ""
     tile_url = ctx.field_ops.tile_url if ctx.field_ops is not None else ""
     app.add_middleware(Attribution)  # issue 16: every unsafe request with a session in the audit log
     app.add_middleware(BodyLimit, max_body=max_body_bytes, max_import=max_import_bytes)  # issue 16, before auth
@@ -115,7 +131,9 @@ def create_app(ctx: HubContext, behind_tls: bool = False, *, max_body_bytes: int
     app.include_router(metrics_router)  # issue 9: open, counts only (dashboard/metrics.py)
     for router in (auth_api.open_router, auth_api.router, console_api.router, responders_api.router,
                    identity_api.router, devices_router, i18n_api.open_router, i18n_api.router,
-                   search_api.router):
+                   search_api.router, contacts_api.router, calls_api.router, caring_api.router,
+                   escalation_router, sms_open_router, escalation_pages,  # issue 15
+                   insights_api.router, insights_api.pages):  # issue 19
         app.include_router(router)
     if ctx.auth is not None:
         i18n_api.add_language_column(ctx.auth.db)  # issue 18: each member of staff's language

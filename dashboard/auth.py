@@ -24,7 +24,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from dashboard.login_throttle import LoginThrottle
 from devices.statedb.sqlite import StateDB
 
-ROLES = ("operator", "supervisor", "commander", "admin")
+ROLES = ("operator", "supervisor", "commander", "admin", "bureau")  # bureau: the civil-affairs bureau, read-only
 SESSION_S = 12 * 3600.0  # one shift: the absolute lifetime of a session
 IDLE_S = 30 * 60.0  # a session unused this long has ended
 TOUCH_EVERY_S = 15.0  # last use is written at most this often per session
@@ -74,7 +74,7 @@ class StaffAuth:
         self.hasher = hasher or PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1)  # OWASP argon2id
         self.idle_s = idle_s  # 0: no idle timeout
         self.lifetime_s = lifetime_s
-        self.throttle = LoginThrottle()
+        self.throttle = LoginThrottle(db)  # issue 16: in the state database, shared by workers
         self._dummy: tuple[PasswordHasher, str] | None = None
         self._next_purge = 0.0
         db.migrate(DDL)

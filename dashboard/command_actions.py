@@ -72,6 +72,7 @@ async def submit_report(ops: Ops, _user: Staff, form: ReportIn) -> dict[str, Any
         kept = ops.centre.book.submit_form(form.model_dump(exclude_unset=True), time.time())
     except (ReportError, ValueError, TypeError) as exc:
         raise HTTPException(422, str(exc)) from exc
+    ops.centre.draft_report(kept)  # issue 14: an initial report drafts a warning for the commander
     ops.centre.publish("report", {"village_id": kept.village_id, "event_id": kept.event_id, "stage": kept.stage,
                                   "version": kept.version, "ts": kept.ts})  # fmt: skip
     return {"event_id": kept.event_id, "village_id": kept.village_id, "stage": kept.stage, "version": kept.version}

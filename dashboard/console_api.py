@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from alerts.incidents.record import Incident
 from alerts.incidents.service import SEVERITY_RANK, IncidentError
+from dashboard.contacts_api import people
 from dashboard.context import HubContext
 from dashboard.deps import Ctx, Desk, Incidents, Staff, Supervisor, require
 from dashboard.privacy import masked
@@ -97,6 +98,7 @@ def get_incident(incident_id: IncidentId, ctx: Ctx, incidents: Incidents, desk: 
     return {
         **incident.to_json(),
         **_profile(ctx, incident),
+        "people": people(ctx, incident),  # numbers to call, masked until revealed (contacts_api)
         "vitals": _vitals(ctx, incident.device_id),
         "clips": [c.to_json() for c in clips if c is not None],
         "offers": desk.offers.of_incident(incident_id),

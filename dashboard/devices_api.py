@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, HTTPException
+from fastapi import APIRouter, FastAPI, HTTPException, Query
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 
 from dashboard.deps import Admin, Identities
 from dashboard.pages import STATIC
+from devices.credentials import Kind
 from devices.identities import IdentityError
 
 DeviceId = Annotated[str, PathParam(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
@@ -32,19 +33,21 @@ def list_credentials(identities: Identities, _user: Admin) -> list[dict[str, Any
 
 
 @router.post("/{device_id}/credentials", status_code=201)
-def issue_credential(device_id: DeviceId, identities: Identities, user: Admin) -> dict[str, Any]:
-    """Issue a new password to a registered device (replacing any earlier one); the answer is the only copy."""
+def issue_credential(device_id: DeviceId, identities: Identities, user: Admin,
+                     kind: Annotated[Kind, Query()] = "device") -> dict[str, Any]:
+    """Issue a new password to a registered device (replacing any earlier one), a registered responder's app
+    (`?kind=responder`), a zigbee2mqtt bridge (`?kind=bridge`, base topic zigbee2mqtt/<id>) or an OwnTracks user
+    (`?kind=owntracks`, topics owntracks/<id>/...); the answer is the only copy."""
     try:
-        issued = identities.issue(device_id, f"staff:{user.username}")
+        issued = identities.issue(device_id, f"staff:{user.username}", kind=kind)
     except IdentityError as exc:
         raise _refused(exc) from exc
-    return {"device_id": issued.device_id, "username": issued.device_id, "password": issued.password,
-            "issued_at": issued.issued_at, "broker_reloaded": issued.broker_reloaded}
+    return issued.provisioning() | {"broker_reloaded": issued.broker_reloaded}
 
 
 @router.post("/{device_id}/revoke")
 def revoke_credential(device_id: DeviceId, identities: Identities, user: Admin) -> dict[str, Any]:
-    """Revoke a device: the broker refuses its next connection and ends its session, the hub ignores it."""
+    """Revoke a device, responder app or bridge: the broker refuses its next connection and ends its session."""
     try:
         reloaded = identities.revoke(device_id, f"staff:{user.username}")
     except IdentityError as exc:

@@ -115,7 +115,7 @@ def _ids(body: bytes) -> dict[str, Any]:
     if not isinstance(data, dict):
         return {}
     return {k: v for k, v in data.items()
-            if (k == "id" or k.endswith("_id") or k in ("username", "identifier", "source", "external_id"))
+            if (k == "id" or k.endswith("_id") or k in ("username", "identifier", "source", "external_id", "bridge"))
             and isinstance(v, str | int) and not isinstance(v, bool) and len(str(v)) <= 200}
 
 

@@ -18,7 +18,7 @@ from dashboard.bus import Bus
 
 logger = logging.getLogger(__name__)
 EVENTS_TOPIC = "hub/events"
-RELAYED = frozenset({"detection", "evidence", "incident"})
+RELAYED = frozenset({"detection", "evidence", "incident", "call"})  # call: a screen pop for an operator on any worker
 Send = Callable[[str, bytes], None]
 
 

@@ -7,6 +7,8 @@ a second line and must agree (tests/security/test_openapi_roles.py walks the spe
 Policy: operators handle incidents and read residents (masked), vitals and the map; supervisors also manage
 responders, close incidents, read the audit logs, export health data in bulk (CSV, Parquet, FHIR) and see full
 identifiers; commanders run the disaster command actions; admins administer staff accounts and the registry.
+The civil-affairs bureau's accounts (`bureau`) only read the statistics (with supervisors and admins): they are not
+call-centre staff, so every STAFF route refuses them.
 The public CAP feed, health, login and the metrics counters need no session (public warnings are meant to be public).
 """
 
@@ -16,7 +18,9 @@ from dataclasses import dataclass
 
 from dashboard.auth import ROLES
 
-STAFF = frozenset(ROLES)
+SIGNED_IN = frozenset(ROLES)
+STAFF = SIGNED_IN - {"bureau"}
+INSIGHTS = frozenset({"supervisor", "admin", "bureau"})  # the bureau's statistics (dashboard/insights_api.py)
 SUPERVISORS = frozenset({"supervisor", "commander", "admin"})
 COMMAND = frozenset({"commander", "admin"})
 ADMIN = frozenset({"admin"})
@@ -44,14 +48,22 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/console"): PUBLIC,
     ("GET", "/map"): PUBLIC,
     ("GET", "/map/{name}"): PUBLIC,
+    ("GET", "/command"): PUBLIC,  # issue 14: the draft review page
+    ("GET", "/command/{name}"): PUBLIC,
     ("GET", "/devices"): PUBLIC,  # the admin page signs in; its API below is admin-only
+    ("GET", "/insights"): PUBLIC,  # the statistics page signs in; its API below is for INSIGHTS
     ("GET", "/api/i18n"): PUBLIC,  # issue 18: the pages' catalogues (the sign-in form is translated too)
     ("GET", "/api/i18n/{lang}"): PUBLIC,
+    ("POST", "/api/calls"): PUBLIC,  # the PBX/CTI: its handler checks the CTI token, or a session with CSRF
+    ("GET", "/escalation"): PUBLIC,  # issue 15: the admins' policy page signs in; its API below has roles
+    ("GET", "/api/sms/dlr"): PUBLIC,  # issue 15: Kannel's delivery reports (each message's URL carries a token)
     # any member of staff
     ("WS", "/ws"): Rule(STAFF, HEALTH),
-    ("POST", "/api/logout"): Rule(STAFF),
-    ("GET", "/api/me"): Rule(STAFF),
-    ("PUT", "/api/me/language"): Rule(STAFF),  # issue 18: saved with the account
+    ("POST", "/api/logout"): Rule(SIGNED_IN),
+    ("GET", "/api/me"): Rule(SIGNED_IN),
+    ("PUT", "/api/me/language"): Rule(SIGNED_IN),  # issue 18: saved with the account
+    # the bureau's statistics: response times, false alarms, alert volume
+    ("GET", "/api/insights"): Rule(INSIGHTS),
     ("GET", "/api/residents/search"): Rule(STAFF),  # issue 18: by name, pinyin, initials, phone tail (masked)
     ("GET", "/api/villages"): Rule(STAFF),
     ("GET", "/api/homes"): Rule(STAFF),
@@ -70,6 +82,19 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/api/incidents/{incident_id}/dispatch"): Rule(STAFF),
     ("POST", "/api/incidents/{incident_id}/resolve"): Rule(STAFF),
     ("GET", "/api/incidents/{incident_id}/audit"): Rule(STAFF),
+    ("POST", "/api/incidents/{incident_id}/contacts/reveal"): Rule(STAFF),  # audited by its handler, per incident
+    ("POST", "/api/incidents"): Rule(STAFF),  # a request taken by phone
+    ("GET", "/api/residents/{resident_id}/contacts"): Rule(STAFF),  # masked
+    ("GET", "/api/calls"): Rule(STAFF),
+    ("GET", "/api/calls/line"): Rule(STAFF),
+    ("PUT", "/api/calls/line"): Rule(STAFF),
+    ("GET", "/api/caring-calls"): Rule(STAFF),  # weekly calls to residents living alone
+    ("POST", "/api/caring-calls/{task_id}"): Rule(STAFF),
+    ("POST", "/api/caring-calls/{task_id}/reveal"): Rule(STAFF),  # audited by its handler, per resident
+    ("GET", "/api/services"): Rule(STAFF),  # the service catalogue: prices and subsidy shares
+    ("GET", "/api/incidents/{incident_id}/completion"): Rule(STAFF),
+    ("GET", "/api/incidents/{incident_id}/messages"): Rule(STAFF),  # issue 15: texts sent, numbers masked
+    ("GET", "/api/sms"): Rule(STAFF),
     ("GET", "/api/responders"): Rule(STAFF),
     ("POST", "/api/offers/{offer_id}/status"): Rule(STAFF),
     ("GET", "/api/command/state"): Rule(STAFF),
@@ -79,11 +104,14 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/api/command/reports/draft"): Rule(STAFF),
     ("GET", "/api/command/reports/{event_id}/rollup.{fmt}"): Rule(STAFF),
     ("GET", "/api/command/evacuation/{area}"): Rule(STAFF),
+    ("GET", "/api/command/drafts"): Rule(STAFF),  # issue 14: anyone on duty sees what waits for the commander
+    ("GET", "/api/command/stations"): Rule(STAFF),  # issue 14: per-station thresholds
     ("POST", "/api/command/tasks/{task_id}"): Rule(STAFF),  # operators make the evacuation calls
     # supervisors (and above)
     ("POST", "/api/incidents/{incident_id}/close"): Rule(SUPERVISORS),
     ("GET", "/api/audit"): Rule(SUPERVISORS),
     ("GET", "/api/access-log"): Rule(SUPERVISORS),
+    ("GET", "/api/escalation/policies"): Rule(SUPERVISORS),  # issue 15
     ("POST", "/api/responders"): Rule(SUPERVISORS),
     ("GET", "/api/residents/{resident_id}/identity"): Rule(SUPERVISORS),  # audited by its handler, per resident
     ("GET", "/api/export"): Rule(SUPERVISORS, HEALTH),
@@ -95,18 +123,24 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/api/command/relief/plan"): Rule(COMMAND),
     ("POST", "/api/command/relief/approve"): Rule(COMMAND),
     ("POST", "/api/cap/import"): Rule(COMMAND),
+    ("POST", "/api/command/drafts/{draft_id}/approve"): Rule(COMMAND),  # issue 14: a person signs CAP off
+    ("POST", "/api/command/drafts/{draft_id}/reject"): Rule(COMMAND),
     # admins: staff accounts, the registry, the raw dead letters
     ("GET", "/api/admin/users"): Rule(ADMIN),
+    ("PUT", "/api/command/stations/{station_id}"): Rule(ADMIN),  # issue 14: an admin edits a station's thresholds
     ("POST", "/api/admin/users"): Rule(ADMIN),
     ("POST", "/api/admin/users/{username}/disable"): Rule(ADMIN),
     ("POST", "/api/villages"): Rule(ADMIN),
     ("POST", "/api/homes"): Rule(ADMIN),
     ("POST", "/api/residents"): Rule(ADMIN),
     ("POST", "/api/devices"): Rule(ADMIN),
+    ("PUT", "/api/residents/{resident_id}/contacts"): Rule(ADMIN),
     ("GET", "/api/aliases"): Rule(ADMIN),
     ("POST", "/api/aliases"): Rule(ADMIN),
     ("DELETE", "/api/aliases/{source}/{external_id}"): Rule(ADMIN),
     ("GET", "/api/dead-letters"): Rule(ADMIN),
+    ("PUT", "/api/escalation/policies/{severity}"): Rule(ADMIN),  # issue 15: audited with before and after
+    ("DELETE", "/api/escalation/policies/{severity}"): Rule(ADMIN),
     # issue 16: devices' MQTT credentials
     ("GET", "/api/devices/credentials"): Rule(ADMIN),
     ("POST", "/api/devices/{device_id}/credentials"): Rule(ADMIN),

@@ -7,8 +7,10 @@ update, tid, vel...) and strict on the types of those it does. Neither client se
   that starts at the receive time in ms (monotonic across restarts without being stored). zigbee2mqtt publishes
   at QoS 0 by default, so there is no redelivery to recognise; a state repeated later is a new reading.
 - OwnTracks: ts and seq = its `tst` (s): a fix redelivered under QoS 1 carries the same tst and is dropped.
-Topics that are not device data (zigbee2mqtt/bridge/..., /set, /get, OwnTracks types other than "location") are
-`Ignored`: acked and counted, never dead-lettered, since a healthy bridge sends them all the time.
+A zigbee2mqtt topic is `zigbee2mqtt/<bridge id>/<friendly name>[/...]` (issue 16: one base topic per bridge, its
+alias bound to that bridge). Topics that are not device data (zigbee2mqtt/<bridge id>/bridge/..., /set, /get,
+OwnTracks types other than "location") are `Ignored`: acked and counted, never dead-lettered, since a healthy
+bridge sends them all the time.
 """
 
 from __future__ import annotations
@@ -91,7 +93,9 @@ class Adapters:
     def _zigbee2mqtt(
         self, topic: str, name: str, payload: bytes, devices: dict[str, DeviceRecord], now: float
     ) -> Outcome:
-        if name == "bridge" or name.startswith("bridge/"):
+        # issue 16: name = '<bridge id>/<friendly name>' (each bridge's base topic is zigbee2mqtt/<its id>)
+        rest = name.partition("/")[2]
+        if name == "bridge" or name.startswith("bridge/") or rest == "bridge" or rest.startswith("bridge/"):
             return Ignored(topic, "zigbee2mqtt_bridge")
         if name.rsplit("/", 1)[-1] in _COMMANDS:
             return Ignored(topic, "zigbee2mqtt_command")

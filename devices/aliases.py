@@ -8,6 +8,10 @@ The table lives in the state DB; like the registry, the lookup snapshot follows 
 Issue 16: an ecosystem's message reaches a device only through its alias (no fallback to a device registered under
 the bare external name, so a bridge cannot speak for any home's smoke sensor by naming it), and a device has at most
 one alias per source: its readings come from one name on one bridge, never from a second name added beside it.
+A zigbee2mqtt alias is bound to ONE bridge: each bridge is an issued identity (`hub devices issue ID --kind bridge`)
+with its own base topic `zigbee2mqtt/<bridge id>` that the broker's ACL lets only that bridge publish under; the
+alias maps (bridge, friendly name) to the device, so a name aliased on bridge A and sent by bridge B has no alias
+and is rejected (stored as `<bridge>/<friendly name>` in `external_id`, which keeps the table's key).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import contextlib
 import threading
 from dataclasses import dataclass
 
+from devices.credentials import Credentials
 from devices.models import Family
 from devices.records import RegistryError
 from devices.statedb.sqlite import StateDB
@@ -33,8 +38,22 @@ class Alias:
     """One external identity of a registered device."""
 
     source: str
-    external_id: str
+    external_id: str  # the friendly name (zigbee2mqtt), '<user>/<device>' (OwnTracks)
     device_id: str
+    bridge: str = ""  # zigbee2mqtt: the bridge's id, its base topic is zigbee2mqtt/<bridge>
+
+    @property
+    def key(self) -> str:
+        """What the topic carries after the source's prefix: '<bridge>/<friendly name>' for zigbee2mqtt."""
+        return f"{self.bridge}/{self.external_id}" if self.source == "zigbee2mqtt" else self.external_id
+
+    @classmethod
+    def from_key(cls, source: str, key: str, device_id: str) -> Alias:
+        """The alias stored under `key`."""
+        if source == "zigbee2mqtt":
+            bridge, _, name = key.partition("/")
+            return cls(source, name, device_id, bridge)
+        return cls(source, key, device_id)
 
 
 class AliasBook:
@@ -43,6 +62,7 @@ class AliasBook:
     def __init__(self, db: StateDB) -> None:
         self.db = db
         db.migrate(DDL)
+        Credentials(db)  # the bridges' identities (their table)
         # issue 16; a table from before it may hold two names for one device (sqlite3.IntegrityError, psycopg
         # UniqueViolation): those stay until replaced, and `add` keeps to one per device from then on
         with contextlib.suppress(Exception):
@@ -60,6 +80,10 @@ class AliasBook:
             raise RegistryError("an external id must be 1 to 200 characters")
         if alias.source == "owntracks" and alias.external_id.count("/") != 1:
             raise RegistryError(f"an OwnTracks id is '<user>/<device>', got {alias.external_id!r}")
+        if alias.source == "zigbee2mqtt":
+            self._check_bridge(alias.bridge)
+        elif alias.bridge:
+            raise RegistryError(f"a {alias.source} alias has no bridge")
         rows = self.db.execute("SELECT family FROM devices WHERE device_id=?", (alias.device_id,))
         if not rows:
             raise RegistryError(f"device {alias.device_id!r} is not registered")
@@ -67,7 +91,7 @@ class AliasBook:
             raise RegistryError(f"a {alias.source} alias needs a {family.value}, {alias.device_id!r} is not one")
         bound = self.db.execute("SELECT external_id FROM device_aliases WHERE source=? AND device_id=?",
                                 (alias.source, alias.device_id))
-        if bound and bound[0]["external_id"] != alias.external_id:
+        if bound and bound[0]["external_id"] != alias.key:
             if not replace:
                 raise RegistryError(f"device {alias.device_id!r} already has the {alias.source} alias "
                                     f"{bound[0]['external_id']!r}; one alias per device and source")
@@ -77,19 +101,18 @@ class AliasBook:
         try:
             self.db.execute(
                 f"{verb} INTO device_aliases (source, external_id, device_id) VALUES (?, ?, ?)",
-                (alias.source, alias.external_id, alias.device_id),
+                (alias.source, alias.key, alias.device_id),
             )
         except Exception as exc:  # sqlite3.IntegrityError: the name is already taken
-            raise RegistryError(f"alias {alias.source}:{alias.external_id!r} exists: {exc}") from exc
+            raise RegistryError(f"alias {alias.source}:{alias.key!r} exists: {exc}") from exc
         with self._lock:
             self._snapshot = None
 
-    def remove(self, source: str, external_id: str) -> bool:
-        """Forget one alias; True when it existed."""
+    def remove(self, source: str, external_id: str, bridge: str = "") -> bool:
+        """Forget one alias (a zigbee2mqtt one: of that bridge); True when it existed."""
+        key = Alias(source, external_id, "", bridge).key
         found = bool(
-            self.db.execute(
-                "DELETE FROM device_aliases WHERE source=? AND external_id=? RETURNING 1", (source, external_id)
-            )
+            self.db.execute("DELETE FROM device_aliases WHERE source=? AND external_id=? RETURNING 1", (source, key))
         )
         with self._lock:
             self._snapshot = None
@@ -101,16 +124,25 @@ class AliasBook:
         rows = self.db.execute(
             f"SELECT source, external_id, device_id FROM device_aliases {where} ORDER BY 1, 2", params
         )
-        return [Alias(r["source"], r["external_id"], r["device_id"]) for r in rows]
+        return [Alias.from_key(r["source"], r["external_id"], r["device_id"]) for r in rows]
 
-    def resolve(self, source: str, external_id: str) -> str | None:
-        """The device id behind an external identity, or None."""
-        return self._current().get((source, external_id))
+    def resolve(self, source: str, key: str) -> str | None:
+        """The device id behind an external identity (zigbee2mqtt: '<bridge>/<friendly name>'), or None."""
+        return self._current().get((source, key))
+
+    def _check_bridge(self, bridge: str) -> None:
+        """A zigbee2mqtt alias names an issued bridge identity (devices/credentials.py)."""
+        if not bridge:
+            raise RegistryError("a zigbee2mqtt alias names its bridge (issue one with `hub devices issue ID --kind "
+                                "bridge`)")
+        rows = self.db.execute("SELECT kind FROM device_credentials WHERE username=?", (bridge,))
+        if not rows or rows[0]["kind"] != "bridge":
+            raise RegistryError(f"{bridge!r} is not an issued bridge; `hub devices issue {bridge} --kind bridge`")
 
     def _current(self) -> dict[tuple[str, str], str]:
         version = self.db.execute("PRAGMA data_version")[0][0]
         with self._lock:
             if self._snapshot is None or version != self._version:
-                self._snapshot = {(a.source, a.external_id): a.device_id for a in self.entries()}
+                self._snapshot = {(a.source, a.key): a.device_id for a in self.entries()}
                 self._version = version
             return self._snapshot

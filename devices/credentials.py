@@ -5,6 +5,12 @@ Each device gets its own random password, shown once when issued; only Mosquitto
 under `<domain>/<its id>/...` and read only its own `/set` (DESIGN.md: identity = username = the id in the topic).
 Revoking a device rewrites both files; Mosquitto rereads them on SIGHUP, and the hub refuses the device's
 messages from its next batch on (the registry marks it inactive), so no restart is needed anywhere.
+
+Four kinds of identity (issue 16): a `device` (its own topics, as above), a `responder` app (reads only
+`responders/<id>/offer`, writes only `responders/<id>/status`, docs/mqtt-contract.md) and an ecosystem `bridge`
+(a zigbee2mqtt instance whose base topic is `zigbee2mqtt/<bridge id>`: it reads and writes only below it); an
+`owntracks` user's phones read and write only below `owntracks/<user>/`. The
+rules of every kind are per-user blocks, written for the active credentials only.
 """
 
 from __future__ import annotations
@@ -15,11 +21,14 @@ import os
 import secrets
 import time
 from pathlib import Path
+from typing import Literal
 
 from devices.statedb.sqlite import StateDB
 
 PBKDF2_ROUNDS = 101  # what mosquitto_passwd 2.0 writes
 HUB_USER = "hub"
+Kind = Literal["device", "responder", "bridge", "owntracks"]
+KINDS: tuple[Kind, ...] = ("device", "responder", "bridge", "owntracks")
 DDL = (
     """CREATE TABLE IF NOT EXISTS device_credentials (username TEXT PRIMARY KEY, pw_hash TEXT NOT NULL,
         issued_at REAL NOT NULL, revoked INTEGER NOT NULL DEFAULT 0)""",
@@ -41,19 +50,22 @@ topic read responders/+/status
 topic write responders/+/offer
 topic readwrite hub/events/#
 
-# every device: its own topics only (%u = its username = its device id)
-pattern write eldercare/%u/telemetry
-pattern write eldercare/%u/event
-pattern write eldercare/%u/availability
-pattern read eldercare/%u/set
-pattern write disaster/%u/observation
-pattern write disaster/%u/report
-pattern write disaster/%u/availability
-
-# responder apps (username = responder id): their offers in, their status out
-pattern read responders/%u/offer
-pattern write responders/%u/status
 """
+# issue 16: one `user` block per active credential, by its kind (no `pattern` lines: Mosquitto applies those to every
+# user, so a bridge or a responder would get a device's topics under its own name)
+_DEVICE_TOPICS = ("write eldercare/{u}/telemetry", "write eldercare/{u}/event", "write eldercare/{u}/availability",
+                  "read eldercare/{u}/set", "write disaster/{u}/observation", "write disaster/{u}/report",
+                  "write disaster/{u}/availability")
+KIND_ACL: dict[str, str] = {
+    # a device (username = device id): its own topics only (DESIGN.md: identity = username = the id in the topic)
+    "device": "\nuser {u}\n" + "".join(f"topic {t}\n" for t in _DEVICE_TOPICS),
+    # a responder app (username = responder id): its offers in, its status out (docs/mqtt-contract.md)
+    "responder": "\nuser {u}\ntopic read responders/{u}/offer\ntopic write responders/{u}/status\n",
+    # a zigbee2mqtt bridge (base_topic: zigbee2mqtt/<its id>): its own base topic only, both ways
+    "bridge": "\nuser {u}\ntopic readwrite zigbee2mqtt/{u}/#\n",
+    # an OwnTracks user (its phones publish owntracks/<user>/<device>): its own tree only, both ways
+    "owntracks": "\nuser {u}\ntopic readwrite owntracks/{u}/#\n",
+}
 
 
 def mosquitto_hash(password: str, salt: bytes | None = None) -> str:
@@ -70,13 +82,25 @@ class Credentials:
         self.db = db
         db.migrate(DDL)
         db.add_column("device_credentials", "revoked_at", "REAL")
+        db.add_column("device_credentials", "kind", "TEXT NOT NULL DEFAULT 'device'")
 
-    def issue(self, username: str, password: str | None = None) -> str:
-        """A new password for a device (or the hub), random unless given; returned once, only its hash is stored."""
+    def issue(self, username: str, password: str | None = None, kind: Kind = "device") -> str:
+        """A new password for a device, responder app, bridge (or the hub), random unless given; returned once,
+        only its hash is stored."""
         password = password or secrets.token_urlsafe(18)
-        self.db.execute("INSERT OR REPLACE INTO device_credentials (username, pw_hash, issued_at, revoked, revoked_at)"
-                        " VALUES (?, ?, ?, 0, NULL)", (username, mosquitto_hash(password), time.time()))
+        self.db.execute("INSERT OR REPLACE INTO device_credentials (username, pw_hash, issued_at, revoked, revoked_at,"
+                        " kind) VALUES (?, ?, ?, 0, NULL, ?)", (username, mosquitto_hash(password), time.time(), kind))
         return password
+
+    def kind(self, username: str) -> str | None:
+        """The kind of an issued credential (revoked or not), None when there is none."""
+        rows = self.db.execute("SELECT kind FROM device_credentials WHERE username = ?", (username,))
+        return str(rows[0]["kind"]) if rows else None
+
+    def usernames(self, kind: Kind) -> list[str]:
+        """Every user name ever issued as this kind (revoked ones too: their ids stay taken)."""
+        return [r["username"] for r in self.db.execute(
+            "SELECT username FROM device_credentials WHERE kind = ? ORDER BY 1", (kind,))]
 
     def revoke(self, username: str) -> bool:
         """Revoke a device's credentials; False when it had none."""
@@ -85,8 +109,9 @@ class Credentials:
         return bool(rows)
 
     def entries(self) -> list[dict[str, object]]:
-        """Every credential without its hash: username, issued_at, revoked, revoked_at."""
-        rows = self.db.execute("SELECT username, issued_at, revoked, revoked_at FROM device_credentials ORDER BY 1")
+        """Every credential without its hash: username, kind, issued_at, revoked, revoked_at."""
+        rows = self.db.execute("SELECT username, kind, issued_at, revoked, revoked_at FROM device_credentials "
+                               "ORDER BY 1")
         return [{**dict(r), "revoked": bool(r["revoked"])} for r in rows]
 
     def active(self) -> dict[str, str]:
@@ -104,7 +129,10 @@ class Credentials:
         tmp.write_text("".join(f"{user}:{pw_hash}\n" for user, pw_hash in self.active().items()))
         tmp.replace(passwords)  # atomic: the broker never reads half a file
         acl_tmp = folder / "acl.tmp"
-        acl_tmp.write_text(ACL.format(hub=HUB_USER))
+        rows = self.db.execute("SELECT username, kind FROM device_credentials WHERE revoked = 0 ORDER BY 1")
+        blocks = "".join(KIND_ACL[r["kind"]].format(u=r["username"]) for r in rows
+                         if r["kind"] in KIND_ACL and r["username"] != HUB_USER)
+        acl_tmp.write_text(ACL.format(hub=HUB_USER) + blocks)
         acl_tmp.chmod(0o644)
         acl_tmp.replace(acl)
         return passwords, acl

@@ -25,12 +25,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from devices.credentials import HUB_USER, Credentials
+from devices.credentials import HUB_USER, KINDS, Credentials, Kind
 from devices.registry import RESERVED, Registry
 
 logger = logging.getLogger(__name__)
 DEVICE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")  # what the registry's API admits; no MQTT wildcard or '/'
 Audit = Callable[[str, str, dict[str, Any]], None]  # actor, action, detail
+NOT_BRIDGES = frozenset({"bridge"})  # zigbee2mqtt's own `<base>/bridge/...` topics; never a bridge's id
+
+
+def reserve_identities(registry: Registry, credentials: Credentials, responder_ids: Callable[[], list[str]]) -> None:
+    """No device may be registered under a responder's or a bridge's id (it would get their broker identity)."""
+    registry.reserved_ids.append(responder_ids)
+    registry.reserved_ids.append(lambda: credentials.usernames("bridge") + credentials.usernames("owntracks"))
 
 
 class IdentityError(ValueError):
@@ -49,11 +56,16 @@ class Issued:
     password: str
     issued_at: float
     broker_reloaded: bool
+    kind: Kind = "device"
 
     def provisioning(self, broker_url: str = "", ca_file: str = "") -> dict[str, Any]:
         """The provisioning document written to the device (`hub devices issue ID --out FILE`)."""
         doc: dict[str, Any] = {"device_id": self.device_id, "username": self.device_id, "password": self.password,
-                               "client_id": self.device_id, "issued_at": self.issued_at}
+                               "client_id": self.device_id, "issued_at": self.issued_at, "kind": self.kind}
+        if self.kind == "bridge":  # zigbee2mqtt's configuration.yaml: mqtt.base_topic
+            doc["base_topic"] = f"zigbee2mqtt/{self.device_id}"
+        if self.kind == "owntracks":  # the app's user name; each phone's device name is its own
+            doc["base_topic"] = f"owntracks/{self.device_id}"
         if broker_url:
             doc["broker_url"] = broker_url
         if ca_file:
@@ -97,17 +109,38 @@ class DeviceIdentities:
     broker: BrokerFiles | None = None
     audit: Audit | None = None
     settle_s: float = 0.2  # after the SIGHUP: the broker has reread its files when issue/revoke return
+    responder_ids: Callable[[], list[str]] = list  # the registered responders (dispatch floor, given by the hub)
 
-    def issue(self, device_id: str, actor: str, password: str | None = None) -> Issued:
-        """A new password for a registered device (replacing any earlier one; a revoked device is active again)."""
-        self._check_id(device_id)
-        if device_id not in {d.device_id for d in self.registry.list_devices()}:
-            raise IdentityError(f"device {device_id!r} is not registered; register it first", 404)
-        secret = self.credentials.issue(device_id, password)
-        self.registry.set_active(device_id, True)
+    def issue(self, device_id: str, actor: str, password: str | None = None, kind: Kind = "device") -> Issued:
+        """A new password for a registered device (replacing any earlier one; a revoked device is active again),
+        a registered responder's app, a zigbee2mqtt bridge (base topic `zigbee2mqtt/<id>`) or an OwnTracks user
+        (its phones publish `owntracks/<id>/<device>`)."""
+        if kind not in KINDS:
+            raise IdentityError(f"unknown kind {kind!r}; one of {', '.join(KINDS)}")
+        before = self.credentials.kind(device_id)
+        if before is not None and before != kind:
+            raise IdentityError(f"{device_id!r} is already issued as a {before}, not a {kind}", 409)
+        registered = device_id in {d.device_id for d in self.registry.list_devices()}
+        if kind == "device":
+            self._check_id(device_id)
+            if not registered:
+                raise IdentityError(f"device {device_id!r} is not registered; register it first", 404)
+        else:
+            self._check_format(device_id)
+            if device_id.lower() in RESERVED or device_id in NOT_BRIDGES or registered:
+                raise IdentityError(f"{device_id!r} is the hub's user, a reserved name or a device's id", 409)
+            is_responder = device_id in set(self.responder_ids())
+            if kind == "responder" and not is_responder:
+                raise IdentityError(f"responder {device_id!r} is not registered; add the responder first", 404)
+            if kind != "responder" and is_responder:
+                raise IdentityError(f"{device_id!r} is a responder's id, not a {kind}", 409)
+        secret = self.credentials.issue(device_id, password, kind)
+        if kind == "device":
+            self.registry.set_active(device_id, True)
         reloaded = self.sync()
-        self._audit(actor, "device_credential_issued", {"device_id": device_id, "broker_reloaded": reloaded})
-        return Issued(device_id, secret, time.time(), reloaded)
+        action = "device_credential_issued" if kind == "device" else f"{kind}_credential_issued"
+        self._audit(actor, action, {"device_id": device_id, "kind": kind, "broker_reloaded": reloaded})
+        return Issued(device_id, secret, time.time(), reloaded, kind)
 
     def issue_hub(self, actor: str, password: str | None = None) -> tuple[str, bool]:
         """The hub's own broker password (user `hub`), and whether a broker was reloaded."""
@@ -117,9 +150,14 @@ class DeviceIdentities:
         return secret, reloaded
 
     def revoke(self, device_id: str, actor: str) -> bool:
-        """Revoke a device: the broker refuses it from the reload on, the hub drops its messages; the broker
-        reload's outcome is returned (False: the files are written but no broker was signalled)."""
-        self._check_id(device_id)
+        """Revoke a device, responder app or bridge: the broker refuses it from the reload on, the hub drops a
+        device's messages; the broker reload's outcome is returned (False: the files are written but no broker was
+        signalled)."""
+        kind = self.credentials.kind(device_id)
+        if kind in (None, "device"):
+            self._check_id(device_id)
+        else:
+            self._check_format(device_id)
         had_credential = self.credentials.revoke(device_id)
         registered = device_id in {d.device_id for d in self.registry.list_devices()}
         if not had_credential and not registered:
@@ -127,7 +165,8 @@ class DeviceIdentities:
         if registered:
             self.registry.set_active(device_id, False)
         reloaded = self.sync()
-        self._audit(actor, "device_credential_revoked", {"device_id": device_id, "broker_reloaded": reloaded})
+        action = "device_credential_revoked" if kind in (None, "device") else f"{kind}_credential_revoked"
+        self._audit(actor, action, {"device_id": device_id, "kind": kind or "device", "broker_reloaded": reloaded})
         return reloaded
 
     def list(self) -> list[dict[str, Any]]:
@@ -159,9 +198,12 @@ class DeviceIdentities:
             time.sleep(self.settle_s)
         return reloaded
 
-    def _check_id(self, device_id: str) -> None:
+    def _check_format(self, device_id: str) -> None:
         if not DEVICE_ID.match(device_id):
-            raise IdentityError(f"invalid device id {device_id!r}: letters, digits and _ . : - only")
+            raise IdentityError(f"invalid id {device_id!r}: letters, digits and _ . : - only")
+
+    def _check_id(self, device_id: str) -> None:
+        self._check_format(device_id)
         if self.registry.is_reserved(device_id):
             raise IdentityError(f"{device_id!r} is reserved (the hub's own user or a responder), not a device", 409)
 

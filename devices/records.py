@@ -57,7 +57,7 @@ class Resident:
     lives_alone: int = 0
     limited_mobility: int = 0
     conditions: str = ""
-    contacts: str = ""
+    contacts: str = ""  # free-text note as first registered; the numbers to call are rows (devices/contacts.py)
     name_pinyin: str = ""  # issue 18: the pinyin alias for search ("Wang Xiuying"); filled from the name when empty
 
 

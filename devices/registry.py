@@ -13,7 +13,7 @@ from dataclasses import asdict, fields
 from dataclasses import replace as with_changes
 from typing import Any
 
-from devices import names
+from devices import contacts, names
 from devices.credentials import HUB_USER
 from devices.models import Family
 from devices.names import pinyin_of
@@ -64,6 +64,7 @@ class Registry:
         db.add_column("devices", "datum", "TEXT NOT NULL DEFAULT 'wgs84'")  # issue 18: GCJ-02 devices
         db.add_column("residents", "name_pinyin", "TEXT NOT NULL DEFAULT ''")  # issue 18: search by pinyin
         db.add_column("villages", "code", "TEXT NOT NULL DEFAULT ''")  # issue 14: the official division code
+        contacts.migrate(db)  # structured contacts, made once from the old free-text field
         self._lock = threading.Lock()
         self._snapshot: dict[str, DeviceRecord] | None = None
         self._version = -1
@@ -91,6 +92,7 @@ class Registry:
         if not resident.name_pinyin:
             resident = with_changes(resident, name_pinyin=pinyin_of(resident.name))
         _insert(self.db, "residents", resident, replace)
+        contacts.adopt_free_text(self.db, resident.resident_id, resident.contacts)  # rows from the text, once
 
     def search_residents(self, query: str, limit: int = 20) -> list[Resident]:
         """Residents found by Chinese name (any part), full pinyin, initials ("wxy") or a phone's last 4+ digits."""

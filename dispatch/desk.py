@@ -40,6 +40,9 @@ class DispatchDesk:
         self.clock = clock
         self.orders = orders if orders is not None else ServiceOrders(incidents.store.db, responders, offers)
         offers.on_change = self.on_offer
+        # called when a responder reports an order done (incident, service; '' for an emergency): the catalogue's
+        # completion record and satisfaction call-back (dispatch/service_catalogue.py)
+        self.on_done: list[Callable[[dict[str, Any], Incident, str], None]] = []
 
     def candidates(self, incident_id: int) -> list[Candidate]:
         """Responders for this incident, best first."""
@@ -88,6 +91,13 @@ class DispatchDesk:
             self.incidents.store.update(incident_id, responder_id=responder_id, updated_at=self.clock())
         if event == "on_scene" and incident.state == "dispatched":
             self.incidents.move(incident_id, "on_scene", f"responder:{responder_id}", detail)
+        if event == "done":
+            order = self.orders.get(incident_id)
+            for listener in self.on_done:
+                try:
+                    listener(offer, incident, str(order["service"]) if order else "")
+                except Exception:  # a completion record must not undo the offer's progress
+                    logger.exception("could not record the completion of incident %s", incident_id)
 
     def view(self, incident_id: int) -> dict[str, Any]:
         """Candidates and offers of an incident for the console."""

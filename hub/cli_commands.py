@@ -6,8 +6,10 @@ import argparse
 import asyncio
 import importlib
 import logging
+import secrets
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +23,11 @@ from hub import demo_auth
 from hub.app import Hub, HubError, build_hub, install_signal_handlers, serve
 from hub.broker import BrokerError, Mosquitto, auth_config, tls_listener
 from hub.cli_users import ensure_demo_users
-from hub.demo_seed import register_responders, seed_field_ops
-from hub.settings import BrokerSettings, HttpSettings, MqttSettings, Settings, StoreSettings
+from hub.demo_history import seed_history
+from hub.demo_seed import demo_responders, register_responders, seed_contacts, seed_field_ops, seed_station_thresholds
+from hub.kannel import Kannel
+from hub.kannel import available as kannel_available
+from hub.settings import BrokerSettings, HttpSettings, MqttSettings, Settings, SmsSettings, StoreSettings
 from hub.tls import TlsFiles, demo_server_files
 from ingest.mqtt import BrokerUnreachable, anonymous_accepted
 from ingest.store.base import StoreError
@@ -31,6 +36,7 @@ from simulators.fleet import FleetError
 from simulators.runner import SimOptions, Simulation
 
 logger = logging.getLogger(__name__)
+FIRST_FALL_S = 15.0  # the demo's first fall: in the queue after its 30 s cancel window, not two minutes in
 Sub = Any  # argparse's private _SubParsersAction
 EXPECTED = (HubError, BrokerError, BrokerUnreachable, StoreError, FleetError, RegistryError, ValidationError,
             MissingAssets, DivisionsMissing)  # fmt: skip
@@ -82,30 +88,51 @@ def add_demo(sub: Sub) -> None:
     p.add_argument("--fall-every", type=float, default=90.0,
                    help="simulated seconds between staged falls of a random resident (default 90; 0 = none)")
     p.add_argument("--scenario", choices=("none", "storm"), default="none",
-                   help="storm: a rainstorm over the valley, first warnings and CAP alerts within 60 s (issue 6)")
-    p.add_argument("--device-tls", metavar="HOST:PORT", default="",
-                   help="also listen for devices with TLS on this address, e.g. 0.0.0.0:8883 (issue 16; "
-                   "certificates from --tls-cert/--tls-key/--tls-ca, else a demo CA made in <data-dir>/tls)")
+                   help="storm: a rainstorm over the valley, first warnings and CAP drafts within 60 s (issue 6); "
+                   "a commander approves them at /command (issue 14)")
+    p.add_argument("--device-tls", metavar="HOST:PORT", default=None,
+                   help="also listen for devices with TLS on this address, e.g. 0.0.0.0:8883 (issue 16; env "
+                   "HUB_BROKER__DEVICE_TLS; certificates from --tls-cert/--tls-key/--tls-ca, else a demo CA made in "
+                   "<data-dir>/tls); the simulator connects over it unless --no-simulator-tls")
+    p.add_argument("--simulator-tls", action=argparse.BooleanOptionalAction, default=True,
+                   help="with --device-tls: the simulated devices connect over the TLS listener, checking the "
+                   "broker's certificate (default on)")
     p.add_argument("--tls-cert", type=Path, help="the TLS listener's certificate (with --tls-key and --tls-ca)")
     p.add_argument("--tls-key", type=Path, help="the TLS listener's private key")
     p.add_argument("--tls-ca", type=Path, help="the CA file devices trust (and that signs client certificates)")
     p.set_defaults(handler=cmd_demo)
 
 
-def _device_tls(args: argparse.Namespace) -> tuple[list[str], str]:
-    """The TLS listener's config lines and a line for the banner (issue 16); nothing without --device-tls."""
-    if not args.device_tls:
-        return [], ""
-    host, _, port = args.device_tls.rpartition(":")
-    if not port.isdigit() or not host:
-        raise UserError(f"--device-tls wants HOST:PORT, e.g. 0.0.0.0:8883, got {args.device_tls!r}")
+@dataclass(frozen=True)
+class DeviceTls:
+    """The demo's TLS listener for devices (issue 16): its config lines, the banner line, and where the simulator
+    connects over it (None: the simulator uses the plain 127.0.0.1 listener)."""
+
+    lines: list[str]
+    note: str = ""
+    simulator: tuple[str, int, Path] | None = None  # host, port, CA file
+
+
+def _device_tls(args: argparse.Namespace) -> DeviceTls:
+    """The TLS listener from --device-tls (or HUB_BROKER__DEVICE_TLS); nothing without either."""
+    address = args.device_tls if args.device_tls is not None else _guard(Settings).broker.device_tls
+    if not address:
+        return DeviceTls([])
+    host, _, port = address.rpartition(":")
+    if not port.isdigit() or not host or not 0 < int(port) < 65536:
+        raise UserError(f"--device-tls wants HOST:PORT, e.g. 0.0.0.0:8883, got {address!r}")
     given = (args.tls_cert, args.tls_key, args.tls_ca)
     if any(given) and not all(given):
         raise UserError("--tls-cert, --tls-key and --tls-ca go together (or none: a demo CA is made)")
+    bare = host.strip("[]")
     files = TlsFiles(args.tls_ca, args.tls_cert, args.tls_key) if all(given) else \
-        _guard(demo_server_files, args.data_dir / "tls", host)
-    lines = tls_listener(int(port), files.ca, files.cert, files.key, host=host.strip("[]"))
-    return lines, f"hub demo: devices' TLS listener mqtts://{args.device_tls} (CA {files.ca})"
+        _guard(demo_server_files, args.data_dir / "tls", bare)
+    lines = tls_listener(int(port), files.ca, files.cert, files.key, host=bare)
+    note = f"hub demo: devices' TLS listener mqtts://{address} (CA {files.ca})"
+    if not args.simulator_tls:
+        return DeviceTls(lines, note)
+    target = "127.0.0.1" if bare in ("0.0.0.0", "::") else bare  # a wildcard listener is reached on loopback
+    return DeviceTls(lines, note + "; the simulated devices connect over it", (target, int(port), files.ca))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -113,37 +140,63 @@ def cmd_demo(args: argparse.Namespace) -> int:
     community = demo_community(args)
     auth_dir = args.data_dir / "broker-auth"
     args.data_dir.mkdir(parents=True, exist_ok=True)
-    ids = demo_auth.prepare(args.data_dir, community, auth_dir)  # issue 16: no anonymous client, a password each
-    tls, tls_note = _device_tls(args)
+    responders = tuple(r.responder_id for r in demo_responders(community))  # their simulated apps answer offers
+    ids = demo_auth.prepare(args.data_dir, community, auth_dir, responders)  # issue 16: a password each, no anonymous
+    tls = _device_tls(args)
     broker = Mosquitto(args.data_dir / "mosquitto", port=args.mqtt_port,
-                       extra_config=auth_config(ids.passwords_file, ids.acl_file) + tls)
+                       extra_config=auth_config(ids.passwords_file, ids.acl_file) + tls.lines)
     _guard(broker.start)
     url = f"mqtt://{HUB_USER}:{ids.hub_password}@127.0.0.1:{broker.port}"
+    sms_gateway, sms_note = _demo_sms()  # issue 15: Kannel with its fake SMSC, when installed
     settings = Settings(mqtt=MqttSettings(url=url), store=StoreSettings(data_dir=args.data_dir),
-                        http=HttpSettings(host=args.http_host, port=args.http_port),
-                        broker=BrokerSettings(auth_dir=auth_dir, pid_file=broker.pid_file))
+                        http=HttpSettings(host=args.http_host, port=args.http_port,
+                                          cti_token=secrets.token_urlsafe(16)),  # the demo's PBX/CTI token
+                        broker=BrokerSettings(auth_dir=auth_dir, pid_file=broker.pid_file),
+                        sms=SmsSettings(url=sms_gateway.sendsms_url, username=sms_gateway.username,
+                                        password=sms_gateway.password) if sms_gateway else SmsSettings())
     try:
         scenario = "" if args.scenario == "none" else args.scenario
-        options = SimOptions(speed=args.speed, seed=args.seed, fall_every_s=args.fall_every, scenario=scenario)
-        _guard(asyncio.run, _demo(settings, community, options, ids, tls_note))
+        options = SimOptions(speed=args.speed, seed=args.seed, fall_every_s=args.fall_every, scenario=scenario,
+                             first_fall_s=min(FIRST_FALL_S, args.fall_every), staged=True, responders=responders)
+        _guard(asyncio.run, _demo(settings, community, options, ids, tls, sms_note))
     finally:
+        if sms_gateway is not None:
+            sms_gateway.stop()
         broker.stop()
     print("hub demo stopped cleanly", flush=True)
     return 0
 
 
+def _demo_sms() -> tuple[Kannel | None, str]:
+    """The demo's SMS gateway: a private Kannel (bearerbox, smsbox, fake SMSC) on free ports (or None), and a note."""
+    if not kannel_available():
+        return None, "hub demo: Kannel not installed (scripts/setup installs it): texts are queued, not sent"
+    try:
+        gateway = Kannel().start()
+    except BrokerError as exc:
+        return None, f"hub demo: SMS gateway not started ({exc}): texts are queued, not sent"
+    return gateway, (f"hub demo: SMS gateway Kannel {gateway.sendsms_url} with a fake SMSC (texts land in "
+                     f"{gateway.root / 'fakesmsc.out'})")
+
+
 async def _demo(settings: Settings, community: Community, options: SimOptions, ids: demo_auth.DemoIdentities,
-                tls_note: str = "") -> None:
+                tls: DeviceTls | None = None, sms_note: str = "") -> None:
     hub = build_hub(settings)  # the community is registered and its credentials issued already (demo_auth)
     if hub.ctx.desk is not None:
         register_responders(hub.ctx.desk.responders, community)
+    seed_contacts(hub.ctx.registry.db, community)  # a son, a daughter and a neighbour to call for each resident
+    if hub.ctx.field_ops is not None:  # issue 14: each station judged by its own thresholds
+        seed_station_thresholds(hub.ctx.field_ops.centre, community)
     if options.scenario == "storm" and hub.ctx.field_ops is not None:
         seed_field_ops(hub.ctx.field_ops, community.villages)
+    seeded = seed_history(hub.ctx.registry.db, community, time.time())  # the statistics page's first 90 days
     demo_users = ensure_demo_users(hub.ctx.auth) if hub.ctx.auth is not None else []
     stop = asyncio.Event()
     install_signal_handlers(stop)
     sim_stop = threading.Event()
-    sim = Simulation(community, settings.mqtt.host, settings.mqtt.port, options, password=ids.password)
+    tls = tls or DeviceTls([])
+    host, port, ca = tls.simulator or (settings.mqtt.host, settings.mqtt.port, None)
+    sim = Simulation(community, host, port, options, password=ids.password, ca_file=ca)
     thread = threading.Thread(target=_simulate, args=(sim, sim_stop), name="simulator", daemon=True)
 
     def ready(url: str) -> None:
@@ -152,11 +205,23 @@ async def _demo(settings: Settings, community: Community, options: SimOptions, i
         print(f"hub demo: the broker refuses anonymous clients; each device has its own password "
               f"(hub devices --data-dir {settings.store.data_dir} list|issue|revoke; admin page {url}/devices)",
               flush=True)
-        if tls_note:
-            print(tls_note, flush=True)
+        for note in (tls.note, sms_note):
+            if note:
+                print(note, flush=True)
         for username, password, role in demo_users:  # demo only: well-known passwords, never in production
-            print(f"hub demo: console {url}/console  sign in as {username} / {password} ({role})", flush=True)
+            page = "insights" if role == "bureau" else "console"
+            print(f"hub demo: {page} {url}/{page}  sign in as {username} / {password} ({role})", flush=True)
+        if seeded:
+            print(f"hub demo: {seeded} past incidents of the last 90 days seeded; statistics at {url}/insights",
+                  flush=True)
         print(f"hub demo: command map {url}/map  CAP feed {url}/cap/alerts.xml", flush=True)
+        caller = community.residents[0].phone if community.residents else "13800000000"
+        print(f"hub demo: a call from the PBX pops the caller's card on the console of the operator on line 8001: "
+              f"curl -X POST {url}/api/calls -H 'Authorization: Bearer {settings.http.cti_token.get_secret_value()}'"
+              f" -H 'Content-Type: application/json' -d '{{\"caller\": \"{caller}\", \"line\": \"8001\", "
+              f"\"call_id\": \"demo-1\"}}'", flush=True)
+        print(f"hub demo: warning drafts wait for a commander at {url}/command (automatic issue is off)", flush=True)
+        print(f"hub demo: escalation policies and texts sent {url}/escalation", flush=True)
         thread.start()
 
     try:

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from alerts.incidents.store import IncidentStore
-from devices.credentials import HUB_USER, Credentials
-from devices.identities import BrokerFiles, DeviceIdentities, IdentityError, write_provisioning
+from devices.credentials import HUB_USER, KINDS, Credentials
+from devices.identities import BrokerFiles, DeviceIdentities, IdentityError, reserve_identities, write_provisioning
 from devices.registry import Registry
 from devices.statedb.postgres import open_state
 from devices.statedb.sqlite import StateDB
@@ -35,14 +35,21 @@ def add_devices(sub: Sub) -> None:
     p.add_argument("--pid-file", type=Path, help="broker pid file to SIGHUP (env HUB_BROKER__PID_FILE, "
                    "default <data-dir>/mosquitto/mosquitto.pid)")
     act = p.add_subparsers(dest="action", required=True, metavar="ACTION", help="what to do")
-    issue = act.add_parser("issue", help="issue a new password to a registered device (shown once)")
-    issue.add_argument("device_id", help="the registered device's id (its MQTT user name)")
+    issue = act.add_parser("issue", help="issue a new password to a registered device, a responder's app or a "
+                           "zigbee2mqtt bridge (shown once)")
+    issue.add_argument("device_id", help="the registered device's (responder's, bridge's) id: its MQTT user name")
+    issue.add_argument("--kind", choices=KINDS, default="device",
+                       help="device (default): its own topics; responder: reads responders/ID/offer, writes "
+                       "responders/ID/status; bridge: a zigbee2mqtt bridge with base topic zigbee2mqtt/ID, "
+                       "reads and writes only below it; owntracks: an OwnTracks user, its phones publish "
+                       "owntracks/ID/<device> (alias each with hub registry add-alias --source owntracks)")
     issue.add_argument("--out", type=Path, help="write a provisioning JSON file (mode 0600) instead of printing")
     issue.add_argument("--broker-url", default="", help="broker URL the device should use, put in the file")
     issue.add_argument("--ca-file", default="", help="CA file the device should trust, named in the file")
     issue.set_defaults(handler=cmd_issue)
-    revoke = act.add_parser("revoke", help="revoke a device: refused by the broker, ignored by the hub")
-    revoke.add_argument("device_id", help="the device's id")
+    revoke = act.add_parser("revoke", help="revoke a device, responder app or bridge: refused by the broker, "
+                            "ignored by the hub")
+    revoke.add_argument("device_id", help="the device's (responder's, bridge's) id")
     revoke.set_defaults(handler=cmd_revoke)
     lst = act.add_parser("list", help="list devices' credentials as JSON lines (no secrets)")
     lst.set_defaults(handler=cmd_list)
@@ -72,12 +79,18 @@ def _open(args: argparse.Namespace) -> tuple[StateDB, DeviceIdentities]:
     db = open_state(data_dir, settings.store.state_url)
     registry = Registry(db)
     responders = ResponderRegistry(db)
-    registry.reserved_ids.append(lambda: [r.responder_id for r in responders.all(active_only=False)])
+    credentials = Credentials(db)
+
+    def responder_ids() -> list[str]:
+        return [r.responder_id for r in responders.all(active_only=False)]
+
+    reserve_identities(registry, credentials, responder_ids)
     broker = BrokerFiles.with_pid_file(args.auth_dir or settings.broker.folder(data_dir),
                                        args.pid_file or settings.broker.pid(data_dir))
     audit = IncidentStore(db)
-    return db, DeviceIdentities(Credentials(db), registry, broker,
-                                lambda who, action, detail: audit.audit(who, action, None, detail))
+    return db, DeviceIdentities(credentials, registry, broker,
+                                lambda who, action, detail: audit.audit(who, action, None, detail),
+                                responder_ids=responder_ids)
 
 
 def _reload_note(reloaded: bool, identities: DeviceIdentities) -> str:
@@ -96,7 +109,7 @@ def cmd_issue(args: argparse.Namespace) -> int:
     db, identities = _open(args)
     try:
         try:
-            issued = identities.issue(args.device_id, actor())
+            issued = identities.issue(args.device_id, actor(), kind=args.kind)
         except IdentityError as exc:
             _fail(exc)
         note = _reload_note(issued.broker_reloaded, identities)
@@ -104,7 +117,12 @@ def cmd_issue(args: argparse.Namespace) -> int:
             write_provisioning(args.out, issued.provisioning(args.broker_url, args.ca_file))
             print(f"issued {issued.device_id}: provisioning file {args.out} ({note})")
         else:
-            print(f"issued {issued.device_id}: username {issued.device_id} password {issued.password}")
+            print(f"issued {issued.device_id} ({issued.kind}): username {issued.device_id} password {issued.password}")
+            if issued.kind == "bridge":
+                print(f"zigbee2mqtt configuration.yaml: mqtt.base_topic: zigbee2mqtt/{issued.device_id}")
+            if issued.kind == "owntracks":
+                print(f"OwnTracks app: user name {issued.device_id}; its phones publish owntracks/{issued.device_id}/"
+                      "<device>")
             print(f"(shown once; {note})")
         return 0
     finally:

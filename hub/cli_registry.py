@@ -3,21 +3,32 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
+import sys
+import time
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
+from alerts.incidents.store import IncidentStore
 from dashboard.privacy import masked
 from devices.aliases import Alias, AliasBook
+from devices.credentials import Credentials
+from devices.identities import reserve_identities
 from devices.models import Family
 from devices.records import DeviceRecord, Home, RegistryError, Resident, Village
 from devices.registry import Registry
+from devices.statedb.postgres import open_state
 from devices.statedb.sqlite import StateDB
+from dispatch.disaster.stations import COLUMNS as STATION_COLUMNS
+from dispatch.disaster.stations import StationStore
+from dispatch.disaster.stations import parse_csv as parse_stations_csv
 from dispatch.responders import ResponderRegistry
 from hub import cli_import_home
 from hub.cli_commands import UserError, demo_community
+from hub.cli_devices import actor
 
 Sub = Any
 
@@ -44,9 +55,27 @@ def add_registry(sub: Sub) -> None:
     alias.add_argument("--source", required=True, choices=["zigbee2mqtt", "owntracks"], help="the client publishing")
     alias.add_argument("--external-id", required=True, help="friendly name, or '<user>/<device>' for OwnTracks")
     alias.add_argument("--device-id", required=True, help="the registered device it is (home sensor / wearable)")
+    alias.add_argument("--bridge", default="", help="zigbee2mqtt: the issued bridge it is heard on (its base topic "
+                       "zigbee2mqtt/<bridge>; hub devices issue BRIDGE --kind bridge)")
     alias.add_argument("--replace", action="store_true", help="move an existing alias to this device")
     alias.set_defaults(handler=cmd_add_alias)
+    rm = reg.add_parser("remove-alias", help="forget an alias: its messages are refused from then on")
+    rm.add_argument("--source", required=True, choices=["zigbee2mqtt", "owntracks"], help="the client publishing")
+    rm.add_argument("--external-id", required=True, help="friendly name, or '<user>/<device>' for OwnTracks")
+    rm.add_argument("--bridge", default="", help="zigbee2mqtt: the bridge the name is bound to")
+    rm.set_defaults(handler=cmd_remove_alias)
     cli_import_home.add_import_home(reg)
+    stations = reg.add_parser(
+        "import-stations", help="import per-station warning thresholds from CSV (issue 14)",
+        description="Each river gauge's warning and guarantee levels, each rain gauge's 1 h / 3 h / 24 h and each "
+        "landslide sensor's displacement thresholds. Columns: " + ", ".join(STATION_COLUMNS) + "; a rain or "
+        "displacement cell is four thresholds blue/yellow/orange/red, e.g. 20/30/50/70; an empty cell keeps the "
+        "kind's default. Every bad line is named; nothing is imported while one is bad unless --skip-bad.")
+    stations.add_argument("file", type=Path, help="the CSV file (UTF-8, a header line first)")
+    stations.add_argument("--skip-bad", action="store_true", help="import the good lines even when some are bad")
+    stations.add_argument("--state-url", default="", help="the shared PostgreSQL state database, when the hub uses "
+                          "one (HUB_STORE__STATE_URL); default: the SQLite file in --data-dir")
+    stations.set_defaults(handler=cmd_import_stations)
 
 
 def _add_record(reg: Sub, name: str, cls: type[Any], what: str) -> None:
@@ -61,8 +90,9 @@ def _add_record(reg: Sub, name: str, cls: type[Any], what: str) -> None:
 
 def _registry(args: argparse.Namespace) -> Registry:
     registry = Registry(StateDB(args.data_dir / "state.sqlite"))
-    responders = ResponderRegistry(registry.db)  # issue 16: a responder's id is not a device's
-    registry.reserved_ids.append(lambda: [r.responder_id for r in responders.all(active_only=False)])
+    responders = ResponderRegistry(registry.db)  # issue 16: a responder's or a bridge's id is not a device's
+    reserve_identities(registry, Credentials(registry.db),
+                       lambda: [r.responder_id for r in responders.all(active_only=False)])
     return registry
 
 
@@ -108,12 +138,48 @@ def cmd_seed(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import_stations(args: argparse.Namespace) -> int:
+    """Import station thresholds; one error line per bad CSV line (exit 1 when any, nothing imported unless
+    --skip-bad)."""
+    try:
+        text = args.file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot read {args.file}: {exc}") from exc
+    registry = Registry(open_state(args.data_dir, args.state_url)) if args.state_url else _registry(args)
+    known = {d.device_id for d in registry.list_devices() if d.family == Family.TERMINAL.value}
+    good, errors = parse_stations_csv(text, known)
+    for err in errors:
+        print(f"{args.file}:{err}", file=sys.stderr)
+    if errors and not args.skip_bad:
+        print(f"nothing imported: {len(errors)} bad line(s) (fix them, or pass --skip-bad)", file=sys.stderr)
+        return 1
+    actor = f"cli:{getpass.getuser()}"
+    now = time.time()
+    count = StationStore(registry.db).save(replace(s, updated_by=actor, updated_at=now) for s in good)
+    print(f"imported thresholds of {count} station(s)" + (f", skipped {len(errors)} bad line(s)" if errors else ""))
+    return 1 if errors else 0
+
+
 def cmd_add_alias(args: argparse.Namespace) -> int:
     """Register an external identity of a device (issue 9)."""
-    alias = Alias(args.source, args.external_id, args.device_id)
+    alias = Alias(args.source, args.external_id, args.device_id, args.bridge)
+    db = _registry(args).db
     try:
-        AliasBook(_registry(args).db).add(alias, replace=args.replace)
+        AliasBook(db).add(alias, replace=args.replace)
     except RegistryError as exc:
         raise UserError(str(exc)) from exc
+    IncidentStore(db).audit(actor(), "alias_added", None, {**asdict(alias), "replace": args.replace})  # issue 16
     print(json.dumps(asdict(alias)))
+    return 0
+
+
+def cmd_remove_alias(args: argparse.Namespace) -> int:
+    """Forget an external identity (issue 16: audited)."""
+    db = _registry(args).db
+    if not AliasBook(db).remove(args.source, args.external_id, args.bridge):
+        raise UserError(f"no alias {args.source}:{args.external_id!r}" + (f" on bridge {args.bridge!r}"
+                                                                           if args.bridge else ""))
+    detail = {"source": args.source, "external_id": args.external_id, "bridge": args.bridge}
+    IncidentStore(db).audit(actor(), "alias_removed", None, detail)
+    print(json.dumps({**detail, "status": "removed"}))
     return 0

@@ -14,6 +14,8 @@ DEMO_USERS = (
     ("admin", "admin-demo", "admin"),
     ("operator", "operator-demo", "operator"),
     ("supervisor", "supervisor-demo", "supervisor"),
+    ("commander", "commander-demo", "commander"),  # issue 14: approves the CAP drafts on /command
+    ("bureau", "bureau-demo", "bureau"),  # the civil-affairs bureau: the statistics page only
 )
 
 

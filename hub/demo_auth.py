@@ -9,6 +9,7 @@ Mosquitto's hashes.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,8 +34,9 @@ class DemoIdentities:
         return self.devices.get(device_id)
 
 
-def prepare(data_dir: Path, community: Community, auth_dir: Path) -> DemoIdentities:
-    """Register the community, issue the credentials, write the broker's files."""
+def prepare(data_dir: Path, community: Community, auth_dir: Path, responder_ids: Iterable[str] = ()) -> DemoIdentities:
+    """Register the community, issue the credentials (devices, and the simulated responder apps), write the
+    broker's files."""
     db = StateDB(data_dir / "state.sqlite")
     try:
         registry = Registry(db)
@@ -46,6 +48,8 @@ def prepare(data_dir: Path, community: Community, auth_dir: Path) -> DemoIdentit
         hub_password = creds.issue(HUB_USER)
         devices: dict[str, str | None] = {
             d.device_id: None if d.device_id in revoked else creds.issue(d.device_id) for d in community.devices}
+        devices.update({r: None if r in revoked else creds.issue(r, kind="responder")  # their apps' logins
+                        for r in responder_ids})
         passwords, acl = creds.write_broker_files(auth_dir)
         issued = sum(p is not None for p in devices.values())
         detail = {"devices": issued, "revoked": len(revoked)}

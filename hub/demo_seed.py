@@ -6,13 +6,19 @@ rescue teams and relief warehouses. Seeding lives here, at the top, because it w
 from __future__ import annotations
 
 import random
+import time
+from dataclasses import replace
 
-from devices.records import Village
+from devices.contacts import Contact, edited_by_person, set_contacts
+from devices.records import Resident, Village
+from devices.statedb.sqlite import StateDB
 from dispatch.disaster.assignment import Team
+from dispatch.disaster.command import CommandCentre
 from dispatch.disaster.field_ops import FieldOps
 from dispatch.disaster.relief import Warehouse
+from dispatch.disaster.stations import StationThresholds
 from dispatch.responders import Responder, ResponderRegistry
-from simulators.community import Community
+from simulators.community import SURNAMES, Community
 
 PROVIDERS = (  # issue 18: plausible names of the county's providers (not real businesses); {county}, {town}: the
     # demo county and the township of the village the provider sits beside
@@ -49,6 +55,34 @@ def demo_responders(community: Community, seed: int = 7) -> list[Responder]:
     return out
 
 
+SONS = ("军", "伟", "强", "磊", "勇", "建华", "志刚", "海波")
+DAUGHTERS = ("丽", "芳", "娜", "静", "红梅", "晓燕", "春兰", "敏")
+NEIGHBOURS = ("桂香", "德明", "秋菊", "长林", "玉梅", "水生")
+
+
+def demo_contacts(resident: Resident, son_phone: str, rng: random.Random) -> list[Contact]:
+    """A son (the number of the old free-text field), a daughter who married out, a neighbour next door."""
+    surname = resident.name[0]
+    mobile = f"1{rng.choice('3589')}{rng.randint(0, 9)}{rng.randint(10_000_000, 99_999_999)}"
+    landline_or_mobile = f"1{rng.choice('3578')}{rng.randint(0, 9)}{rng.randint(10_000_000, 99_999_999)}"
+    return [Contact(f"{surname}{rng.choice(SONS)}", "儿子", son_phone, 1, True),
+            Contact(f"{rng.choice(SURNAMES)}{rng.choice(DAUGHTERS)}", "女儿", mobile, 2, True),
+            Contact(f"{rng.choice(SURNAMES)}{rng.choice(NEIGHBOURS)}", "邻居", landline_or_mobile, 3, False)]
+
+
+def seed_contacts(db: StateDB, community: Community, seed: int = 7) -> int:
+    """Give each demo resident a son, a daughter and a neighbour to call, unless a person edited the contacts."""
+    rng = random.Random(seed)
+    done = 0
+    for resident in community.residents:
+        contacts = demo_contacts(resident, resident.contacts.split(": ")[-1], rng)
+        if edited_by_person(db, resident.resident_id):
+            continue
+        set_contacts(db, resident.resident_id, contacts, "hub demo")
+        done += 1
+    return done
+
+
 def register_responders(registry: ResponderRegistry, community: Community) -> int:
     """Register (or refresh) the demo responders; returns how many."""
     responders = demo_responders(community)
@@ -74,3 +108,43 @@ def seed_field_ops(ops: FieldOps, villages: list[Village]) -> None:
     stock = {"water_l": 20_000.0, "food_kg": 3_000.0, "blanket": 800.0}
     ops.add_warehouse(Warehouse("WH-COUNTY", mid_lat, mid_lon, stock))
     ops.add_warehouse(Warehouse("WH-NORTH", north.lat + 0.02, north.lon, {k: v / 2 for k, v in stock.items()}))
+
+
+def demo_station_thresholds(community: Community, seed: int = 7) -> list[StationThresholds]:
+    """Each demo terminal's own thresholds (issue 14), different per station as real ones are: river gauges a
+    warning level (警戒水位) between 31.6 and 32.6 m and a guarantee level (保证水位) 1.4-1.9 m above it (the storm's
+    crest, 34.6 m, passes every one); rain gauges the CMA ladders scaled by 0.8-1.25 (hill or valley station);
+    landslide sensors displacement ladders scaled likewise by slope."""
+    rng = random.Random(seed * 7919)
+    out = []
+    for dev in community.devices:
+        if dev.family != "terminal":
+            continue
+        if dev.kind == "river_gauge":
+            warning = round(31.6 + rng.uniform(0.0, 1.0), 2)
+            out.append(StationThresholds(dev.device_id, warning, round(warning + rng.uniform(1.4, 1.9), 2)))
+        elif dev.kind == "rain_gauge":
+            f = rng.uniform(0.8, 1.25)
+            ladders = [_scaled(base, f) for base in ((20, 30, 50, 70), (30, 50, 70, 100), (50, 100, 150, 250))]
+            out.append(StationThresholds(dev.device_id, rain_1h_mm=ladders[0], rain_3h_mm=ladders[1],
+                                         rain_24h_mm=ladders[2]))  # fmt: skip
+        elif dev.kind == "landslide":
+            out.append(StationThresholds(dev.device_id, displacement_mm=_scaled((20, 50, 100, 200),
+                                                                                rng.uniform(0.7, 1.3))))
+    return out
+
+
+def _scaled(base: tuple[int, int, int, int], factor: float) -> tuple[float, float, float, float]:
+    a, b, c, d = (max(1.0, round(x * factor / 5) * 5) for x in base)  # whole 5 mm steps, as tables print them
+    return a, b, c, d
+
+
+def seed_station_thresholds(centre: CommandCentre, community: Community) -> int:
+    """Record the demo's station thresholds once (an admin's later edits are kept) and judge the gauges by them."""
+    store = centre.station_store
+    if store is None or store.all():
+        return 0
+    now = time.time()
+    count = store.save(replace(s, updated_by="hub demo", updated_at=now) for s in demo_station_thresholds(community))
+    centre.reload_stations()
+    return count

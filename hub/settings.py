@@ -7,12 +7,14 @@ Example: HUB_MQTT__URL=mqtt://broker.example:1883 HUB_HTTP__PORT=8080 hub run
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from alerts.catalog import DetectorSettings
 from devices.divisions import DEFAULT_COUNTY
+from dispatch.insights.settings import InsightsSettings
 from ingest.settings import IngestSettings, MqttSettings, Section
 
 
@@ -25,6 +27,10 @@ class AlertSettings(Section):
                              "(an SMS gateway, the 120 centre); empty = no webhook")
     webhook_timeout_s: float = Field(5.0, gt=0, le=120, description="Timeout of one webhook POST, seconds")
     webhook_attempts: int = Field(5, ge=1, le=20, description="POSTs per event before giving up (backoff 0.5, 1, 2 s)")
+    cap_auto_issue_minutes: dict[Literal["blue", "yellow", "orange", "red"], Annotated[float, Field(ge=0)]] = Field(
+        default_factory=dict, description="Issue 14: a CAP draft of this level goes out by itself after so many "
+        "minutes without a commander's decision, e.g. {\"red\": 30}; empty (the default) = every CAP message needs "
+        "a person to approve it")
 
 
 class StoreSettings(Section):
@@ -61,6 +67,8 @@ class HttpSettings(Section):
                                 "larger answers 413 before the route reads it (issue 16)")
     max_import_bytes: int = Field(16 * 1024 * 1024, ge=1024, description="Largest request body of the import "
                                   "routes (CAP import), bytes")
+    cti_token: SecretStr = Field(SecretStr(""), description="Bearer token of the PBX/CTI system that reports incoming "
+                                 "calls (POST /api/calls, screen pop); empty = only signed-in staff may")
 
 
 class BrokerSettings(Section):
@@ -70,6 +78,9 @@ class BrokerSettings(Section):
                                   "Mosquitto's password_file and acl_file there); empty = <data_dir>/broker-auth")
     pid_file: Path | None = Field(None, description="Mosquitto's pid file: SIGHUP after each change so it rereads "
                                   "the files; empty = <data_dir>/mosquitto/mosquitto.pid (the demo's broker)")
+    device_tls: str = Field("", pattern=r"^$|^\[?[A-Za-z0-9_.:-]+\]?:[0-9]{1,5}$",
+                            description="`hub demo`: HOST:PORT of a TLS listener for devices (e.g. 0.0.0.0:8883), "
+                            "the default of --device-tls; the simulator then connects over it; empty = none")
 
     def folder(self, data_dir: Path) -> Path:
         """Where the files go."""
@@ -87,6 +98,22 @@ class UiSettings(Section):
                           "of staff may choose another) and the language of stored texts: incident titles, CAP, "
                           "downlink texts to the wearables; zh-CN or en")
     cap_english: bool = Field(False, description="CAP messages carry an en-US <info> block after the zh-CN one")
+
+
+class SmsSettings(Section):
+    """The SMS gateway (issue 15): Kannel's HTTP sendsms interface; empty url = texts stay queued in the outbox."""
+
+    url: str = Field("", pattern=r"^(https?://.+)?$", description="Kannel smsbox sendsms URL, e.g. "
+                     "http://127.0.0.1:13013/cgi-bin/sendsms; empty = no gateway (texts are queued, not sent)")
+    username: str = Field("", description="Kannel sendsms-user name")
+    password: str = Field("", description="Kannel sendsms-user password")
+    sender: str = Field("12349", description="The sender number shown to recipients")
+    dlr_base: str = Field("", pattern=r"^(https?://.+)?$", description="The hub's base URL as Kannel reaches it, for "
+                          "delivery reports; empty = http://127.0.0.1:<http port>")
+    per_recipient: int = Field(3, ge=1, le=100, description="At most this many texts to one number per window")
+    window_s: float = Field(600.0, ge=1, description="The per-recipient rate limit's window, seconds")
+    backoff_s: float = Field(2.0, gt=0, description="First retry after this many seconds (doubling)")
+    backoff_max_s: float = Field(120.0, gt=0, description="Longest wait between retries")
 
 
 class DemoSettings(Section):
@@ -111,4 +138,6 @@ class Settings(BaseSettings):
     broker: BrokerSettings = Field(default_factory=BrokerSettings)  # HUB_BROKER__AUTH_DIR, HUB_BROKER__PID_FILE
     detectors: DetectorSettings = Field(default_factory=DetectorSettings)  # HUB_DETECTORS__VITALS__...
     ui: UiSettings = Field(default_factory=UiSettings)  # issue 18: HUB_UI__LANGUAGE, HUB_UI__CAP_ENGLISH
+    sms: SmsSettings = Field(default_factory=SmsSettings)  # issue 15: HUB_SMS__URL, HUB_SMS__USERNAME...
     demo: DemoSettings = Field(default_factory=DemoSettings)  # issue 14: HUB_DEMO__COUNTY_CODE
+    insights: InsightsSettings = Field(default_factory=InsightsSettings)  # HUB_INSIGHTS__TARGETS (JSON)

@@ -7,6 +7,7 @@ shared Topology and where each wearable is worn, so no restart is needed.
 from __future__ import annotations
 
 from alerts.care.geofence import GeofenceDetector
+from alerts.care.rhythm_store import RhythmStore
 from alerts.catalog import DetectorSettings, build_catalog
 from alerts.detector import Detector
 from alerts.falls.detector import FallDetector
@@ -56,7 +57,7 @@ def default_detectors(registry: Registry, settings: DetectorSettings | None = No
     registry.on_refresh.append(refresh)
     refresh(registry.devices())
     s = settings or DetectorSettings()
-    catalog = build_catalog(topology, s)
+    catalog = build_catalog(topology, s, RhythmStore(registry.db))  # issue 21: the rhythm survives a restart
     catalog.register("fall", lambda: fall)
     catalog.register("geofence", lambda: GeofenceDetector(topology, home_pos, s.geofence))
     centre = command if command is not None else build_command(registry)

@@ -28,6 +28,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from devices.redact import redact_url, redact_urls
 from ingest.inbox import Inbound, Inbox
@@ -42,6 +43,21 @@ CONNECT_TIMEOUT_S = 10.0
 TRANSIENT_REFUSALS = (0x88, 0x89)  # CONNACK "server unavailable" / "server busy" (3.1.1's 3 reads as 0x88)
 UNSUPPORTED_PROTOCOL = (0x84, 0x01)  # CONNACK "unsupported protocol version" (MQTT 5 code; paho's view of 3.1.1's 1)
 SUBSCRIBE_CHUNK = 200  # topics per SUBSCRIBE packet when a shard follows thousands of devices
+DOWNLINK_CHANNEL = "set"  # eldercare/<id>/set: the hub's own downlinks (docs/mqtt-contract.md), never its input
+
+
+def is_downlink(topic: str) -> bool:
+    """True for `eldercare/<id>/set`, which the hub publishes and must not take back as input."""
+    return topic.startswith("eldercare/") and topic.endswith("/set") and topic.count("/") == 2
+
+
+def _options(topic: str) -> SubscribeOptions:
+    """QoS 1; No Local (MQTT 5.0 section 3.8.3.1) so the broker never echoes the hub's own downlinks back to it.
+
+    No Local is a protocol error on a shared subscription: there (and for other workers' downlinks) the
+    callbacks drop `/set` topics instead.
+    """
+    return SubscribeOptions(qos=1, noLocal=not topic.startswith("$share/"))
 
 
 def _path(path: Path | None) -> str | None:
@@ -201,8 +217,10 @@ class MqttLink:
 
     def subscribe(self, topics: list[str]) -> None:
         """Subscribe to topics at QoS 1 (a shard following its registry); while offline, on_connect does it."""
+        v5 = self.protocol == mqtt.MQTTv5  # MQTT 3.1.1 has no No Local: the callbacks drop `/set` topics there
         for i in range(0, len(topics), SUBSCRIBE_CHUNK):
-            self._client.subscribe([(t, 1) for t in topics[i : i + SUBSCRIBE_CHUNK]])
+            chunk = topics[i : i + SUBSCRIBE_CHUNK]
+            self._client.subscribe([(t, _options(t)) for t in chunk] if v5 else [(t, 1) for t in chunk])
 
     def unsubscribe(self, topics: list[str]) -> None:
         """Drop topics (a device left this worker's shard)."""
@@ -275,8 +293,9 @@ class MqttLink:
         """The fast path's batch of QoS 0/1 messages (ingest/readahead.py), handed to the inbox at once."""
         try:
             tag, now = self._generation << 16, time.time()
-            self.inbox.put_many([Inbound(topic.decode("utf-8", "replace"), payload, tag | mid, qos, now)
-                                 for topic, payload, mid, qos in publishes])
+            inbound = [Inbound(topic.decode("utf-8", "replace"), payload, tag | mid, qos, now)
+                       for topic, payload, mid, qos in publishes]
+            self.inbox.put_many([m for m in inbound if not self._dropped_downlink(m)])
         except Exception:
             logger.exception("could not hand %d messages to the pipeline", len(publishes))
 
@@ -286,9 +305,18 @@ class MqttLink:
             # whatever its bytes, or it would sit unacknowledged forever.
             topic = msg._topic.decode("utf-8", "replace")
             payload = cast(bytes, msg.payload)  # typed bytes | bytearray by paho; bytes when received
-            self.inbox.put(Inbound(topic, payload, self._generation << 16 | msg.mid, msg.qos, time.time()))
+            inbound = Inbound(topic, payload, self._generation << 16 | msg.mid, msg.qos, time.time())
+            if not self._dropped_downlink(inbound):
+                self.inbox.put(inbound)
         except Exception:
             logger.exception("could not hand a message to the pipeline (topic %r)", getattr(msg, "_topic", b"")[:200])
+
+    def _dropped_downlink(self, message: Inbound) -> bool:
+        """Ack and drop a downlink that still came back (another hub worker's, or via a shared subscription)."""
+        if not is_downlink(message.topic):
+            return False
+        self.ack(message.mid, message.qos)
+        return True
 
 
 def anonymous_accepted(settings: MqttSettings, timeout_s: float = 5.0) -> bool:

@@ -49,7 +49,7 @@ def device_topics(device: DeviceRecord) -> list[str]:
 def alias_topic(alias: Alias) -> str:
     """The topic an aliased zigbee2mqtt sensor or OwnTracks phone publishes on (issue 9)."""
     if alias.source == "zigbee2mqtt":
-        return f"zigbee2mqtt/{alias.external_id}/#"  # '#' also matches the parent: the state topic itself
+        return f"zigbee2mqtt/{alias.key}/#"  # '#' also matches the parent: the state topic itself
     return f"owntracks/{alias.external_id}"
 
 

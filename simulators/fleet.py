@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import contextlib
 import selectors
+import ssl
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -34,9 +36,10 @@ class Fleet:
     """One paho client per simulated device, pumped by the caller's thread."""
 
     def __init__(self, host: str, port: int, devices: list[SimDevice],
-                 password: Callable[[str], str | None] | None = None,
+                 password: Callable[[str], str | None] | None = None, ca_file: Path | None = None,
                  nodes: Sequence[tuple[str, int]] = ()) -> None:
         self.host, self.port = host, port
+        self.ca_file = ca_file  # issue 16: connect over TLS, the broker's certificate checked against this CA
         self.nodes = list(nodes) or [(host, port)]  # issue 20: the nodes of a broker cluster
         self._node_of: dict[mqtt.Client, int] = {}
         self.devices = {d.record.device_id: d for d in devices}
@@ -55,6 +58,8 @@ class Fleet:
         device_id = dev.record.device_id
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"sim-{device_id}", protocol=mqtt.MQTTv311)
         client.username_pw_set(device_id, self._password(device_id) if self._password else None)
+        if self.ca_file is not None:
+            client.tls_set(ca_certs=str(self.ca_file))
         client.will_set(dev.topic("availability"), b'{"state":"offline"}', qos=1, retain=True)
         client.max_inflight_messages_set(200)
         client.on_publish = self._on_publish
@@ -85,7 +90,7 @@ class Fleet:
                 host, port = self.nodes[node]
                 try:
                     client.connect(host, port, KEEPALIVE_S)
-                except OSError as exc:
+                except OSError as exc:  # ssl.SSLError too: a certificate the CA did not sign
                     raise FleetError(f"simulator cannot reach the broker at {host}:{port}: {exc}") from exc
                 self._watch(client)
                 chunk.append(client)
@@ -119,6 +124,13 @@ class Fleet:
             client: mqtt.Client = key.data
             if client.loop_read() != mqtt.MQTT_ERR_SUCCESS:
                 self._reconnect(client)
+        if self.ca_file is not None:  # TLS: bytes already decrypted into the SSL buffer never wake the selector
+            for client, sock in list(self._socks.items()):
+                for _ in range(100):  # bounded: one packet a read
+                    if not (isinstance(sock, ssl.SSLSocket) and sock.pending() and self._socks.get(client) is sock):
+                        break
+                    if client.loop_read() != mqtt.MQTT_ERR_SUCCESS:
+                        self._reconnect(client)
         dirty, self._dirty = self._dirty, set()
         for client in dirty:
             if client.want_write():

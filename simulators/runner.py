@@ -13,14 +13,17 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import orjson
 
 from devices.models import Family
 from devices.records import DeviceRecord, Home, Resident
 from simulators.community import Community
+from simulators.demo_script import DemoScript
 from simulators.falls import generate, windows
 from simulators.fleet import Fleet
+from simulators.responders import ResponderApps
 from simulators.storm import storm_for
 from simulators.telemetry import ACC_HZ, SimDevice, payload_for
 
@@ -37,6 +40,9 @@ class SimOptions:
     with_acc: bool = True
     fall_every_s: float = 0.0  # simulated seconds between staged falls (0 = none)
     scenario: str = ""  # "storm": the rainstorm of simulators/storm.py (issue 6)
+    first_fall_s: float = 0.0  # simulated seconds to the first staged fall (0 = after fall_every_s)
+    staged: bool = False  # the demo's SOS, green key, low SpO2, smoke and inactivity (simulators/demo_script.py)
+    responders: tuple[str, ...] = ()  # responder apps to simulate: they answer their offers (simulators/responders.py)
 
 
 def sim_devices(community: Community, seed: int) -> list[SimDevice]:
@@ -64,13 +70,17 @@ class Simulation:
     """A community publishing through its fleet of clients."""
 
     def __init__(self, community: Community, host: str, port: int, options: SimOptions,
-                 password: Callable[[str], str | None] | None = None,
+                 password: Callable[[str], str | None] | None = None, ca_file: Path | None = None,
                  nodes: Sequence[tuple[str, int]] = ()) -> None:
         self.options = options
         self.devices = sim_devices(community, options.seed)
-        self.fleet = Fleet(host, port, self.devices, password, nodes)  # nodes: a broker cluster's (issue 20)
+        # ca_file: over TLS (issue 16); nodes: a broker cluster's (issue 20)
+        self.fleet = Fleet(host, port, self.devices, password, ca_file, nodes)
         villages = [(v.village_id, v.lat) for v in community.villages]
         self.storm = storm_for(self.devices, villages) if options.scenario == "storm" else None
+        self.script = DemoScript(self.devices, options.seed) if options.staged else None
+        self.apps = ResponderApps(host, port, list(options.responders), password or (lambda _id: None),
+                                  options.seed) if options.responders else None
 
     def publish_next(self, dev: SimDevice, t: float) -> None:
         """Publish the next periodic message of one device at simulated time t."""
@@ -82,7 +92,8 @@ class Simulation:
     def stage_fall(self, rng: random.Random) -> str | None:
         """Make a random waist- or pendant-worn wearable play a synthetic fall in its next windows."""
         candidates = [d for d in self.devices if d.record.family == Family.WEARABLE.value
-                      and d.record.worn_at in ("waist", "pendant") and not d.script]
+                      and d.record.worn_at in ("waist", "pendant") and not d.script and not d.quiet
+                      and not d.overrides]
         if not candidates:
             return None
         dev = rng.choice(candidates)
@@ -113,12 +124,26 @@ class Simulation:
                enumerate(self.devices)]
         heapq.heapify(due)
         rng = random.Random(self.options.seed)
-        next_fall = sim0 + self.options.fall_every_s
+        next_fall = sim0 + (self.options.first_fall_s or self.options.fall_every_s)
+        if self.apps is not None:
+            self.apps.connect()
+        try:
+            self._loop(stop, real0, sim0, due, rng, next_fall)
+        finally:
+            if self.apps is not None:
+                self.apps.close()
+
+    def _loop(self, stop: threading.Event, real0: float, sim0: float, due: list[tuple[float, int]],
+              rng: random.Random, next_fall: float) -> None:
         while not stop.is_set():
             now_sim = sim0 + (time.time() - real0) * self.options.speed
             if self.options.fall_every_s and now_sim >= next_fall:
                 self.stage_fall(rng)
                 next_fall = now_sim + self.options.fall_every_s
+            if self.script is not None:
+                self.script.step(time.time() - real0, now_sim, self.fleet.publish)
+            if self.apps is not None:
+                self.apps.pump(0.0)
             for dev, report in self.storm.reports_due(now_sim) if self.storm is not None else []:
                 self.fleet.publish(dev.record.device_id, dev.topic("report"), orjson.dumps(report))
             while due and due[0][0] <= now_sim:

@@ -32,6 +32,9 @@ class SimDevice:
     level_m: float = 30.0
     state: dict[str, bool] = field(default_factory=dict)
     script: list[list[list[float]]] = field(default_factory=list)  # accelerometer windows to play next (a fall)
+    quiet: bool = False  # a staged long inactivity: no steps, no motion, the door shut (simulators/demo_script.py)
+    overrides: dict[str, Any] = field(default_factory=dict)  # staged values (low SpO2, smoke) until override_until
+    override_until: float = 0.0
 
     @property
     def domain(self) -> str:
@@ -76,11 +79,14 @@ def wearable_payload(dev: SimDevice, t: float, with_acc: bool = True) -> dict[st
         "lat": round(dev.home_lat + rng.gauss(0, 0.00005), 6),
         "lon": round(dev.home_lon + rng.gauss(0, 0.00005), 6),
     }
+    if dev.quiet:
+        payload["steps"] = 0
+    _override(dev, t, payload)
     if dev.script:
         payload["acc"] = dev.script.pop(0)
         payload["acc_hz"] = ACC_HZ
     elif with_acc:
-        payload["acc"] = _acc_window(rng, awake and rng.random() < 0.3)
+        payload["acc"] = _acc_window(rng, awake and not dev.quiet and rng.random() < 0.3)
         payload["acc_hz"] = ACC_HZ
     return payload
 
@@ -100,7 +106,21 @@ def home_sensor_payload(dev: SimDevice, t: float) -> dict[str, Any]:
         payload[field_name] = False
     else:
         payload.update(temperature=round(rng.gauss(22, 1.5), 1), humidity=round(rng.gauss(60, 5), 1))
+    if dev.quiet and field_name in QUIET:
+        payload[field_name] = QUIET[field_name]
+    _override(dev, t, payload)
     return payload
+
+
+QUIET = {"occupancy": False, "bed_occupied": False, "contact": True}  # nobody moves, the door stays shut
+
+
+def _override(dev: SimDevice, t: float, payload: dict[str, Any]) -> None:
+    """Staged values replace the normal ones until `override_until` (simulated time)."""
+    if dev.overrides and t < dev.override_until:
+        payload.update(dev.overrides)
+    elif dev.overrides:
+        dev.overrides = {}
 
 
 def terminal_payload(dev: SimDevice, t: float) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import orjson
 
 from devices.aliases import Alias, AliasBook
+from devices.credentials import Credentials
 from devices.records import DeviceRecord, Home, Resident, Village
 from devices.registry import Registry
 
@@ -22,6 +23,7 @@ LEAK += b'"linkquality":72,"update":{"state":"idle"}}'
 SMOKE = b'{"smoke":true,"battery_low":false,"tamper":false,"battery":83,"linkquality":68}'
 CLIMATE = b'{"temperature":22.5,"humidity":45.2,"pressure":1003.4,"battery":97,"voltage":3005,"linkquality":120}'
 BRIDGE_STATE = b'{"state":"online"}'
+BRIDGE = "home-e"  # issue 16: the home's zigbee2mqtt bridge, an issued identity with base topic zigbee2mqtt/home-e
 Z2M_NAMES = {
     "hall motion": "Z-MOTION",
     "front door": "Z-DOOR",
@@ -90,6 +92,7 @@ def register_ecosystem(registry: Registry, aliases: AliasBook) -> None:
     for device_id, (kind, room) in kinds.items():
         registry.add_device(DeviceRecord(device_id, "home_sensor", kind, home_id="H-E", room=room), replace=True)
     registry.add_device(DeviceRecord(PHONE, "wearable", "wearable", resident_id="R-E", worn_at="phone"), replace=True)
+    Credentials(registry.db).issue(BRIDGE, kind="bridge")
     for name, device_id in Z2M_NAMES.items():
-        aliases.add(Alias("zigbee2mqtt", name, device_id), replace=True)
+        aliases.add(Alias("zigbee2mqtt", name, device_id, BRIDGE), replace=True)
     aliases.add(Alias("owntracks", "grandma/pixel", PHONE), replace=True)

@@ -19,6 +19,7 @@ import math
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 DAY_S = 86_400.0
 NEG = float("-inf")
@@ -43,6 +44,8 @@ class RhythmSettings:
     bathroom_default_s: float = 5400.0  # day one, after the bathroom at night or in the day
     night_start_tod_s: float = 20 * 3600.0  # a silence beginning in the night, in bed or at home, is sleep...
     night_end_tod_s: float = 6 * 3600.0
+    evening_tod_s: float = 16 * 3600.0  # a silence beginning after this that runs into the night may be sleep...
+    evening_sleep_s: float = 6 * 3600.0  # ...so it is given this long at least (or until the wake-up limit)
     wake_extra_s: float = 2 * 3600.0  # ...until the wake-up limit plus this (the wake-up rule speaks first)
     history: int = 4000  # learned silences kept per home (about a year)
     exit_long_s: float = 2 * 3600.0  # a sensor of the home zone that begins or ends silences this long...
@@ -51,6 +54,8 @@ class RhythmSettings:
     alerted_learn_x: float = 2.0  # a silence that raised an alert is learned up to this times the limit it broke
     exit_window_s: float = 600.0  # a silence that begins this soon after leaving by a door is time away...
     arrive_gap_s: float = 1200.0  # ...but a door after this long a silence is a return, not leaving
+    lone_gap_s: float = 12 * 3600.0  # a sign after a silence this long (the home empty, or its sensors down)...
+    confirm_s: float = 60.0  # ...shows someone home only once another sign follows, this long after it
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +66,26 @@ class Expectation:
     basis: str  # "sensor", "zone" or "default"
     samples: int  # learned silences the limit rests on
     typical_s: float  # the quantile of those silences (0 for the defaults)
+
+
+@dataclass(frozen=True, slots=True)
+class Silence:
+    """One learned silence: when it ended (the sign that ended it), the time of day it began, its length, and the
+    sensor and zone of the sign that began it."""
+
+    end_ts: float
+    tod: float
+    length: float
+    sensor: str
+    zone: str
+
+
+def _num(ts: float) -> float | None:
+    return None if ts == NEG else ts
+
+
+def _ts(value: object) -> float:
+    return float(value) if isinstance(value, (int, float)) else NEG  # null: never
 
 
 def zone_of(kind: str, room: str) -> str:
@@ -93,7 +118,8 @@ class HomeRhythm:
     """The learned silences of one home and the context of the current one."""
 
     __slots__ = ("_by_sensor", "_by_zone", "_cache", "_departing", "_door_ts", "_fixed_ts", "_s", "alert_cap",
-                 "brackets", "fires", "last_exit_ts", "last_sensor", "last_tod", "last_ts", "last_zone", "samples")
+                 "brackets", "fires", "fresh", "kept", "last_exit_ts", "last_sensor", "last_tod", "last_ts",
+                 "last_zone", "lone_ts", "restored", "samples")
 
     def __init__(self, settings: RhythmSettings | None = None) -> None:
         self._s = settings or RhythmSettings()
@@ -112,6 +138,10 @@ class HomeRhythm:
         self._fixed_ts = NEG  # the last sign from a sensor of the home (a wearable goes out too)
         self._departing = False
         self.brackets: dict[str, int] = {}  # long silences each sensor began or ended
+        self.lone_ts = NEG  # the first sign after a very long silence, until another confirms someone is there
+        self.fresh: list[Silence] = []  # silences learned since the owner last saved them (if `kept`)
+        self.kept = False  # whether an owner saves the fresh silences (else they are not collected)
+        self.restored = False  # the current silence comes from the state database (it may be stale: not learned)
 
     def sign(self, ts: float, tod: float, sensor: str, zone: str, worn: bool = False) -> None:
         """A sign of life at ts (tod: its local time of day): the silence before it is learned. `worn`: from a
@@ -120,17 +150,22 @@ class HomeRhythm:
             return
         gap = ts - self.last_ts
         self.fires[sensor] = self.fires.get(sensor, 0) + 1
-        if gap >= self._s.min_silence_s and self.last_ts > NEG:
+        if gap >= self._s.min_silence_s and self.last_ts > NEG and not self.restored:
             learned = gap if self.alert_cap is None else min(gap, self.alert_cap * self._s.alerted_learn_x)
-            self.samples.append((self.last_tod, learned, self.last_sensor, self.last_zone))
-            for index, key in ((self._by_sensor, self.last_sensor), (self._by_zone, self.last_zone)):
-                if key not in index:
-                    index[key] = deque(maxlen=self._s.history)
-                index[key].append((self.last_tod, learned))
+            silence = Silence(ts, self.last_tod, learned, self.last_sensor, self.last_zone)
+            self._learn(silence)
+            if self.kept:
+                self.fresh.append(silence)
             if gap >= self._s.exit_long_s:
                 for x in (self.last_sensor, sensor):
                     self.brackets[x] = self.brackets.get(x, 0) + 1
-        if zone == EXIT or (zone == HOME and self.exit_like(sensor)):
+        door = zone == EXIT or (zone == HOME and self.exit_like(sensor))
+        back_unseen = self.away() and not door and gap >= self._s.exit_long_s  # out for hours, in by no door
+        if not worn and self.last_ts > NEG and (gap >= self._s.lone_gap_s or back_unseen):
+            self.lone_ts = ts  # the first sign after a very long silence: one burst of one sensor proves little
+        elif not worn and ts - self.lone_ts >= self._s.confirm_s:
+            self.lone_ts = NEG  # a second movement, apart from the first burst: someone is there
+        if door:
             if ts - self._door_ts > 60.0:  # a new passage (a door reports open and closed within seconds)
                 self._departing = ts - self._fixed_ts < self._s.arrive_gap_s  # after a silent home: coming back
             self._door_ts = ts
@@ -140,6 +175,41 @@ class HomeRhythm:
         if not worn:
             self._fixed_ts = ts
         self.alert_cap = None
+        self.restored = False
+
+    def _learn(self, x: Silence) -> None:
+        self.samples.append((x.tod, x.length, x.sensor, x.zone))
+        for index, key in ((self._by_sensor, x.sensor), (self._by_zone, x.zone)):
+            if key not in index:
+                index[key] = deque(maxlen=self._s.history)
+            index[key].append((x.tod, x.length))
+
+    def snapshot(self) -> dict[str, Any]:
+        """What this home has learned besides its silences (kept apart: `fresh`), and the current silence's
+        context, as JSON-ready values (for the state database)."""
+        return {"fires": self.fires, "brackets": self.brackets, "last_ts": _num(self.last_ts),
+                "last_tod": self.last_tod, "last_sensor": self.last_sensor, "last_zone": self.last_zone,
+                "last_exit_ts": _num(self.last_exit_ts), "door_ts": _num(self._door_ts),
+                "fixed_ts": _num(self._fixed_ts), "departing": self._departing, "lone_ts": _num(self.lone_ts)}
+
+    def restore(self, state: dict[str, Any], silences: Iterable[Silence]) -> None:
+        """Take back a snapshot and the silences learned before (oldest first), as after a restart. The current
+        silence goes on being judged; it is not learned when it ends (activity since the save may be unseen)."""
+        for x in silences:
+            self._learn(x)
+        self.fires = {str(k): int(v) for k, v in state.get("fires", {}).items()}
+        self.brackets = {str(k): int(v) for k, v in state.get("brackets", {}).items()}
+        self.last_ts = _ts(state.get("last_ts"))
+        self.last_tod = float(state.get("last_tod", 0.0))
+        self.last_sensor = str(state.get("last_sensor", ""))
+        self.last_zone = str(state.get("last_zone", HOME))
+        self.last_exit_ts = _ts(state.get("last_exit_ts"))
+        self._door_ts = _ts(state.get("door_ts"))
+        self._fixed_ts = _ts(state.get("fixed_ts"))
+        self._departing = bool(state.get("departing", False))
+        self.lone_ts = _ts(state.get("lone_ts"))
+        self.restored = self.last_ts > NEG
+        self._cache = None
 
     def forget_current(self) -> None:
         """The picture was reset (a clock jump): the current silence is not learned."""
@@ -182,6 +252,12 @@ class HomeRhythm:
         """Whether the current silence began at (or just after) a door: the resident is out, not silent at home."""
         return self.last_ts - self.last_exit_ts <= self._s.exit_window_s
 
+    def unconfirmed(self) -> bool:
+        """Whether the current silence began with the only burst of signs since a silence of `lone_gap_s` (the
+        home empty, or its sensors down): one sensor firing once (a glitch, a sensor waking up after an outage, a
+        visitor) is weak evidence of a person at home, so the silence after it is not judged as an emergency."""
+        return self.lone_ts > NEG and self.last_ts - self.lone_ts < self._s.confirm_s
+
     def exit_like(self, sensor: str) -> bool:
         """Whether a sensor begins or ends long silences far more often than others for how often it fires: the
         resident leaves and comes home past it (a door the layout does not name as the front door)."""
@@ -195,6 +271,8 @@ class HomeRhythm:
         sensor, zone, tod = self.last_sensor, self.last_zone, self.last_tod
         if self.away():
             return Expectation(math.inf, "exit", self.brackets.get(sensor, 0), 0.0)
+        if self.unconfirmed():
+            return Expectation(math.inf, "unconfirmed", 0, 0.0)
         mine = self._by_sensor.get(sensor, ())
         levels: tuple[tuple[str, Callable[[], list[float]]], ...] = (
             ("sensor", lambda: _near(mine, tod, s.window_s)),
@@ -208,6 +286,19 @@ class HomeRhythm:
             if len(lengths) >= s.min_samples:
                 kept = sorted(lengths)[: len(lengths) - s.ignore_top] if s.ignore_top else lengths
                 typical = _quantile(kept, s.quantile)
-                limit = min(s.cap_s, max(floor, typical * s.margin))
-                return Expectation(limit, basis, len(lengths), typical)
-        return Expectation(min(s.cap_s, default), "default", 0, 0.0)
+                limit = self._into_night(max(floor, typical * s.margin), wake_limit_tod)
+                return Expectation(min(s.cap_s, limit), basis, len(lengths), typical)
+        return Expectation(min(s.cap_s, self._into_night(default, wake_limit_tod)), "default", 0, 0.0)
+
+    def _into_night(self, limit: float, wake_limit_tod: float) -> float:
+        """An evening silence at home (not in the bathroom) whose limit falls in the night may be sleep begun
+        where no sensor saw it (a sofa, a bed without a mat): it is then given `evening_sleep_s` (a short night),
+        not the whole night, so a collapse in the evening is still called before the morning."""
+        s, tod = self._s, self.last_tod
+        if self.last_zone == BATHROOM or not s.evening_tod_s <= tod < s.night_start_tod_s:
+            return limit
+        due = (tod + limit) % DAY_S
+        if due >= s.night_start_tod_s or due < s.night_end_tod_s or limit >= DAY_S - tod:
+            night = (wake_limit_tod - tod) % DAY_S + s.wake_extra_s
+            return max(limit, min(night, s.evening_sleep_s))
+        return limit

@@ -12,8 +12,9 @@ import statistics
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
 
-from alerts.care.rhythm import HomeRhythm, RhythmSettings, zone_of
+from alerts.care.rhythm import NEG, HomeRhythm, RhythmSettings, Silence, zone_of
 from alerts.detection import Detection, Severity
 from alerts.detector import Detector
 from devices.i18n import kind_title, t, word
@@ -21,7 +22,6 @@ from devices.models import DeviceEvent, Reading
 from devices.topology import DeviceInfo, Room, SensorKind, Topology
 
 DAY_S = 86_400.0
-NEG = float("-inf")
 
 
 @dataclass
@@ -37,6 +37,7 @@ class RoutineSettings:
     wake_margin_min_s: float = 5400.0
     wake_margin_k: float = 4.0
     wake_learn_days: int = 5
+    wake_latest_tod_s: float = 14 * 3600.0  # no later wake-up is learned, nor limit set
     default_bathroom_s: float = 75 * 60.0
     bathroom_factor: float = 2.0
     bathroom_bounds_s: tuple[float, float] = (45 * 60.0, 120 * 60.0)
@@ -48,6 +49,7 @@ class RoutineSettings:
     door_grace_s: float = 15.0
     clock_reset_s: float = 3600.0
     data_gap_s: float = 900.0  # no message from the home this long (outage): room timers wait and restart
+    save_every_s: float = 1800.0  # with a keeper: a busy home's rhythm is saved this often (and when it goes quiet)
     rhythm: RhythmSettings = field(default_factory=RhythmSettings)  # the learned silences (inactivity)
 
 
@@ -73,6 +75,26 @@ class _Home:
     bath_visits: deque[float] = field(default_factory=lambda: deque(maxlen=60))
     next_check: float = NEG
     rhythm: HomeRhythm = field(default_factory=HomeRhythm)
+    saved_last_ts: float = NEG  # the last sign of life when the home was last saved, and when (hub clock)
+    saved_at: float = NEG
+
+    def snapshot(self) -> dict[str, Any]:
+        """What is kept across a restart (JSON-ready): the learned wake-ups and bathroom visits, the rhythm."""
+        return {"first_ts": self.first_ts, "wake_tods": list(self.wake_tods),
+                "bath_visits": list(self.bath_visits), "woke_day": self.woke_day, "checked_day": self.checked_day,
+                "rhythm": self.rhythm.snapshot()}
+
+
+class RhythmKeeper(Protocol):
+    """Where the routine detector keeps what it learned (the state database: `alerts.care.rhythm_store`)."""
+
+    def load(self, home_id: str) -> tuple[dict[str, Any], list[Silence]] | None:
+        """A home's saved state and learned silences (oldest first), if it was saved."""
+        ...
+
+    def save(self, home_id: str, state: dict[str, Any], fresh: list[Silence]) -> None:
+        """Write one home's state and the silences learned since its last save."""
+        ...
 
 
 class RoutineDetector(Detector):
@@ -80,11 +102,13 @@ class RoutineDetector(Detector):
 
     name = "routine"
 
-    def __init__(self, topology: Topology, settings: RoutineSettings | None = None) -> None:
+    def __init__(self, topology: Topology, settings: RoutineSettings | None = None,
+                 keeper: RhythmKeeper | None = None) -> None:
         self._topology = topology
         self._s = settings or RoutineSettings()
         self._rhythm = replace(self._s.rhythm, day_default_s=self._s.inactivity_s)
         self._homes: dict[str, _Home] = {}
+        self._keeper = keeper  # homes are read back when they first send anything (this worker's homes only)
         self._worn: dict[str, _Home] = {}  # wearables' homes, while the topology is unchanged
         self._topology_version = topology.version
         self._handlers: dict[SensorKind, Callable[[_Home, DeviceInfo, float, dict[str, float]], None]] = {
@@ -140,7 +164,11 @@ class RoutineDetector(Detector):
             return None
         home = self._homes.get(info.home_id)
         if home is None:
-            home = self._homes[info.home_id] = _Home(info.resident_id, r.ts, rhythm=HomeRhythm(self._rhythm))
+            saved = self._keeper.load(info.home_id) if self._keeper is not None else None
+            home = _Home(info.resident_id, r.ts, rhythm=HomeRhythm(self._rhythm)) if saved is None else (
+                self._restored(info.resident_id, *saved))
+            self._homes[info.home_id] = home
+            home.rhythm.kept = self._keeper is not None
         if info.kind == SensorKind.WEARABLE:
             self._worn[r.device_id] = home
             return home
@@ -165,24 +193,55 @@ class RoutineDetector(Detector):
         return []
 
     def advance(self, now: float) -> list[Detection]:
-        """Check every home whose next deadline has come."""
+        """Check every home whose next deadline has come (and keep what each learned, with a keeper)."""
         out: list[Detection] = []
         for home_id, home in self._homes.items():
             if now >= home.next_check:
                 det = self._check(home_id, home, now)
                 if det is not None:
                     out.append(det)
+            if self._keeper is not None:
+                self._keep(home_id, home, now)
         return out
 
+    def _keep(self, home_id: str, home: _Home, now: float) -> None:
+        """Save a home when it learned a silence, when a quiet spell has begun (its context is then exact), and at
+        most every `save_every_s` while it is busy."""
+        rhythm, s = home.rhythm, self._s
+        moved = rhythm.last_ts != home.saved_last_ts
+        quiet = moved and now - rhythm.last_ts >= s.rhythm.min_silence_s
+        if rhythm.fresh or quiet or (moved and now - home.saved_at >= s.save_every_s):
+            assert self._keeper is not None
+            self._keeper.save(home_id, home.snapshot(), rhythm.fresh)
+            rhythm.fresh = []
+            home.saved_last_ts, home.saved_at = rhythm.last_ts, now
+
+    def _restored(self, resident_id: str, state: dict[str, Any], silences: list[Silence]) -> _Home:
+        """A home as saved: what it learned, and the silence it was in (judged on from the next check)."""
+        rhythm = HomeRhythm(self._rhythm)
+        rhythm.restore(state.get("rhythm", {}), silences)
+        home = _Home(resident_id, float(state.get("first_ts", rhythm.last_ts)), rhythm=rhythm)
+        home.last_ts = home.saved_last_ts = rhythm.last_ts
+        home.wake_tods.extend(float(x) for x in state.get("wake_tods", []))
+        home.bath_visits.extend(float(x) for x in state.get("bath_visits", []))
+        home.woke_day = int(state.get("woke_day", -1))
+        home.checked_day = int(state.get("checked_day", -1))
+        return home
+
     def wake_limit_tod(self, home_id: str) -> float:
-        """Learned latest normal wake-up time of day (s after local midnight), or the default while learning."""
+        """Learned latest normal wake-up time of day (s after local midnight). While learning (fewer than
+        `wake_learn_days` wake-ups seen) the default, or later where the wake-ups seen so far already say so: a
+        home that gets up late is not called every morning of its first week."""
         home = self._homes.get(home_id)
-        if home is None or len(home.wake_tods) < self._s.wake_learn_days:
+        n = 0 if home is None else len(home.wake_tods)
+        if home is None or n == 0:
             return self._s.default_wake_limit_tod_s
         tods = list(home.wake_tods)
         med = statistics.median(tods)
         spread = 1.4826 * statistics.median(abs(t - med) for t in tods)
-        return med + max(self._s.wake_margin_min_s, self._s.wake_margin_k * spread)
+        learned = med + max(self._s.wake_margin_min_s, self._s.wake_margin_k * spread)
+        learned = min(learned, self._s.wake_latest_tod_s)
+        return learned if n >= self._s.wake_learn_days else max(learned, self._s.default_wake_limit_tod_s)
 
     def bathroom_limit_s(self, home_id: str) -> float:
         """Learned longest normal bathroom visit, or the default while learning."""
@@ -216,8 +275,9 @@ class RoutineDetector(Detector):
         day = self._day(ts)
         if home.woke_day != day:
             home.woke_day = day
-            if home.alert is None and home.checked_day != day:
-                home.wake_tods.append(self._tod(ts))
+            tod = self._tod(ts)
+            if home.alert is None and home.checked_day != day and tod < self._s.wake_latest_tod_s:
+                home.wake_tods.append(tod)  # later, the first activity of a day is coming home, not getting up
 
     def _on_motion(self, home: _Home, info: DeviceInfo, ts: float, values: dict[str, float]) -> None:
         if values.get("occupancy", 0.0) < 0.5:
@@ -296,8 +356,9 @@ class RoutineDetector(Detector):
         if home.checked_day != day and now >= limit:
             home.checked_day = day
             deadlines.append(limit + DAY_S)
+            rhythm = home.rhythm
             evening = day_start - s.day_start_tod_s + s.day_end_tod_s - DAY_S  # the evening before this day
-            seen = home.rhythm.last_ts >= evening and not home.rhythm.away()  # home for the night, not out
+            seen = rhythm.last_ts >= evening and not rhythm.away() and not rhythm.unconfirmed()  # home, not out
             if home.woke_day != day and not home.away and home.first_ts <= day_start and seen:
                 return "bed_not_left" if home.bed else "no_wakeup"
         deadlines.append(limit if home.checked_day != day else limit + DAY_S)

@@ -19,6 +19,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
+from scipy.stats import chi2
+
 from alerts.eval.falls_scoring import Outcome, breakdown, score_recording, summarise
 from alerts.eval.falls_sources import DEFAULT_POSITION, Row, duration_s, fall_start_ts, replay_any
 from alerts.eval.falls_sources import load as load_any
@@ -30,6 +32,13 @@ from alerts.falls.model import FallModel
 
 SUMMARY_KEYS = ("sensitivity", "specificity", "false_alarms_per_hour", "latency_median_s", "latency_p95_s")
 WAKING_HOURS_PER_DAY = 16.0  # false alarms per day = per hour of (laboratory) daily activity x waking hours
+
+
+def per_day_upper95(alarms: float, adl_hours: float) -> float:
+    """One-sided 95 % upper bound of the false alarms per day (exact Poisson): what few ADL hours cannot rule out."""
+    if not adl_hours:
+        return math.nan
+    return float(chi2.ppf(0.95, 2 * (round(alarms) + 1))) / 2 / adl_hours * WAKING_HOURS_PER_DAY
 
 
 def load(root: Path) -> Loaded:
@@ -62,11 +71,12 @@ def report(title: str, outcomes: list[Outcome]) -> dict[str, float]:
     """Print the summary and the breakdowns of one evaluation; return the summary."""
     s = summarise(outcomes)
     s["false_alarms_per_day"] = s["false_alarms_per_hour"] * WAKING_HOURS_PER_DAY
+    s["false_alarms_per_day_upper95"] = per_day_upper95(s["false_alarms_per_hour"] * s["adl_hours"], s["adl_hours"])
     print(f"== {title}: {s['recordings']} recordings ({s['falls']} falls, {s['adl_hours']:.2f} h of ADL)")
     print(
         f"sensitivity {s['sensitivity']:.2%}  specificity {s['specificity']:.2%}  "
         f"false alarms/h {s['false_alarms_per_hour']:.2f} (/day of {WAKING_HOURS_PER_DAY:.0f} waking h: "
-        f"{s['false_alarms_per_day']:.1f})  "
+        f"{s['false_alarms_per_day']:.1f}, at most {s['false_alarms_per_day_upper95']:.1f} at 95 %)  "
         f"latency median {s['latency_median_s']:.2f} s  p95 {s['latency_p95_s']:.2f} s"
     )
     for group in sorted({o.group for o in outcomes}):
@@ -79,9 +89,13 @@ def report(title: str, outcomes: list[Outcome]) -> dict[str, float]:
             s[f"{group}_specificity"] = g["specificity"]
             s[f"{group}_false_alarms_per_hour"] = g["false_alarms_per_hour"]
             s[f"{group}_false_alarms_per_day"] = g["false_alarms_per_hour"] * WAKING_HOURS_PER_DAY
+            up = s[f"{group}_false_alarms_per_day_upper95"] = per_day_upper95(
+                g["false_alarms_per_hour"] * g["adl_hours"], g["adl_hours"]
+            )
             cells.append(
                 f"specificity {g['specificity']:.2%}  false alarms/h {g['false_alarms_per_hour']:.2f} "
-                f"({g['adl_hours']:.2f} h of ADL, {g['false_alarms_per_hour'] * WAKING_HOURS_PER_DAY:.1f}/day)"
+                f"({g['adl_hours']:.2f} h of ADL, {g['false_alarms_per_hour'] * WAKING_HOURS_PER_DAY:.1f}/day, "
+                f"at most {up:.1f} at 95 %)"
             )
         print(f"  {group}: " + "  ".join(cells))
     for key, name in (("group", "age group"), ("code", "code")):

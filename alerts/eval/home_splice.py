@@ -4,6 +4,8 @@ routine detectors on emergencies other than the labelled ones.
 - `day_collapse`: a moment between 09:00 and 16:00 local when the resident is at home (a sensor fired in the 30
   minutes before, the front door not in the hour before); 8 hours of silence follow.
 - `night_bathroom`: right after a toilet or bathroom sensor fired between 00:00 and 05:00; 8 hours of silence follow.
+More kinds to tune on (not in the dev set; `--kinds`): `evening_collapse` as `day_collapse` between 16:00 and
+22:00; `back_collapse`: within 10 minutes after coming home (the front door after an hour or more of silence).
 Every event in `[start, end)` is removed. Chosen days are at least 3 days apart (also from the home's own labels)
 and never in the first 3 days. Deterministic for a seed.
 
@@ -27,6 +29,7 @@ from alerts.eval.home_replay import Event, Label, Sensor, iso, read_events, read
 DAY_S = 86_400.0
 SILENCE_S = 8 * 3600.0
 KINDS = ("day_collapse", "night_bathroom")
+HOURS = {"day_collapse": (9.0, 16.0), "evening_collapse": (16.0, 22.0)}  # when an at-home collapse may begin
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +62,20 @@ def candidates(events: list[Event], sensors: list[Sensor], kind: str, step_s: fl
                 out.append(e.ts + 1.0)
         return out
     doors = [e.ts for e in events if (s := by_id.get(e.sensor_id)) is not None and s.front_door]
+    if kind == "back_collapse":
+        out = []
+        for k, d in enumerate(doors):
+            i = bisect.bisect_left(times, d)
+            if i > 0 and d - times[i - 1] >= 3600.0 and (k == 0 or d - doors[k - 1] > 120.0):
+                j = bisect.bisect_right(times, d + 600.0)
+                if j > i + 1:
+                    out.append(times[j - 1] + 1.0)  # the last sign within 10 minutes of coming in
+        return out
+    lo, hi = HOURS[kind]
     out = []
     t = events[0].ts - events[0].ts % step_s + step_s
     while t < events[-1].ts:
-        if 9 * 3600.0 <= _tod(t, off) < 16 * 3600.0:
+        if lo * 3600.0 <= _tod(t, off) < hi * 3600.0:
             i = bisect.bisect_left(times, t)
             recent = i > 0 and t - times[i - 1] <= 1800.0
             j = bisect.bisect_left(doors, t)
@@ -74,16 +87,17 @@ def candidates(events: list[Event], sensors: list[Sensor], kind: str, step_s: fl
 
 
 def choose(events: list[Event], sensors: list[Sensor], count: int, seed: int,
-           taken: list[Label] | None = None, taken_gap_days: int = 3) -> list[Splice]:
+           taken: list[Label] | None = None, taken_gap_days: int = 3,
+           kinds: tuple[str, ...] = KINDS) -> list[Splice]:
     """Pick `count` emergencies, kinds alternating from a seeded start, on days 3 apart, after the first 3 days."""
     rng = random.Random(seed)
     off = events[0].utc_offset_s
     first_day = _local_day(events[0].ts, off)
     busy = [_local_day(lab.start, off) for lab in taken or ()]
     gaps = [taken_gap_days] * len(busy)
-    pools = {k: candidates(events, sensors, k) for k in KINDS}
+    pools = {k: candidates(events, sensors, k) for k in kinds}
     out: list[Splice] = []
-    order = list(KINDS)
+    order = list(kinds)
     rng.shuffle(order)
     for _ in range(count * 20):
         if len(out) == count:
@@ -109,7 +123,8 @@ def apply(events: list[Event], splices: list[Splice]) -> list[Event]:
     return [e for e in events if not any(s.start <= e.ts < s.end for s in splices)]
 
 
-def splice_home(src: Path, dst: Path, seed: int = 0, count: int = 5, taken_gap_days: int = 3) -> list[Splice]:
+def splice_home(src: Path, dst: Path, seed: int = 0, count: int = 5, taken_gap_days: int = 3,
+                kinds: tuple[str, ...] = KINDS) -> list[Splice]:
     """Write a spliced copy of a home folder; returns the new emergencies (also appended to its labels.csv).
 
     The source's own labels keep `taken_gap_days` from the new ones (3 as among the new ones; 1 only avoids their
@@ -117,7 +132,7 @@ def splice_home(src: Path, dst: Path, seed: int = 0, count: int = 5, taken_gap_d
     events = list(read_events(src))
     sensors = read_sensors(src)
     taken = read_labels(src) or []
-    splices = choose(events, sensors, count, seed, taken, taken_gap_days)
+    splices = choose(events, sensors, count, seed, taken, taken_gap_days, kinds)
     dst.mkdir(parents=True, exist_ok=True)
     for name in ("home.json", "sensors.csv"):
         if (src / name).is_file():
@@ -146,8 +161,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--count", type=int, default=5)
     p.add_argument("--taken-gap-days", type=int, default=3, help="days kept from the source's own labels")
+    p.add_argument("--kinds", default=",".join(KINDS), help="comma-separated: day_collapse, night_bathroom, "
+                   "evening_collapse, back_collapse")
     args = p.parse_args(argv)
-    splices = splice_home(args.src, args.dst, args.seed, args.count, args.taken_gap_days)
+    splices = splice_home(args.src, args.dst, args.seed, args.count, args.taken_gap_days,
+                          tuple(args.kinds.split(",")))
     off = next(read_events(args.src)).utc_offset_s
     print(json.dumps([{"start": iso(s.start, off), "end": iso(s.end, off), "kind": s.kind} for s in splices]))
     return 0

@@ -3,8 +3,10 @@
 The streaming detector (alerts/falls/detector.py) finds impact clusters and cuts the same segment as the threshold rule
 (2.5 s before the impact to 1.2 s after, 50 Hz). `segment_features` adds window statistics of that segment to the
 rule's features (after the WEDA-FALL authors: means, deviations and extremes of |a| per phase); the model is a
-logistic regression on standardised, clipped features, fitted with Newton steps in numpy (deterministic), class
-weights balanced. A model file is JSON of a few kB (`alerts/falls/models.json`), written by scripts/train_falls.py.
+logistic regression on standardised, clipped features and, optionally, the pairwise products of the first few
+(interactions such as "hard impact AND still after": claps and table hits are hard but not followed by stillness,
+and a linear model cannot say "and"), fitted with Newton steps in numpy (deterministic), class weights balanced.
+A model file is JSON of a few kB (`alerts/falls/models.json`), written by scripts/train_falls.py.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from alerts.falls.features import PRE_N, RATE_HZ, angle_deg
+from alerts.falls.features import PRE_N, RATE_HZ, FallThresholds, angle_deg, confidence, is_fall
 
 MODEL_PATH = Path(__file__).with_name("models.json")
 CLIP_Z = 4.0  # standardised features are clipped to +-4: one odd value cannot dominate a decision
@@ -47,6 +49,7 @@ def segment_features(seg: np.ndarray) -> dict[str, float]:
         return p.mean(axis=0) if len(p) else np.full(3, np.nan)
 
     pre, last, post = part(-2.5, -1.0), part(-1.0, -0.1), part(0.3, 1.2)
+    near = part(-0.3, 0.3 + 1 / RATE_HZ)  # 0.3 s either side of the impact, both ends included
     last_min, late = part(-1.0, -0.05), part(0.7, 1.2)
     nan = math.nan
     away = np.concatenate([mag[: _ix(-0.3)], mag[_ix(0.3) :]])
@@ -70,6 +73,7 @@ def segment_features(seg: np.ndarray) -> dict[str, float]:
         "late_std": float(late.std()) if len(late) > 1 else nan,  # settled by the end of the segment?
         "turn_deg": angle_deg(vec(-1.0, -0.5), vec(0.4, 1.2)),  # turn from just before the impact to after it
         "sink_g_s": float((part(-0.6, -0.05) - 1.0).sum()) / RATE_HZ,  # |a| below 1 g: sinking before impact
+        "impact_energy": float(((near - 1.0) ** 2).sum()) / RATE_HZ if len(near) else nan,  # 0.3 s either side
     }
 
 
@@ -85,17 +89,24 @@ class FallModel:
     cut: float = 0.5
     min_peak_g: float = 1.8  # impacts below this are never falls
     meta: dict[str, object] = field(default_factory=dict)
+    quadratic: int = 0  # products of every pair of the first `quadratic` standardised features are terms too
+    # Where set, the threshold rule (alerts/falls/features.py) with these thresholds, fitted on the same training
+    # subjects, also decides a fall: "rule OR the model at a high cut", the model catching what the rule misses.
+    rule: dict[str, float] | None = None
 
     def __post_init__(self) -> None:
         self._m = np.asarray(self.mean)
         self._s = np.asarray(self.scale)
         self._w = np.asarray(self.coef)
+        self._pairs = np.triu_indices(self.quadratic)
+        self.thresholds = None if self.rule is None else FallThresholds(**self.rule)
 
     def vector(self, f: Mapping[str, float]) -> np.ndarray:
-        """Standardised, clipped feature vector (missing values at the training mean, i.e. 0)."""
+        """Standardised, clipped feature vector (missing values at the training mean, i.e. 0), then the products."""
         v = np.array([f.get(k, math.nan) for k in self.features], dtype=np.float64)
         z = (v - self._m) / self._s
-        return np.clip(np.nan_to_num(z, nan=0.0), -CLIP_Z, CLIP_Z)
+        z = np.clip(np.nan_to_num(z, nan=0.0), -CLIP_Z, CLIP_Z)
+        return np.concatenate([z, z[self._pairs[0]] * z[self._pairs[1]]]) if self.quadratic > 0 else z
 
     def probability(self, f: Mapping[str, float]) -> float:
         """Fall probability of one impact."""
@@ -103,11 +114,28 @@ class FallModel:
 
     def is_fall(self, f: Mapping[str, float]) -> bool:
         """The decision."""
+        if self.thresholds is not None and is_fall(dict(f), self.thresholds):
+            return True
         return f["peak_g"] >= self.min_peak_g and self.probability(f) >= self.cut
+
+    def confidence(self, f: Mapping[str, float]) -> float:
+        """0..1 for a decided fall: the model's probability, or the rule's margin where that is higher."""
+        p = self.probability(f)
+        if self.thresholds is not None and is_fall(dict(f), self.thresholds):
+            p = max(p, confidence(dict(f), self.thresholds))
+        return round(p, 3)
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready parameters."""
         return asdict(self)
+
+
+def expand(z: np.ndarray, quadratic: int) -> np.ndarray:
+    """Rows of standardised features followed by the products z_i * z_j, i <= j < quadratic (interactions)."""
+    if quadratic <= 0:
+        return z
+    i, j = np.triu_indices(quadratic)
+    return np.hstack([z, z[:, i] * z[:, j]])
 
 
 def standardiser(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -138,7 +166,7 @@ def fit_logistic(z: np.ndarray, y: np.ndarray, weights: np.ndarray, l2: float, i
 
 def fit(
     rows: Sequence[Mapping[str, float]], labels: Sequence[bool], features: Sequence[str], l2: float = 1.0,
-    cut: float = 0.5, min_peak_g: float = 1.8, groups: Sequence[str] | None = None,
+    cut: float = 0.5, min_peak_g: float = 1.8, groups: Sequence[str] | None = None, quadratic: int = 0,
 ) -> FallModel:
     """Fit a model on impact rows (label True = the impact of a fall); classes weighted to equal total weight.
 
@@ -158,8 +186,11 @@ def fit(
         m = y == cls
         if m.any():
             weights[m] *= len(y) / 2.0 / weights[m].sum()
-    w = fit_logistic(z, y, weights, l2)
-    return FallModel(list(features), mean.tolist(), scale.tolist(), w[:-1].tolist(), float(w[-1]), cut, min_peak_g)
+    w = fit_logistic(expand(z, quadratic), y, weights, l2)
+    return FallModel(
+        list(features), mean.tolist(), scale.tolist(), w[:-1].tolist(), float(w[-1]), cut, min_peak_g,
+        quadratic=quadratic,
+    )
 
 
 def load_models(path: Path = MODEL_PATH) -> dict[str, FallModel]:

@@ -18,7 +18,8 @@ const when = (ts) => (ts ? fmtTime(ts, false) : "");
 async function load() {
   const rows = await api("GET", "/api/devices/credentials");
   $("credentials").tBodies[0].replaceChildren(...rows.map((c) => el("tr", { "data-device": c.device_id },
-    el("td", { translate: "no" }, c.device_id), el("td", {}, c.family ? word("family.", c.family) : ""), el("td", {}, when(c.issued_at)),
+    el("td", { translate: "no" }, c.device_id), el("td", {}, c.family ? word("family.", c.family) : t(`security.kind_${c.kind}`)),
+    el("td", {}, when(c.issued_at)),
     el("td", { class: "state" }, c.revoked ? t("devices.state.revoked", { time: when(c.revoked_at) }) : t("devices.state.active")),
     el("td", {}, c.revoked ? "" : el("button", { class: "revoke", onclick: () => revoke(c.device_id) }, t("devices.revoke"))))));
 }
@@ -27,7 +28,8 @@ async function issue(ev) {
   ev.preventDefault();
   $("error").textContent = ""; $("issued").hidden = true;
   try {
-    const got = await api("POST", `/api/devices/${encodeURIComponent($("issue-id").value)}/credentials`);
+    const got = await api("POST",
+      `/api/devices/${encodeURIComponent($("issue-id").value)}/credentials?kind=${$("issue-kind").value}`);
     $("issued-text").textContent = t("devices.issued", { device: got.device_id, username: got.username });
     $("issued-password").textContent = got.password;
     $("issued").hidden = false;
@@ -49,5 +51,13 @@ i18nReady.then(() => fetch("/api/me", { credentials: "same-origin" })).then(asyn
   $("who").replaceChildren(el("span", { translate: "no" }, me.display_name || me.username), " ",
     el("span", {}, word("role.", me.role)));
   $("devices-main").hidden = false;
-  load().catch((e) => { $("error").textContent = e.message; });
+  load().then(loadAliases).catch((e) => { $("error").textContent = e.message; });
 });
+
+// Issue 16: the aliases, read here; managed with `hub registry add-alias|remove-alias` or /api/aliases (audited).
+async function loadAliases() {
+  const rows = await api("GET", "/api/aliases");
+  $("aliases").tBodies[0].replaceChildren(...rows.map((a) => el("tr", {},
+    el("td", {}, a.source), el("td", { translate: "no" }, a.bridge || ""), el("td", { translate: "no" }, a.external_id),
+    el("td", { translate: "no" }, a.device_id))));
+}

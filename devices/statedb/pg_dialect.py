@@ -48,11 +48,15 @@ def ddl(statement: str) -> list[str]:
     if trigger:
         name, when, event, table, message = trigger.groups()
         message = message.replace("'", "''")
-        return [
+        out = [
             f"CREATE OR REPLACE FUNCTION {name}_fn() RETURNS trigger LANGUAGE plpgsql AS "
             f"$$ BEGIN RAISE EXCEPTION '{message}'; END $$",
             f"CREATE OR REPLACE TRIGGER {name} {when} {event} ON {table} FOR EACH ROW EXECUTE FUNCTION {name}_fn()",
         ]
+        if event.upper() == "DELETE":  # issue 16: TRUNCATE skips row triggers; a table that refuses DELETE
+            out.append(f"CREATE OR REPLACE TRIGGER {name}_truncate BEFORE TRUNCATE ON {table} "  # refuses it too
+                       f"FOR EACH STATEMENT EXECUTE FUNCTION {name}_fn()")
+        return out
 
     def types(text: str) -> str:
         for pattern, replacement in TYPES:

@@ -1,7 +1,9 @@
 """Terminals as the command centre sees them: sites on the map, thresholds per kind, areas = villages.
 
 River gauges use a site ladder (warning 32 m, guarantee 34 m: the simulated Xiang runs near 30 m in fair
-weather); rain gauges the CMA rain ladders; landslide sensors the displacement ladders. Each kind evaluates only
+weather); rain gauges the CMA rain ladders; landslide sensors the displacement ladders. These are the defaults of
+each kind: a station with its own thresholds in the registry (`dispatch/disaster/stations.py`, issue 14) is judged by
+those (`set_thresholds`). Each kind evaluates only
 its own metrics, so 10,000 terminals cost two trackers each, not seven.
 """
 
@@ -82,6 +84,23 @@ class AreaWarnings(GaugeWarningDetector):
         """Register a terminal seen after start; a terminal already observed keeps its area."""
         self._area_of.setdefault(site.terminal_id, site.village_id)
         self._cfg.setdefault(site.terminal_id, thresholds_for(site.kind))
+
+    def set_thresholds(self, terminal_id: str, cfg: GaugeThresholds) -> None:
+        """Judge a terminal by its own station's thresholds (issue 14); a terminal seen already keeps its
+        trackers' state (hysteresis, hold times) and changes only the ladders."""
+        self._cfg[terminal_id] = cfg
+        term = self._terminals.get(terminal_id)
+        if term is None:
+            return
+        term.cfg = cfg
+        for metric, tracker in term.trackers.items():
+            ladder = getattr(cfg, metric)
+            if ladder is not None:
+                tracker.ladder = ladder
+
+    def thresholds(self, terminal_id: str) -> GaugeThresholds | None:
+        """The thresholds a terminal is judged by (None: not registered)."""
+        return self._cfg.get(terminal_id)
 
     def observe(self, reading: Reading) -> list[Detection]:
         """As the base class; the area is re-evaluated only when this terminal's level changed."""

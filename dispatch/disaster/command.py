@@ -1,9 +1,11 @@
-"""The command centre (issue 6 in the running hub): area warnings -> CAP alerts -> evacuation lists and tasks.
+"""The command centre (issue 6 in the running hub): area warnings -> CAP drafts -> approved CAP -> evacuation.
 
 It owns the gauge warning detector, the report book, the active CAP alerts and the evacuation task board. The
 detector stage feeds it (`dispatch/disaster/feed.py`); its `on_detections` sink turns each area level change into a
-CAP Alert, Update or Cancel (sender `SENDER`), builds the evacuation list of the area (a circle around the village)
-and publishes live frames "warning", "cap", "evacuation" and "report" for the command map.
+CAP draft (issue 14: `dispatch/disaster/drafts.py`), which a commander approves (with edits) or rejects; only an
+approved draft becomes a CAP Alert, Update or Cancel (sender `SENDER`) in the feed and builds the evacuation list of
+the area (a circle around the village, or the polygon the commander drew). Live frames "warning", "draft", "cap",
+"evacuation" and "report" go to the command pages.
 Every method runs on the event loop thread (the detector stage and async HTTP handlers), so no locks.
 With a store (`restore`, issue 7) it takes up what an earlier run saved and saves each change as it happens.
 """
@@ -12,7 +14,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from alerts.detection import Detection
@@ -27,12 +30,28 @@ from alerts.disaster.cap import (
     parse_alert,
     update,
 )
-from alerts.disaster.reports import ReportBook
+from alerts.disaster.reports import ReportBook, VillageReport
 from alerts.disaster.warnings import WarningLevel
 from devices.i18n import HUB, hub_language, t
 from devices.records import Village
-from dispatch.disaster.areas import AreaWarnings, Site, evacuation_text
+from devices.statedb.sqlite import StateDB
+from dispatch.disaster.areas import AreaWarnings, Site, evacuation_text, thresholds_for
+from dispatch.disaster.drafts import (
+    APPROVED,
+    AUTO_ACTOR,
+    CANCEL,
+    ISSUE,
+    PENDING,
+    REJECTED,
+    SUPERSEDED,
+    Draft,
+    DraftEdits,
+    DraftStore,
+    IssuePolicy,
+    new_draft_id,
+)
 from dispatch.disaster.evacuation import STATES, Resident, TaskBoard, residents_in_area
+from dispatch.disaster.stations import StationStore, StationThresholds
 from dispatch.disaster.store import ISSUED, RECEIVED, CommandStore
 
 logger = logging.getLogger(__name__)
@@ -45,21 +64,30 @@ def _silent(_kind: str, _data: Any) -> None:
     return None
 
 
-def cap_texts(level: WarningLevel, village: str, area: str, det: Detection, geo: bool, lang: str) -> dict[str, str]:
+def cap_texts(level: WarningLevel, village: str, area: str, features: dict[str, float], terminal: str, geo: bool,
+              lang: str) -> dict[str, str]:
     """CAP event, headline, description and instruction of an area warning in one language (issue 18): the
-    warning colour and its grade (红色预警, Ⅰ级) and what raised it."""
+    warning colour and its grade (红色预警, Ⅰ级) and what raised it (a gauge metric in `features`, else outside)."""
     lv, grade = t(f"level.{int(level)}", lang), t(f"grade.{int(level)}", lang)
-    metric = next((k for k in det.features if f"cap.reason.{k}" in HUB.messages(lang)), "")
-    value = det.features.get(metric, det.features.get("value", 0.0))
-    # no gauge metric: the level came from an imported warning (CAP from outside)
-    reason = t(f"cap.reason.{metric}", lang, value=f"{value:.3g}", terminal=det.device_id) if metric else t(
-        "cap.reason.external", lang)
+    metric = next((k for k in features if f"cap.reason.{k}" in HUB.messages(lang)), "")
+    value = features.get(metric, features.get("value", 0.0))
+    # no gauge metric: the level came from an imported warning (CAP from outside) or a village report
+    reason = t(f"cap.reason.{metric}", lang, value=f"{value:.3g}", terminal=terminal) if metric else t(
+        "cap.reason.report" if terminal.startswith("report:") else "cap.reason.external", lang)
     return {
         "event": t("cap.event.Geo" if geo else "cap.event", lang),
         "headline": t("cap.headline", lang, village=village, level=lv, grade=grade),
         "description": t("cap.description", lang, village=village, area=area, level=lv, grade=grade, reason=reason),
         "instruction": evacuation_text(level, lang),
     }
+
+
+class DraftError(ValueError):
+    """A decision that cannot be taken: `status` is the HTTP answer (404 no such draft, 409 decided already)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass
@@ -73,6 +101,7 @@ class CommandCentre:
     sender: str = SENDER
     radius_km: float = AREA_RADIUS_KM
     cap_english: bool = False  # issue 18: CAP messages carry an en-US <info> block (HUB_UI__CAP_ENGLISH)
+    policy: IssuePolicy = field(default_factory=IssuePolicy)  # issue 14: automatic issue per level, off by default
 
     def __post_init__(self) -> None:
         self.warnings = AreaWarnings(self.sites.values())
@@ -88,11 +117,41 @@ class CommandCentre:
         self._imported: dict[str, set[str]] = {}  # imported warning key -> areas it raised
         self._seq = 0
         self.store: CommandStore | None = None  # where changes are saved, once `restore` has run
+        # issue 14: drafts awaiting a commander; in the state database once `restore` has run (every worker the same)
+        self.drafts = DraftStore(StateDB(Path(":memory:")))
+        self.stations: dict[str, StationThresholds] = {}  # issue 14: each station's own thresholds
+        self.station_store: StationStore | None = None
+        self._stations_version: tuple[int, float] = (0, 0.0)
 
     def add_site(self, site: Site) -> None:
         """A terminal registered after start (the registry's refresh)."""
         self.sites[site.terminal_id] = site
         self.warnings.add_site(site)
+        if site.terminal_id in self.stations:
+            self.warnings.set_thresholds(site.terminal_id, self.stations[site.terminal_id].apply(
+                thresholds_for(site.kind)))
+
+    def apply_stations(self, stations: dict[str, StationThresholds]) -> None:
+        """Judge each station by its own thresholds (a station no longer listed goes back to its kind's)."""
+        for terminal_id in set(self.stations) | set(stations):
+            site = self.sites.get(terminal_id)
+            if site is None:
+                continue
+            base = thresholds_for(site.kind)
+            own = stations.get(terminal_id)
+            self.warnings.set_thresholds(terminal_id, own.apply(base) if own else base)
+        self.stations = dict(stations)
+
+    def reload_stations(self) -> bool:
+        """Take up thresholds changed in the state database (an import by the CLI, another worker's edit)."""
+        if self.station_store is None:
+            return False
+        version = self.station_store.version()
+        if version == self._stations_version:
+            return False
+        self._stations_version = version
+        self.apply_stations(self.station_store.all())
+        return True
 
     def area_shape(self, area: str) -> Shape | None:
         """The area to notify: a circle around the village."""
@@ -115,37 +174,141 @@ class CommandCentre:
         prev = int(det.features.get("previous_level", 0))
         self.publish("warning", {"area": area, "level": int(level), "colour": level.colour, "grade": level.grade,
                                  "previous": prev, "ts": det.ts, "message": det.message})  # fmt: skip
+        source = "external" if det.device_id.startswith("cap:") else "gauge"
+        evidence = {"source": source, "terminal": det.device_id, "features": dict(det.features), "text": det.message,
+                    "ts": det.ts, "previous_level": prev}  # fmt: skip
+        if source == "gauge" and (site := self.sites.get(det.device_id)) is not None:
+            evidence["kind"] = site.kind
+            cfg = self.warnings.thresholds(det.device_id)
+            metric = next((m for m in det.features if cfg is not None and getattr(cfg, m, None) is not None), "")
+            if cfg is not None and metric:  # the ladder the station was judged by: its own, or its kind's
+                evidence["ladder"] = {"metric": metric, "steps": list(getattr(cfg, metric).steps()),
+                                      "own": det.device_id in self.stations}  # fmt: skip
         if level is WarningLevel.NONE:
-            self._cancel(area, det.ts)
+            self._draft_cancel(area, det.ts, evidence)
         else:
-            self._raise(area, level, det)
+            self._draft_raise(area, level, det.features, det.device_id, det.ts, evidence)
 
     def _next_id(self, area: str, ts: float) -> str:
         self._seq += 1
         return f"yuelu-{area}-{int(ts)}-{self._seq}"
 
-    def _raise(self, area: str, level: WarningLevel, det: Detection) -> None:
+    def _proposal(self, area: str, level: WarningLevel, features: dict[str, float], terminal: str) -> CapWarning:
+        """The CAP message a rule proposes for `area` at `level` (identifier and time set when issued)."""
         shape = self.area_shape(area)
         village = self.villages.get(area)
         name = village.name if village else area
-        geo = any(k.startswith("displacement") for k in det.features)
-        texts = {lang: cap_texts(level, name, area, det, geo, lang) for lang in ("zh-CN", "en")}
-        kw: dict[str, Any] = {
-            "level": level, "area_desc": f"{name} ({area})", "shapes": (shape,) if shape else (),
-            **texts[hub_language()], "geocodes": {"village": area}, "category": "Geo" if geo else "Met",
-            "english": texts["en"] if self.cap_english else {},
-        }  # fmt: skip
-        prev = self._issued.get(area)
-        ident = self._next_id(area, det.ts)
-        w = issue(ident, self.sender, det.ts, **kw) if prev is None else update(prev, ident, det.ts, **kw)
-        self._put(area, w)
-        if shape is not None:
-            self._evacuate(area, level, w, shape, det.ts)
+        geo = any(k.startswith("displacement") for k in features) or features.get("hazard") == 1.0
+        texts = {lang: cap_texts(level, name, area, features, terminal, geo, lang) for lang in ("zh-CN", "en")}
+        return issue("draft", self.sender, 0.0, level, area_desc=f"{name} ({area})",
+                     shapes=(shape,) if shape else (), **texts[hub_language()], geocodes={"village": area},
+                     category="Geo" if geo else "Met", english=texts["en"] if self.cap_english else {})  # fmt: skip
 
-    def _cancel(self, area: str, ts: float) -> None:
-        prev = self._issued.pop(area, None)
-        if prev is not None:
-            self._put(area, cancel(prev, self._next_id(area, ts), ts))
+    def _draft_raise(self, area: str, level: WarningLevel, features: dict[str, float], terminal: str, ts: float,
+                     evidence: dict[str, Any]) -> Draft:
+        msg = self._proposal(area, level, features, terminal)
+        if area in self._issued:
+            msg = replace(msg, msg_type="Update")
+        return self._add_draft(Draft(new_draft_id(), area, ISSUE, level, ts, msg, evidence), ts)
+
+    def _draft_cancel(self, area: str, ts: float, evidence: dict[str, Any]) -> None:
+        prev = self._issued.get(area)
+        if prev is None:  # nothing went out: the pending proposal is void, there is nothing to withdraw
+            for gone in self.drafts.supersede(area, ts):
+                self.publish("draft", {"draft_id": gone, "area": area, "status": SUPERSEDED})
+            return
+        msg = cancel(prev, "draft", 0.0)
+        self._add_draft(Draft(new_draft_id(), area, CANCEL, prev.level, ts, msg, evidence), ts)
+
+    def _add_draft(self, draft: Draft, ts: float) -> Draft:
+        for gone in self.drafts.add(draft):
+            self.publish("draft", {"draft_id": gone, "area": draft.area, "status": SUPERSEDED})
+        self.publish("draft", {"draft_id": draft.draft_id, "area": draft.area, "status": PENDING,
+                               "action": draft.action, "level": int(draft.level), "colour": draft.level.colour})
+        due = self.policy.due(draft)
+        if due is not None and due <= ts:  # a policy of 0 minutes for this level: out at once
+            self._decide_issue(draft, AUTO_ACTOR, DraftEdits(), ts)
+        return draft
+
+    def draft_report(self, report: VillageReport) -> Draft | None:
+        """Report rule: an initial report from a village with no warning in force and none proposed drafts a
+        yellow (III) warning for it, with the report as evidence; the commander sets the level."""
+        village_id, event_id, hazard, ts = report.village_id, report.event_id, report.hazard, report.ts
+        ind = report.indicators
+        indicators = {k: getattr(ind, k) for k in ind.__struct_fields__ if getattr(ind, k)}
+        officer = report.officer or ""
+        if report.stage != "initial" or village_id not in self.villages or village_id in self._issued:
+            return None
+        if any(d.area == village_id for d in self.drafts.pending()):
+            return None
+        features = {"hazard": 1.0 if hazard in ("landslide", "debris_flow", "collapse") else 0.0}
+        evidence = {"source": "report", "event_id": event_id, "hazard": hazard, "officer": officer,
+                    "indicators": indicators, "ts": ts, "terminal": f"report:{event_id}"}  # fmt: skip
+        return self._draft_raise(village_id, WarningLevel.YELLOW, features, f"report:{event_id}", ts, evidence)
+
+    def approve(self, draft_id: str, actor: str, edits: DraftEdits, now: float) -> tuple[Draft, CapWarning]:
+        """Issue a pending draft (with the commander's edits) into the feed; DraftError when it cannot be."""
+        draft = self.drafts.get(draft_id)
+        if draft is None:
+            raise DraftError(404, f"no draft {draft_id}")
+        if draft.status != PENDING:
+            raise DraftError(409, f"draft {draft_id} is {draft.status} already ({draft.decided_by})")
+        return self._decide_issue(draft, actor, edits, now)
+
+    def reject(self, draft_id: str, actor: str, note: str, now: float) -> Draft:
+        """Drop a pending draft: nothing goes out."""
+        draft = self.drafts.get(draft_id)
+        if draft is None:
+            raise DraftError(404, f"no draft {draft_id}")
+        if not self.drafts.decide(draft_id, REJECTED, actor, now, note=note):
+            raise DraftError(409, f"draft {draft_id} was decided already")
+        self.publish("draft", {"draft_id": draft_id, "area": draft.area, "status": REJECTED, "by": actor})
+        return replace(draft, status=REJECTED, decided_by=actor, decided_at=now, note=note)
+
+    def _decide_issue(self, draft: Draft, actor: str, edits: DraftEdits, now: float) -> tuple[Draft, CapWarning]:
+        area, prev = draft.area, self._issued.get(draft.area)
+        if draft.action == CANCEL:
+            if prev is None:
+                raise DraftError(409, f"no warning in force in {area} to cancel")
+            w = cancel(prev, self._next_id(area, now), now, edits.description or "")
+        else:
+            body = draft.message
+            if edits.level is not None and edits.level != draft.level:  # texts follow the new level unless edited
+                features = {k: float(v) for k, v in draft.evidence.get("features", {}).items()}
+                fresh = self._proposal(area, edits.level, features, str(draft.evidence.get("terminal", "")))
+                body = replace(body, level=edits.level, headline=fresh.headline, description=fresh.description,
+                               instruction=fresh.instruction, english=fresh.english)
+            body = edits.apply(body)
+            ident = self._next_id(area, now)
+            kw = {k: getattr(body, k) for k in ("level", "event", "area_desc", "shapes", "category", "headline",
+                                                 "description", "instruction", "geocodes", "english")}
+            w = issue(ident, self.sender, now, **kw) if prev is None else update(prev, ident, now, **kw)
+        if not self.drafts.decide(draft.draft_id, APPROVED, actor, now, w.identifier, edits.changed()):
+            raise DraftError(409, f"draft {draft.draft_id} was decided already")
+        self._put(area, w)
+        if w.msg_type == "Cancel":
+            self._issued.pop(area, None)
+        elif w.shapes:
+            self._evacuate(area, w.level, w, w.shapes[0], now)
+        self.publish("draft", {"draft_id": draft.draft_id, "area": area, "status": APPROVED, "by": actor,
+                               "identifier": w.identifier})  # fmt: skip
+        done = replace(draft, status=APPROVED, decided_by=actor, decided_at=now, identifier=w.identifier,
+                       edits=edits.changed())
+        return done, w
+
+    def advance_drafts(self, now: float) -> list[Draft]:
+        """Issue the pending drafts whose level the policy issues after a wait that has passed (none by default)."""
+        if not self.policy.after_s:
+            return []
+        issued = []
+        for draft in self.drafts.pending():
+            due = self.policy.due(draft)
+            if due is not None and due <= now:
+                try:
+                    issued.append(self._decide_issue(draft, AUTO_ACTOR, DraftEdits(), now)[0])
+                except DraftError as exc:  # another worker took it, or nothing is left to cancel
+                    logger.info("auto-issue of draft %s skipped: %s", draft.draft_id, exc)
+        return issued
 
     def _put(self, area: str, w: CapWarning) -> None:
         if self.store is not None:
@@ -242,6 +405,12 @@ class CommandCentre:
                     self._imported.setdefault(key, set()).add(area)
             else:
                 skipped.add(area)
+        self.drafts = DraftStore(store.db)  # issue 14: the drafts every worker lists and decides
+        self.station_store = StationStore(store.db)
+        self.reload_stations()  # before the gauges' state: their trackers take up their own station's ladders
+        for area, drafted in self.drafts.area_levels().items():  # the detector's level when it last drafted
+            if area in known:
+                levels[area] = drafted
         for area in set(levels) | (set(saved.external) & known):
             self.warnings.restore_area(area, levels.get(area, WarningLevel.NONE), saved.external.get(area, {}))
         gone = sorted(t for t in saved.gauges if t not in self.sites)

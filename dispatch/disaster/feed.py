@@ -73,6 +73,8 @@ class CommandFeed(Detector):
                 {"village_id": village, "event_id": report.event_id, "error": exc.reason, "detail": exc.detail},
             )
             return []
+        if kept.stage == "initial":  # issue 14: a report rule drafts a warning for the commander
+            self.centre.draft_report(kept)
         self.centre.publish(
             "report",
             {
@@ -86,9 +88,11 @@ class CommandFeed(Detector):
         return []
 
     def advance(self, now: float) -> list[Detection]:
-        """Overdue reports; now and then, gauges whose level time alone released."""
+        """Overdue reports; now and then, gauges whose level time alone released and drafts the policy issues."""
         if now - self._scanned >= GAUGE_SCAN_S:
             self._scanned = now
+            self.centre.advance_drafts(now)
+            self.centre.reload_stations()  # thresholds imported by `hub registry import-stations` meanwhile
             for tid in list(self.centre.gauge_levels):
                 self._gauge(tid, now)
         return self.centre.book.advance(now)

@@ -15,6 +15,7 @@ from alerts.disaster.warnings import WarningLevel
 from devices.models import DisasterReport
 from dispatch.disaster.areas import Site
 from dispatch.disaster.command import CommandCentre
+from dispatch.disaster.drafts import IssuePolicy
 from dispatch.disaster.evacuation import Resident
 from dispatch.disaster.feed import CommandFeed
 
@@ -38,7 +39,8 @@ def centre() -> tuple[CommandCentre, CommandFeed, list[tuple[str, Any]]]:
         "R2": Resident("R2", "V01", 28.102, 112.899),
         "R3": Resident("R3", "V02", 28.20, 112.90, limited_mobility=True),  # another village: not on V01's list
     }
-    cc = CommandCentre({"V01": V01, "V02": V02}, sites, residents, lambda kind, data: frames.append((kind, data)))
+    cc = CommandCentre({"V01": V01, "V02": V02}, sites, residents, lambda kind, data: frames.append((kind, data)),
+                       policy=IssuePolicy.at_once())  # the engine's path: drafts issued at once
     return cc, CommandFeed(cc), frames
 
 

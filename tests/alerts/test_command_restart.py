@@ -30,6 +30,7 @@ from devices.registry import Registry
 from devices.statedb.sqlite import StateDB
 from dispatch.disaster.areas import LOWER_AFTER_S, Site
 from dispatch.disaster.command import CommandCentre
+from dispatch.disaster.drafts import IssuePolicy
 from dispatch.disaster.evacuation import Resident
 from dispatch.disaster.feed import CommandFeed, build_command
 from dispatch.disaster.store import CommandStore
@@ -54,7 +55,8 @@ def started(db: StateDB, sites: dict[str, Site] | None = None) -> tuple[CommandC
     frames: Frames = []
     sites = dict(SITES if sites is None else sites)
     villages = {v.village_id: v for v in (V01, V02) if any(s.village_id == v.village_id for s in sites.values())}
-    cc = CommandCentre(villages, sites, dict(RESIDENTS), lambda kind, data: frames.append((kind, data)))
+    cc = CommandCentre(villages, sites, dict(RESIDENTS), lambda kind, data: frames.append((kind, data)),
+                       policy=IssuePolicy.at_once())  # the engine's path: drafts issued at once
     cc.restore(CommandStore(db))
     return cc, CommandFeed(cc), frames
 
@@ -206,6 +208,7 @@ def test_the_hubs_command_wiring_takes_up_the_saved_state(tmp_path: Path) -> Non
     registry = Registry(db)
     community.register(registry)
     cc = build_command(registry, store=CommandStore(db))
+    cc.policy = IssuePolicy.at_once()
     fd = CommandFeed(cc)
     area = cc.sites["T001"].village_id
     for i, level in enumerate((30.0, 32.6)):
@@ -236,8 +239,16 @@ def _wait_feed(hub: HubProcess, check: Callable[[list[str]], bool], timeout_s: f
     return entries
 
 
+def _wait_drafts(hub: HubProcess, check: Callable[[list[dict[str, Any]]], bool],
+                 timeout_s: float = 15.0) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout_s
+    while not check(drafts := hub.get("/api/command/drafts")["drafts"]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return drafts
+
+
 @pytest.mark.integration
-def test_hub_killed_after_its_first_cap_alert_keeps_the_feed_and_updates_it(hub_factory, mosquitto: Mosquitto) -> None:
+def test_a_pending_draft_survives_kill_9_and_its_approval_is_updated_later(hub_factory, mosquitto: Mosquitto) -> None:
     hub: HubProcess = hub_factory()
     community = build_community(residents=4, terminals=1, villages=1, seed=5)  # T001: a river gauge
     db = StateDB(hub.data_dir / "state.sqlite")
@@ -256,18 +267,25 @@ def test_hub_killed_after_its_first_cap_alert_keeps_the_feed_and_updates_it(hub_
         client.publish("disaster/T001/observation", orjson.dumps(body), qos=1).wait_for_publish(5)
 
     try:
-        gauge(32.6)  # above the warning level: yellow, a CAP Alert
-        (first,) = _wait_feed(hub, bool)
-        hub.kill()
+        gauge(32.6)  # above the warning level: yellow, a CAP draft (issue 14), nothing in the feed yet
+        (draft,) = _wait_drafts(hub, bool)
+        assert draft["msg_type"] == "Alert" and draft["colour"] == "yellow" and _feed_entries(hub) == []
+        hub.kill()  # the draft is in the state database: it survives kill -9
         hub.start()
-        assert _feed_entries(hub) == [first]  # the feed is back at once, before any reading
+        assert [d["draft_id"] for d in hub.get("/api/command/drafts")["drafts"]] == [draft["draft_id"]]
+        assert _feed_entries(hub) == []
+        first = hub.post(f"/api/command/drafts/{draft['draft_id']}/approve")["identifier"]
+        assert _feed_entries(hub) == [first]
         for _ in range(3):
             gauge(32.6)  # the river stays up: nothing new
         hub.wait_stored(3, timeout_s=15)
         time.sleep(1.5)  # the detector stage and its advance have seen them
-        assert _feed_entries(hub) == [first]
-        gauge(33.5)  # orange: an Update of the Alert sent before the kill
-        (update,) = _wait_feed(hub, lambda ids: ids != [first])
+        assert _feed_entries(hub) == [first] and hub.get("/api/command/drafts")["drafts"] == []
+        gauge(33.5)  # orange: a draft Update of the Alert sent before the kill
+        (second,) = _wait_drafts(hub, bool)
+        assert second["msg_type"] == "Update" and second["colour"] == "orange"
+        update = hub.post(f"/api/command/drafts/{second['draft_id']}/approve")["identifier"]
+        assert _feed_entries(hub) == [update]
         xml = httpx.get(f"{hub.url}/cap/alerts/{update}.xml", timeout=5).text
         assert "<msgType>Update</msgType>" in xml and f",{first}," in xml
     finally:

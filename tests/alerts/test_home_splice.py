@@ -58,3 +58,16 @@ def test_the_source_labels_are_kept_and_avoided(tmp_path: Path) -> None:
     off = 8 * H
     assert all(abs(int((s.start + off) // 86_400) - int((labels[0].start + off) // 86_400)) >= 3 for s in new
                if s.start != labels[0].start)
+
+
+def test_evening_and_back_home_collapses_to_tune_on(tmp_path: Path) -> None:
+    src = write_home(tmp_path / "src", days=16)
+    events = list(hr.read_events(src))
+    sensors = hr.read_sensors(src)
+    off = events[0].utc_offset_s
+    evening = hs.candidates(events, sensors, "evening_collapse")
+    assert evening and all(16 * H <= _tod(t, off) < 22 * H for t in evening)
+    back = hs.candidates(events, sensors, "back_collapse")  # the tiny home comes back at 16:30 every other day
+    assert back and all(16.5 * H <= _tod(t, off) < 16.5 * H + 600 for t in back)
+    new = hs.splice_home(src, tmp_path / "dst", seed=2, count=3, kinds=("evening_collapse", "back_collapse"))
+    assert {s.kind for s in new} == {"evening_collapse", "back_collapse"}

@@ -216,3 +216,28 @@ def test_unknown_devices_are_ignored() -> None:
     det = RoutineDetector(topology())
     assert det.observe(Reading("x", Family.HOME_SENSOR, T0, 0, {"occupancy": 1.0})) == []
     assert det.advance(T0 + 86_400) == []
+
+
+def test_a_late_riser_moves_the_wake_limit_later_while_learning_but_not_past_the_latest() -> None:
+    home = Home()
+    home.worn = False
+    home.motion(Room.KITCHEN, T0 + 11.5 * H)  # the hub first hears of this home at 11:30
+    assert home.det.wake_limit_tod("home1") == 11.5 * H + 5400  # later than the default 10:00 already
+    busy(home, T0 + 12 * H, T0 + 20 * H)
+    home.send("bed", T0 + 21 * H, bed_occupied=1.0)
+    home.send("bed", T0 + 86_400 + 11.5 * H, bed_occupied=0.0)
+    home.motion(Room.KITCHEN, T0 + 86_400 + 11.5 * H + 30)  # and up at 11:30 the next day: no call at 10:00
+    busy(home, T0 + 86_400 + 12 * H, T0 + 86_400 + 20 * H)
+    home.send("bed", T0 + 86_400 + 21 * H, bed_occupied=1.0)
+    home.run_to(T0 + 2 * 86_400 + 12.9 * H)
+    assert home.kinds() == []  # day three, still in bed at 12:54: no call yet
+    early = Home()
+    for day in range(2):  # up at 06:00: the default holds while learning (never earlier on so few days)
+        awake_day(early, day, wake=6 * H)
+        busy(early, T0 + day * 86_400 + 8 * H, T0 + day * 86_400 + 20 * H)
+        early.send("bed", T0 + day * 86_400 + 21 * H, bed_occupied=1.0)
+    assert early.det.wake_limit_tod("home1") == 10 * H
+    late = Home()
+    late.worn = False
+    late.motion(Room.KITCHEN, T0 + 16 * H)  # first activity at 16:00 is coming home, not a wake-up
+    assert late.det.wake_limit_tod("home1") == 10 * H

@@ -20,6 +20,7 @@ from alerts.disaster.warnings import WarningLevel
 from dashboard.app import create_app
 from devices.models import Family, Reading
 from dispatch.disaster.areas import Site
+from dispatch.disaster.drafts import DraftEdits
 from hub.app import Hub, build_hub
 from hub.settings import Settings, StoreSettings
 from simulators.community import build_community
@@ -64,6 +65,8 @@ def raise_river(hub: Hub, level_m: float, ts: float) -> str:
     cc = hub.ctx.field_ops.centre
     site = next(s for s in cc.sites.values() if s.kind == "river_gauge")
     cc.on_detections(cc.warnings.observe(Reading(site.terminal_id, Family.TERMINAL, ts, 1, {"river_level_m": level_m})))
+    for draft in cc.drafts.pending():  # issue 14: a commander signs the warning off
+        cc.approve(draft.draft_id, "cmd", DraftEdits(), ts)
     return site.village_id
 
 
@@ -96,6 +99,10 @@ def test_import_needs_the_commander_and_raises_the_area(hub: Hub) -> None:
     answer = c.post("/api/cap/import", content=xml).json()
     assert answer["areas"] == ["V02"] and answer["levels"] == {"V02": 4}
     assert c.post("/api/cap/import", content=b"<not-cap/>").status_code == 422
+    assert c.get("/api/command/evacuation/V02").json()["tasks"] == 0  # a draft: nobody has approved it yet
+    (drafted,) = c.get("/api/command/drafts").json()["drafts"]
+    assert drafted["area"] == "V02" and drafted["evidence"]["source"] == "external"
+    c.post(f"/api/command/drafts/{drafted['draft_id']}/approve").raise_for_status()
     evac = c.get("/api/command/evacuation/V02").json()
     assert evac["tasks"] >= 1 and evac["list"][0]["kind"] == "evacuate"
     task = evac["list"][0]["task_id"]

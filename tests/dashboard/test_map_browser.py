@@ -113,6 +113,8 @@ def test_markers_appear_and_a_gauge_changes_colour(hub_factory, mosquitto: Mosqu
         page.wait_for_timeout(500)
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOT))
+    for draft in hub.get("/api/command/drafts")["drafts"]:  # issue 14: only what a commander approved goes out
+        hub.post(f"/api/command/drafts/{draft['draft_id']}/approve")
     feed = httpx.get(f"{hub.url}/cap/alerts.xml", timeout=10).text
     assert "application/cap+xml" in feed and "橙色预警" in feed  # issue 18: the colour as people name it
     client.loop_stop()

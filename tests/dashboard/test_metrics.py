@@ -40,11 +40,11 @@ def test_metrics_exposes_ingest_queues_detections_incidents_and_consoles(tmp_pat
         _ingest(
             hub,
             [
-                ("zigbee2mqtt/kitchen/leak", LEAK),
+                ("zigbee2mqtt/home-e/kitchen/leak", LEAK),
                 ("owntracks/grandma/pixel", location(now)),
                 ("owntracks/grandma/pixel", location(now)),
-                ("zigbee2mqtt/bridge/state", b"online"),
-                ("zigbee2mqtt/nobody", b"{}"),
+                ("zigbee2mqtt/home-e/bridge/state", b"online"),
+                ("zigbee2mqtt/home-e/nobody", b"{}"),
                 ("eldercare/x/telemetry", b"{}"),
                 ("weather/x/y", b"{}"),
             ],

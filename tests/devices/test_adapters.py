@@ -8,6 +8,7 @@ from pathlib import Path
 import orjson
 import pytest
 from ecosystem_payloads import (
+    BRIDGE,
     BRIDGE_STATE,
     CLIMATE,
     DOOR_OPEN,
@@ -22,6 +23,7 @@ from ecosystem_payloads import (
 
 from devices.adapters import Ignored
 from devices.aliases import Alias, AliasBook
+from devices.credentials import Credentials
 from devices.decode import Decoder
 from devices.models import Availability, Family, Reading, Rejection
 from devices.records import DeviceRecord, RegistryError
@@ -57,22 +59,23 @@ def decode(book: tuple[Registry, AliasBook]):
     ],
 )
 def test_zigbee2mqtt_states_map_to_home_sensor_readings(decode, name, payload, device_id, values) -> None:
-    rec = decode(f"zigbee2mqtt/{name}", payload)
+    rec = decode(f"zigbee2mqtt/home-e/{name}", payload)
     assert isinstance(rec, Reading)
     assert (rec.device_id, rec.family, rec.ts, rec.values) == (device_id, Family.HOME_SENSOR, NOW, values)
 
 
 def test_zigbee2mqtt_synthesised_seq_is_monotonic_within_one_batch(decode) -> None:
-    seqs = [decode("zigbee2mqtt/hall motion", MOTION).seq for _ in range(3)]
+    seqs = [decode("zigbee2mqtt/home-e/hall motion", MOTION).seq for _ in range(3)]
     assert seqs == sorted(set(seqs)) and seqs[0] == int(NOW * 1000)
 
 
 def test_zigbee2mqtt_last_seen_is_device_time_and_makes_redeliveries_duplicates(decode) -> None:
     ms = int((NOW - 60) * 1000)
-    first = decode("zigbee2mqtt/hall motion", b'{"occupancy":false,"last_seen":%d}' % ms)
-    again = decode("zigbee2mqtt/hall motion", b'{"occupancy":false,"last_seen":%d}' % ms)
+    first = decode("zigbee2mqtt/home-e/hall motion", b'{"occupancy":false,"last_seen":%d}' % ms)
+    again = decode("zigbee2mqtt/home-e/hall motion", b'{"occupancy":false,"last_seen":%d}' % ms)
     iso = decode(
-        "zigbee2mqtt/hall motion", b'{"occupancy":true,"last_seen":"2024-01-02T03:04:05.000Z"}', now=1704164645.0 + 5
+        "zigbee2mqtt/home-e/hall motion", b'{"occupancy":true,"last_seen":"2024-01-02T03:04:05.000Z"}',
+        now=1704164645.0 + 5,
     )
     assert first.ts == pytest.approx(NOW - 60, abs=0.001) and first.seq == again.seq == ms
     assert iso.ts == 1704164645.0
@@ -80,16 +83,16 @@ def test_zigbee2mqtt_last_seen_is_device_time_and_makes_redeliveries_duplicates(
 
 @pytest.mark.parametrize("payload", [b"online", b'{"state":"online"}', b"offline", b'{"state":"offline"}'])
 def test_zigbee2mqtt_availability_both_forms(decode, payload) -> None:
-    rec = decode("zigbee2mqtt/kitchen/leak/availability", payload)
+    rec = decode("zigbee2mqtt/home-e/kitchen/leak/availability", payload)
     assert rec == Availability("Z-LEAK", b"online" in payload, NOW)
 
 
 @pytest.mark.parametrize(
     ("topic", "payload", "reason"),
     [
-        ("zigbee2mqtt/bridge/state", BRIDGE_STATE, "zigbee2mqtt_bridge"),
-        ("zigbee2mqtt/bridge/logging", b'{"level":"info","message":"MQTT publish"}', "zigbee2mqtt_bridge"),
-        ("zigbee2mqtt/front door/set", b'{"state":"ON"}', "zigbee2mqtt_command"),
+        ("zigbee2mqtt/home-e/bridge/state", BRIDGE_STATE, "zigbee2mqtt_bridge"),
+        ("zigbee2mqtt/home-e/bridge/logging", b'{"level":"info","message":"MQTT publish"}', "zigbee2mqtt_bridge"),
+        ("zigbee2mqtt/home-e/front door/set", b'{"state":"ON"}', "zigbee2mqtt_command"),
     ],
 )
 def test_zigbee2mqtt_bridge_and_command_topics_are_ignored(decode, topic, payload, reason) -> None:
@@ -99,11 +102,11 @@ def test_zigbee2mqtt_bridge_and_command_topics_are_ignored(decode, topic, payloa
 @pytest.mark.parametrize(
     ("topic", "payload", "reason"),
     [
-        ("zigbee2mqtt/garage door", DOOR_OPEN, "unknown_device"),
-        ("zigbee2mqtt/front door", b'{"contact":"false"}', "invalid"),  # strict on the types it uses
-        ("zigbee2mqtt/front door", b'{"battery":180}', "invalid"),
-        ("zigbee2mqtt/front door", b"not json", "not_json"),
-        ("zigbee2mqtt/front door/availability", b"maybe", "not_json"),
+        ("zigbee2mqtt/home-e/garage door", DOOR_OPEN, "unknown_device"),
+        ("zigbee2mqtt/home-e/front door", b'{"contact":"false"}', "invalid"),  # strict on the types it uses
+        ("zigbee2mqtt/home-e/front door", b'{"battery":180}', "invalid"),
+        ("zigbee2mqtt/home-e/front door", b"not json", "not_json"),
+        ("zigbee2mqtt/home-e/front door/availability", b"maybe", "not_json"),
         ("owntracks/grandpa/iphone", location(int(NOW)), "unknown_device"),
         ("owntracks/grandma/pixel", location(int(NOW), lat=95.0), "invalid"),
         ("owntracks/grandma/pixel", location(int(NOW)).replace(b'"tst"', b'"tsx"'), "invalid"),
@@ -135,7 +138,7 @@ def test_owntracks_other_types_are_ignored(decode) -> None:
 def test_alias_rules(book: tuple[Registry, AliasBook]) -> None:
     registry, aliases = book
     with pytest.raises(RegistryError, match="needs a home_sensor"):
-        aliases.add(Alias("zigbee2mqtt", "phone as sensor", PHONE))
+        aliases.add(Alias("zigbee2mqtt", "phone as sensor", PHONE, BRIDGE))
     with pytest.raises(RegistryError, match="<user>/<device>"):
         aliases.add(Alias("owntracks", "grandma", PHONE))
     with pytest.raises(RegistryError, match="not registered"):
@@ -150,15 +153,40 @@ def test_alias_rules(book: tuple[Registry, AliasBook]) -> None:
 
 def test_a_bare_device_id_without_alias_is_refused(decode) -> None:
     # issue 16: a bridge naming a registered sensor by its id cannot speak for it; only its alias reaches it
-    rec = decode("zigbee2mqtt/Z-SMOKE", orjson.dumps({"smoke": True}))
+    rec = decode("zigbee2mqtt/home-e/Z-SMOKE", orjson.dumps({"smoke": True}))
     assert isinstance(rec, Rejection) and rec.reason == "unknown_device"
-    assert isinstance(decode("zigbee2mqtt/Z-SMOKE/availability", b"online"), Rejection)
+    assert isinstance(decode("zigbee2mqtt/home-e/Z-SMOKE/availability", b"online"), Rejection)
 
 
 def test_a_device_has_one_alias_per_source(book: tuple[Registry, AliasBook]) -> None:
     _registry, aliases = book
     (name, device_id), *_ = [(a.external_id, a.device_id) for a in aliases.entries("zigbee2mqtt")]
+    Credentials(aliases.db).issue("other-bridge", kind="bridge")
     with pytest.raises(RegistryError, match="already has"):  # a second name (another bridge) for the same sensor
-        aliases.add(Alias("zigbee2mqtt", "someone else's bridge name", device_id))
-    aliases.add(Alias("zigbee2mqtt", "renamed", device_id), replace=True)  # an admin moves it: the old name goes
-    assert aliases.resolve("zigbee2mqtt", "renamed") == device_id and aliases.resolve("zigbee2mqtt", name) is None
+        aliases.add(Alias("zigbee2mqtt", "someone else's bridge name", device_id, "other-bridge"))
+    aliases.add(Alias("zigbee2mqtt", "renamed", device_id, BRIDGE), replace=True)  # moved: the old name goes
+    assert aliases.resolve("zigbee2mqtt", f"{BRIDGE}/renamed") == device_id
+    assert aliases.resolve("zigbee2mqtt", f"{BRIDGE}/{name}") is None
+
+
+def test_a_zigbee2mqtt_alias_is_bound_to_one_issued_bridge(book: tuple[Registry, AliasBook], decode) -> None:
+    registry, aliases = book
+    registry.add_device(DeviceRecord("Z-NEW", "home_sensor", "smoke", home_id="H-E"))
+    with pytest.raises(RegistryError, match="names its bridge"):
+        aliases.add(Alias("zigbee2mqtt", "new smoke", "Z-NEW"))
+    with pytest.raises(RegistryError, match="not an issued bridge"):  # a device's id is no bridge
+        aliases.add(Alias("zigbee2mqtt", "new smoke", "Z-NEW", "Z-SMOKE"))
+    with pytest.raises(RegistryError, match="has no bridge"):
+        aliases.add(Alias("owntracks", "a/b", PHONE, BRIDGE))
+    Credentials(aliases.db).issue("bridge-b", kind="bridge")
+    aliases.add(Alias("zigbee2mqtt", "new smoke", "Z-NEW", "bridge-b"))
+    assert Alias("zigbee2mqtt", "new smoke", "Z-NEW", "bridge-b") in aliases.entries("zigbee2mqtt")
+    smoke = orjson.dumps({"smoke": True})
+    assert decode("zigbee2mqtt/bridge-b/new smoke", smoke).device_id == "Z-NEW"
+    for topic in ("zigbee2mqtt/home-e/new smoke", "zigbee2mqtt/new smoke", "zigbee2mqtt/bridge-b/hall motion"):
+        rec = decode(topic, smoke)  # the name heard on another bridge (or on none) has no alias there
+        assert isinstance(rec, Rejection) and rec.reason == "unknown_device", topic
+    assert decode("zigbee2mqtt/bridge-b/bridge/state", BRIDGE_STATE).reason == "zigbee2mqtt_bridge"
+    assert not aliases.remove("zigbee2mqtt", "new smoke", BRIDGE)
+    assert aliases.remove("zigbee2mqtt", "new smoke", "bridge-b")
+    assert isinstance(decode("zigbee2mqtt/bridge-b/new smoke", smoke), Rejection)

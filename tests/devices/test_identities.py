@@ -15,8 +15,11 @@ import pytest
 from hubproc import HubProcess
 from mqtt_peer import Peer, wait_for
 
+from devices.aliases import Alias, AliasBook
 from devices.credentials import HUB_USER, Credentials
+from devices.decode import Decoder
 from devices.identities import BrokerFiles, DeviceIdentities, IdentityError
+from devices.models import Reading, Rejection
 from devices.records import RegistryError
 from devices.registry import Registry
 from devices.statedb.sqlite import StateDB
@@ -174,6 +177,17 @@ def test_admin_api_issues_and_revokes_and_the_cli_lists(secured: Secured, tmp_pa
         assert ("staff:tester", "device_credential_issued", device) in audit
         assert ("staff:tester", "device_credential_revoked", device) in audit
         assert hub.get("/api/stats")["warnings"] == []  # the broker refuses anonymous clients: no warning
+        # a zigbee2mqtt bridge over the API (issue 16): its credential, its base topic, an alias bound to it
+        bridge = hub.post("/api/devices/z2m-api/credentials?kind=bridge")
+        assert bridge["kind"] == "bridge" and bridge["base_topic"] == "zigbee2mqtt/z2m-api"
+        assert Peer(secured.broker.port, "z2m-api", bridge["password"]).accepted
+        sensor = next(d for d in secured.ids.devices if d.startswith("S"))
+        alias = {"source": "zigbee2mqtt", "external_id": "hall", "device_id": sensor, "bridge": "z2m-api"}
+        assert hub.post("/api/aliases", alias) == alias
+        assert hub.get("/api/aliases") == [alias]
+        audit = hub.get("/api/audit")
+        assert ("staff:tester", "bridge_credential_issued", "z2m-api") in \
+            [(a["actor"], a["action"], a["detail"].get("device_id")) for a in audit]
         page = httpx.get(f"{hub.url}/devices")
         assert page.status_code == 200 and "devices.js" in page.text
         dev.close()
@@ -181,3 +195,86 @@ def test_admin_api_issues_and_revokes_and_the_cli_lists(secured: Secured, tmp_pa
         hub.kill()
     out = json.dumps(secured.identities.list())
     assert secured.ids.hub_password not in out and "$7$" not in out
+
+
+def test_bridges_and_responders_get_their_own_topics_only(secured: Secured) -> None:
+    """Issue 16: a zigbee2mqtt bridge reads and writes only below its base topic zigbee2mqtt/<id>; a responder's app
+    reads only its offers and writes only its status; a name aliased on bridge A and sent by bridge B is refused."""
+    ids, port = secured.identities, secured.broker.port
+    db = ids.registry.db
+    responders = ResponderRegistry(db)
+    community = build_community(3, 1, seed=7)
+    responder, other = demo_responders(community)[:2]
+    responders.add(responder, replace=True)
+    ids.responder_ids = lambda: [r.responder_id for r in responders.all(active_only=False)]
+    with pytest.raises(IdentityError, match="not registered"):
+        ids.issue("R-NOBODY", "tester", kind="responder")
+    with pytest.raises(IdentityError, match="already issued as a device"):
+        ids.issue(_wearable(secured), "tester", kind="bridge")
+    with pytest.raises(IdentityError, match="reserved name"):
+        ids.issue("bridge", "tester", kind="bridge")
+    pw = {name: ids.issue(name, "tester", kind="bridge").password for name in ("z2m-a", "z2m-b")}
+    pw[responder.responder_id] = ids.issue(responder.responder_id, "tester", kind="responder").password
+    with pytest.raises(IdentityError, match="already issued as a bridge"):
+        ids.issue("z2m-a", "tester")
+    assert secured.audit[-1][:2] == ("tester", "responder_credential_issued")
+    sensor = next(d for d in community.devices if d.family == "home_sensor")
+    aliases = AliasBook(db)
+    aliases.add(Alias("zigbee2mqtt", "kitchen smoke", sensor.device_id, "z2m-a"))
+
+    hub = Peer(port, HUB_USER, secured.ids.hub_password)
+    hub.subscribe("zigbee2mqtt/#")
+    hub.subscribe("responders/+/status")
+    hub.subscribe("eldercare/+/telemetry")
+    a, b = Peer(port, "z2m-a", pw["z2m-a"]), Peer(port, "z2m-b", pw["z2m-b"])
+    app = Peer(port, responder.responder_id, pw[responder.responder_id])
+    assert hub.accepted and a.accepted and b.accepted and app.accepted
+    a.subscribe("zigbee2mqtt/#")  # granted, but the broker delivers only what its ACL lets it read
+    app.subscribe("responders/#")
+    smoke = b'{"smoke":true}'
+    assert a.publish("zigbee2mqtt/z2m-a/kitchen smoke", smoke)
+    assert b.publish("zigbee2mqtt/z2m-b/kitchen smoke", smoke)  # the name aliased on A, sent by B in its own base
+    b.publish("zigbee2mqtt/z2m-a/kitchen smoke", b'{"smoke":"forged"}', wait_s=2)  # into A's base: denied
+    b.publish("zigbee2mqtt/kitchen smoke", b'{"smoke":"forged"}', wait_s=2)  # outside any base: denied
+    assert hub.publish(f"responders/{responder.responder_id}/offer", b"mine")
+    assert hub.publish(f"responders/{other.responder_id}/offer", b"not mine")
+    assert app.publish(f"responders/{responder.responder_id}/status", b"accepted")
+    app.publish(f"responders/{other.responder_id}/status", b"forged", wait_s=2)
+    assert wait_for(lambda: len([t for t, _ in hub.got if t.startswith("zigbee2mqtt/")]) >= 2)
+    time.sleep(0.3)
+    z2m = [(t, p) for t, p in hub.got if t.startswith("zigbee2mqtt/")]
+    assert z2m == [("zigbee2mqtt/z2m-a/kitchen smoke", smoke), ("zigbee2mqtt/z2m-b/kitchen smoke", smoke)]
+    assert [t for t, _ in a.got] == ["zigbee2mqtt/z2m-a/kitchen smoke"]  # A does not read B's base topic
+    assert app.got == [(f"responders/{responder.responder_id}/offer", b"mine")]
+    assert [p for t, p in hub.got if t.startswith("responders/")] == [b"accepted"]
+    # what the broker let through, through the hub's decoder: only A's name on A reaches the sensor
+    decoder = Decoder(max_payload_bytes=64 * 1024, max_future_s=300, aliases=aliases)
+    outcomes = [decoder.decode(t, p, ids.registry.devices(), time.time()) for t, p in z2m]
+    assert isinstance(outcomes[0], Reading) and outcomes[0].device_id == sensor.device_id
+    assert isinstance(outcomes[1], Rejection) and outcomes[1].reason == "unknown_device"
+    # an OwnTracks user's phones publish only below owntracks/<user>/
+    granny = ids.issue("granny", "tester", kind="owntracks")
+    assert granny.provisioning()["base_topic"] == "owntracks/granny"
+    hub.subscribe("owntracks/#")
+    phone = Peer(port, "granny", granny.password)
+    assert phone.accepted and phone.publish("owntracks/granny/pixel", b"fix")
+    phone.publish("owntracks/grandpa/pixel", b"forged fix", wait_s=2)
+    assert wait_for(lambda: ("owntracks/granny/pixel", b"fix") in hub.got)
+    time.sleep(0.3)
+    assert [t for t, _ in hub.got if t.startswith("owntracks/")] == ["owntracks/granny/pixel"]
+    phone.close()
+    # revoking a bridge cuts it and refuses it; the other bridge stays
+    assert ids.revoke("z2m-a", "tester")
+    assert secured.audit[-1][:2] == ("tester", "bridge_credential_revoked")
+    assert wait_for(lambda: a.disconnected_at is not None, 3.0)
+    again, still = Peer(port, "z2m-a", pw["z2m-a"]), Peer(port, "z2m-b", pw["z2m-b"])
+    assert again.accepted is False and still.accepted
+    still.publish("eldercare/z2m-b/telemetry", b"a bridge posing as a device", wait_s=2)  # no device topics
+    time.sleep(0.3)
+    assert not [t for t, _ in hub.got if t.startswith("eldercare/")]
+    assert {c["device_id"]: c["kind"] for c in ids.list()}["z2m-a"] == "bridge"
+    assert ids.revoke(responder.responder_id, "tester")  # a responder's app too
+    assert secured.audit[-1][:2] == ("tester", "responder_credential_revoked")
+    assert Peer(port, responder.responder_id, pw[responder.responder_id]).accepted is False
+    for peer in (hub, a, b, app, again, still):
+        peer.close()

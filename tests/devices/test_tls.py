@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import gc
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from mqtt_peer import Peer
+from mqtt_peer import Peer, wait_for
 
 from devices.credentials import HUB_USER, Credentials
 from devices.statedb.sqlite import StateDB
+from hub import demo_auth
 from hub.broker import Mosquitto, auth_config, free_port, tls_listener
+from hub.cli_commands import _device_tls
 from hub.tls import TlsFiles, issue_cert, make_ca
 from ingest.inbox import Inbox
 from ingest.mqtt import BrokerUnreachable, MqttLink, anonymous_accepted
 from ingest.settings import MqttSettings
+from simulators.community import build_community
+from simulators.fleet import FleetError
+from simulators.runner import SimOptions, Simulation
 
 # paho leaves the socket of a TLS handshake that failed (a wrong CA, no client certificate) to the garbage
 # collector, which reports it as an unclosed-socket ResourceWarning: collected after each test here
@@ -102,3 +109,39 @@ def test_tls_settings_are_checked() -> None:
     with pytest.raises(ValueError, match="both"):
         MqttSettings(url="mqtts://127.0.0.1", tls_cert_file=Path(__file__))
     assert MqttSettings(url="mqtts://broker.example").port == 8883
+
+
+def test_the_demo_simulator_connects_over_the_tls_listener(tmp_path: Path) -> None:
+    """`hub demo --device-tls HOST:PORT`: the demo's CA and broker certificate, a TLS listener sharing the password
+    file, and the simulated devices connecting over it with their own passwords, checking the broker's certificate."""
+    data_dir = tmp_path / "demo"
+    data_dir.mkdir()
+    community = build_community(2, 1, seed=7)
+    ids = demo_auth.prepare(data_dir, community, data_dir / "broker-auth")
+    port = free_port()
+    args = argparse.Namespace(device_tls=f"127.0.0.1:{port}", tls_cert=None, tls_key=None, tls_ca=None,
+                              data_dir=data_dir, simulator_tls=True)
+    tls = _device_tls(args)
+    assert tls.simulator == ("127.0.0.1", port, data_dir / "tls" / "ca.crt") and "connect over it" in tls.note
+    broker = Mosquitto(data_dir / "mosquitto", extra_config=auth_config(ids.passwords_file, ids.acl_file)
+                       + tls.lines).start()
+    try:
+        hub = Peer(broker.port, HUB_USER, ids.hub_password)  # the hub on the plain loopback listener
+        hub.subscribe("eldercare/+/telemetry")
+        sim = Simulation(community, *tls.simulator[:2], SimOptions(with_acc=False), password=ids.password,
+                         ca_file=tls.simulator[2])
+        sim.fleet.connect(timeout_s=15)
+        assert not sim.fleet.refused and all(c.is_connected() for c in sim.fleet.clients.values())
+        sim.burst(len(sim.devices), time.time(), timeout_s=10)  # one reading each, every one acked over TLS
+        eldercare = {d.device_id for d in community.devices if d.family != "terminal"}
+        assert wait_for(lambda: {t.split("/")[1] for t, _ in hub.got} == eldercare)
+        sim.fleet.close()
+        other_ca = make_ca(tmp_path / "other")[0]  # a simulator trusting another CA refuses the broker
+        with pytest.raises(FleetError):
+            Simulation(community, *tls.simulator[:2], SimOptions(), password=ids.password,
+                       ca_file=other_ca).fleet.connect(timeout_s=5)
+        hub.close()
+    finally:
+        broker.stop()
+    no_sim = _device_tls(argparse.Namespace(**{**vars(args), "simulator_tls": False}))
+    assert no_sim.simulator is None and no_sim.lines == tls.lines

@@ -6,6 +6,7 @@ import zlib
 from pathlib import Path
 
 from devices.aliases import Alias, AliasBook
+from devices.credentials import Credentials
 from devices.records import DeviceRecord
 from devices.registry import Registry
 from devices.statedb.sqlite import StateDB
@@ -55,8 +56,9 @@ def test_workers_split_the_devices_and_follow_the_registry(tmp_path: Path) -> No
     registry.devices()  # what the shard's run() loop does every second
     assert f"eldercare/{new}/+" in links[1].topics and f"eldercare/{new}/+" not in links[0].topics
     sensor = next(d for d in community.devices if d.family == "home_sensor" and shard_of(d.device_id, 2) == 1)
-    AliasBook(registry.db).add(Alias("zigbee2mqtt", "kitchen leak", sensor.device_id))
+    Credentials(registry.db).issue("bridge-1", kind="bridge")
+    AliasBook(registry.db).add(Alias("zigbee2mqtt", "kitchen leak", sensor.device_id, "bridge-1"))
     registry.set_active(new, False)
     registry.devices()
     assert f"eldercare/{new}/+" not in links[1].topics
-    assert "zigbee2mqtt/kitchen leak/#" in links[1].topics
+    assert "zigbee2mqtt/bridge-1/kitchen leak/#" in links[1].topics

@@ -116,6 +116,12 @@ def test_the_chain_holds_on_both_backends_with_concurrent_writers(open_db: Calla
     first.execute("UPDATE audit_log SET detail = ? WHERE id = ?", ['{"note":"nothing happened"}', target])
     broken = chain.verify(second, "audit_log", AUDIT_CHAINED)
     assert not broken.ok and broken.broken_id == target and "content" in broken.reason
+    # issue 16: emptying the logs at once is refused too (PostgreSQL's TRUNCATE skips row triggers; SQLite has no
+    # TRUNCATE, and its DELETE without WHERE fires the row trigger)
+    for table in ("audit_log", "access_log"):
+        with pytest.raises(Exception, match="append-only"):
+            second.execute(f"TRUNCATE {table}" if isinstance(second, PgStateDB) else f"DELETE FROM {table}")
+        assert second.execute(f"SELECT COUNT(*) FROM {table}")[0][0] > 0
 
 
 def test_rows_from_before_the_chain_are_allowed_only_first(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import orjson
 
 from devices.aliases import Alias, AliasBook
+from devices.credentials import Credentials
 from devices.models import Rejection
 from devices.records import DeviceRecord, Home, Resident
 from devices.registry import Registry
@@ -31,7 +32,8 @@ def _ingestor(tmp_path: Path) -> Ingestor:
     registry.add_resident(Resident("R1", "test", "H1"), replace=True)
     registry.add_device(DeviceRecord("W1", "wearable", "wearable", resident_id="R1", worn_at="wrist"), replace=True)
     registry.add_device(DeviceRecord("Z-SMOKE", "home_sensor", "smoke", home_id="H1", room="kitchen"), replace=True)
-    AliasBook(db).add(Alias("zigbee2mqtt", "kitchen smoke", "Z-SMOKE"))
+    Credentials(db).issue("bridge-1", kind="bridge")
+    AliasBook(db).add(Alias("zigbee2mqtt", "kitchen smoke", "Z-SMOKE", "bridge-1"))
     inbox = Inbox(asyncio.get_running_loop(), 100_000)
     settings = IngestSettings(device_rate_per_s=1.0, device_burst=BURST, dead_letters_per_source_hour=20)
     return Ingestor(settings, inbox, DuckDBStore(tmp_path / "t.duckdb"), db, registry, lambda mids: None)
@@ -55,7 +57,7 @@ def test_random_ids_share_one_bucket_and_one_dead_letter_cap(tmp_path: Path) -> 
             assert ingestor.stats.rejected["rate_limited"] >= 5000 - BURST - 1
             # the registered wearable and the aliased zigbee sensor keep their own budgets
             good = ingestor.prepare([_msg("eldercare/W1/telemetry", i) for i in range(10)]
-                                    + [_msg("zigbee2mqtt/kitchen smoke", 100 + i, {"smoke": False})
+                                    + [_msg("zigbee2mqtt/bridge-1/kitchen smoke", 100 + i, {"smoke": False})
                                        for i in range(10)])
             assert len(good.readings) == 20 and not good.rejections
             assert set(ingestor.flood._buckets) == {UNREGISTERED, "W1", "Z-SMOKE"}

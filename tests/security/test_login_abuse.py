@@ -13,7 +13,14 @@ import pytest
 from staff_app import PASSWORD, StaffClient, staff_hub
 
 from dashboard.auth import AuthError, StaffAuth
-from dashboard.login_throttle import BASE_DELAY_S, FREE_FAILURES, MAX_DELAY_S, LoginThrottle, delay_after
+from dashboard.login_throttle import (
+    BASE_DELAY_S,
+    FORGET_S,
+    FREE_FAILURES,
+    MAX_DELAY_S,
+    LoginThrottle,
+    delay_after,
+)
 
 
 class Clock:
@@ -97,11 +104,38 @@ def test_delays_grow_and_are_capped() -> None:
     assert delay_after(100) == MAX_DELAY_S
 
 
-def test_throttle_memory_is_bounded() -> None:
-    throttle = LoginThrottle(max_keys=100)
+def test_throttle_memory_is_bounded(tmp_path: Path) -> None:
+    from devices.statedb.sqlite import StateDB
+
+    throttle = LoginThrottle(StateDB(tmp_path / "state.sqlite"), max_keys=100)
     for i in range(1000):
-        throttle.failed(f"random-{i}", "203.0.113.9", 0.0)
+        throttle.failed(f"random-{i}", "203.0.113.9", float(i))
     assert len(throttle) == 100
+    throttle.summaries(FORGET_S + 2000.0)  # quiet for an hour: forgotten
+    assert len(throttle) == 0
+
+
+def test_the_throttle_is_shared_by_workers_and_survives_a_restart(open_db) -> None:
+    """Issue 16: two workers (two connections to one state store, SQLite or PostgreSQL) see the same waits, a
+    restarted hub keeps them, and a right password from an address that has not failed is never refused."""
+    first, second = LoginThrottle(open_db()), LoginThrottle(open_db())
+    now, attacker = 1_000_000.0, "203.0.113.66"
+    for i in range(FREE_FAILURES):  # the attacker's tries spread over both workers
+        worker = first if i % 2 else second
+        assert worker.wait("commander", attacker, now) == 0.0
+        worker.failed("commander", attacker, now)
+    assert first.wait("commander", attacker, now + 0.1) > 0 and second.wait("commander", attacker, now + 0.2) > 0
+    assert first.wait("commander", "10.1.2.3", now + 0.3) == 0.0  # the commander's own address: never refused
+    second.failed("commander", attacker, now + 2)  # a try after the wait doubles it on both workers
+    restarted = LoginThrottle(open_db())  # a new process: the waits are still there
+    assert restarted.wait("commander", attacker, now + 2.5) == pytest.approx(2 * BASE_DELAY_S - 0.5)
+    assert restarted.wait("commander", "10.1.2.3", now + 2.5) == 0.0
+    # the three refused attempts are summarised once, by one of them, after the wait
+    later = now + MAX_DELAY_S
+    summaries = [*first.summaries(later), *second.summaries(later), *restarted.summaries(later)]
+    assert [(s.username, s.client, s.refused) for s in summaries] == [("commander", attacker, 3)]
+    restarted.succeeded("commander", attacker)
+    assert len(first) == 0 and first.wait("commander", attacker, later) == 0.0
 
 
 def _session_auth(tmp_path: Path, clock: Clock) -> StaffAuth:

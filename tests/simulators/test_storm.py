@@ -1,4 +1,5 @@
-"""The storm scenario: its curves, and `hub demo --scenario storm` reaching a warning and a CAP alert within 60 s."""
+"""The storm scenario: its curves, and `hub demo --scenario storm` drafting a CAP warning within 60 s that goes out
+only once a commander approves it (issue 14)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -21,6 +23,7 @@ from simulators.telemetry import SimDevice, terminal_payload
 HUB = [sys.executable, "-m", "hub.cli"]
 ATOM = "{http://www.w3.org/2005/Atom}"
 FIRST_WARNING_S = 60.0
+XSD = Path(__file__).resolve().parents[3] / "shared/standards/cap-1.2.xsd"
 
 
 def _terminal(device_id: str, kind: str, village: str) -> SimDevice:
@@ -47,22 +50,40 @@ def test_river_rises_south_first_landslide_slips_and_reports_grow() -> None:
     assert later[0][1]["indicators"]["affected_population"] > first[0][1]["indicators"]["affected_population"]
 
 
-def _first_cap(base: str, deadline: float) -> tuple[float, str]:
-    """Poll the open CAP feed until it lists an alert; (seconds waited, the alert's CAP XML)."""
+def _feed_links(base: str) -> list[str]:
+    """The CAP links the open feed lists."""
+    feed = etree.fromstring(httpx.get(f"{base}/cap/alerts.xml", timeout=5).content)
+    return [link.get("href") for link in feed.findall(f"{ATOM}entry/{ATOM}link")]
+
+
+def _first_draft(base: str, cookies: httpx.Cookies, deadline: float) -> tuple[float, dict[str, Any]]:
+    """Poll the drafts until one waits for the commander; (when, the draft)."""
     while time.monotonic() < deadline:
         try:
-            feed = etree.fromstring(httpx.get(f"{base}/cap/alerts.xml", timeout=2).content)
-        except (httpx.HTTPError, etree.XMLSyntaxError):
-            feed = None
-        links = [] if feed is None else feed.findall(f"{ATOM}entry/{ATOM}link")
-        if links:
-            return time.monotonic(), httpx.get(links[0].get("href"), timeout=5).text
+            drafts = httpx.get(f"{base}/api/command/drafts", cookies=cookies, timeout=2).json()["drafts"]
+        except (httpx.HTTPError, KeyError, ValueError):
+            drafts = []
+        if drafts:
+            return time.monotonic(), drafts[0]
         time.sleep(0.5)
-    raise AssertionError("no CAP alert in the feed")
+    raise AssertionError("no CAP draft within the time")
+
+
+def _login(base: str, deadline: float) -> httpx.Cookies:
+    while True:
+        try:
+            login = httpx.post(f"{base}/api/login", json={"username": "commander", "password": "commander-demo"},
+                               timeout=5)  # fmt: skip
+            login.raise_for_status()
+            return login.cookies
+        except httpx.HTTPError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
 
 
 @pytest.mark.integration
-def test_demo_storm_reaches_a_warning_and_a_cap_alert_within_60_s(tmp_path: Path) -> None:
+def test_demo_storm_drafts_within_60_s_and_issues_only_what_a_commander_approved(tmp_path: Path) -> None:
     port = free_port()
     started = time.monotonic()
     args = ["demo", "--scenario", "storm", "--http-port", str(port), "--data-dir", str(tmp_path), "--residents", "30",
@@ -71,13 +92,23 @@ def test_demo_storm_reaches_a_warning_and_a_cap_alert_within_60_s(tmp_path: Path
                             text=True)  # fmt: skip
     try:
         base = f"http://127.0.0.1:{port}"
-        at, xml = _first_cap(base, started + FIRST_WARNING_S + 30)
-        print(f"\nstorm demo: first CAP alert {at - started:.1f} s after `hub demo --scenario storm` started")
+        cookies = _login(base, started + 30)
+        at, draft = _first_draft(base, cookies, started + FIRST_WARNING_S + 30)
+        print(f"\nstorm demo: first CAP draft {at - started:.1f} s after `hub demo --scenario storm` started")
         assert at - started <= FIRST_WARNING_S
-        assert "<msgType>Alert</msgType>" in xml and "warningColour" in xml
-        login = httpx.post(f"{base}/api/login", json={"username": "admin", "password": "admin-demo"}, timeout=10)
-        state = httpx.get(f"{base}/api/command/state", cookies=login.cookies, timeout=10).json()
+        assert _feed_links(base) == []  # issue 14: nothing goes out that nobody approved
+        state = httpx.get(f"{base}/api/command/state", cookies=cookies, timeout=10).json()
         assert state["areas"] and state["teams"]
+        assert _feed_links(base) == []
+        csrf = {"X-CSRF-Token": cookies.get("hub_csrf", "")}
+        answer = httpx.post(f"{base}/api/command/drafts/{draft['draft_id']}/approve", cookies=cookies, headers=csrf,
+                            timeout=10).json()  # fmt: skip
+        (link,) = _feed_links(base)
+        xml = httpx.get(link, timeout=5).content
+        assert answer["identifier"] in link
+        schema = etree.XMLSchema(etree.parse(str(XSD)))
+        assert schema.validate(etree.fromstring(xml)), schema.error_log
+        assert b"<msgType>Alert</msgType>" in xml and "预警".encode() in xml
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=30)
         assert proc.returncode == 0 and "Traceback" not in out, out
