@@ -246,7 +246,9 @@ def add_run(sub: Sub) -> None:
     p = sub.add_parser("run", help="run the hub against an existing broker (settings from HUB_* variables)",
                        description="Run ingest, store, detectors and dashboard. Settings come from HUB_* "
                        "environment variables (e.g. HUB_MQTT__URL); flags override them.")
-    p.add_argument("--mqtt-url", help="broker URL, mqtt://[user:pass@]host:port (env HUB_MQTT__URL)")
+    p.add_argument("--mqtt-url", action="append",
+                   help="broker URL, mqtt://[user:pass@]host:port (env HUB_MQTT__URL); repeat it, or separate URLs "
+                   "with commas, for the nodes of a broker cluster (the hub moves to another when its node dies)")
     p.add_argument("--http-port", type=int, help="dashboard port (env HUB_HTTP__PORT, default 8000)")
     p.add_argument("--data-dir", type=Path, help="folder for telemetry and state (env HUB_STORE__DATA_DIR)")
     p.add_argument("--client-id", help="MQTT client id; fixed, so the broker keeps the session")
@@ -256,11 +258,16 @@ def add_run(sub: Sub) -> None:
     p.set_defaults(handler=cmd_run)
 
 
+def join_urls(urls: list[str] | None) -> str:
+    """--mqtt-url given several times: one comma-separated list ('' when not given)."""
+    return ",".join(urls or [])
+
+
 def settings_from(args: argparse.Namespace) -> Settings:
     """HUB_* environment with the command line's overrides."""
     base = Settings()
     mqtt = base.mqtt.model_copy(update={k: v for k, v in
-                                        (("url", args.mqtt_url), ("client_id", args.client_id),
+                                        (("url", join_urls(args.mqtt_url)), ("client_id", args.client_id),
                                          ("allow_anonymous_broker", getattr(args, "allow_anonymous_broker", False)))
                                         if v})
     http = base.http.model_copy(update={"port": args.http_port} if args.http_port is not None else {})
@@ -307,7 +314,9 @@ def add_simulate(sub: Sub) -> None:
     p = sub.add_parser("simulate", help="publish a simulated community's telemetry to a broker",
                        description="Publish as every simulated device (its own client id and username). "
                        "Register the same community first: hub registry seed --data-dir ...")
-    p.add_argument("--mqtt-url", default="mqtt://127.0.0.1:1883", help="broker URL")
+    p.add_argument("--mqtt-url", action="append",
+                   help="broker URL (default mqtt://127.0.0.1:1883); repeat it, or separate URLs with commas, for "
+                   "the nodes of a cluster: devices spread over them and move to another when theirs dies")
     p.add_argument("--residents", type=int, default=200, help="simulated residents (default 200)")
     p.add_argument("--terminals", type=int, default=20, help="disaster terminals (default 20)")
     p.add_argument("--seed", type=int, default=7, help="community seed (default 7)")
@@ -319,9 +328,10 @@ def add_simulate(sub: Sub) -> None:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     """Burst (--count) or real time until Ctrl-C."""
-    mqtt = _guard(lambda: MqttSettings(url=args.mqtt_url))
+    mqtt = _guard(lambda: MqttSettings(url=join_urls(args.mqtt_url) or "mqtt://127.0.0.1:1883"))
     community = demo_community(args)
-    sim = Simulation(community, mqtt.host, mqtt.port, SimOptions(args.speed, args.seed, not args.no_acc))
+    sim = Simulation(community, mqtt.host, mqtt.port, SimOptions(args.speed, args.seed, not args.no_acc),
+                     nodes=mqtt.nodes)
     _guard(sim.fleet.connect)
     try:
         if args.count:

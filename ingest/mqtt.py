@@ -5,6 +5,11 @@ while the hub is down. manual_ack=True: a message is acknowledged only after ing
 detectors have handled it, so even `kill -9` loses nothing (the broker redelivers unacknowledged messages on
 reconnect). Callbacks never raise:
 an exception inside one would kill paho's network thread.
+
+Issue 20: a broker that refuses MQTT 5 (NATS, RabbitMQ: 3.1.1 only) gets MQTT 3.1.1 with a persistent session
+(clean_session false, QoS 1): the same guarantees, since acks stay manual and dedup by (device, seq) is ingest's.
+Several URLs name the nodes of a cluster: the hub connects to the first that answers and, when its node dies, moves
+to the next (round robin), where the cluster's copy of its session redelivers what it had not acknowledged.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from devices.redact import redact_urls
+from devices.redact import redact_url, redact_urls
 from ingest.inbox import Inbound, Inbox
 from ingest.readahead import Publish, ReadAheadClient
 from ingest.settings import MqttSettings
@@ -35,6 +40,8 @@ _PUBACK = struct.Struct("!BBH")  # PUBACK fixed header, remaining length 2, pack
 SUBSCRIPTIONS = ("eldercare/+/+", "disaster/+/+", "zigbee2mqtt/#", "owntracks/+/+",  # issue 9: existing clients
                  "responders/+/status")  # issue 5: responder apps answer offers
 CONNECT_TIMEOUT_S = 10.0
+TRANSIENT_REFUSALS = (0x88, 0x89)  # CONNACK "server unavailable" / "server busy" (3.1.1's 3 reads as 0x88)
+UNSUPPORTED_PROTOCOL = (0x84, 0x01)  # CONNACK "unsupported protocol version" (MQTT 5 code; paho's view of 3.1.1's 1)
 SUBSCRIBE_CHUNK = 200  # topics per SUBSCRIBE packet when a shard follows thousands of devices
 DOWNLINK_CHANNEL = "set"  # eldercare/<id>/set: the hub's own downlinks (docs/mqtt-contract.md), never its input
 
@@ -61,6 +68,11 @@ class BrokerUnreachable(RuntimeError):
     """The broker refused or could not be reached; the message says what to do."""
 
 
+def protocol_refused(reason: object) -> bool:
+    """True when a CONNACK says the broker does not speak the MQTT version the client asked for."""
+    return bool(getattr(reason, "is_failure", False)) and getattr(reason, "value", None) in UNSUPPORTED_PROTOCOL
+
+
 class MqttLink:
     """Connects, subscribes, feeds the inbox, acks, and publishes downlinks."""
 
@@ -71,40 +83,102 @@ class MqttLink:
         self.connected = threading.Event()
         self.on_link = on_link  # called with "up" / "down" from paho's thread
         self.refused: str | None = None
+        self.refused_protocol = False  # the last refusal was "unsupported protocol version"
         self.topic_source = topic_source  # topic shards (issue 7): this worker's topics, asked on each connect
         self._stopping = False
         self._generation = 0
-        self._client = ReadAheadClient(CallbackAPIVersion.VERSION2, client_id=settings.client_id,
-                                       protocol=mqtt.MQTTv5, manual_ack=True)
+        self._node = 0  # index in settings.nodes of the node connected to (or tried next)
+        self._answered = threading.Event()  # a CONNACK came, accepting or refusing
+        self._up = False  # a connection is established (the next disconnect is a drop)
+        self._gave_up = False  # the broker refused the hub for good (credentials, protocol): no retry
+        self.protocol = mqtt.MQTTv311 if settings.protocol == "3.1.1" else mqtt.MQTTv5
+        self._client = self._make_client()
+
+    def _make_client(self) -> ReadAheadClient:
+        settings, v5 = self.settings, self.protocol == mqtt.MQTTv5
+        # MQTT 3.1.1 has no session expiry: clean_session=False keeps the session until the hub says otherwise.
+        client = ReadAheadClient(CallbackAPIVersion.VERSION2, client_id=settings.client_id, protocol=self.protocol,
+                                 manual_ack=True, clean_session=None if v5 else False)
         if settings.username:
-            self._client.username_pw_set(settings.username, settings.password)
+            client.username_pw_set(settings.username, settings.password)
         if settings.tls:  # issue 16: mqtts://, the broker's certificate checked against the CA file
-            self._client.tls_set(ca_certs=_path(settings.tls_ca_file), certfile=_path(settings.tls_cert_file),
-                                 keyfile=_path(settings.tls_key_file))
-        self._client.reconnect_delay_set(min_delay=1, max_delay=30)
-        self._client.max_queued_messages_set(0)
-        self._client.on_connect = self._on_connect
-        self._client.on_disconnect = self._on_disconnect
-        self._client.on_message = self._on_message
-        self._client.fast_publish = self._on_publishes
+            client.tls_set(ca_certs=_path(settings.tls_ca_file), certfile=_path(settings.tls_cert_file),
+                           keyfile=_path(settings.tls_key_file))
+        client.reconnect_delay_set(min_delay=1, max_delay=30 if len(settings.nodes) == 1 else 2)
+        client.max_queued_messages_set(0)
+        client.on_connect = self._on_connect
+        client.on_connect_fail = self._on_connect_fail
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.fast_publish = self._on_publishes
+        return client
+
+    @property
+    def node_url(self) -> str:
+        """The (redacted) URL of the node connected to, or tried next."""
+        return redact_url(self.settings.urls[self._node])
 
     def start(self) -> None:
-        """Connect (raising BrokerUnreachable with a hint) and start paho's network thread."""
-        props = Properties(PacketTypes.CONNECT)
-        props.SessionExpiryInterval = self.settings.session_expiry_s
-        props.ReceiveMaximum = self.settings.receive_maximum
-        try:
-            self._client.connect(self.settings.host, self.settings.port, self.settings.keepalive_s,
-                                 clean_start=False, properties=props)
-        except OSError as exc:  # ssl.SSLError too: a certificate not signed by tls_ca_file
-            raise BrokerUnreachable(f"cannot reach the MQTT broker at {self.settings.safe_url} "
-                                    f"({redact_urls(str(exc))}); start it, or point HUB_MQTT__URL / --mqtt-url at a "
-                                    "running broker") from exc
-        self._client.loop_start()
-        if not self.connected.wait(CONNECT_TIMEOUT_S):
-            self.stop()
+        """Connect (raising BrokerUnreachable with a hint) and start paho's network thread.
+
+        Tries each node in turn; a node that refuses MQTT 5 is asked again in 3.1.1 (protocol "auto").
+        """
+        failures: list[str] = []
+        for _ in range(len(self.settings.nodes)):
+            try:
+                self._connect_once()
+                return
+            except BrokerUnreachable as exc:
+                failures.append(str(exc))
+                self._next_node()
+        if len(failures) == 1:
+            raise BrokerUnreachable(failures[0])
+        raise BrokerUnreachable("no node of the MQTT broker cluster accepted the hub: " + "; ".join(failures))
+
+    def _connect_once(self) -> None:
+        host, port = self.settings.nodes[self._node]
+        while True:
+            self._answered.clear()
+            self.refused, self._gave_up = None, False
+            try:
+                if self.protocol == mqtt.MQTTv5:
+                    props = Properties(PacketTypes.CONNECT)
+                    props.SessionExpiryInterval = self.settings.session_expiry_s
+                    props.ReceiveMaximum = self.settings.receive_maximum
+                    self._client.connect(host, port, self.settings.keepalive_s, clean_start=False, properties=props)
+                else:
+                    self._client.connect(host, port, self.settings.keepalive_s)
+            except OSError as exc:  # ssl.SSLError too: a certificate not signed by tls_ca_file
+                raise BrokerUnreachable(f"cannot reach the MQTT broker at {self.node_url} "
+                                        f"({redact_urls(str(exc))}); start it, or point HUB_MQTT__URL / --mqtt-url at "
+                                        "a running broker") from exc
+            self._client.loop_start()
+            self._answered.wait(CONNECT_TIMEOUT_S)
+            if self.connected.is_set():
+                return
+            self._client.loop_stop()
+            _close_socket(self._client)
+            if self._downgrade():
+                continue
             why = self.refused or "no CONNACK"
-            raise BrokerUnreachable(f"the MQTT broker at {self.settings.safe_url} did not accept the hub: {why}")
+            raise BrokerUnreachable(f"the MQTT broker at {self.node_url} did not accept the hub: {why}")
+
+    def _downgrade(self) -> bool:
+        """After a refusal of MQTT 5 (protocol "auto"): rebuild the client in 3.1.1; False when not applicable."""
+        if not (self.refused_protocol and self.settings.protocol == "auto" and self.protocol == mqtt.MQTTv5):
+            return False
+        logger.warning("the MQTT broker at %s does not speak MQTT 5; using MQTT 3.1.1 with a persistent session",
+                       self.node_url)
+        self.protocol = mqtt.MQTTv311
+        self._client = self._make_client()
+        return True
+
+    def _next_node(self) -> None:
+        """Point paho at the next node (its own reconnect loop then dials it)."""
+        self._node = (self._node + 1) % len(self.settings.nodes)
+        host, port = self.settings.nodes[self._node]
+        # paho's host/port setters refuse while its state is "connection lost"; its reconnect() reads these two.
+        self._client._host, self._client._port = host, port
 
     def stop(self) -> None:
         """Disconnect cleanly; the broker keeps the session and queues new messages."""
@@ -143,8 +217,10 @@ class MqttLink:
 
     def subscribe(self, topics: list[str]) -> None:
         """Subscribe to topics at QoS 1 (a shard following its registry); while offline, on_connect does it."""
+        v5 = self.protocol == mqtt.MQTTv5  # MQTT 3.1.1 has no No Local: the callbacks drop `/set` topics there
         for i in range(0, len(topics), SUBSCRIBE_CHUNK):
-            self._client.subscribe([(t, _options(t)) for t in topics[i : i + SUBSCRIBE_CHUNK]])
+            chunk = topics[i : i + SUBSCRIBE_CHUNK]
+            self._client.subscribe([(t, _options(t)) for t in chunk] if v5 else [(t, 1) for t in chunk])
 
     def unsubscribe(self, topics: list[str]) -> None:
         """Drop topics (a device left this worker's shard)."""
@@ -160,15 +236,28 @@ class MqttLink:
     def _on_connect(self, client: mqtt.Client, _ud: object, _flags: object, reason: object, _p: object) -> None:
         try:
             if getattr(reason, "is_failure", False):
+                if self.connected.is_set() and getattr(reason, "value", None) in TRANSIENT_REFUSALS:
+                    # a cluster node that cannot serve sessions yet (e.g. JetStream electing leaders after a node
+                    # died): it closes the connection, and on_disconnect sends the next attempt to another node
+                    logger.warning("the broker at %s cannot take the hub now: %s", self.node_url, reason)
+                    return
                 self.refused = str(reason)
-                logger.error("broker refused the hub: %s", reason)
+                self.refused_protocol = protocol_refused(reason)
+                if not self.refused_protocol:
+                    logger.error("broker refused the hub: %s", reason)
+                self._gave_up = True
                 client.disconnect()  # refused credentials: stop retrying, report (aiomqtt does the same)
+                self._answered.set()
                 return
+            self._gave_up = False
             self._generation += 1  # a new connection: tags of the previous one must not be acked on it
             self.subscribe(self._topics())
             first = not self.connected.is_set()
             self.connected.set()
-            logger.info("connected to %s", self.settings.safe_url)
+            self._up = True
+            self._answered.set()
+            version = "MQTT 5" if self.protocol == mqtt.MQTTv5 else "MQTT 3.1.1, persistent session"
+            logger.info("connected to %s (%s)", self.node_url, version)
             if not first and self.on_link is not None:
                 self.on_link("up")
         except Exception:
@@ -176,12 +265,29 @@ class MqttLink:
 
     def _on_disconnect(self, _c: mqtt.Client, _ud: object, _flags: object, reason: object, _p: object) -> None:
         with contextlib.suppress(Exception):  # logging must never kill paho's thread
+            was_up, self._up = self._up, False
             if self._stopping:
                 logger.info("disconnected from the broker; it keeps the hub's session")
-            else:
-                if self.on_link is not None:
-                    self.on_link("down")
-                logger.warning("disconnected from broker (%s); paho reconnects with backoff", reason)
+                return
+            if self._gave_up:
+                return  # the close after a refused CONNECT: start() or on_connect reported it
+            was = self.node_url
+            if len(self.settings.nodes) > 1:
+                self._next_node()
+            if not was_up:  # closed before a CONNACK, or after a transient refusal
+                logger.info("the broker at %s closed the connection before accepting it; next try: %s", was,
+                            self.node_url)
+                return
+            if self.on_link is not None:
+                self.on_link("down")
+            logger.warning("disconnected from broker %s (%s); reconnecting to %s with backoff", was, reason,
+                           self.node_url)
+
+    def _on_connect_fail(self, _c: mqtt.Client, _ud: object) -> None:
+        """A reconnect attempt could not reach its node: the next attempt dials the next node."""
+        with contextlib.suppress(Exception):
+            if len(self.settings.nodes) > 1:
+                self._next_node()
 
     def _on_publishes(self, publishes: list[Publish]) -> None:
         """The fast path's batch of QoS 0/1 messages (ingest/readahead.py), handed to the inbox at once."""
@@ -216,18 +322,40 @@ class MqttLink:
 def anonymous_accepted(settings: MqttSettings, timeout_s: float = 5.0) -> bool:
     """True when the broker of `settings` accepts a client with no user name and no password (issue 16).
 
-    Connects once, as the hub would (same host, port and TLS), with a throwaway client id and a clean session;
-    raises BrokerUnreachable when the broker cannot be reached or gives no answer in time.
+    Connects once, as the hub would (same host, port and TLS; the first node of a cluster that can be reached; MQTT 5,
+    then 3.1.1 when 5 is refused), with a throwaway client id and a clean session; raises BrokerUnreachable when no
+    node can be reached or none gives an answer in time.
     """
-    answer: list[bool] = []
+    protocols = {"auto": (mqtt.MQTTv5, mqtt.MQTTv311), "5": (mqtt.MQTTv5,), "3.1.1": (mqtt.MQTTv311,)}
+    unreachable: BrokerUnreachable | None = None
+    for host, port in settings.nodes:
+        try:
+            for protocol in protocols[settings.protocol]:
+                answer = _probe_anonymous(settings, host, port, protocol, timeout_s)
+                if answer is not None:
+                    return answer
+            return False  # refused every protocol version offered: not an anonymous broker
+        except BrokerUnreachable as exc:
+            if "certificate" in str(exc):
+                raise
+            unreachable = exc
+    assert unreachable is not None
+    raise unreachable
+
+
+def _probe_anonymous(settings: MqttSettings, host: str, port: int, protocol: mqtt.MQTTProtocolVersion,
+                     timeout_s: float) -> bool | None:
+    """One anonymous CONNECT: True accepted, False refused, None refused for its protocol version."""
+    answer: list[bool | None] = []
     done = threading.Event()
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"hub-anonymous-probe-{time.monotonic_ns()}",
-                         protocol=mqtt.MQTTv5)
+                         protocol=protocol)
     if settings.tls:
         client.tls_set(ca_certs=_path(settings.tls_ca_file))
+    url = redact_url(settings.urls[settings.nodes.index((host, port))])
 
     def on_connect(c: mqtt.Client, _ud: object, _flags: object, reason: object, _p: object) -> None:
-        answer.append(not getattr(reason, "is_failure", False))
+        answer.append(None if protocol_refused(reason) else not getattr(reason, "is_failure", False))
         done.set()
         c.disconnect()
 
@@ -239,19 +367,26 @@ def anonymous_accepted(settings: MqttSettings, timeout_s: float = 5.0) -> bool:
     client.on_connect = on_connect
     client.on_disconnect = on_disconnect
     try:
-        client.connect(settings.host, settings.port, 10)
+        client.connect(host, port, 10)
     except ssl.SSLError as exc:
         if "CERTIFICATE_VERIFY_FAILED" in str(exc):
-            raise BrokerUnreachable(f"the MQTT broker at {settings.safe_url} has a certificate not signed by "
+            raise BrokerUnreachable(f"the MQTT broker at {url} has a certificate not signed by "
                                     f"tls_ca_file ({exc})") from exc
         return False  # the broker refused the handshake of a client without a certificate
     except OSError as exc:
-        raise BrokerUnreachable(f"cannot reach the MQTT broker at {settings.safe_url} ({redact_urls(str(exc))}); "
+        raise BrokerUnreachable(f"cannot reach the MQTT broker at {url} ({redact_urls(str(exc))}); "
                                 "start it, or point HUB_MQTT__URL / --mqtt-url at a running broker") from exc
     client.loop_start()
     try:
         if not done.wait(timeout_s):
-            raise BrokerUnreachable(f"the MQTT broker at {settings.safe_url} did not answer a CONNECT")
+            raise BrokerUnreachable(f"the MQTT broker at {url} did not answer a CONNECT")
     finally:
         client.loop_stop()
+        _close_socket(client)
     return answer[0]
+
+
+def _close_socket(client: mqtt.Client) -> None:
+    """Close a client's socket after a refused or unanswered CONNECT (its loop is stopped; paho has no public call)."""
+    with contextlib.suppress(Exception):
+        client._sock_close()

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
@@ -25,7 +26,12 @@ class MqttSettings(Section):
     """How the hub reaches its MQTT broker."""
 
     url: str = Field("mqtt://127.0.0.1:1883", description="Broker URL: mqtt://[user:password@]host:port, or "
-                     "mqtts://... for TLS (default port 8883; the broker's certificate checked against tls_ca_file)")
+                     "mqtts://... for TLS (default port 8883; the broker's certificate checked against tls_ca_file). "
+                     "Several nodes of a broker cluster (issue 20): comma-separated URLs; the hub connects to the "
+                     "first that answers and moves to the next when its node dies")
+    protocol: Literal["auto", "5", "3.1.1"] = Field(
+        "auto", description="MQTT version: auto = MQTT 5, falling back to 3.1.1 (persistent session, clean_session "
+        "false) when the broker refuses 5, as NATS and RabbitMQ do")
     tls_ca_file: Path | None = Field(None, description="CA certificate(s) that signed the broker's certificate "
                                      "(mqtts:// only; empty = the system's trust store)")
     tls_cert_file: Path | None = Field(None, description="Client certificate of the hub, for a broker that "
@@ -45,14 +51,20 @@ class MqttSettings(Section):
     @field_validator("url")
     @classmethod
     def _check_url(cls, value: str) -> str:
-        parsed = urlparse(value)
-        try:
-            _ = parsed.port  # a bad port (or a raw '/' in the password) raises here, not later
-        except ValueError:
-            raise ValueError(f"expected mqtt://host:port or mqtts://host:port, got {redact_url(value)!r}") from None
-        if parsed.scheme not in ("mqtt", "tcp", *TLS_SCHEMES) or not parsed.hostname:
-            raise ValueError(f"expected mqtt://host:port or mqtts://host:port, got {redact_url(value)!r}")
-        return value
+        urls = split_urls(value)
+        if not urls:
+            raise ValueError("expected mqtt://host:port or mqtts://host:port, got nothing")
+        for url in urls:
+            parsed = urlparse(url)
+            try:
+                _ = parsed.port  # a bad port (or a raw '/' in the password) raises here, not later
+            except ValueError:
+                raise ValueError(f"expected mqtt://host:port or mqtts://host:port, got {redact_url(url)!r}") from None
+            if parsed.scheme not in ("mqtt", "tcp", *TLS_SCHEMES) or not parsed.hostname:
+                raise ValueError(f"expected mqtt://host:port or mqtts://host:port, got {redact_url(url)!r}")
+        if len({urlparse(u).scheme in TLS_SCHEMES for u in urls}) > 1:
+            raise ValueError("the nodes of one broker cluster are all mqtt:// or all mqtts://")
+        return ",".join(urls)
 
     @model_validator(mode="after")
     def _check_tls(self) -> MqttSettings:
@@ -85,32 +97,48 @@ class MqttSettings(Section):
     @property
     def tls(self) -> bool:
         """True for mqtts:// (TLS to the broker)."""
-        return urlparse(self.url).scheme in TLS_SCHEMES
+        return urlparse(self.urls[0]).scheme in TLS_SCHEMES
+
+    @property
+    def urls(self) -> list[str]:
+        """Every broker node's URL, in the order given."""
+        return split_urls(self.url)
 
     @property
     def safe_url(self) -> str:
-        """The URL without user name and password: the only form that may be logged or raised (issue 16)."""
-        return redact_url(self.url)
+        """The URL(s) without user name and password: the only form that may be logged or raised (issue 16)."""
+        return ",".join(redact_url(u) for u in self.urls)
+
+    @property
+    def nodes(self) -> list[tuple[str, int]]:
+        """(host, port) of every broker node, in the order given."""
+        default = 8883 if self.tls else 1883
+        return [(p.hostname or "127.0.0.1", p.port or default) for p in map(urlparse, self.urls)]
 
     @property
     def host(self) -> str:
-        """Broker host name."""
-        return urlparse(self.url).hostname or "127.0.0.1"
+        """Host name of the first broker node."""
+        return self.nodes[0][0]
 
     @property
     def port(self) -> int:
-        """Broker TCP port."""
-        return urlparse(self.url).port or (8883 if self.tls else 1883)
+        """TCP port of the first broker node."""
+        return self.nodes[0][1]
 
     @property
     def username(self) -> str | None:
-        """User name from the URL, if any."""
-        return urlparse(self.url).username
+        """User name from the (first) URL, if any: every node of a cluster shares the users."""
+        return urlparse(self.urls[0]).username
 
     @property
     def password(self) -> str | None:
-        """Password from the URL, if any."""
-        return urlparse(self.url).password
+        """Password from the (first) URL, if any."""
+        return urlparse(self.urls[0]).password
+
+
+def split_urls(value: str) -> list[str]:
+    """Broker URLs from a comma-separated list (spaces and empty items ignored)."""
+    return [u.strip() for u in value.split(",") if u.strip()]
 
 
 class IngestSettings(Section):

@@ -3,6 +3,10 @@
 A thousand paho clients each with its own network thread would cost a thousand threads; instead every client runs
 without a loop thread (paho then writes a publish straight to its socket) and one epoll selector reads the
 PUBACKs of all of them. Each client sets a retained last will on its availability topic, as real devices do.
+
+Issue 20: given the nodes of a broker cluster, the devices spread over them (device i on node i mod N) and a device
+whose node dies reconnects to the next one; paho re-sends its unacknowledged QoS 1 publishes there (DUP set), so a
+reading may arrive twice but is never lost (the hub dedups by (device, seq)).
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import contextlib
 import selectors
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -32,9 +36,12 @@ class Fleet:
     """One paho client per simulated device, pumped by the caller's thread."""
 
     def __init__(self, host: str, port: int, devices: list[SimDevice],
-                 password: Callable[[str], str | None] | None = None, ca_file: Path | None = None) -> None:
+                 password: Callable[[str], str | None] | None = None, ca_file: Path | None = None,
+                 nodes: Sequence[tuple[str, int]] = ()) -> None:
         self.host, self.port = host, port
         self.ca_file = ca_file  # issue 16: connect over TLS, the broker's certificate checked against this CA
+        self.nodes = list(nodes) or [(host, port)]  # issue 20: the nodes of a broker cluster
+        self._node_of: dict[mqtt.Client, int] = {}
         self.devices = {d.record.device_id: d for d in devices}
         self.clients: dict[str, mqtt.Client] = {}
         self._sel = selectors.DefaultSelector()
@@ -77,12 +84,14 @@ class Fleet:
         items = list(self.devices.items())
         for start in range(0, len(items), CONNECT_CHUNK):
             chunk = []
-            for device_id, dev in items[start : start + CONNECT_CHUNK]:
+            for index, (device_id, dev) in enumerate(items[start : start + CONNECT_CHUNK], start):
                 client = self.clients[device_id] = self._client(dev)
+                node = self._node_of[client] = index % len(self.nodes)
+                host, port = self.nodes[node]
                 try:
-                    client.connect(self.host, self.port, KEEPALIVE_S)
+                    client.connect(host, port, KEEPALIVE_S)
                 except OSError as exc:  # ssl.SSLError too: a certificate the CA did not sign
-                    raise FleetError(f"simulator cannot reach the broker at {self.host}:{self.port}: {exc}") from exc
+                    raise FleetError(f"simulator cannot reach the broker at {host}:{port}: {exc}") from exc
                 self._watch(client)
                 chunk.append(client)
             self._await_connected(chunk, deadline, timeout_s)
@@ -152,6 +161,10 @@ class Fleet:
                 self._sel.unregister(sock)
         if self._is_refused(client):
             return
+        if len(self.nodes) > 1:  # its node may be dead: try the next one
+            node = self._node_of[client] = (self._node_of.get(client, 0) + 1) % len(self.nodes)
+            # paho's host/port setters refuse while its state is "connection lost"; reconnect() reads these two.
+            client._host, client._port = self.nodes[node]
         try:
             client.reconnect()
         except OSError:

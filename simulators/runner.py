@@ -11,7 +11,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,10 +70,12 @@ class Simulation:
     """A community publishing through its fleet of clients."""
 
     def __init__(self, community: Community, host: str, port: int, options: SimOptions,
-                 password: Callable[[str], str | None] | None = None, ca_file: Path | None = None) -> None:
+                 password: Callable[[str], str | None] | None = None, ca_file: Path | None = None,
+                 nodes: Sequence[tuple[str, int]] = ()) -> None:
         self.options = options
         self.devices = sim_devices(community, options.seed)
-        self.fleet = Fleet(host, port, self.devices, password, ca_file)  # ca_file: over TLS (issue 16)
+        # ca_file: over TLS (issue 16); nodes: a broker cluster's (issue 20)
+        self.fleet = Fleet(host, port, self.devices, password, ca_file, nodes)
         villages = [(v.village_id, v.lat) for v in community.villages]
         self.storm = storm_for(self.devices, villages) if options.scenario == "storm" else None
         self.script = DemoScript(self.devices, options.seed) if options.staged else None
