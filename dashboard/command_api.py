@@ -30,6 +30,7 @@ pages = APIRouter(tags=["command"], include_in_schema=False)
 async def state(ops: Ops) -> dict[str, Any]:
     """Areas with levels, gauges (up to 1,000), villages with reports, teams, incidents, relief, active CAP."""
     cc = ops.centre
+    cc.sync()  # issue 14: warnings and evacuation tasks recorded by another worker
     levels = cc.warnings.levels()
     areas = [
         {"area": a, "level": int(lv), "colour": lv.colour, **cc.evacuation_status(a)}

@@ -89,6 +89,7 @@ class CommandFeed(Detector):
 
     def advance(self, now: float) -> list[Detection]:
         """Overdue reports; now and then, gauges whose level time alone released and drafts the policy issues."""
+        self.centre.sync()  # issue 14: CAP messages and tasks another worker recorded (at most once a second)
         if now - self._scanned >= GAUGE_SCAN_S:
             self._scanned = now
             self.centre.advance_drafts(now)
