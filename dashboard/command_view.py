@@ -34,8 +34,8 @@ def gauges(cc: CommandCentre) -> list[dict[str, Any]]:
 def villages(ops: FieldOps) -> list[dict[str, Any]]:
     """Villages with their level, latest report of the newest event, and evacuation counts."""
     cc = ops.centre
-    event_id = next(reversed(cc.book.events), None)
-    latest = cc.book.latest(event_id) if event_id else {}
+    current = cc.book.current()  # issue 14: the newest event a commander declared
+    latest = cc.book.latest(current.event_id) if current else {}
     relocated = ops.relocated()
     out = []
     for v in list(cc.villages.values()):

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dashboard.auth import ROLES
+from dashboard.auth import REPORTER, ROLES
 
 STAFF = frozenset(ROLES)
+REPORTING = STAFF | {REPORTER}  # issue 14: village officers file reports (their own villages only, per handler)
 SUPERVISORS = frozenset({"supervisor", "commander", "admin"})
 COMMAND = frozenset({"commander", "admin"})
 ADMIN = frozenset({"admin"})
@@ -89,7 +90,8 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/api/command/state"): Rule(STAFF),
     ("GET", "/api/command/markers"): Rule(STAFF),
     ("GET", "/api/command/geojson"): Rule(STAFF),
-    ("POST", "/api/command/reports"): Rule(STAFF),  # operators take village officers' phoned-in reports
+    ("POST", "/api/command/reports"): Rule(REPORTING),  # operators take phoned-in reports; officers file their own
+    ("GET", "/api/command/reporting"): Rule(REPORTING),  # issue 14: the report form's events and villages
     ("GET", "/api/command/reports/draft"): Rule(STAFF),
     ("GET", "/api/command/reports/{event_id}/rollup.{fmt}"): Rule(STAFF),
     ("GET", "/api/command/evacuation/{area}"): Rule(STAFF),
@@ -105,6 +107,9 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/api/export"): Rule(SUPERVISORS, HEALTH),
     ("GET", "/fhir/Observation"): Rule(SUPERVISORS, HEALTH),
     # commanders
+    ("POST", "/api/command/events"): Rule(COMMAND),  # issue 14: commanders declare events
+    ("POST", "/api/command/events/{event_id}/stabilise"): Rule(COMMAND),  # ... and open the verified stage
+    ("PUT", "/api/command/reporters/{username}"): Rule(ADMIN),  # issue 14: the villages of a reporter account
     ("POST", "/api/command/teams"): Rule(COMMAND),
     ("POST", "/api/command/assign"): Rule(COMMAND),
     ("POST", "/api/command/warehouses"): Rule(COMMAND),

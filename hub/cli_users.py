@@ -7,7 +7,7 @@ import getpass
 from pathlib import Path
 from typing import Any
 
-from dashboard.auth import ROLES, AuthError, StaffAuth
+from dashboard.auth import ACCOUNT_ROLES, AuthError, StaffAuth
 from devices.statedb.sqlite import StateDB
 
 DEMO_USERS = (
@@ -27,7 +27,7 @@ def add_users(sub: Any) -> None:
     )
     p.add_argument("action", choices=["add", "list"], help="what to do")
     p.add_argument("username", nargs="?", help="user name (for add)")
-    p.add_argument("--role", choices=ROLES, default="operator", help="role (default operator)")
+    p.add_argument("--role", choices=ACCOUNT_ROLES, default="operator", help="role (default operator)")
     p.add_argument("--password", help="password (asked for when omitted)")
     p.add_argument("--name", default="", help="display name")
     p.add_argument("--data-dir", type=Path, default=Path("data"), help="the hub's data folder (default data)")

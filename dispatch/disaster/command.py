@@ -31,7 +31,7 @@ from alerts.disaster.cap import (
     parse_alert,
     update,
 )
-from alerts.disaster.reports import ReportBook, VillageReport
+from alerts.disaster.reports import DisasterEvent, ReportBook, ReportError, VillageReport
 from alerts.disaster.warnings import WarningLevel
 from devices.i18n import HUB, hub_language, t
 from devices.records import Village
@@ -52,6 +52,7 @@ from dispatch.disaster.drafts import (
     new_draft_id,
 )
 from dispatch.disaster.evacuation import STATES, Resident, TaskBoard, residents_in_area
+from dispatch.disaster.report_store import ReporterScopes, ReportStore
 from dispatch.disaster.stations import StationStore, StationThresholds
 from dispatch.disaster.store import ISSUED, RECEIVED, CommandStore
 
@@ -127,6 +128,7 @@ class CommandCentre:
         self.drafts = DraftStore(StateDB(Path(":memory:")))
         self.stations: dict[str, StationThresholds] = {}  # issue 14: each station's own thresholds
         self.station_store: StationStore | None = None
+        self.reporters = ReporterScopes(StateDB(Path(":memory:")))  # issue 14: in the state database after `restore`
         self._stations_version: tuple[int, float] = (0, 0.0)
 
     def add_site(self, site: Site) -> None:
@@ -251,6 +253,23 @@ class CommandCentre:
         evidence = {"source": "report", "event_id": event_id, "hazard": hazard, "officer": officer,
                     "indicators": indicators, "ts": ts, "terminal": f"report:{event_id}"}  # fmt: skip
         return self._draft_raise(village_id, WarningLevel.YELLOW, features, f"report:{event_id}", ts, evidence)
+
+    def declare_event(self, event_id: str, hazard: str, villages: list[str], actor: str, now: float) -> DisasterEvent:
+        """A commander declares an event (or adopts one a village's initial report named): the map's current one,
+        with the report deadlines of its villages running from its start. ReportError for an unknown village."""
+        unknown = sorted(set(villages) - set(self.villages))
+        if unknown:
+            raise ReportError("unknown_village", f"villages {unknown} are not registered", event_id)
+        event = self.book.open_event(event_id, hazard, now, villages, declared_by=actor)
+        self.publish("event", {"event_id": event_id, "hazard": event.hazard, "declared_by": actor,
+                               "villages": event.villages, "ts": event.started_at})  # fmt: skip
+        return event
+
+    def stabilise_event(self, event_id: str, actor: str, now: float) -> DisasterEvent:
+        """A commander marks the event stable: daily follow-ups end and the verified reports (核报) are due."""
+        event = self.book.stabilise(event_id, now, actor)
+        self.publish("event", {"event_id": event_id, "stabilised_at": now, "stabilised_by": actor})
+        return event
 
     def approve(self, draft_id: str, actor: str, edits: DraftEdits, now: float) -> tuple[Draft, CapWarning]:
         """Issue a pending draft (with the commander's edits) into the feed; DraftError when it cannot be."""
@@ -456,6 +475,8 @@ class CommandCentre:
             else:
                 skipped.add(area)
         self.drafts = DraftStore(store.db)  # issue 14: the drafts every worker lists and decides
+        ReportStore(store.db).load_into(self.book)  # issue 14: events and every report version, kept
+        self.reporters = ReporterScopes(store.db)
         self.station_store = StationStore(store.db)
         self.reload_stations()  # before the gauges' state: their trackers take up their own station's ladders
         for area, drafted in self.drafts.area_levels().items():  # the detector's level when it last drafted

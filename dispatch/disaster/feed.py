@@ -24,6 +24,7 @@ from dispatch.disaster.store import CommandStore
 
 logger = logging.getLogger(__name__)
 GAUGE_SCAN_S = 10.0  # device seconds between scans for levels released by time alone
+REPORT_KINDS = frozenset({"reporter"})  # issue 14: the terminals a village's reports may come from (not a gauge)
 
 
 class CommandFeed(Detector):
@@ -55,6 +56,10 @@ class CommandFeed(Detector):
         site = self.centre.sites.get(report.device_id)
         village = site.village_id if site else report.device_id
         try:
+            if site is None or site.kind not in REPORT_KINDS:  # the village is the registry's, never the payload's
+                kind = site.kind if site else "unregistered"
+                raise ReportError("not_a_reporter", f"terminal {report.device_id} ({kind}) does not file reports",
+                                  report.event_id, village)  # fmt: skip
             kept = self.centre.book.submit(
                 report.event_id,
                 village,
