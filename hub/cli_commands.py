@@ -23,7 +23,14 @@ from hub import demo_auth
 from hub.app import Hub, HubError, build_hub, install_signal_handlers, serve
 from hub.broker import BrokerError, Mosquitto, auth_config, tls_listener
 from hub.cli_users import ensure_demo_users
-from hub.demo_seed import demo_responders, register_responders, seed_contacts, seed_field_ops, seed_station_thresholds
+from hub.demo_seed import (
+    demo_responders,
+    register_responders,
+    seed_contacts,
+    seed_field_ops,
+    seed_station_thresholds,
+    with_reporters,
+)
 from hub.settings import BrokerSettings, HttpSettings, MqttSettings, Settings, StoreSettings
 from hub.tls import TlsFiles, demo_server_files
 from ingest.mqtt import BrokerUnreachable, anonymous_accepted
@@ -66,7 +73,8 @@ def _guard(fn: Any, *args: Any) -> Any:
 def demo_community(args: argparse.Namespace) -> Community:
     """The seeded community of --residents/--terminals/--seed in the county of HUB_DEMO__COUNTY_CODE."""
     county = _guard(Settings).demo.county_code
-    return _guard(lambda: build_community(args.residents, args.terminals, seed=args.seed, county_code=county))
+    return with_reporters(  # issue 14: village reports come from reporting terminals only
+        _guard(lambda: build_community(args.residents, args.terminals, seed=args.seed, county_code=county)))
 
 
 def add_demo(sub: Sub) -> None:
