@@ -11,6 +11,6 @@ def mount_command(app: FastAPI) -> None:
     """Include the command routers: /map, /command (draft review), /api/command/*, /cap/alerts.xml,
     /cap/alerts/<id>.xml, /api/cap/import."""
     for router in (command_api.router, command_api.pages, command_actions.router, drafts_api.router, drafts_api.pages,
-                   stations_api.router, events_api.router,
+                   stations_api.router, events_api.router, events_api.pages,
                    cap_api.feed, cap_api.router):
         app.include_router(router)

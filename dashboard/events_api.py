@@ -12,13 +12,19 @@ import time
 from typing import Any
 
 from fastapi import APIRouter, HTTPException
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from alerts.disaster.reports import STAGES, DisasterEvent, ReportError
+from alerts.disaster.reports import INDICATORS, STAGES, DisasterEvent, ReportError
 from dashboard.auth import REPORTER, StaffUser
 from dashboard.deps import Admin, Auth, Commander, Ctx, Ops, Reporting
+from dashboard.i18n_api import user_language
+from dashboard.pages import STATIC
+from devices.i18n import t
 
 router = APIRouter(prefix="/api/command", tags=["command"])
+pages = APIRouter(tags=["command"], include_in_schema=False)
+ASSETS = ("report.js", "report.css")
 EVENT_ID = r"^[A-Za-z0-9_.-]+$"
 
 
@@ -94,9 +100,13 @@ def villages_of(ops: Ops, user: StaffUser) -> list[str]:
 
 
 @router.get("/reporting")
-async def reporting(ops: Ops, user: Reporting) -> dict[str, Any]:
-    """What the report form offers this user: its villages, the events and which stages each accepts."""
+async def reporting(ops: Ops, auth: Auth, user: Reporting) -> dict[str, Any]:
+    """What the report form offers this user: its villages, the events and which stages each accepts, and the
+    indicators with their official names in the user's language."""
     mine = await asyncio.to_thread(villages_of, ops, user)
+    lang = await asyncio.to_thread(user_language, auth, user)
+    indicators = [{"key": k, "label": t(f"indicator.{k}", lang), "decimal": k.endswith(("_ha", "_cny"))}
+                  for k in INDICATORS]  # fmt: skip
     names = {v: ops.centre.villages[v].name for v in mine}
     book = ops.centre.book
     events = []
@@ -107,4 +117,18 @@ async def reporting(ops: Ops, user: Reporting) -> dict[str, Any]:
         stages = [s for s in STAGES if s != "verified" or e.stabilised_at is not None]
         events.append(event_json(e) | {"stages": stages, "latest": latest})
     return {"user": user.username, "role": user.role, "villages": [{"id": v, "name": n} for v, n in names.items()],
-            "events": events}  # fmt: skip
+            "events": events, "indicators": indicators}  # fmt: skip
+
+
+@pages.get("/report")
+def report_page() -> FileResponse:
+    """The phone-sized report form for village officers (it signs in through /api/login when needed)."""
+    return FileResponse(STATIC / "report.html", headers={"Cache-Control": "no-cache"})
+
+
+@pages.get("/report/{name}")
+def report_asset(name: str) -> FileResponse:
+    """The report form's script and style."""
+    if name not in ASSETS:
+        raise HTTPException(404, "not found")
+    return FileResponse(STATIC / name, headers={"Cache-Control": "no-cache"})

@@ -47,14 +47,16 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/map/{name}"): PUBLIC,
     ("GET", "/command"): PUBLIC,  # issue 14: the draft review page
     ("GET", "/command/{name}"): PUBLIC,
+    ("GET", "/report"): PUBLIC,  # issue 14: the village officers' report form (signs in through /api/login)
+    ("GET", "/report/{name}"): PUBLIC,
     ("GET", "/devices"): PUBLIC,  # the admin page signs in; its API below is admin-only
     ("GET", "/api/i18n"): PUBLIC,  # issue 18: the pages' catalogues (the sign-in form is translated too)
     ("GET", "/api/i18n/{lang}"): PUBLIC,
     ("POST", "/api/calls"): PUBLIC,  # the PBX/CTI: its handler checks the CTI token, or a session with CSRF
     # any member of staff
     ("WS", "/ws"): Rule(STAFF, HEALTH),
-    ("POST", "/api/logout"): Rule(STAFF),
-    ("GET", "/api/me"): Rule(STAFF),
+    ("POST", "/api/logout"): Rule(REPORTING),  # issue 14: a village's reporter signs out too
+    ("GET", "/api/me"): Rule(REPORTING),
     ("PUT", "/api/me/language"): Rule(STAFF),  # issue 18: saved with the account
     ("GET", "/api/residents/search"): Rule(STAFF),  # issue 18: by name, pinyin, initials, phone tail (masked)
     ("GET", "/api/villages"): Rule(STAFF),
@@ -92,7 +94,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/api/command/geojson"): Rule(STAFF),
     ("POST", "/api/command/reports"): Rule(REPORTING),  # operators take phoned-in reports; officers file their own
     ("GET", "/api/command/reporting"): Rule(REPORTING),  # issue 14: the report form's events and villages
-    ("GET", "/api/command/reports/draft"): Rule(STAFF),
+    ("GET", "/api/command/reports/draft"): Rule(REPORTING),  # the form's prefill (a reporter: its villages)
     ("GET", "/api/command/reports/{event_id}/rollup.{fmt}"): Rule(STAFF),
     ("GET", "/api/command/evacuation/{area}"): Rule(STAFF),
     ("GET", "/api/command/drafts"): Rule(STAFF),  # issue 14: anyone on duty sees what waits for the commander

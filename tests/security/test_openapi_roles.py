@@ -56,7 +56,7 @@ def test_the_table_names_no_route_that_does_not_exist(client: StaffClient) -> No
     spec = {(m, p) for m, p, _ in operations(client)}
     hidden = {("WS", "/ws"), ("GET", "/"), ("GET", "/live"), ("GET", "/console"), ("GET", "/map"),
               ("GET", "/map/{name}"), ("GET", "/command"), ("GET", "/command/{name}"), ("GET", "/metrics"),
-              ("GET", "/devices")}  # fmt: skip
+              ("GET", "/devices"), ("GET", "/report"), ("GET", "/report/{name}")}  # fmt: skip
     assert set(POLICY) - spec - hidden == set()
 
 
