@@ -77,6 +77,7 @@ async def submit_report(ops: Ops, user: Reporting, form: ReportIn) -> dict[str, 
         if form.village_id not in await asyncio.to_thread(villages_of, ops, user):
             raise HTTPException(403, f"village {form.village_id!r} is not one of yours")
         fields["officer"] = user.username
+    ops.centre.sync(force=True)  # issue 14: the versions another worker accepted come first
     try:
         kept = ops.centre.book.submit_form(fields, time.time())
     except (ReportError, ValueError, TypeError) as exc:

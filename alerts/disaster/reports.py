@@ -159,6 +159,26 @@ class ReportBook(Detector):
         for r in sorted(reports, key=lambda r: (r.event_id, r.village_id, r.version)):
             self._history.setdefault((r.event_id, r.village_id), []).append(r)
 
+    def take_event(self, event: DisasterEvent) -> None:
+        """An event as another worker recorded it (issue 14: two workers, one picture): declared, stabilised and
+        widened as there; this worker's own deadline checks stay its own."""
+        mine = self.events.get(event.event_id)
+        if mine is None:
+            self.events[event.event_id] = event
+            return
+        mine.declared, mine.declared_by = mine.declared or event.declared, mine.declared_by or event.declared_by
+        if mine.stabilised_at is None:
+            mine.stabilised_at, mine.stabilised_by = event.stabilised_at, event.stabilised_by
+        mine.villages += [v for v in event.villages if v not in mine.villages]
+
+    def take_report(self, report: VillageReport) -> bool:
+        """A version another worker accepted, if it is the next of its village (False: known or out of turn)."""
+        history = self._history.setdefault((report.event_id, report.village_id), [])
+        if report.version != len(history) + 1:
+            return False
+        history.append(report)
+        return True
+
     def _save_event(self, event: DisasterEvent) -> None:
         if self.sink is not None:
             self.sink.save_event(event)

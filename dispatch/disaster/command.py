@@ -123,6 +123,8 @@ class CommandCentre:
         self._known: set[tuple[str, str]] = set()  # (origin, identifier) of the messages taken up
         self._tasks_ts = 0.0  # evacuation tasks changed from here on are read again by `sync`
         self._synced = float("-inf")  # monotonic time of the last `sync`
+        self.report_store: ReportStore | None = None
+        self._report_seq = 0  # report versions taken up to this position of report_versions
         self.store: CommandStore | None = None  # where changes are saved, once `restore` has run
         # issue 14: drafts awaiting a commander; in the state database once `restore` has run (every worker the same)
         self.drafts = DraftStore(StateDB(Path(":memory:")))
@@ -257,6 +259,7 @@ class CommandCentre:
     def declare_event(self, event_id: str, hazard: str, villages: list[str], actor: str, now: float) -> DisasterEvent:
         """A commander declares an event (or adopts one a village's initial report named): the map's current one,
         with the report deadlines of its villages running from its start. ReportError for an unknown village."""
+        self.sync(force=True)  # another worker may have declared it
         unknown = sorted(set(villages) - set(self.villages))
         if unknown:
             raise ReportError("unknown_village", f"villages {unknown} are not registered", event_id)
@@ -267,6 +270,7 @@ class CommandCentre:
 
     def stabilise_event(self, event_id: str, actor: str, now: float) -> DisasterEvent:
         """A commander marks the event stable: daily follow-ups end and the verified reports (核报) are due."""
+        self.sync(force=True)
         event = self.book.stabilise(event_id, now, actor)
         self.publish("event", {"event_id": event_id, "stabilised_at": now, "stabilised_by": actor})
         return event
@@ -450,12 +454,25 @@ class CommandCentre:
             self.publish("cap", {"area": w.geocodes.get("village", ""), "identifier": w.identifier,
                                  "msg_type": w.msg_type, "level": int(w.level), "colour": w.level.colour,
                                  "sent": w.sent})  # fmt: skip
+        self._sync_reports()
         known = self._known_areas()
         for task in self.store.tasks_since(self._tasks_ts):
             if task.village_id in known:
                 self.tasks.tasks[task.task_id] = task
             self._tasks_ts = max(self._tasks_ts, task.updated_at)
         return len(self._known) - before
+
+    def _sync_reports(self) -> None:
+        """Events and report versions another worker recorded (the map's reports are the same on every worker)."""
+        if self.report_store is None:
+            return
+        for event in self.report_store.events():
+            self.book.take_event(event)
+        for seq, report in self.report_store.reports_since(self._report_seq):
+            self._report_seq = max(self._report_seq, seq)
+            if self.book.take_report(report):
+                self.publish("report", {"village_id": report.village_id, "event_id": report.event_id,
+                                        "stage": report.stage, "version": report.version, "ts": report.ts})
 
     def restore(self, store: CommandStore) -> None:
         """Take up what an earlier run saved into `store`, then save every change there (issue 7).
@@ -475,7 +492,9 @@ class CommandCentre:
             else:
                 skipped.add(area)
         self.drafts = DraftStore(store.db)  # issue 14: the drafts every worker lists and decides
-        ReportStore(store.db).load_into(self.book)  # issue 14: events and every report version, kept
+        self.report_store = ReportStore(store.db)
+        self.report_store.load_into(self.book)  # issue 14: events and every report version, kept
+        self._report_seq = self.report_store.max_seq()
         self.reporters = ReporterScopes(store.db)
         self.station_store = StationStore(store.db)
         self.reload_stations()  # before the gauges' state: their trackers take up their own station's ladders

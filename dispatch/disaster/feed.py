@@ -60,6 +60,7 @@ class CommandFeed(Detector):
                 kind = site.kind if site else "unregistered"
                 raise ReportError("not_a_reporter", f"terminal {report.device_id} ({kind}) does not file reports",
                                   report.event_id, village)  # fmt: skip
+            self.centre.sync(force=True)  # issue 14: versions another worker accepted come first
             kept = self.centre.book.submit(
                 report.event_id,
                 village,

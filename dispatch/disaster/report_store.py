@@ -24,7 +24,7 @@ DDL = (
     """CREATE TABLE IF NOT EXISTS report_versions (event_id TEXT NOT NULL, village_id TEXT NOT NULL,
         version INTEGER NOT NULL, stage TEXT NOT NULL, hazard TEXT NOT NULL, ts REAL NOT NULL,
         indicators TEXT NOT NULL, zero INTEGER NOT NULL, corrected INTEGER NOT NULL, officer TEXT,
-        note TEXT, PRIMARY KEY (event_id, village_id, version))""",
+        note TEXT, seq INTEGER NOT NULL, PRIMARY KEY (event_id, village_id, version))""",
 )
 _json = msgspec.json.Encoder()
 _indicators = msgspec.json.Decoder(ReportIndicators)
@@ -48,13 +48,26 @@ class ReportStore:
         )  # fmt: skip
 
     def save_report(self, r: VillageReport) -> None:
-        """One accepted version (a version number is never written twice: the key refuses it)."""
+        """One accepted version (a version number is never written twice: the key refuses it), at the next
+        position of the shared order that other workers read with `reports_since`."""
+        rows = self.db.execute("SELECT MAX(seq) AS seq FROM report_versions")
+        seq = (int(rows[0]["seq"] or 0) if rows else 0) + 1
         self.db.execute(
             "INSERT INTO report_versions (event_id, village_id, version, stage, hazard, ts, indicators, zero,"
-            " corrected, officer, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " corrected, officer, note, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [r.event_id, r.village_id, r.version, r.stage, r.hazard, r.ts, _json.encode(r.indicators).decode(),
-             int(r.zero), int(r.corrected), r.officer, r.note],
+             int(r.zero), int(r.corrected), r.officer, r.note, seq],
         )  # fmt: skip
+
+    def reports_since(self, seq: int) -> list[tuple[int, VillageReport]]:
+        """(position, version) of the versions at `seq` or later (two workers may share a position)."""
+        rows = self.db.execute("SELECT * FROM report_versions WHERE seq >= ? ORDER BY seq", [seq])
+        return [(int(r["seq"]), _report(r)) for r in rows]
+
+    def max_seq(self) -> int:
+        """The newest position in report_versions (0 when empty)."""
+        rows = self.db.execute("SELECT MAX(seq) AS seq FROM report_versions")
+        return int(rows[0]["seq"] or 0) if rows else 0
 
     def events(self) -> list[DisasterEvent]:
         """Every saved event, oldest first."""

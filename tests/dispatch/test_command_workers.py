@@ -74,6 +74,16 @@ def test_an_approval_on_one_worker_is_in_the_feed_of_the_other(
     print(f"approval on worker A in worker B's feed after {seen_after:.2f} s")
     assert ident in _feed(b) and seen_after <= 2.0
     assert _feed(a).count("<entry>") == _feed(b).count("<entry>") == 1
+    a.post("/api/command/events", {"event_id": "storm-2w", "villages": [area]})  # reports: the same picture too
+    report = {"event_id": "storm-2w", "village_id": area, "stage": "initial", "indicators": {"trapped": 4}}
+    assert a.post("/api/command/reports", report)["version"] == 1
+    t0 = time.monotonic()
+    while (seen := b.get("/api/command/state"))["event"] is None and time.monotonic() - t0 < 2.0:
+        time.sleep(0.1)  # within 2 s
+    assert seen["event"]["event_id"] == "storm-2w"
+    assert next(v for v in seen["villages"] if v["id"] == area)["report"]["trapped"] == 4
+    follow = report | {"stage": "follow_up", "indicators": {"trapped": 1}}
+    assert b.post("/api/command/reports", follow)["version"] == 2  # the next version, on the other worker
     xml = httpx.get(f"{b.url}/cap/alerts/{ident}.xml", timeout=5)
     assert xml.status_code == 200 and "一号预警（测试）" in xml.text
 
