@@ -91,6 +91,8 @@ async def submit_report(ops: Ops, user: Reporting, form: ReportIn) -> dict[str, 
 @router.get("/reports/draft")
 async def report_draft(ops: Ops, user: Reporting, event_id: str, village_id: str) -> dict[str, Any]:
     """The next follow-up's indicators, prefilled with the people relocated by the evacuation."""
+    if village_id not in ops.centre.villages:
+        raise HTTPException(422, f"village {village_id!r} is not registered")
     if user.role == REPORTER and village_id not in await asyncio.to_thread(villages_of, ops, user):
         raise HTTPException(403, f"village {village_id!r} is not one of yours")
     relocated = ops.relocated().get(village_id, 0)
