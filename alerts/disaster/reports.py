@@ -283,6 +283,27 @@ class ReportBook(Detector):
                 self._save_event(event)
         return out
 
+    def late_now(self, event_id: str, now: float) -> dict[str, str]:
+        """Village -> the stage it owes past its deadline at `now` (issue 14: shown late in red): no initial report
+        2 h after the start, no report since the window of the last 09:00 follow-up deadline, or no verified report
+        2 days after the event was marked stable."""
+        event = self._event(event_id)
+        out: dict[str, str] = {}
+        initial_due = event.started_at + INITIAL_DUE_S
+        end = now if event.stabilised_at is None else min(now, event.stabilised_at)
+        daily = list(daily_deadlines(initial_due, end)) if end > initial_due else []
+        for v in event.villages:
+            reports = self._history.get((event.event_id, v), [])
+            verified = any(r.stage == "verified" for r in reports)
+            if not reports:
+                if now > initial_due:
+                    out[v] = "initial"
+            elif event.stabilised_at is not None and now > event.stabilised_at + VERIFIED_DUE_S and not verified:
+                out[v] = "verified"
+            elif daily and not verified and not any(r.ts > daily[-1] - DAY_S for r in reports):
+                out[v] = "follow_up"
+        return out
+
     def _event(self, event_id: str) -> DisasterEvent:
         if event_id not in self.events:
             raise ReportError("unknown_event", f"no open event {event_id}", event_id)

@@ -145,8 +145,10 @@ function renderState(state) {
   const event = state.events[state.events.length - 1];
   $("event").textContent = event || "";
   $("reports").innerHTML = th("map.village", "map.stage", "map.affected", "map.trapped", "map.moved") +
-    state.villages.filter((v) => v.report).map((v) => `<tr><td translate="no">${esc(v.name)}</td><td>${esc(word("stage.", v.report.stage))}` +
-      `</td><td>${v.report.affected_population}</td><td>${v.report.trapped}</td><td>${v.relocated}</td></tr>`).join("");
+    state.villages.filter((v) => v.report || v.late).map((v) => `<tr${v.late ? ' class="late"' : ""}><td translate="no">${esc(v.name)}</td><td>` +
+      (v.late ? `${esc(t("events.late", { stage: word("stage.", v.late) }))}</td>` : `${esc(word("stage.", v.report.stage))}</td>`) +
+      (v.report ? `<td>${v.report.affected_population}</td><td>${v.report.trapped}</td>` : "<td></td><td></td>") +
+      `<td>${v.relocated}</td></tr>`).join("");  // issue 14: a village late with a report is shown in red
   $("exports").innerHTML = event ? `<a href="/api/command/reports/${esc(event)}/rollup.csv">${esc(t("map.csv"))}</a> · ` +
     `<a href="/api/command/reports/${esc(event)}/rollup.xlsx">${esc(t("map.excel"))}</a>` : "";
   renderEvent(state);

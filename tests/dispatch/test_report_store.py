@@ -57,3 +57,19 @@ def test_reporter_villages_are_kept(open_db: Callable[[], StateDB]) -> None:
     ReporterScopes(open_db()).grant("li", ["V03"], "admin", T0 + 1)
     assert ReporterScopes(open_db()).villages("li") == ["V03"]
     assert ReporterScopes(open_db()).villages("wang") == []
+
+
+def test_late_villages_are_those_owing_a_report_past_its_deadline() -> None:
+    book = ReportBook()
+    book.open_event("e", "flood", T0, ["V01", "V02", "V03"], declared_by="cmd")
+    assert book.late_now("e", T0 + 3600) == {}  # within the 2 h of the initial report
+    book.submit("e", "V01", "initial", parse_indicators({"trapped": 1}), T0 + 600)
+    book.submit("e", "V02", "initial", parse_indicators({"trapped": 1}), T0 + 600)
+    assert book.late_now("e", T0 + 3 * 3600) == {"V03": "initial"}
+    book.submit("e", "V02", "follow_up", None, T0 + DAY - 7200, zero=True)
+    late = book.late_now("e", T0 + 2 * DAY)  # V01 never sent a follow-up
+    assert late["V01"] == "follow_up" and late["V03"] == "initial"
+    book.stabilise("e", T0 + 2 * DAY, "cmd")
+    assert set(book.late_now("e", T0 + 4 * DAY + 60).values()) == {"verified", "initial"}
+    book.submit("e", "V01", "verified", parse_indicators({"trapped": 1}), T0 + 4 * DAY + 120)
+    assert "V01" not in book.late_now("e", T0 + 4 * DAY + 180)
