@@ -178,6 +178,9 @@ async def _demo(settings: Settings, community: Community, options: SimOptions, i
     if options.scenario == "storm" and hub.ctx.field_ops is not None:
         seed_field_ops(hub.ctx.field_ops, community.villages)
     demo_users = ensure_demo_users(hub.ctx.auth) if hub.ctx.auth is not None else []
+    if hub.ctx.field_ops is not None and any(role == "reporter" for _u, _p, role in demo_users):
+        mine = [v.village_id for v in community.villages[:2]]  # issue 14: the demo officer's villages
+        hub.ctx.field_ops.centre.reporters.grant("reporter", mine, "hub demo", time.time())
     stop = asyncio.Event()
     install_signal_handlers(stop)
     sim_stop = threading.Event()
@@ -203,6 +206,7 @@ async def _demo(settings: Settings, community: Community, options: SimOptions, i
               f" -H 'Content-Type: application/json' -d '{{\"caller\": \"{caller}\", \"line\": \"8001\", "
               f"\"call_id\": \"demo-1\"}}'", flush=True)
         print(f"hub demo: warning drafts wait for a commander at {url}/command (automatic issue is off)", flush=True)
+        print(f"hub demo: village officers file disaster reports at {url}/report (on a phone too)", flush=True)
         thread.start()
 
     try:
