@@ -27,6 +27,7 @@ from dashboard import (
     error_texts,
     i18n_api,
     identity_api,
+    insights_api,
     readings_api,
     registry_api,
     responders_api,
@@ -43,6 +44,9 @@ from dashboard.context import HubContext
 from dashboard.deps import require
 from dashboard.devices_api import mount_devices_page
 from dashboard.devices_api import router as devices_router
+from dashboard.escalation_api import open_router as sms_open_router
+from dashboard.escalation_api import pages as escalation_pages
+from dashboard.escalation_api import router as escalation_router
 from dashboard.export_api import router as export_router
 from dashboard.fhir_api import router as fhir_router
 from dashboard.guard import Attribution, guard
@@ -127,8 +131,9 @@ def create_app(ctx: HubContext, behind_tls: bool = False, *, max_body_bytes: int
     app.include_router(metrics_router)  # issue 9: open, counts only (dashboard/metrics.py)
     for router in (auth_api.open_router, auth_api.router, console_api.router, responders_api.router,
                    identity_api.router, devices_router, i18n_api.open_router, i18n_api.router,
-                   search_api.router, contacts_api.router, calls_api.router,
-                   caring_api.router):
+                   search_api.router, contacts_api.router, calls_api.router, caring_api.router,
+                   escalation_router, sms_open_router, escalation_pages,  # issue 15
+                   insights_api.router, insights_api.pages):  # issue 19
         app.include_router(router)
     if ctx.auth is not None:
         i18n_api.add_language_column(ctx.auth.db)  # issue 18: each member of staff's language

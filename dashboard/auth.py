@@ -24,7 +24,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from dashboard.login_throttle import LoginThrottle
 from devices.statedb.sqlite import StateDB
 
-ROLES = ("operator", "supervisor", "commander", "admin")
+ROLES = ("operator", "supervisor", "commander", "admin", "bureau")  # bureau: the civil-affairs bureau, read-only
 # issue 14: a village disaster-information officer (灾害信息员) files reports for the villages granted to the account
 # and nothing else (not a staff role: no resident, vitals or incident route lets it in)
 REPORTER = "reporter"

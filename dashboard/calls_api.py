@@ -47,7 +47,7 @@ async def get_call_log(request: Request) -> CallLog:
 Calls = Annotated[CallLog, Depends(get_call_log)]
 
 
-def _cti_user(request: Request, ctx: HubContext) -> str:
+def _cti_user(request: Request, ctx: Ctx) -> str:
     """'cti' for the PBX's bearer token, the user name for a signed-in member of staff (with CSRF); else 401."""
     sha: str = request.app.state.cti_token_sha
     header = request.headers.get("authorization", "")
@@ -63,6 +63,9 @@ def _cti_user(request: Request, ctx: HubContext) -> str:
     if not hmac.compare_digest(request.headers.get(CSRF_HEADER, "").encode(), csrf_token(token).encode()):
         raise HTTPException(403, f"missing or wrong {CSRF_HEADER} header")
     return user.username
+
+
+CtiActor = Annotated[str, Depends(_cti_user)]  # a dependency: checked before the body is read (401 before 422)
 
 
 class CallIn(BaseModel):
@@ -106,9 +109,8 @@ def _screen_pop(ctx: HubContext, calls: CallLog, body: CallIn, actor: str) -> di
 
 
 @router.post("/calls", status_code=202)
-async def incoming_call(body: CallIn, request: Request, ctx: Ctx, calls: Calls) -> dict[str, Any]:
+async def incoming_call(body: CallIn, actor: CtiActor, ctx: Ctx, calls: Calls) -> dict[str, Any]:
     """A call from the PBX/CTI: pops the caller's resident card (or a blank record) on the line's console."""
-    actor = _cti_user(request, ctx)
     pop = await asyncio.to_thread(_screen_pop, ctx, calls, body, actor)
     if pop is None:
         return {"call_id": body.call_id, "duplicate": True}

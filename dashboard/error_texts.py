@@ -63,6 +63,9 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), k) for
     (r"^kind must be one of .*$", "error.responder_kind"),
     (r"^unknown services \[(?P<services>[^\]]*)\]; known: .*$", "error.responder_services"),
     (r"^hours must look like 08:00-20:00, got .*$", "error.responder_hours"),
+    (r"^the period ends \((?P<last>[^)]*)\) before it starts \((?P<first>[^)]*)\)$", "insights.error.period_order"),
+    (r"^a period of at most (?P<days>\d+) days$", "insights.error.period_long"),
+    (r"^days from (?P<earliest>\S+) to (?P<latest>\S+)$", "insights.error.period_range"),
     (r"^(?P<reason>duplicate_event|bad_stage|missing_field|unknown_event|stage_order|out_of_order"
      r"|correction_without_note|cumulative_decrease): .*$", "error.report.{reason}"),
 ))  # fmt: skip

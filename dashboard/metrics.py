@@ -49,6 +49,7 @@ class HubCollector(Collector):
         yield from self._ingest()
         yield from self._queues()
         yield from self._alerts()
+        yield from self._sms()
         yield GaugeMetricFamily(
             "hub_mqtt_connected", "1 while the hub is connected to the broker", value=float(self.ctx.mqtt_connected())
         )
@@ -114,6 +115,20 @@ class HubCollector(Collector):
         yield CounterMetricFamily(
             "hub_escalations", "Incident escalations carried out", value=escalated.get("all", 0.0)
         )
+
+
+    def _sms(self) -> Iterator[Any]:
+        """Issue 15: the SMS gateway's state (an alarm when 0 while texts wait) and the outbox by status."""
+        sms = getattr(self.ctx, "sms", None)
+        if sms is None:
+            return
+        yield GaugeMetricFamily("hub_sms_gateway_up", "1 while the SMS gateway takes texts (0: down or none)",
+                                value=float(sms.gateway is not None and sms.stats.gateway_up))
+        statuses = _rows(sms.outbox.db, "SELECT status, count(*) FROM sms_outbox GROUP BY status")
+        yield _labelled(GaugeMetricFamily("hub_sms_messages", "Texts in the outbox, by status", labels=["status"]),
+                        statuses)
+        yield CounterMetricFamily("hub_sms_retries", "Sends the gateway did not take (retried later)",
+                                  value=float(sms.stats.retries))
 
 
 @router.get("/metrics", include_in_schema=False)

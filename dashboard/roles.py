@@ -7,6 +7,8 @@ a second line and must agree (tests/security/test_openapi_roles.py walks the spe
 Policy: operators handle incidents and read residents (masked), vitals and the map; supervisors also manage
 responders, close incidents, read the audit logs, export health data in bulk (CSV, Parquet, FHIR) and see full
 identifiers; commanders run the disaster command actions; admins administer staff accounts and the registry.
+The civil-affairs bureau's accounts (`bureau`) only read the statistics (with supervisors and admins): they are not
+call-centre staff, so every STAFF route refuses them.
 The public CAP feed, health, login and the metrics counters need no session (public warnings are meant to be public).
 """
 
@@ -14,9 +16,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dashboard.auth import REPORTER, ROLES
+from dashboard.auth import ACCOUNT_ROLES, REPORTER, ROLES
 
-STAFF = frozenset(ROLES)
+SIGNED_IN = frozenset(ACCOUNT_ROLES)
+STAFF = frozenset(ROLES) - {"bureau"}
+INSIGHTS = frozenset({"supervisor", "admin", "bureau"})  # the bureau's statistics (dashboard/insights_api.py)
 REPORTING = STAFF | {REPORTER}  # issue 14: village officers file reports (their own villages only, per handler)
 SUPERVISORS = frozenset({"supervisor", "commander", "admin"})
 COMMAND = frozenset({"commander", "admin"})
@@ -50,14 +54,19 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/report"): PUBLIC,  # issue 14: the village officers' report form (signs in through /api/login)
     ("GET", "/report/{name}"): PUBLIC,
     ("GET", "/devices"): PUBLIC,  # the admin page signs in; its API below is admin-only
+    ("GET", "/insights"): PUBLIC,  # the statistics page signs in; its API below is for INSIGHTS
     ("GET", "/api/i18n"): PUBLIC,  # issue 18: the pages' catalogues (the sign-in form is translated too)
     ("GET", "/api/i18n/{lang}"): PUBLIC,
     ("POST", "/api/calls"): PUBLIC,  # the PBX/CTI: its handler checks the CTI token, or a session with CSRF
+    ("GET", "/escalation"): PUBLIC,  # issue 15: the admins' policy page signs in; its API below has roles
+    ("GET", "/api/sms/dlr"): PUBLIC,  # issue 15: Kannel's delivery reports (each message's URL carries a token)
     # any member of staff
     ("WS", "/ws"): Rule(STAFF, HEALTH),
-    ("POST", "/api/logout"): Rule(REPORTING),  # issue 14: a village's reporter signs out too
-    ("GET", "/api/me"): Rule(REPORTING),
-    ("PUT", "/api/me/language"): Rule(STAFF),  # issue 18: saved with the account
+    ("POST", "/api/logout"): Rule(SIGNED_IN),
+    ("GET", "/api/me"): Rule(SIGNED_IN),
+    ("PUT", "/api/me/language"): Rule(SIGNED_IN),  # issue 18: saved with the account
+    # the bureau's statistics: response times, false alarms, alert volume
+    ("GET", "/api/insights"): Rule(INSIGHTS),
     ("GET", "/api/residents/search"): Rule(STAFF),  # issue 18: by name, pinyin, initials, phone tail (masked)
     ("GET", "/api/villages"): Rule(STAFF),
     ("GET", "/api/homes"): Rule(STAFF),
@@ -87,6 +96,8 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/api/caring-calls/{task_id}/reveal"): Rule(STAFF),  # audited by its handler, per resident
     ("GET", "/api/services"): Rule(STAFF),  # the service catalogue: prices and subsidy shares
     ("GET", "/api/incidents/{incident_id}/completion"): Rule(STAFF),
+    ("GET", "/api/incidents/{incident_id}/messages"): Rule(STAFF),  # issue 15: texts sent, numbers masked
+    ("GET", "/api/sms"): Rule(STAFF),
     ("GET", "/api/responders"): Rule(STAFF),
     ("POST", "/api/offers/{offer_id}/status"): Rule(STAFF),
     ("GET", "/api/command/state"): Rule(STAFF),
@@ -104,6 +115,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/api/incidents/{incident_id}/close"): Rule(SUPERVISORS),
     ("GET", "/api/audit"): Rule(SUPERVISORS),
     ("GET", "/api/access-log"): Rule(SUPERVISORS),
+    ("GET", "/api/escalation/policies"): Rule(SUPERVISORS),  # issue 15
     ("POST", "/api/responders"): Rule(SUPERVISORS),
     ("GET", "/api/residents/{resident_id}/identity"): Rule(SUPERVISORS),  # audited by its handler, per resident
     ("GET", "/api/export"): Rule(SUPERVISORS, HEALTH),
@@ -134,6 +146,8 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/api/aliases"): Rule(ADMIN),
     ("DELETE", "/api/aliases/{source}/{external_id}"): Rule(ADMIN),
     ("GET", "/api/dead-letters"): Rule(ADMIN),
+    ("PUT", "/api/escalation/policies/{severity}"): Rule(ADMIN),  # issue 15: audited with before and after
+    ("DELETE", "/api/escalation/policies/{severity}"): Rule(ADMIN),
     # issue 16: devices' MQTT credentials
     ("GET", "/api/devices/credentials"): Rule(ADMIN),
     ("POST", "/api/devices/{device_id}/credentials"): Rule(ADMIN),

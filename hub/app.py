@@ -16,7 +16,7 @@ import socket
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import orjson
 import uvicorn
@@ -27,8 +27,13 @@ from alerts.falls.flow import AlertFlow
 from alerts.falls.store import PendingFallStore
 from alerts.incidents.escalation import Escalator
 from alerts.incidents.notify import Notifier, Webhook
+from alerts.incidents.policy import PolicyStore
+from alerts.incidents.record import Incident
 from alerts.incidents.service import IncidentService
 from alerts.log import DetectionLog
+from alerts.sms.gateway import KannelConfig, KannelGateway
+from alerts.sms.outbox import Outbox, mask_number
+from alerts.sms.sender import SenderSettings, SmsSender
 from alerts.stage import DetectorStage
 from dashboard.app import create_app
 from dashboard.auth import StaffAuth
@@ -47,6 +52,7 @@ from dispatch.disaster.drafts import IssuePolicy
 from dispatch.disaster.feed import build_command
 from dispatch.disaster.field_ops import FieldOps
 from dispatch.disaster.store import CommandStore
+from dispatch.insights.engine import Insights
 from dispatch.offers import OfferBook
 from dispatch.responders import ResponderRegistry
 from dispatch.service_catalogue import ServiceCatalogue
@@ -138,8 +144,30 @@ def _resident_of(registry: Registry) -> Callable[[str], str]:
     return lookup
 
 
+def sms_sender(settings: Settings, db: StateDB, bus: Bus) -> SmsSender:
+    """Issue 15: the SMS outbox, sent through Kannel when HUB_SMS__URL names its sendsms interface."""
+    s = settings.sms
+    gateway = None
+    if s.url:
+        dlr_base = s.dlr_base or f"http://127.0.0.1:{settings.http.port}"
+        gateway = KannelGateway(KannelConfig(s.url, s.username, s.password, s.sender, dlr_base))
+    limits = SenderSettings(per_recipient=s.per_recipient, window_s=s.window_s, backoff_s=s.backoff_s,
+                            backoff_max_s=s.backoff_max_s)
+    return SmsSender(Outbox(db), gateway, bus, limits, mask=mask_number)
+
+
+def _offer_hook(desk: DispatchDesk) -> Callable[[Incident], None]:
+    """An escalation's offer step: the best-ranked available responder gets the offer (the others after it)."""
+    def offer(incident: Incident) -> None:
+        ranked = [c for c in desk.candidates(incident.id) if c.available]
+        if ranked:
+            desk.dispatch(incident.id, "system", ranked[0].responder_id)
+
+    return offer
+
+
 def _call_centre(settings: Settings, db: StateDB, registry: Registry, bus: Bus, link: MqttLink,
-                 stages: dict[str, scale_out.Stage]) -> tuple[IncidentService, DispatchDesk]:
+                 stages: dict[str, scale_out.Stage], sms: SmsSender) -> tuple[IncidentService, DispatchDesk]:
     """Issue 5: incidents with escalation and notifications, responders and offers (their tasks join `stages`)."""
     alerts = settings.alerts
     webhook = (Webhook(alerts.webhook_url, alerts.webhook_attempts, timeout_s=alerts.webhook_timeout_s)
@@ -153,7 +181,10 @@ def _call_centre(settings: Settings, db: StateDB, registry: Registry, bus: Bus, 
     desk = DispatchDesk(incidents, responders, offers, orders=orders)
     # a service order done: its completion record (price, subsidy) and a satisfaction call-back on the console
     desk.on_done.append(ServiceCatalogue(db, registry, CaringCalls(db, registry, incidents)).on_done)
-    stages.update(escalation=Escalator(incidents).run, offers=desk.run)
+    escalator = Escalator(incidents, policies=PolicyStore(db), sms=sms, offer=_offer_hook(desk))  # issue 15
+    stages.update(escalation=escalator.run, offers=desk.run)
+    if sms.gateway is not None:
+        stages["sms"] = sms.run
     if webhook is not None:
         stages["webhook"] = webhook.run
     return incidents, desk
@@ -201,7 +232,8 @@ def build_hub(settings: Settings, detectors: list[Detector] | None = None) -> Hu
     flow = AlertFlow(settings.alerts.cancel_window_s, settings.alerts.merge_window_s, _downlink(link),
                      _resident_of(registry), PendingFallStore(db), log.last_falls(time.time() - FALL_MEMORY_S))
     stages: dict[str, scale_out.Stage] = {}
-    incidents, desk = _call_centre(settings, db, registry, bus, link, stages)
+    sms = sms_sender(settings, db, bus)
+    incidents, desk = _call_centre(settings, db, registry, bus, link, stages, sms)
     stages["responder_status"] = StatusStage(status_q, statuses, desk, ingestor.journal, ingestor.stats.rejected).run
     command = build_command(registry, bus.publish, CommandStore(db))  # issue 6, kept across restarts (issue 7)
     command.cap_english = settings.ui.cap_english  # issue 18: an en-US <info> block after the zh-CN one
@@ -216,12 +248,22 @@ def build_hub(settings: Settings, detectors: list[Detector] | None = None) -> Hu
     ctx = HubContext(registry, store, ingestor.journal, bus, ingestor.stats, link.connected.is_set, log, incidents,
                      desk, StaffAuth(db, idle_s=settings.http.session_idle_s,
                                                lifetime_s=settings.http.session_lifetime_s),
-                     field_ops=ops, queues=queues, identities=device_identities(settings, db, registry, incidents))
+                     field_ops=ops, queues=queues, identities=device_identities(settings, db, registry, incidents),
+                     policies=PolicyStore(db), sms=sms,
+                     insights=Insights(db, settings.insights.targets))
     stages.update(ingest=ingestor.run, detectors=stage.run, live=live.run)
     scale_out.attach(settings, link, shards, db, bus, stages)  # issue 7: topic shard, events, timer leader
     if settings.store.retention_days > 0:  # issue 8: raw telemetry past the retention period is deleted
         stages["retention"] = Retention(store, db, settings.store.retention_days).run
     return Hub(settings, db, registry, store, link, ingestor, stages, ctx)
+
+
+def _reports_to(hub: Hub, port: int) -> None:
+    """Issue 15: Kannel's delivery reports come back to the port the hub really listens on (HUB_SMS__DLR_BASE
+    overrides, e.g. when Kannel runs on another machine)."""
+    gateway = hub.ctx.sms.gateway if hub.ctx.sms is not None else None
+    if isinstance(gateway, KannelGateway) and not hub.settings.sms.dlr_base:
+        gateway.config = replace(gateway.config, dlr_base=f"http://127.0.0.1:{port}")
 
 
 async def serve(hub: Hub, stop: asyncio.Event, on_ready: Callable[[str], None] | None = None) -> None:
@@ -232,6 +274,7 @@ async def serve(hub: Hub, stop: asyncio.Event, on_ready: Callable[[str], None] |
                      origins=http.origins,  # issue 16: body limits before authentication, /ws origins
                      cti_token=http.cti_token.get_secret_value())  # screen pops from the PBX/CTI
     sock = bind_http(http.host, http.port)
+    _reports_to(hub, int(sock.getsockname()[1]))
     hub.ingestor.seed_dedup()
     await asyncio.to_thread(hub.link.start)
     config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5)

@@ -23,6 +23,7 @@ from hub import demo_auth
 from hub.app import Hub, HubError, build_hub, install_signal_handlers, serve
 from hub.broker import BrokerError, Mosquitto, auth_config, tls_listener
 from hub.cli_users import ensure_demo_users
+from hub.demo_history import seed_history
 from hub.demo_seed import (
     demo_responders,
     register_responders,
@@ -31,7 +32,9 @@ from hub.demo_seed import (
     seed_station_thresholds,
     with_reporters,
 )
-from hub.settings import BrokerSettings, HttpSettings, MqttSettings, Settings, StoreSettings
+from hub.kannel import Kannel
+from hub.kannel import available as kannel_available
+from hub.settings import BrokerSettings, HttpSettings, MqttSettings, Settings, SmsSettings, StoreSettings
 from hub.tls import TlsFiles, demo_server_files
 from ingest.mqtt import BrokerUnreachable, anonymous_accepted
 from ingest.store.base import StoreError
@@ -152,23 +155,40 @@ def cmd_demo(args: argparse.Namespace) -> int:
                        extra_config=auth_config(ids.passwords_file, ids.acl_file) + tls.lines)
     _guard(broker.start)
     url = f"mqtt://{HUB_USER}:{ids.hub_password}@127.0.0.1:{broker.port}"
+    sms_gateway, sms_note = _demo_sms()  # issue 15: Kannel with its fake SMSC, when installed
     settings = Settings(mqtt=MqttSettings(url=url), store=StoreSettings(data_dir=args.data_dir),
                         http=HttpSettings(host=args.http_host, port=args.http_port,
                                           cti_token=secrets.token_urlsafe(16)),  # the demo's PBX/CTI token
-                        broker=BrokerSettings(auth_dir=auth_dir, pid_file=broker.pid_file))
+                        broker=BrokerSettings(auth_dir=auth_dir, pid_file=broker.pid_file),
+                        sms=SmsSettings(url=sms_gateway.sendsms_url, username=sms_gateway.username,
+                                        password=sms_gateway.password) if sms_gateway else SmsSettings())
     try:
         scenario = "" if args.scenario == "none" else args.scenario
         options = SimOptions(speed=args.speed, seed=args.seed, fall_every_s=args.fall_every, scenario=scenario,
                              first_fall_s=min(FIRST_FALL_S, args.fall_every), staged=True, responders=responders)
-        _guard(asyncio.run, _demo(settings, community, options, ids, tls))
+        _guard(asyncio.run, _demo(settings, community, options, ids, tls, sms_note))
     finally:
+        if sms_gateway is not None:
+            sms_gateway.stop()
         broker.stop()
     print("hub demo stopped cleanly", flush=True)
     return 0
 
 
+def _demo_sms() -> tuple[Kannel | None, str]:
+    """The demo's SMS gateway: a private Kannel (bearerbox, smsbox, fake SMSC) on free ports (or None), and a note."""
+    if not kannel_available():
+        return None, "hub demo: Kannel not installed (scripts/setup installs it): texts are queued, not sent"
+    try:
+        gateway = Kannel().start()
+    except BrokerError as exc:
+        return None, f"hub demo: SMS gateway not started ({exc}): texts are queued, not sent"
+    return gateway, (f"hub demo: SMS gateway Kannel {gateway.sendsms_url} with a fake SMSC (texts land in "
+                     f"{gateway.root / 'fakesmsc.out'})")
+
+
 async def _demo(settings: Settings, community: Community, options: SimOptions, ids: demo_auth.DemoIdentities,
-                tls: DeviceTls | None = None) -> None:
+                tls: DeviceTls | None = None, sms_note: str = "") -> None:
     hub = build_hub(settings)  # the community is registered and its credentials issued already (demo_auth)
     if hub.ctx.desk is not None:
         register_responders(hub.ctx.desk.responders, community)
@@ -177,6 +197,7 @@ async def _demo(settings: Settings, community: Community, options: SimOptions, i
         seed_station_thresholds(hub.ctx.field_ops.centre, community)
     if options.scenario == "storm" and hub.ctx.field_ops is not None:
         seed_field_ops(hub.ctx.field_ops, community.villages)
+    seeded = seed_history(hub.ctx.registry.db, community, time.time())  # the statistics page's first 90 days
     demo_users = ensure_demo_users(hub.ctx.auth) if hub.ctx.auth is not None else []
     if hub.ctx.field_ops is not None and any(role == "reporter" for _u, _p, role in demo_users):
         mine = [v.village_id for v in community.villages[:2]]  # issue 14: the demo officer's villages
@@ -195,10 +216,15 @@ async def _demo(settings: Settings, community: Community, options: SimOptions, i
         print(f"hub demo: the broker refuses anonymous clients; each device has its own password "
               f"(hub devices --data-dir {settings.store.data_dir} list|issue|revoke; admin page {url}/devices)",
               flush=True)
-        if tls.note:
-            print(tls.note, flush=True)
+        for note in (tls.note, sms_note):
+            if note:
+                print(note, flush=True)
         for username, password, role in demo_users:  # demo only: well-known passwords, never in production
-            print(f"hub demo: console {url}/console  sign in as {username} / {password} ({role})", flush=True)
+            page = "insights" if role == "bureau" else "console"
+            print(f"hub demo: {page} {url}/{page}  sign in as {username} / {password} ({role})", flush=True)
+        if seeded:
+            print(f"hub demo: {seeded} past incidents of the last 90 days seeded; statistics at {url}/insights",
+                  flush=True)
         print(f"hub demo: command map {url}/map  CAP feed {url}/cap/alerts.xml", flush=True)
         caller = community.residents[0].phone if community.residents else "13800000000"
         print(f"hub demo: a call from the PBX pops the caller's card on the console of the operator on line 8001: "
@@ -206,6 +232,7 @@ async def _demo(settings: Settings, community: Community, options: SimOptions, i
               f" -H 'Content-Type: application/json' -d '{{\"caller\": \"{caller}\", \"line\": \"8001\", "
               f"\"call_id\": \"demo-1\"}}'", flush=True)
         print(f"hub demo: warning drafts wait for a commander at {url}/command (automatic issue is off)", flush=True)
+        print(f"hub demo: escalation policies and texts sent {url}/escalation", flush=True)
         print(f"hub demo: village officers file disaster reports at {url}/report (on a phone too)", flush=True)
         thread.start()
 

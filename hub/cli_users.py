@@ -15,6 +15,7 @@ DEMO_USERS = (
     ("operator", "operator-demo", "operator"),
     ("supervisor", "supervisor-demo", "supervisor"),
     ("commander", "commander-demo", "commander"),  # issue 14: approves the CAP drafts on /command
+    ("bureau", "bureau-demo", "bureau"),  # the civil-affairs bureau: the statistics page only
     ("reporter", "reporter-demo", "reporter"),  # issue 14: a village officer, on the report form /report
 )
 

@@ -24,7 +24,7 @@ from ingest.mqtt import MqttLink
 from ingest.shards import ShardSubscriber
 
 logger = logging.getLogger(__name__)
-LEADER_STAGES = ("escalation", "offers")  # timers over shared state: one worker runs them
+LEADER_STAGES = ("escalation", "offers", "sms")  # timers and the SMS outbox (issue 15): one worker runs them
 LEADER_POLL_S = 2.0
 Stage = Callable[[], Coroutine[Any, Any, None]]  # a stage's run(): one task of the hub's TaskGroup
 

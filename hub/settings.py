@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from alerts.catalog import DetectorSettings
 from devices.divisions import DEFAULT_COUNTY
+from dispatch.insights.settings import InsightsSettings
 from ingest.settings import IngestSettings, MqttSettings, Section
 
 
@@ -99,6 +100,22 @@ class UiSettings(Section):
     cap_english: bool = Field(False, description="CAP messages carry an en-US <info> block after the zh-CN one")
 
 
+class SmsSettings(Section):
+    """The SMS gateway (issue 15): Kannel's HTTP sendsms interface; empty url = texts stay queued in the outbox."""
+
+    url: str = Field("", pattern=r"^(https?://.+)?$", description="Kannel smsbox sendsms URL, e.g. "
+                     "http://127.0.0.1:13013/cgi-bin/sendsms; empty = no gateway (texts are queued, not sent)")
+    username: str = Field("", description="Kannel sendsms-user name")
+    password: str = Field("", description="Kannel sendsms-user password")
+    sender: str = Field("12349", description="The sender number shown to recipients")
+    dlr_base: str = Field("", pattern=r"^(https?://.+)?$", description="The hub's base URL as Kannel reaches it, for "
+                          "delivery reports; empty = http://127.0.0.1:<http port>")
+    per_recipient: int = Field(3, ge=1, le=100, description="At most this many texts to one number per window")
+    window_s: float = Field(600.0, ge=1, description="The per-recipient rate limit's window, seconds")
+    backoff_s: float = Field(2.0, gt=0, description="First retry after this many seconds (doubling)")
+    backoff_max_s: float = Field(120.0, gt=0, description="Longest wait between retries")
+
+
 class DemoSettings(Section):
     """The simulated community of `hub demo` / `hub simulate` / `hub registry seed` (issue 14 item 8)."""
 
@@ -121,4 +138,6 @@ class Settings(BaseSettings):
     broker: BrokerSettings = Field(default_factory=BrokerSettings)  # HUB_BROKER__AUTH_DIR, HUB_BROKER__PID_FILE
     detectors: DetectorSettings = Field(default_factory=DetectorSettings)  # HUB_DETECTORS__VITALS__...
     ui: UiSettings = Field(default_factory=UiSettings)  # issue 18: HUB_UI__LANGUAGE, HUB_UI__CAP_ENGLISH
+    sms: SmsSettings = Field(default_factory=SmsSettings)  # issue 15: HUB_SMS__URL, HUB_SMS__USERNAME...
     demo: DemoSettings = Field(default_factory=DemoSettings)  # issue 14: HUB_DEMO__COUNTY_CODE
+    insights: InsightsSettings = Field(default_factory=InsightsSettings)  # HUB_INSIGHTS__TARGETS (JSON)

@@ -32,6 +32,10 @@ def ensure_test_user(data_dir: Path) -> None:
         db.close()
 
 
+class PortTaken(RuntimeError):
+    """The hub's HTTP port was taken by another process between choosing it and binding it."""
+
+
 class HubProcess:
     """One hub process with its own data folder and HTTP port."""
 
@@ -56,7 +60,19 @@ class HubProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> HubProcess:
-        """Start and wait until /health answers with the broker connected."""
+        """Start and wait until /health answers with the broker connected.
+
+        The free port is chosen before the hub binds it, so a test running beside this one (pytest-xdist) may take it
+        in between: the hub then exits with its one-line "in use" error, and it is started again on another port.
+        """
+        for _ in range(3):
+            try:
+                return self._start_once()
+            except PortTaken:
+                continue
+        return self._start_once()
+
+    def _start_once(self) -> HubProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         ensure_test_user(self.data_dir)
         self.port = free_port()
@@ -69,7 +85,10 @@ class HubProcess:
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"hub exited with {self.proc.returncode}: {self.log.read_text()[-2000:]}")
+                tail = self.log.read_text()[-2000:]
+                if f"HTTP port {self.port} on 127.0.0.1 is in use" in tail:
+                    raise PortTaken(tail)
+                raise RuntimeError(f"hub exited with {self.proc.returncode}: {tail}")
             try:
                 if httpx.get(f"{self.url}/health", timeout=1).json()["mqtt_connected"]:
                     return self.login()

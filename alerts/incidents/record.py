@@ -80,13 +80,16 @@ class Escalation:
     incident_id: int
     level: int
     reason: str  # not_acknowledged | not_dispatched
-    notify_role: str  # supervisor | commander
+    notify_role: str  # the console step's role (supervisor, commander), or family | on_call | provider
     waited_s: float
     text: str = ""  # what the escalation says to people, in the hub's language (issue 18)
+    channel: str = "console"  # issue 15: console | sms_oncall | sms_family | offer (alerts/incidents/policy.py)
+    target: str = ""  # the console step's role, the on-call number (never put on a frame)
 
     def to_json(self) -> dict[str, Any]:
         """The step as the incident's frame carries it."""
-        return {"level": self.level, "reason": self.reason, "notify_role": self.notify_role, "text": self.text}
+        return {"level": self.level, "reason": self.reason, "notify_role": self.notify_role, "text": self.text,
+                "channel": self.channel}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

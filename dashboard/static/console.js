@@ -33,9 +33,12 @@ function unlockAudio() {  // on the sign-in click: a page may start audio only f
 }
 
 function start(me) {
+  if (me.role === "bureau") { location.replace("/insights"); return; }  // the bureau reads statistics only
+  $("nav-insights").hidden = !["supervisor", "admin"].includes(me.role);
+  state.me = me;
   $("who").replaceChildren(el("span", { translate: "no" }, me.display_name), " ",
     el("span", {}, word("role.", me.role)));
-  live(onFrame, () => loadQueue()); loadQueue(true); showWarnings(); startCalls(me);
+  live(onFrame, () => loadQueue()); loadQueue(true); showWarnings().then(smsStart); startCalls(me);
 }
 
 async function showWarnings() {  // issue 16: e.g. the hub was started against a broker open to anonymous clients
@@ -98,8 +101,13 @@ function alarm(id) {
 function onFrame(text) {
   const frame = JSON.parse(text);
   if (frame.type === "call") { onCall(frame.data); return; }  // screen pop (console_calls.js)
+  if (frame.type === "sms" || frame.type === "sms_gateway") {  // issue 15 (console_sms.js)
+    if (onSmsFrame(frame, state.selected)) select(state.selected);
+    return;
+  }
   if (frame.type !== "incident") return;
   const inc = frame.data.incident;
+  if (frame.data.event === "escalated") escalationAlert(inc, state.me, state.audio);  // issue 15: the role's alert
   if (frame.data.event === "opened" && !state.known.has(inc.id)) {  // show it at once, then refresh the queue
     state.known.add(inc.id); state.queue.push(inc);
     state.queue.sort((a, b) => (RANK[b.severity] - RANK[a.severity]) || (a.opened_at - b.opened_at));
@@ -221,7 +229,7 @@ async function select(id) {
     el("div", { class: "card" }, el("h3", {}, t("console.vitals")), el("div", { id: "vitals" })),
     el("div", { class: "card" }, el("h3", {}, t("console.clip")), el("div", { id: "clip" })),
     el("div", { class: "card" }, el("h3", {}, t("console.map")), el("div", { id: "map" })),
-    await candidatesCard(inc)), auditCard(inc));
+    await candidatesCard(inc), await messagesCard(inc)), auditCard(inc));
   drawCharts(inc); drawMap(inc);
 }
 

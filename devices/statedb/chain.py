@@ -71,6 +71,19 @@ def append(db: StateDB, table: str, columns: Sequence[str], values: Sequence[Any
             prev = _tip(db, table)
 
 
+def append_many(db: StateDB, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Insert many rows in one transaction, each chained to the one before (for bulk writes with no other writer,
+    such as seeding a demo's history; a concurrent writer makes the transaction fail on the unique link)."""
+    cols = ", ".join([*columns, "prev_hash", "row_hash"])
+    marks = ", ".join("?" for _ in range(len(columns) + 2))
+    prev, linked = _head(db, table), []
+    for values in rows:
+        row_hash = link(prev, table, values)
+        linked.append([*values, prev, row_hash])
+        prev = row_hash
+    db.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", linked)
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
     """The result of walking a chain: ok, or the id of the first broken row and why."""

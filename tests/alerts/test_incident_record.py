@@ -108,7 +108,9 @@ def test_incident_json_is_field_by_field_what_the_dicts_were(open_db: Callable[[
     # issue 18 added the escalation's text for people to the frame (the rest is as the dicts were)
     text = frames.incidents[-1]["escalation"]["text"]
     assert "分钟" in text or "min" in text
-    frame_of(2, escalation={"level": step.level, "reason": step.reason, "notify_role": step.notify_role, "text": text})
+    # issue 15 added the step's channel (console, sms_family, ...)
+    frame_of(2, escalation={"level": step.level, "reason": step.reason, "notify_role": step.notify_role, "text": text,
+                            "channel": step.channel})
     assert len(frames.incidents) == 6
 
     for incident_id in (1, 2, 3):  # REST: one incident with its alerts, as the actions answer it

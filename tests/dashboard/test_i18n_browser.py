@@ -149,6 +149,18 @@ def _devices(page: Page, url: str, language: str, device: str) -> None:
     _check(page, language, "devices")
 
 
+def _insights(page: Page, url: str, language: str) -> None:
+    """The statistics page over today's incident, then a period that ends before it starts (refused in words)."""
+    page.goto(f"{url}/insights")
+    expect(page.locator("#response-table table")).to_be_visible(timeout=15_000)
+    _check(page, language, "insights")
+    page.fill("#from", "2026-11-05")
+    page.fill("#to", "2026-11-03")
+    page.click("#filters button[type=submit]")
+    refused = CATALOGUE.text("insights.error.period_order", language, first="2026-11-05", last="2026-11-03")
+    expect(page.locator("#error")).to_have_text(refused)
+
+
 def test_every_page_in_chinese_and_english(hub_factory, mosquitto: Mosquitto, tmp_path: Path) -> None:
     data_dir = tmp_path / "hub"
     data_dir.mkdir()
@@ -192,9 +204,11 @@ def test_every_page_in_chinese_and_english(hub_factory, mosquitto: Mosquitto, tm
         admin.click("#login-submit")
         expect(admin.locator("#who")).to_contain_text("管理员", timeout=10_000)
         _devices(admin, hub.url, "zh-CN", "W00003")
+        _insights(admin, hub.url, "zh-CN")
         admin.select_option("#lang", "en")  # saved with the admin's account, the page reloads in English
         expect(admin.locator("#who")).to_contain_text("admin", timeout=10_000)
         _devices(admin, hub.url, "en", "W00004")
+        _insights(admin, hub.url, "en")
         browser.close()
     with httpx.Client(base_url=hub.url, timeout=10) as anon:
         anon.post("/api/login", json={"username": "op", "password": "operator-pw"}).raise_for_status()

@@ -1,5 +1,6 @@
 """The pages under the security headers in Chromium (issue 8): the console, the live page (its inline script allowed
-by hash) and the map run with no Content-Security-Policy violation, and their websocket connects."""
+by hash), the map and the statistics page run with no Content-Security-Policy violation, and their websocket
+connects."""
 
 from __future__ import annotations
 
@@ -69,5 +70,13 @@ def test_console_live_and_map_run_under_the_policy(base_url: str) -> None:
         page.wait_for_timeout(500)
         page.goto(f"{base_url}/command")  # issue 14: the draft review page
         page.wait_for_function("() => window.commandStats !== undefined", timeout=10_000)
+        bureau = browser.new_context().new_page()  # the bureau signs in on the console and lands on its statistics
+        bureau.on("console", watch)
+        bureau.goto(f"{base_url}/console")
+        bureau.fill("#login-user", "bureau")
+        bureau.fill("#login-pass", PASSWORD)
+        bureau.click("#login-submit")
+        expect(bureau.locator("#response-table table")).to_be_visible(timeout=10_000)  # uPlot and the tables ran
+        assert bureau.url.endswith("/insights")
         browser.close()
     assert violations == []

@@ -56,8 +56,13 @@ def test_the_table_names_no_route_that_does_not_exist(client: StaffClient) -> No
     spec = {(m, p) for m, p, _ in operations(client)}
     hidden = {("WS", "/ws"), ("GET", "/"), ("GET", "/live"), ("GET", "/console"), ("GET", "/map"),
               ("GET", "/map/{name}"), ("GET", "/command"), ("GET", "/command/{name}"), ("GET", "/metrics"),
-              ("GET", "/devices"), ("GET", "/report"), ("GET", "/report/{name}")}  # fmt: skip
+              ("GET", "/devices"), ("GET", "/escalation"), ("GET", "/insights"), ("GET", "/report"),
+              ("GET", "/report/{name}")}  # fmt: skip
     assert set(POLICY) - spec - hidden == set()
+
+
+# public to the guard, but the handler wants its own token (the PBX's CTI token) or a session: 401 without either
+OWN_TOKEN = {("POST", "/api/calls")}
 
 
 def test_every_operation_answers_by_role(client: StaffClient) -> None:
@@ -66,6 +71,9 @@ def test_every_operation_answers_by_role(client: StaffClient) -> None:
         allowed = rule(method, template).roles
         path, kw = request_of(template, op)
         anonymous = client.call(method, path, **kw).status_code
+        if (method, template) in OWN_TOKEN:
+            assert anonymous == 401, (method, template, anonymous)
+            continue
         if allowed is None:
             assert anonymous not in (401, 403), (method, template, anonymous)
             continue

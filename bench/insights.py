@@ -1,0 +1,229 @@
+"""Benchmark: the bureau's statistics over a county's year, DuckDB (the hub's engine) next to pandas in the same run.
+
+Method: a seeded community of `--residents` households (default 10,000, in 60 villages) registered in a fresh SQLite
+state database, and one year of past incidents written as the hub writes them (`hub/demo_history.py`: about 10 a
+resident a year, so ~100,000 incidents with their alerts and their lifecycle in the chained audit log). The period's
+tables are read once as Arrow (ADBC, `dispatch/insights/source.py`: timed as "read"); then each statistic is timed,
+best of `--repeat`, as DuckDB SQL (`dispatch/insights/figures.py`) and as the same figure written with pandas over the
+same Arrow tables; both answers are compared (medians, p90s, shares, counts). The joins every figure starts from
+(each incident with its township, device and first detector) are timed apart, for both.
+Finally the whole report as the API computes it (read + every figure) is timed.
+
+Run from the repository root: .venv/bin/python -m bench.insights [--residents 10000] [--days 365] [--repeat 3]
+Prints one line per statistic (DuckDB ms, pandas ms, pandas/DuckDB); the last line is JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from devices.registry import Registry
+from devices.statedb.sqlite import StateDB
+from dispatch.insights import figures, source
+from dispatch.insights.engine import DEFAULT_TARGETS, Insights, Period, prepare
+from hub.demo_history import DAY_S, past_incidents, write_history
+from simulators.community import build_community
+
+M = figures.MEAN_MONTH_DAYS
+LOCAL = figures.LOCAL_OFFSET_S
+
+
+def best_ms(fn: Callable[[], Any], repeat: int) -> tuple[Any, float]:
+    """The answer and the best wall time of `repeat` calls, in ms."""
+    best, out = float("inf"), None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, (time.perf_counter() - t0) * 1000)
+    return out, best
+
+
+# ---- pandas: the same figures, vectorised, over the same Arrow tables -------------------------------------------
+def pd_facts(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Incidents with their township, device kind, wear position, first detector and local opening time."""
+    v = t["villages"]
+    v = v.assign(township_code=np.where(v["code"].fillna("") != "", v["code"].str[:9], v["township"]))
+    places = t["homes"].merge(v[["village_id", "township_code", "township"]], on="village_id")
+    inc = t["incidents"].merge(t["residents"].rename(columns={"home_id": "r_home"}), on="resident_id", how="left")
+    inc["place"] = inc["home_id"].fillna(inc["r_home"])
+    inc = inc.merge(places.rename(columns={"home_id": "place"}), on="place", how="left")
+    dev = t["devices"].rename(columns={"kind": "device_kind"})
+    inc = inc.merge(dev, on="device_id", how="left")
+    first = t["alerts"].sort_values("id").groupby("incident_id", as_index=False)["detector"].first()
+    inc = inc.merge(first.rename(columns={"incident_id": "id"}), on="id", how="left")
+    inc["local_at"] = pd.to_datetime(inc["opened_at"] + LOCAL, unit="s")
+    return inc
+
+
+def pd_response(f: pd.DataFrame, t: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Median, p90 and share inside the target per stage, overall and per week, township and severity."""
+    s = t["stages"].groupby(["incident_id", "action"], as_index=False)["ts"].min()
+    s = s.merge(f[["id", "opened_at"]], left_on="incident_id", right_on="id")
+    parts = [pd.DataFrame({"id": f["id"], "stage": "ack", "seconds": f["acked_at"] - f["opened_at"]}),
+             pd.DataFrame({"id": f["id"], "stage": "dispatch", "seconds": f["dispatched_at"] - f["opened_at"]}),
+             pd.DataFrame({"id": s["id"], "stage": s["action"], "seconds": s["ts"] - s["opened_at"]})]  # fmt: skip
+    st = pd.concat(parts).dropna(subset=["seconds"])
+    iso = f["local_at"].dt.isocalendar()
+    f = f.assign(week=iso["year"].astype(str) + "-W" + iso["week"].astype(str).str.zfill(2))
+    st = st.merge(f[["id", "severity", "township_code", "week"]], on="id")
+    targets = pd.DataFrame([(k, sev, v) for k, per in DEFAULT_TARGETS.items() for sev, v in per.items()],
+                           columns=["stage", "severity", "target_s"])  # fmt: skip
+    st = st.merge(targets, on=["stage", "severity"], how="left")
+    st["within"] = np.where(st["target_s"].isna(), np.nan, (st["seconds"] <= st["target_s"]).astype(float))
+    out = []
+    for dim in (None, "week", "township_code", "severity"):
+        keys = ["stage"] if dim is None else ["stage", dim]
+        g = st.groupby(keys)
+        agg = pd.DataFrame({"n": g["seconds"].size(), "median_s": g["seconds"].median(),
+                            "p90_s": g["seconds"].quantile(0.9), "within_share": g["within"].mean()}).reset_index()
+        out.append(agg.assign(dim="all" if dim is None else dim.replace("_code", ""),
+                              key="" if dim is None else agg[dim]))  # fmt: skip
+    return pd.concat(out)[["dim", "key", "stage", "n", "median_s", "p90_s", "within_share"]]
+
+
+def pd_false_alarms(f: pd.DataFrame) -> pd.DataFrame:
+    """Closed incidents and the false-alarm share per detector, incident kind, device kind and wear position."""
+    closed = f[f["outcome"].notna()].assign(false=lambda d: d["outcome"] == "false_alarm")
+    total = {"dim": ["all"], "key": [""], "closed": [len(closed)], "false_alarms": [closed["false"].sum()]}
+    out = [pd.DataFrame(total)]
+    for dim in ("detector", "kind", "device_kind", "worn_at"):
+        g = closed.groupby(dim)["false"].agg(["size", "sum"]).reset_index()
+        out.append(pd.DataFrame({"dim": dim, "key": g[dim], "closed": g["size"], "false_alarms": g["sum"]}))
+    df = pd.concat(out)
+    return df.assign(share=df["false_alarms"] / df["closed"])
+
+
+def pd_alert_rate(f: pd.DataFrame, t: dict[str, pd.DataFrame], days: float) -> pd.DataFrame:
+    """Alerts per resident and mean month, per township."""
+    a = t["alerts"].merge(f[["id", "township_code"]], left_on="incident_id", right_on="id")
+    alerts = a.groupby("township_code").size()
+    v = t["villages"]
+    v = v.assign(township_code=np.where(v["code"].fillna("") != "", v["code"].str[:9], v["township"]))
+    res = t["residents"].merge(t["homes"], on="home_id").merge(v, on="village_id")
+    residents = res.groupby("township_code").size()
+    df = pd.DataFrame({"alerts": alerts, "residents": residents}).fillna(0)
+    return df.assign(per_resident_month=df["alerts"] / (df["residents"] * days / M))
+
+
+def pd_heatmap(f: pd.DataFrame, t: dict[str, pd.DataFrame]) -> pd.Series:
+    """Alerts per local weekday (1 Monday) and hour, every cell."""
+    a = t["alerts"][t["alerts"]["incident_id"].isin(f["id"])]
+    local = pd.to_datetime(a["received_at"] + LOCAL, unit="s")
+    cells = pd.DataFrame({"weekday": local.dt.day_of_week + 1, "hour": local.dt.hour})
+    counts = cells.groupby(["weekday", "hour"]).size()
+    grid = pd.MultiIndex.from_product([range(1, 8), range(24)], names=["weekday", "hour"])
+    return counts.reindex(grid, fill_value=0)
+
+
+# ---- the run -----------------------------------------------------------------------------------------------------
+def build(folder: Path, residents: int, days: int, end: float) -> tuple[StateDB, int]:
+    """A registered community and its `days` of past incidents; returns the database and the incident count."""
+    db = StateDB(folder / "state.sqlite")
+    community = build_community(residents, terminals=0, villages=60, seed=7)
+    community.register(Registry(db))
+    incidents = past_incidents(community, end - days * DAY_S, days)
+    write_history(db, incidents)
+    return db, len(incidents)
+
+
+def duck_connection(tables: dict[str, pa.Table]) -> duckdb.DuckDBPyConnection:
+    """A DuckDB with the tables, the targets and an empty scope, as the engine prepares it (before the joins)."""
+    con = duckdb.connect()
+    source.load(con, tables)
+    con.register("targets", pa.table({"stage": [s for s, p in DEFAULT_TARGETS.items() for _ in p],
+                                      "severity": [v for p in DEFAULT_TARGETS.values() for v in p],
+                                      "target_s": [float(x) for p in DEFAULT_TARGETS.values() for x in p.values()]}))
+    con.register("scope", pa.table({"township": pa.array([], pa.string())}))
+    return con
+
+
+def agree(duck: list[tuple[Any, ...]], pand: pd.DataFrame, cols: list[str]) -> bool:
+    """Both engines' rows equal (floats to 1e-6) once sorted by their keys."""
+    d = pd.DataFrame(duck, columns=cols).sort_values(cols[:3]).reset_index(drop=True)
+    p = pand[cols].sort_values(cols[:3]).reset_index(drop=True)
+    return len(d) == len(p) and all(np.allclose(d[c].astype(float), p[c].astype(float), equal_nan=True)
+                                    for c in cols[3:])  # fmt: skip
+
+
+def line(name: str, duck_ms: float, pandas_ms: float, note: str = "") -> None:
+    """One statistic's times and their ratio."""
+    print(f"{name:13s} DuckDB {duck_ms:8.1f} ms   pandas {pandas_ms:8.1f} ms   pandas/DuckDB {pandas_ms / duck_ms:6.2f}"
+          + note)
+
+
+def main() -> None:
+    """Build the year, time every statistic with DuckDB and pandas, print both."""
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--residents", type=int, default=10_000)
+    ap.add_argument("--days", type=int, default=365)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="bench-insights-"))
+    today = dt.date(2026, 12, 1)
+    end = dt.datetime.combine(today, dt.time(), dt.timezone(dt.timedelta(hours=8))).timestamp()
+    t0 = time.perf_counter()
+    db, count = build(folder, args.residents, args.days, end)
+    print(f"built {args.residents} residents, {count} incidents over {args.days} days in "
+          f"{time.perf_counter() - t0:.1f} s ({folder})")
+    period = Period(today - dt.timedelta(days=args.days), today - dt.timedelta(days=1))
+    tables, read_ms = best_ms(lambda: source.fetch(db, period.window()), args.repeat)
+    frames = {k: v.to_pandas() for k, v in tables.items()}
+    con = duck_connection(tables)
+    result: dict[str, Any] = {"residents": args.residents, "incidents": count, "days": args.days,
+                              "read_ms": round(read_ms, 1)}  # fmt: skip
+    print(f"read (ADBC -> Arrow, {sum(t.num_rows for t in tables.values())} rows): {read_ms:8.1f} ms")
+    facts, facts_ms = best_ms(lambda: pd_facts(frames), args.repeat)
+    days = float(period.days)
+    _, joins_ms = best_ms(lambda: prepare(con), args.repeat)
+    line("joins", joins_ms, facts_ms, "   (incidents with place, device, first detector: shared by every figure)")
+    result["joins"] = {"duckdb_ms": round(joins_ms, 1), "pandas_ms": round(facts_ms, 1),
+                       "pandas_over_duckdb": round(facts_ms / joins_ms, 2)}  # fmt: skip
+    runs: dict[str, tuple[Callable[[], Any], Callable[[], Any]]] = {
+        "response": (lambda: con.execute(figures.RESPONSE).fetchall(), lambda: pd_response(facts, frames)),
+        "false_alarms": (lambda: con.execute(figures.FALSE_ALARMS).fetchall(), lambda: pd_false_alarms(facts)),
+        "alert_rate": (lambda: con.execute(figures.ALERT_RATE, {"days": days}).fetchall(),
+                       lambda: pd_alert_rate(facts, frames, days)),
+        "heatmap": (lambda: con.execute(figures.HEATMAP).fetchall(), lambda: pd_heatmap(facts, frames)),
+    }
+    answers: dict[str, tuple[Any, Any]] = {}
+    for name, (duck_fn, pandas_fn) in runs.items():
+        duck, duck_ms = best_ms(duck_fn, args.repeat)
+        pand, pandas_ms = best_ms(pandas_fn, args.repeat)
+        answers[name] = (duck, pand)
+        line(name, duck_ms, pandas_ms)
+        result[name] = {"duckdb_ms": round(duck_ms, 1), "pandas_ms": round(pandas_ms, 1),
+                        "pandas_over_duckdb": round(pandas_ms / duck_ms, 2)}  # fmt: skip
+    duck_resp = [(*r[:2], r[3], *r[4:7], r[8]) for r in answers["response"][0]]  # dim key stage n med p90 share
+    resp_cols = ["dim", "key", "stage", "n", "median_s", "p90_s", "within_share"]
+    result["agree"] = {
+        "response": agree(duck_resp, answers["response"][1], resp_cols),
+        "false_alarms": agree(answers["false_alarms"][0], answers["false_alarms"][1],
+                              ["dim", "key", "closed", "false_alarms", "share"]),
+        "alert_rate": agree([(*r[:2], "", r[3], r[4], r[6]) for r in answers["alert_rate"][0] if r[0] == "township"],
+                            answers["alert_rate"][1].reset_index(names="key").assign(dim="township", stage=""),
+                            ["dim", "key", "stage", "alerts", "residents", "per_resident_month"]),
+        "heatmap": [r[2] for r in answers["heatmap"][0]] == answers["heatmap"][1].tolist(),
+    }
+    print(f"answers agree (DuckDB and pandas, {len(facts)} incidents): {result['agree']}")
+    _report, whole_ms = best_ms(lambda: Insights(db).compute(period), args.repeat)
+    print(f"whole report as the API computes it (read + every figure): {whole_ms:8.1f} ms")
+    result["report_ms"] = round(whole_ms, 1)
+    con.close()
+    db.close()
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
