@@ -220,7 +220,7 @@ async def _demo(settings: Settings, community: Community, options: SimOptions, i
             if note:
                 print(note, flush=True)
         for username, password, role in demo_users:  # demo only: well-known passwords, never in production
-            page = "insights" if role == "bureau" else "console"
+            page = {"bureau": "insights", "reporter": "report"}.get(role, "console")
             print(f"hub demo: {page} {url}/{page}  sign in as {username} / {password} ({role})", flush=True)
         if seeded:
             print(f"hub demo: {seeded} past incidents of the last 90 days seeded; statistics at {url}/insights",
