@@ -25,6 +25,10 @@ from dashboard.login_throttle import LoginThrottle
 from devices.statedb.sqlite import StateDB
 
 ROLES = ("operator", "supervisor", "commander", "admin", "bureau")  # bureau: the civil-affairs bureau, read-only
+# issue 14: a village disaster-information officer (灾害信息员) files reports for the villages granted to the account
+# and nothing else (not a staff role: no resident, vitals or incident route lets it in)
+REPORTER = "reporter"
+ACCOUNT_ROLES = (*ROLES, REPORTER)
 SESSION_S = 12 * 3600.0  # one shift: the absolute lifetime of a session
 IDLE_S = 30 * 60.0  # a session unused this long has ended
 TOUCH_EVERY_S = 15.0  # last use is written at most this often per session
@@ -84,8 +88,8 @@ class StaffAuth:
         self, username: str, password: str, role: str, display_name: str = "", replace: bool = False
     ) -> StaffUser:
         """Create (or with `replace`, reset) an account."""
-        if role not in ROLES:
-            raise AuthError(422, f"role must be one of {list(ROLES)}")
+        if role not in ACCOUNT_ROLES:
+            raise AuthError(422, f"role must be one of {list(ACCOUNT_ROLES)}")
         if not username or len(password) < 8:
             raise AuthError(422, "a user name and a password of at least 8 characters are required")
         verb = "INSERT OR REPLACE" if replace else "INSERT"

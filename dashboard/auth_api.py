@@ -14,8 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dashboard.auth import SESSION_COOKIE, SESSION_S, AuthError, StaffAuth
 from dashboard.context import HubContext
-from dashboard.deps import Admin, Auth, BehindTls, Ctx, Staff, require
+from dashboard.deps import Admin, Auth, BehindTls, Ctx, SignedIn, require
 from dashboard.guard import CSRF_COOKIE, csrf_token
+from dashboard.roles import SIGNED_IN
 
 COOKIE = SESSION_COOKIE
 
@@ -33,7 +34,8 @@ def _set_cookies(response: Response, token: str, secure: bool, session: bool = T
 
 
 open_router = APIRouter(prefix="/api", tags=["auth"])
-router = APIRouter(prefix="/api", tags=["auth"], dependencies=[Depends(require())])
+# issue 14: every account (a village's reporter too) may sign out and ask who it is; the rest here needs Admin
+router = APIRouter(prefix="/api", tags=["auth"], dependencies=[Depends(require(*SIGNED_IN))])
 
 
 class LoginIn(BaseModel):
@@ -75,7 +77,7 @@ def login(
 
 
 @router.post("/logout")
-def logout(request: Request, response: Response, user: Staff, ctx: Ctx, auth: Auth) -> dict[str, str]:
+def logout(request: Request, response: Response, user: SignedIn, ctx: Ctx, auth: Auth) -> dict[str, str]:
     """End this session."""
     auth.logout(request.cookies.get(COOKIE, ""))
     response.delete_cookie(COOKIE)
@@ -85,7 +87,7 @@ def logout(request: Request, response: Response, user: Staff, ctx: Ctx, auth: Au
 
 
 @router.get("/me")
-def me(user: Staff, request: Request, response: Response, secure: BehindTls) -> dict[str, str]:
+def me(user: SignedIn, request: Request, response: Response, secure: BehindTls) -> dict[str, str]:
     """Who is signed in (and a fresh CSRF cookie for a page opened on an older session)."""
     _set_cookies(response, request.cookies.get(COOKIE, ""), secure, session=False)
     return {"username": user.username, "role": user.role, "display_name": user.display_name}

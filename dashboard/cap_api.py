@@ -24,6 +24,7 @@ router = APIRouter(prefix="/api/cap", tags=["cap"])
 @feed.get("/cap/alerts.xml")
 async def alerts_feed(ops: Ops, request: Request) -> Response:
     """Atom feed of the alerts in force, each entry linking to its CAP XML."""
+    ops.centre.sync()  # issue 14: what another worker sharing the state database issued is in force here too
     now = time.time()
     county = next((v.county for v in ops.centre.villages.values()), "")  # issue 18: 岳麓区生效中的预警
     title = t("cap.feed_title.county", county=county) if county else ""
@@ -35,6 +36,8 @@ async def alerts_feed(ops: Ops, request: Request) -> Response:
 async def alert_xml(ops: Ops, identifier: str) -> Response:
     """One CAP message issued here (in force or not)."""
     w = ops.centre.alerts.get(identifier)
+    if w is None and ops.centre.sync(force=True):  # issued by another worker a moment ago
+        w = ops.centre.alerts.get(identifier)
     if w is None:
         raise HTTPException(404, f"no CAP alert {identifier}")
     return Response(build_alert(w), media_type="application/cap+xml; charset=utf-8")

@@ -6,6 +6,7 @@ calls); sending teams and planning or approving relief needs the commander (or a
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import asdict
 from typing import Any, Literal
@@ -15,7 +16,9 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from alerts.disaster.reports import ReportError, rollup, rollup_csv, rollup_xlsx
-from dashboard.deps import Auth, Commander, Ops, Staff
+from dashboard.auth import REPORTER
+from dashboard.deps import Auth, Commander, Ops, Reporting, Staff
+from dashboard.events_api import villages_of
 from dashboard.i18n_api import user_language
 from dispatch.disaster.assignment import Team
 from dispatch.disaster.evacuation import TransitionError
@@ -63,13 +66,20 @@ class ReportIn(BaseModel):
 
 
 @router.post("/reports")
-async def submit_report(ops: Ops, _user: Staff, form: ReportIn) -> dict[str, Any]:
+async def submit_report(ops: Ops, user: Reporting, form: ReportIn) -> dict[str, Any]:
     """The web form: event_id, village_id (registered), stage, indicators{...}, zero, corrected, officer, note,
-    hazard. The report's time is the hub's clock when it arrives, never a time the client sends."""
+    hazard. The report's time is the hub's clock when it arrives, never a time the client sends. A reporter
+    (issue 14) files only for the villages granted to the account, and signs as itself."""
     if form.village_id not in ops.centre.villages:
         raise HTTPException(422, f"village {form.village_id!r} is not registered")
+    fields = form.model_dump(exclude_unset=True)
+    if user.role == REPORTER:
+        if form.village_id not in await asyncio.to_thread(villages_of, ops, user):
+            raise HTTPException(403, f"village {form.village_id!r} is not one of yours")
+        fields["officer"] = user.username
+    ops.centre.sync(force=True)  # issue 14: the versions another worker accepted come first
     try:
-        kept = ops.centre.book.submit_form(form.model_dump(exclude_unset=True), time.time())
+        kept = ops.centre.book.submit_form(fields, time.time())
     except (ReportError, ValueError, TypeError) as exc:
         raise HTTPException(422, str(exc)) from exc
     ops.centre.draft_report(kept)  # issue 14: an initial report drafts a warning for the commander
@@ -79,8 +89,12 @@ async def submit_report(ops: Ops, _user: Staff, form: ReportIn) -> dict[str, Any
 
 
 @router.get("/reports/draft")
-async def report_draft(ops: Ops, _user: Staff, event_id: str, village_id: str) -> dict[str, Any]:
+async def report_draft(ops: Ops, user: Reporting, event_id: str, village_id: str) -> dict[str, Any]:
     """The next follow-up's indicators, prefilled with the people relocated by the evacuation."""
+    if village_id not in ops.centre.villages:
+        raise HTTPException(422, f"village {village_id!r} is not registered")
+    if user.role == REPORTER and village_id not in await asyncio.to_thread(villages_of, ops, user):
+        raise HTTPException(403, f"village {village_id!r} is not one of yours")
     relocated = ops.relocated().get(village_id, 0)
     indicators = ops.centre.book.draft_follow_up(event_id, village_id, relocated)
     return {"event_id": event_id, "village_id": village_id, "stage": "follow_up",

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import FileResponse
 
+from alerts.disaster.reports import DisasterEvent
 from alerts.disaster.warnings import WarningLevel
 from dashboard.command_view import gauges, points, villages
 from dashboard.deps import Ops, require
@@ -30,12 +31,15 @@ pages = APIRouter(tags=["command"], include_in_schema=False)
 async def state(ops: Ops) -> dict[str, Any]:
     """Areas with levels, gauges (up to 1,000), villages with reports, teams, incidents, relief, active CAP."""
     cc = ops.centre
+    cc.sync()  # issue 14: warnings and evacuation tasks recorded by another worker
     levels = cc.warnings.levels()
     areas = [
         {"area": a, "level": int(lv), "colour": lv.colour, **cc.evacuation_status(a)}
         for a, lv in sorted(levels.items())
         if lv is not WarningLevel.NONE
     ]
+    declared = [e for e in cc.book.events.values() if e.declared]
+    current = cc.book.current()
     gauge_list = gauges(cc) if len(cc.sites) <= MAX_GAUGES_IN_STATE else []
     return {
         "areas": areas,
@@ -48,9 +52,18 @@ async def state(ops: Ops) -> dict[str, Any]:
         "relief": _relief(ops),
         "cap": [{"identifier": w.identifier, "area": w.geocodes.get("village", ""), "level": int(w.level),
                  "msg_type": w.msg_type, "sent": w.sent} for w in cc.alerts.active(time.time())],
-        "events": list(cc.book.events),
+        # issue 14: the events commanders declared (the last is the map's current one); those only a village's
+        # initial report named wait for a commander to declare them
+        "events": [e.event_id for e in sorted(declared, key=lambda e: e.started_at)],
+        "event": _event(current) if current else None,
+        "reported_events": [_event(e) for e in cc.book.events.values() if not e.declared],
         "tile_url": ops.tile_url,
     }  # fmt: skip
+
+
+def _event(e: DisasterEvent) -> dict[str, Any]:
+    return {"event_id": e.event_id, "hazard": e.hazard, "started_at": e.started_at, "villages": e.villages,
+            "declared_by": e.declared_by, "stabilised_at": e.stabilised_at, "stabilised_by": e.stabilised_by}
 
 
 def _relief(ops: FieldOps) -> dict[str, Any] | None:

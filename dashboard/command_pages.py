@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from dashboard import cap_api, command_actions, command_api, drafts_api, stations_api
+from dashboard import cap_api, command_actions, command_api, drafts_api, events_api, stations_api
 
 
 def mount_command(app: FastAPI) -> None:
     """Include the command routers: /map, /command (draft review), /api/command/*, /cap/alerts.xml,
     /cap/alerts/<id>.xml, /api/cap/import."""
     for router in (command_api.router, command_api.pages, command_actions.router, drafts_api.router, drafts_api.pages,
-                   stations_api.router,
+                   stations_api.router, events_api.router, events_api.pages,
                    cap_api.feed, cap_api.router):
         app.include_router(router)

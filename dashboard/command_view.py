@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from alerts.disaster.warnings import WarningLevel
@@ -34,8 +35,9 @@ def gauges(cc: CommandCentre) -> list[dict[str, Any]]:
 def villages(ops: FieldOps) -> list[dict[str, Any]]:
     """Villages with their level, latest report of the newest event, and evacuation counts."""
     cc = ops.centre
-    event_id = next(reversed(cc.book.events), None)
-    latest = cc.book.latest(event_id) if event_id else {}
+    current = cc.book.current()  # issue 14: the newest event a commander declared
+    latest = cc.book.latest(current.event_id) if current else {}
+    late = cc.book.late_now(current.event_id, time.time()) if current else {}  # shown in red
     relocated = ops.relocated()
     out = []
     for v in list(cc.villages.values()):
@@ -48,5 +50,6 @@ def villages(ops: FieldOps) -> list[dict[str, Any]]:
         evacuation = cc.evacuation_status(v.village_id)
         out.append({"id": v.village_id, "name": v.name, "township": v.township, "lat": v.lat, "lon": v.lon,
                     "level": int(level), "colour": level.colour, "report": report,
-                    "relocated": relocated.get(v.village_id, 0), "evacuation": evacuation})  # fmt: skip
+                    "relocated": relocated.get(v.village_id, 0), "evacuation": evacuation,
+                    "late": late.get(v.village_id, "")})  # fmt: skip
     return out

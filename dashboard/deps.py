@@ -29,7 +29,7 @@ from alerts.incidents.service import IncidentService
 from dashboard.access_log import AccessLog
 from dashboard.auth import ROLES, SESSION_COOKIE, StaffAuth, StaffUser
 from dashboard.context import HubContext
-from dashboard.roles import ADMIN, COMMAND, SUPERVISORS
+from dashboard.roles import ADMIN, COMMAND, REPORTING, SIGNED_IN, SUPERVISORS
 from devices.identities import DeviceIdentities
 from dispatch.desk import DispatchDesk
 from dispatch.disaster.field_ops import FieldOps
@@ -120,3 +120,5 @@ Staff = Annotated[StaffUser, Depends(require())]
 Supervisor = Annotated[StaffUser, Depends(require(*SUPERVISORS))]
 Commander = Annotated[StaffUser, Depends(require(*COMMAND))]
 Admin = Annotated[StaffUser, Depends(require(*ADMIN))]
+Reporting = Annotated[StaffUser, Depends(require(*REPORTING))]  # issue 14: staff, or a village's reporter
+SignedIn = Annotated[StaffUser, Depends(require(*SIGNED_IN))]  # any account: who am I, sign out, my language

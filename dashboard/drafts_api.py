@@ -90,6 +90,7 @@ def draft_json(cc: CommandCentre, d: Draft) -> dict[str, Any]:
 async def list_drafts(ops: Ops, history: Annotated[int, Query(ge=0, le=500)] = 100) -> dict[str, Any]:
     """Pending drafts (oldest first), the decided ones (newest first) and the automatic-issue policy."""
     cc = ops.centre
+    cc.sync()  # issue 14: an Update or a Cancel follows what another worker issued
     pending, done = await asyncio.to_thread(lambda: (cc.drafts.pending(), cc.drafts.history(history)))
     return {"drafts": [draft_json(cc, d) for d in pending], "history": [draft_json(cc, d) for d in done],
             "policy": {"auto_issue_minutes": cc.policy.describe()}}  # fmt: skip

@@ -17,7 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import HTTPConnection
 
 from dashboard.auth import SESSION_COOKIE, StaffUser
-from dashboard.deps import Auth, Ctx, Staff, require
+from dashboard.deps import Auth, Ctx, SignedIn, require
+from dashboard.roles import SIGNED_IN
 from devices.i18n import HERE as HUB_TEXTS
 from devices.i18n import LANGUAGES, Catalogue, hub_language
 from devices.statedb.sqlite import StateDB
@@ -26,7 +27,7 @@ PAGE_TEXTS = Path(__file__).resolve().parent / "i18n"
 CATALOGUE = Catalogue((HUB_TEXTS, PAGE_TEXTS))  # the pages' keys win on a clash
 
 open_router = APIRouter(prefix="/api", tags=["i18n"])
-router = APIRouter(prefix="/api", tags=["i18n"], dependencies=[Depends(require())])
+router = APIRouter(prefix="/api", tags=["i18n"], dependencies=[Depends(require(*SIGNED_IN))])
 
 
 class LanguageIn(BaseModel):
@@ -69,7 +70,7 @@ def catalogue(lang: str) -> dict[str, Any]:
 
 
 @router.put("/me/language")
-def set_language(body: LanguageIn, user: Staff, auth: Auth) -> dict[str, str]:
+def set_language(body: LanguageIn, user: SignedIn, auth: Auth) -> dict[str, str]:
     """Save the signed-in user's language with the account."""
     auth.db.execute("UPDATE staff_users SET language=? WHERE username=?", [body.language, user.username])
     return {"username": user.username, "language": body.language}

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dashboard.auth import ROLES
+from dashboard.auth import ACCOUNT_ROLES, REPORTER, ROLES
 
-SIGNED_IN = frozenset(ROLES)
-STAFF = SIGNED_IN - {"bureau"}
+SIGNED_IN = frozenset(ACCOUNT_ROLES)
+STAFF = frozenset(ROLES) - {"bureau"}
 INSIGHTS = frozenset({"supervisor", "admin", "bureau"})  # the bureau's statistics (dashboard/insights_api.py)
+REPORTING = STAFF | {REPORTER}  # issue 14: village officers file reports (their own villages only, per handler)
 SUPERVISORS = frozenset({"supervisor", "commander", "admin"})
 COMMAND = frozenset({"commander", "admin"})
 ADMIN = frozenset({"admin"})
@@ -50,6 +51,8 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/map/{name}"): PUBLIC,
     ("GET", "/command"): PUBLIC,  # issue 14: the draft review page
     ("GET", "/command/{name}"): PUBLIC,
+    ("GET", "/report"): PUBLIC,  # issue 14: the village officers' report form (signs in through /api/login)
+    ("GET", "/report/{name}"): PUBLIC,
     ("GET", "/devices"): PUBLIC,  # the admin page signs in; its API below is admin-only
     ("GET", "/insights"): PUBLIC,  # the statistics page signs in; its API below is for INSIGHTS
     ("GET", "/api/i18n"): PUBLIC,  # issue 18: the pages' catalogues (the sign-in form is translated too)
@@ -100,8 +103,9 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/api/command/state"): Rule(STAFF),
     ("GET", "/api/command/markers"): Rule(STAFF),
     ("GET", "/api/command/geojson"): Rule(STAFF),
-    ("POST", "/api/command/reports"): Rule(STAFF),  # operators take village officers' phoned-in reports
-    ("GET", "/api/command/reports/draft"): Rule(STAFF),
+    ("POST", "/api/command/reports"): Rule(REPORTING),  # operators take phoned-in reports; officers file their own
+    ("GET", "/api/command/reporting"): Rule(REPORTING),  # issue 14: the report form's events and villages
+    ("GET", "/api/command/reports/draft"): Rule(REPORTING),  # the form's prefill (a reporter: its villages)
     ("GET", "/api/command/reports/{event_id}/rollup.{fmt}"): Rule(STAFF),
     ("GET", "/api/command/evacuation/{area}"): Rule(STAFF),
     ("GET", "/api/command/drafts"): Rule(STAFF),  # issue 14: anyone on duty sees what waits for the commander
@@ -117,6 +121,9 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/api/export"): Rule(SUPERVISORS, HEALTH),
     ("GET", "/fhir/Observation"): Rule(SUPERVISORS, HEALTH),
     # commanders
+    ("POST", "/api/command/events"): Rule(COMMAND),  # issue 14: commanders declare events
+    ("POST", "/api/command/events/{event_id}/stabilise"): Rule(COMMAND),  # ... and open the verified stage
+    ("PUT", "/api/command/reporters/{username}"): Rule(ADMIN),  # issue 14: the villages of a reporter account
     ("POST", "/api/command/teams"): Rule(COMMAND),
     ("POST", "/api/command/assign"): Rule(COMMAND),
     ("POST", "/api/command/warehouses"): Rule(COMMAND),

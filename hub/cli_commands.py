@@ -24,7 +24,14 @@ from hub.app import Hub, HubError, build_hub, install_signal_handlers, serve
 from hub.broker import BrokerError, Mosquitto, auth_config, tls_listener
 from hub.cli_users import ensure_demo_users
 from hub.demo_history import seed_history
-from hub.demo_seed import demo_responders, register_responders, seed_contacts, seed_field_ops, seed_station_thresholds
+from hub.demo_seed import (
+    demo_responders,
+    register_responders,
+    seed_contacts,
+    seed_field_ops,
+    seed_station_thresholds,
+    with_reporters,
+)
 from hub.kannel import Kannel
 from hub.kannel import available as kannel_available
 from hub.settings import BrokerSettings, HttpSettings, MqttSettings, Settings, SmsSettings, StoreSettings
@@ -69,7 +76,8 @@ def _guard(fn: Any, *args: Any) -> Any:
 def demo_community(args: argparse.Namespace) -> Community:
     """The seeded community of --residents/--terminals/--seed in the county of HUB_DEMO__COUNTY_CODE."""
     county = _guard(Settings).demo.county_code
-    return _guard(lambda: build_community(args.residents, args.terminals, seed=args.seed, county_code=county))
+    return with_reporters(  # issue 14: village reports come from reporting terminals only
+        _guard(lambda: build_community(args.residents, args.terminals, seed=args.seed, county_code=county)))
 
 
 def add_demo(sub: Sub) -> None:
@@ -191,6 +199,9 @@ async def _demo(settings: Settings, community: Community, options: SimOptions, i
         seed_field_ops(hub.ctx.field_ops, community.villages)
     seeded = seed_history(hub.ctx.registry.db, community, time.time())  # the statistics page's first 90 days
     demo_users = ensure_demo_users(hub.ctx.auth) if hub.ctx.auth is not None else []
+    if hub.ctx.field_ops is not None and any(role == "reporter" for _u, _p, role in demo_users):
+        mine = [v.village_id for v in community.villages[:2]]  # issue 14: the demo officer's villages
+        hub.ctx.field_ops.centre.reporters.grant("reporter", mine, "hub demo", time.time())
     stop = asyncio.Event()
     install_signal_handlers(stop)
     sim_stop = threading.Event()
@@ -209,7 +220,7 @@ async def _demo(settings: Settings, community: Community, options: SimOptions, i
             if note:
                 print(note, flush=True)
         for username, password, role in demo_users:  # demo only: well-known passwords, never in production
-            page = "insights" if role == "bureau" else "console"
+            page = {"bureau": "insights", "reporter": "report"}.get(role, "console")
             print(f"hub demo: {page} {url}/{page}  sign in as {username} / {password} ({role})", flush=True)
         if seeded:
             print(f"hub demo: {seeded} past incidents of the last 90 days seeded; statistics at {url}/insights",
@@ -222,6 +233,7 @@ async def _demo(settings: Settings, community: Community, options: SimOptions, i
               f"\"call_id\": \"demo-1\"}}'", flush=True)
         print(f"hub demo: warning drafts wait for a commander at {url}/command (automatic issue is off)", flush=True)
         print(f"hub demo: escalation policies and texts sent {url}/escalation", flush=True)
+        print(f"hub demo: village officers file disaster reports at {url}/report (on a phone too)", flush=True)
         thread.start()
 
     try:

@@ -7,7 +7,7 @@ import getpass
 from pathlib import Path
 from typing import Any
 
-from dashboard.auth import ROLES, AuthError, StaffAuth
+from dashboard.auth import ACCOUNT_ROLES, AuthError, StaffAuth
 from devices.statedb.sqlite import StateDB
 
 DEMO_USERS = (
@@ -16,6 +16,7 @@ DEMO_USERS = (
     ("supervisor", "supervisor-demo", "supervisor"),
     ("commander", "commander-demo", "commander"),  # issue 14: approves the CAP drafts on /command
     ("bureau", "bureau-demo", "bureau"),  # the civil-affairs bureau: the statistics page only
+    ("reporter", "reporter-demo", "reporter"),  # issue 14: a village officer, on the report form /report
 )
 
 
@@ -28,7 +29,7 @@ def add_users(sub: Any) -> None:
     )
     p.add_argument("action", choices=["add", "list"], help="what to do")
     p.add_argument("username", nargs="?", help="user name (for add)")
-    p.add_argument("--role", choices=ROLES, default="operator", help="role (default operator)")
+    p.add_argument("--role", choices=ACCOUNT_ROLES, default="operator", help="role (default operator)")
     p.add_argument("--password", help="password (asked for when omitted)")
     p.add_argument("--name", default="", help="display name")
     p.add_argument("--data-dir", type=Path, default=Path("data"), help="the hub's data folder (default data)")

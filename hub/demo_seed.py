@@ -10,7 +10,8 @@ import time
 from dataclasses import replace
 
 from devices.contacts import Contact, edited_by_person, set_contacts
-from devices.records import Resident, Village
+from devices.models import Family
+from devices.records import DeviceRecord, Resident, Village
 from devices.statedb.sqlite import StateDB
 from dispatch.disaster.assignment import Team
 from dispatch.disaster.command import CommandCentre
@@ -29,6 +30,17 @@ PROVIDERS = (  # issue 18: plausible names of the county's providers (not real b
     ("{county}陪诊服务队", "medical_escort", "06:00-23:00", 2),
     ("{county}夜间应急响应队", "emergency_visit,nursing", "", 2),
 )
+
+
+def with_reporters(community: Community) -> Community:
+    """Issue 14: one reporting terminal (灾情上报终端) per village, beside its committee office, for the village
+    disaster-information officer: the command centre takes village reports from these alone, not from gauges."""
+    have = {d.village_id for d in community.devices if d.kind == "reporter"}
+    for n, v in enumerate(community.villages, start=1):
+        if v.village_id not in have:
+            community.devices.append(DeviceRecord(f"RPT{n:03d}", Family.TERMINAL.value, "reporter",
+                                                  village_id=v.village_id, lat=v.lat, lon=v.lon + 0.002))  # fmt: skip
+    return community
 
 
 def demo_responders(community: Community, seed: int = 7) -> list[Responder]:

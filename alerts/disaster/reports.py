@@ -13,7 +13,7 @@ import io
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 import openpyxl
@@ -72,6 +72,19 @@ class DisasterEvent:
     villages: list[str]
     stabilised_at: float | None = None
     checked_until: float = 0.0  # deadlines up to here have been checked
+    declared: bool = True  # issue 14: False for an event only a village's initial report names, until a commander
+    declared_by: str = ""  # declares it (the map's current event is the newest declared one)
+    stabilised_by: str = ""
+
+
+class ReportSink(Protocol):
+    """Where the book writes each change as it happens (issue 14: the state database, so kill -9 loses none)."""
+
+    def save_event(self, event: DisasterEvent) -> None:
+        """An event declared, named by a report, widened to another village, stabilised or checked."""
+
+    def save_report(self, report: VillageReport) -> None:
+        """One accepted version of a village's report."""
 
 
 def parse_indicators(data: Mapping[str, Any]) -> ReportIndicators:
@@ -104,18 +117,71 @@ class ReportBook(Detector):
     name: str = "disaster_reports"
     events: dict[str, DisasterEvent] = field(default_factory=dict)
     _history: dict[tuple[str, str], list[VillageReport]] = field(default_factory=dict)
+    sink: ReportSink | None = None  # issue 14: every change saved (dispatch/disaster/report_store.py)
 
-    def open_event(self, event_id: str, hazard: str, started_at: float, villages: list[str]) -> DisasterEvent:
-        """Declare an event and the villages it affects (their deadlines start now)."""
-        if event_id in self.events:
+    def open_event(self, event_id: str, hazard: str, started_at: float, villages: list[str],
+                   declared_by: str = "", declared: bool = True) -> DisasterEvent:
+        """Declare an event and the villages it affects (their deadlines start now). An event only a village's
+        initial report named is adopted: declared from now on, its start and reports kept."""
+        known = self.events.get(event_id)
+        if known is not None and (known.declared or not declared):
             raise ReportError("duplicate_event", f"event {event_id} already open", event_id)
-        event = DisasterEvent(event_id, hazard, started_at, list(villages), checked_until=started_at)
-        self.events[event_id] = event
+        if known is not None:
+            known.declared, known.declared_by = True, declared_by
+            known.villages += [v for v in villages if v not in known.villages]
+            event = known
+        else:
+            event = DisasterEvent(event_id, hazard, started_at, list(villages), checked_until=started_at,
+                                  declared=declared, declared_by=declared_by)  # fmt: skip
+            self.events[event_id] = event
+        self._save_event(event)
         return event
 
-    def stabilise(self, event_id: str, ts: float) -> None:
-        """Mark the event stable: daily follow-ups end, the verified report is due within 2 days."""
-        self._event(event_id).stabilised_at = ts
+    def stabilise(self, event_id: str, ts: float, actor: str = "") -> DisasterEvent:
+        """Mark the event stable: daily follow-ups end, the verified report (核报) is due within 2 days."""
+        event = self._event(event_id)
+        if not event.declared:
+            raise ReportError("not_declared", f"event {event_id} was not declared by a commander", event_id)
+        if event.stabilised_at is not None:
+            raise ReportError("already_stable", f"event {event_id} was marked stable already", event_id)
+        event.stabilised_at, event.stabilised_by = ts, actor
+        self._save_event(event)
+        return event
+
+    def current(self) -> DisasterEvent | None:
+        """The newest event a commander declared (the one the map shows)."""
+        declared = [e for e in self.events.values() if e.declared]
+        return max(declared, key=lambda e: e.started_at) if declared else None
+
+    def restore(self, events: list[DisasterEvent], reports: list[VillageReport]) -> None:
+        """Take up what the sink saved (reports oldest version first)."""
+        self.events.update({e.event_id: e for e in events})
+        for r in sorted(reports, key=lambda r: (r.event_id, r.village_id, r.version)):
+            self._history.setdefault((r.event_id, r.village_id), []).append(r)
+
+    def take_event(self, event: DisasterEvent) -> None:
+        """An event as another worker recorded it (issue 14: two workers, one picture): declared, stabilised and
+        widened as there; this worker's own deadline checks stay its own."""
+        mine = self.events.get(event.event_id)
+        if mine is None:
+            self.events[event.event_id] = event
+            return
+        mine.declared, mine.declared_by = mine.declared or event.declared, mine.declared_by or event.declared_by
+        if mine.stabilised_at is None:
+            mine.stabilised_at, mine.stabilised_by = event.stabilised_at, event.stabilised_by
+        mine.villages += [v for v in event.villages if v not in mine.villages]
+
+    def take_report(self, report: VillageReport) -> bool:
+        """A version another worker accepted, if it is the next of its village (False: known or out of turn)."""
+        history = self._history.setdefault((report.event_id, report.village_id), [])
+        if report.version != len(history) + 1:
+            return False
+        history.append(report)
+        return True
+
+    def _save_event(self, event: DisasterEvent) -> None:
+        if self.sink is not None:
+            self.sink.save_event(event)
 
     def submit(
         self,
@@ -129,8 +195,9 @@ class ReportBook(Detector):
         """Validate and store a new version; extra: zero, corrected, officer, note, hazard."""
         if stage not in STAGES:
             raise ReportError("bad_stage", f"stage must be one of {STAGES}", event_id, village_id)
-        if event_id not in self.events and stage == "initial":
-            self.open_event(event_id, extra.get("hazard", "flood"), ts, [village_id])
+        if event_id not in self.events and stage == "initial":  # kept, but not current until a commander declares it
+            self._check_new(event_id, village_id, indicators, extra)
+            self.open_event(event_id, extra.get("hazard") or "flood", ts, [village_id], declared=False)
         event = self._event(event_id)
         history = self._history.setdefault((event_id, village_id), [])
         prev = history[-1] if history else None
@@ -139,15 +206,28 @@ class ReportBook(Detector):
                 raise ReportError("no_indicators", "only a zero report may omit indicators", event_id)
             indicators = prev.indicators if prev else ReportIndicators()
         self._check(event, village_id, stage, indicators, ts, prev, extra)
-        if village_id not in event.villages:
-            event.villages.append(village_id)
         keys = ("zero", "corrected", "officer", "note")
         report = VillageReport(
             event_id, village_id, stage, event.hazard, ts, len(history) + 1, indicators,
             **{k: extra[k] for k in keys if k in extra},
         )  # fmt: skip
+        if self.sink is not None:  # saved before it counts: a report accepted is a report kept
+            self.sink.save_report(report)
         history.append(report)
+        if village_id not in event.villages:
+            event.villages.append(village_id)
+            self._save_event(event)
         return report
+
+    def _check_new(self, event_id: str, village_id: str, indicators: ReportIndicators | None,
+                   extra: Mapping[str, Any]) -> None:
+        """A report naming a new event must be valid before the event is recorded (no event from a bad report)."""
+        if indicators is None:
+            raise ReportError("no_indicators", "only a zero report may omit indicators", event_id, village_id)
+        if extra.get("zero") or extra.get("corrected"):
+            raise ReportError("stage_order", "the first report of an event is a plain initial report", event_id)
+        if any(getattr(indicators, k) < 0 for k in INDICATORS):
+            raise ReportError("negative_count", "indicators must be >= 0", event_id, village_id)
 
     def submit_terminal(self, report: TerminalReport, village_id: str) -> VillageReport:
         """Accept a report from a village terminal (MQTT `disaster/<terminal>/report`)."""
@@ -194,9 +274,34 @@ class ReportBook(Detector):
         for event in self.events.values():
             if now <= event.checked_until:
                 continue
+            passed = False
             for stage, due in self._deadlines(event, event.checked_until, now):
+                passed = True
                 out += [self._overdue(event, v, stage, due) for v in event.villages if self._late(event, v, stage, due)]
             event.checked_until = now
+            if passed:  # saved only when a deadline went by: a restart raises no overdue report twice
+                self._save_event(event)
+        return out
+
+    def late_now(self, event_id: str, now: float) -> dict[str, str]:
+        """Village -> the stage it owes past its deadline at `now` (issue 14: shown late in red): no initial report
+        2 h after the start, no report since the window of the last 09:00 follow-up deadline, or no verified report
+        2 days after the event was marked stable."""
+        event = self._event(event_id)
+        out: dict[str, str] = {}
+        initial_due = event.started_at + INITIAL_DUE_S
+        end = now if event.stabilised_at is None else min(now, event.stabilised_at)
+        daily = list(daily_deadlines(initial_due, end)) if end > initial_due else []
+        for v in event.villages:
+            reports = self._history.get((event.event_id, v), [])
+            verified = any(r.stage == "verified" for r in reports)
+            if not reports:
+                if now > initial_due:
+                    out[v] = "initial"
+            elif event.stabilised_at is not None and now > event.stabilised_at + VERIFIED_DUE_S and not verified:
+                out[v] = "verified"
+            elif daily and not verified and not any(r.ts > daily[-1] - DAY_S for r in reports):
+                out[v] = "follow_up"
         return out
 
     def _event(self, event_id: str) -> DisasterEvent:

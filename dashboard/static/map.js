@@ -20,7 +20,8 @@ window.refreshMarkersNow = () => refreshMarkers();
 
 const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-async function start() {
+async function start(me) {
+  S.commander = ["commander", "admin"].includes(me && me.role);  // issue 14: declares events, marks them stable
   const state = await api("GET", "/api/command/state");
   await initMap(state);
   renderState(state);
@@ -144,10 +145,13 @@ function renderState(state) {
   const event = state.events[state.events.length - 1];
   $("event").textContent = event || "";
   $("reports").innerHTML = th("map.village", "map.stage", "map.affected", "map.trapped", "map.moved") +
-    state.villages.filter((v) => v.report).map((v) => `<tr><td translate="no">${esc(v.name)}</td><td>${esc(word("stage.", v.report.stage))}` +
-      `</td><td>${v.report.affected_population}</td><td>${v.report.trapped}</td><td>${v.relocated}</td></tr>`).join("");
+    state.villages.filter((v) => v.report || v.late).map((v) => `<tr${v.late ? ' class="late"' : ""}><td translate="no">${esc(v.name)}</td><td>` +
+      (v.late ? `${esc(t("events.late", { stage: word("stage.", v.late) }))}</td>` : `${esc(word("stage.", v.report.stage))}</td>`) +
+      (v.report ? `<td>${v.report.affected_population}</td><td>${v.report.trapped}</td>` : "<td></td><td></td>") +
+      `<td>${v.relocated}</td></tr>`).join("");  // issue 14: a village late with a report is shown in red
   $("exports").innerHTML = event ? `<a href="/api/command/reports/${esc(event)}/rollup.csv">${esc(t("map.csv"))}</a> · ` +
     `<a href="/api/command/reports/${esc(event)}/rollup.xlsx">${esc(t("map.excel"))}</a>` : "";
+  renderEvent(state);
   $("teams").innerHTML = state.teams.map((m) => `<li><span translate="no">${esc(m.name || m.team_id)}</span> ` +
     `${esc(word("team.", m.status))}${m.incident ? ` → <span translate="no">${esc(m.incident)}</span>` : ""}</li>`).join("") ||
     `<li class="hint">${esc(t("map.no_team"))}</li>`;
@@ -200,9 +204,45 @@ const ON_FRAME = {
     scheduleState();
   },
   evacuation() { scheduleState(); },
+  event(d) { logLine(t(d.stabilised_at ? "events.log.stable" : "events.log.declared", { event: d.event_id })); scheduleState(); },
   teams() { scheduleState(); },
   relief() { scheduleState(); },
 };
+
+// Issue 14: the current event's stage (stable or not, verified reports due by) and, for commanders, the buttons that
+// mark it stable (opening 核报) or declare an event a village's initial report named.
+function renderEvent(state) {
+  const box = $("event-actions");
+  const e = state.event;
+  const parts = [];
+  if (e && e.stabilised_at) {
+    parts.push(`<p class="hint">${esc(t("events.stable_since", { time: fmtTime(e.stabilised_at, false),
+      due: fmtTime(e.stabilised_at + 2 * 86400, false), by: e.stabilised_by }))}</p>`);
+  } else if (e && S.commander) {
+    parts.push(`<button type="button" class="big" data-stabilise="${esc(e.event_id)}">${esc(t("events.stabilise"))}</button>`);
+  }
+  for (const r of state.reported_events || []) {
+    parts.push(`<p>${esc(t("events.reported", { event: r.event_id, villages: r.villages.length }))}` +
+      (S.commander ? ` <button type="button" data-declare="${esc(r.event_id)}">${esc(t("events.declare"))}</button>` : "") + "</p>");
+  }
+  box.innerHTML = parts.join("") + '<p id="event-error" class="error"></p>';
+  for (const b of box.querySelectorAll("[data-stabilise]")) {
+    b.addEventListener("click", () => {
+      if (!confirm(t("events.stabilise_confirm", { event: b.dataset.stabilise }))) return;
+      eventAction(`/api/command/events/${encodeURIComponent(b.dataset.stabilise)}/stabilise`);
+    });
+  }
+  for (const b of box.querySelectorAll("[data-declare]")) {
+    const r = state.reported_events.find((x) => x.event_id === b.dataset.declare);
+    b.addEventListener("click", () => eventAction("/api/command/events",
+      { event_id: r.event_id, hazard: r.hazard, villages: r.villages }));
+  }
+}
+
+async function eventAction(path, body) {
+  try { await api("POST", path, body); renderState(await api("GET", "/api/command/state")); }
+  catch (e) { $("event-error").textContent = e.message; }
+}
 
 function onFrame(text) {
   if (text.startsWith('{"type":"reading"')) return;  // raw readings are the console's business

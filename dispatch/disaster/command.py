@@ -16,6 +16,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from time import monotonic
 from typing import Any
 
 from alerts.detection import Detection
@@ -30,7 +31,7 @@ from alerts.disaster.cap import (
     parse_alert,
     update,
 )
-from alerts.disaster.reports import ReportBook, VillageReport
+from alerts.disaster.reports import DisasterEvent, ReportBook, ReportError, VillageReport
 from alerts.disaster.warnings import WarningLevel
 from devices.i18n import HUB, hub_language, t
 from devices.records import Village
@@ -51,10 +52,12 @@ from dispatch.disaster.drafts import (
     new_draft_id,
 )
 from dispatch.disaster.evacuation import STATES, Resident, TaskBoard, residents_in_area
+from dispatch.disaster.report_store import ReporterScopes, ReportStore
 from dispatch.disaster.stations import StationStore, StationThresholds
 from dispatch.disaster.store import ISSUED, RECEIVED, CommandStore
 
 logger = logging.getLogger(__name__)
+SYNC_S = 1.0  # issue 14: with workers sharing PostgreSQL, each takes up the others' CAP messages this often at most
 SENDER = "hub@yuelu.example"
 AREA_RADIUS_KM = 2.0  # villages lie about 3 km apart along the valley
 Publish = Callable[[str, Any], None]
@@ -116,11 +119,18 @@ class CommandCentre:
         self._issued: dict[str, CapWarning] = {}  # area -> newest message issued here
         self._imported: dict[str, set[str]] = {}  # imported warning key -> areas it raised
         self._seq = 0
+        self._seen_pos = 0  # issue 14: the newest command_messages position taken up (shared by all workers)
+        self._known: set[tuple[str, str]] = set()  # (origin, identifier) of the messages taken up
+        self._tasks_ts = 0.0  # evacuation tasks changed from here on are read again by `sync`
+        self._synced = float("-inf")  # monotonic time of the last `sync`
+        self.report_store: ReportStore | None = None
+        self._report_seq = 0  # report versions taken up to this position of report_versions
         self.store: CommandStore | None = None  # where changes are saved, once `restore` has run
         # issue 14: drafts awaiting a commander; in the state database once `restore` has run (every worker the same)
         self.drafts = DraftStore(StateDB(Path(":memory:")))
         self.stations: dict[str, StationThresholds] = {}  # issue 14: each station's own thresholds
         self.station_store: StationStore | None = None
+        self.reporters = ReporterScopes(StateDB(Path(":memory:")))  # issue 14: in the state database after `restore`
         self._stations_version: tuple[int, float] = (0, 0.0)
 
     def add_site(self, site: Site) -> None:
@@ -246,6 +256,25 @@ class CommandCentre:
                     "indicators": indicators, "ts": ts, "terminal": f"report:{event_id}"}  # fmt: skip
         return self._draft_raise(village_id, WarningLevel.YELLOW, features, f"report:{event_id}", ts, evidence)
 
+    def declare_event(self, event_id: str, hazard: str, villages: list[str], actor: str, now: float) -> DisasterEvent:
+        """A commander declares an event (or adopts one a village's initial report named): the map's current one,
+        with the report deadlines of its villages running from its start. ReportError for an unknown village."""
+        self.sync(force=True)  # another worker may have declared it
+        unknown = sorted(set(villages) - set(self.villages))
+        if unknown:
+            raise ReportError("unknown_village", f"villages {unknown} are not registered", event_id)
+        event = self.book.open_event(event_id, hazard, now, villages, declared_by=actor)
+        self.publish("event", {"event_id": event_id, "hazard": event.hazard, "declared_by": actor,
+                               "villages": event.villages, "ts": event.started_at})  # fmt: skip
+        return event
+
+    def stabilise_event(self, event_id: str, actor: str, now: float) -> DisasterEvent:
+        """A commander marks the event stable: daily follow-ups end and the verified reports (核报) are due."""
+        self.sync(force=True)
+        event = self.book.stabilise(event_id, now, actor)
+        self.publish("event", {"event_id": event_id, "stabilised_at": now, "stabilised_by": actor})
+        return event
+
     def approve(self, draft_id: str, actor: str, edits: DraftEdits, now: float) -> tuple[Draft, CapWarning]:
         """Issue a pending draft (with the commander's edits) into the feed; DraftError when it cannot be."""
         draft = self.drafts.get(draft_id)
@@ -253,6 +282,7 @@ class CommandCentre:
             raise DraftError(404, f"no draft {draft_id}")
         if draft.status != PENDING:
             raise DraftError(409, f"draft {draft_id} is {draft.status} already ({draft.decided_by})")
+        self.sync(force=True)  # the area's message in force may have gone out from another worker
         return self._decide_issue(draft, actor, edits, now)
 
     def reject(self, draft_id: str, actor: str, note: str, now: float) -> Draft:
@@ -301,6 +331,7 @@ class CommandCentre:
         if not self.policy.after_s:
             return []
         issued = []
+        self.sync(force=True)
         for draft in self.drafts.pending():
             due = self.policy.due(draft)
             if due is not None and due <= now:
@@ -313,6 +344,7 @@ class CommandCentre:
     def _put(self, area: str, w: CapWarning) -> None:
         if self.store is not None:
             self.store.save_message(ISSUED, area, w)  # before the feed shows it: a message out is a message kept
+        self._known.add((ISSUED, w.identifier))
         self.alerts.put(w)
         if w.msg_type != "Cancel":
             self._issued[area] = w
@@ -350,6 +382,7 @@ class CommandCentre:
         w = parse_alert(xml)
         if self.store is not None:
             self.store.save_message(RECEIVED, "", w)
+        self._known.add((RECEIVED, w.identifier))
         self.received.put(w)
         key = f"cap:{w.sender}:{w.source_key}"
         areas = self.areas_covered(w)
@@ -374,18 +407,19 @@ class CommandCentre:
             if any(s.contains(v.lat, v.lon) for s in w.shapes) or v.village_id in text or v.name in text
         )
 
-    def restore(self, store: CommandStore) -> None:
-        """Take up what an earlier run saved into `store`, then save every change there (issue 7).
+    def _known_areas(self) -> set[str]:
+        return set(self.villages) | {s.village_id for s in self.sites.values()}
 
-        Call it once the villages and sites are known. The feeds, each area's newest message (so its next change is
-        an Update or a Cancel), its level, the gauges' levels and hysteresis state and the tasks come back; what
-        belongs to areas or terminals no longer registered stays in the database but is not taken up (logged).
-        """
-        saved = store.load()
-        known = set(self.villages) | {s.village_id for s in self.sites.values()}
+    def _take_messages(self, rows: list[tuple[int, str, str, CapWarning]], known: set[str],
+                       skipped: set[str]) -> dict[str, WarningLevel]:
+        """Take up CAP messages recorded in the database (by an earlier run or another worker) that this centre
+        does not hold yet: the feeds and each area's message in force. Returns the areas' new levels."""
         levels: dict[str, WarningLevel] = {}
-        skipped: set[str] = set()
-        for origin, area, w in saved.messages:
+        for pos, origin, area, w in rows:
+            self._seen_pos = max(self._seen_pos, pos)
+            if (origin, w.identifier) in self._known:
+                continue
+            self._known.add((origin, w.identifier))
             if origin == RECEIVED:
                 self.received.put(w)
                 continue
@@ -399,6 +433,58 @@ class CommandCentre:
             else:
                 self._issued[area] = w
             levels[area] = WarningLevel.NONE if w.msg_type == "Cancel" else w.level
+        return levels
+
+    def sync(self, force: bool = False, every_s: float = SYNC_S) -> int:
+        """Issue 14 (two workers, one picture): take up the CAP messages and evacuation tasks that other workers
+        sharing the state database recorded since the last look, so `/cap/alerts.xml`, the warnings in force and
+        the evacuation lists are the same on every worker. At most once per `every_s` unless forced (the feed is
+        polled by sirens and other agencies). Returns how many messages were new."""
+        if self.store is None:
+            return 0
+        now = monotonic()
+        if not force and now - self._synced < every_s:
+            return 0
+        self._synced = now
+        before = len(self._known)
+        skipped: set[str] = set()
+        fresh = [r for r in self.store.messages_since(self._seen_pos) if (r[1], r[3].identifier) not in self._known]
+        self._take_messages(fresh, self._known_areas(), skipped)
+        for w in (w for _pos, origin, area, w in fresh if origin == ISSUED and area not in skipped):
+            self.publish("cap", {"area": w.geocodes.get("village", ""), "identifier": w.identifier,
+                                 "msg_type": w.msg_type, "level": int(w.level), "colour": w.level.colour,
+                                 "sent": w.sent})  # fmt: skip
+        self._sync_reports()
+        known = self._known_areas()
+        for task in self.store.tasks_since(self._tasks_ts):
+            if task.village_id in known:
+                self.tasks.tasks[task.task_id] = task
+            self._tasks_ts = max(self._tasks_ts, task.updated_at)
+        return len(self._known) - before
+
+    def _sync_reports(self) -> None:
+        """Events and report versions another worker recorded (the map's reports are the same on every worker)."""
+        if self.report_store is None:
+            return
+        for event in self.report_store.events():
+            self.book.take_event(event)
+        for seq, report in self.report_store.reports_since(self._report_seq):
+            self._report_seq = max(self._report_seq, seq)
+            if self.book.take_report(report):
+                self.publish("report", {"village_id": report.village_id, "event_id": report.event_id,
+                                        "stage": report.stage, "version": report.version, "ts": report.ts})
+
+    def restore(self, store: CommandStore) -> None:
+        """Take up what an earlier run saved into `store`, then save every change there (issue 7).
+
+        Call it once the villages and sites are known. The feeds, each area's newest message (so its next change is
+        an Update or a Cancel), its level, the gauges' levels and hysteresis state and the tasks come back; what
+        belongs to areas or terminals no longer registered stays in the database but is not taken up (logged).
+        """
+        saved = store.load()
+        known = self._known_areas()
+        skipped: set[str] = set()
+        levels = self._take_messages(store.messages_since(0), known, skipped)
         for area, sources in saved.external.items():
             if area in known:
                 for key in sources:
@@ -406,6 +492,10 @@ class CommandCentre:
             else:
                 skipped.add(area)
         self.drafts = DraftStore(store.db)  # issue 14: the drafts every worker lists and decides
+        self.report_store = ReportStore(store.db)
+        self.report_store.load_into(self.book)  # issue 14: events and every report version, kept
+        self._report_seq = self.report_store.max_seq()
+        self.reporters = ReporterScopes(store.db)
         self.station_store = StationStore(store.db)
         self.reload_stations()  # before the gauges' state: their trackers take up their own station's ladders
         for area, drafted in self.drafts.area_levels().items():  # the detector's level when it last drafted
@@ -421,6 +511,7 @@ class CommandCentre:
         tasks = [t for t in saved.tasks if t.village_id in known]
         skipped |= {t.village_id for t in saved.tasks} - known
         self.tasks.tasks.update({t.task_id: t for t in tasks})
+        self._tasks_ts = max((t.updated_at for t in saved.tasks), default=0.0)
         self.store, self.tasks.on_change = store, store.save_tasks
         if skipped or gone:
             logger.warning("command state of areas %s and terminals %s no longer registered: not taken up",

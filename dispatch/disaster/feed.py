@@ -24,6 +24,7 @@ from dispatch.disaster.store import CommandStore
 
 logger = logging.getLogger(__name__)
 GAUGE_SCAN_S = 10.0  # device seconds between scans for levels released by time alone
+REPORT_KINDS = frozenset({"reporter"})  # issue 14: the terminals a village's reports may come from (not a gauge)
 
 
 class CommandFeed(Detector):
@@ -55,6 +56,11 @@ class CommandFeed(Detector):
         site = self.centre.sites.get(report.device_id)
         village = site.village_id if site else report.device_id
         try:
+            if site is None or site.kind not in REPORT_KINDS:  # the village is the registry's, never the payload's
+                kind = site.kind if site else "unregistered"
+                raise ReportError("not_a_reporter", f"terminal {report.device_id} ({kind}) does not file reports",
+                                  report.event_id, village)  # fmt: skip
+            self.centre.sync(force=True)  # issue 14: versions another worker accepted come first
             kept = self.centre.book.submit(
                 report.event_id,
                 village,
@@ -89,6 +95,7 @@ class CommandFeed(Detector):
 
     def advance(self, now: float) -> list[Detection]:
         """Overdue reports; now and then, gauges whose level time alone released and drafts the policy issues."""
+        self.centre.sync()  # issue 14: CAP messages and tasks another worker recorded (at most once a second)
         if now - self._scanned >= GAUGE_SCAN_S:
             self._scanned = now
             self.centre.advance_drafts(now)

@@ -50,8 +50,6 @@ class CommandStore:
     def __init__(self, db: StateDB) -> None:
         self.db = db
         db.migrate(DDL)
-        rows = db.execute("SELECT MAX(pos) AS pos FROM command_messages")
-        self._pos = int(rows[0]["pos"] or 0) if rows else 0
 
     def load(self) -> SavedCommand:
         """Every saved row; messages in the order they were recorded."""
@@ -67,14 +65,31 @@ class CommandStore:
             saved.external.setdefault(r["area"], {})[r["source"]] = WarningLevel(int(r["level"]))
         return saved
 
-    def save_message(self, origin: str, area: str, w: CapWarning) -> None:
-        """A CAP message issued here for `area` (ISSUED) or imported from outside (RECEIVED, area "")."""
-        self._pos += 1
+    def save_message(self, origin: str, area: str, w: CapWarning) -> int:
+        """A CAP message issued here for `area` (ISSUED) or imported from outside (RECEIVED, area ""); its
+        position in the shared order (issue 14: every worker sharing the database numbers from the same rows)."""
+        rows = self.db.execute("SELECT MAX(pos) AS pos FROM command_messages")
+        pos = (int(rows[0]["pos"] or 0) if rows else 0) + 1
         self.db.execute(
             "INSERT OR REPLACE INTO command_messages (origin, identifier, pos, area, sent, body)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            [origin, w.identifier, self._pos, area, w.sent, message_json(w)],
+            [origin, w.identifier, pos, area, w.sent, message_json(w)],
         )
+        return pos
+
+    def messages_since(self, pos: int) -> list[tuple[int, str, str, CapWarning]]:
+        """(pos, origin, area, message) of the rows at `pos` or later, in order: what other workers recorded
+        since this one last looked (the caller skips the ones it knows; two workers may share a position)."""
+        rows = self.db.execute(
+            "SELECT pos, origin, area, body FROM command_messages WHERE pos >= ? ORDER BY pos, sent", [pos]
+        )
+        return [(int(r["pos"]), r["origin"], r["area"], message_of(r["body"])) for r in rows]
+
+    def tasks_since(self, ts: float) -> list[Task]:
+        """Evacuation tasks created or moved at `ts` or later (by any worker)."""
+        rows = self.db.execute("SELECT * FROM command_tasks WHERE updated_at >= ? ORDER BY updated_at, task_id", [ts])
+        return [Task(r["task_id"], r["warning_id"], r["resident_id"], r["village_id"], r["kind"], r["state"],
+                     float(r["updated_at"]), r["note"]) for r in rows]  # fmt: skip
 
     def save_gauge(self, terminal_id: str, level: int, ts: float, snapshot: dict[str, Any]) -> None:
         """A terminal's level as the map shows it, with its detector state (`AreaWarnings.snapshot`)."""

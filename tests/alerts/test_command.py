@@ -33,6 +33,7 @@ def centre() -> tuple[CommandCentre, CommandFeed, list[tuple[str, Any]]]:
     sites = {
         "T001": Site("T001", "river_gauge", "V01", 28.10, 112.965),
         "T002": Site("T002", "rain_gauge", "V02", 28.2, 112.9),
+        "R001": Site("R001", "reporter", "V01", 28.101, 112.90),  # the village officer's reporting terminal
     }
     residents = {
         "R1": Resident("R1", "V01", 28.101, 112.901, lives_alone=True),
@@ -90,13 +91,18 @@ def test_level_drops_to_none_cancels_the_cap_alert(schema: etree.XMLSchema) -> N
 def test_terminal_report_flows_into_the_rollup_and_relocated_into_the_draft() -> None:
     cc, fd, frames = centre()
     report = DisasterReport("T001", T0, 1, "storm-1", "initial", "flood", {"affected_population": 120, "trapped": 3})
+    fd.observe_report(report)  # issue 14: a river gauge is no reporting terminal
+    assert frames[-1][1]["error"] == "not_a_reporter" and "storm-1" not in cc.book.events
+    report = DisasterReport("R001", T0, 1, "storm-1", "initial", "flood", {"affected_population": 120, "trapped": 3})
     fd.observe_report(report)
+    event = cc.book.events["storm-1"]
+    assert not event.declared and cc.book.current() is None  # named by a village: not current until declared
     rows = rollup(cc.book, "storm-1", {"V01": ("Yuelu Township", "Yuelu County")})
     assert [(r.level, r.values["affected_population"]) for r in rows] == [
         ("county", 120.0), ("township", 120.0), ("village", 120.0)
     ]  # fmt: skip
     assert frames[-1][0] == "report" and frames[-1][1]["version"] == 1
-    fd.observe_report(DisasterReport("T001", T0 + 60, 2, "storm-1", "initial", "flood", {"deaths": -1}))
+    fd.observe_report(DisasterReport("R001", T0 + 60, 2, "storm-1", "initial", "flood", {"deaths": -1}))
     assert frames[-1][1]["error"] == "invalid_indicators"
     assert any(d.kind == "report_overdue" for d in fd.advance(T0 + 2 * 86400))  # no follow-up by 09:00
 

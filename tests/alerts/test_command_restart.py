@@ -270,8 +270,18 @@ def test_a_pending_draft_survives_kill_9_and_its_approval_is_updated_later(hub_f
         gauge(32.6)  # above the warning level: yellow, a CAP draft (issue 14), nothing in the feed yet
         (draft,) = _wait_drafts(hub, bool)
         assert draft["msg_type"] == "Alert" and draft["colour"] == "yellow" and _feed_entries(hub) == []
-        hub.kill()  # the draft is in the state database: it survives kill -9
+        village = community.villages[0].village_id  # issue 14: an event declared and a village's initial report
+        hub.post("/api/command/events", {"event_id": "storm-k9", "villages": [village]})
+        report = {"event_id": "storm-k9", "village_id": village, "stage": "initial", "indicators": {"trapped": 2}}
+        assert hub.post("/api/command/reports", report)["version"] == 1
+        hub.kill()  # the draft, the event and the report are in the state database: they survive kill -9
         hub.start()
+        state = hub.get("/api/command/state")
+        assert state["event"]["event_id"] == "storm-k9"
+        assert next(v for v in state["villages"] if v["id"] == village)["report"]["trapped"] == 2
+        hub.post("/api/command/events/storm-k9/stabilise")  # after the restart: the verified stage opens
+        verified = report | {"stage": "verified", "indicators": {"trapped": 0, "deaths": 0}}
+        assert hub.post("/api/command/reports", verified)["version"] == 2
         assert [d["draft_id"] for d in hub.get("/api/command/drafts")["drafts"]] == [draft["draft_id"]]
         assert _feed_entries(hub) == []
         first = hub.post(f"/api/command/drafts/{draft['draft_id']}/approve")["identifier"]

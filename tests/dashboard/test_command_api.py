@@ -135,6 +135,9 @@ def test_report_form_rollup_exports_teams_and_relief(hub: Hub) -> None:
     op, cmd = client(hub, "op"), client(hub, "cmd")
     form = {"event_id": "storm-1", "village_id": "V01", "stage": "initial", "hazard": "flood",
             "indicators": {"affected_population": "40", "trapped": 2, "emergency_relocated": 12}}  # fmt: skip
+    event = {"event_id": "storm-1", "hazard": "flood", "villages": ["V01", "V02"]}
+    assert op.post("/api/command/events", json=event).status_code == 403  # issue 14: commanders declare events
+    cmd.post("/api/command/events", json=event).raise_for_status()
     assert op.post("/api/command/reports", json=form | {"ts": T0}).status_code == 422  # the hub sets the time
     assert op.post("/api/command/reports", json=form | {"village_id": "V99"}).status_code == 422  # not registered
     assert op.post("/api/command/reports", json=form | {"note": "x" * 2001}).status_code == 422

@@ -106,6 +106,7 @@ def test_markers_appear_and_a_gauge_changes_colour(hub_factory, mosquitto: Mosqu
         page.locator("#warnings li .badge").first.wait_for(timeout=10_000)
         body = {"event_id": "storm-demo", "village_id": "V01", "stage": "initial", "hazard": "flood",
                 "indicators": {"affected_population": 85, "trapped": 2, "emergency_relocated": 14}}  # fmt: skip
+        hub.post("/api/command/events", {"event_id": "storm-demo", "villages": ["V01"]})  # issue 14: declared
         hub.post("/api/command/reports", body)
         v01 = build_community(residents=0, terminals=0, villages=5, seed=5).villages[0]
         assert len(v01.code) == 12 and v01.name.endswith(("村", "社区"))  # a real village committee (issue 14)

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from inproc import built_hub
 
 from dashboard.app import create_app
-from dashboard.auth import ROLES
+from dashboard.auth import ACCOUNT_ROLES
 from dashboard.guard import CSRF_HEADER, SESSION_COOKIE, csrf_token
 from hub.app import Hub
 
@@ -53,5 +53,5 @@ class StaffClient:
 @contextmanager
 def staff_hub(data_dir: Path, behind_tls: bool = False) -> Iterator[StaffClient]:
     """A built hub over `data_dir` with accounts named after the roles (operator, supervisor, commander, admin)."""
-    with built_hub(data_dir, [(role, PASSWORD, role) for role in ROLES]) as hub:
+    with built_hub(data_dir, [(role, PASSWORD, role) for role in ACCOUNT_ROLES]) as hub:
         yield StaffClient(hub, behind_tls)

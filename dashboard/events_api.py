@@ -1,0 +1,134 @@
+"""Disaster events and who reports on them (issue 14, item 4): commanders declare events and mark them stable,
+admins grant each `reporter` account its villages, and the report form asks what it may file.
+
+Marking an event stable opens the verified stage (核报, due within 2 days); every decision goes to the audit log
+with who took it. Events and grants live in the state database (dispatch/disaster/report_store.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from alerts.disaster.reports import INDICATORS, STAGES, DisasterEvent, ReportError
+from dashboard.auth import REPORTER, StaffUser
+from dashboard.deps import Admin, Auth, Commander, Ctx, Ops, Reporting
+from dashboard.i18n_api import user_language
+from dashboard.pages import STATIC
+from devices.i18n import t
+
+router = APIRouter(prefix="/api/command", tags=["command"])
+pages = APIRouter(tags=["command"], include_in_schema=False)
+ASSETS = ("report.js", "report.css")
+EVENT_ID = r"^[A-Za-z0-9_.-]+$"
+
+
+class EventIn(BaseModel):
+    """An event a commander declares: its id (the one reports carry), hazard and the villages it affects."""
+
+    model_config = ConfigDict(extra="forbid")
+    event_id: str = Field(min_length=1, max_length=64, pattern=EVENT_ID)
+    hazard: str = Field("flood", min_length=1, max_length=32, pattern=r"^[a-z_]+$")
+    villages: list[str] = Field(default_factory=list, max_length=2000)
+
+
+class ScopeIn(BaseModel):
+    """The villages a reporter account files reports for."""
+
+    model_config = ConfigDict(extra="forbid")
+    villages: list[str] = Field(max_length=500)
+
+
+def event_json(e: DisasterEvent) -> dict[str, Any]:
+    """An event as the pages show it."""
+    return {"event_id": e.event_id, "hazard": e.hazard, "started_at": e.started_at, "villages": e.villages,
+            "declared": e.declared, "declared_by": e.declared_by, "stabilised_at": e.stabilised_at,
+            "stabilised_by": e.stabilised_by}  # fmt: skip
+
+
+def _audit(ctx: Ctx, user: StaffUser, action: str, detail: dict[str, Any]) -> None:
+    if ctx.incidents is not None:
+        ctx.incidents.audit(user.username, action, None, {"role": user.role, **detail})
+
+
+@router.post("/events")
+async def declare_event(ops: Ops, ctx: Ctx, user: Commander, body: EventIn) -> dict[str, Any]:
+    """Declare an event (or adopt one a village's initial report named): it becomes the map's current event."""
+    try:
+        event = ops.centre.declare_event(body.event_id, body.hazard, body.villages, user.username, time.time())
+    except ReportError as exc:
+        raise HTTPException(409 if exc.reason == "duplicate_event" else 422, str(exc)) from exc
+    await asyncio.to_thread(_audit, ctx, user, "disaster_event_declared", event_json(event))
+    return event_json(event)
+
+
+@router.post("/events/{event_id}/stabilise")
+async def stabilise_event(ops: Ops, ctx: Ctx, user: Commander, event_id: str) -> dict[str, Any]:
+    """Mark the event stable: daily follow-ups end, the verified reports (核报) are due within 2 days."""
+    try:
+        event = ops.centre.stabilise_event(event_id, user.username, time.time())
+    except ReportError as exc:
+        raise HTTPException(404 if exc.reason == "unknown_event" else 409, str(exc)) from exc
+    await asyncio.to_thread(_audit, ctx, user, "disaster_event_stabilised", {"event_id": event_id})
+    return event_json(event)
+
+
+@router.put("/reporters/{username}")
+async def grant_villages(ops: Ops, ctx: Ctx, auth: Auth, user: Admin, username: str, body: ScopeIn) -> dict[str, Any]:
+    """The villages a reporter account files reports for (replaces its earlier list)."""
+    accounts = {u["username"]: u for u in await asyncio.to_thread(auth.users)}
+    if accounts.get(username, {}).get("role") != REPORTER:
+        raise HTTPException(404, f"no reporter account {username!r}")
+    unknown = sorted(set(body.villages) - set(ops.centre.villages))
+    if unknown:
+        raise HTTPException(422, f"villages {unknown} are not registered")
+    await asyncio.to_thread(ops.centre.reporters.grant, username, body.villages, user.username, time.time())
+    await asyncio.to_thread(_audit, ctx, user, "reporter_villages", {"username": username, "villages": body.villages})
+    return {"username": username, "villages": sorted(set(body.villages))}
+
+
+def villages_of(ops: Ops, user: StaffUser) -> list[str]:
+    """The villages `user` may file reports for: a reporter its granted ones, staff every registered one."""
+    if user.role == REPORTER:
+        return [v for v in ops.centre.reporters.villages(user.username) if v in ops.centre.villages]
+    return sorted(ops.centre.villages)
+
+
+@router.get("/reporting")
+async def reporting(ops: Ops, auth: Auth, user: Reporting) -> dict[str, Any]:
+    """What the report form offers this user: its villages, the events and which stages each accepts, and the
+    indicators with their official names in the user's language."""
+    mine = await asyncio.to_thread(villages_of, ops, user)
+    lang = await asyncio.to_thread(user_language, auth, user)
+    indicators = [{"key": k, "label": t(f"indicator.{k}", lang), "decimal": k.endswith(("_ha", "_cny"))}
+                  for k in INDICATORS]  # fmt: skip
+    names = {v: ops.centre.villages[v].name for v in mine}
+    book = ops.centre.book
+    events = []
+    for e in sorted(book.events.values(), key=lambda e: -e.started_at):
+        if not e.declared:
+            continue
+        latest = {v: r.stage for v, r in book.latest(e.event_id).items() if v in names}
+        stages = [s for s in STAGES if s != "verified" or e.stabilised_at is not None]
+        events.append(event_json(e) | {"stages": stages, "latest": latest})
+    return {"user": user.username, "role": user.role, "villages": [{"id": v, "name": n} for v, n in names.items()],
+            "events": events, "indicators": indicators}  # fmt: skip
+
+
+@pages.get("/report")
+def report_page() -> FileResponse:
+    """The phone-sized report form for village officers (it signs in through /api/login when needed)."""
+    return FileResponse(STATIC / "report.html", headers={"Cache-Control": "no-cache"})
+
+
+@pages.get("/report/{name}")
+def report_asset(name: str) -> FileResponse:
+    """The report form's script and style."""
+    if name not in ASSETS:
+        raise HTTPException(404, "not found")
+    return FileResponse(STATIC / name, headers={"Cache-Control": "no-cache"})
