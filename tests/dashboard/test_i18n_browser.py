@@ -1,5 +1,6 @@
 """Issue 18 in Debian's Chromium against a real hub and Mosquitto: every page (sign-in, console with an incident
-and a resident search, command map, live feed, the admins' device page with a credential issued and a refused one)
+and a resident search, command map, live feed, the admins' device page with a credential issued and a refused one,
+statistics, the draft review, the escalation policies; the officers' report form has its own test)
 in zh-CN and in en; every visible text node that is not data
 (names, addresses, ids: marked translate="no") comes from the catalogue of the page's language, and no English is
 left on the Chinese pages. The switch on the page saves the language with the account.
@@ -109,7 +110,8 @@ def _check(page: Page, language: str, name: str) -> None:
     page.wait_for_timeout(700)
     texts: list[str] = page.evaluate(VISIBLE_TEXT, SKIP)
     assert page.evaluate("document.documentElement.lang") == language
-    assert foreign(texts, language) == [], f"{name} in {language}: texts not from its catalogue"
+    bad = foreign(texts, language)
+    assert bad == [], f"{name} in {language}: texts not from its catalogue: {bad}"
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}-{'zh' if language == 'zh-CN' else 'en'}.png"), full_page=True)
 
@@ -147,6 +149,16 @@ def _devices(page: Page, url: str, language: str, device: str) -> None:
     refused = CATALOGUE.text("devices.error.not_registered", language, device="NOPE9")
     expect(page.locator("#error")).to_have_text(refused)  # the API's error in the reader's language
     _check(page, language, "devices")
+
+
+def _command_and_escalation(page: Page, url: str, language: str) -> None:
+    """The commanders' draft review page (with the admins' station thresholds) and the escalation policies."""
+    page.goto(f"{url}/command")
+    page.wait_for_function("() => window.commandStats !== undefined", timeout=15_000)
+    _check(page, language, "command")
+    page.goto(f"{url}/escalation")
+    expect(page.locator("#policies > *").first).to_be_visible(timeout=15_000)
+    _check(page, language, "escalation")
 
 
 def _insights(page: Page, url: str, language: str) -> None:
@@ -205,10 +217,12 @@ def test_every_page_in_chinese_and_english(hub_factory, mosquitto: Mosquitto, tm
         expect(admin.locator("#who")).to_contain_text("管理员", timeout=10_000)
         _devices(admin, hub.url, "zh-CN", "W00003")
         _insights(admin, hub.url, "zh-CN")
+        _command_and_escalation(admin, hub.url, "zh-CN")
         admin.select_option("#lang", "en")  # saved with the admin's account, the page reloads in English
         expect(admin.locator("#who")).to_contain_text("admin", timeout=10_000)
         _devices(admin, hub.url, "en", "W00004")
         _insights(admin, hub.url, "en")
+        _command_and_escalation(admin, hub.url, "en")
         browser.close()
     with httpx.Client(base_url=hub.url, timeout=10) as anon:
         anon.post("/api/login", json={"username": "op", "password": "operator-pw"}).raise_for_status()
