@@ -14,14 +14,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import FileResponse
 
+from dashboard.auth import StaffUser
 from dashboard.deps import Ctx, require
 from dashboard.pages import STATIC
 from dashboard.roles import INSIGHTS
 from dispatch.insights.engine import Insights, Period, PeriodError
+from dispatch.insights.places import Townships, UnknownTownship
 
 router = APIRouter(prefix="/api", tags=["insights"])
 pages = APIRouter(tags=["insights"], include_in_schema=False)
-Reader = Depends(require(*INSIGHTS))
+Reader = Annotated[StaffUser, Depends(require(*INSIGHTS))]
 
 
 async def get_insights(ctx: Ctx) -> Insights:
@@ -29,8 +31,27 @@ async def get_insights(ctx: Ctx) -> Insights:
     return ctx.insights if ctx.insights is not None else Insights(ctx.registry.db)
 
 
-@router.get("/insights", dependencies=[Reader])
+def townships_for(ctx: Ctx, user: Reader, asked: list[str] | None) -> list[str]:
+    """The townships to compute over: those asked for (codes or names), within the account's place scope.
+
+    No filter: the account's scope (empty for an unlimited account: the whole county). A township that is not
+    registered is a 422; one outside the account's scope is a 403."""
+    if not asked:
+        return list(user.townships)
+    try:
+        keys = Townships.of(ctx.registry.villages()).resolve(asked)
+    except UnknownTownship as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from exc
+    outside = [k for k in keys if user.townships and k not in user.townships]
+    if outside:
+        raise HTTPException(status_code=403, detail=f"township {outside[0]} is outside this account's scope")
+    return keys
+
+
+@router.get("/insights")
 def insights(
+    ctx: Ctx,
+    user: Reader,
     engine: Annotated[Insights, Depends(get_insights)],
     first: Annotated[dt.date, Query(alias="from", description="first local day (YYYY-MM-DD)")],
     last: Annotated[dt.date, Query(alias="to", description="last local day, included (YYYY-MM-DD)")],
@@ -41,7 +62,7 @@ def insights(
         period = Period(first, last)
     except PeriodError as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from exc
-    return engine.compute(period, township or ()).as_dict()
+    return engine.compute(period, townships_for(ctx, user, township)).as_dict()
 
 
 @pages.get("/insights")

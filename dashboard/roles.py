@@ -137,6 +137,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("PUT", "/api/command/stations/{station_id}"): Rule(ADMIN),  # issue 14: an admin edits a station's thresholds
     ("POST", "/api/admin/users"): Rule(ADMIN),
     ("POST", "/api/admin/users/{username}/disable"): Rule(ADMIN),
+    ("PUT", "/api/admin/users/{username}/townships"): Rule(ADMIN),  # the account's place scope
     ("POST", "/api/villages"): Rule(ADMIN),
     ("POST", "/api/homes"): Rule(ADMIN),
     ("POST", "/api/residents"): Rule(ADMIN),
