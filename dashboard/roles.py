@@ -67,6 +67,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("PUT", "/api/me/language"): Rule(SIGNED_IN),  # issue 18: saved with the account
     # the bureau's statistics: response times, false alarms, alert volume
     ("GET", "/api/insights"): Rule(INSIGHTS),
+    ("GET", "/api/insights/monthly"): Rule(INSIGHTS),  # the monthly report (XLSX or PDF), within the place scope
     ("GET", "/api/residents/search"): Rule(STAFF),  # issue 18: by name, pinyin, initials, phone tail (masked)
     ("GET", "/api/villages"): Rule(STAFF),
     ("GET", "/api/homes"): Rule(STAFF),

@@ -3,6 +3,7 @@ detail and resident search then hold only that township, and another township's 
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from fastapi import FastAPI
 from hub_api import ApiClient
 from inproc import built_hub
 from insights_history import T1, T1_NAME, T2, build
+from openpyxl import load_workbook
 
 from dashboard.app import create_app
 
@@ -76,3 +78,17 @@ def test_incidents_and_residents_hold_only_the_accounts_township(app: FastAPI, t
     assert {r["resident_id"] for r in found} == {"R1", "R2"}
     everyone = signed_in(app, "county1").get("/api/residents/search", q="居民").json()
     assert {r["resident_id"] for r in everyone} == {"R1", "R2", "R3"}
+
+
+def test_the_monthly_report_button_holds_only_the_accounts_township(app: FastAPI, town: ApiClient) -> None:
+    answer = town.get("/api/insights/monthly", month="2026-11", format="xlsx")
+    assert answer.status_code == 200, answer.text
+    assert f"monthly-2026-11-{T1}.xlsx" in answer.headers["content-disposition"]
+    sheet = load_workbook(io.BytesIO(answer.content))["概况"]
+    figures = {row[0]: row[1] for row in sheet.iter_rows(values_only=True) if row[0] and len(row) > 1}
+    assert figures["接警事件（件）"] == 5  # the five incidents of R1 and R2 in November
+    pdf = town.get("/api/insights/monthly", month="2026-11", format="pdf")
+    assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    assert town.get("/api/insights/monthly", month="2026-11", township=T2).status_code == 403
+    bad = town.get("/api/insights/monthly", month="2026-13")
+    assert bad.status_code == 422 and bad.json()["message"] == "月份格式应为 YYYY-MM（例如 2026-11），而不是“2026-13”"
