@@ -201,7 +201,8 @@ async def _demo(settings: Settings, community: Community, options: SimOptions, i
     seeded = seed_history(hub.ctx.registry.db, community, time.time())  # the statistics page's first 90 days
     demo_users = ensure_demo_users(hub.ctx.auth) if hub.ctx.auth is not None else []
     if demo_users and hub.ctx.auth is not None and community.villages:  # scope by place: one township's officer
-        demo_users.append(ensure_scoped_demo_user(hub.ctx.auth, township_key(community.villages[0])))
+        town = community.villages[0]
+        demo_users.append(ensure_scoped_demo_user(hub.ctx.auth, township_key(town), town.township))
     if hub.ctx.field_ops is not None and any(role == "reporter" for _u, _p, role in demo_users):
         mine = [v.village_id for v in community.villages[:2]]  # issue 14: the demo officer's villages
         hub.ctx.field_ops.centre.reporters.grant("reporter", mine, "hub demo", time.time())

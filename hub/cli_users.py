@@ -78,10 +78,10 @@ def cmd_users(args: argparse.Namespace) -> int:
 SCOPED_DEMO_USER = ("bureau-town", "bureau-demo", "bureau")  # the bureau's officer of one township
 
 
-def ensure_scoped_demo_user(auth: StaffAuth, township_key: str) -> tuple[str, str, str]:
+def ensure_scoped_demo_user(auth: StaffAuth, township_key: str, township_name: str) -> tuple[str, str, str]:
     """The demo's bureau account limited to one township (its place scope), created with the other demo accounts."""
     username, password, role = SCOPED_DEMO_USER
-    auth.add_user(username, password, role, f"乡镇民政 {township_key}")
+    auth.add_user(username, password, role, f"{township_name}民政")
     auth.set_townships(username, [township_key])
     return SCOPED_DEMO_USER
 

@@ -5,7 +5,7 @@
 const STAGES = ["ack", "dispatch", "on_scene", "resolved"];
 const COLOURS = ["#4da3ff", "#ffb020", "#3ddc84", "#ff4d4f"];
 const DAY_MS = 86400 * 1000;
-const view = { report: null, charts: [] };
+const view = { report: null, charts: [], me: null };
 
 const localDay = (ms) => new Date(ms + 8 * 3600 * 1000).toISOString().slice(0, 10);  // China Standard Time
 
@@ -161,7 +161,7 @@ async function show() {
     const report = await api("GET", `/api/insights?${q}`);
     view.report = report;
     view.charts.forEach((u) => u.destroy()); view.charts = [];
-    if (!$("township").value) fillTownships(report.places);
+    if (!$("township").value) { fillTownships(report.places); showScope(report.places); }
     showResponse(report.response); showFalseAlarms(report.false_alarms);
     showAlertRate(report.alert_rate); showHeatmap(report.heatmap);
     $("status").textContent = t("insights.period", { from: report.first, to: report.last });
@@ -192,14 +192,15 @@ async function downloadMonthly(format) {
   }
 }
 
-function showScope(me) {
-  const limited = (me.townships || []).length > 0;
+// An account limited to some townships (scope by place) is told so; its report's places are exactly those
+function showScope(places) {
+  const limited = (view.me?.townships || []).length > 0;
   $("scope").hidden = !limited;
-  if (limited) $("scope").textContent = t("scopes.limited", { townships: me.townships.join("、") });
+  if (limited) $("scope").textContent = t("scopes.limited", { townships: places.map((p) => p.name || p.code).join("、") });
 }
 
 function start(me) {
-  showScope(me);
+  view.me = me;
   if (!$("month").value) {  // last month: a month's report is made once it has ended
     const firstOfThisMonth = Date.parse(`${localDay(Date.now()).slice(0, 8)}01T00:00:00Z`);
     $("month").value = localDay(firstOfThisMonth - DAY_MS).slice(0, 7);
