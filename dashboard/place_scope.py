@@ -3,13 +3,15 @@
 The townships are stored with the account (`staff_users.townships`, dashboard/auth.py) as township keys
 (dispatch/insights/places.py); an account without any sees the whole county. An incident belongs to the township
 of its home, or of its resident's home; an incident with neither is outside every scope. An incident outside the
-account's scope answers 404, as if it did not exist, so ids of other townships cannot be probed.
+account's scope answers 404, as if it did not exist, so ids of other townships cannot be probed. On the live
+websocket, `FrameFilter` holds back the incident, detection, evidence and reading frames of other townships.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import orjson
 from fastapi import HTTPException
 from starlette.requests import HTTPConnection
 
@@ -51,13 +53,45 @@ class PlaceScope:
             home_id = self.resident_homes.get(resident_id)
         return self.allows_home(home_id)
 
-    def allows(self, incident: Incident) -> bool:
-        """Whether an incident's place (its home, else its resident's home) lies in the scope."""
+    def allows_place(self, home_id: str | None, resident_id: str | None) -> bool:
+        """Whether a home, else a resident's home, lies in the scope (neither: outside every limited scope)."""
         if self.homes is None:
             return True
-        if incident.home_id:
-            return self.allows_home(incident.home_id)
-        return self.allows_resident(incident.resident_id)
+        return self.allows_home(home_id) if home_id else self.allows_resident(resident_id)
+
+    def allows(self, incident: Incident) -> bool:
+        """Whether an incident's place (its home, else its resident's home) lies in the scope."""
+        return self.allows_place(incident.home_id, incident.resident_id)
+
+
+DEVICE_FRAMES = frozenset({"detection", "evidence", "reading"})  # live frames that name a device
+
+
+class FrameFilter:
+    """Which live frames a limited account receives: incidents and a device's frames of its townships only.
+
+    Devices are looked up once, when the socket opens; a device registered later is held back until the page
+    reconnects (the safe side). Other frames (counters, calls, the command room's) pass."""
+
+    def __init__(self, scope: PlaceScope, registry: Registry) -> None:
+        self.scope = scope
+        self.devices = {d.device_id: scope.allows_place(d.home_id, d.resident_id)
+                        for d in registry.devices().values()} if scope.limited else {}  # fmt: skip
+
+    def allows(self, raw: bytes) -> bool:
+        """Whether a serialised frame `{"type": ..., "data": ...}` may go to this account."""
+        if not self.scope.limited:
+            return True
+        message = orjson.loads(raw)
+        kind, data = message.get("type"), message.get("data")
+        if not isinstance(data, dict):
+            return True
+        if kind == "incident":
+            incident = data.get("incident") or {}
+            return self.scope.allows_place(incident.get("home_id"), incident.get("resident_id"))
+        if kind in DEVICE_FRAMES:
+            return self.devices.get(str(data.get("device_id")), False)
+        return True
 
 
 def scope_of(registry: Registry, user: StaffUser) -> PlaceScope:

@@ -15,6 +15,9 @@ from insights_history import T1, T1_NAME, T2, build
 from openpyxl import load_workbook
 
 from dashboard.app import create_app
+from dashboard.auth import StaffUser
+from dashboard.bus import frame
+from dashboard.place_scope import FrameFilter, scope_of
 
 PASSWORD = "scope-password"
 PERIOD = {"from": "2026-11-02", "to": "2026-11-15"}
@@ -92,3 +95,18 @@ def test_the_monthly_report_button_holds_only_the_accounts_township(app: FastAPI
     assert town.get("/api/insights/monthly", month="2026-11", township=T2).status_code == 403
     bad = town.get("/api/insights/monthly", month="2026-13")
     assert bad.status_code == 422 and bad.json()["message"] == "月份格式应为 YYYY-MM（例如 2026-11），而不是“2026-13”"
+
+
+def test_live_frames_hold_only_the_accounts_township(app: FastAPI) -> None:
+    registry = app.state.ctx.registry
+    town = FrameFilter(scope_of(registry, StaffUser("t", "supervisor", "t", (T1,))), registry)
+    county = FrameFilter(scope_of(registry, StaffUser("c", "supervisor", "c")), registry)
+    mine = [frame("incident", {"event": "opened", "incident": {"resident_id": "R1", "home_id": None}}),
+            frame("detection", {"device_id": "W2", "kind": "sos"}), frame("reading", {"device_id": "W1"}),
+            frame("stats", {"received": 3})]  # fmt: skip
+    theirs = [frame("incident", {"event": "opened", "incident": {"resident_id": None, "home_id": "H2"}}),
+              frame("incident", {"event": "opened", "incident": {"resident_id": "R3", "home_id": None}}),
+              frame("evidence", {"device_id": "S1"}), frame("reading", {"device_id": "W3"}),
+              frame("reading", {"device_id": "unknown"})]  # fmt: skip
+    assert all(town.allows(f) for f in mine) and not any(town.allows(f) for f in theirs)
+    assert all(county.allows(f) for f in mine + theirs)
