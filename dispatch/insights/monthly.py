@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from devices.i18n import local_time, t
+from devices.i18n import kind_title, local_time, t, word
 from dispatch.insights.engine import Insights, Period, PeriodError, Report
 
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -106,9 +106,21 @@ def _townships(r: Report, lang: str) -> Section:
     return _section("township", ("township", "stage", "n", "median_s", "p90_s", "within_share"), rows, lang)
 
 
+WORDS = {"detector": "monthly.detector.", "device_kind": "monthly.device.", "worn_at": "monthly.worn."}
+
+
+def _category(dim: str, key: str, lang: str) -> str:
+    """A false-alarm row's category in words: a detector's, an incident kind's, a device's or a wear position's."""
+    if dim == "kind":
+        return kind_title(key, language=lang)
+    if dim == "worn_at" and not key:
+        return t("monthly.worn.none", lang)
+    return word(WORDS[dim], key, lang) if dim in WORDS else key
+
+
 def _false_alarms(r: Report, lang: str) -> Section:
-    rows = [[t(f"monthly.dim.{x['dim']}", lang), x["key"], x["closed"], x["false_alarms"], x["share"]]
-            for x in r.false_alarms]  # fmt: skip
+    rows = [[t(f"monthly.dim.{x['dim']}", lang), _category(x["dim"], x["key"], lang), x["closed"], x["false_alarms"],
+             x["share"]] for x in r.false_alarms]  # fmt: skip
     return _section("false_alarms", ("dim", "key", "closed", "false_alarms", "share"), rows, lang)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from reportlab.graphics.charts.barcharts import VerticalBarChart
+from reportlab.graphics.charts.legends import Legend
 from reportlab.graphics.shapes import Drawing, String
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
@@ -71,11 +72,17 @@ def _bars(title: str, categories: list[str], series: list[list[float]], names: l
     chart.categoryAxis.labels.fontName = chart.valueAxis.labels.fontName = FONT
     chart.categoryAxis.labels.fontSize = chart.valueAxis.labels.fontSize = 7
     chart.valueAxis.valueMin = 0
-    for n, colour in enumerate(("#3b6ea5", "#e08a3c")[: len(chart.data)]):
-        chart.bars[n].fillColor = colors.HexColor(colour)
+    palette = [colors.HexColor(c) for c in ("#3b6ea5", "#e08a3c")[: len(chart.data)]]
+    for n, colour in enumerate(palette):
+        chart.bars[n].fillColor = colour
     drawing.add(chart)
-    drawing.add(String(15 * mm, 64 * mm, title + ("  " + " / ".join(names) if names else ""), fontName=FONT,
-                       fontSize=10))  # fmt: skip
+    drawing.add(String(15 * mm, 64 * mm, title, fontName=FONT, fontSize=10))
+    if names:
+        legend = Legend()
+        legend.x, legend.y, legend.alignment = 180 * mm, 67 * mm, "right"
+        legend.fontName, legend.fontSize, legend.columnMaximum = FONT, 8, 1
+        legend.colorNamePairs = list(zip(palette, names, strict=False))
+        drawing.add(legend)
     return drawing
 
 
