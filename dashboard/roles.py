@@ -67,6 +67,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("PUT", "/api/me/language"): Rule(SIGNED_IN),  # issue 18: saved with the account
     # the bureau's statistics: response times, false alarms, alert volume
     ("GET", "/api/insights"): Rule(INSIGHTS),
+    ("GET", "/api/insights/monthly"): Rule(INSIGHTS),  # the monthly report (XLSX or PDF), within the place scope
     ("GET", "/api/residents/search"): Rule(STAFF),  # issue 18: by name, pinyin, initials, phone tail (masked)
     ("GET", "/api/villages"): Rule(STAFF),
     ("GET", "/api/homes"): Rule(STAFF),
@@ -137,6 +138,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("PUT", "/api/command/stations/{station_id}"): Rule(ADMIN),  # issue 14: an admin edits a station's thresholds
     ("POST", "/api/admin/users"): Rule(ADMIN),
     ("POST", "/api/admin/users/{username}/disable"): Rule(ADMIN),
+    ("PUT", "/api/admin/users/{username}/townships"): Rule(ADMIN),  # the account's place scope
     ("POST", "/api/villages"): Rule(ADMIN),
     ("POST", "/api/homes"): Rule(ADMIN),
     ("POST", "/api/residents"): Rule(ADMIN),
