@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -24,8 +25,10 @@ T0 = 1_783_000_000.0
 USERS = {"cmd": "commander", "op": "operator", "bureau1": "bureau"}
 
 
-@pytest.fixture
-def hub(tmp_path: Path) -> Iterator[Hub]:
+@contextmanager
+def resources_hub(tmp_path: Path) -> Iterator[Hub]:
+    """A hub with a community, staff accounts and the demo's teams and warehouses."""
+
     async def build() -> Hub:
         return build_hub(Settings(store=StoreSettings(data_dir=tmp_path)))
 
@@ -39,8 +42,16 @@ def hub(tmp_path: Path) -> Iterator[Hub]:
         built.ctx.auth.add_user(name, f"{name}-password-1", role)
     seed_field_ops(built.ctx.field_ops, community.villages)
     seed_field_ops(built.ctx.field_ops, community.villages)  # a restarted demo seeds again: nothing doubles
-    yield built
-    built.close()
+    try:
+        yield built
+    finally:
+        built.close()
+
+
+@pytest.fixture
+def hub(tmp_path: Path) -> Iterator[Hub]:
+    with resources_hub(tmp_path) as built:
+        yield built
 
 
 def client(hub: Hub, user: str) -> ApiClient:
