@@ -10,7 +10,9 @@
 - `POST /api/resources/warehouses/{id}/receipts` (commander) signs stock in; `POST /api/resources/relief` (commander)
   plans relief by the linear program; `POST /api/resources/relief/{plan_id}/approve` (commander) issues the stock;
   `POST /api/resources/relief/{plan_id}/receipts/{village_id}` (staff) confirms the village received it.
-Every change is recorded with the signed-in user (and audited by the guard's attribution middleware).
+Every change is recorded with the signed-in user (and audited by the guard's attribution middleware). Handlers that
+read the command centre (incidents, relocated people) or change FieldOps run on the event loop, as the map's do;
+pure ledger reads and writes go to a thread.
 """
 
 from __future__ import annotations
@@ -109,7 +111,7 @@ def _overview(ops: FieldOps) -> dict[str, Any]:
 @router.get("")
 async def overview(ops: Ops) -> dict[str, Any]:
     """Teams, warehouses with stock, items, plans and incidents."""
-    return await asyncio.to_thread(_overview, ops)
+    return _overview(ops)
 
 
 @router.get("/ledger")
@@ -122,7 +124,7 @@ async def ledger(ops: Ops, warehouse_id: str = "", limit: int = 200) -> list[dic
 @router.get("/assignment")
 async def assignment(ops: Ops) -> dict[str, Any]:
     """The optimal assignment of the available teams and the greedy one beside it (nothing is moved)."""
-    optimal, greedy = await asyncio.to_thread(ops.propose)
+    optimal, greedy = ops.propose()
     return {"optimal": _plan(optimal, ops), "greedy": _plan(greedy, ops)}
 
 
@@ -135,7 +137,7 @@ async def add_team(ops: Ops, user: Commander, body: TeamIn) -> dict[str, Any]:
     team_id = body.team_id or f"TEAM-{uuid.uuid4().hex[:6].upper()}"
     team = Team(team_id, body.lat, body.lon, frozenset(body.capabilities), name=body.name)
     try:
-        await asyncio.to_thread(ops.add_team, team, user.username, time.time())
+        ops.add_team(team, user.username, time.time())
     except ResourceError as exc:
         raise HTTPException(409, str(exc)) from exc
     ops.centre.publish("teams", {"team_id": team_id, "status": "available"})
@@ -154,7 +156,7 @@ async def confirm_assignment(ops: Ops, user: Commander, body: Pairs) -> dict[str
         if incident_id not in incidents:
             raise HTTPException(422, f"{incident_id} is not an open incident")
     try:
-        plan = await asyncio.to_thread(ops.assign, user.username, time.time(), tuple(body.pairs))
+        plan = ops.assign(user.username, time.time(), tuple(body.pairs))
     except ResourceError as exc:
         raise HTTPException(409, str(exc)) from exc
     ops.centre.publish("teams", {"pairs": plan.pairs})
@@ -192,7 +194,7 @@ async def receive(ops: Ops, user: Commander, warehouse_id: str, body: ReceiptIn)
 async def plan_relief(ops: Ops, user: Commander, body: PlanIn) -> dict[str, Any]:
     """A draft relief plan from the warehouses' stock for the relocated (linear program)."""
     _store(ops)
-    stored = await asyncio.to_thread(ops.record_relief, user.username, time.time(), body.days)
+    stored = ops.record_relief(user.username, time.time(), body.days)
     return _stored(stored)
 
 
@@ -200,7 +202,7 @@ async def plan_relief(ops: Ops, user: Commander, body: PlanIn) -> dict[str, Any]
 async def approve(ops: Ops, user: Commander, plan_id: str) -> dict[str, Any]:
     """The commander approves a draft: its shipments leave the warehouses' ledgers."""
     try:
-        plan = await asyncio.to_thread(ops.approve_relief, user.username, time.time(), plan_id)
+        plan = ops.approve_relief(user.username, time.time(), plan_id)
     except KeyError as exc:
         raise HTTPException(404, f"no plan {plan_id}") from exc
     except ValueError as exc:

@@ -112,7 +112,7 @@ function renderLedger(lines) {
   ...lines.map((e) => el("tr", { class: `entry-${e.kind}` }, el("td", {}, fmtTime(e.ts, false)), el("td", {}, whName(e.warehouse_id)),
     el("td", {}, itemName(e.item)), el("td", { class: `num ${e.quantity < 0 ? "out" : "in"}` }, `${e.quantity > 0 ? "+" : ""}${qty(e.quantity)}`),
     el("td", {}, word("resources.ledger.", e.kind)), el("td", {}, e.expires), el("td", {}, e.actor),
-    el("td", { class: "hint" }, e.ref ? `${e.ref} → ${villageName(e.note)}` : e.note))));
+    el("td", { class: "hint" }, e.ref ? `${e.ref} → ${villageName(e.note)}` : word("resources.note.", e.note)))));
 }
 
 async function load() {

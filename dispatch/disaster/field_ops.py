@@ -68,7 +68,7 @@ class FieldOps:
         for item, qty in sorted(warehouse.stock.items()):
             if qty > 0:
                 self.store.receive(f"{warehouse.warehouse_id}:{item}:opening", warehouse.warehouse_id, item, qty,
-                                   actor, ts, (expires or {}).get(item, ""), "opening stock")  # fmt: skip
+                                   actor, ts, (expires or {}).get(item, ""), "opening")  # fmt: skip
         self.refresh()
 
     def incidents(self) -> list[Incident]:

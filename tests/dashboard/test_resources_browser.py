@@ -4,6 +4,7 @@ sees the stock fall and the issue lines in the ledger; the village's receipt is 
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +20,7 @@ pytestmark = pytest.mark.integration
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+SCREENSHOT = Path(tempfile.gettempdir()) / "hub-test-screenshots" / "resources.png"
 
 
 @pytest.fixture
@@ -74,5 +76,7 @@ def test_a_commander_sends_a_team_and_approves_relief_on_the_page(hub: Hub) -> N
         expect(page.locator("#ledger tr.entry-issue").first).to_contain_text("出库")
         page.locator(f".plan-approved li[data-village='{village}'] button.receive").click()
         expect(page.locator(f".plan-approved li[data-village='{village}']")).to_contain_text("已签收", timeout=10_000)
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOT), full_page=True)
         browser.close()
     assert violations == []
