@@ -9,7 +9,8 @@
   one on (on_scene, done, available).
 - `POST /api/resources/warehouses/{id}/receipts` (commander) signs stock in; `POST /api/resources/relief` (commander)
   plans relief by the linear program; `POST /api/resources/relief/{plan_id}/approve` (commander) issues the stock;
-  `POST /api/resources/relief/{plan_id}/receipts/{village_id}` (staff) confirms the village received it.
+  `POST /api/resources/relief/{plan_id}/receipts/{village_id}` (staff, or the village's own reporter) confirms the
+  village received it.
 Every change is recorded with the signed-in user (and audited by the guard's attribution middleware). Handlers that
 read the command centre (incidents, relocated people) or change FieldOps run on the event loop, as the map's do;
 pure ledger reads and writes go to a thread.
@@ -23,19 +24,20 @@ import uuid
 from dataclasses import asdict
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from dashboard.deps import Commander, Ops, Staff, require
+from dashboard.auth import REPORTER
+from dashboard.deps import Commander, Ops, Reporting, Staff
+from dashboard.events_api import villages_of
 from dashboard.pages import STATIC
-from dashboard.roles import STAFF
 from dispatch.disaster.assignment import CAPABILITIES, Plan, Team
 from dispatch.disaster.field_ops import FieldOps
 from dispatch.disaster.relief import NEEDS, UNITS
 from dispatch.disaster.resource_store import NEXT, ResourceError, ResourceStore, StoredPlan
 
-router = APIRouter(prefix="/api/resources", tags=["resources"], dependencies=[Depends(require(*STAFF))])
+router = APIRouter(prefix="/api/resources", tags=["resources"])  # roles per route (a reporter confirms receipt)
 pages = APIRouter(tags=["resources"], include_in_schema=False)
 
 
@@ -109,20 +111,20 @@ def _overview(ops: FieldOps) -> dict[str, Any]:
 
 
 @router.get("")
-async def overview(ops: Ops) -> dict[str, Any]:
+async def overview(ops: Ops, _user: Staff) -> dict[str, Any]:
     """Teams, warehouses with stock, items, plans and incidents."""
     return _overview(ops)
 
 
 @router.get("/ledger")
-async def ledger(ops: Ops, warehouse_id: str = "", limit: int = 200) -> list[dict[str, Any]]:
+async def ledger(ops: Ops, _user: Staff, warehouse_id: str = "", limit: int = 200) -> list[dict[str, Any]]:
     """Ledger lines, newest first."""
     rows = await asyncio.to_thread(_store(ops).ledger, warehouse_id or None, max(1, min(limit, 1000)))
     return [asdict(e) for e in rows]
 
 
 @router.get("/assignment")
-async def assignment(ops: Ops) -> dict[str, Any]:
+async def assignment(ops: Ops, _user: Staff) -> dict[str, Any]:
     """The optimal assignment of the available teams and the greedy one beside it (nothing is moved)."""
     optimal, greedy = ops.propose()
     return {"optimal": _plan(optimal, ops), "greedy": _plan(greedy, ops)}
@@ -212,8 +214,15 @@ async def approve(ops: Ops, user: Commander, plan_id: str) -> dict[str, Any]:
 
 
 @router.post("/relief/{plan_id}/receipts/{village_id}")
-async def confirm_receipt(ops: Ops, user: Staff, plan_id: str, village_id: str) -> dict[str, Any]:
-    """The village confirms the supplies arrived (phoned in by its officer)."""
+async def confirm_receipt(ops: Ops, user: Reporting, plan_id: str, village_id: str) -> dict[str, Any]:
+    """The village confirms the supplies arrived: its officer (a reporter granted the village), or duty staff taking
+    the officer's call."""
+    try:
+        await asyncio.to_thread(_store(ops).plan, plan_id)
+    except KeyError as exc:
+        raise HTTPException(404, f"no plan {plan_id}") from exc
+    if user.role == REPORTER and village_id not in villages_of(ops, user):
+        raise HTTPException(403, f"village {village_id!r} is not one of yours")
     try:
         stored = await asyncio.to_thread(_store(ops).confirm_receipt, plan_id, village_id, user.username, time.time())
     except KeyError as exc:

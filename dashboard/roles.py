@@ -116,7 +116,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/api/resources/ledger"): Rule(STAFF),
     ("GET", "/api/resources/assignment"): Rule(STAFF),  # the optimal assignment beside the greedy one
     ("POST", "/api/resources/teams/{team_id}/status"): Rule(STAFF),  # duty staff relay the team's radio
-    ("POST", "/api/resources/relief/{plan_id}/receipts/{village_id}"): Rule(STAFF),  # the village phones it in
+    ("POST", "/api/resources/relief/{plan_id}/receipts/{village_id}"): Rule(REPORTING),  # its officer, or a call
     # supervisors (and above)
     ("POST", "/api/incidents/{incident_id}/close"): Rule(SUPERVISORS),
     ("GET", "/api/audit"): Rule(SUPERVISORS),

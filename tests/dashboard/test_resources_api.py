@@ -1,6 +1,7 @@
 """Issue 14 (item 6): the /resources REST in process, with roles: a commander registers a team, confirms the
 optimal assignment (shown beside the greedy one), plans and approves relief (stock falls once in the ledger); the duty
-operator moves a team on and confirms a village's receipt but cannot send teams, sign stock in or approve."""
+operator moves a team on but cannot send teams, sign stock in or approve; the village's own officer (a reporter)
+confirms receipt, another village's cannot."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from hub.settings import Settings, StoreSettings
 from simulators.community import build_community
 
 T0 = 1_783_000_000.0
-USERS = {"cmd": "commander", "op": "operator", "bureau1": "bureau"}
+USERS = {"cmd": "commander", "op": "operator", "bureau1": "bureau", "li": "reporter", "wang": "reporter"}
 
 
 @contextmanager
@@ -122,5 +123,10 @@ def test_teams_assignment_and_relief_by_role(hub: Hub) -> None:
     assert sum(w["stock"]["tent"] for w in before) - sum(w["stock"]["tent"] for w in after) == 10
     issued = [e for e in op.get("/api/resources/ledger").json() if e["kind"] == "issue"]
     assert len(issued) == len(plan["shipments"]) and {e["actor"] for e in issued} == {"cmd"}
-    got = op.post(f"/api/resources/relief/{plan['plan_id']}/receipts/{village}").json()
-    assert got["receipts"][village]["by"] == "op"
+    assert hub.ctx.field_ops is not None  # the village's officer confirms; another village's officer cannot
+    hub.ctx.field_ops.centre.reporters.grant("li", [village], "admin", T0)
+    li, wang = client(hub, "li"), client(hub, "wang")
+    assert li.get("/api/resources").status_code == 403
+    assert wang.post(f"/api/resources/relief/{plan['plan_id']}/receipts/{village}").status_code == 403
+    got = li.post(f"/api/resources/relief/{plan['plan_id']}/receipts/{village}").json()
+    assert got["receipts"][village]["by"] == "li"
