@@ -27,6 +27,7 @@ const villageName = (id) => {
   return found && found.name ? `${found.name}（${id}）` : id;
 };
 const whName = (id) => (page.data?.warehouses.find((w) => w.warehouse_id === id) || {}).name || id;
+const soon = (day) => Boolean(day) && new Date(`${day}T00:00:00+08:00`).getTime() - Date.now() < 30 * 86400 * 1000;  // expires within 30 days
 const head = (...keys) => el("tr", {}, keys.map((k) => el("th", {}, k ? t(k) : "")));
 
 async function act(fn) {
@@ -73,7 +74,7 @@ function renderWarehouses(warehouses, items) {
         const have = w.stock[i.item] || 0;
         return el("tr", { "data-item": i.item }, el("td", {}, itemName(i.item)),
           el("td", { class: `num stock${have <= 0 ? " low" : ""}` }, qty(have)),
-          el("td", {}, word("resources.unit.", i.unit)), el("td", { class: "hint" }, w.expires[i.item] || ""));
+          el("td", {}, word("resources.unit.", i.unit)), el("td", { class: soon(w.expires[i.item]) ? "low" : "hint" }, w.expires[i.item] || ""));
       })))));
   const keepWh = $("receipt-wh").value, keepItem = $("receipt-item").value;
   $("receipt-wh").replaceChildren(...warehouses.map((w) => el("option", { value: w.warehouse_id }, w.name)));
