@@ -30,6 +30,7 @@ from dashboard import (
     insights_api,
     readings_api,
     registry_api,
+    resources_api,
     responders_api,
     search_api,
 )
@@ -136,7 +137,8 @@ def create_app(ctx: HubContext, behind_tls: bool = False, *, max_body_bytes: int
                    identity_api.router, devices_router, i18n_api.open_router, i18n_api.router,
                    search_api.router, contacts_api.router, calls_api.router, caring_api.router,
                    escalation_router, sms_open_router, escalation_pages,  # issue 15
-                   insights_api.router, insights_api.pages):  # issue 19
+                   insights_api.router, insights_api.pages,  # issue 19
+                   resources_api.router, resources_api.pages):  # issue 14: teams and relief
         app.include_router(router)
     if ctx.auth is not None:
         i18n_api.add_language_column(ctx.auth.db)  # issue 18: each member of staff's language

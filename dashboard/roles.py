@@ -58,6 +58,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/api/i18n"): PUBLIC,  # issue 18: the pages' catalogues (the sign-in form is translated too)
     ("GET", "/api/i18n/{lang}"): PUBLIC,
     ("POST", "/api/calls"): PUBLIC,  # the PBX/CTI: its handler checks the CTI token, or a session with CSRF
+    ("GET", "/resources"): PUBLIC,  # issue 14: teams and relief (signs in; its API below has roles)
     ("GET", "/escalation"): PUBLIC,  # issue 15: the admins' policy page signs in; its API below has roles
     ("GET", "/api/sms/dlr"): PUBLIC,  # issue 15: Kannel's delivery reports (each message's URL carries a token)
     # any member of staff
@@ -112,6 +113,11 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/api/command/drafts"): Rule(STAFF),  # issue 14: anyone on duty sees what waits for the commander
     ("GET", "/api/command/stations"): Rule(STAFF),  # issue 14: per-station thresholds
     ("POST", "/api/command/tasks/{task_id}"): Rule(STAFF),  # operators make the evacuation calls
+    ("GET", "/api/resources"): Rule(STAFF),  # issue 14: teams, warehouses, stock, relief plans
+    ("GET", "/api/resources/ledger"): Rule(STAFF),
+    ("GET", "/api/resources/assignment"): Rule(STAFF),  # the optimal assignment beside the greedy one
+    ("POST", "/api/resources/teams/{team_id}/status"): Rule(STAFF),  # duty staff relay the team's radio
+    ("POST", "/api/resources/relief/{plan_id}/receipts/{village_id}"): Rule(REPORTING),  # its officer, or a call
     # supervisors (and above)
     ("POST", "/api/incidents/{incident_id}/close"): Rule(SUPERVISORS),
     ("GET", "/api/audit"): Rule(SUPERVISORS),
@@ -130,6 +136,11 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/api/command/warehouses"): Rule(COMMAND),
     ("POST", "/api/command/relief/plan"): Rule(COMMAND),
     ("POST", "/api/command/relief/approve"): Rule(COMMAND),
+    ("POST", "/api/resources/teams"): Rule(COMMAND),  # issue 14: register a team, send teams, stock, relief
+    ("POST", "/api/resources/assignment"): Rule(COMMAND),
+    ("POST", "/api/resources/warehouses/{warehouse_id}/receipts"): Rule(COMMAND),
+    ("POST", "/api/resources/relief"): Rule(COMMAND),
+    ("POST", "/api/resources/relief/{plan_id}/approve"): Rule(COMMAND),
     ("POST", "/api/cap/import"): Rule(COMMAND),
     ("POST", "/api/command/drafts/{draft_id}/approve"): Rule(COMMAND),  # issue 14: a person signs CAP off
     ("POST", "/api/command/drafts/{draft_id}/reject"): Rule(COMMAND),
