@@ -9,7 +9,7 @@ from dashboard.i18n_api import CATALOGUE
 
 PARAM = re.compile(r"\{\w+\}")
 # words that are the same in both languages (acronyms, product names, the language names of the switch)
-LATIN_OK = {"SOS", "CAP", "CSV", "Excel", "English", "MQTT"}
+LATIN_OK = {"SOS", "CAP", "CSV", "PDF", "Excel", "English", "MQTT"}
 # Leaflet's own controls (scale bar units, the library's credit) are the library's, not the hub's strings
 SKIP = '[translate="no"], .notranslate, script, style, .leaflet-control-scale, .leaflet-control-attribution'
 VISIBLE_TEXT = """(skip) => {
