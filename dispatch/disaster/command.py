@@ -51,7 +51,17 @@ from dispatch.disaster.drafts import (
     IssuePolicy,
     new_draft_id,
 )
-from dispatch.disaster.evacuation import STATES, Resident, TaskBoard, residents_in_area
+from dispatch.disaster.evac_log import EvacuationLog, StatusChange
+from dispatch.disaster.evacuation import (
+    STATES,
+    STATUS_STATES,
+    TRANSITIONS,
+    Resident,
+    Task,
+    TaskBoard,
+    TransitionError,
+    residents_in_area,
+)
 from dispatch.disaster.report_store import ReporterScopes, ReportStore
 from dispatch.disaster.stations import StationStore, StationThresholds
 from dispatch.disaster.store import ISSUED, RECEIVED, CommandStore
@@ -131,6 +141,7 @@ class CommandCentre:
         self.stations: dict[str, StationThresholds] = {}  # issue 14: each station's own thresholds
         self.station_store: StationStore | None = None
         self.reporters = ReporterScopes(StateDB(Path(":memory:")))  # issue 14: in the state database after `restore`
+        self.evac_log = EvacuationLog(StateDB(Path(":memory:")))  # issue 14: who did what, kept after `restore`
         self._stations_version: tuple[int, float] = (0, 0.0)
 
     def add_site(self, site: Site) -> None:
@@ -319,7 +330,7 @@ class CommandCentre:
         if w.msg_type == "Cancel":
             self._issued.pop(area, None)
         elif w.shapes:
-            self._evacuate(area, w.level, w, w.shapes[0], now)
+            self._evacuate(area, w.level, w, now)
         self.publish("draft", {"draft_id": draft.draft_id, "area": area, "status": APPROVED, "by": actor,
                                "identifier": w.identifier})  # fmt: skip
         done = replace(draft, status=APPROVED, decided_by=actor, decided_at=now, identifier=w.identifier,
@@ -351,8 +362,9 @@ class CommandCentre:
         self.publish("cap", {"area": area, "identifier": w.identifier, "msg_type": w.msg_type,
                              "level": int(w.level), "colour": w.level.colour, "sent": w.sent})  # fmt: skip
 
-    def _evacuate(self, area: str, level: WarningLevel, w: CapWarning, shape: Shape, ts: float) -> None:
-        entries = residents_in_area(self.evacuees(), shape, ts)
+    def _evacuate(self, area: str, level: WarningLevel, w: CapWarning, ts: float) -> None:
+        """The people of the warning's area (issue 14: its shapes as approved, the commander's polygon if drawn)."""
+        entries = residents_in_area(self.evacuees(), w.shapes, ts)
         tasks = self.tasks.create(w.source_key, entries, level, ts)
         self.publish("evacuation", self.evacuation_status(area) | {"created": len(tasks)})
 
@@ -364,6 +376,20 @@ class CommandCentre:
             out.append(Resident(r.resident_id, r.village_id, r.home_lat, r.home_lon, r.lives_alone,
                                 r.limited_mobility, sick, gps))  # fmt: skip
         return out
+
+    def set_status(self, task_id: str, status: str, actor: str, note: str, ts: float) -> Task:
+        """Issue 14: a person marks a task contacted / safe / moved / unreachable; who, when and the note go to the
+        task's history first. KeyError for no such task, ValueError for an unknown status, TransitionError."""
+        self.sync(force=True)  # another worker may have moved it
+        task = self.tasks.tasks[task_id]
+        to = STATUS_STATES[status]
+        if to not in TRANSITIONS.get(task.state, set()):
+            raise TransitionError(task, to)
+        self.evac_log.record(StatusChange(task_id, ts, status, actor, note))
+        task = self.tasks.move(task_id, to, ts, note)
+        self.publish("evacuation", self.evacuation_status(task.village_id) | {"task": task.task_id,
+                                                                             "status": status, "by": actor})
+        return task
 
     def warning_key(self, area: str) -> str | None:
         """The id of the area's warning in force (its first CAP message), if any."""
@@ -496,6 +522,7 @@ class CommandCentre:
         self.report_store.load_into(self.book)  # issue 14: events and every report version, kept
         self._report_seq = self.report_store.max_seq()
         self.reporters = ReporterScopes(store.db)
+        self.evac_log = EvacuationLog(store.db)
         self.station_store = StationStore(store.db)
         self.reload_stations()  # before the gauges' state: their trackers take up their own station's ladders
         for area, drafted in self.drafts.area_levels().items():  # the detector's level when it last drafted
