@@ -41,7 +41,7 @@ function render() {
     const counts = ["open", ...STATUSES].map((s) => `${esc(t(`evac.status.${s}`))} ${a.counts[s]}`).join(" · ");
     return `<div class="area ${esc(a.colour)}" data-area="${esc(a.area)}"><h2>${esc(a.name)} · ` +
       `${esc(word("evac.level.", a.colour))} · <span class="done">${esc(t("evac.progress", { done: a.done, total: a.total }))}</span></h2>` +
-      `<div class="bar"><span style="width:${pct}%"></span></div><div class="counts">${counts}</div></div>`;
+      `<progress max="100" value="${pct}"></progress><div class="counts">${counts}</div></div>`;
   }).join("");
   const openOnly = $("open-only").checked;
   const rows = areas.flatMap((a) => a.people.map((p) => ({ ...p, area: a.name })));
