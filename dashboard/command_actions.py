@@ -131,7 +131,7 @@ async def move_task(ops: Ops, user: Staff, task_id: str, body: TaskMove) -> dict
     and when go to the task's history with the note (issue 14: the work list's `/api/evacuation` does the same)."""
     try:
         status = STATE_STATUS[body.state]
-        task = await asyncio.to_thread(ops.centre.set_status, task_id, status, user.username, body.note, time.time())
+        task = ops.centre.set_status(task_id, status, user.username, body.note, time.time())
     except KeyError as exc:
         raise HTTPException(404, f"no task {task_id}") from exc
     except TransitionError as exc:

@@ -20,6 +20,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from dashboard.contacts_api import tel
+from dashboard.context import HubContext
 from dashboard.deps import Auth, Commander, Ctx, Ops, Staff
 from dashboard.i18n_api import user_language
 from dashboard.pages import STATIC
@@ -74,12 +75,12 @@ def _person(cc: CommandCentre, task: Task, who: Resident | None, home: Home | No
     }  # fmt: skip
 
 
-def work_list(ctx: Ctx, cc: CommandCentre, area: str | None) -> dict[str, Any]:
-    """Every warning in force (or one area's), its progress and its people in priority order (blocking reads)."""
+def work_list(cc: CommandCentre, homes: dict[str, Home], people: dict[str, Resident],
+              area: str | None) -> dict[str, Any]:
+    """Every warning in force (or one area's), its progress and its people in priority order. Runs on the event
+    loop like every CommandCentre method (`sync` takes up what other workers recorded)."""
     cc.sync(force=True)
     now = time.time()
-    homes = {h.home_id: h for h in ctx.registry.homes()}
-    people = {r.resident_id: r for r in ctx.registry.residents()}
     areas = []
     for village_id in sorted(cc.villages) if area is None else [area]:
         key = cc.warning_key(village_id)
@@ -100,12 +101,17 @@ def work_list(ctx: Ctx, cc: CommandCentre, area: str | None) -> dict[str, Any]:
     return {"areas": areas}
 
 
+def _registry(ctx: HubContext) -> tuple[dict[str, Home], dict[str, Resident]]:
+    return {h.home_id: h for h in ctx.registry.homes()}, {r.resident_id: r for r in ctx.registry.residents()}
+
+
 @router.get("")
 async def list_work(ops: Ops, ctx: Ctx, _user: Staff, area: str | None = None) -> dict[str, Any]:
     """The work list: warnings in force (or one area's) with progress counts and their people, phones masked."""
     if area is not None and area not in ops.centre.villages:
         raise HTTPException(404, f"no area {area}")
-    return await asyncio.to_thread(work_list, ctx, ops.centre, area)
+    homes, people = await asyncio.to_thread(_registry, ctx)
+    return work_list(ops.centre, homes, people, area)
 
 
 @router.post("/tasks/{task_id}/status")
@@ -114,7 +120,7 @@ async def give_status(ops: Ops, ctx: Ctx, auth: Auth, user: Staff, task_id: str,
     lang = user_language(auth, user)
     now = time.time()
     try:
-        task = await asyncio.to_thread(ops.centre.set_status, task_id, body.status, user.username, body.note, now)
+        task = ops.centre.set_status(task_id, body.status, user.username, body.note, now)
     except KeyError as exc:
         raise HTTPException(404, t("evac.no_task", lang, task=task_id)) from exc
     except TransitionError as exc:

@@ -4,8 +4,9 @@ It owns the gauge warning detector, the report book, the active CAP alerts and t
 detector stage feeds it (`dispatch/disaster/feed.py`); its `on_detections` sink turns each area level change into a
 CAP draft (issue 14: `dispatch/disaster/drafts.py`), which a commander approves (with edits) or rejects; only an
 approved draft becomes a CAP Alert, Update or Cancel (sender `SENDER`) in the feed and builds the evacuation list of
-the area (a circle around the village, or the polygon the commander drew). Live frames "warning", "draft", "cap",
-"evacuation" and "report" go to the command pages.
+the people in its area (the village's polygon, dispatch/disaster/village_area.py, or the one the commander drew),
+worked person by person (issue 14: `set_status` keeps who, when and the note, dispatch/disaster/evac_log.py).
+Live frames "warning", "draft", "cap", "evacuation" and "report" go to the command pages.
 Every method runs on the event loop thread (the detector stage and async HTTP handlers), so no locks.
 With a store (`restore`, issue 7) it takes up what an earlier run saved and saves each change as it happens.
 """
@@ -23,7 +24,6 @@ from alerts.detection import Detection
 from alerts.disaster.cap import (
     ActiveAlerts,
     CapWarning,
-    Circle,
     Shape,
     cancel,
     import_level,
@@ -65,6 +65,7 @@ from dispatch.disaster.evacuation import (
 from dispatch.disaster.report_store import ReporterScopes, ReportStore
 from dispatch.disaster.stations import StationStore, StationThresholds
 from dispatch.disaster.store import ISSUED, RECEIVED, CommandStore
+from dispatch.disaster.village_area import village_area
 
 logger = logging.getLogger(__name__)
 SYNC_S = 1.0  # issue 14: with workers sharing PostgreSQL, each takes up the others' CAP messages this often at most
@@ -175,9 +176,10 @@ class CommandCentre:
         return True
 
     def area_shape(self, area: str) -> Shape | None:
-        """The area to notify: a circle around the village."""
+        """The area a rule proposes (issue 14): the village's own polygon, the land nearer to it than to any other
+        village out to `radius_km` (dispatch/disaster/village_area.py); the commander may redraw it."""
         v = self.villages.get(area)
-        return Circle(v.lat, v.lon, self.radius_km) if v else None
+        return village_area(v, list(self.villages.values()), self.radius_km) if v else None
 
     def on_detections(self, detections: list[Detection]) -> None:
         """Sink for the detector stage: level changes and overdue reports (others only mark vitals)."""
