@@ -5,6 +5,7 @@ while the list stays masked. On SQLite and on PostgreSQL (the state database a h
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from hub_api import ApiClient
 from dashboard.app import create_app
 from devices.models import Family, Reading
 from dispatch.disaster.command import CommandCentre
+from dispatch.disaster.feed import CommandFeed
 from dispatch.disaster.store import CommandStore
 from hub.app import Hub, build_hub
 from hub.settings import Settings, StoreSettings
@@ -99,6 +101,14 @@ def test_the_polygons_people_are_worked_one_by_one(hub: Hub) -> None:
         assert ("wheelchair" in p["needs"]) == bool(registry[rid].limited_mobility)
         assert p["status"] == "open" and p["kind"] == "evacuate" and p["history"] == []
     first, second = area["people"][0], area["people"][1]
+    # the wearable of the first reports a GPS fix (the detector stage's path): the list shows where they are now
+    cc = centre(hub)
+    wearable = next(d for d, r in cc.wearers.items() if r == first["resident_id"])
+    fix = {"lat": 28.123456, "lon": 112.654321}
+    CommandFeed(cc).observe(Reading(wearable, Family.WEARABLE, time.time(), 7, fix))
+    located = {p["resident_id"]: p["position"] for p in op.get("/api/evacuation").json()["areas"][0]["people"]}
+    assert located[first["resident_id"]] == fix | {"ts": pytest.approx(time.time(), abs=60)}
+    assert all(pos is None for rid, pos in located.items() if rid != first["resident_id"])
     url = f"/api/evacuation/tasks/{first['task_id']}/status"
     assert op.post(url, json={"status": "gone"}).status_code == 422
     assert op.post("/api/evacuation/tasks/nope/status", json={"status": "safe"}).status_code == 404
