@@ -8,6 +8,7 @@ const E = { data: null, me: null, busy: false, notes: {} };
 const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const STATUSES = ["contacted", "safe", "moved", "unreachable"];
 const DONE = new Set(["safe", "moved"]);
+const AREA = new URLSearchParams(location.search).get("area");  // from the map's evacuation table: one area
 
 async function start(me) {
   E.me = me;
@@ -28,7 +29,8 @@ async function start(me) {
 
 async function load() {
   if (E.busy) return;
-  try { E.data = await api("GET", "/api/evacuation"); render(); } catch (err) { shout(err.message); }
+  const path = AREA ? `/api/evacuation?area=${encodeURIComponent(AREA)}` : "/api/evacuation";
+  try { E.data = await api("GET", path); render(); } catch (err) { shout(err.message); }
 }
 
 function shout(text, ok = false) { $("result").className = ok ? "ok" : "error"; $("result").textContent = text; }

@@ -109,6 +109,12 @@ def test_a_commander_works_two_people_on_a_phone(hub: Hub, base_url: str) -> Non
         resident = hub.registry.resident(cc.tasks.tasks[task_a or ""].resident_id)
         assert resident is not None and resident.phone[-4:] == masked[-4:]
         expect(a.locator("[data-phone] a")).to_have_text(resident.phone)  # revealed to the commander, audited
+        village = cc.tasks.tasks[task_a or ""].village_id
+        other = next(v for v in cc.villages if v != village)
+        page.goto(f"{base_url}/evacuation?area={other}")  # the map's table links each area's list: none here
+        expect(page.locator("#none")).to_be_visible()
+        page.goto(f"{base_url}/evacuation?area={village}")
+        expect(page.locator("li.person")).to_have_count(total)
         browser.close()
     assert cc.tasks.tasks[task_a or ""].state == "relocated" and cc.tasks.tasks[task_b or ""].state == "unreachable"
     assert violations == []
