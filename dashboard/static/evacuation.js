@@ -1,10 +1,11 @@
 // The evacuation work list (issue 14, item 5): the people of each warning's area, one card each, worked on a phone.
 // Big buttons give a status (contacted / safe / moved / unreachable) as the signed-in user, with the note typed on the
-// card; the hub keeps who and when. Phones are masked; a commander may reveal one (audited by the hub).
+// card; the hub keeps who and when. Phones are masked; a commander may reveal one (audited by the hub). A status given
+// while the link is down is kept on the phone (localStorage) with the time it was given, and sent when it is back.
 // Loaded after common.js ($, api, signIn, t, fmtTime, live).
 "use strict";
 
-const E = { data: null, me: null, busy: false, notes: {} };
+const E = { data: null, me: null, busy: false, notes: {}, keep: "hub_evacuation_queue" };
 const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const STATUSES = ["contacted", "safe", "moved", "unreachable"];
 const DONE = new Set(["safe", "moved"]);
@@ -16,6 +17,8 @@ async function start(me) {
   $("open-only").addEventListener("change", render);
   $("people").addEventListener("click", onClick);
   $("people").addEventListener("input", (ev) => { if (ev.target.dataset.note) E.notes[ev.target.dataset.note] = ev.target.value; });
+  window.addEventListener("online", async () => { await flush(); await load(); });
+  await flush();
   await load();
   let pending = null;  // a burst of frames makes one reload
   live((text) => {
@@ -24,13 +27,37 @@ async function start(me) {
     clearTimeout(pending);
     pending = setTimeout(load, 500);
   });
-  setInterval(load, 30000);
+  setInterval(async () => { await flush(); await load(); }, 30000);
+}
+
+const queued = () => JSON.parse(localStorage.getItem(E.keep) || "[]");
+function showQueued() {
+  const n = queued().length;
+  $("queued").hidden = n === 0;
+  $("queued").textContent = t("evac.queued", { n });
+}
+
+// Statuses given offline, oldest first; a refused one (409: someone else moved the task meanwhile) is dropped and said.
+async function flush() {
+  let rest = queued();
+  while (rest.length) {
+    const q = rest[0];
+    try {
+      await api("POST", `/api/evacuation/tasks/${encodeURIComponent(q.task)}/status`, { status: q.status, note: q.note });
+    } catch (err) {
+      if (err instanceof TypeError) break;  // still offline
+      shout(err.message);
+    }
+    rest = rest.slice(1);
+    localStorage.setItem(E.keep, JSON.stringify(rest));
+  }
+  showQueued();
 }
 
 async function load() {
   if (E.busy) return;
   const path = AREA ? `/api/evacuation?area=${encodeURIComponent(AREA)}` : "/api/evacuation";
-  try { E.data = await api("GET", path); render(); } catch (err) { shout(err.message); }
+  try { E.data = await api("GET", path); render(); } catch (err) { if (!(err instanceof TypeError)) shout(err.message); }
 }
 
 function shout(text, ok = false) { $("result").className = ok ? "ok" : "error"; $("result").textContent = text; }
@@ -86,7 +113,15 @@ async function onClick(ev) {
       { status: b.dataset.status, note: E.notes[task] || "" });
     delete E.notes[task];
     shout(t("evac.saved", { status: t(`evac.status.${done.status}`) }), true);
-  } catch (err) { shout(err.message); }
+  } catch (err) {
+    if (err instanceof TypeError) {  // no link: kept on the phone with the time it was given, sent when back
+      const at = t("evac.given_at", { time: fmtTime(Date.now() / 1000, false) });
+      const note = [E.notes[task] || "", at].filter(Boolean).join(" ");
+      localStorage.setItem(E.keep, JSON.stringify([...queued(), { task, status: b.dataset.status, note: note.slice(0, 500) }]));
+      delete E.notes[task];
+      showQueued();
+    } else shout(err.message);
+  }
   E.busy = false;
   await load();
 }

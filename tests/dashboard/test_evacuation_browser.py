@@ -1,6 +1,7 @@
 """Issue 14, item 5, in Chromium on a phone-sized page: a commander opens /evacuation, sees the area's progress, works
-two people (contacted then moved with a note; unreachable), reveals one phone, and the page shows who did what;
-nothing breaks the Content-Security-Policy."""
+two people (contacted then moved with a note; unreachable), marks a third safe while offline (kept on the phone and
+sent when the link is back), reveals one phone, and the page shows who did what; nothing breaks the
+Content-Security-Policy."""
 
 from __future__ import annotations
 
@@ -75,7 +76,7 @@ def test_a_commander_works_two_people_on_a_phone(hub: Hub, base_url: str) -> Non
 
     cc = hub.ctx.field_ops.centre  # type: ignore[union-attr]  # built with a command centre
     total = len(cc.tasks.tasks)
-    assert total >= 2
+    assert total >= 3
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport=PHONE, locale="zh-CN")
@@ -103,6 +104,16 @@ def test_a_commander_works_two_people_on_a_phone(hub: Hub, base_url: str) -> Non
         expect(b.locator("[data-state]")).to_have_text("联系不上")
         expect(page.locator(".area .done")).to_have_text(f"已完成 1/{total} 人")
         expect(page.locator(".area .counts")).to_contain_text("联系不上 1")
+        third = cards.nth(2)
+        task_c = third.get_attribute("data-person")
+        page.context.set_offline(True)  # no signal up the valley: the status is kept on the phone
+        third.locator("button[data-status=safe]").click()
+        expect(page.locator("#queued")).to_contain_text("1 条记录保存在本机")
+        page.context.set_offline(False)  # back: sent by itself, with the time it was given in the note
+        c = page.locator(f'li.person[data-person="{task_c}"]')
+        expect(c.locator("[data-state]")).to_have_text("已确认安全")
+        expect(page.locator("#queued")).to_be_hidden()
+        expect(c.locator(".history li")).to_contain_text(["离线记录于"])
         masked = a.locator("[data-phone]").inner_text()
         assert "*" in masked
         a.locator("button.reveal").click()
@@ -117,4 +128,5 @@ def test_a_commander_works_two_people_on_a_phone(hub: Hub, base_url: str) -> Non
         expect(page.locator("li.person")).to_have_count(total)
         browser.close()
     assert cc.tasks.tasks[task_a or ""].state == "relocated" and cc.tasks.tasks[task_b or ""].state == "unreachable"
+    assert cc.tasks.tasks[task_c or ""].state == "confirmed_safe"
     assert violations == []
