@@ -94,7 +94,8 @@ def work_list(cc: CommandCentre, homes: dict[str, Home], people: dict[str, Resid
             rows.append(_person(cc, task, who, homes.get(who.home_id) if who else None,
                                 history.get(task.task_id, []), now))  # fmt: skip
         counts = {s: sum(1 for r in rows if r["status"] == s) for s in PROGRESS}
-        level = cc.warnings.area_level(village_id)
+        w = cc.warning_in_force(village_id)
+        level = w.level if w is not None else cc.warnings.area_level(village_id)  # the level approved, not the gauge's
         areas.append({"area": village_id, "name": cc.villages[village_id].name, "warning_id": key,
                       "level": int(level), "colour": level.colour, "total": len(rows),
                       "done": counts["safe"] + counts["moved"], "counts": counts, "people": rows})  # fmt: skip

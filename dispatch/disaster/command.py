@@ -393,6 +393,10 @@ class CommandCentre:
                                                                              "status": status, "by": actor})
         return task
 
+    def warning_in_force(self, area: str) -> CapWarning | None:
+        """The newest CAP message issued for the area (its level is the warning's, whatever the gauges say now)."""
+        return self._issued.get(area)
+
     def warning_key(self, area: str) -> str | None:
         """The id of the area's warning in force (its first CAP message), if any."""
         w = self._issued.get(area)
