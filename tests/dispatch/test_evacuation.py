@@ -82,3 +82,11 @@ def test_a_villages_proposed_area_is_its_own_polygon_not_a_circle() -> None:
     ids = lambda area: {e.resident.resident_id for e in residents_in_area(COMMUNITY, area, NOW)}  # noqa: E731
     far = Circle(30.30, 120.30, 0.5)  # where r-stale-fix lives (outside AREA)
     assert ids((AREA, far)) == ids(AREA) | ids(far) and "r-stale-fix" in ids((AREA, far))  # a warning's shapes
+
+
+def test_needs_read_from_the_registry() -> None:
+    from dispatch.disaster.evacuation import needs_of
+
+    assert needs_of(True, True, "轻度认知障碍、慢阻肺") == ["lives_alone", "wheelchair", "dementia", "oxygen"]
+    assert needs_of(False, False, "高血压、糖尿病") == []
+    assert needs_of(False, False, "Home oxygen; Alzheimer") == ["dementia", "oxygen"]
