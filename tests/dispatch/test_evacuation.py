@@ -6,7 +6,9 @@ import pytest
 
 from alerts.disaster.cap import Circle, Polygon
 from alerts.disaster.warnings import WarningLevel
-from dispatch.disaster.evacuation import Resident, TaskBoard, TransitionError, residents_in_area
+from devices.records import Village
+from dispatch.disaster.evacuation import Resident, TaskBoard, TransitionError, needs_of, residents_in_area
+from dispatch.disaster.village_area import village_area
 
 NOW = 1_783_000_000.0
 AREA = Polygon.of([(30.00, 120.00), (30.00, 120.10), (30.10, 120.10), (30.10, 120.00)])
@@ -69,9 +71,6 @@ def test_tasks_states_and_relocated_counts() -> None:
 def test_a_villages_proposed_area_is_its_own_polygon_not_a_circle() -> None:
     """Issue 14: two villages 3 km apart get polygons that meet half-way and do not overlap (no one is on two
     lists); away from the neighbour the area reaches the full radius."""
-    from devices.records import Village
-    from dispatch.disaster.village_area import village_area
-
     a = Village("VA", "A", "t", "c", 28.0, 113.0)
     b = Village("VB", "B", "t", "c", 28.0 + 3 / 110.574, 113.0)  # 3 km north
     pa, pb = village_area(a, [a, b], 2.0), village_area(b, [a, b], 2.0)
@@ -85,8 +84,6 @@ def test_a_villages_proposed_area_is_its_own_polygon_not_a_circle() -> None:
 
 
 def test_needs_read_from_the_registry() -> None:
-    from dispatch.disaster.evacuation import needs_of
-
     assert needs_of(True, True, "轻度认知障碍、慢阻肺") == ["lives_alone", "wheelchair", "dementia", "oxygen"]
     assert needs_of(False, False, "高血压、糖尿病") == []
     assert needs_of(False, False, "Home oxygen; Alzheimer") == ["dementia", "oxygen"]
