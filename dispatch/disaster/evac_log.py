@@ -44,9 +44,11 @@ class EvacuationLog:
 
     def history(self, warning_id: str) -> dict[str, list[StatusChange]]:
         """Changes per task of one warning (task ids are `<warning>:<resident>`), oldest first."""
+        prefix = f"{warning_id}:"
         rows = self.db.execute(
-            "SELECT task_id, ts, status, actor, note FROM evac_task_history WHERE task_id LIKE ? ORDER BY ts, task_id",
-            [warning_id.replace("%", "") + ":%"],
+            "SELECT task_id, ts, status, actor, note FROM evac_task_history WHERE substr(task_id, 1, ?) = ?"
+            " ORDER BY ts, task_id",
+            [len(prefix), prefix],
         )
         out: dict[str, list[StatusChange]] = {}
         for r in rows:
