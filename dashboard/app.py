@@ -30,6 +30,7 @@ from dashboard import (
     insights_api,
     readings_api,
     registry_api,
+    resources_api,
     responders_api,
     search_api,
 )
@@ -53,6 +54,7 @@ from dashboard.guard import Attribution, guard
 from dashboard.headers import SecurityHeaders
 from dashboard.metrics import router as metrics_router
 from dashboard.pages import STATIC, mount_assets
+from dashboard.place_scope import FrameFilter, scope_of
 from dashboard.spec import document
 from dispatch.caring_calls import CaringCalls
 from dispatch.service_catalogue import ServiceCatalogue
@@ -64,10 +66,12 @@ def _index() -> str:
     return (STATIC / "index.html").read_text(encoding="utf-8")
 
 
-async def _pump(ws: WebSocket, queue: asyncio.Queue[bytes]) -> None:
+async def _pump(ws: WebSocket, queue: asyncio.Queue[bytes], frames: FrameFilter) -> None:
     with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
         while True:
-            await ws.send_text((await queue.get()).decode())
+            data = await queue.get()
+            if frames.allows(data):  # scope by place: a limited account gets its townships' frames only
+                await ws.send_text(data.decode())
 
 
 async def _watch(ws: WebSocket, auth: StaffAuth, token: str | None) -> None:
@@ -133,7 +137,8 @@ def create_app(ctx: HubContext, behind_tls: bool = False, *, max_body_bytes: int
                    identity_api.router, devices_router, i18n_api.open_router, i18n_api.router,
                    search_api.router, contacts_api.router, calls_api.router, caring_api.router,
                    escalation_router, sms_open_router, escalation_pages,  # issue 15
-                   insights_api.router, insights_api.pages):  # issue 19
+                   insights_api.router, insights_api.pages,  # issue 19
+                   resources_api.router, resources_api.pages):  # issue 14: teams and relief
         app.include_router(router)
     if ctx.auth is not None:
         i18n_api.add_language_column(ctx.auth.db)  # issue 18: each member of staff's language
@@ -160,14 +165,16 @@ def create_app(ctx: HubContext, behind_tls: bool = False, *, max_body_bytes: int
 
         The guard has checked the role and the Origin; the session is checked again every RECHECK_S."""
         token = ws.cookies.get(auth_api.COOKIE)
-        if ctx.auth is None or ctx.auth.session(token) is None:
+        user = ctx.auth.session(token) if ctx.auth is not None else None
+        if ctx.auth is None or user is None:
             await ws.close(code=4401)  # no session: the handshake is refused
             return
+        frames = FrameFilter(scope_of(ctx.registry, user), ctx.registry)
         await ws.accept()
         sub = ctx.bus.subscribe()
         # Send, receive and re-check side by side: a client's close, the server's shutdown or the end of the
         # session ends the handler at once, even while no frame is due.
-        tasks = [asyncio.create_task(_pump(ws, sub.queue)), asyncio.create_task(_drain(ws)),
+        tasks = [asyncio.create_task(_pump(ws, sub.queue, frames)), asyncio.create_task(_drain(ws)),
                  asyncio.create_task(_watch(ws, ctx.auth, token))]
         try:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)

@@ -13,6 +13,7 @@ is verified), so user names cannot be found by timing.
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 import time
 from collections.abc import Callable
@@ -60,6 +61,11 @@ class StaffUser:
     username: str
     role: str
     display_name: str
+    townships: tuple[str, ...] = ()  # the place scope: township keys this account sees (empty: the whole county)
+
+
+def _townships(stored: str | None) -> tuple[str, ...]:
+    return tuple(json.loads(stored)) if stored else ()
 
 
 def _sha(token: str) -> str:
@@ -83,6 +89,8 @@ class StaffAuth:
         self._next_purge = 0.0
         db.migrate(DDL)
         db.add_column("staff_sessions", "last_seen", "REAL")  # issue 16: idle timeout (NULL: created_at)
+        # the townships an account is limited to, as a JSON list of township keys ('': the whole county)
+        db.add_column("staff_users", "townships", "TEXT NOT NULL DEFAULT ''")
 
     def add_user(
         self, username: str, password: str, role: str, display_name: str = "", replace: bool = False
@@ -105,8 +113,16 @@ class StaffAuth:
 
     def users(self) -> list[dict[str, object]]:
         """Accounts without their hashes."""
-        rows = self.db.execute("SELECT username, role, display_name, active, created_at FROM staff_users ORDER BY 1")
-        return [dict(r) for r in rows]
+        rows = self.db.execute(
+            "SELECT username, role, display_name, active, created_at, townships FROM staff_users ORDER BY 1")
+        return [dict(r) | {"townships": list(_townships(r["townships"]))} for r in rows]
+
+    def set_townships(self, username: str, townships: list[str]) -> None:
+        """Limit an account to these township keys (an empty list: the whole county); AuthError 404 if unknown."""
+        if not self.db.execute("SELECT 1 FROM staff_users WHERE username=?", [username]):
+            raise AuthError(404, f"no user {username!r}")
+        stored = json.dumps(sorted(set(townships)), ensure_ascii=False) if townships else ""
+        self.db.execute("UPDATE staff_users SET townships=? WHERE username=?", [stored, username])
 
     def set_active(self, username: str, active: bool) -> None:
         """Disable or re-enable an account; disabling ends its sessions."""
@@ -142,7 +158,8 @@ class StaffAuth:
         self.db.execute(
             "INSERT INTO staff_sessions (token_sha, username, created_at, expires_at, last_seen)"
             " VALUES (?, ?, ?, ?, ?)", [_sha(token), username, now, now + self.lifetime_s, now])
-        return token, StaffUser(username, rows[0]["role"], rows[0]["display_name"])
+        row = rows[0]
+        return token, StaffUser(username, row["role"], row["display_name"], _townships(row["townships"]))
 
     def purge(self, now: float | None = None) -> None:
         """Delete ended sessions (past their lifetime or idle too long)."""
@@ -165,7 +182,7 @@ class StaffAuth:
             self.purge(now)
         idle_since = now - self.idle_s if self.idle_s > 0 else float("-inf")
         rows = self.db.execute(
-            "SELECT u.username, u.role, u.display_name, COALESCE(s.last_seen, s.created_at) AS seen"
+            "SELECT u.username, u.role, u.display_name, u.townships, COALESCE(s.last_seen, s.created_at) AS seen"
             " FROM staff_sessions s JOIN staff_users u USING (username)"
             " WHERE s.token_sha=? AND s.expires_at>? AND u.active=1",
             [_sha(token), now],
@@ -174,7 +191,8 @@ class StaffAuth:
             return None
         if touch and now - rows[0]["seen"] >= TOUCH_EVERY_S:
             self.db.execute("UPDATE staff_sessions SET last_seen=? WHERE token_sha=?", [now, _sha(token)])
-        return StaffUser(rows[0]["username"], rows[0]["role"], rows[0]["display_name"])
+        row = rows[0]
+        return StaffUser(row["username"], row["role"], row["display_name"], _townships(row["townships"]))
 
     def logout(self, token: str) -> None:
         """End a session."""

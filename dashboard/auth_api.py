@@ -17,6 +17,7 @@ from dashboard.context import HubContext
 from dashboard.deps import Admin, Auth, BehindTls, Ctx, SignedIn, require
 from dashboard.guard import CSRF_COOKIE, csrf_token
 from dashboard.roles import SIGNED_IN
+from dispatch.insights.places import Townships, UnknownTownship
 
 COOKIE = SESSION_COOKIE
 
@@ -45,8 +46,23 @@ class LoginIn(BaseModel):
 
 
 class UserIn(LoginIn):
-    role: str = Field(pattern="^(operator|supervisor|commander|admin)$")
+    role: str = Field(pattern="^(operator|supervisor|commander|admin|bureau)$")
     display_name: str = Field("", max_length=200)
+    townships: list[str] = Field(default_factory=list, max_length=200,
+                                 description="township codes or names the account is limited to (none: the county)")
+
+
+class TownshipsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    townships: list[str] = Field(max_length=200, description="township codes or names; an empty list: the county")
+
+
+def _township_keys(ctx: HubContext, asked: list[str]) -> list[str]:
+    """The keys of the townships asked for; 422 naming one that is not registered."""
+    try:
+        return Townships.of(ctx.registry.villages()).resolve(asked)
+    except UnknownTownship as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from exc
 
 
 def _audit_throttled(ctx: HubContext, auth: StaffAuth) -> None:
@@ -73,7 +89,8 @@ def login(
     _audit_throttled(ctx, auth)
     _set_cookies(response, token, secure)
     _audit(ctx, user.username, "login", {"client": client})
-    return {"username": user.username, "role": user.role, "display_name": user.display_name}
+    return {"username": user.username, "role": user.role, "display_name": user.display_name,
+            "townships": list(user.townships)}  # the place scope (empty: the whole county)
 
 
 @router.post("/logout")
@@ -87,10 +104,11 @@ def logout(request: Request, response: Response, user: SignedIn, ctx: Ctx, auth:
 
 
 @router.get("/me")
-def me(user: SignedIn, request: Request, response: Response, secure: BehindTls) -> dict[str, str]:
+def me(user: SignedIn, request: Request, response: Response, secure: BehindTls) -> dict[str, Any]:
     """Who is signed in (and a fresh CSRF cookie for a page opened on an older session)."""
     _set_cookies(response, request.cookies.get(COOKIE, ""), secure, session=False)
-    return {"username": user.username, "role": user.role, "display_name": user.display_name}
+    return {"username": user.username, "role": user.role, "display_name": user.display_name,
+            "townships": list(user.townships)}  # the place scope (empty: the whole county)
 
 
 @router.get("/admin/users")
@@ -102,12 +120,26 @@ def list_users(auth: Auth, _user: Admin) -> list[dict[str, Any]]:
 @router.post("/admin/users", status_code=201)
 def add_user(body: UserIn, user: Admin, ctx: Ctx, auth: Auth) -> dict[str, str]:
     """Create a staff account (admin only)."""
+    keys = _township_keys(ctx, body.townships)
     try:
         made = auth.add_user(body.username, body.password, body.role, body.display_name)
+        auth.set_townships(made.username, keys)
     except AuthError as exc:
         raise HTTPException(status_code=exc.status, detail=str(exc)) from exc
-    _audit(ctx, user.username, "user_added", {"username": made.username, "role": made.role})
+    _audit(ctx, user.username, "user_added", {"username": made.username, "role": made.role, "townships": keys})
     return {"username": made.username, "role": made.role}
+
+
+@router.put("/admin/users/{username}/townships")
+def set_townships(username: str, body: TownshipsIn, user: Admin, ctx: Ctx, auth: Auth) -> dict[str, Any]:
+    """Limit an account to some townships, or (an empty list) give it the whole county again (admin only)."""
+    keys = _township_keys(ctx, body.townships)
+    try:
+        auth.set_townships(username, keys)
+    except AuthError as exc:
+        raise HTTPException(status_code=exc.status, detail=str(exc)) from exc
+    _audit(ctx, user.username, "user_townships", {"username": username, "townships": keys})
+    return {"username": username, "townships": keys}
 
 
 @router.post("/admin/users/{username}/disable")

@@ -23,6 +23,7 @@ from dashboard.i18n_api import user_language
 from dispatch.disaster.assignment import Team
 from dispatch.disaster.evacuation import STATE_STATUS, TransitionError
 from dispatch.disaster.relief import Warehouse
+from dispatch.disaster.resource_store import ResourceError
 
 router = APIRouter(prefix="/api/command", tags=["command"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -140,31 +141,37 @@ async def move_task(ops: Ops, user: Staff, task_id: str, body: TaskMove) -> dict
 
 
 @router.post("/teams")
-async def add_team(ops: Ops, _user: Commander, body: TeamIn) -> dict[str, str]:
+async def add_team(ops: Ops, user: Commander, body: TeamIn) -> dict[str, str]:
     """Register a rescue team at its base."""
-    ops.add_team(Team(body.team_id, body.lat, body.lon, frozenset(body.capabilities)))
+    try:
+        ops.add_team(Team(body.team_id, body.lat, body.lon, frozenset(body.capabilities)), user.username, time.time())
+    except ResourceError as exc:
+        raise HTTPException(409, str(exc)) from exc
     return {"team_id": body.team_id}
 
 
 @router.post("/assign")
-async def assign(ops: Ops, _user: Commander) -> dict[str, Any]:
+async def assign(ops: Ops, user: Commander) -> dict[str, Any]:
     """Send the available teams to the incidents (optimal assignment)."""
-    plan = ops.assign()
+    plan = ops.assign(user.username, time.time())
     ops.centre.publish("teams", {"pairs": plan.pairs, "unassigned": plan.unassigned})
     return {"pairs": plan.pairs, "unassigned": plan.unassigned, "cost": plan.cost}
 
 
 @router.post("/warehouses")
-async def add_warehouse(ops: Ops, _user: Commander, body: WarehouseIn) -> dict[str, str]:
+async def add_warehouse(ops: Ops, user: Commander, body: WarehouseIn) -> dict[str, str]:
     """Register a warehouse and its stock."""
-    ops.add_warehouse(Warehouse(body.warehouse_id, body.lat, body.lon, body.stock))
+    try:
+        ops.add_warehouse(Warehouse(body.warehouse_id, body.lat, body.lon, body.stock), user.username, time.time())
+    except ResourceError as exc:
+        raise HTTPException(422, str(exc)) from exc
     return {"warehouse_id": body.warehouse_id}
 
 
 @router.post("/relief/plan")
-async def relief_plan(ops: Ops, _user: Commander, days: float = 3.0) -> dict[str, Any]:
-    """A draft relief plan for the relocated."""
-    plan = ops.propose_relief(days)
+async def relief_plan(ops: Ops, user: Commander, days: float = 3.0) -> dict[str, Any]:
+    """A draft relief plan for the relocated (recorded, issue 14, when the hub has a state database)."""
+    plan = ops.record_relief(user.username, time.time(), days).plan if ops.store else ops.propose_relief(days)
     return {"status": plan.status, "fill": plan.fill, "shipments": [asdict(s) for s in plan.shipments]}
 
 
@@ -173,7 +180,7 @@ async def relief_approve(ops: Ops, user: Commander) -> dict[str, Any]:
     """The commander approves the current draft."""
     try:
         plan = ops.approve_relief(user.username, time.time())
-    except ValueError as exc:
+    except (ValueError, KeyError) as exc:
         raise HTTPException(409, str(exc)) from exc
     ops.centre.publish("relief", {"status": plan.status, "approved_by": plan.approved_by})
     return {"status": plan.status, "approved_by": plan.approved_by, "approved_at": plan.approved_at}

@@ -32,6 +32,7 @@ async def state(ops: Ops) -> dict[str, Any]:
     """Areas with levels, gauges (up to 1,000), villages with reports, teams, incidents, relief, active CAP."""
     cc = ops.centre
     cc.sync()  # issue 14: warnings and evacuation tasks recorded by another worker
+    ops.refresh()  # ... and teams, stock and relief plans
     levels = cc.warnings.levels()
     areas = [
         {"area": a, "level": int(lv), "colour": lv.colour, **cc.evacuation_status(a)}

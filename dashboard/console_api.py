@@ -18,9 +18,11 @@ from alerts.incidents.service import SEVERITY_RANK, IncidentError
 from dashboard.contacts_api import people
 from dashboard.context import HubContext
 from dashboard.deps import Ctx, Desk, Incidents, Staff, Supervisor, require
+from dashboard.place_scope import incident_in_scope, scope_of
 from dashboard.privacy import masked
 
-router = APIRouter(prefix="/api", tags=["console"], dependencies=[Depends(require())])
+# an incident of a township outside the account's place scope answers 404 on every /incidents/{incident_id} route
+router = APIRouter(prefix="/api", tags=["console"], dependencies=[Depends(require()), Depends(incident_in_scope)])
 VITALS_S = 3600.0
 IncidentId = Annotated[int, Path(ge=1, le=2**63 - 1)]  # SQLite's INTEGER range (a larger id was a 500)
 
@@ -66,10 +68,14 @@ def queue_order(incident: Incident) -> tuple[int, float]:
 
 
 @router.get("/incidents")
-def list_incidents(incidents: Incidents, desk: Desk, active: bool = True, limit: int = 200) -> list[dict[str, Any]]:
-    """The queue (active incidents, by severity then waiting time), or the latest incidents of any state."""
-    store = incidents.store
-    rows = [desk.orders.annotate(r) for r in (store.active() if active else store.listing(limit=limit))]
+def list_incidents(
+    ctx: Ctx, incidents: Incidents, desk: Desk, user: Staff, active: bool = True, limit: int = 200
+) -> list[dict[str, Any]]:
+    """The queue (active incidents, by severity then waiting time), or the latest incidents of any state, of the
+    townships the account is limited to."""
+    store, scope = incidents.store, scope_of(ctx.registry, user)
+    listed = store.active() if active else store.listing(limit=limit)
+    rows = [desk.orders.annotate(r) for r in listed if scope.allows(r)]
     ordered = sorted(rows, key=queue_order) if active else rows  # service orders carry their slot (issue 5)
     return [r.to_json() for r in ordered]
 

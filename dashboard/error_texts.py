@@ -66,6 +66,9 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), k) for
     (r"^the period ends \((?P<last>[^)]*)\) before it starts \((?P<first>[^)]*)\)$", "insights.error.period_order"),
     (r"^a period of at most (?P<days>\d+) days$", "insights.error.period_long"),
     (r"^days from (?P<earliest>\S+) to (?P<latest>\S+)$", "insights.error.period_range"),
+    (r"^no registered township '(?P<township>[^']*)'$", "scopes.error.unknown_township"),  # scope by place
+    (r"^township (?P<township>\S+) is outside this account's scope$", "scopes.error.out_of_scope"),
+    (r"^a month as YYYY-MM, not '(?P<month>[^']*)'$", "scopes.error.month"),  # the monthly report
     (r"^(?P<reason>duplicate_event|bad_stage|missing_field|unknown_event|stage_order|out_of_order"
      r"|correction_without_note|cumulative_decrease): .*$", "error.report.{reason}"),
 ))  # fmt: skip

@@ -60,6 +60,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/api/i18n"): PUBLIC,  # issue 18: the pages' catalogues (the sign-in form is translated too)
     ("GET", "/api/i18n/{lang}"): PUBLIC,
     ("POST", "/api/calls"): PUBLIC,  # the PBX/CTI: its handler checks the CTI token, or a session with CSRF
+    ("GET", "/resources"): PUBLIC,  # issue 14: teams and relief (signs in; its API below has roles)
     ("GET", "/escalation"): PUBLIC,  # issue 15: the admins' policy page signs in; its API below has roles
     ("GET", "/api/sms/dlr"): PUBLIC,  # issue 15: Kannel's delivery reports (each message's URL carries a token)
     # any member of staff
@@ -69,6 +70,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("PUT", "/api/me/language"): Rule(SIGNED_IN),  # issue 18: saved with the account
     # the bureau's statistics: response times, false alarms, alert volume
     ("GET", "/api/insights"): Rule(INSIGHTS),
+    ("GET", "/api/insights/monthly"): Rule(INSIGHTS),  # the monthly report (XLSX or PDF), within the place scope
     ("GET", "/api/residents/search"): Rule(STAFF),  # issue 18: by name, pinyin, initials, phone tail (masked)
     ("GET", "/api/villages"): Rule(STAFF),
     ("GET", "/api/homes"): Rule(STAFF),
@@ -115,6 +117,11 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/api/command/tasks/{task_id}"): Rule(STAFF),  # operators make the evacuation calls
     ("GET", "/api/evacuation"): Rule(STAFF),  # issue 14: the work list, phones masked
     ("POST", "/api/evacuation/tasks/{task_id}/status"): Rule(STAFF),  # ... worked by whoever makes the calls
+    ("GET", "/api/resources"): Rule(STAFF),  # issue 14: teams, warehouses, stock, relief plans
+    ("GET", "/api/resources/ledger"): Rule(STAFF),
+    ("GET", "/api/resources/assignment"): Rule(STAFF),  # the optimal assignment beside the greedy one
+    ("POST", "/api/resources/teams/{team_id}/status"): Rule(STAFF),  # duty staff relay the team's radio
+    ("POST", "/api/resources/relief/{plan_id}/receipts/{village_id}"): Rule(REPORTING),  # its officer, or a call
     # supervisors (and above)
     ("POST", "/api/incidents/{incident_id}/close"): Rule(SUPERVISORS),
     ("GET", "/api/audit"): Rule(SUPERVISORS),
@@ -134,6 +141,11 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/api/command/warehouses"): Rule(COMMAND),
     ("POST", "/api/command/relief/plan"): Rule(COMMAND),
     ("POST", "/api/command/relief/approve"): Rule(COMMAND),
+    ("POST", "/api/resources/teams"): Rule(COMMAND),  # issue 14: register a team, send teams, stock, relief
+    ("POST", "/api/resources/assignment"): Rule(COMMAND),
+    ("POST", "/api/resources/warehouses/{warehouse_id}/receipts"): Rule(COMMAND),
+    ("POST", "/api/resources/relief"): Rule(COMMAND),
+    ("POST", "/api/resources/relief/{plan_id}/approve"): Rule(COMMAND),
     ("POST", "/api/cap/import"): Rule(COMMAND),
     ("POST", "/api/command/drafts/{draft_id}/approve"): Rule(COMMAND),  # issue 14: a person signs CAP off
     ("POST", "/api/command/drafts/{draft_id}/reject"): Rule(COMMAND),
@@ -142,6 +154,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("PUT", "/api/command/stations/{station_id}"): Rule(ADMIN),  # issue 14: an admin edits a station's thresholds
     ("POST", "/api/admin/users"): Rule(ADMIN),
     ("POST", "/api/admin/users/{username}/disable"): Rule(ADMIN),
+    ("PUT", "/api/admin/users/{username}/townships"): Rule(ADMIN),  # the account's place scope
     ("POST", "/api/villages"): Rule(ADMIN),
     ("POST", "/api/homes"): Rule(ADMIN),
     ("POST", "/api/residents"): Rule(ADMIN),

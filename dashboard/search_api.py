@@ -10,16 +10,19 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from dashboard.deps import Ctx, require
+from dashboard.deps import Ctx, Staff, require
+from dashboard.place_scope import scope_of
 from dashboard.privacy import masked
 
 router = APIRouter(prefix="/api/residents", tags=["registry"], dependencies=[Depends(require())])
 
 
 @router.get("/search")
-def search(ctx: Ctx, q: Annotated[str, Query(min_length=1, max_length=64)]) -> list[dict[str, Any]]:
-    """Residents found by name, pinyin, initials or the last 4+ digits of their phone (masked)."""
-    found = ctx.registry.search_residents(q)
+def search(ctx: Ctx, user: Staff, q: Annotated[str, Query(min_length=1, max_length=64)]) -> list[dict[str, Any]]:
+    """Residents found by name, pinyin, initials or the last 4+ digits of their phone (masked), of the townships
+    the account is limited to."""
+    scope = scope_of(ctx.registry, user)
+    found = ctx.registry.search_residents(q, within=scope.residents())
     homes = {h.home_id: h for h in ctx.registry.homes()} if found else {}
     villages = {v.village_id: v for v in ctx.registry.villages()} if found else {}
     out = []

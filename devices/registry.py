@@ -8,7 +8,7 @@ registered or revoked device takes effect without a restart.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import asdict, fields
 from dataclasses import replace as with_changes
 from typing import Any
@@ -94,9 +94,12 @@ class Registry:
         _insert(self.db, "residents", resident, replace)
         contacts.adopt_free_text(self.db, resident.resident_id, resident.contacts)  # rows from the text, once
 
-    def search_residents(self, query: str, limit: int = 20) -> list[Resident]:
-        """Residents found by Chinese name (any part), full pinyin, initials ("wxy") or a phone's last 4+ digits."""
+    def search_residents(self, query: str, limit: int = 20, within: Container[str] | None = None) -> list[Resident]:
+        """Residents found by Chinese name (any part), full pinyin, initials ("wxy") or a phone's last 4+ digits;
+        only among the resident ids `within` when given (a staff account's place scope)."""
         rows = self.db.execute("SELECT resident_id, name, name_pinyin, phone FROM residents")
+        if within is not None:
+            rows = [r for r in rows if r["resident_id"] in within]
         ids = names.search(query, ((r["resident_id"], r["name"], r["name_pinyin"], r["phone"]) for r in rows), limit)
         found = {r.resident_id: r for r in (self.resident(i) for i in ids) if r is not None}
         return [found[i] for i in ids if i in found]

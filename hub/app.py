@@ -51,6 +51,7 @@ from dispatch.desk import DispatchDesk
 from dispatch.disaster.drafts import IssuePolicy
 from dispatch.disaster.feed import build_command
 from dispatch.disaster.field_ops import FieldOps
+from dispatch.disaster.resource_store import ResourceStore
 from dispatch.disaster.store import CommandStore
 from dispatch.insights.engine import Insights
 from dispatch.offers import OfferBook
@@ -239,7 +240,8 @@ def build_hub(settings: Settings, detectors: list[Detector] | None = None) -> Hu
     command.cap_english = settings.ui.cap_english  # issue 18: an en-US <info> block after the zh-CN one
     auto_issue = {str(k): v for k, v in settings.alerts.cap_auto_issue_minutes.items()}
     command.policy = IssuePolicy.of_minutes(auto_issue)  # issue 14: off by default (every CAP approved by a person)
-    ops = FieldOps(command, tile_url=settings.http.tile_url)
+    ops = FieldOps(command, tile_url=settings.http.tile_url, store=ResourceStore(db))  # issue 14: teams, stock
+    ops.refresh()
     if detectors is None:
         detectors = default_detectors(registry, settings.detectors, command)
     stage = DetectorStage(detect_q, detectors, flow, _chain(log, incidents.on_detections, command.on_detections),

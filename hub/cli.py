@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 
 from dashboard import logmask
-from hub import cli_audit, cli_commands, cli_devices, cli_export, cli_registry, cli_users
+from hub import cli_audit, cli_commands, cli_devices, cli_export, cli_registry, cli_report, cli_users
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -29,6 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_devices.add_devices(sub)
     cli_export.add_export(sub)
     cli_users.add_users(sub)
+    cli_report.add_report(sub)
     cli_audit.add_audit(sub)
     cli_commands.add_evaluate(sub)
     return parser

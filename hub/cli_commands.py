@@ -19,10 +19,11 @@ from dashboard.pages import MissingAssets, require_vendored
 from devices.credentials import HUB_USER
 from devices.divisions import DivisionsMissing
 from devices.records import RegistryError
+from dispatch.insights.places import township_key
 from hub import demo_auth
 from hub.app import Hub, HubError, build_hub, install_signal_handlers, serve
 from hub.broker import BrokerError, Mosquitto, auth_config, tls_listener
-from hub.cli_users import ensure_demo_users
+from hub.cli_users import ensure_demo_users, ensure_scoped_demo_user
 from hub.demo_history import seed_history
 from hub.demo_seed import (
     demo_responders,
@@ -199,6 +200,9 @@ async def _demo(settings: Settings, community: Community, options: SimOptions, i
         seed_field_ops(hub.ctx.field_ops, community.villages)
     seeded = seed_history(hub.ctx.registry.db, community, time.time())  # the statistics page's first 90 days
     demo_users = ensure_demo_users(hub.ctx.auth) if hub.ctx.auth is not None else []
+    if demo_users and hub.ctx.auth is not None and community.villages:  # scope by place: one township's officer
+        town = community.villages[0]
+        demo_users.append(ensure_scoped_demo_user(hub.ctx.auth, township_key(town), town.township))
     if hub.ctx.field_ops is not None and any(role == "reporter" for _u, _p, role in demo_users):
         mine = [v.village_id for v in community.villages[:2]]  # issue 14: the demo officer's villages
         hub.ctx.field_ops.centre.reporters.grant("reporter", mine, "hub demo", time.time())

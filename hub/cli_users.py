@@ -1,4 +1,8 @@
-"""`hub users add|list`: staff accounts of the console, kept in the hub's state database."""
+"""`hub users add|list|scope`: staff accounts of the console, kept in the hub's state database.
+
+`--township CODE_OR_NAME` (repeatable) limits an account to those townships (its place scope, dashboard/place_scope.py):
+`hub users add wang --role bureau --township 暮云镇`, or later `hub users scope wang --township 430121113`;
+`hub users scope wang` without a township gives it the whole county again."""
 
 from __future__ import annotations
 
@@ -8,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from dashboard.auth import ACCOUNT_ROLES, AuthError, StaffAuth
+from devices.registry import Registry
 from devices.statedb.sqlite import StateDB
+from dispatch.insights.places import Townships, UnknownTownship
 
 DEMO_USERS = (
     ("admin", "admin-demo", "admin"),
@@ -24,11 +30,14 @@ def add_users(sub: Any) -> None:
     """Register `hub users`."""
     p = sub.add_parser(
         "users",
-        help="staff accounts of the console (add, list)",
-        description="hub users add NAME --role operator [--password ...]; hub users list",
+        help="staff accounts of the console (add, list, scope)",
+        description="hub users add NAME --role operator [--password ...] [--township T ...]; hub users list; "
+        "hub users scope NAME [--township T ...]",
     )
-    p.add_argument("action", choices=["add", "list"], help="what to do")
-    p.add_argument("username", nargs="?", help="user name (for add)")
+    p.add_argument("action", choices=["add", "list", "scope"], help="what to do")
+    p.add_argument("username", nargs="?", help="user name (for add and scope)")
+    p.add_argument("--township", action="append", default=[],
+                   help="limit the account to this township (code or name; repeat for several; none: the county)")
     p.add_argument("--role", choices=ACCOUNT_ROLES, default="operator", help="role (default operator)")
     p.add_argument("--password", help="password (asked for when omitted)")
     p.add_argument("--name", default="", help="display name")
@@ -45,19 +54,36 @@ def cmd_users(args: argparse.Namespace) -> int:
         auth = StaffAuth(db)
         if args.action == "list":
             for user in auth.users():
-                print(f"{user['username']}\t{user['role']}\t{'active' if user['active'] else 'disabled'}")
+                townships = user["townships"]
+                scope = ",".join(townships) if isinstance(townships, list) and townships else "*"
+                print(f"{user['username']}\t{user['role']}\t{'active' if user['active'] else 'disabled'}\t{scope}")
             return 0
         if not args.username:
-            raise UserError("hub users add needs a user name")
-        password = args.password or getpass.getpass(f"password for {args.username}: ")
+            raise UserError(f"hub users {args.action} needs a user name")
         try:
-            auth.add_user(args.username, password, args.role, args.name)
-        except AuthError as exc:
+            keys = Townships.of(Registry(db).villages()).resolve(args.township)
+            if args.action == "add":
+                password = args.password or getpass.getpass(f"password for {args.username}: ")
+                auth.add_user(args.username, password, args.role, args.name)
+            auth.set_townships(args.username, keys)
+        except (AuthError, UnknownTownship) as exc:
             raise UserError(str(exc)) from exc
-        print(f"added {args.username} ({args.role})")
+        print(f"{args.action}: {args.username} ({args.role if args.action == 'add' else 'scope'}: "
+              f"{', '.join(keys) or 'the whole county'})")
         return 0
     finally:
         db.close()
+
+
+SCOPED_DEMO_USER = ("bureau-town", "bureau-demo", "bureau")  # the bureau's officer of one township
+
+
+def ensure_scoped_demo_user(auth: StaffAuth, township_key: str, township_name: str) -> tuple[str, str, str]:
+    """The demo's bureau account limited to one township (its place scope), created with the other demo accounts."""
+    username, password, role = SCOPED_DEMO_USER
+    auth.add_user(username, password, role, f"{township_name}民政")
+    auth.set_townships(username, [township_key])
+    return SCOPED_DEMO_USER
 
 
 def ensure_demo_users(auth: StaffAuth) -> list[tuple[str, str, str]]:

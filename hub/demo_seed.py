@@ -103,23 +103,34 @@ def register_responders(registry: ResponderRegistry, community: Community) -> in
     return len(responders)
 
 
+# issue 14: what a county relief store (县级救灾物资储备库) holds, per item; the northern transfer store holds half
+DEMO_STOCK = {"tent": 300.0, "blanket": 1_200.0, "cot": 800.0, "water_l": 20_000.0, "food_kg": 3_000.0,
+              "life_jacket": 400.0, "lamp": 500.0, "med_kit": 150.0}
+DEMO_EXPIRY = {"water_l": "2027-09-30", "food_kg": "2027-03-31", "med_kit": "2028-06-30"}
+
+
 def seed_field_ops(ops: FieldOps, villages: list[Village]) -> None:
-    """Rescue teams at the county seat and two townships, and two relief warehouses (the demo's resources)."""
+    """Rescue teams at the county seat and two townships, and two relief warehouses with stock (the demo's
+    resources); recorded once: a restarted demo keeps the teams' states and the ledgers as they were."""
     if not villages:
         return
     north, south = max(villages, key=lambda v: v.lat), min(villages, key=lambda v: v.lat)
     mid_lat = sum(v.lat for v in villages) / len(villages)
     mid_lon = sum(v.lon for v in villages) / len(villages)
     county = villages[0].county
+    now = time.time()
+    ops.refresh()
     bases = [("TEAM-WATER-1", "水上救援一队", south, {"water_rescue", "evacuation_transport"}),
              ("TEAM-MED-1", "医疗救护队", north, {"medical"}),
              ("TEAM-SEARCH-1", "搜救队", south, {"search"}),
              ("TEAM-WATER-2", "水上救援二队", north, {"water_rescue"})]  # fmt: skip
     for team_id, name, v, caps in bases:
-        ops.add_team(Team(team_id, v.lat, v.lon + 0.01, frozenset(caps), name=f"{county}{name}"))
-    stock = {"water_l": 20_000.0, "food_kg": 3_000.0, "blanket": 800.0}
-    ops.add_warehouse(Warehouse("WH-COUNTY", mid_lat, mid_lon, stock))
-    ops.add_warehouse(Warehouse("WH-NORTH", north.lat + 0.02, north.lon, {k: v / 2 for k, v in stock.items()}))
+        if team_id not in ops.teams:
+            ops.add_team(Team(team_id, v.lat, v.lon + 0.01, frozenset(caps), name=f"{county}{name}"), "hub demo", now)
+    ops.add_warehouse(Warehouse("WH-COUNTY", mid_lat, mid_lon, DEMO_STOCK), "hub demo", now,
+                      f"{county}救灾物资储备库", DEMO_EXPIRY)  # fmt: skip
+    ops.add_warehouse(Warehouse("WH-NORTH", north.lat + 0.02, north.lon, {k: v / 2 for k, v in DEMO_STOCK.items()}),
+                      "hub demo", now, f"{north.township}物资中转库", DEMO_EXPIRY)  # fmt: skip
 
 
 def demo_station_thresholds(community: Community, seed: int = 7) -> list[StationThresholds]:

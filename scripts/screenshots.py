@@ -2,7 +2,8 @@
 
 Usage (after scripts/setup): .venv/bin/python scripts/screenshots.py [--out docs/screenshots]
 Starts the demo on free ports, waits for the first staged fall to reach the operator console and for the storm's
-first warning on the command map, saves console.png and map.png, and stops the demo.
+first warning draft (a commander approves it on /command), saves console.png, command.png and map.png, and stops
+the demo.
 """
 
 from __future__ import annotations
@@ -48,6 +49,20 @@ def console(page: Page, url: str, out: Path) -> None:
     page.screenshot(path=str(out / "console.png"), full_page=True)
 
 
+def command(page: Page, url: str, out: Path) -> None:
+    """Sign in as the demo commander on /command, save the first warning draft under review, and approve it."""
+    page.goto(f"{url}/command")
+    page.fill("#login-user", "commander")
+    page.fill("#login-pass", "commander-demo")
+    page.click("#login button[type=submit]")
+    draft = page.locator("#drafts article.draft").first
+    draft.wait_for(timeout=120_000)
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(out / "command.png"), full_page=True)
+    draft.locator("button.approve").click()
+    page.wait_for_timeout(2000)
+
+
 def command_map(page: Page, url: str, out: Path) -> None:
     """Open the command map once a warning is up, and save it."""
     page.goto(f"{url}/map")
@@ -71,12 +86,13 @@ def main() -> int:
                 browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
                 page = browser.new_page(viewport={"width": 1600, "height": 1000})
                 console(page, url, args.out)
+                command(browser.new_page(viewport={"width": 1400, "height": 1000}), url, args.out)
                 command_map(page, url, args.out)
                 browser.close()
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.communicate(timeout=30)
-    print(f"saved {args.out / 'console.png'} and {args.out / 'map.png'}")
+    print(f"saved console.png, command.png and map.png in {args.out}")
     return 0
 
 

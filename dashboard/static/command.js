@@ -188,7 +188,8 @@ function stationRow(st) {
   const cell = () => { const td = document.createElement("td"); tr.append(td); return td; };
   const idCell = cell();
   idCell.textContent = `${st.station_id} · ${word("device.", st.kind)}`; idCell.translate = false;
-  cell().textContent = st.village;
+  const villageCell = cell();
+  villageCell.textContent = st.village; villageCell.translate = false;  // a name: data, not a string of the page
   const form = cell();
   const inputs = {};
   for (const [name, type] of STATION_FIELDS[st.kind] || []) {

@@ -5,7 +5,7 @@
 const STAGES = ["ack", "dispatch", "on_scene", "resolved"];
 const COLOURS = ["#4da3ff", "#ffb020", "#3ddc84", "#ff4d4f"];
 const DAY_MS = 86400 * 1000;
-const view = { report: null, charts: [] };
+const view = { report: null, charts: [], me: null };
 
 const localDay = (ms) => new Date(ms + 8 * 3600 * 1000).toISOString().slice(0, 10);  // China Standard Time
 
@@ -161,7 +161,7 @@ async function show() {
     const report = await api("GET", `/api/insights?${q}`);
     view.report = report;
     view.charts.forEach((u) => u.destroy()); view.charts = [];
-    if (!$("township").value) fillTownships(report.places);
+    if (!$("township").value) { fillTownships(report.places); showScope(report.places); }
     showResponse(report.response); showFalseAlarms(report.false_alarms);
     showAlertRate(report.alert_rate); showHeatmap(report.heatmap);
     $("status").textContent = t("insights.period", { from: report.first, to: report.last });
@@ -170,7 +170,42 @@ async function show() {
   }
 }
 
+// The month's report (月报) as a file: fetched (so a refusal shows its message here), then saved by the browser
+async function downloadMonthly(format) {
+  const q = new URLSearchParams({ month: $("month").value, format });
+  if ($("township").value) q.append("township", $("township").value);
+  $("error").textContent = "";
+  $("monthly-status").textContent = t("scopes.monthly.making");
+  try {
+    const answer = await fetch(`/api/insights/monthly?${q}`, { credentials: "same-origin" });
+    if (!answer.ok) {
+      const body = await answer.json().catch(() => ({}));
+      throw new Error(body.message || body.detail || String(answer.status));
+    }
+    const name = decodeURIComponent((answer.headers.get("Content-Disposition") || "").split("''")[1] || `monthly.${format}`);
+    const link = el("a", { download: name });
+    link.href = URL.createObjectURL(await answer.blob());
+    document.body.append(link); link.click(); link.remove();
+    $("monthly-status").textContent = t("scopes.monthly.done", { name });
+  } catch (e) {
+    $("monthly-status").textContent = ""; $("error").textContent = e.message;
+  }
+}
+
+// An account limited to some townships (scope by place) is told so; its report's places are exactly those
+function showScope(places) {
+  const limited = (view.me?.townships || []).length > 0;
+  $("scope").hidden = !limited;
+  if (limited) $("scope").textContent = t("scopes.limited", { townships: places.map((p) => p.name || p.code).join("、") });
+}
+
 function start(me) {
+  view.me = me;
+  if (!$("month").value) {  // last month: a month's report is made once it has ended
+    const firstOfThisMonth = Date.parse(`${localDay(Date.now()).slice(0, 8)}01T00:00:00Z`);
+    $("month").value = localDay(firstOfThisMonth - DAY_MS).slice(0, 7);
+  }
+  $("monthly").onsubmit = (ev) => { ev.preventDefault(); downloadMonthly(ev.submitter?.dataset.format || "pdf"); };
   $("who").replaceChildren(el("span", { translate: "no" }, me.display_name), " ",
     el("span", {}, word("role.", me.role)));
   $("nav-console").hidden = me.role === "bureau";  // the call-centre console is not the bureau's

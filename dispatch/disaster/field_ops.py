@@ -7,12 +7,14 @@ the village's latest report; teams go to them by `assign_optimal`. Relief needs 
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field, replace
 
 from alerts.disaster.warnings import WarningLevel
-from dispatch.disaster.assignment import Incident, Plan, Team, assign_optimal
+from dispatch.disaster.assignment import Incident, Plan, Team, assign_greedy, assign_optimal
 from dispatch.disaster.command import CommandCentre
 from dispatch.disaster.relief import ReliefPlan, Village, Warehouse, approve, plan_relief
+from dispatch.disaster.resource_store import DRAFT, EN_ROUTE, ResourceStore, StoredPlan
 
 
 def latest_counts(centre: CommandCentre, key: str) -> dict[str, int]:
@@ -34,14 +36,40 @@ class FieldOps:
     plan: Plan | None = None
     relief: ReliefPlan | None = None
     tile_url: str = ""  # the map's base layer; empty: the scenario's own GeoJSON layers
+    store: ResourceStore | None = None  # issue 14: teams, stock and plans in the state database
+    relief_id: str = ""  # the recorded plan `relief` is
 
-    def add_team(self, team: Team) -> None:
-        """Register or replace a team."""
+    def refresh(self) -> None:
+        """Teams, warehouses and the newest plan as recorded (by this worker or another, before a restart)."""
+        if self.store is None:
+            return
+        records = self.store.teams()
+        self.teams = {r.team.team_id: r.team for r in records}
+        self.assigned = {r.team.team_id: r.incident for r in records if r.incident}
+        self.warehouses = {w.warehouse_id: w for w in self.store.warehouses()}
+        plans = self.store.plans(limit=1)
+        self.relief, self.relief_id = (plans[0].plan, plans[0].plan_id) if plans else (None, "")
+
+    def add_team(self, team: Team, actor: str = "", ts: float = 0.0) -> None:
+        """Register a team (recorded when there is a store: ResourceError if the id is taken)."""
+        if self.store is not None:
+            self.store.save_team(team, actor, ts)
         self.teams[team.team_id] = team
 
-    def add_warehouse(self, warehouse: Warehouse) -> None:
-        """Register or replace a warehouse."""
-        self.warehouses[warehouse.warehouse_id] = warehouse
+    def add_warehouse(self, warehouse: Warehouse, actor: str = "", ts: float = 0.0, name: str = "",
+                      expires: dict[str, str] | None = None) -> None:  # fmt: skip
+        """Register a warehouse with its opening stock. With a store the stock is signed into the ledger as one
+        receipt per item (once: a second registration of the same id adds nothing)."""
+        if self.store is None:
+            self.warehouses[warehouse.warehouse_id] = warehouse
+            return
+        self.store.save_warehouse(warehouse.warehouse_id, name or warehouse.warehouse_id, warehouse.lat,
+                                  warehouse.lon, actor, ts)  # fmt: skip
+        for item, qty in sorted(warehouse.stock.items()):
+            if qty > 0:
+                self.store.receive(f"{warehouse.warehouse_id}:{item}:opening", warehouse.warehouse_id, item, qty,
+                                   actor, ts, (expires or {}).get(item, ""), "opening")  # fmt: skip
+        self.refresh()
 
     def incidents(self) -> list[Incident]:
         """Areas under orange or red, most people at risk weighing most."""
@@ -55,12 +83,24 @@ class FieldOps:
             out.append(Incident(area, village.lat, village.lon, prio))
         return out
 
-    def assign(self) -> Plan:
-        """Send the available teams to the incidents (exact optimum) and mark them en route."""
+    def propose(self) -> tuple[Plan, Plan]:
+        """The optimal assignment of the available teams and, beside it, the greedy one (nothing is moved)."""
+        self.refresh()
+        teams, incidents = list(self.teams.values()), self.incidents()
+        return assign_optimal(teams, incidents), assign_greedy(teams, incidents)
+
+    def assign(self, actor: str = "", ts: float = 0.0, pairs: tuple[tuple[str, str], ...] | None = None) -> Plan:
+        """Send the available teams to the incidents (exact optimum, or the `pairs` a commander confirmed) and
+        mark them en route (recorded, with who and when, when there is a store)."""
+        self.refresh()
         self.plan = assign_optimal(list(self.teams.values()), self.incidents())
+        if pairs is not None:
+            self.plan = Plan(tuple(pairs), self.plan.unassigned, self.plan.cost, self.plan.waiting_cost)
         for team_id, incident_id in self.plan.pairs:
+            if self.store is not None:
+                self.store.move_team(team_id, EN_ROUTE, actor, ts, incident=incident_id)
             self.assigned[team_id] = incident_id
-            self.teams[team_id] = replace(self.teams[team_id], status="en_route")
+            self.teams[team_id] = replace(self.teams[team_id], status=EN_ROUTE)
         return self.plan
 
     def relocated(self) -> dict[str, int]:
@@ -77,11 +117,30 @@ class FieldOps:
             for v, n in sorted(self.relocated().items())
             if v in self.centre.villages and n > 0
         ]
+        self.refresh()
         self.relief = plan_relief(list(self.warehouses.values()), villages, days)
         return self.relief
 
-    def approve_relief(self, approver: str, ts: float) -> ReliefPlan:
-        """The commander's approval of the current draft; ValueError without one."""
+    def record_relief(self, actor: str, ts: float, days: float = 3.0) -> StoredPlan:
+        """Propose and record a draft plan (the store is required)."""
+        if self.store is None:
+            raise ValueError("no state database for relief plans")
+        plan = self.propose_relief(days)
+        stored = self.store.save_plan(f"RP-{uuid.uuid4().hex[:10]}", plan, actor, ts)
+        self.relief_id = stored.plan_id
+        return stored
+
+    def approve_relief(self, approver: str, ts: float, plan_id: str = "") -> ReliefPlan:
+        """The commander's approval of the current draft (or of `plan_id`); ValueError without one. With a store
+        the stock leaves the warehouses' ledgers."""
+        if self.store is not None:
+            self.refresh()
+            target = plan_id or (self.relief_id if self.relief and self.relief.status == DRAFT else "")
+            if not target:
+                raise ValueError("no relief plan to approve")
+            self.relief = self.store.approve_plan(target, approver, ts).plan
+            self.refresh()
+            return self.relief
         if self.relief is None:
             raise ValueError("no relief plan to approve")
         self.relief = approve(self.relief, approver, ts)

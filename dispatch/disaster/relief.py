@@ -17,12 +17,22 @@ from scipy.optimize import linprog
 
 from devices.geo import haversine_km
 
-# item -> (quantity per person, per day?, counted in whole units?); after Sphere minimums, tune locally
+# item -> (quantity per person, per day?, counted in whole units?); after Sphere minimums and the county relief
+# catalogue (issue 14): water and instant food per day, a quilt and a folding bed each, a tent per family of four,
+# an emergency lamp per family, a medicine kit per ten people, a life jacket per five (boats to and from the site)
 NEEDS: dict[str, tuple[float, bool, bool]] = {
-    "water_l": (3.0, True, False),
-    "food_kg": (0.5, True, False),
-    "blanket": (1.0, False, True),
+    "water_l": (3.0, True, False),  # 饮用水, litres
+    "food_kg": (0.5, True, False),  # 方便食品, kg
+    "blanket": (1.0, False, True),  # 棉被
+    "tent": (0.25, False, True),  # 帐篷
+    "cot": (1.0, False, True),  # 折叠床
+    "lamp": (0.25, False, True),  # 应急灯
+    "med_kit": (0.1, False, True),  # 药品包
+    "life_jacket": (0.2, False, True),  # 救生衣
 }
+# item -> unit (a catalogue key `resources.unit.*`); the item's name is `resources.item.<item>`
+UNITS: dict[str, str] = {"water_l": "litre", "food_kg": "kg", "blanket": "piece", "tent": "tent", "cot": "bed",
+                         "lamp": "piece", "med_kit": "kit", "life_jacket": "piece"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +129,8 @@ def plan_relief(warehouses: list[Warehouse], villages: list[Village], days: floa
         stock = np.array([w.stock.get(item, 0.0) for w in warehouses])
         target = _targets(want, float(stock.sum()), whole)
         fill[item] = float(target.sum() / want.sum()) if want.sum() > 0 else 1.0
+        if not any(item in w.stock for w in warehouses):
+            fill.pop(item)  # no warehouse stocks it at all: not part of this plan
         if not villages or not warehouses or target.sum() <= 0:
             continue
         qty = _solve_item(dist, stock, target)

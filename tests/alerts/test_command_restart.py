@@ -272,15 +272,29 @@ def test_a_pending_draft_survives_kill_9_and_its_approval_is_updated_later(hub_f
         assert draft["msg_type"] == "Alert" and draft["colour"] == "yellow" and _feed_entries(hub) == []
         village = community.villages[0].village_id  # issue 14: an event declared and a village's initial report
         hub.post("/api/command/events", {"event_id": "storm-k9", "villages": [village]})
-        report = {"event_id": "storm-k9", "village_id": village, "stage": "initial", "indicators": {"trapped": 2}}
+        report = {"event_id": "storm-k9", "village_id": village, "stage": "initial",
+                  "indicators": {"trapped": 2, "emergency_relocated": 8}}  # fmt: skip
         assert hub.post("/api/command/reports", report)["version"] == 1
+        team = {"team_id": "TM-K9", "name": "蓝天救援队", "lat": 28.2, "lon": 112.9, "capabilities": ["search"]}
+        hub.post("/api/resources/teams", team)  # issue 14: teams, stock and relief plans are recorded too
+        depot = {"warehouse_id": "WH-K9", "lat": 28.2, "lon": 112.95, "stock": {"tent": 10, "water_l": 500}}
+        hub.post("/api/command/warehouses", depot)
+        plan = hub.post("/api/resources/relief", {"days": 2})
+        hub.post(f"/api/resources/relief/{plan['plan_id']}/approve")  # 2 tents and 48 l of water leave WH-K9
         hub.kill()  # the draft, the event and the report are in the state database: they survive kill -9
         hub.start()
+        resources = hub.get("/api/resources")
+        assert [(t["team_id"], t["status"], t["name"]) for t in resources["teams"]] == [("TM-K9", "available",
+                                                                                         "蓝天救援队")]  # fmt: skip
+        assert resources["warehouses"][0]["stock"] == {"tent": 8, "water_l": 452}
+        assert [(p["plan_id"], p["status"]) for p in resources["plans"]] == [(plan["plan_id"], "approved")]
+        got = hub.post(f"/api/resources/relief/{plan['plan_id']}/receipts/{village}")
+        assert village in got["receipts"]
         state = hub.get("/api/command/state")
         assert state["event"]["event_id"] == "storm-k9"
         assert next(v for v in state["villages"] if v["id"] == village)["report"]["trapped"] == 2
         hub.post("/api/command/events/storm-k9/stabilise")  # after the restart: the verified stage opens
-        verified = report | {"stage": "verified", "indicators": {"trapped": 0, "deaths": 0}}
+        verified = report | {"stage": "verified", "indicators": {"trapped": 0, "deaths": 0, "emergency_relocated": 8}}
         assert hub.post("/api/command/reports", verified)["version"] == 2
         assert [d["draft_id"] for d in hub.get("/api/command/drafts")["drafts"]] == [draft["draft_id"]]
         assert _feed_entries(hub) == []

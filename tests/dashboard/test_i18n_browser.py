@@ -1,5 +1,6 @@
 """Issue 18 in Debian's Chromium against a real hub and Mosquitto: every page (sign-in, console with an incident
-and a resident search, command map, live feed, the admins' device page with a credential issued and a refused one)
+and a resident search, command map, live feed, the admins' device page with a credential issued and a refused one,
+statistics, the draft review, the escalation policies; the officers' report form has its own test)
 in zh-CN and in en; every visible text node that is not data
 (names, addresses, ids: marked translate="no") comes from the catalogue of the page's language, and no English is
 left on the Chinese pages. The switch on the page saves the language with the account.
@@ -10,7 +11,6 @@ Screenshots of both languages go to $HUB_SCREENSHOT_DIR (docs/screenshots for th
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 import time
 from pathlib import Path
@@ -21,6 +21,7 @@ import orjson
 import paho.mqtt.client as mqtt
 import pytest
 from hubproc import HubProcess
+from page_text import SKIP, VISIBLE_TEXT, foreign
 from paho.mqtt.enums import CallbackAPIVersion
 from playwright.sync_api import Page, expect, sync_playwright
 
@@ -36,55 +37,7 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 SHOTS = Path(os.environ.get("HUB_SCREENSHOT_DIR") or Path(tempfile.gettempdir()) / "hub-test-screenshots")
-PARAM = re.compile(r"\{\w+\}")
-# words that are the same in both languages (acronyms, product names, the language names of the switch)
-LATIN_OK = {"SOS", "CAP", "CSV", "Excel", "English", "MQTT"}
-# Leaflet's own controls (scale bar units, the library's credit) are the library's, not the hub's strings
-SKIP = '[translate="no"], .notranslate, script, style, .leaflet-control-scale, .leaflet-control-attribution'
-VISIBLE_TEXT = """(skip) => {
-  const out = [];
-  const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-  while (walk.nextNode()) {
-    const node = walk.currentNode, text = node.textContent.trim(), parent = node.parentElement;
-    if (!text || !parent || parent.closest(skip)) continue;
-    if (!parent.checkVisibility({ checkOpacity: true, checkVisibilityCSS: true })) continue;
-    out.push(text);
-  }
-  for (const input of document.querySelectorAll("input[placeholder]")) {
-    if (input.checkVisibility()) out.push(input.placeholder);
-  }
-  out.push(document.title);
-  return out;
-}"""
 
-
-def templates(language: str) -> list[re.Pattern[str]]:
-    """Each text of the catalogue as a pattern; a placeholder stands for any value."""
-    out = []
-    for text in CATALOGUE.messages(language).values():
-        literal = PARAM.sub("", text).strip()
-        if not literal:
-            continue
-        parts = [re.escape(p.strip()) for p in PARAM.split(text.strip())]
-        out.append(re.compile(r"\s*" + r".*?".join(parts) + r"\s*", re.S))
-    return out
-
-
-def foreign(texts: list[str], language: str) -> list[str]:
-    """The texts not from `language`'s catalogue (and, on a Chinese page, those with English words)."""
-    patterns = templates(language)
-    bad = []
-    for text in texts:
-        if not re.search(r"[A-Za-z\u3400-\u9fff]", text):
-            continue  # numbers, times, punctuation
-        if not any(p.fullmatch(text) for p in patterns):
-            bad.append(text)
-        elif language == "zh-CN":
-            words = re.findall(r"[A-Za-z][A-Za-z0-9_-]*", text)
-            english = [w for w in words if len(w) >= 3 and not re.search(r"\d", w) and w not in LATIN_OK]
-            if english:
-                bad.append(text)
-    return bad
 
 
 def _community(data_dir: Path) -> None:
@@ -109,7 +62,8 @@ def _check(page: Page, language: str, name: str) -> None:
     page.wait_for_timeout(700)
     texts: list[str] = page.evaluate(VISIBLE_TEXT, SKIP)
     assert page.evaluate("document.documentElement.lang") == language
-    assert foreign(texts, language) == [], f"{name} in {language}: texts not from its catalogue"
+    bad = foreign(texts, language)
+    assert bad == [], f"{name} in {language}: texts not from its catalogue: {bad}"
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}-{'zh' if language == 'zh-CN' else 'en'}.png"), full_page=True)
 
@@ -147,6 +101,16 @@ def _devices(page: Page, url: str, language: str, device: str) -> None:
     refused = CATALOGUE.text("devices.error.not_registered", language, device="NOPE9")
     expect(page.locator("#error")).to_have_text(refused)  # the API's error in the reader's language
     _check(page, language, "devices")
+
+
+def _command_and_escalation(page: Page, url: str, language: str) -> None:
+    """The commanders' draft review page (with the admins' station thresholds) and the escalation policies."""
+    page.goto(f"{url}/command")
+    page.wait_for_function("() => window.commandStats !== undefined", timeout=15_000)
+    _check(page, language, "command")
+    page.goto(f"{url}/escalation")
+    expect(page.locator("#policies > *").first).to_be_visible(timeout=15_000)
+    _check(page, language, "escalation")
 
 
 def _insights(page: Page, url: str, language: str) -> None:
@@ -205,10 +169,12 @@ def test_every_page_in_chinese_and_english(hub_factory, mosquitto: Mosquitto, tm
         expect(admin.locator("#who")).to_contain_text("管理员", timeout=10_000)
         _devices(admin, hub.url, "zh-CN", "W00003")
         _insights(admin, hub.url, "zh-CN")
+        _command_and_escalation(admin, hub.url, "zh-CN")
         admin.select_option("#lang", "en")  # saved with the admin's account, the page reloads in English
         expect(admin.locator("#who")).to_contain_text("admin", timeout=10_000)
         _devices(admin, hub.url, "en", "W00004")
         _insights(admin, hub.url, "en")
+        _command_and_escalation(admin, hub.url, "en")
         browser.close()
     with httpx.Client(base_url=hub.url, timeout=10) as anon:
         anon.post("/api/login", json={"username": "op", "password": "operator-pw"}).raise_for_status()

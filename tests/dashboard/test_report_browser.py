@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 from argon2 import PasswordHasher
+from page_text import SKIP, VISIBLE_TEXT, foreign
 from playwright.sync_api import ConsoleMessage, expect, sync_playwright
 
 from dashboard.app import create_app
@@ -87,6 +88,8 @@ def test_an_officer_files_the_initial_then_the_verified_report_on_a_phone(hub: H
         assert box is not None and box["width"] >= 300 and box["height"] >= 44  # a thumb-sized button
         page.click("#send")
         expect(page.locator("#result")).to_have_text("初报已提交（第 1 版）")
+        shown: list[str] = page.evaluate(VISIBLE_TEXT, SKIP)
+        assert foreign(shown, "zh-CN") == [], "the report form in zh-CN: texts not from its catalogue"  # issue 18
         (first,) = cc.book.history("storm-7", "V02")
         assert (first.stage, first.indicators.trapped, first.officer) == ("initial", 3, "li")
 

@@ -17,7 +17,7 @@ from alerts.detection import Detection, Severity
 from alerts.falls.evidence import EvidenceClip
 from alerts.incidents.store import IncidentStore
 from alerts.log import DetectionLog
-from dashboard.auth import StaffAuth
+from dashboard.auth import StaffAuth, StaffUser
 from dashboard.bus import Bus
 from devices.models import DeviceEvent, Rejection
 from devices.registry import Registry
@@ -154,8 +154,12 @@ def test_staff_accounts_and_responders(open_db: OpenDB) -> None:
     auth = StaffAuth(db)
     auth.add_user("ann", "a-long-password", role="operator")
     auth.add_user("ann", "another-password", role="supervisor", replace=True)
+    auth.set_townships("ann", ["南托街道", "430121113"])  # scope by place: kept with the account, sorted
     token, user = auth.login("ann", "another-password", "127.0.0.1")
     assert user.role == "supervisor" and auth.session(token) == user
+    assert user.townships == ("430121113", "南托街道") and auth.users()[0]["townships"] == ["430121113", "南托街道"]
+    auth.set_townships("ann", [])
+    assert auth.session(token) == StaffUser("ann", "supervisor", "ann")  # the whole county again
     auth.set_active("ann", False)
     assert auth.session(token) is None
     responders = ResponderRegistry(db)

@@ -1,0 +1,121 @@
+"""Scope by place: a staff account limited to some townships sees only their incidents, residents and figures.
+
+The townships are stored with the account (`staff_users.townships`, dashboard/auth.py) as township keys
+(dispatch/insights/places.py); an account without any sees the whole county. An incident belongs to the township
+of its home, or of its resident's home; an incident with neither is outside every scope. An incident outside the
+account's scope answers 404, as if it did not exist, so ids of other townships cannot be probed. On the live
+websocket, `FrameFilter` holds back the incident, detection, evidence and reading frames of other townships.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import orjson
+from fastapi import HTTPException
+from starlette.requests import HTTPConnection
+
+from alerts.incidents.record import Incident
+from dashboard.auth import SESSION_COOKIE, StaffUser
+from dashboard.context import HubContext
+from devices.registry import Registry
+from dispatch.insights.places import Townships
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceScope:
+    """What one account may see: township keys and their homes (`homes` None: the whole county)."""
+
+    townships: tuple[str, ...] = ()
+    homes: frozenset[str] | None = None
+    resident_homes: dict[str, str | None] | None = None  # resident_id -> home_id, for a limited scope only
+
+    @property
+    def limited(self) -> bool:
+        """Whether the account sees less than the whole county."""
+        return self.homes is not None
+
+    def residents(self) -> set[str] | None:
+        """The ids of the residents living in the scope (None: everyone)."""
+        if self.homes is None or self.resident_homes is None:
+            return None
+        return {rid for rid, home in self.resident_homes.items() if self.allows_home(home)}
+
+    def allows_home(self, home_id: str | None) -> bool:
+        """Whether a home lies in the scope."""
+        return self.homes is None or (home_id is not None and home_id in self.homes)
+
+    def allows_resident(self, resident_id: str | None, home_id: str | None = None) -> bool:
+        """Whether a resident (by their home, looked up when not given) lies in the scope."""
+        if self.homes is None:
+            return True
+        if home_id is None and resident_id is not None and self.resident_homes is not None:
+            home_id = self.resident_homes.get(resident_id)
+        return self.allows_home(home_id)
+
+    def allows_place(self, home_id: str | None, resident_id: str | None) -> bool:
+        """Whether a home, else a resident's home, lies in the scope (neither: outside every limited scope)."""
+        if self.homes is None:
+            return True
+        return self.allows_home(home_id) if home_id else self.allows_resident(resident_id)
+
+    def allows(self, incident: Incident) -> bool:
+        """Whether an incident's place (its home, else its resident's home) lies in the scope."""
+        return self.allows_place(incident.home_id, incident.resident_id)
+
+
+DEVICE_FRAMES = frozenset({"detection", "evidence", "reading"})  # live frames that name a device
+
+
+class FrameFilter:
+    """Which live frames a limited account receives: incidents and a device's frames of its townships only.
+
+    Devices are looked up once, when the socket opens; a device registered later is held back until the page
+    reconnects (the safe side). Other frames (counters, calls, the command room's) pass."""
+
+    def __init__(self, scope: PlaceScope, registry: Registry) -> None:
+        self.scope = scope
+        self.devices = {d.device_id: scope.allows_place(d.home_id, d.resident_id)
+                        for d in registry.devices().values()} if scope.limited else {}  # fmt: skip
+
+    def allows(self, raw: bytes) -> bool:
+        """Whether a serialised frame `{"type": ..., "data": ...}` may go to this account."""
+        if not self.scope.limited:
+            return True
+        message = orjson.loads(raw)
+        kind, data = message.get("type"), message.get("data")
+        if not isinstance(data, dict):
+            return True
+        if kind == "incident":
+            incident = data.get("incident") or {}
+            return self.scope.allows_place(incident.get("home_id"), incident.get("resident_id"))
+        if kind in DEVICE_FRAMES:
+            return self.devices.get(str(data.get("device_id")), False)
+        return True
+
+
+def scope_of(registry: Registry, user: StaffUser) -> PlaceScope:
+    """The place scope of a signed-in account (reads the registry only for a limited account)."""
+    if not user.townships:
+        return PlaceScope()
+    villages = Townships.of(registry.villages()).village_ids(user.townships)
+    homes = frozenset(h.home_id for h in registry.homes() if h.village_id in villages)
+    rows = registry.db.execute("SELECT resident_id, home_id FROM residents")
+    return PlaceScope(user.townships, homes, {r["resident_id"]: r["home_id"] for r in rows})
+
+
+def incident_in_scope(conn: HTTPConnection) -> None:
+    """Router dependency: a route's `{incident_id}` outside the signed-in account's scope answers 404."""
+    raw = conn.path_params.get("incident_id")
+    ctx: HubContext = conn.app.state.ctx
+    if raw is None or ctx.auth is None or ctx.incidents is None:
+        return
+    user = ctx.auth.session(conn.cookies.get(SESSION_COOKIE), touch=False)
+    if user is None or not user.townships:
+        return  # no session: the route's own role check answers 401
+    try:
+        incident = ctx.incidents.store.get(int(raw))
+    except (ValueError, OverflowError):
+        return  # malformed or unknown: the route answers 422 or 404
+    if incident is not None and not scope_of(ctx.registry, user).allows(incident):
+        raise HTTPException(status_code=404, detail=f"incident {raw} not found")

@@ -1,0 +1,239 @@
+"""Rescue teams and relief supplies on a page (issue 14, item 6): `/resources` and its REST.
+
+- `GET /api/resources`: teams (status, incident, who moved them and when), warehouses with stock per item and the
+  soonest expiry, the item catalogue with units, the newest relief plans with receipts, the open incidents.
+- `GET /api/resources/ledger`: a warehouse's ledger lines (receipts, issues, who signed).
+- `GET /api/resources/assignment`: the optimal assignment beside the greedy one (nothing moves).
+- `POST /api/resources/teams` (commander) registers a team; `POST /api/resources/assignment` (commander) confirms
+  pairs: those teams go en route; `POST /api/resources/teams/{id}/status` (staff, who relay the team's radio) moves
+  one on (on_scene, done, available).
+- `POST /api/resources/warehouses/{id}/receipts` (commander) signs stock in; `POST /api/resources/relief` (commander)
+  plans relief by the linear program; `POST /api/resources/relief/{plan_id}/approve` (commander) issues the stock;
+  `POST /api/resources/relief/{plan_id}/receipts/{village_id}` (staff, or the village's own reporter) confirms the
+  village received it.
+Every change is recorded with the signed-in user (and audited by the guard's attribution middleware). Handlers that
+read the command centre (incidents, relocated people) or change FieldOps run on the event loop, as the map's do;
+pure ledger reads and writes go to a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from dataclasses import asdict
+from typing import Any
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from dashboard.auth import REPORTER
+from dashboard.deps import Commander, Ops, Reporting, Staff
+from dashboard.events_api import villages_of
+from dashboard.pages import STATIC
+from dispatch.disaster.assignment import CAPABILITIES, Plan, Team
+from dispatch.disaster.field_ops import FieldOps
+from dispatch.disaster.relief import NEEDS, UNITS
+from dispatch.disaster.resource_store import NEXT, ResourceError, ResourceStore, StoredPlan
+
+router = APIRouter(prefix="/api/resources", tags=["resources"])  # roles per route (a reporter confirms receipt)
+pages = APIRouter(tags=["resources"], include_in_schema=False)
+
+
+class TeamIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=64)
+    team_id: str = Field("", max_length=64, pattern=r"^[A-Za-z0-9_.-]*$")
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    capabilities: list[str] = Field(default_factory=list, max_length=8)
+
+
+class Pairs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    pairs: list[tuple[str, str]] = Field(max_length=200)
+
+
+class StatusIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: str = Field(pattern="^(on_scene|done|available)$")
+
+
+class ReceiptIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    item: str = Field(min_length=1, max_length=32)
+    quantity: float = Field(gt=0, le=10_000_000)
+    expires: str = Field("", pattern=r"^(\d{4}-\d{2}-\d{2})?$")
+    note: str = Field("", max_length=200)
+
+
+class PlanIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    days: float = Field(3.0, gt=0, le=30)
+
+
+def _store(ops: FieldOps) -> ResourceStore:
+    if ops.store is None:
+        raise HTTPException(503, "no state database for resources")
+    return ops.store
+
+
+def _plan(p: Plan, ops: FieldOps) -> dict[str, Any]:
+    names = {t.team_id: t.name or t.team_id for t in ops.teams.values()}
+    return {"pairs": [{"team_id": t, "team": names.get(t, t), "incident": i} for t, i in p.pairs],
+            "unassigned": list(p.unassigned), "cost": round(p.cost, 3)}  # fmt: skip
+
+
+def _stored(s: StoredPlan) -> dict[str, Any]:
+    return {"plan_id": s.plan_id, "status": s.plan.status, "created_by": s.created_by, "created_at": s.created_at,
+            "approved_by": s.plan.approved_by, "approved_at": s.plan.approved_at, "fill": s.plan.fill,
+            "shipments": [asdict(x) for x in s.plan.shipments],
+            "receipts": {v: {"by": by, "at": at} for v, (by, at) in s.receipts.items()}}  # fmt: skip
+
+
+def _overview(ops: FieldOps) -> dict[str, Any]:
+    store = _store(ops)
+    ops.refresh()
+    stock, expiry = store.stock(), store.earliest_expiry()
+    teams = [{"team_id": r.team.team_id, "name": r.team.name or r.team.team_id, "status": r.team.status,
+              "capabilities": sorted(r.team.capabilities), "incident": r.incident, "lat": r.team.lat,
+              "lon": r.team.lon, "updated_by": r.updated_by, "updated_at": r.updated_at,
+              "next": sorted(NEXT.get(r.team.status, frozenset()))} for r in store.teams()]  # fmt: skip
+    warehouses = [{"warehouse_id": w["warehouse_id"], "name": w["name"], "lat": w["lat"], "lon": w["lon"],
+                   "stock": stock.get(str(w["warehouse_id"]), {}), "expires": expiry.get(str(w["warehouse_id"]), {})}
+                  for w in store.warehouse_rows()]  # fmt: skip
+    return {"teams": teams, "warehouses": warehouses, "plans": [_stored(p) for p in store.plans(limit=5)],
+            "items": [{"item": i, "unit": UNITS[i]} for i in NEEDS], "capabilities": sorted(CAPABILITIES),
+            "incidents": [asdict(i) | {"requires": sorted(i.requires),
+                                       "name": getattr(ops.centre.villages.get(i.incident_id), "name", "")}
+                          for i in ops.incidents()]}  # fmt: skip
+
+
+@router.get("")
+async def overview(ops: Ops, _user: Staff) -> dict[str, Any]:
+    """Teams, warehouses with stock, items, plans and incidents."""
+    return _overview(ops)
+
+
+@router.get("/ledger")
+async def ledger(ops: Ops, _user: Staff, warehouse_id: str = "", limit: int = 200) -> list[dict[str, Any]]:
+    """Ledger lines, newest first."""
+    rows = await asyncio.to_thread(_store(ops).ledger, warehouse_id or None, max(1, min(limit, 1000)))
+    return [asdict(e) for e in rows]
+
+
+@router.get("/assignment")
+async def assignment(ops: Ops, _user: Staff) -> dict[str, Any]:
+    """The optimal assignment of the available teams and the greedy one beside it (nothing is moved)."""
+    optimal, greedy = ops.propose()
+    return {"optimal": _plan(optimal, ops), "greedy": _plan(greedy, ops)}
+
+
+@router.post("/teams")
+async def add_team(ops: Ops, user: Commander, body: TeamIn) -> dict[str, Any]:
+    """Register a rescue team (available) at its base."""
+    unknown = sorted(set(body.capabilities) - CAPABILITIES)
+    if unknown:
+        raise HTTPException(422, f"unknown capabilities {unknown}")
+    team_id = body.team_id or f"TEAM-{uuid.uuid4().hex[:6].upper()}"
+    team = Team(team_id, body.lat, body.lon, frozenset(body.capabilities), name=body.name)
+    try:
+        ops.add_team(team, user.username, time.time())
+    except ResourceError as exc:
+        raise HTTPException(409, str(exc)) from exc
+    ops.centre.publish("teams", {"team_id": team_id, "status": "available"})
+    return {"team_id": team_id, "status": "available"}
+
+
+@router.post("/assignment")
+async def confirm_assignment(ops: Ops, user: Commander, body: Pairs) -> dict[str, Any]:
+    """Send the confirmed (team, incident) pairs: each team goes en route."""
+    ops.refresh()
+    incidents = {i.incident_id for i in ops.incidents()}
+    for team_id, incident_id in body.pairs:
+        team = ops.teams.get(team_id)
+        if team is None or team.status != "available":
+            raise HTTPException(409, f"team {team_id} is not available")
+        if incident_id not in incidents:
+            raise HTTPException(422, f"{incident_id} is not an open incident")
+    try:
+        plan = ops.assign(user.username, time.time(), tuple(body.pairs))
+    except ResourceError as exc:
+        raise HTTPException(409, str(exc)) from exc
+    ops.centre.publish("teams", {"pairs": plan.pairs})
+    return {"pairs": plan.pairs}
+
+
+@router.post("/teams/{team_id}/status")
+async def move_team(ops: Ops, user: Staff, team_id: str, body: StatusIn) -> dict[str, Any]:
+    """A team reports on scene, done, or back available (relayed by the duty staff)."""
+    try:
+        rec = await asyncio.to_thread(_store(ops).move_team, team_id, body.status, user.username, time.time())
+    except KeyError as exc:
+        raise HTTPException(404, f"no team {team_id}") from exc
+    except ResourceError as exc:
+        raise HTTPException(409, str(exc)) from exc
+    ops.refresh()
+    ops.centre.publish("teams", {"team_id": team_id, "status": rec.team.status})
+    return {"team_id": team_id, "status": rec.team.status, "incident": rec.incident, "updated_by": rec.updated_by,
+            "updated_at": rec.updated_at}  # fmt: skip
+
+
+@router.post("/warehouses/{warehouse_id}/receipts")
+async def receive(ops: Ops, user: Commander, warehouse_id: str, body: ReceiptIn) -> dict[str, Any]:
+    """Sign stock into a warehouse (receipt, expiry date, signed by the user)."""
+    entry_id = f"R-{uuid.uuid4().hex[:12]}"
+    try:
+        await asyncio.to_thread(_store(ops).receive, entry_id, warehouse_id, body.item, body.quantity,
+                                user.username, time.time(), body.expires, body.note)  # fmt: skip
+    except ResourceError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    return {"entry_id": entry_id}
+
+
+@router.post("/relief")
+async def plan_relief(ops: Ops, user: Commander, body: PlanIn) -> dict[str, Any]:
+    """A draft relief plan from the warehouses' stock for the relocated (linear program)."""
+    _store(ops)
+    stored = ops.record_relief(user.username, time.time(), body.days)
+    return _stored(stored)
+
+
+@router.post("/relief/{plan_id}/approve")
+async def approve(ops: Ops, user: Commander, plan_id: str) -> dict[str, Any]:
+    """The commander approves a draft: its shipments leave the warehouses' ledgers."""
+    try:
+        plan = ops.approve_relief(user.username, time.time(), plan_id)
+    except KeyError as exc:
+        raise HTTPException(404, f"no plan {plan_id}") from exc
+    except ValueError as exc:
+        raise HTTPException(409, str(exc)) from exc
+    ops.centre.publish("relief", {"plan_id": plan_id, "status": plan.status, "approved_by": plan.approved_by})
+    return _stored(_store(ops).plan(plan_id))
+
+
+@router.post("/relief/{plan_id}/receipts/{village_id}")
+async def confirm_receipt(ops: Ops, user: Reporting, plan_id: str, village_id: str) -> dict[str, Any]:
+    """The village confirms the supplies arrived: its officer (a reporter granted the village), or duty staff taking
+    the officer's call."""
+    try:
+        await asyncio.to_thread(_store(ops).plan, plan_id)
+    except KeyError as exc:
+        raise HTTPException(404, f"no plan {plan_id}") from exc
+    if user.role == REPORTER and village_id not in villages_of(ops, user):
+        raise HTTPException(403, f"village {village_id!r} is not one of yours")
+    try:
+        stored = await asyncio.to_thread(_store(ops).confirm_receipt, plan_id, village_id, user.username, time.time())
+    except KeyError as exc:
+        raise HTTPException(404, f"no plan {plan_id}") from exc
+    except ResourceError as exc:
+        raise HTTPException(409, str(exc)) from exc
+    ops.centre.publish("relief", {"plan_id": plan_id, "received": village_id})
+    return _stored(stored)
+
+
+@pages.get("/resources")
+def page() -> FileResponse:
+    """The teams and relief page (it signs in through /api/login when needed)."""
+    return FileResponse(STATIC / "resources.html", headers={"Cache-Control": "no-cache"})

@@ -1,0 +1,160 @@
+// Rescue teams and relief supplies (issue 14, item 6): register a team, compare the optimal assignment with the
+// greedy one and confirm it, follow each team (en route / on scene / done), sign stock in, plan relief by the linear
+// program, approve it (stock falls in the ledger), confirm receipt at the village.
+// Loaded after common.js ($, api, signIn, live, t, word, fmtTime). Commanders act; other staff see and relay.
+"use strict";
+const page = { data: null, commander: false, proposal: null };
+
+function el(tag, attrs = {}, ...kids) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") node.className = v;
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else if (v !== false && v !== null && v !== undefined) node.setAttribute(k, v === true ? "" : v);
+  }
+  for (const kid of kids.flat(Infinity)) if (kid !== null && kid !== undefined) node.append(kid);
+  return node;
+}
+
+const itemName = (item) => word("resources.item.", item);
+const unitOf = (item) => {
+  const found = (page.data?.items || []).find((i) => i.item === item);
+  return found ? word("resources.unit.", found.unit) : "";
+};
+const qty = (n) => Number(n).toLocaleString("zh-CN", { maximumFractionDigits: 1 });
+const villageName = (id) => {
+  const found = (page.data?.incidents || []).find((i) => i.incident_id === id);
+  return found && found.name ? `${found.name}（${id}）` : id;
+};
+const whName = (id) => (page.data?.warehouses.find((w) => w.warehouse_id === id) || {}).name || id;
+const soon = (day) => Boolean(day) && new Date(`${day}T00:00:00+08:00`).getTime() - Date.now() < 30 * 86400 * 1000;  // expires within 30 days
+const head = (...keys) => el("tr", {}, keys.map((k) => el("th", {}, k ? t(k) : "")));
+
+async function act(fn) {
+  $("error").textContent = "";
+  try { await fn(); await load(); } catch (e) { $("error").textContent = e.message; }
+}
+
+function renderTeams(teams) {
+  const rows = teams.map((tm) => el("tr", { "data-team": tm.team_id },
+    el("td", {}, tm.name), el("td", {}, tm.capabilities.map((c) => word("resources.cap.", c)).join("、")),
+    el("td", { class: `status status-${tm.status}` }, word("resources.status.", tm.status)),
+    el("td", {}, tm.incident ? villageName(tm.incident) : "—"),
+    el("td", { class: "hint" }, `${tm.updated_by} ${fmtTime(tm.updated_at, false)}`),
+    el("td", {}, tm.next.filter((s) => s !== "en_route").map((s) => el("button", { type: "button", "data-move": s,
+      onclick: () => act(() => api("POST", `/api/resources/teams/${encodeURIComponent(tm.team_id)}/status`, { status: s })) },
+    word("resources.move.", s))))));
+  $("teams").replaceChildren(head("resources.team.name", "resources.team.caps", "resources.team.status",
+    "resources.team.incident", "resources.team.by", ""), ...rows);
+}
+
+function planColumn(key, plan, confirmable) {
+  const list = el("ol", {}, plan.pairs.map((p) => el("li", {}, `${p.team} → ${villageName(p.incident)}`)));
+  if (!plan.pairs.length) list.append(el("li", { class: "hint" }, t("resources.assign.none")));
+  const waiting = plan.unassigned.length ? el("p", { class: "hint" },
+    t("resources.assign.waiting", { areas: plan.unassigned.map(villageName).join("、") })) : null;
+  const confirm = confirmable && plan.pairs.length ? el("button", { type: "button", id: "confirm-assign", class: "command-only",
+    onclick: () => act(async () => {
+      await api("POST", "/api/resources/assignment", { pairs: plan.pairs.map((p) => [p.team_id, p.incident]) });
+      $("assignment").replaceChildren();
+    }) }, t("resources.assign.confirm")) : null;
+  return el("div", { class: `plan-${key}` }, el("h3", {}, t(`resources.assign.${key}`)),
+    el("p", {}, t("resources.assign.cost", { cost: plan.cost.toFixed(2) })), list, waiting, confirm);
+}
+
+async function propose() {
+  const got = await api("GET", "/api/resources/assignment");
+  $("assignment").replaceChildren(planColumn("optimal", got.optimal, true), planColumn("greedy", got.greedy, false));
+}
+
+function renderWarehouses(warehouses, items) {
+  $("warehouses").replaceChildren(...warehouses.map((w) => el("div", { "data-warehouse": w.warehouse_id },
+    el("h3", {}, w.name), el("table", {}, head("resources.item", "resources.stock", "resources.unit", "resources.expires"),
+      items.map((i) => {
+        const have = w.stock[i.item] || 0;
+        return el("tr", { "data-item": i.item }, el("td", {}, itemName(i.item)),
+          el("td", { class: `num stock${have <= 0 ? " low" : ""}` }, qty(have)),
+          el("td", {}, word("resources.unit.", i.unit)), el("td", { class: soon(w.expires[i.item]) ? "low" : "hint" }, w.expires[i.item] || ""));
+      })))));
+  const keepWh = $("receipt-wh").value, keepItem = $("receipt-item").value;
+  $("receipt-wh").replaceChildren(...warehouses.map((w) => el("option", { value: w.warehouse_id }, w.name)));
+  $("receipt-item").replaceChildren(...items.map((i) => el("option", { value: i.item }, `${itemName(i.item)}（${word("resources.unit.", i.unit)}）`)));
+  if (keepWh) $("receipt-wh").value = keepWh;
+  if (keepItem) $("receipt-item").value = keepItem;
+}
+
+function renderPlans(plans) {
+  if (!plans.length) { $("plans").replaceChildren(el("p", { class: "hint" }, t("resources.relief.none"))); return; }
+  $("plans").replaceChildren(...plans.slice(0, 3).map((p) => {
+    const villages = [...new Set(p.shipments.map((s) => s.village_id))];
+    const who = p.status === "approved" ? t("resources.relief.approved_by", { who: p.approved_by, when: fmtTime(p.approved_at, false) })
+      : t("resources.relief.drafted_by", { who: p.created_by, when: fmtTime(p.created_at, false) });
+    const fill = Object.entries(p.fill).filter(([, f]) => f < 0.999).map(([i, f]) => `${itemName(i)} ${Math.round(f * 100)}%`);
+    return el("div", { class: `plan plan-${p.status}`, "data-plan": p.plan_id },
+      el("h3", {}, `${p.plan_id} · ${word("resources.relief.status.", p.status)}`), el("p", { class: "hint" }, who),
+      fill.length ? el("p", { class: "low" }, t("resources.relief.short", { items: fill.join("、") })) : null,
+      el("table", {}, head("resources.relief.from", "resources.relief.to", "resources.item", "resources.quantity", "resources.relief.km"),
+        p.shipments.map((s) => el("tr", {}, el("td", {}, whName(s.warehouse_id)), el("td", {}, villageName(s.village_id)),
+          el("td", {}, itemName(s.item)), el("td", { class: "num" }, `${qty(s.quantity)} ${unitOf(s.item)}`),
+          el("td", { class: "num" }, s.distance_km.toFixed(1))))),
+      p.status === "draft" ? el("button", { type: "button", class: "approve command-only",
+        onclick: () => act(() => api("POST", `/api/resources/relief/${p.plan_id}/approve`)) }, t("resources.relief.approve")) : null,
+      p.status === "approved" ? el("ul", {}, villages.map((v) => el("li", { "data-village": v }, villageName(v), " ",
+        p.receipts[v] ? el("span", { class: "in" }, t("resources.relief.received", { who: p.receipts[v].by, when: fmtTime(p.receipts[v].at, false) }))
+          : el("button", { type: "button", class: "receive",
+            onclick: () => act(() => api("POST", `/api/resources/relief/${p.plan_id}/receipts/${encodeURIComponent(v)}`)) },
+          t("resources.relief.confirm_receipt"))))) : null);
+  }));
+}
+
+function renderLedger(lines) {
+  $("ledger").replaceChildren(head("resources.ledger.time", "resources.ledger.warehouse", "resources.item",
+    "resources.quantity", "resources.ledger.kind", "resources.expires", "resources.ledger.by", "resources.ledger.ref"),
+  ...lines.map((e) => el("tr", { class: `entry-${e.kind}` }, el("td", {}, fmtTime(e.ts, false)), el("td", {}, whName(e.warehouse_id)),
+    el("td", {}, itemName(e.item)), el("td", { class: `num ${e.quantity < 0 ? "out" : "in"}` }, `${e.quantity > 0 ? "+" : ""}${qty(e.quantity)}`),
+    el("td", {}, word("resources.ledger.", e.kind)), el("td", {}, e.expires), el("td", {}, e.actor),
+    el("td", { class: "hint" }, e.ref ? `${e.ref} → ${villageName(e.note)}` : word("resources.note.", e.note)))));
+}
+
+async function load() {
+  const [data, ledger] = await Promise.all([api("GET", "/api/resources"), api("GET", "/api/resources/ledger?limit=100")]);
+  page.data = data;
+  renderTeams(data.teams);
+  renderWarehouses(data.warehouses, data.items);
+  renderPlans(data.plans);
+  renderLedger(ledger);
+  if (!$("team-lat").value && data.warehouses.length) {
+    $("team-lat").value = data.warehouses[0].lat.toFixed(4);
+    $("team-lon").value = data.warehouses[0].lon.toFixed(4);
+  }
+  if (!$("team-caps").children.length) {
+    $("team-caps").replaceChildren(...data.capabilities.map((c) => el("label", {},
+      el("input", { type: "checkbox", value: c }), word("resources.cap.", c))));
+  }
+}
+
+async function start(me) {
+  page.commander = ["commander", "admin"].includes(me.role);
+  document.body.classList.toggle("commander", page.commander);
+  $("who").textContent = `${me.username} · ${word("role.", me.role)}`;
+  $("propose").addEventListener("click", () => act(propose));
+  $("team-form").addEventListener("submit", (ev) => { ev.preventDefault(); act(async () => {
+    const caps = [...$("team-caps").querySelectorAll("input:checked")].map((i) => i.value);
+    await api("POST", "/api/resources/teams", { name: $("team-name").value.trim(), lat: Number($("team-lat").value),
+      lon: Number($("team-lon").value), capabilities: caps });
+    $("team-name").value = "";
+  }); });
+  $("receipt-form").addEventListener("submit", (ev) => { ev.preventDefault(); act(async () => {
+    await api("POST", `/api/resources/warehouses/${encodeURIComponent($("receipt-wh").value)}/receipts`,
+      { item: $("receipt-item").value, quantity: Number($("receipt-qty").value), expires: $("receipt-expires").value });
+    $("receipt-qty").value = "";
+  }); });
+  $("plan-form").addEventListener("submit", (ev) => { ev.preventDefault(); act(() => api("POST", "/api/resources/relief", { days: Number($("plan-days").value) })); });
+  await load();
+  live((text) => {
+    const f = JSON.parse(text);
+    if (f.type === "teams" || f.type === "relief") load().catch(() => {});
+  });
+}
+
+signIn(start);

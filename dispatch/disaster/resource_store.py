@@ -1,0 +1,315 @@
+"""Rescue teams, relief warehouses and relief plans in the state database (issue 14, item 3 and 6).
+
+Teams carry their status (available -> en_route -> on_scene -> done -> available again) with who moved them and
+when; every move is also a row of `relief_team_log`. A warehouse's stock is never a number of its own: it is the sum
+of its ledger (`relief_ledger`): receipts (+, with an expiry date and the person who signed them in) and issues (-,
+written when a commander approves a relief plan). A plan's issue rows have ids made of the plan and the line, so an
+approval taken twice (two clicks, two workers) issues stock once. The village's officer confirms receipt per plan
+and village (`relief_receipts`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from devices.statedb.sqlite import StateDB
+from dispatch.disaster.assignment import Team
+from dispatch.disaster.relief import NEEDS, ReliefPlan, Shipment, Warehouse
+
+AVAILABLE, EN_ROUTE, ON_SCENE, DONE = "available", "en_route", "on_scene", "done"
+TEAM_STATES = (AVAILABLE, EN_ROUTE, ON_SCENE, DONE)
+NEXT: dict[str, frozenset[str]] = {  # a team's allowed moves
+    AVAILABLE: frozenset({EN_ROUTE}),
+    EN_ROUTE: frozenset({ON_SCENE, DONE, AVAILABLE}),  # AVAILABLE: recalled on the way
+    ON_SCENE: frozenset({DONE}),
+    DONE: frozenset({AVAILABLE}),  # back at base, ready again
+}
+RECEIPT, ISSUE = "receipt", "issue"
+DRAFT, APPROVED, SUPERSEDED = "draft", "approved", "superseded"
+
+DDL = (
+    """CREATE TABLE IF NOT EXISTS relief_teams (team_id TEXT PRIMARY KEY, name TEXT NOT NULL, lat REAL NOT NULL,
+        lon REAL NOT NULL, capabilities TEXT NOT NULL, status TEXT NOT NULL, incident TEXT NOT NULL,
+        updated_by TEXT NOT NULL, updated_at REAL NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS relief_team_log (team_id TEXT NOT NULL, ts REAL NOT NULL, status TEXT NOT NULL,
+        incident TEXT NOT NULL, actor TEXT NOT NULL, PRIMARY KEY (team_id, ts, status))""",
+    """CREATE TABLE IF NOT EXISTS relief_warehouses (warehouse_id TEXT PRIMARY KEY, name TEXT NOT NULL,
+        lat REAL NOT NULL, lon REAL NOT NULL, created_by TEXT NOT NULL, created_at REAL NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS relief_ledger (entry_id TEXT PRIMARY KEY, warehouse_id TEXT NOT NULL,
+        item TEXT NOT NULL, quantity REAL NOT NULL, kind TEXT NOT NULL, expires TEXT NOT NULL, ref TEXT NOT NULL,
+        actor TEXT NOT NULL, ts REAL NOT NULL, note TEXT NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS relief_ledger_wh ON relief_ledger (warehouse_id, ts)",
+    """CREATE TABLE IF NOT EXISTS relief_plans (plan_id TEXT PRIMARY KEY, status TEXT NOT NULL, body TEXT NOT NULL,
+        created_by TEXT NOT NULL, created_at REAL NOT NULL, approved_by TEXT NOT NULL, approved_at REAL)""",
+    """CREATE TABLE IF NOT EXISTS relief_receipts (plan_id TEXT NOT NULL, village_id TEXT NOT NULL,
+        actor TEXT NOT NULL, ts REAL NOT NULL, note TEXT NOT NULL, PRIMARY KEY (plan_id, village_id))""",
+)
+
+
+class ResourceError(ValueError):
+    """A move the records do not allow (the API answers 409 or 422 with the message)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TeamRecord:
+    """A team as recorded: the solver's Team, the incident it was sent to, who moved it last and when."""
+
+    team: Team
+    incident: str
+    updated_by: str
+    updated_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """One line of a warehouse's ledger; quantity > 0 received, < 0 issued."""
+
+    entry_id: str
+    warehouse_id: str
+    item: str
+    quantity: float
+    kind: str
+    expires: str  # YYYY-MM-DD, "" when the item does not expire
+    ref: str  # the relief plan of an issue
+    actor: str
+    ts: float
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPlan:
+    """A relief plan as recorded, with the villages that confirmed receipt (village -> (who, when))."""
+
+    plan_id: str
+    plan: ReliefPlan
+    created_by: str
+    created_at: float
+    receipts: dict[str, tuple[str, float]] = field(default_factory=dict)
+
+
+class ResourceStore:
+    """Reads and writes the relief_* tables."""
+
+    def __init__(self, db: StateDB) -> None:
+        self.db = db
+        db.migrate(DDL)
+
+    # teams
+    def save_team(self, team: Team, actor: str, ts: float) -> TeamRecord:
+        """Register a team (available); registering an existing id again refuses (ResourceError)."""
+        if self.db.execute("SELECT 1 FROM relief_teams WHERE team_id = ?", [team.team_id]):
+            raise ResourceError(f"team {team.team_id} is registered already")
+        self.db.execute(
+            "INSERT OR IGNORE INTO relief_teams (team_id, name, lat, lon, capabilities, status, incident, updated_by,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [team.team_id, team.name, team.lat, team.lon, ",".join(sorted(team.capabilities)), AVAILABLE, "", actor,
+             ts],
+        )  # fmt: skip
+        self._log(team.team_id, ts, AVAILABLE, "", actor)
+        return TeamRecord(team, "", actor, ts)
+
+    def teams(self) -> list[TeamRecord]:
+        """Every team, by id."""
+        return [_team(r) for r in self.db.execute("SELECT * FROM relief_teams ORDER BY team_id")]
+
+    def team(self, team_id: str) -> TeamRecord:
+        """One team; KeyError when unknown."""
+        rows = self.db.execute("SELECT * FROM relief_teams WHERE team_id = ?", [team_id])
+        if not rows:
+            raise KeyError(team_id)
+        return _team(rows[0])
+
+    def move_team(self, team_id: str, status: str, actor: str, ts: float, incident: str | None = None) -> TeamRecord:
+        """Move a team along available -> en_route -> on_scene -> done -> available; ResourceError otherwise.
+        The update only applies from the state read, so two people moving one team at once cannot both win."""
+        now = self.team(team_id)
+        if status not in NEXT.get(now.team.status, frozenset()):
+            raise ResourceError(f"team {team_id} is {now.team.status}, cannot become {status}")
+        if status == EN_ROUTE and not incident:
+            raise ResourceError("a team is sent to an incident")
+        where = now.incident if incident is None else incident
+        where = "" if status == AVAILABLE else where
+        self.db.execute(
+            "UPDATE relief_teams SET status = ?, incident = ?, updated_by = ?, updated_at = ?"
+            " WHERE team_id = ? AND status = ? AND updated_at = ?",
+            [status, where, actor, ts, team_id, now.team.status, now.updated_at],
+        )
+        after = self.team(team_id)
+        if (after.team.status, after.updated_by, after.updated_at) != (status, actor, ts):
+            raise ResourceError(f"team {team_id} was moved by {after.updated_by} meanwhile")
+        self._log(team_id, ts, status, where, actor)
+        return after
+
+    def team_log(self, team_id: str | None = None) -> list[dict[str, object]]:
+        """Status moves, newest first (one team, or all)."""
+        sql = "SELECT team_id, ts, status, incident, actor FROM relief_team_log"
+        rows = self.db.execute(sql + (" WHERE team_id = ?" if team_id else "") + " ORDER BY ts DESC",
+                               [team_id] if team_id else [])  # fmt: skip
+        return [dict(r) for r in rows]
+
+    def _log(self, team_id: str, ts: float, status: str, incident: str, actor: str) -> None:
+        self.db.execute(
+            "INSERT OR IGNORE INTO relief_team_log (team_id, ts, status, incident, actor) VALUES (?, ?, ?, ?, ?)",
+            [team_id, ts, status, incident, actor],
+        )
+
+    # warehouses and their ledger
+    def save_warehouse(self, warehouse_id: str, name: str, lat: float, lon: float, actor: str, ts: float) -> None:
+        """Register a warehouse (once; a second registration of the id is ignored)."""
+        self.db.execute(
+            "INSERT OR IGNORE INTO relief_warehouses (warehouse_id, name, lat, lon, created_by, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [warehouse_id, name, lat, lon, actor, ts],
+        )
+
+    def warehouse_rows(self) -> list[dict[str, Any]]:
+        """Every warehouse's registration."""
+        return [dict(r) for r in self.db.execute("SELECT * FROM relief_warehouses ORDER BY warehouse_id")]
+
+    def receive(self, entry_id: str, warehouse_id: str, item: str, quantity: float, actor: str, ts: float,
+                expires: str = "", note: str = "") -> bool:  # fmt: skip
+        """Sign a receipt into the ledger; False when `entry_id` was recorded already (a seed run twice)."""
+        if item not in NEEDS:
+            raise ResourceError(f"unknown item {item!r}")
+        if quantity <= 0:
+            raise ResourceError("a receipt brings a positive quantity")
+        if not self.db.execute("SELECT 1 FROM relief_warehouses WHERE warehouse_id = ?", [warehouse_id]):
+            raise ResourceError(f"no warehouse {warehouse_id}")
+        if self.db.execute("SELECT 1 FROM relief_ledger WHERE entry_id = ?", [entry_id]):
+            return False
+        self.db.execute(
+            "INSERT OR IGNORE INTO relief_ledger (entry_id, warehouse_id, item, quantity, kind, expires, ref, actor,"
+            " ts, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [entry_id, warehouse_id, item, quantity, RECEIPT, expires, "", actor, ts, note],
+        )
+        return True
+
+    def stock(self) -> dict[str, dict[str, float]]:
+        """Warehouse -> item -> quantity on hand (the ledger's sum)."""
+        out: dict[str, dict[str, float]] = {str(r["warehouse_id"]): {} for r in self.warehouse_rows()}
+        rows = self.db.execute("SELECT warehouse_id, item, SUM(quantity) AS q FROM relief_ledger"
+                               " GROUP BY warehouse_id, item ORDER BY warehouse_id, item")  # fmt: skip
+        for r in rows:
+            out.setdefault(r["warehouse_id"], {})[r["item"]] = round(float(r["q"]), 6) + 0.0
+        return out
+
+    def earliest_expiry(self) -> dict[str, dict[str, str]]:
+        """Warehouse -> item -> the soonest expiry date among its receipts."""
+        out: dict[str, dict[str, str]] = {}
+        rows = self.db.execute("SELECT warehouse_id, item, MIN(expires) AS e FROM relief_ledger"
+                               " WHERE kind = ? AND expires <> '' GROUP BY warehouse_id, item", [RECEIPT])  # fmt: skip
+        for r in rows:
+            out.setdefault(r["warehouse_id"], {})[r["item"]] = r["e"]
+        return out
+
+    def warehouses(self) -> list[Warehouse]:
+        """Warehouses with their stock, as the relief solver takes them."""
+        stock = self.stock()
+        return [Warehouse(str(r["warehouse_id"]), float(r["lat"]), float(r["lon"]),
+                          stock.get(str(r["warehouse_id"]), {})) for r in self.warehouse_rows()]  # fmt: skip
+
+    def ledger(self, warehouse_id: str | None = None, limit: int = 200) -> list[LedgerEntry]:
+        """Ledger lines, newest first."""
+        sql = "SELECT * FROM relief_ledger" + (" WHERE warehouse_id = ?" if warehouse_id else "")
+        rows = self.db.execute(sql + " ORDER BY ts DESC, entry_id LIMIT ?",
+                               ([warehouse_id] if warehouse_id else []) + [limit])  # fmt: skip
+        return [LedgerEntry(r["entry_id"], r["warehouse_id"], r["item"], float(r["quantity"]), r["kind"],
+                            r["expires"], r["ref"], r["actor"], float(r["ts"]), r["note"]) for r in rows]  # fmt: skip
+
+    # relief plans
+    def save_plan(self, plan_id: str, plan: ReliefPlan, actor: str, ts: float) -> StoredPlan:
+        """Record a draft plan; earlier drafts are superseded (one draft waits for the commander)."""
+        self.db.execute("UPDATE relief_plans SET status = ? WHERE status = ?", [SUPERSEDED, DRAFT])
+        self.db.execute(
+            "INSERT INTO relief_plans (plan_id, status, body, created_by, created_at, approved_by, approved_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [plan_id, DRAFT, _plan_json(plan), actor, ts, "", None],
+        )
+        return StoredPlan(plan_id, plan, actor, ts)
+
+    def plans(self, limit: int = 20) -> list[StoredPlan]:
+        """Plans, newest first, with their receipts."""
+        rows = self.db.execute("SELECT * FROM relief_plans ORDER BY created_at DESC LIMIT ?", [limit])
+        got: dict[str, dict[str, tuple[str, float]]] = {}
+        ids = [r["plan_id"] for r in rows]
+        if ids:
+            marks = ", ".join("?" * len(ids))
+            for r in self.db.execute(f"SELECT * FROM relief_receipts WHERE plan_id IN ({marks})", ids):
+                got.setdefault(r["plan_id"], {})[r["village_id"]] = (r["actor"], float(r["ts"]))
+        return [_stored(r, got.get(r["plan_id"], {})) for r in rows]
+
+    def plan(self, plan_id: str) -> StoredPlan:
+        """One plan; KeyError when unknown."""
+        rows = self.db.execute("SELECT * FROM relief_plans WHERE plan_id = ?", [plan_id])
+        if not rows:
+            raise KeyError(plan_id)
+        receipts = {r["village_id"]: (r["actor"], float(r["ts"]))
+                    for r in self.db.execute("SELECT * FROM relief_receipts WHERE plan_id = ?", [plan_id])}  # fmt: skip
+        return _stored(rows[0], receipts)
+
+    def approve_plan(self, plan_id: str, actor: str, ts: float) -> StoredPlan:
+        """The commander's approval: the plan's shipments leave the warehouses (issue rows), once. Refused when the
+        plan is not a draft or a warehouse no longer holds what the plan ships."""
+        stored = self.plan(plan_id)
+        if stored.plan.status != DRAFT:
+            raise ResourceError(f"plan {plan_id} is {stored.plan.status}, not a draft")
+        stock = self.stock()
+        for (wh, item), qty in _totals(stored.plan.shipments).items():
+            have = stock.get(wh, {}).get(item, 0.0)
+            if qty > have + 1e-6:
+                raise ResourceError(f"{wh} holds {have:g} {item}, the plan ships {qty:g}: plan again")
+        self.db.execute("UPDATE relief_plans SET status = ?, approved_by = ?, approved_at = ?"
+                        " WHERE plan_id = ? AND status = ?", [APPROVED, actor, ts, plan_id, DRAFT])  # fmt: skip
+        after = self.plan(plan_id)
+        if (after.plan.approved_by, after.plan.approved_at) != (actor, ts):
+            raise ResourceError(f"plan {plan_id} was decided by {after.plan.approved_by or 'someone'} meanwhile")
+        self.db.executemany(
+            "INSERT OR IGNORE INTO relief_ledger (entry_id, warehouse_id, item, quantity, kind, expires, ref, actor,"
+            " ts, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(f"{plan_id}:{n}", s.warehouse_id, s.item, -s.quantity, ISSUE, "", plan_id, actor, ts, s.village_id)
+             for n, s in enumerate(stored.plan.shipments)],
+        )  # fmt: skip
+        return after
+
+    def confirm_receipt(self, plan_id: str, village_id: str, actor: str, ts: float, note: str = "") -> StoredPlan:
+        """The village confirms the plan's supplies arrived (once; the first confirmation is kept)."""
+        stored = self.plan(plan_id)
+        if stored.plan.status != APPROVED:
+            raise ResourceError(f"plan {plan_id} is {stored.plan.status}: only approved supplies are sent")
+        if village_id not in {s.village_id for s in stored.plan.shipments}:
+            raise ResourceError(f"plan {plan_id} sends nothing to {village_id}")
+        self.db.execute("INSERT OR IGNORE INTO relief_receipts (plan_id, village_id, actor, ts, note)"
+                        " VALUES (?, ?, ?, ?, ?)", [plan_id, village_id, actor, ts, note])  # fmt: skip
+        return self.plan(plan_id)
+
+
+def _totals(shipments: tuple[Shipment, ...]) -> dict[tuple[str, str], float]:
+    out: dict[tuple[str, str], float] = {}
+    for s in shipments:
+        out[(s.warehouse_id, s.item)] = out.get((s.warehouse_id, s.item), 0.0) + s.quantity
+    return out
+
+
+def _team(r: object) -> TeamRecord:
+    row = dict(r)  # type: ignore[call-overload]  # sqlite3.Row or a PostgreSQL dict row
+    caps = frozenset(c for c in str(row["capabilities"]).split(",") if c)
+    team = Team(row["team_id"], float(row["lat"]), float(row["lon"]), caps, row["status"], row["name"])
+    return TeamRecord(team, row["incident"], row["updated_by"], float(row["updated_at"]))
+
+
+def _plan_json(plan: ReliefPlan) -> str:
+    lines = [[s.warehouse_id, s.village_id, s.item, s.quantity, s.distance_km] for s in plan.shipments]
+    return orjson.dumps({"shipments": lines, "need": plan.need, "fill": plan.fill}).decode()
+
+
+def _stored(r: object, receipts: dict[str, tuple[str, float]]) -> StoredPlan:
+    row = dict(r)  # type: ignore[call-overload]  # sqlite3.Row or a PostgreSQL dict row
+    body = orjson.loads(row["body"])
+    shipments = tuple(Shipment(w, v, i, float(q), float(km)) for w, v, i, q, km in body["shipments"])
+    at = row["approved_at"]
+    plan = ReliefPlan(shipments, body["need"], body["fill"], row["status"], row["approved_by"],
+                      None if at is None else float(at))  # fmt: skip
+    return StoredPlan(row["plan_id"], plan, row["created_by"], float(row["created_at"]), receipts)

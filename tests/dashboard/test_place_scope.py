@@ -1,0 +1,112 @@
+"""Scope by place in-process: an admin limits a supervisor to one township; its figures, incident list, incident
+detail and resident search then hold only that township, and another township's incident is a 404."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from hub_api import ApiClient
+from inproc import built_hub
+from insights_history import T1, T1_NAME, T2, build
+from openpyxl import load_workbook
+
+from dashboard.app import create_app
+from dashboard.auth import StaffUser
+from dashboard.bus import frame
+from dashboard.place_scope import FrameFilter, scope_of
+
+PASSWORD = "scope-password"
+PERIOD = {"from": "2026-11-02", "to": "2026-11-15"}
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
+    users = [("admin1", PASSWORD, "admin"), ("town1", PASSWORD, "supervisor"), ("county1", PASSWORD, "supervisor")]
+    with built_hub(Path(tmp_path_factory.mktemp("hub")), users) as hub:
+        build(hub.ctx.registry.db)
+        yield create_app(hub.ctx)
+
+
+def signed_in(app: FastAPI, user: str) -> ApiClient:
+    client = ApiClient(app)
+    client.post("/api/login", json={"username": user, "password": PASSWORD}).raise_for_status()
+    return client
+
+
+@pytest.fixture(scope="module")
+def town(app: FastAPI) -> ApiClient:
+    admin = signed_in(app, "admin1")
+    refused = admin.request("PUT", "/api/admin/users/town1/townships", json={"townships": ["no such town"]})
+    assert refused.status_code == 422
+    assert admin.request("PUT", "/api/admin/users/nobody/townships", json={"townships": []}).status_code == 404
+    made = admin.request("PUT", "/api/admin/users/town1/townships", json={"townships": [T1_NAME]})  # by name
+    assert made.status_code == 200 and made.json()["townships"] == [T1]  # stored as the official code
+    listed = {u["username"]: u["townships"] for u in admin.get("/api/admin/users").json()}
+    assert listed["town1"] == [T1] and listed["county1"] == []
+    return signed_in(app, "town1")
+
+
+def test_the_figures_hold_only_the_accounts_township(app: FastAPI, town: ApiClient) -> None:
+    assert town.get("/api/me").json()["townships"] == [T1]
+    report = town.get("/api/insights", **PERIOD).json()
+    assert [p["code"] for p in report["places"]] == [T1]
+    ack = next(r for r in report["response"] if r["dim"] == "all" and r["stage"] == "ack")
+    assert (ack["n"], ack["median_s"]) == (3, 45.0)  # R1 and R2's incidents: acknowledged after 30, 90, 45 s
+    assert {r["key"] for r in report["response"] if r["dim"] == "township"} == {T1}
+    alerts = next(r for r in report["alert_rate"] if r["dim"] == "all")
+    assert (alerts["alerts"], alerts["residents"]) == (4, 2)
+    assert town.get("/api/insights", township=T2, **PERIOD).status_code == 403  # another township: refused
+    assert town.get("/api/insights", township="no such town", **PERIOD).status_code == 422
+    county = signed_in(app, "county1").get("/api/insights", **PERIOD).json()  # an unlimited account: both
+    assert {p["name"] for p in county["places"]} == {T1_NAME, T2}
+
+
+def test_incidents_and_residents_hold_only_the_accounts_township(app: FastAPI, town: ApiClient) -> None:
+    every = signed_in(app, "county1").get("/api/incidents", active="false").json()
+    mine = {i["id"] for i in every if i["resident_id"] in ("R1", "R2")}
+    theirs = {i["id"] for i in every} - mine
+    assert len(mine) == 5 and len(theirs) == 3
+    assert {i["id"] for i in town.get("/api/incidents", active="false").json()} == mine
+    assert {i["id"] for i in town.get("/api/incidents").json()} <= mine
+    for iid in theirs:
+        assert town.get(f"/api/incidents/{iid}").status_code == 404
+        assert town.get(f"/api/incidents/{iid}/audit").status_code == 404
+        assert town.post(f"/api/incidents/{iid}/acknowledge", json={}).status_code == 404
+    assert town.get(f"/api/incidents/{min(mine)}").status_code == 200
+    found = town.get("/api/residents/search", q="居民").json()
+    assert {r["resident_id"] for r in found} == {"R1", "R2"}
+    everyone = signed_in(app, "county1").get("/api/residents/search", q="居民").json()
+    assert {r["resident_id"] for r in everyone} == {"R1", "R2", "R3"}
+
+
+def test_the_monthly_report_button_holds_only_the_accounts_township(app: FastAPI, town: ApiClient) -> None:
+    answer = town.get("/api/insights/monthly", month="2026-11", format="xlsx")
+    assert answer.status_code == 200, answer.text
+    assert f"monthly-2026-11-{T1}.xlsx" in answer.headers["content-disposition"]
+    sheet = load_workbook(io.BytesIO(answer.content))["概况"]
+    figures = {row[0]: row[1] for row in sheet.iter_rows(values_only=True) if row[0] and len(row) > 1}
+    assert figures["接警事件（件）"] == 5  # the five incidents of R1 and R2 in November
+    pdf = town.get("/api/insights/monthly", month="2026-11", format="pdf")
+    assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    assert town.get("/api/insights/monthly", month="2026-11", township=T2).status_code == 403
+    bad = town.get("/api/insights/monthly", month="2026-13")
+    assert bad.status_code == 422 and bad.json()["message"] == "月份格式应为 YYYY-MM（例如 2026-11），而不是“2026-13”"
+
+
+def test_live_frames_hold_only_the_accounts_township(app: FastAPI) -> None:
+    registry = app.state.ctx.registry
+    town = FrameFilter(scope_of(registry, StaffUser("t", "supervisor", "t", (T1,))), registry)
+    county = FrameFilter(scope_of(registry, StaffUser("c", "supervisor", "c")), registry)
+    mine = [frame("incident", {"event": "opened", "incident": {"resident_id": "R1", "home_id": None}}),
+            frame("detection", {"device_id": "W2", "kind": "sos"}), frame("reading", {"device_id": "W1"}),
+            frame("stats", {"received": 3})]  # fmt: skip
+    theirs = [frame("incident", {"event": "opened", "incident": {"resident_id": None, "home_id": "H2"}}),
+              frame("incident", {"event": "opened", "incident": {"resident_id": "R3", "home_id": None}}),
+              frame("evidence", {"device_id": "S1"}), frame("reading", {"device_id": "W3"}),
+              frame("reading", {"device_id": "unknown"})]  # fmt: skip
+    assert all(town.allows(f) for f in mine) and not any(town.allows(f) for f in theirs)
+    assert all(county.allows(f) for f in mine + theirs)
