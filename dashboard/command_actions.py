@@ -21,7 +21,7 @@ from dashboard.deps import Auth, Commander, Ops, Reporting, Staff
 from dashboard.events_api import villages_of
 from dashboard.i18n_api import user_language
 from dispatch.disaster.assignment import Team
-from dispatch.disaster.evacuation import TransitionError
+from dispatch.disaster.evacuation import STATE_STATUS, TransitionError
 from dispatch.disaster.relief import Warehouse
 from dispatch.disaster.resource_store import ResourceError
 
@@ -31,7 +31,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 class TaskMove(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    state: str = Field(pattern="^(contacted|confirmed_safe|relocated)$")
+    state: str = Field(pattern="^(contacted|confirmed_safe|relocated|unreachable)$")
     note: str = Field("", max_length=500)
 
 
@@ -128,14 +128,15 @@ async def evacuation_list(ops: Ops, _user: Staff, area: str) -> dict[str, Any]:
 
 @router.post("/tasks/{task_id}")
 async def move_task(ops: Ops, user: Staff, task_id: str, body: TaskMove) -> dict[str, Any]:
-    """contacted, confirmed_safe or relocated; relocations count into the village's next report."""
+    """contacted, confirmed_safe, relocated or unreachable; relocations count into the village's next report. Who
+    and when go to the task's history with the note (issue 14: the work list's `/api/evacuation` does the same)."""
     try:
-        task = ops.centre.tasks.move(task_id, body.state, time.time(), body.note or f"by {user.username}")
+        status = STATE_STATUS[body.state]
+        task = ops.centre.set_status(task_id, status, user.username, body.note, time.time())
     except KeyError as exc:
         raise HTTPException(404, f"no task {task_id}") from exc
     except TransitionError as exc:
         raise HTTPException(409, str(exc)) from exc
-    ops.centre.publish("evacuation", ops.centre.evacuation_status(task.village_id) | {"task": asdict(task)})
     return asdict(task)
 
 

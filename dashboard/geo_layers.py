@@ -1,6 +1,7 @@
 """The scenario's own map layers as GeoJSON, for a command room without a tile server (issue 6).
 
-Village areas are the warning circles (as 32-gon polygons). The county boundary is the county's real outline
+Village areas are the polygons the warning drafts propose (dispatch/disaster/village_area.py: nearer to the
+village than to any other, within the radius). The county boundary is the county's real outline
 (devices.boundary, from the npm package in dashboard/node_modules: nothing is fetched) when the villages carry
 official codes; otherwise (villages registered without a code) the padded hull box of the villages. The river is
 drawn through the river gauges from south to north (they stand on its bank): no river data is installed.
@@ -8,7 +9,6 @@ drawn through the river gauges from south to north (they stand on its bank): no 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -16,24 +16,9 @@ from devices.boundary import Boundary, county_boundary
 from devices.divisions import DivisionsMissing
 from devices.records import Village
 from dispatch.disaster.areas import Site
+from dispatch.disaster.village_area import village_area
 
-KM_PER_DEG_LAT = 111.32
-CIRCLE_SIDES = 32
 PAD_DEG = 0.04
-
-
-def circle_ring(lat: float, lon: float, radius_km: float, sides: int = CIRCLE_SIDES) -> list[list[float]]:
-    """A closed GeoJSON ring ([lon, lat] pairs) approximating a circle."""
-    dlat = radius_km / KM_PER_DEG_LAT
-    dlon = dlat / max(math.cos(math.radians(lat)), 1e-6)
-    ring = [
-        [
-            round(lon + dlon * math.cos(2 * math.pi * k / sides), 6),
-            round(lat + dlat * math.sin(2 * math.pi * k / sides), 6),
-        ]
-        for k in range(sides)
-    ]
-    return [*ring, ring[0]]
 
 
 def _feature(geometry: dict[str, Any], **props: Any) -> dict[str, Any]:
@@ -65,7 +50,7 @@ def layers(villages: Iterable[Village], sites: Iterable[Site], radius_km: float)
         box = [[w, s], [e, s], [e, n], [w, n], [w, s]]
         features.append(_feature({"type": "Polygon", "coordinates": [box]}, layer="boundary", name=villages[0].county))
     for v in villages:
-        ring = circle_ring(v.lat, v.lon, radius_km)
+        ring = [[lon, lat] for lat, lon in village_area(v, villages, radius_km).points]  # as drafts propose it
         features.append(
             _feature({"type": "Polygon", "coordinates": [ring]}, layer="area", id=v.village_id, name=v.name)
         )

@@ -53,6 +53,8 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/command/{name}"): PUBLIC,
     ("GET", "/report"): PUBLIC,  # issue 14: the village officers' report form (signs in through /api/login)
     ("GET", "/report/{name}"): PUBLIC,
+    ("GET", "/evacuation"): PUBLIC,  # issue 14: the evacuation work list (signs in through /api/login)
+    ("GET", "/evacuation/{name}"): PUBLIC,
     ("GET", "/devices"): PUBLIC,  # the admin page signs in; its API below is admin-only
     ("GET", "/insights"): PUBLIC,  # the statistics page signs in; its API below is for INSIGHTS
     ("GET", "/api/i18n"): PUBLIC,  # issue 18: the pages' catalogues (the sign-in form is translated too)
@@ -113,6 +115,8 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/api/command/drafts"): Rule(STAFF),  # issue 14: anyone on duty sees what waits for the commander
     ("GET", "/api/command/stations"): Rule(STAFF),  # issue 14: per-station thresholds
     ("POST", "/api/command/tasks/{task_id}"): Rule(STAFF),  # operators make the evacuation calls
+    ("GET", "/api/evacuation"): Rule(STAFF),  # issue 14: the work list, phones masked
+    ("POST", "/api/evacuation/tasks/{task_id}/status"): Rule(STAFF),  # ... worked by whoever makes the calls
     ("GET", "/api/resources"): Rule(STAFF),  # issue 14: teams, warehouses, stock, relief plans
     ("GET", "/api/resources/ledger"): Rule(STAFF),
     ("GET", "/api/resources/assignment"): Rule(STAFF),  # the optimal assignment beside the greedy one
@@ -132,6 +136,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/api/command/events/{event_id}/stabilise"): Rule(COMMAND),  # ... and open the verified stage
     ("PUT", "/api/command/reporters/{username}"): Rule(ADMIN),  # issue 14: the villages of a reporter account
     ("POST", "/api/command/teams"): Rule(COMMAND),
+    ("POST", "/api/evacuation/tasks/{task_id}/reveal"): Rule(COMMAND),  # issue 14: full phone number, audited
     ("POST", "/api/command/assign"): Rule(COMMAND),
     ("POST", "/api/command/warehouses"): Rule(COMMAND),
     ("POST", "/api/command/relief/plan"): Rule(COMMAND),

@@ -238,6 +238,8 @@ async def _demo(settings: Settings, community: Community, options: SimOptions, i
         print(f"hub demo: warning drafts wait for a commander at {url}/command (automatic issue is off)", flush=True)
         print(f"hub demo: escalation policies and texts sent {url}/escalation", flush=True)
         print(f"hub demo: village officers file disaster reports at {url}/report (on a phone too)", flush=True)
+        print(f"hub demo: the evacuation work list of each approved warning at {url}/evacuation (on a phone too)",
+              flush=True)
         thread.start()
 
     try:

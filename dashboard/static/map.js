@@ -140,7 +140,8 @@ function renderState(state) {
     `<li><span class="badge" style="background:${COLOURS[a.level]}">${esc(levelName(a.level))}</span> ${areaName(a.area)}</li>`)
     .join("") : `<li class="hint">${esc(t("map.no_warning"))}</li>`;
   $("evacuation").innerHTML = th("map.area", "map.tasks", "map.open", "map.safe", "map.moved") +
-    byLevel.map((a) => `<tr><td>${areaName(a.area)}</td><td>${a.tasks}</td><td>${a.open + a.contacted}</td>` +
+    byLevel.map((a) => `<tr><td><a href="/evacuation?area=${encodeURIComponent(a.area)}">${areaName(a.area)}</a></td>` +
+      `<td>${a.tasks}</td><td>${a.open + a.contacted + (a.unreachable || 0)}</td>` +
       `<td>${a.confirmed_safe}</td><td>${a.relocated}</td></tr>`).join("");
   const event = state.events[state.events.length - 1];
   $("event").textContent = event || "";
@@ -177,7 +178,7 @@ function villagePopup(v) {
   const rep = r ? t("map.report_line", { stage: word("stage.", r.stage), version: r.version, affected: r.affected_population,
     trapped: r.trapped, missing: r.missing, deaths: r.deaths }) : t("map.no_report");
   const e = v.evacuation;
-  const evac = t("map.evacuation_line", { tasks: e.tasks, open: e.open + e.contacted, safe: e.confirmed_safe, moved: e.relocated });
+  const evac = t("map.evacuation_line", { tasks: e.tasks, open: e.open + e.contacted + (e.unreachable || 0), safe: e.confirmed_safe, moved: e.relocated });
   return `<b translate="no">${esc(v.name)}</b> <span translate="no">(${esc(v.township)})</span><br>` +
     `${esc(t("map.level"))} <b>${esc(levelName(v.level))}</b><br>${esc(rep)}<br>${esc(evac)}`;
 }

@@ -4,8 +4,9 @@ It owns the gauge warning detector, the report book, the active CAP alerts and t
 detector stage feeds it (`dispatch/disaster/feed.py`); its `on_detections` sink turns each area level change into a
 CAP draft (issue 14: `dispatch/disaster/drafts.py`), which a commander approves (with edits) or rejects; only an
 approved draft becomes a CAP Alert, Update or Cancel (sender `SENDER`) in the feed and builds the evacuation list of
-the area (a circle around the village, or the polygon the commander drew). Live frames "warning", "draft", "cap",
-"evacuation" and "report" go to the command pages.
+the people in its area (the village's polygon, dispatch/disaster/village_area.py, or the one the commander drew),
+worked person by person (issue 14: `set_status` keeps who, when and the note, dispatch/disaster/evac_log.py).
+Live frames "warning", "draft", "cap", "evacuation" and "report" go to the command pages.
 Every method runs on the event loop thread (the detector stage and async HTTP handlers), so no locks.
 With a store (`restore`, issue 7) it takes up what an earlier run saved and saves each change as it happens.
 """
@@ -23,7 +24,6 @@ from alerts.detection import Detection
 from alerts.disaster.cap import (
     ActiveAlerts,
     CapWarning,
-    Circle,
     Shape,
     cancel,
     import_level,
@@ -51,10 +51,21 @@ from dispatch.disaster.drafts import (
     IssuePolicy,
     new_draft_id,
 )
-from dispatch.disaster.evacuation import STATES, Resident, TaskBoard, residents_in_area
+from dispatch.disaster.evac_log import EvacuationLog, StatusChange
+from dispatch.disaster.evacuation import (
+    STATES,
+    STATUS_STATES,
+    TRANSITIONS,
+    Resident,
+    Task,
+    TaskBoard,
+    TransitionError,
+    residents_in_area,
+)
 from dispatch.disaster.report_store import ReporterScopes, ReportStore
 from dispatch.disaster.stations import StationStore, StationThresholds
 from dispatch.disaster.store import ISSUED, RECEIVED, CommandStore
+from dispatch.disaster.village_area import village_area
 
 logger = logging.getLogger(__name__)
 SYNC_S = 1.0  # issue 14: with workers sharing PostgreSQL, each takes up the others' CAP messages this often at most
@@ -131,6 +142,7 @@ class CommandCentre:
         self.stations: dict[str, StationThresholds] = {}  # issue 14: each station's own thresholds
         self.station_store: StationStore | None = None
         self.reporters = ReporterScopes(StateDB(Path(":memory:")))  # issue 14: in the state database after `restore`
+        self.evac_log = EvacuationLog(StateDB(Path(":memory:")))  # issue 14: who did what, kept after `restore`
         self._stations_version: tuple[int, float] = (0, 0.0)
 
     def add_site(self, site: Site) -> None:
@@ -164,9 +176,10 @@ class CommandCentre:
         return True
 
     def area_shape(self, area: str) -> Shape | None:
-        """The area to notify: a circle around the village."""
+        """The area a rule proposes (issue 14): the village's own polygon, the land nearer to it than to any other
+        village out to `radius_km` (dispatch/disaster/village_area.py); the commander may redraw it."""
         v = self.villages.get(area)
-        return Circle(v.lat, v.lon, self.radius_km) if v else None
+        return village_area(v, list(self.villages.values()), self.radius_km) if v else None
 
     def on_detections(self, detections: list[Detection]) -> None:
         """Sink for the detector stage: level changes and overdue reports (others only mark vitals)."""
@@ -319,7 +332,7 @@ class CommandCentre:
         if w.msg_type == "Cancel":
             self._issued.pop(area, None)
         elif w.shapes:
-            self._evacuate(area, w.level, w, w.shapes[0], now)
+            self._evacuate(area, w.level, w, now)
         self.publish("draft", {"draft_id": draft.draft_id, "area": area, "status": APPROVED, "by": actor,
                                "identifier": w.identifier})  # fmt: skip
         done = replace(draft, status=APPROVED, decided_by=actor, decided_at=now, identifier=w.identifier,
@@ -351,8 +364,9 @@ class CommandCentre:
         self.publish("cap", {"area": area, "identifier": w.identifier, "msg_type": w.msg_type,
                              "level": int(w.level), "colour": w.level.colour, "sent": w.sent})  # fmt: skip
 
-    def _evacuate(self, area: str, level: WarningLevel, w: CapWarning, shape: Shape, ts: float) -> None:
-        entries = residents_in_area(self.evacuees(), shape, ts)
+    def _evacuate(self, area: str, level: WarningLevel, w: CapWarning, ts: float) -> None:
+        """The people of the warning's area (issue 14: its shapes as approved, the commander's polygon if drawn)."""
+        entries = residents_in_area(self.evacuees(), w.shapes, ts)
         tasks = self.tasks.create(w.source_key, entries, level, ts)
         self.publish("evacuation", self.evacuation_status(area) | {"created": len(tasks)})
 
@@ -364,6 +378,24 @@ class CommandCentre:
             out.append(Resident(r.resident_id, r.village_id, r.home_lat, r.home_lon, r.lives_alone,
                                 r.limited_mobility, sick, gps))  # fmt: skip
         return out
+
+    def set_status(self, task_id: str, status: str, actor: str, note: str, ts: float) -> Task:
+        """Issue 14: a person marks a task contacted / safe / moved / unreachable; who, when and the note go to the
+        task's history first. KeyError for no such task, ValueError for an unknown status, TransitionError."""
+        self.sync(force=True)  # another worker may have moved it
+        task = self.tasks.tasks[task_id]
+        to = STATUS_STATES[status]
+        if to not in TRANSITIONS.get(task.state, set()):
+            raise TransitionError(task, to)
+        self.evac_log.record(StatusChange(task_id, ts, status, actor, note))
+        task = self.tasks.move(task_id, to, ts, note)
+        self.publish("evacuation", self.evacuation_status(task.village_id) | {"task": task.task_id,
+                                                                             "status": status, "by": actor})
+        return task
+
+    def warning_in_force(self, area: str) -> CapWarning | None:
+        """The newest CAP message issued for the area (its level is the warning's, whatever the gauges say now)."""
+        return self._issued.get(area)
 
     def warning_key(self, area: str) -> str | None:
         """The id of the area's warning in force (its first CAP message), if any."""
@@ -496,6 +528,7 @@ class CommandCentre:
         self.report_store.load_into(self.book)  # issue 14: events and every report version, kept
         self._report_seq = self.report_store.max_seq()
         self.reporters = ReporterScopes(store.db)
+        self.evac_log = EvacuationLog(store.db)
         self.station_store = StationStore(store.db)
         self.reload_stations()  # before the gauges' state: their trackers take up their own station's ladders
         for area, drafted in self.drafts.area_levels().items():  # the detector's level when it last drafted

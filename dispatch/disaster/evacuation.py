@@ -16,13 +16,30 @@ from alerts.disaster.cap import Circle, Polygon, Shape
 from alerts.disaster.warnings import WarningLevel
 
 GPS_FIX_MAX_AGE_S = 3600.0
-STATES = ("open", "contacted", "confirmed_safe", "relocated")
+STATES = ("open", "contacted", "confirmed_safe", "relocated", "unreachable")
 TRANSITIONS = {
-    "open": {"contacted", "confirmed_safe", "relocated"},
-    "contacted": {"confirmed_safe", "relocated"},
+    "open": {"contacted", "confirmed_safe", "relocated", "unreachable"},
+    "contacted": {"confirmed_safe", "relocated", "unreachable"},
+    "unreachable": {"contacted", "confirmed_safe", "relocated", "unreachable"},  # tried again, later reached
     "confirmed_safe": {"relocated"},  # safe at home first, moved later when the warning rises
     "relocated": set(),
 }
+# issue 14: the words of the work list (联系上 / 已确认安全 / 已转移 / 联系不上) and the task states they set
+STATUS_STATES = {"contacted": "contacted", "safe": "confirmed_safe", "moved": "relocated", "unreachable": "unreachable"}
+STATE_STATUS = {"open": "open"} | {v: k for k, v in STATUS_STATES.items()}
+# needs read from the registry's conditions text (what the simulated community and the CSV import write)
+NEED_WORDS = {
+    "dementia": ("认知障碍", "痴呆", "阿尔茨海默", "dementia", "alzheimer"),
+    "oxygen": ("吸氧", "氧气", "慢阻肺", "copd", "oxygen"),
+}
+
+
+def needs_of(lives_alone: bool, limited_mobility: bool, conditions: str) -> list[str]:
+    """What the team must bring or know: lives_alone, wheelchair (limited mobility), dementia, oxygen."""
+    text = conditions.lower()
+    out = ["lives_alone"] if lives_alone else []
+    out += ["wheelchair"] if limited_mobility else []
+    return out + [need for need, words in NEED_WORDS.items() if any(w in text for w in words)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,20 +71,24 @@ def _anchor(area: Shape) -> tuple[float, float]:
     return (area.lat, area.lon) if isinstance(area, Circle) else area.points[0]
 
 
-def residents_in_area(residents: list[Resident], area: Shape, now: float) -> list[ListEntry]:
-    """Residents inside the area, prioritised (see the module docstring)."""
+def residents_in_area(residents: list[Resident], area: Shape | tuple[Shape, ...], now: float) -> list[ListEntry]:
+    """Residents inside the area (one shape, or the union of a warning's shapes: its polygons as drawn),
+    prioritised (see the module docstring)."""
+    shapes = area if isinstance(area, tuple) else (area,)
+    if not shapes:
+        return []
     entries = []
     for r in residents:
         fix = r.gps if r.gps and now - r.gps[2] <= GPS_FIX_MAX_AGE_S else None
-        at_home = area.contains(r.home_lat, r.home_lon)
-        by_gps = fix is not None and area.contains(fix[0], fix[1])
+        at_home = any(s.contains(r.home_lat, r.home_lon) for s in shapes)
+        by_gps = fix is not None and any(s.contains(fix[0], fix[1]) for s in shapes)
         if not (at_home or by_gps):
             continue
         where = "home+gps" if at_home and by_gps else ("gps" if by_gps else "home")
         lat, lon = (fix[0], fix[1]) if fix else (r.home_lat, r.home_lon)
         flags = int(r.lives_alone) + int(r.limited_mobility) + int(r.abnormal_vitals)
         entries.append(ListEntry(r, where, lat, lon, flags))
-    alat, alon = _anchor(area)
+    alat, alon = _anchor(shapes[0])
 
     def key(e: ListEntry) -> tuple[float, ...]:
         r = e.resident

@@ -300,6 +300,21 @@ def test_a_pending_draft_survives_kill_9_and_its_approval_is_updated_later(hub_f
         assert _feed_entries(hub) == []
         first = hub.post(f"/api/command/drafts/{draft['draft_id']}/approve")["identifier"]
         assert _feed_entries(hub) == [first]
+        # issue 14, item 5: the evacuation list is worked, then the hub is killed again: statuses and history stay
+        (area,) = hub.get("/api/evacuation")["areas"]
+        a, b = (p["task_id"] for p in area["people"][:2])
+        hub.post(f"/api/evacuation/tasks/{a}/status", {"status": "contacted", "note": "在家，等车"})
+        hub.post(f"/api/evacuation/tasks/{a}/status", {"status": "moved"})
+        hub.post(f"/api/evacuation/tasks/{b}/status", {"status": "unreachable"})
+        hub.kill()
+        hub.start()
+        (area,) = hub.get("/api/evacuation")["areas"]
+        worked = {p["task_id"]: p for p in area["people"]}
+        assert [(c["status"], c["by"], c["note"]) for c in worked[a]["history"]] == [
+            ("contacted", "tester", "在家，等车"), ("moved", "tester", "")]
+        assert worked[a]["status"] == "moved" and worked[b]["status"] == "unreachable"
+        assert area["counts"]["moved"] == 1 and area["counts"]["unreachable"] == 1
+        assert _feed_entries(hub) == [first]
         for _ in range(3):
             gauge(32.6)  # the river stays up: nothing new
         hub.wait_stored(3, timeout_s=15)

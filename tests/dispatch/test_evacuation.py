@@ -6,7 +6,9 @@ import pytest
 
 from alerts.disaster.cap import Circle, Polygon
 from alerts.disaster.warnings import WarningLevel
-from dispatch.disaster.evacuation import Resident, TaskBoard, TransitionError, residents_in_area
+from devices.records import Village
+from dispatch.disaster.evacuation import Resident, TaskBoard, TransitionError, needs_of, residents_in_area
+from dispatch.disaster.village_area import village_area
 
 NOW = 1_783_000_000.0
 AREA = Polygon.of([(30.00, 120.00), (30.00, 120.10), (30.10, 120.10), (30.10, 120.00)])
@@ -64,3 +66,24 @@ def test_tasks_states_and_relocated_counts() -> None:
     assert board.relocated_by_village() == {"v1": 2, "v2": 2}
     assert sorted(board.confirmed_safe("w1")) == ["r-alone", "r-alone-mobility", "r-mobility", "r-vitals"]
     assert [t.resident_id for t in board.outstanding("w1")] == ["r-visiting", "r-plain", "r-away"]
+
+
+def test_a_villages_proposed_area_is_its_own_polygon_not_a_circle() -> None:
+    """Issue 14: two villages 3 km apart get polygons that meet half-way and do not overlap (no one is on two
+    lists); away from the neighbour the area reaches the full radius."""
+    a = Village("VA", "A", "t", "c", 28.0, 113.0)
+    b = Village("VB", "B", "t", "c", 28.0 + 3 / 110.574, 113.0)  # 3 km north
+    pa, pb = village_area(a, [a, b], 2.0), village_area(b, [a, b], 2.0)
+    km = 1 / 110.574
+    assert pa.contains(28.0 + 1.4 * km, 113.0) and not pb.contains(28.0 + 1.4 * km, 113.0)
+    assert pb.contains(28.0 + 1.6 * km, 113.0) and not pa.contains(28.0 + 1.6 * km, 113.0)
+    assert pa.contains(28.0 - 1.9 * km, 113.0) and not pa.contains(28.0 - 2.1 * km, 113.0)  # the radius southward
+    ids = lambda area: {e.resident.resident_id for e in residents_in_area(COMMUNITY, area, NOW)}  # noqa: E731
+    far = Circle(30.30, 120.30, 0.5)  # where r-stale-fix lives (outside AREA)
+    assert ids((AREA, far)) == ids(AREA) | ids(far) and "r-stale-fix" in ids((AREA, far))  # a warning's shapes
+
+
+def test_needs_read_from_the_registry() -> None:
+    assert needs_of(True, True, "轻度认知障碍、慢阻肺") == ["lives_alone", "wheelchair", "dementia", "oxygen"]
+    assert needs_of(False, False, "高血压、糖尿病") == []
+    assert needs_of(False, False, "Home oxygen; Alzheimer") == ["dementia", "oxygen"]

@@ -57,7 +57,8 @@ def test_the_table_names_no_route_that_does_not_exist(client: StaffClient) -> No
     hidden = {("WS", "/ws"), ("GET", "/"), ("GET", "/live"), ("GET", "/console"), ("GET", "/map"),
               ("GET", "/map/{name}"), ("GET", "/command"), ("GET", "/command/{name}"), ("GET", "/metrics"),
               ("GET", "/devices"), ("GET", "/escalation"), ("GET", "/insights"), ("GET", "/report"),
-              ("GET", "/report/{name}"), ("GET", "/resources")}  # fmt: skip
+              ("GET", "/report/{name}"), ("GET", "/resources"), ("GET", "/evacuation"),
+              ("GET", "/evacuation/{name}")}  # fmt: skip
     assert set(POLICY) - spec - hidden == set()
 
 
