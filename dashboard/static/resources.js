@@ -2,6 +2,8 @@
 // greedy one and confirm it, follow each team (en route / on scene / done), sign stock in, plan relief by the linear
 // program, approve it (stock falls in the ledger), confirm receipt at the village.
 // Loaded after common.js ($, api, signIn, live, t, word, fmtTime). Commanders act; other staff see and relay.
+// Every string from the catalogue (issue 18); data (names of teams, warehouses, villages and people, ids, times) is
+// marked translate="no" and set beside the catalogue's words, never spliced into them.
 "use strict";
 const page = { data: null, commander: false, proposal: null };
 
@@ -22,12 +24,23 @@ const unitOf = (item) => {
   return found ? word("resources.unit.", found.unit) : "";
 };
 const qty = (n) => Number(n).toLocaleString("zh-CN", { maximumFractionDigits: 1 });
-const villageName = (id) => {
+const villageName = (id) => {  // data: show it with place(id)
   const found = (page.data?.incidents || []).find((i) => i.incident_id === id);
   return found && found.name ? `${found.name}（${id}）` : id;
 };
+const place = (id) => datum(villageName(id));
 const whName = (id) => (page.data?.warehouses.find((w) => w.warehouse_id === id) || {}).name || id;
 const soon = (day) => Boolean(day) && new Date(`${day}T00:00:00+08:00`).getTime() - Date.now() < 30 * 86400 * 1000;  // expires within 30 days
+// Data in a node of its own, marked as not to be translated.
+const datum = (text, attrs = {}) => el("span", { ...attrs, translate: "no" }, text);
+const when = (ts) => datum(fmtTime(ts, false));
+// Who recorded a change: a person's name is data; `hub demo` seeds the demo's teams and stock, a word of the catalogue.
+const DEMO_ACTOR = "hub demo";
+const actor = (name) => (name === DEMO_ACTOR ? el("span", {}, t("resources.actor.demo")) : datum(name));
+// "label: a, b, c" with each value in a node of its own; the separator is the language's.
+const listed = (values) => values.flatMap((v, i) => (i ? [t("error.list_separator"), v] : [v]));
+// A quantity and its unit: the number, then the unit's word.
+const amount = (n, item) => [datum(qty(n)), " ", el("span", {}, unitOf(item))];
 const head = (...keys) => el("tr", {}, keys.map((k) => el("th", {}, k ? t(k) : "")));
 
 async function act(fn) {
@@ -37,10 +50,10 @@ async function act(fn) {
 
 function renderTeams(teams) {
   const rows = teams.map((tm) => el("tr", { "data-team": tm.team_id },
-    el("td", {}, tm.name), el("td", {}, tm.capabilities.map((c) => word("resources.cap.", c)).join("、")),
+    el("td", { translate: "no" }, tm.name), el("td", {}, listed(tm.capabilities.map((c) => el("span", {}, word("resources.cap.", c))))),
     el("td", { class: `status status-${tm.status}` }, word("resources.status.", tm.status)),
-    el("td", {}, tm.incident ? villageName(tm.incident) : "—"),
-    el("td", { class: "hint" }, `${tm.updated_by} ${fmtTime(tm.updated_at, false)}`),
+    el("td", {}, tm.incident ? place(tm.incident) : "—"),
+    el("td", { class: "hint" }, actor(tm.updated_by), " ", when(tm.updated_at)),
     el("td", {}, tm.next.filter((s) => s !== "en_route").map((s) => el("button", { type: "button", "data-move": s,
       onclick: () => act(() => api("POST", `/api/resources/teams/${encodeURIComponent(tm.team_id)}/status`, { status: s })) },
     word("resources.move.", s))))));
@@ -49,10 +62,10 @@ function renderTeams(teams) {
 }
 
 function planColumn(key, plan, confirmable) {
-  const list = el("ol", {}, plan.pairs.map((p) => el("li", {}, `${p.team} → ${villageName(p.incident)}`)));
+  const list = el("ol", {}, plan.pairs.map((p) => el("li", {}, datum(p.team), " → ", place(p.incident))));
   if (!plan.pairs.length) list.append(el("li", { class: "hint" }, t("resources.assign.none")));
   const waiting = plan.unassigned.length ? el("p", { class: "hint" },
-    t("resources.assign.waiting", { areas: plan.unassigned.map(villageName).join("、") })) : null;
+    el("span", {}, t("resources.assign.waiting")), " ", listed(plan.unassigned.map(place))) : null;
   const confirm = confirmable && plan.pairs.length ? el("button", { type: "button", id: "confirm-assign", class: "command-only",
     onclick: () => act(async () => {
       await api("POST", "/api/resources/assignment", { pairs: plan.pairs.map((p) => [p.team_id, p.incident]) });
@@ -69,16 +82,16 @@ async function propose() {
 
 function renderWarehouses(warehouses, items) {
   $("warehouses").replaceChildren(...warehouses.map((w) => el("div", { "data-warehouse": w.warehouse_id },
-    el("h3", {}, w.name), el("table", {}, head("resources.item", "resources.stock", "resources.unit", "resources.expires"),
+    el("h3", { translate: "no" }, w.name), el("table", {}, head("resources.item", "resources.stock", "resources.unit", "resources.expires"),
       items.map((i) => {
         const have = w.stock[i.item] || 0;
         return el("tr", { "data-item": i.item }, el("td", {}, itemName(i.item)),
           el("td", { class: `num stock${have <= 0 ? " low" : ""}` }, qty(have)),
-          el("td", {}, word("resources.unit.", i.unit)), el("td", { class: soon(w.expires[i.item]) ? "low" : "hint" }, w.expires[i.item] || ""));
+          el("td", {}, word("resources.unit.", i.unit)), el("td", { class: soon(w.expires[i.item]) ? "low" : "hint", translate: "no" }, w.expires[i.item] || ""));
       })))));
   const keepWh = $("receipt-wh").value, keepItem = $("receipt-item").value;
-  $("receipt-wh").replaceChildren(...warehouses.map((w) => el("option", { value: w.warehouse_id }, w.name)));
-  $("receipt-item").replaceChildren(...items.map((i) => el("option", { value: i.item }, `${itemName(i.item)}（${word("resources.unit.", i.unit)}）`)));
+  $("receipt-wh").replaceChildren(...warehouses.map((w) => el("option", { value: w.warehouse_id, translate: "no" }, w.name)));
+  $("receipt-item").replaceChildren(...items.map((i) => el("option", { value: i.item }, t("resources.item_unit", { item: itemName(i.item), unit: word("resources.unit.", i.unit) }))));
   if (keepWh) $("receipt-wh").value = keepWh;
   if (keepItem) $("receipt-item").value = keepItem;
 }
@@ -87,20 +100,22 @@ function renderPlans(plans) {
   if (!plans.length) { $("plans").replaceChildren(el("p", { class: "hint" }, t("resources.relief.none"))); return; }
   $("plans").replaceChildren(...plans.slice(0, 3).map((p) => {
     const villages = [...new Set(p.shipments.map((s) => s.village_id))];
-    const who = p.status === "approved" ? t("resources.relief.approved_by", { who: p.approved_by, when: fmtTime(p.approved_at, false) })
-      : t("resources.relief.drafted_by", { who: p.created_by, when: fmtTime(p.created_at, false) });
+    const who = p.status === "approved"
+      ? [el("span", {}, t("resources.relief.approved_by")), " ", actor(p.approved_by), " ", when(p.approved_at)]
+      : [el("span", {}, t("resources.relief.drafted_by")), " ", actor(p.created_by), " ", when(p.created_at)];
     const fill = Object.entries(p.fill).filter(([, f]) => f < 0.999).map(([i, f]) => `${itemName(i)} ${Math.round(f * 100)}%`);
     return el("div", { class: `plan plan-${p.status}`, "data-plan": p.plan_id },
-      el("h3", {}, `${p.plan_id} · ${word("resources.relief.status.", p.status)}`), el("p", { class: "hint" }, who),
+      el("h3", {}, datum(p.plan_id), " · ", el("span", {}, word("resources.relief.status.", p.status))), el("p", { class: "hint" }, who),
       fill.length ? el("p", { class: "low" }, t("resources.relief.short", { items: fill.join("、") })) : null,
       el("table", {}, head("resources.relief.from", "resources.relief.to", "resources.item", "resources.quantity", "resources.relief.km"),
-        p.shipments.map((s) => el("tr", {}, el("td", {}, whName(s.warehouse_id)), el("td", {}, villageName(s.village_id)),
-          el("td", {}, itemName(s.item)), el("td", { class: "num" }, `${qty(s.quantity)} ${unitOf(s.item)}`),
+        p.shipments.map((s) => el("tr", {}, el("td", { translate: "no" }, whName(s.warehouse_id)), el("td", {}, place(s.village_id)),
+          el("td", {}, itemName(s.item)), el("td", { class: "num" }, amount(s.quantity, s.item)),
           el("td", { class: "num" }, s.distance_km.toFixed(1))))),
       p.status === "draft" ? el("button", { type: "button", class: "approve command-only",
         onclick: () => act(() => api("POST", `/api/resources/relief/${p.plan_id}/approve`)) }, t("resources.relief.approve")) : null,
-      p.status === "approved" ? el("ul", {}, villages.map((v) => el("li", { "data-village": v }, villageName(v), " ",
-        p.receipts[v] ? el("span", { class: "in" }, t("resources.relief.received", { who: p.receipts[v].by, when: fmtTime(p.receipts[v].at, false) }))
+      p.status === "approved" ? el("ul", {}, villages.map((v) => el("li", { "data-village": v }, place(v), " ",
+        p.receipts[v] ? el("span", { class: "in" }, el("span", {}, t("resources.relief.received")), " ", actor(p.receipts[v].by), " ",
+          when(p.receipts[v].at))
           : el("button", { type: "button", class: "receive",
             onclick: () => act(() => api("POST", `/api/resources/relief/${p.plan_id}/receipts/${encodeURIComponent(v)}`)) },
           t("resources.relief.confirm_receipt"))))) : null);
@@ -110,10 +125,10 @@ function renderPlans(plans) {
 function renderLedger(lines) {
   $("ledger").replaceChildren(head("resources.ledger.time", "resources.ledger.warehouse", "resources.item",
     "resources.quantity", "resources.ledger.kind", "resources.expires", "resources.ledger.by", "resources.ledger.ref"),
-  ...lines.map((e) => el("tr", { class: `entry-${e.kind}` }, el("td", {}, fmtTime(e.ts, false)), el("td", {}, whName(e.warehouse_id)),
+  ...lines.map((e) => el("tr", { class: `entry-${e.kind}` }, el("td", {}, when(e.ts)), el("td", { translate: "no" }, whName(e.warehouse_id)),
     el("td", {}, itemName(e.item)), el("td", { class: `num ${e.quantity < 0 ? "out" : "in"}` }, `${e.quantity > 0 ? "+" : ""}${qty(e.quantity)}`),
-    el("td", {}, word("resources.ledger.", e.kind)), el("td", {}, e.expires), el("td", {}, e.actor),
-    el("td", { class: "hint" }, e.ref ? `${e.ref} → ${villageName(e.note)}` : word("resources.note.", e.note)))));
+    el("td", {}, word("resources.ledger.", e.kind)), el("td", { translate: "no" }, e.expires), el("td", {}, actor(e.actor)),
+    el("td", { class: "hint" }, e.ref ? [datum(e.ref), " → ", place(e.note)] : word("resources.note.", e.note)))));
 }
 
 async function load() {

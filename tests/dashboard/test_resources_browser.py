@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from page_text import SKIP, VISIBLE_TEXT, foreign
 from playwright.sync_api import ConsoleMessage, expect, sync_playwright
 from security.live_server import served
 from test_resources_api import client, resources_hub, storm
@@ -73,6 +74,9 @@ def test_a_commander_sends_a_team_and_approves_relief_on_the_page(hub: Hub) -> N
         plan.locator("button.approve").click()
         expect(page.locator(".plan-approved")).to_have_count(1, timeout=10_000)
         expect(tents).to_have_text("290")  # 40 relocated: ten tents, from the nearest store
+        shown: list[str] = page.evaluate(VISIBLE_TEXT, SKIP)
+        bad = foreign(shown, "zh-CN")
+        assert bad == [], f"the resources page in zh-CN: texts not from its catalogue: {bad}"  # issue 18
         expect(page.locator("#ledger tr.entry-issue").first).to_contain_text("出库")
         page.locator(f".plan-approved li[data-village='{village}'] button.receive").click()
         expect(page.locator(f".plan-approved li[data-village='{village}']")).to_contain_text("已签收", timeout=10_000)
