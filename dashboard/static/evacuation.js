@@ -7,6 +7,17 @@
 
 const E = { data: null, me: null, busy: false, notes: {}, keep: "hub_evacuation_queue" };
 const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+// Issue 18: data (names, villages, times, actors, notes) in its own element marked translate="no", each catalogue word
+// in its own element, so every text node the page shows is one catalogue text or data.
+const data = (s) => `<span translate="no">${esc(s)}</span>`;
+const says = (key, params) => `<span>${esc(t(key, params))}</span>`;
+// A catalogue template whose {params} are given as HTML (elements of their own): its literal text is escaped.
+function tHtml(key, html) {
+  return t(key).split(/(\{\w+\})/).map((part) => {
+    const name = part.match(/^\{(\w+)\}$/);
+    return name && name[1] in html ? html[name[1]] : esc(part);
+  }).join("");
+}
 const STATUSES = ["contacted", "safe", "moved", "unreachable"];
 const DONE = new Set(["safe", "moved"]);
 const AREA = new URLSearchParams(location.search).get("area");  // from the map's evacuation table: one area
@@ -67,9 +78,9 @@ function render() {
   $("none").hidden = areas.length > 0;
   $("areas").innerHTML = areas.map((a) => {
     const pct = a.total ? Math.round((100 * a.done) / a.total) : 0;
-    const counts = ["open", ...STATUSES].map((s) => `${esc(t(`evac.status.${s}`))} ${a.counts[s]}`).join(" · ");
-    return `<div class="area ${esc(a.colour)}" data-area="${esc(a.area)}"><h2>${esc(a.name)} · ` +
-      `${esc(word("evac.level.", a.colour))} · <span class="done">${esc(t("evac.progress", { done: a.done, total: a.total }))}</span></h2>` +
+    const counts = ["open", ...STATUSES].map((s) => `<span class="count">${says(`evac.status.${s}`)} ${Number(a.counts[s])}</span>`).join(" · ");
+    return `<div class="area ${esc(a.colour)}" data-area="${esc(a.area)}"><h2>${data(a.name)} · ` +
+      `<span>${esc(word("evac.level.", a.colour))}</span> · <span class="done">${esc(t("evac.progress", { done: a.done, total: a.total }))}</span></h2>` +
       `<progress max="100" value="${pct}"></progress><div class="counts">${counts}</div></div>`;
   }).join("");
   const openOnly = $("open-only").checked;
@@ -85,18 +96,18 @@ function card(p) {
       ` <span class="hint" translate="no">${p.position.lat.toFixed(5)}, ${p.position.lon.toFixed(5)}</span>`
     : `<span class="hint">${esc(t("evac.no_position"))}</span>`;
   const canReveal = ["commander", "admin"].includes(E.me.role) && p.phone;
-  const phone = p.phone ? `${esc(t("evac.phone"))} <span data-phone translate="no">${esc(p.phone)}</span>` +
+  const phone = p.phone ? `${says("evac.phone")} <span data-phone translate="no">${esc(p.phone)}</span>` +
     (canReveal ? ` <button type="button" class="reveal" data-reveal="${esc(p.task_id)}">${esc(t("evac.reveal"))}</button>` : "") : "";
   const buttons = STATUSES.map((s) => `<button type="button" data-task="${esc(p.task_id)}" data-status="${s}"` +
     `${p.allowed.includes(s) ? "" : " disabled"}>${esc(t(`evac.do.${s}`))}</button>`).join("");
-  const history = p.history.slice().reverse().map((c) => `<li>${esc(fmtTime(c.ts, false))} ${esc(c.by)} · ` +
-    `${esc(t(`evac.status.${c.status}`))}${c.note ? ` · ${esc(c.note)}` : ""}</li>`).join("");
+  const history = p.history.slice().reverse().map((c) => `<li>${data(fmtTime(c.ts, false))} ${data(c.by)} · ` +
+    `${says(`evac.status.${c.status}`)}${c.note ? ` · ${data(c.note)}` : ""}</li>`).join("");
   return `<li class="person${DONE.has(p.status) ? " done" : ""}" data-person="${esc(p.task_id)}">` +
     `<h3><span translate="no">${esc(p.name)}</span> <span class="status ${esc(p.status)}" data-state>${esc(t(`evac.status.${p.status}`))}</span>` +
-    ` <small class="hint">${esc(p.village)} · ${esc(t(`evac.kind.${p.kind}`))}</small></h3>` +
+    ` <small class="hint">${data(p.village)} · ${says(`evac.kind.${p.kind}`)}</small></h3>` +
     `<div class="badges">${needs}</div>` +
-    `<p class="line">${esc(t("evac.address"))} ${esc(p.address)}</p><p class="line">${phone}</p><p class="line">${where}</p>` +
-    (last ? `<p class="line hint" data-last>${esc(t("evac.last", { by: last.by, time: fmtTime(last.ts, false), status: t(`evac.status.${last.status}`) }))}</p>` : "") +
+    `<p class="line">${says("evac.address")} ${data(p.address)}</p><p class="line">${phone}</p><p class="line">${where}</p>` +
+    (last ? `<p class="line hint" data-last>${tHtml("evac.last", { by: data(last.by), time: data(fmtTime(last.ts, false)), status: says(`evac.status.${last.status}`) })}</p>` : "") +
     `<input class="note" maxlength="500" data-note="${esc(p.task_id)}" placeholder="${esc(t("evac.note"))}" value="${esc(E.notes[p.task_id] || "")}">` +
     `<div class="buttons">${buttons}</div>` + (history ? `<ol class="history">${history}</ol>` : "") + "</li>";
 }

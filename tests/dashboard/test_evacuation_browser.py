@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 from argon2 import PasswordHasher
+from page_text import SKIP, VISIBLE_TEXT, foreign
 from playwright.sync_api import ConsoleMessage, expect, sync_playwright
 
 from dashboard.app import create_app
@@ -104,6 +105,9 @@ def test_a_commander_works_two_people_on_a_phone(hub: Hub, base_url: str) -> Non
         expect(b.locator("[data-state]")).to_have_text("联系不上")
         expect(page.locator(".area .done")).to_have_text(f"已完成 1/{total} 人")
         expect(page.locator(".area .counts")).to_contain_text("联系不上 1")
+        shown: list[str] = page.evaluate(VISIBLE_TEXT, SKIP)
+        bad = foreign(shown, "zh-CN")
+        assert bad == [], f"the evacuation list in zh-CN: texts not from its catalogue: {bad}"  # issue 18
         third = cards.nth(2)
         task_c = third.get_attribute("data-person")
         page.context.set_offline(True)  # no signal up the valley: the status is kept on the phone
