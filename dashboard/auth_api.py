@@ -46,7 +46,7 @@ class LoginIn(BaseModel):
 
 
 class UserIn(LoginIn):
-    role: str = Field(pattern="^(operator|supervisor|commander|admin|bureau)$")
+    role: str = Field(pattern="^(operator|supervisor|commander|admin|bureau|reporter)$")  # issue 14: officers too
     display_name: str = Field("", max_length=200)
     townships: list[str] = Field(default_factory=list, max_length=200,
                                  description="township codes or names the account is limited to (none: the county)")
