@@ -79,6 +79,7 @@ def test_an_officer_files_the_initial_then_the_verified_report_on_a_phone(hub: H
         page.fill("#login-pass", "li-password-1")
         page.click("#login button[type=submit]")
         expect(page.locator("#village option")).to_have_count(1)  # only the village granted to the account
+        expect(page.locator("#login")).to_be_hidden()  # the sign-in form goes once signed in
         assert page.locator("#village").input_value() == "V02"
         expect(page.locator("#stages [data-stage=initial]")).to_have_attribute("aria-pressed", "true")
         expect(page.locator("#stages [data-stage=verified]")).to_be_disabled()  # not stable yet
