@@ -2,8 +2,8 @@
 
 Usage (after scripts/setup): .venv/bin/python scripts/screenshots.py [--out docs/screenshots]
 Starts the demo on free ports, waits for the first staged fall to reach the operator console and for the storm's
-first warning draft (a commander approves it on /command), saves console.png, command.png and map.png, and stops
-the demo.
+first warning draft (a commander approves it on /command and declares the storm), saves console.png, command.png,
+evacuation.png, report.png (a phone) and map.png, and stops the demo.
 """
 
 from __future__ import annotations
@@ -61,6 +61,23 @@ def command(page: Page, url: str, out: Path) -> None:
     page.screenshot(path=str(out / "command.png"), full_page=True)
     draft.locator("button.approve").click()
     page.wait_for_timeout(2000)
+    # the villages' reports named the storm: the commander declares it, so officers can report on it
+    page.evaluate("() => api('POST', '/api/command/events', {event_id: 'storm-valley-1', hazard: 'flood'})")
+    page.goto(f"{url}/evacuation")
+    page.locator("#people li").first.wait_for(timeout=60_000)
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(out / "evacuation.png"))
+
+
+def report_form(page: Page, url: str, out: Path) -> None:
+    """A village officer's report form on a phone, signed in as the demo reporter."""
+    page.goto(f"{url}/report")
+    page.fill("#login-user", "reporter")
+    page.fill("#login-pass", "reporter-demo")
+    page.click("#login button[type=submit]")
+    page.locator("#event option").first.wait_for(state="attached", timeout=30_000)
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(out / "report.png"), full_page=True)
 
 
 def command_map(page: Page, url: str, out: Path) -> None:
@@ -87,12 +104,13 @@ def main() -> int:
                 page = browser.new_page(viewport={"width": 1600, "height": 1000})
                 console(page, url, args.out)
                 command(browser.new_page(viewport={"width": 1400, "height": 1000}), url, args.out)
+                report_form(browser.new_page(viewport={"width": 390, "height": 844}), url, args.out)
                 command_map(page, url, args.out)
                 browser.close()
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.communicate(timeout=30)
-    print(f"saved console.png, command.png and map.png in {args.out}")
+    print(f"saved console.png, command.png, evacuation.png, report.png and map.png in {args.out}")
     return 0
 
 
