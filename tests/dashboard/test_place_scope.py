@@ -110,3 +110,39 @@ def test_live_frames_hold_only_the_accounts_township(app: FastAPI) -> None:
               frame("reading", {"device_id": "unknown"})]  # fmt: skip
     assert all(town.allows(f) for f in mine) and not any(town.allows(f) for f in theirs)
     assert all(county.allows(f) for f in mine + theirs)
+
+
+def test_registry_lists_exports_and_fhir_hold_only_the_accounts_township(app: FastAPI, town: ApiClient) -> None:
+    assert {r["resident_id"] for r in town.get("/api/residents").json()} == {"R1", "R2"}
+    assert {h["home_id"] for h in town.get("/api/homes").json()} == {"H1"}
+    assert {d["device_id"] for d in town.get("/api/devices").json()} == {"W1", "W2"}
+    county = signed_in(app, "county1")
+    assert {r["resident_id"] for r in county.get("/api/residents").json()} == {"R1", "R2", "R3"}
+    assert {d["device_id"] for d in county.get("/api/devices").json()} == {"W1", "W2", "W3", "S1"}
+    span = {"start": 0, "end": 1}
+    assert town.get("/api/export", resident_id="R1", **span).status_code == 200
+    assert town.get("/api/export", device_id="W2", **span).status_code == 200
+    for other in ({"resident_id": "R3"}, {"device_id": "W3"}, {"device_id": "S1"}):  # another township's: 404
+        assert town.get("/api/export", **other, **span).status_code == 404
+        assert county.get("/api/export", **other, **span).status_code == 200
+    assert town.get("/fhir/Observation", subject="Patient/R1").status_code == 200
+    assert town.get("/fhir/Observation", subject="Patient/R3").status_code == 404
+    assert county.get("/fhir/Observation", subject="Patient/R3").status_code == 200
+
+
+def test_contacts_and_caring_calls_hold_only_the_accounts_township(app: FastAPI, town: ApiClient) -> None:
+    county = signed_in(app, "county1")
+    every = county.get("/api/incidents", active="false").json()
+    theirs = next(i["id"] for i in every if i["resident_id"] == "R3")
+    assert town.post(f"/api/incidents/{theirs}/contacts/reveal").status_code == 404
+    assert county.post(f"/api/incidents/{theirs}/contacts/reveal").status_code != 404  # 409 once closed, else 200
+    assert town.get("/api/residents/R3/contacts").status_code == 404
+    assert town.get("/api/residents/R1/contacts").status_code == 200
+    app.state.ctx.registry.db.execute("UPDATE residents SET lives_alone = 1")  # each is due a weekly caring call
+    assert {c["resident_id"] for c in county.get("/api/caring-calls").json()} == {"R1", "R2", "R3"}
+    due = town.get("/api/caring-calls").json()
+    assert {c["resident_id"] for c in due} == {"R1", "R2"}
+    other = next(c["id"] for c in county.get("/api/caring-calls").json() if c["resident_id"] == "R3")
+    assert town.post(f"/api/caring-calls/{other}/reveal").status_code == 404
+    assert town.post(f"/api/caring-calls/{other}", json={"outcome": "well"}).status_code == 404
+    assert town.post(f"/api/caring-calls/{due[0]['id']}", json={"outcome": "well"}).status_code == 200
