@@ -1,23 +1,31 @@
 """Scope by place in-process: an admin limits a supervisor to one township; its figures, incident list, incident
-detail and resident search then hold only that township, and another township's incident is a 404."""
+detail, resident search, registry lists, readings export, FHIR, contacts, caring calls and evacuation list then hold
+only that township, and another township's incident, resident, caring call or evacuation task is a 404."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi import FastAPI
 from hub_api import ApiClient
 from inproc import built_hub
 from insights_history import T1, T1_NAME, T2, build
 from openpyxl import load_workbook
+from test_evacuation_api import approve_north_half
 
 from dashboard.app import create_app
 from dashboard.auth import StaffUser
 from dashboard.bus import frame
 from dashboard.place_scope import FrameFilter, scope_of
+from dispatch.insights.places import Townships
+from hub.app import Hub, build_hub
+from hub.settings import Settings, StoreSettings
+from simulators.community import build_community
 
 PASSWORD = "scope-password"
 PERIOD = {"from": "2026-11-02", "to": "2026-11-15"}
@@ -146,3 +154,37 @@ def test_contacts_and_caring_calls_hold_only_the_accounts_township(app: FastAPI,
     assert town.post(f"/api/caring-calls/{other}/reveal").status_code == 404
     assert town.post(f"/api/caring-calls/{other}", json={"outcome": "well"}).status_code == 404
     assert town.post(f"/api/caring-calls/{due[0]['id']}", json={"outcome": "well"}).status_code == 200
+
+
+def test_the_evacuation_list_holds_only_the_accounts_township(tmp_path: Path) -> None:
+    async def build() -> Hub:
+        return build_hub(Settings(store=StoreSettings(data_dir=tmp_path)))
+
+    hub = asyncio.run(build())
+    try:
+        build_community(residents=40, terminals=8, villages=3, seed=3).register(hub.registry)
+        hub.registry.devices()
+        auth = hub.ctx.auth
+        assert auth is not None
+        auth.hasher = PasswordHasher(time_cost=1, memory_cost=8192)
+        for name in ("cmd", "near", "far"):
+            auth.add_user(name, PASSWORD, "commander")
+        app = create_app(hub.ctx)
+        village, inside = approve_north_half(hub, signed_in(app, "cmd"))
+        places = Townships.of(hub.registry.villages()).villages
+        others = sorted(set(places.values()) - {places[village]})
+        assert others, "the community needs a second township"
+        auth.set_townships("near", [places[village]])
+        auth.set_townships("far", others)
+        near, far = signed_in(app, "near"), signed_in(app, "far")
+        (area,) = near.get("/api/evacuation").json()["areas"]
+        assert area["area"] == village and {p["resident_id"] for p in area["people"]} == inside
+        assert far.get("/api/evacuation").json() == {"areas": []}  # the warning's village is not theirs
+        assert far.get("/api/evacuation", area=village).status_code == 404
+        task = area["people"][0]["task_id"]
+        assert far.post(f"/api/evacuation/tasks/{task}/status", json={"status": "safe"}).status_code == 404
+        assert far.post(f"/api/evacuation/tasks/{task}/reveal").status_code == 404
+        assert near.post(f"/api/evacuation/tasks/{task}/reveal").status_code == 200
+        assert near.post(f"/api/evacuation/tasks/{task}/status", json={"status": "safe"}).status_code == 200
+    finally:
+        hub.close()
