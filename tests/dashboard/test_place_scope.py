@@ -21,6 +21,7 @@ from test_evacuation_api import approve_north_half
 from dashboard.app import create_app
 from dashboard.auth import StaffUser
 from dashboard.bus import frame
+from dashboard.call_log import Call
 from dashboard.place_scope import FrameFilter, scope_of
 from dispatch.insights.places import Townships
 from hub.app import Hub, build_hub
@@ -188,3 +189,23 @@ def test_the_evacuation_list_holds_only_the_accounts_township(tmp_path: Path) ->
         assert near.post(f"/api/evacuation/tasks/{task}/status", json={"status": "safe"}).status_code == 200
     finally:
         hub.close()
+
+
+def test_calls_phoned_in_requests_and_offers_hold_only_the_accounts_township(app: FastAPI, town: ApiClient) -> None:
+    calls = app.state.calls
+    for n, rid in enumerate(("R1", "R3", None)):
+        calls.record(Call(f"c{n}", f"1380000000{n}", "8001", rid, None, 1_790_000_000.0 + n, "pbx"))
+    county = signed_in(app, "county1")
+    assert {c["resident_id"] for c in county.get("/api/calls").json()} == {"R1", "R3", None}
+    assert [c["resident_id"] for c in town.get("/api/calls").json()] == ["R1"]
+    phoned = {"resident_id": "R3", "kind": "phone_request", "note": "想要上门看看"}
+    assert town.post("/api/incidents", json=phoned).status_code == 404  # another township's resident
+    every = county.get("/api/incidents", active="false").json()
+    theirs = next(i["id"] for i in every if i["resident_id"] == "R3")
+    mine = next(i["id"] for i in every if i["resident_id"] == "R1")
+    desk = app.state.ctx.desk
+    assert desk is not None
+    other, own = desk.offers.offer(theirs, ["nobody"])["id"], desk.offers.offer(mine, ["nobody"])["id"]
+    assert town.post(f"/api/offers/{other}/status", json={"status": "accepted"}).status_code == 404
+    assert town.post(f"/api/offers/{own}/status", json={"status": "accepted"}).status_code == 200
+    assert county.post(f"/api/offers/{other}/status", json={"status": "accepted"}).status_code == 200
