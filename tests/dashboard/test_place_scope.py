@@ -187,6 +187,18 @@ def test_the_evacuation_list_holds_only_the_accounts_township(tmp_path: Path) ->
         assert far.post(f"/api/evacuation/tasks/{task}/reveal").status_code == 404
         assert near.post(f"/api/evacuation/tasks/{task}/reveal").status_code == 200
         assert near.post(f"/api/evacuation/tasks/{task}/status", json={"status": "safe"}).status_code == 200
+        # the command map: warning areas, villages, gauges and markers of the account's villages only
+        mine = {v for v, key in places.items() if key == places[village]}
+        for account, villages in ((near, mine), (far, set(places) - mine)):
+            seen = account.get("/api/command/state").json()
+            assert {v["id"] for v in seen["villages"]} == villages
+            assert {a["area"] for a in seen["areas"]} == ({village} if account is near else set())
+            assert {g["village"] for g in seen["gauges"]} <= villages and seen["gauges_total"] == len(seen["gauges"])
+            shown = account.get("/api/command/markers", bbox="100,20,120,40", zoom=22).json()["markers"]
+            assert shown and {m["id"] for m in shown} == {g["id"] for g in seen["gauges"]}
+        county = signed_in(app, "cmd").get("/api/command/state").json()
+        assert {v["id"] for v in county["villages"]} == set(places)
+        assert county["gauges_total"] == len(hub.ctx.field_ops.centre.sites) > 0  # type: ignore[union-attr]  # built with one
     finally:
         hub.close()
 
