@@ -150,14 +150,20 @@ def incident_in_scope(conn: HTTPConnection) -> None:
 
 
 def place_in_scope(conn: HTTPConnection) -> None:
-    """Router dependency: a path's `{incident_id}` or `{resident_id}` outside the account's scope answers 404."""
+    """Router dependency: a path's `{incident_id}`, `{resident_id}` or `{device_id}` outside the account's scope
+    answers 404 (an unknown one is left to the route)."""
     incident_in_scope(conn)
-    resident_id = conn.path_params.get("resident_id")
+    resident_id, device_id = conn.path_params.get("resident_id"), conn.path_params.get("device_id")
     ctx: HubContext = conn.app.state.ctx
-    if resident_id is None or ctx.auth is None:
+    if (resident_id is None and device_id is None) or ctx.auth is None:
         return
     user = ctx.auth.session(conn.cookies.get(SESSION_COOKIE), touch=False)
     if user is None or not user.townships:
         return
-    if ctx.registry.resident(resident_id) is not None and not scope_of(ctx.registry, user).allows_resident(resident_id):
+    scope = scope_of(ctx.registry, user)
+    known = resident_id is not None and ctx.registry.resident(resident_id) is not None
+    if known and not scope.allows_resident(resident_id):
         raise HTTPException(status_code=404, detail=f"resident {resident_id} not found")
+    device = ctx.registry.devices().get(device_id) if device_id is not None else None
+    if device is not None and not scope.allows_device(device):
+        raise HTTPException(status_code=404, detail=f"device {device_id!r} is not registered")

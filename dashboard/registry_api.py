@@ -5,16 +5,16 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from dashboard.deps import Ctx
-from dashboard.place_scope import Scope
+from dashboard.place_scope import Scope, place_in_scope
 from dashboard.privacy import masked
 from devices.models import Family
 from devices.records import DeviceRecord, Home, RegistryError, Resident, Village
 
-router = APIRouter(prefix="/api", tags=["registry"])
+router = APIRouter(prefix="/api", tags=["registry"], dependencies=[Depends(place_in_scope)])  # others': 404
 
 
 class Body(BaseModel):

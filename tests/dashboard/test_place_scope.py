@@ -18,6 +18,7 @@ from insights_history import T1, T1_NAME, T2, build
 from openpyxl import load_workbook
 from test_evacuation_api import approve_north_half
 
+from alerts.detection import Detection, Severity
 from dashboard.app import create_app
 from dashboard.auth import StaffUser
 from dashboard.bus import frame
@@ -187,6 +188,11 @@ def test_the_evacuation_list_holds_only_the_accounts_township(tmp_path: Path) ->
         assert far.post(f"/api/evacuation/tasks/{task}/reveal").status_code == 404
         assert near.post(f"/api/evacuation/tasks/{task}/reveal").status_code == 200
         assert near.post(f"/api/evacuation/tasks/{task}/status", json={"status": "safe"}).status_code == 200
+        assert far.get(f"/api/command/evacuation/{village}").status_code == 404
+        assert near.get(f"/api/command/evacuation/{village}").json()["list"]
+        other = area["people"][1]["task_id"]
+        assert far.post(f"/api/command/tasks/{other}", json={"state": "contacted"}).status_code == 404
+        assert near.post(f"/api/command/tasks/{other}", json={"state": "contacted"}).status_code == 200
         # the command map: warning areas, villages, gauges and markers of the account's villages only
         mine = {v for v, key in places.items() if key == places[village]}
         for account, villages in ((near, mine), (far, set(places) - mine)):
@@ -221,3 +227,19 @@ def test_calls_phoned_in_requests_and_offers_hold_only_the_accounts_township(app
     assert town.post(f"/api/offers/{other}/status", json={"status": "accepted"}).status_code == 404
     assert town.post(f"/api/offers/{own}/status", json={"status": "accepted"}).status_code == 200
     assert county.post(f"/api/offers/{other}/status", json={"status": "accepted"}).status_code == 200
+
+
+def test_readings_and_detections_hold_only_the_accounts_township(app: FastAPI, town: ApiClient) -> None:
+    assert town.get("/api/devices/W1/readings").status_code == 200
+    for device in ("W3", "S1"):  # another township's devices: as if unregistered
+        assert town.get(f"/api/devices/{device}/readings").status_code == 404
+        assert town.get(f"/api/evidence/{device}", impact_ts=1.0).status_code == 404
+    assert town.get("/api/devices/nope/readings").status_code == 404
+    county = signed_in(app, "county1")
+    assert county.get("/api/devices/W3/readings").status_code == 200
+    log = app.state.ctx.detections
+    log([Detection("sos", "sos", rid, dev, 1_790_000_000.0, Severity.CRITICAL, 1.0, {}, "")
+         for rid, dev in (("R1", "W1"), ("R3", "W3"))])  # fmt: skip
+    assert {"W1", "W3"} <= {d["device_id"] for d in county.get("/api/detections").json()}
+    assert {d["device_id"] for d in town.get("/api/detections").json()} <= {"W1", "W2"}
+    assert "W1" in {d["device_id"] for d in town.get("/api/detections").json()}
