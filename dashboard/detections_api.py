@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query
 
 from dashboard.deps import Ctx
-from dashboard.place_scope import Scope, place_in_scope
+from dashboard.place_scope import Scope, place_in_scope, registered
 
 router = APIRouter(prefix="/api", tags=["alerts"], dependencies=[Depends(place_in_scope)])  # others' devices: 404
 
@@ -19,7 +19,7 @@ def detections(ctx: Ctx, scope: Scope, limit: Annotated[int, Query(ge=1, le=1000
     found = ctx.detections.recent(limit)
     if not scope.limited:
         return found
-    known = ctx.registry.devices()
+    known = registered(ctx.registry)
     return [d for d in found if str(d.get("device_id")) in known and scope.allows_device(known[str(d["device_id"])])]
 
 

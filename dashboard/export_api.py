@@ -16,7 +16,7 @@ from fastapi.responses import Response
 
 from dashboard.deps import Auth, Ctx, Staff
 from dashboard.i18n_api import user_language
-from dashboard.place_scope import Scope
+from dashboard.place_scope import Scope, registered
 from ingest.store.export import MAX_ROWS_PER_DEVICE, Format, devices_of, serialise, to_table
 
 router = APIRouter(prefix="/api", tags=["export"])
@@ -43,7 +43,7 @@ def export(
         devices = devices_of(ctx.registry, device_id, resident_id)
     except ValueError as exc:
         raise HTTPException(status_code=404 if "registered" in str(exc) else 422, detail=str(exc)) from exc
-    known = ctx.registry.devices()
+    known = registered(ctx.registry)
     if resident_id is not None and not scope.allows_resident(resident_id):
         raise HTTPException(status_code=404, detail=f"resident {resident_id!r} is not registered")  # another township's
     if device_id is not None and not scope.allows_device(known[device_id]):

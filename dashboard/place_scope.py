@@ -124,6 +124,11 @@ def scope_of(registry: Registry, user: StaffUser) -> PlaceScope:
     return PlaceScope(user.townships, homes, {r["resident_id"]: r["home_id"] for r in rows}, frozenset(villages))
 
 
+def registered(registry: Registry) -> dict[str, DeviceRecord]:
+    """Every registered device by id, inactive ones too (`Registry.devices()` is ingest's snapshot of the active)."""
+    return {d.device_id: d for d in registry.list_devices()}
+
+
 def current_scope(ctx: Ctx, user: Staff) -> PlaceScope:
     """Route dependency: the signed-in account's place scope (401/403 as `Staff`)."""
     return scope_of(ctx.registry, user)
@@ -164,6 +169,6 @@ def place_in_scope(conn: HTTPConnection) -> None:
     known = resident_id is not None and ctx.registry.resident(resident_id) is not None
     if known and not scope.allows_resident(resident_id):
         raise HTTPException(status_code=404, detail=f"resident {resident_id} not found")
-    device = ctx.registry.devices().get(device_id) if device_id is not None else None
+    device = registered(ctx.registry).get(device_id) if device_id is not None else None
     if device is not None and not scope.allows_device(device):
         raise HTTPException(status_code=404, detail=f"device {device_id!r} is not registered")

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query
 
 from dashboard.deps import Ctx
-from dashboard.place_scope import Scope, place_in_scope
+from dashboard.place_scope import Scope, place_in_scope, registered
 
 router = APIRouter(prefix="/api", tags=["readings"], dependencies=[Depends(place_in_scope)])  # others' devices: 404
 
@@ -20,7 +20,7 @@ def latest(ctx: Ctx, scope: Scope, device_id: Annotated[list[str] | None, Query(
     """The newest reading of each device (or of the listed devices) of the account's townships."""
     found = ctx.store.latest(device_id)
     if scope.limited:
-        known = ctx.registry.devices()
+        known = registered(ctx.registry)
         found = [r for r in found if r.device_id in known and scope.allows_device(known[r.device_id])]
     return [asdict(r) for r in found]
 

@@ -243,3 +243,30 @@ def test_readings_and_detections_hold_only_the_accounts_township(app: FastAPI, t
     assert {"W1", "W3"} <= {d["device_id"] for d in county.get("/api/detections").json()}
     assert {d["device_id"] for d in town.get("/api/detections").json()} <= {"W1", "W2"}
     assert "W1" in {d["device_id"] for d in town.get("/api/detections").json()}
+
+
+def test_identities_and_texts_hold_only_the_accounts_township(app: FastAPI, town: ApiClient) -> None:
+    assert town.get("/api/residents/R1/identity").status_code == 200
+    assert town.get("/api/residents/R3/identity").status_code == 404  # another township's: no full ID number
+    county = signed_in(app, "county1")
+    every = county.get("/api/incidents", active="false").json()
+    theirs = next(i["id"] for i in every if i["resident_id"] == "R3")
+    mine = next(i["id"] for i in every if i["resident_id"] == "R1")
+    sms = app.state.ctx.sms
+    assert sms is not None
+    for iid in (theirs, mine, None):
+        sms.outbox.enqueue("13800000000", f"关于 {iid}", kind="family", channel="sms_family", incident_id=iid)
+    assert town.get(f"/api/incidents/{theirs}/messages").status_code == 404
+    assert len(town.get(f"/api/incidents/{mine}/messages").json()) >= 1
+    assert {m["incident_id"] for m in county.get("/api/sms").json()["messages"]} >= {theirs, mine, None}
+    assert {m["incident_id"] for m in town.get("/api/sms").json()["messages"]} == {mine}
+
+
+def test_a_township_admin_manages_only_its_townships_devices(app: FastAPI) -> None:
+    auth = app.state.ctx.auth
+    auth.add_user("townadmin", PASSWORD, "admin")
+    auth.set_townships("townadmin", [T1])
+    admin = signed_in(app, "townadmin")
+    assert admin.post("/api/devices/W3/revoke").status_code == 404  # another township's device
+    assert admin.post("/api/devices/W1/revoke").status_code != 404
+    assert signed_in(app, "admin1").post("/api/devices/W3/revoke").status_code != 404
