@@ -104,14 +104,20 @@ async def report_draft(ops: Ops, user: Reporting, event_id: str, village_id: str
 
 
 @router.get("/reports/{event_id}/rollup.{fmt}")
-async def report_rollup(ops: Ops, user: Staff, auth: Auth, event_id: str, fmt: str) -> Response:
-    """The roll-up (county, townships, villages) as CSV or Excel."""
+async def report_rollup(ops: Ops, user: Staff, auth: Auth, scope: Scope, event_id: str, fmt: str) -> Response:
+    """The roll-up (county, townships, villages) as CSV or Excel; a limited account's: its townships and their
+    villages only, without the county's total."""
     if fmt not in ("csv", "xlsx"):
         raise HTTPException(404, "rollup.csv or rollup.xlsx")
     if event_id not in ops.centre.book.events:
         raise HTTPException(404, f"no event {event_id}")
     places = {v.village_id: (v.township, v.county) for v in ops.centre.villages.values()}
     rows = rollup(ops.centre.book, event_id, places)
+    if scope.limited:
+        mine = {v for v in places if scope.allows_village(v)}
+        towns = {places[v][0] for v in mine}
+        rows = [r for r in rows if (r.level == "village" and r.village in mine)
+                or (r.level == "township" and r.township in towns)]  # fmt: skip
     lang = user_language(auth, user)  # issue 18: headed in the reader's language
     body, media = ((rollup_csv(rows, lang), "text/csv; charset=utf-8") if fmt == "csv"
                    else (rollup_xlsx(rows, language=lang), XLSX))  # fmt: skip

@@ -193,8 +193,22 @@ def test_the_evacuation_list_holds_only_the_accounts_township(tmp_path: Path) ->
         other = area["people"][1]["task_id"]
         assert far.post(f"/api/command/tasks/{other}", json={"state": "contacted"}).status_code == 404
         assert near.post(f"/api/command/tasks/{other}", json={"state": "contacted"}).status_code == 200
-        # the command map: warning areas, villages, gauges and markers of the account's villages only
+        (decided,) = near.get("/api/command/drafts").json()["history"]  # the warning approved above
+        assert far.get("/api/command/drafts").json()["history"] == []
+        for decision in ("approve", "reject"):  # another township's draft: 404, not 409 (decided)
+            assert far.post(f"/api/command/drafts/{decided['draft_id']}/{decision}").status_code == 404
+            assert near.post(f"/api/command/drafts/{decided['draft_id']}/{decision}").status_code == 409
         mine = {v for v, key in places.items() if key == places[village]}
+        cmd = signed_in(app, "cmd")  # the disaster roll-up: a limited account's townships and villages, no county total
+        for v in places:
+            report = {"event_id": "storm-9", "village_id": v, "stage": "initial", "hazard": "flood",
+                      "indicators": {"affected_population": 3}}  # fmt: skip
+            filed = cmd.post("/api/command/reports", json=report)
+            assert filed.status_code == 200, filed.text
+        lines = near.get("/api/command/reports/storm-9/rollup.csv").text.splitlines()
+        assert len(cmd.get("/api/command/reports/storm-9/rollup.csv").text.splitlines()) > len(lines) > 2
+        assert all(v in "".join(lines) for v in mine) and not any(v in "".join(lines) for v in set(places) - mine)
+        # the command map: warning areas, villages, gauges and markers of the account's villages only
         for account, villages in ((near, mine), (far, set(places) - mine)):
             seen = account.get("/api/command/state").json()
             assert {v["id"] for v in seen["villages"]} == villages
