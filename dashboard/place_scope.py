@@ -6,9 +6,13 @@ of its home, or of its resident's home; an incident with neither is outside ever
 account's scope answers 404, as if it did not exist, so ids of other townships cannot be probed. On the live
 websocket, `FrameFilter` holds back the incident, detection, evidence and reading frames of other townships.
 
-Routes take the signed-in account's scope as a parameter (`scope: Scope`) and keep to it: the registry lists, the
-readings export, FHIR, caring calls and the evacuation work list. `place_in_scope` is the router dependency that
-answers 404 for a path's `{incident_id}` or `{resident_id}` outside the scope.
+Routes take the signed-in account's scope as a parameter (`scope: Scope`) and keep to it: the registry lists,
+latest readings, detections, the readings export, FHIR, the hotline's calls, the SMS list, caring calls, responders'
+offers, warning drafts, the disaster roll-up (its townships and villages, no county total), the evacuation work
+lists and the command map's areas, villages, gauges, markers and CAP alerts. `place_in_scope` is the router
+dependency that answers 404 for a path's `{incident_id}`, `{resident_id}` or `{device_id}` outside the scope
+(contacts, identities, readings, evidence, credentials, an incident's texts, a service's completion). The command
+room's own resources (teams, stock, relief plans, field incidents, events) and the map's GeoJSON stay the county's.
 """
 
 from __future__ import annotations
