@@ -25,6 +25,7 @@ from dashboard.call_log import Call, CallLog
 from dashboard.context import HubContext
 from dashboard.deps import Ctx, Incidents, Staff
 from dashboard.guard import CSRF_HEADER, csrf_token
+from dashboard.place_scope import Scope
 from dashboard.privacy import mask_phone, masked
 from devices.contacts import callers
 from devices.models import Family
@@ -139,9 +140,12 @@ def take_line(body: LineIn, user: Staff, calls: Calls) -> dict[str, str]:
 
 
 @router.get("/calls")
-def recent_calls(calls: Calls, _user: Staff, limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[dict[str, Any]]:
-    """The latest calls, newest first, numbers masked."""
-    return [{**c, "caller": mask_phone(str(c["caller"]))} for c in calls.recent(limit)]
+def recent_calls(calls: Calls, scope: Scope, limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[dict[str, Any]]:
+    """The latest calls, newest first, numbers masked; a limited account's: those of its townships' residents only
+    (a caller who is no known resident is nobody's township, so not theirs)."""
+    found = calls.recent(limit * 20 if scope.limited else limit)
+    mine = [c for c in found if scope.allows_resident(c["resident_id"])] if scope.limited else found
+    return [{**c, "caller": mask_phone(str(c["caller"]))} for c in mine[:limit]]
 
 
 class PhoneRequestIn(BaseModel):
@@ -183,6 +187,8 @@ def _open_by_phone(ctx: HubContext, body: PhoneRequestIn, actor: str) -> dict[st
 
 
 @router.post("/incidents", status_code=201)
-def open_incident(body: PhoneRequestIn, ctx: Ctx, _incidents: Incidents, user: Staff) -> dict[str, Any]:
+def open_incident(body: PhoneRequestIn, ctx: Ctx, _incidents: Incidents, user: Staff, scope: Scope) -> dict[str, Any]:
     """Open an incident (sos, phone_request) or a service order (service_request) for a request taken by phone."""
+    if not scope.allows_resident(body.resident_id):
+        raise HTTPException(404, f"no resident {body.resident_id!r}")  # another township's: as if unknown
     return _open_by_phone(ctx, body, user.username)

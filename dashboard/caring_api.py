@@ -11,10 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dashboard.contacts_api import IncidentId, tel
 from dashboard.deps import Access, Ctx, Staff
+from dashboard.place_scope import PlaceScope, Scope, place_in_scope
 from dispatch.caring_calls import CaringCallError, CaringCalls
 from dispatch.service_catalogue import ServiceCatalogue
 
-router = APIRouter(prefix="/api", tags=["calls"])
+router = APIRouter(prefix="/api", tags=["calls"], dependencies=[Depends(place_in_scope)])  # other townships: 404
 TaskId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
@@ -27,18 +28,23 @@ async def get_caring(request: Request) -> CaringCalls:
 Caring = Annotated[CaringCalls, Depends(get_caring)]
 
 
-def _task(caring: CaringCalls, task_id: int) -> dict[str, Any]:
+def _task(caring: CaringCalls, task_id: int, scope: PlaceScope) -> dict[str, Any]:
     try:
-        return caring.get(task_id)
+        task = caring.get(task_id)
     except CaringCallError as exc:
         raise HTTPException(exc.status, str(exc)) from exc
+    if not scope.allows_resident(str(task["resident_id"])):
+        raise HTTPException(404, f"no caring call {task_id}")  # another township's: as if it did not exist
+    return task
 
 
 @router.get("/caring-calls")
-def due_calls(caring: Caring, _user: Staff) -> list[dict[str, Any]]:
-    """The caring calls due now (planned first: weekly for each resident living alone), no numbers."""
+def due_calls(caring: Caring, scope: Scope) -> list[dict[str, Any]]:
+    """The caring calls due now (planned first: weekly for each resident living alone), no numbers; of the
+    account's townships only."""
     caring.plan()
-    return caring.due()
+    due = caring.due(5000 if scope.limited else 100)  # a limited account: its own first 100, not the county's
+    return [c for c in due if scope.allows_resident(str(c["resident_id"]))][:100]
 
 
 class OutcomeIn(BaseModel):
@@ -50,9 +56,9 @@ class OutcomeIn(BaseModel):
 
 
 @router.post("/caring-calls/{task_id}")
-def record_outcome(task_id: TaskId, body: OutcomeIn, caring: Caring, user: Staff) -> dict[str, Any]:
+def record_outcome(task_id: TaskId, body: OutcomeIn, caring: Caring, user: Staff, scope: Scope) -> dict[str, Any]:
     """Record how the call went (an incident opens when help is needed or the third call goes unanswered)."""
-    _task(caring, task_id)
+    _task(caring, task_id, scope)
     try:
         return caring.record(task_id, user.username, body.outcome, body.note, body.satisfaction)
     except CaringCallError as exc:
@@ -60,9 +66,10 @@ def record_outcome(task_id: TaskId, body: OutcomeIn, caring: Caring, user: Staff
 
 
 @router.post("/caring-calls/{task_id}/reveal")
-def reveal_number(task_id: TaskId, ctx: Ctx, caring: Caring, access: Access, user: Staff) -> dict[str, Any]:
+def reveal_number(task_id: TaskId, ctx: Ctx, caring: Caring, access: Access, user: Staff,
+                  scope: Scope) -> dict[str, Any]:
     """The resident's number for a due caring call, as a tel: link (written to the access log)."""
-    task = _task(caring, task_id)
+    task = _task(caring, task_id, scope)
     if task["state"] != "due":
         raise HTTPException(409, f"caring call {task_id} is {task['state']}")
     resident = ctx.registry.resident(str(task["resident_id"]))

@@ -20,6 +20,7 @@ from dashboard.auth import REPORTER
 from dashboard.deps import Auth, Commander, Ops, Reporting, Staff
 from dashboard.events_api import villages_of
 from dashboard.i18n_api import user_language
+from dashboard.place_scope import Scope
 from dispatch.disaster.assignment import Team
 from dispatch.disaster.evacuation import STATE_STATUS, TransitionError
 from dispatch.disaster.relief import Warehouse
@@ -103,14 +104,20 @@ async def report_draft(ops: Ops, user: Reporting, event_id: str, village_id: str
 
 
 @router.get("/reports/{event_id}/rollup.{fmt}")
-async def report_rollup(ops: Ops, user: Staff, auth: Auth, event_id: str, fmt: str) -> Response:
-    """The roll-up (county, townships, villages) as CSV or Excel."""
+async def report_rollup(ops: Ops, user: Staff, auth: Auth, scope: Scope, event_id: str, fmt: str) -> Response:
+    """The roll-up (county, townships, villages) as CSV or Excel; a limited account's: its townships and their
+    villages only, without the county's total."""
     if fmt not in ("csv", "xlsx"):
         raise HTTPException(404, "rollup.csv or rollup.xlsx")
     if event_id not in ops.centre.book.events:
         raise HTTPException(404, f"no event {event_id}")
     places = {v.village_id: (v.township, v.county) for v in ops.centre.villages.values()}
     rows = rollup(ops.centre.book, event_id, places)
+    if scope.limited:
+        mine = {v for v in places if scope.allows_village(v)}
+        towns = {places[v][0] for v in mine}
+        rows = [r for r in rows if (r.level == "village" and r.village in mine)
+                or (r.level == "township" and r.township in towns)]  # fmt: skip
     lang = user_language(auth, user)  # issue 18: headed in the reader's language
     body, media = ((rollup_csv(rows, lang), "text/csv; charset=utf-8") if fmt == "csv"
                    else (rollup_xlsx(rows, language=lang), XLSX))  # fmt: skip
@@ -119,17 +126,22 @@ async def report_rollup(ops: Ops, user: Staff, auth: Auth, event_id: str, fmt: s
 
 
 @router.get("/evacuation/{area}")
-async def evacuation_list(ops: Ops, _user: Staff, area: str) -> dict[str, Any]:
-    """The area's tasks in priority order (as created), with their states."""
+async def evacuation_list(ops: Ops, scope: Scope, area: str) -> dict[str, Any]:
+    """The area's tasks in priority order (as created), with their states (another township's area: 404)."""
+    if not scope.allows_village(area):
+        raise HTTPException(404, f"no area {area}")
     key = ops.centre.warning_key(area)
     tasks = [asdict(t) for t in ops.centre.tasks.tasks.values() if key and t.warning_id == key]
     return ops.centre.evacuation_status(area) | {"list": tasks}
 
 
 @router.post("/tasks/{task_id}")
-async def move_task(ops: Ops, user: Staff, task_id: str, body: TaskMove) -> dict[str, Any]:
+async def move_task(ops: Ops, user: Staff, scope: Scope, task_id: str, body: TaskMove) -> dict[str, Any]:
     """contacted, confirmed_safe, relocated or unreachable; relocations count into the village's next report. Who
     and when go to the task's history with the note (issue 14: the work list's `/api/evacuation` does the same)."""
+    known = ops.centre.tasks.tasks.get(task_id)
+    if known is not None and not scope.allows_village(known.village_id):
+        raise HTTPException(404, f"no task {task_id}")  # another township's
     try:
         status = STATE_STATUS[body.state]
         task = ops.centre.set_status(task_id, status, user.username, body.note, time.time())

@@ -12,7 +12,7 @@ import re
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path
+from fastapi import APIRouter, Depends, HTTPException, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from alerts.incidents.record import Incident
@@ -21,12 +21,13 @@ from alerts.incidents.store import ACTIVE_STATES
 from dashboard.context import HubContext
 from dashboard.deps import Access, Admin, Auth, Ctx, Incidents, Staff
 from dashboard.i18n_api import user_language
+from dashboard.place_scope import place_in_scope
 from dashboard.privacy import mask_phone
 from devices.contacts import Contact, ContactError, contacts_of, set_contacts
 from devices.i18n import t
 from devices.records import Resident
 
-router = APIRouter(prefix="/api", tags=["console"])
+router = APIRouter(prefix="/api", tags=["console"], dependencies=[Depends(place_in_scope)])  # other townships: 404
 REVEALED = "contacts_revealed"  # the audit action
 IncidentId = Annotated[int, Path(ge=1, le=2**63 - 1)]  # SQLite's INTEGER range
 

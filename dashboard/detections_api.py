@@ -4,17 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 
 from dashboard.deps import Ctx
+from dashboard.place_scope import Scope, place_in_scope, registered
 
-router = APIRouter(prefix="/api", tags=["alerts"])
+router = APIRouter(prefix="/api", tags=["alerts"], dependencies=[Depends(place_in_scope)])  # others' devices: 404
 
 
 @router.get("/detections")
-def detections(ctx: Ctx, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
-    """Newest detections first (falls after their cancel window, SOS, vitals, home safety...)."""
-    return ctx.detections.recent(limit)
+def detections(ctx: Ctx, scope: Scope, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
+    """Newest detections first (falls after their cancel window, SOS, vitals, home safety...), of the account's
+    townships' devices."""
+    found = ctx.detections.recent(limit)
+    if not scope.limited:
+        return found
+    known = registered(ctx.registry)
+    return [d for d in found if str(d.get("device_id")) in known and scope.allows_device(known[str(d["device_id"])])]
 
 
 @router.get("/evidence/{device_id}")

@@ -8,17 +8,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, HTTPException, Query
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 
 from dashboard.deps import Admin, Identities
 from dashboard.pages import STATIC
+from dashboard.place_scope import place_in_scope
 from devices.credentials import Kind
 from devices.identities import IdentityError
 
 DeviceId = Annotated[str, PathParam(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
-router = APIRouter(prefix="/api/devices", tags=["devices"])
+router = APIRouter(prefix="/api/devices", tags=["devices"], dependencies=[Depends(place_in_scope)])  # others': 404
 
 
 

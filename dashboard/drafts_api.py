@@ -24,6 +24,7 @@ from alerts.disaster.warnings import WarningLevel
 from dashboard.auth import StaffUser
 from dashboard.deps import Commander, Ctx, Ops, require
 from dashboard.pages import STATIC
+from dashboard.place_scope import Scope
 from dispatch.disaster.command import CommandCentre, DraftError
 from dispatch.disaster.drafts import Draft, DraftEdits
 
@@ -87,13 +88,25 @@ def draft_json(cc: CommandCentre, d: Draft) -> dict[str, Any]:
 
 
 @router.get("")
-async def list_drafts(ops: Ops, history: Annotated[int, Query(ge=0, le=500)] = 100) -> dict[str, Any]:
-    """Pending drafts (oldest first), the decided ones (newest first) and the automatic-issue policy."""
+async def list_drafts(ops: Ops, scope: Scope, history: Annotated[int, Query(ge=0, le=500)] = 100) -> dict[str, Any]:
+    """Pending drafts (oldest first), the decided ones (newest first) and the automatic-issue policy; a limited
+    account's: those of its townships' villages only."""
     cc = ops.centre
     cc.sync()  # issue 14: an Update or a Cancel follows what another worker issued
     pending, done = await asyncio.to_thread(lambda: (cc.drafts.pending(), cc.drafts.history(history)))
+    pending = [d for d in pending if scope.allows_village(d.area)]
+    done = [d for d in done if scope.allows_village(d.area)]
     return {"drafts": [draft_json(cc, d) for d in pending], "history": [draft_json(cc, d) for d in done],
             "policy": {"auto_issue_minutes": cc.policy.describe()}}  # fmt: skip
+
+
+async def _in_scope(ops: Ops, scope: Scope, draft_id: str) -> None:
+    """A draft of another township's village answers 404, as if it did not exist."""
+    if not scope.limited:
+        return
+    draft = await asyncio.to_thread(ops.centre.drafts.get, draft_id)
+    if draft is not None and not scope.allows_village(draft.area):
+        raise HTTPException(404, f"no draft {draft_id}")
 
 
 def _audit(ctx: Ctx, user: StaffUser, decision: str, detail: dict[str, Any]) -> None:
@@ -102,9 +115,10 @@ def _audit(ctx: Ctx, user: StaffUser, decision: str, detail: dict[str, Any]) -> 
 
 
 @router.post("/{draft_id}/approve")
-async def approve(ops: Ops, ctx: Ctx, user: Commander, draft_id: str,
+async def approve(ops: Ops, ctx: Ctx, user: Commander, scope: Scope, draft_id: str,
                   body: Annotated[DraftEditsIn | None, Body()] = None) -> dict[str, Any]:
     """Issue the draft (with the edits in the body) into the CAP feed; 409 when it was decided already."""
+    await _in_scope(ops, scope, draft_id)
     edits = (body or DraftEditsIn()).edits()
     try:
         draft, w = ops.centre.approve(draft_id, user.username, edits, time.time())
@@ -118,9 +132,10 @@ async def approve(ops: Ops, ctx: Ctx, user: Commander, draft_id: str,
 
 
 @router.post("/{draft_id}/reject")
-async def reject(ops: Ops, ctx: Ctx, user: Commander, draft_id: str,
+async def reject(ops: Ops, ctx: Ctx, user: Commander, scope: Scope, draft_id: str,
                  body: Annotated[RejectIn | None, Body()] = None) -> dict[str, Any]:
     """Drop the draft: nothing goes out; 409 when it was decided already."""
+    await _in_scope(ops, scope, draft_id)
     note = body.note if body else ""
     try:
         draft = ops.centre.reject(draft_id, user.username, note, time.time())

@@ -24,8 +24,9 @@ from alerts.sms.sender import SmsSender, message_json
 from dashboard.deps import Admin, Auth, Ctx, Incidents, Staff, Supervisor, require
 from dashboard.i18n_api import CATALOGUE, user_language
 from dashboard.pages import STATIC
+from dashboard.place_scope import Scope, place_in_scope
 
-router = APIRouter(prefix="/api", tags=["escalation"], dependencies=[Depends(require())])
+router = APIRouter(prefix="/api", tags=["escalation"], dependencies=[Depends(require()), Depends(place_in_scope)])
 open_router = APIRouter(prefix="/api", tags=["sms"])
 pages = APIRouter(tags=["escalation"], include_in_schema=False)
 _KIND = r"^[a-z0-9_]{0,40}$"
@@ -134,13 +135,19 @@ def incident_messages(incident_id: Annotated[int, Path(ge=1, le=SQLITE_MAX)], sm
 
 
 @router.get("/sms")
-def sms_state(sms: Sms, _user: Staff, limit: Annotated[int, Query(ge=1, le=500)] = 50) -> dict[str, Any]:
-    """The gateway (up or down, since when), how many wait in the outbox, the newest messages."""
+def sms_state(sms: Sms, ctx: Ctx, scope: Scope, limit: Annotated[int, Query(ge=1, le=500)] = 50) -> dict[str, Any]:
+    """The gateway (up or down, since when), how many wait in the outbox, the newest messages (a limited account:
+    those about its townships' incidents only)."""
     stats = sms.stats
+    messages = sms.outbox.recent(limit * 20 if scope.limited else limit)
+    if scope.limited:
+        store = ctx.incidents.store if ctx.incidents is not None else None
+        incidents = {m.incident_id: store.get(m.incident_id) if store and m.incident_id else None for m in messages}
+        messages = [m for m in messages if (i := incidents[m.incident_id]) is not None and scope.allows(i)][:limit]
     return {"configured": sms.gateway is not None, "gateway_up": stats.gateway_up, "down_since": stats.down_since,
             "pending": sms.outbox.pending(),
             "sent": stats.sent, "retries": stats.retries, "failed": stats.failed,
-            "messages": [message_json(m, mask_number) for m in sms.outbox.recent(limit)]}
+            "messages": [message_json(m, mask_number) for m in messages]}
 
 
 @open_router.get("/sms/dlr", response_class=PlainTextResponse)

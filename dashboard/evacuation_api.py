@@ -24,6 +24,7 @@ from dashboard.context import HubContext
 from dashboard.deps import Auth, Commander, Ctx, Ops, Staff
 from dashboard.i18n_api import user_language
 from dashboard.pages import STATIC
+from dashboard.place_scope import PlaceScope, Scope
 from dashboard.privacy import mask_phone
 from devices.i18n import t
 from devices.records import Home, Resident
@@ -76,15 +77,17 @@ def _person(cc: CommandCentre, task: Task, who: Resident | None, home: Home | No
 
 
 def work_list(cc: CommandCentre, homes: dict[str, Home], people: dict[str, Resident],
-              area: str | None) -> dict[str, Any]:
-    """Every warning in force (or one area's), its progress and its people in priority order. Runs on the event
-    loop like every CommandCentre method (`sync` takes up what other workers recorded)."""
+              area: str | None, scope: PlaceScope | None = None) -> dict[str, Any]:
+    """Every warning in force (or one area's), its progress and its people in priority order, of the scope's
+    villages only. Runs on the event loop like every CommandCentre method (`sync` takes up what other workers
+    recorded)."""
+    scope = scope or PlaceScope()
     cc.sync(force=True)
     now = time.time()
     areas = []
     for village_id in sorted(cc.villages) if area is None else [area]:
         key = cc.warning_key(village_id)
-        if key is None:
+        if key is None or not scope.allows_village(village_id):
             continue
         tasks = [task for task in cc.tasks.tasks.values() if task.warning_id == key]
         history = cc.evac_log.history(key)
@@ -107,19 +110,24 @@ def _registry(ctx: HubContext) -> tuple[dict[str, Home], dict[str, Resident]]:
 
 
 @router.get("")
-async def list_work(ops: Ops, ctx: Ctx, _user: Staff, area: str | None = None) -> dict[str, Any]:
-    """The work list: warnings in force (or one area's) with progress counts and their people, phones masked."""
-    if area is not None and area not in ops.centre.villages:
+async def list_work(ops: Ops, ctx: Ctx, scope: Scope, area: str | None = None) -> dict[str, Any]:
+    """The work list: warnings in force (or one area's) with progress counts and their people, phones masked; of
+    the account's townships only (another township's area: 404)."""
+    if area is not None and (area not in ops.centre.villages or not scope.allows_village(area)):
         raise HTTPException(404, f"no area {area}")
     homes, people = await asyncio.to_thread(_registry, ctx)
-    return work_list(ops.centre, homes, people, area)
+    return work_list(ops.centre, homes, people, area, scope)
 
 
 @router.post("/tasks/{task_id}/status")
-async def give_status(ops: Ops, ctx: Ctx, auth: Auth, user: Staff, task_id: str, body: StatusIn) -> dict[str, Any]:
+async def give_status(ops: Ops, ctx: Ctx, auth: Auth, user: Staff, scope: Scope, task_id: str,
+                      body: StatusIn) -> dict[str, Any]:
     """contacted / safe / moved / unreachable, as the signed-in user, with a note; kept and audited."""
     lang = user_language(auth, user)
     now = time.time()
+    known = ops.centre.tasks.tasks.get(task_id)
+    if known is not None and not scope.allows_village(known.village_id):
+        raise HTTPException(404, t("evac.no_task", lang, task=task_id))  # another township's
     try:
         task = ops.centre.set_status(task_id, body.status, user.username, body.note, now)
     except KeyError as exc:
@@ -135,9 +143,11 @@ async def give_status(ops: Ops, ctx: Ctx, auth: Auth, user: Staff, task_id: str,
 
 
 @router.post("/tasks/{task_id}/reveal")
-async def reveal_phone(ops: Ops, ctx: Ctx, auth: Auth, user: Commander, task_id: str) -> dict[str, Any]:
+async def reveal_phone(ops: Ops, ctx: Ctx, auth: Auth, user: Commander, scope: Scope,
+                       task_id: str) -> dict[str, Any]:
     """The person's full phone number as a `tel:` link, for a commander; the reveal is audited."""
     task = ops.centre.tasks.tasks.get(task_id)
+    task = task if task is not None and scope.allows_village(task.village_id) else None  # another township's: 404
     who = await asyncio.to_thread(ctx.registry.resident, task.resident_id) if task else None
     if task is None or who is None:
         raise HTTPException(404, t("evac.no_task", user_language(auth, user), task=task_id))

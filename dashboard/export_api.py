@@ -16,6 +16,7 @@ from fastapi.responses import Response
 
 from dashboard.deps import Auth, Ctx, Staff
 from dashboard.i18n_api import user_language
+from dashboard.place_scope import Scope, registered
 from ingest.store.export import MAX_ROWS_PER_DEVICE, Format, devices_of, serialise, to_table
 
 router = APIRouter(prefix="/api", tags=["export"])
@@ -28,6 +29,7 @@ def export(
     ctx: Ctx,
     user: Staff,
     auth: Auth,
+    scope: Scope,
     start: float,
     end: float,
     device_id: str | None = None,
@@ -41,6 +43,11 @@ def export(
         devices = devices_of(ctx.registry, device_id, resident_id)
     except ValueError as exc:
         raise HTTPException(status_code=404 if "registered" in str(exc) else 422, detail=str(exc)) from exc
+    known = registered(ctx.registry)
+    if resident_id is not None and not scope.allows_resident(resident_id):
+        raise HTTPException(status_code=404, detail=f"resident {resident_id!r} is not registered")  # another township's
+    if device_id is not None and not scope.allows_device(known[device_id]):
+        raise HTTPException(status_code=404, detail=f"device {device_id!r} is not registered")
     rows = [r for d in devices for r in ctx.store.range(d, start, end, MAX_ROWS_PER_DEVICE)]
     rows.sort(key=lambda r: (r.ts, r.device_id, r.seq))
     name = f"{device_id or resident_id}_{int(start)}_{int(end)}.{format}"

@@ -17,6 +17,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
 from dashboard.deps import Ctx
+from dashboard.place_scope import Scope
 from ingest.store.base import StoredReading
 
 router = APIRouter(prefix="/fhir", tags=["fhir"])
@@ -106,10 +107,11 @@ def date_range(dates: list[str]) -> tuple[float, float]:
 
 
 @router.get("/Observation")
-def search(request: Request, ctx: Ctx, subject: str, date: Annotated[list[str] | None, Query()] = None) -> JSONResponse:
+def search(request: Request, ctx: Ctx, scope: Scope, subject: str,
+           date: Annotated[list[str] | None, Query()] = None) -> JSONResponse:
     """A searchset Bundle of the resident's vital-sign Observations in the date range (default the last day)."""
     resident_id = subject.removeprefix("Patient/")
-    if ctx.registry.resident(resident_id) is None:
+    if ctx.registry.resident(resident_id) is None or not scope.allows_resident(resident_id):
         raise HTTPException(status_code=404, detail=f"no Patient {resident_id!r}")
     start, end = date_range(date or [])
     if end == float("inf"):

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 
 from dashboard.deps import Access, Ctx, Supervisor
+from dashboard.place_scope import place_in_scope
 
-router = APIRouter(prefix="/api", tags=["privacy"])
+router = APIRouter(prefix="/api", tags=["privacy"], dependencies=[Depends(place_in_scope)])  # others': 404
 
 
 @router.get("/residents/{resident_id}/identity")

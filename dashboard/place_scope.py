@@ -5,19 +5,30 @@ The townships are stored with the account (`staff_users.townships`, dashboard/au
 of its home, or of its resident's home; an incident with neither is outside every scope. An incident outside the
 account's scope answers 404, as if it did not exist, so ids of other townships cannot be probed. On the live
 websocket, `FrameFilter` holds back the incident, detection, evidence and reading frames of other townships.
+
+Routes take the signed-in account's scope as a parameter (`scope: Scope`) and keep to it: the registry lists,
+latest readings, detections, the readings export, FHIR, the hotline's calls, the SMS list, caring calls, responders'
+offers, warning drafts, the disaster roll-up (its townships and villages, no county total), the evacuation work
+lists and the command map's areas, villages, gauges, markers and CAP alerts. `place_in_scope` is the router
+dependency that answers 404 for a path's `{incident_id}`, `{resident_id}` or `{device_id}` outside the scope
+(contacts, identities, readings, evidence, credentials, an incident's texts, a service's completion). The command
+room's own resources (teams, stock, relief plans, field incidents, events) and the map's GeoJSON stay the county's.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 import orjson
-from fastapi import HTTPException
+from fastapi import Depends, HTTPException
 from starlette.requests import HTTPConnection
 
 from alerts.incidents.record import Incident
 from dashboard.auth import SESSION_COOKIE, StaffUser
 from dashboard.context import HubContext
+from dashboard.deps import Ctx, Staff
+from devices.records import DeviceRecord
 from devices.registry import Registry
 from dispatch.insights.places import Townships
 
@@ -29,6 +40,7 @@ class PlaceScope:
     townships: tuple[str, ...] = ()
     homes: frozenset[str] | None = None
     resident_homes: dict[str, str | None] | None = None  # resident_id -> home_id, for a limited scope only
+    villages: frozenset[str] | None = None  # the villages of the townships, for a limited scope only
 
     @property
     def limited(self) -> bool:
@@ -58,6 +70,18 @@ class PlaceScope:
         if self.homes is None:
             return True
         return self.allows_home(home_id) if home_id else self.allows_resident(resident_id)
+
+    def allows_village(self, village_id: str | None) -> bool:
+        """Whether a village lies in the scope."""
+        return self.villages is None or (village_id is not None and village_id in self.villages)
+
+    def allows_device(self, device: DeviceRecord) -> bool:
+        """Whether a device's resident, home or village lies in the scope."""
+        if self.homes is None:
+            return True
+        if device.home_id or device.resident_id:
+            return self.allows_place(device.home_id, device.resident_id)
+        return self.allows_village(device.village_id)
 
     def allows(self, incident: Incident) -> bool:
         """Whether an incident's place (its home, else its resident's home) lies in the scope."""
@@ -101,7 +125,20 @@ def scope_of(registry: Registry, user: StaffUser) -> PlaceScope:
     villages = Townships.of(registry.villages()).village_ids(user.townships)
     homes = frozenset(h.home_id for h in registry.homes() if h.village_id in villages)
     rows = registry.db.execute("SELECT resident_id, home_id FROM residents")
-    return PlaceScope(user.townships, homes, {r["resident_id"]: r["home_id"] for r in rows})
+    return PlaceScope(user.townships, homes, {r["resident_id"]: r["home_id"] for r in rows}, frozenset(villages))
+
+
+def registered(registry: Registry) -> dict[str, DeviceRecord]:
+    """Every registered device by id, inactive ones too (`Registry.devices()` is ingest's snapshot of the active)."""
+    return {d.device_id: d for d in registry.list_devices()}
+
+
+def current_scope(ctx: Ctx, user: Staff) -> PlaceScope:
+    """Route dependency: the signed-in account's place scope (401/403 as `Staff`)."""
+    return scope_of(ctx.registry, user)
+
+
+Scope = Annotated[PlaceScope, Depends(current_scope)]
 
 
 def incident_in_scope(conn: HTTPConnection) -> None:
@@ -119,3 +156,23 @@ def incident_in_scope(conn: HTTPConnection) -> None:
         return  # malformed or unknown: the route answers 422 or 404
     if incident is not None and not scope_of(ctx.registry, user).allows(incident):
         raise HTTPException(status_code=404, detail=f"incident {raw} not found")
+
+
+def place_in_scope(conn: HTTPConnection) -> None:
+    """Router dependency: a path's `{incident_id}`, `{resident_id}` or `{device_id}` outside the account's scope
+    answers 404 (an unknown one is left to the route)."""
+    incident_in_scope(conn)
+    resident_id, device_id = conn.path_params.get("resident_id"), conn.path_params.get("device_id")
+    ctx: HubContext = conn.app.state.ctx
+    if (resident_id is None and device_id is None) or ctx.auth is None:
+        return
+    user = ctx.auth.session(conn.cookies.get(SESSION_COOKIE), touch=False)
+    if user is None or not user.townships:
+        return
+    scope = scope_of(ctx.registry, user)
+    known = resident_id is not None and ctx.registry.resident(resident_id) is not None
+    if known and not scope.allows_resident(resident_id):
+        raise HTTPException(status_code=404, detail=f"resident {resident_id} not found")
+    device = registered(ctx.registry).get(device_id) if device_id is not None else None
+    if device is not None and not scope.allows_device(device):
+        raise HTTPException(status_code=404, detail=f"device {device_id!r} is not registered")

@@ -7,17 +7,22 @@ import time
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 
 from dashboard.deps import Ctx
+from dashboard.place_scope import Scope, place_in_scope, registered
 
-router = APIRouter(prefix="/api", tags=["readings"])
+router = APIRouter(prefix="/api", tags=["readings"], dependencies=[Depends(place_in_scope)])  # others' devices: 404
 
 
 @router.get("/readings/latest")
-def latest(ctx: Ctx, device_id: Annotated[list[str] | None, Query()] = None) -> list[dict[str, Any]]:
-    """The newest reading of each device (or of the listed devices)."""
-    return [asdict(r) for r in ctx.store.latest(device_id)]
+def latest(ctx: Ctx, scope: Scope, device_id: Annotated[list[str] | None, Query()] = None) -> list[dict[str, Any]]:
+    """The newest reading of each device (or of the listed devices) of the account's townships."""
+    found = ctx.store.latest(device_id)
+    if scope.limited:
+        known = registered(ctx.registry)
+        found = [r for r in found if r.device_id in known and scope.allows_device(known[r.device_id])]
+    return [asdict(r) for r in found]
 
 
 @router.get("/devices/{device_id}/readings")

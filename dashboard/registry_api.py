@@ -5,15 +5,16 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from dashboard.deps import Ctx
+from dashboard.place_scope import Scope, place_in_scope
 from dashboard.privacy import masked
 from devices.models import Family
 from devices.records import DeviceRecord, Home, RegistryError, Resident, Village
 
-router = APIRouter(prefix="/api", tags=["registry"])
+router = APIRouter(prefix="/api", tags=["registry"], dependencies=[Depends(place_in_scope)])  # others': 404
 
 
 class Body(BaseModel):
@@ -94,9 +95,9 @@ def add_home(body: HomeIn, ctx: Ctx) -> dict[str, Any]:
 
 
 @router.get("/homes")
-def list_homes(ctx: Ctx) -> list[dict[str, Any]]:
-    """All homes."""
-    return [asdict(h) for h in ctx.registry.homes()]
+def list_homes(ctx: Ctx, scope: Scope) -> list[dict[str, Any]]:
+    """All homes (of the account's townships)."""
+    return [asdict(h) for h in ctx.registry.homes() if scope.allows_home(h.home_id)]
 
 
 @router.post("/residents", status_code=201)
@@ -110,9 +111,9 @@ def add_resident(body: ResidentIn, ctx: Ctx) -> dict[str, Any]:
 
 
 @router.get("/residents")
-def list_residents(ctx: Ctx) -> list[dict[str, Any]]:
-    """All residents, identifiers masked."""
-    return [masked(r) for r in ctx.registry.residents()]
+def list_residents(ctx: Ctx, scope: Scope) -> list[dict[str, Any]]:
+    """All residents (of the account's townships), identifiers masked."""
+    return [masked(r) for r in ctx.registry.residents() if scope.allows_resident(r.resident_id, r.home_id)]
 
 
 @router.post("/devices", status_code=201)
@@ -124,6 +125,6 @@ def add_device(body: DeviceIn, ctx: Ctx) -> dict[str, Any]:
 
 
 @router.get("/devices")
-def list_devices(ctx: Ctx, family: Annotated[Family | None, Query()] = None) -> list[dict[str, Any]]:
-    """Registered devices, optionally of one family."""
-    return [asdict(d) for d in ctx.registry.list_devices(family)]
+def list_devices(ctx: Ctx, scope: Scope, family: Annotated[Family | None, Query()] = None) -> list[dict[str, Any]]:
+    """Registered devices (of the account's townships), optionally of one family."""
+    return [asdict(d) for d in ctx.registry.list_devices(family) if scope.allows_device(d)]

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from dashboard.deps import Desk, Incidents, Staff, Supervisor, require
+from dashboard.place_scope import Scope
 from dispatch.offers import OfferError
 from dispatch.responders import Responder
 
@@ -56,10 +57,16 @@ def add_responder(body: ResponderIn, desk: Desk, incidents: Incidents, user: Sup
 
 @router.post("/offers/{offer_id}/status")
 def offer_status(
-    offer_id: Annotated[int, Path(ge=1, le=2**63 - 1)], body: StatusIn, desk: Desk, incidents: Incidents, user: Staff
+    offer_id: Annotated[int, Path(ge=1, le=2**63 - 1)], body: StatusIn, desk: Desk, incidents: Incidents, user: Staff,
+    scope: Scope,
 ) -> dict[str, Any]:
-    """Record a responder's answer or progress (accepted, declined, en_route, on_scene, done)."""
+    """Record a responder's answer or progress (accepted, declined, en_route, on_scene, done); an offer of another
+    township's incident answers 404, as if it did not exist."""
     try:
+        if scope.limited:
+            incident = incidents.store.get(int(desk.offers.get(offer_id)["incident_id"]))
+            if incident is None or not scope.allows(incident):
+                raise OfferError(404, f"no offer {offer_id}")
         offer = desk.offers.update(offer_id, body.status)
     except OfferError as exc:
         raise HTTPException(status_code=exc.status, detail=str(exc)) from exc
