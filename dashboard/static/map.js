@@ -136,9 +136,16 @@ function renderState(state) {
   const names = new Map(state.villages.map((v) => [v.id, v.name]));
   const areaName = (id) => `<span translate="no">${esc(names.get(id) || id)}</span>`;
   const th = (...keys) => `<tr>${keys.map((k) => `<th>${esc(t(k))}</th>`).join("")}</tr>`;
-  $("warnings").innerHTML = byLevel.length ? byLevel.map((a) =>
-    `<li><span class="badge" style="background:${COLOURS[a.level]}">${esc(levelName(a.level))}</span> ${areaName(a.area)}</li>`)
-    .join("") : `<li class="hint">${esc(t("map.no_warning"))}</li>`;
+  // Warnings a commander approved (CAP in force) first; then the areas whose gauges are past a threshold but whose
+  // warning still waits for approval on /command, marked so at 3 a.m. nobody reads them as issued.
+  const issued = state.cap.filter((c) => c.msg_type !== "Cancel").sort((a, b) => b.level - a.level);
+  const issuedAreas = new Set(issued.map((c) => c.area));
+  const pending = byLevel.filter((a) => !issuedAreas.has(a.area));
+  const badge = (level) => `<span class="badge" style="background:${COLOURS[level]}">${esc(levelName(level))}</span>`;
+  $("warnings").innerHTML = (issued.length ? issued.map((c) => `<li>${badge(c.level)} ${areaName(c.area)}</li>`).join("")
+    : `<li class="hint">${esc(t("map.no_warning"))}</li>`) +
+    pending.map((a) => `<li class="pending">${badge(a.level)} ${areaName(a.area)} ` +
+      `<a class="hint" href="/command">${esc(t("map.awaiting_approval"))}</a></li>`).join("");
   $("evacuation").innerHTML = th("map.area", "map.tasks", "map.open", "map.safe", "map.moved") +
     byLevel.map((a) => `<tr><td><a href="/evacuation?area=${encodeURIComponent(a.area)}">${areaName(a.area)}</a></td>` +
       `<td>${a.tasks}</td><td>${a.open + a.contacted + (a.unreachable || 0)}</td>` +
