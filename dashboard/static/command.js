@@ -54,6 +54,11 @@ function card(d) {
   const node = $("draft-card").content.firstElementChild.cloneNode(true);
   applyI18n(node);
   node.dataset.draft = d.draft_id;
+  // once the commander has touched a card, a refresh (a new frame, the websocket reconnecting) keeps this card as it
+  // is instead of redrawing it with the draft's own values under their hand
+  const touched = () => { node.dataset.touched = "1"; };
+  node.addEventListener("input", touched);
+  node.addEventListener("click", (ev) => { if (ev.target.closest(".lvbtn")) touched(); });
   let level = d.level;
   const paint = () => {
     node.className = `draft lv${level}`;
@@ -162,13 +167,14 @@ async function refresh() {
   const data = await api("GET", "/api/command/drafts");
   renderPolicy(data.policy);
   const list = $("drafts");
+  const kept = new Map([...list.querySelectorAll("article.draft[data-touched]")].map((n) => [n.dataset.draft, n]));
   list.replaceChildren();
   if (!data.drafts.length) {
     const p = document.createElement("p");
     p.className = "hint"; p.textContent = t("command.none_pending");
     list.append(p);
   }
-  for (const d of data.drafts) list.append(card(d));
+  for (const d of data.drafts) list.append(kept.get(String(d.draft_id)) || card(d));
   $("pending-count").textContent = data.drafts.length ? String(data.drafts.length) : "";
   document.title = (data.drafts.length ? `(${data.drafts.length}) ` : "") + t("command.title");
   renderHistory(data.history);

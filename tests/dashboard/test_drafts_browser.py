@@ -58,6 +58,10 @@ def test_a_commander_edits_and_approves_a_draft_on_the_page(hub: Hub) -> None:
         card.locator(".lvbtn.lv4").click()
         expect(card).to_have_class("draft lv4")
         card.locator(".f-headline").fill(f"{name}红色预警（Ⅰ级）：立即转移")
+        page.locator("#clock").click()  # focus leaves the card ...
+        page.evaluate("refresh()")  # ... and the list reloads (a frame, a reconnect): the edits stay under the hand
+        expect(card).to_have_class("draft lv4")
+        expect(card.locator(".f-headline")).to_have_value(f"{name}红色预警（Ⅰ级）：立即转移")
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOT), full_page=True)
         card.locator("button.approve").click()
