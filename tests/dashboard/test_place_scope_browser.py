@@ -5,19 +5,16 @@ the small known history (tests/insights_history.py)."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from inproc import built_hub
 from insights_history import T1, T1_NAME, T2, build
 from playwright.sync_api import Page, expect, sync_playwright
+from security.live_server import served
 
 from dashboard.app import create_app
-from hub.broker import free_port
 
 pytestmark = pytest.mark.integration
 CHROMIUM = "/usr/bin/chromium"
@@ -33,17 +30,8 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         build(hub.ctx.registry.db)
         assert hub.ctx.auth is not None
         hub.ctx.auth.set_townships("town1", [T1])
-        port = free_port()
-        server = uvicorn.Server(uvicorn.Config(create_app(hub.ctx), host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 20
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert server.started
-        yield f"http://127.0.0.1:{port}"
-        server.should_exit = True
-        thread.join(timeout=10)
+        with served(create_app(hub.ctx)) as address:  # the project's in-thread uvicorn
+            yield f"http://{address}"
 
 
 def _sign_in(page: Page, url: str, user: str) -> None:

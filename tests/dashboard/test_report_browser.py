@@ -5,20 +5,18 @@ stable) the verified one; nothing breaks the Content-Security-Policy."""
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from argon2 import PasswordHasher
 from page_text import SKIP, VISIBLE_TEXT, foreign
 from playwright.sync_api import ConsoleMessage, expect, sync_playwright
+from security.live_server import served
 
 from dashboard.app import create_app
 from hub.app import Hub, build_hub
-from hub.broker import free_port
 from hub.settings import Settings, StoreSettings
 from simulators.community import build_community
 
@@ -49,17 +47,8 @@ def hub(tmp_path: Path) -> Iterator[Hub]:
 
 @pytest.fixture
 def base_url(hub: Hub) -> Iterator[str]:
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(hub.ctx), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served(create_app(hub.ctx)) as address:  # the project's in-thread uvicorn
+        yield f"http://{address}"
 
 
 def test_an_officer_files_the_initial_then_the_verified_report_on_a_phone(hub: Hub, base_url: str) -> None:
