@@ -6,17 +6,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from dashboard.contacts_api import IncidentId, tel
-from dashboard.deps import Access, Ctx, Staff
+from dashboard.deps import Access, Ctx, RowId, Staff
 from dashboard.place_scope import PlaceScope, Scope, place_in_scope
 from dispatch.caring_calls import CaringCallError, CaringCalls
 from dispatch.service_catalogue import ServiceCatalogue
 
 router = APIRouter(prefix="/api", tags=["calls"], dependencies=[Depends(place_in_scope)])  # other townships: 404
-TaskId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+TaskId = RowId
 
 
 async def get_caring(request: Request) -> CaringCalls:

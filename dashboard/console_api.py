@@ -8,23 +8,23 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path
+from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
 from alerts.incidents.record import Incident
 from alerts.incidents.service import SEVERITY_RANK, IncidentError
 from dashboard.contacts_api import people
 from dashboard.context import HubContext
-from dashboard.deps import Ctx, Desk, Incidents, Staff, Supervisor, require
+from dashboard.deps import Ctx, Desk, Incidents, RowId, Staff, Supervisor, require
 from dashboard.place_scope import incident_in_scope, scope_of
 from dashboard.privacy import masked
 
 # an incident of a township outside the account's place scope answers 404 on every /incidents/{incident_id} route
 router = APIRouter(prefix="/api", tags=["console"], dependencies=[Depends(require()), Depends(incident_in_scope)])
 VITALS_S = 3600.0
-IncidentId = Annotated[int, Path(ge=1, le=2**63 - 1)]  # SQLite's INTEGER range (a larger id was a 500)
+IncidentId = RowId
 
 
 def _call(fn: Any, *args: Any) -> Any:

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path
+from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
 from alerts.incidents.record import Incident
 from alerts.incidents.service import IncidentError
 from alerts.incidents.store import ACTIVE_STATES
 from dashboard.context import HubContext
-from dashboard.deps import Access, Admin, Auth, Ctx, Incidents, Staff
+from dashboard.deps import Access, Admin, Auth, Ctx, Incidents, RowId, Staff
 from dashboard.i18n_api import user_language
 from dashboard.place_scope import place_in_scope
 from dashboard.privacy import mask_phone
@@ -29,7 +29,7 @@ from devices.records import Resident
 
 router = APIRouter(prefix="/api", tags=["console"], dependencies=[Depends(place_in_scope)])  # other townships: 404
 REVEALED = "contacts_revealed"  # the audit action
-IncidentId = Annotated[int, Path(ge=1, le=2**63 - 1)]  # SQLite's INTEGER range
+IncidentId = RowId
 
 
 def _residents(ctx: HubContext, incident: Incident) -> list[Resident]:

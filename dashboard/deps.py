@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, TypeVar
 
-from fastapi import Depends, HTTPException
+from fastapi import Depends, HTTPException, Path
 from starlette.requests import HTTPConnection
 
 from alerts.incidents.service import IncidentService
@@ -42,6 +42,9 @@ async def get_ctx(conn: HTTPConnection) -> HubContext:
     ctx: HubContext = conn.app.state.ctx
     return ctx
 
+
+ROW_ID_MAX = 2**63 - 1  # the state database's INTEGER range: a larger id in a path was a 500 (schemathesis)
+RowId = Annotated[int, Path(ge=1, le=ROW_ID_MAX)]  # a row id in a path: incidents, tasks, offers, messages
 
 Ctx = Annotated[HubContext, Depends(get_ctx)]
 

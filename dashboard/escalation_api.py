@@ -14,14 +14,14 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import FileResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from alerts.incidents.policy import POLICIES, SEVERITIES, Policy, PolicyError, PolicyStore, Step, policy_key
 from alerts.sms.outbox import mask_number
 from alerts.sms.sender import SmsSender, message_json
-from dashboard.deps import Admin, Auth, Ctx, Incidents, Staff, Supervisor, require
+from dashboard.deps import ROW_ID_MAX, Admin, Auth, Ctx, Incidents, RowId, Staff, Supervisor, require
 from dashboard.i18n_api import CATALOGUE, user_language
 from dashboard.pages import STATIC
 from dashboard.place_scope import Scope, place_in_scope
@@ -124,11 +124,8 @@ def _masked(policy: Policy | None) -> dict[str, Any] | None:
     return data
 
 
-SQLITE_MAX = 2**63 - 1  # the INTEGER range of the state database (a larger id was a 500)
-
-
 @router.get("/incidents/{incident_id}/messages")
-def incident_messages(incident_id: Annotated[int, Path(ge=1, le=SQLITE_MAX)], sms: Sms,
+def incident_messages(incident_id: RowId, sms: Sms,
                       _user: Staff) -> list[dict[str, Any]]:
     """The texts sent (or queued) about one incident, oldest first: channel, masked number, status, report."""
     return [message_json(m, mask_number) for m in sms.outbox.of_incident(incident_id)]
@@ -151,7 +148,7 @@ def sms_state(sms: Sms, ctx: Ctx, scope: Scope, limit: Annotated[int, Query(ge=1
 
 
 @open_router.get("/sms/dlr", response_class=PlainTextResponse)
-def delivery_report(ctx: Ctx, id: Annotated[int, Query(ge=1, le=SQLITE_MAX)],
+def delivery_report(ctx: Ctx, id: Annotated[int, Query(ge=1, le=ROW_ID_MAX)],
                     token: Annotated[str, Query(max_length=64)],
                     type: Annotated[int, Query(ge=0, le=64)], text: Annotated[str, Query(max_length=500)] = ""
                     ) -> str:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path
+from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
-from dashboard.deps import Desk, Incidents, Staff, Supervisor, require
+from dashboard.deps import Desk, Incidents, RowId, Staff, Supervisor, require
 from dashboard.place_scope import Scope
 from dispatch.offers import OfferError
 from dispatch.responders import Responder
@@ -57,7 +57,7 @@ def add_responder(body: ResponderIn, desk: Desk, incidents: Incidents, user: Sup
 
 @router.post("/offers/{offer_id}/status")
 def offer_status(
-    offer_id: Annotated[int, Path(ge=1, le=2**63 - 1)], body: StatusIn, desk: Desk, incidents: Incidents, user: Staff,
+    offer_id: RowId, body: StatusIn, desk: Desk, incidents: Incidents, user: Staff,
     scope: Scope,
 ) -> dict[str, Any]:
     """Record a responder's answer or progress (accepted, declined, en_route, on_scene, done); an offer of another
