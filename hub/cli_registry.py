@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import sys
 import time
@@ -153,9 +152,10 @@ def cmd_import_stations(args: argparse.Namespace) -> int:
     if errors and not args.skip_bad:
         print(f"nothing imported: {len(errors)} bad line(s) (fix them, or pass --skip-bad)", file=sys.stderr)
         return 1
-    actor = f"cli:{getpass.getuser()}"
-    now = time.time()
-    count = StationStore(registry.db).save(replace(s, updated_by=actor, updated_at=now) for s in good)
+    who, now = actor(), time.time()
+    count = StationStore(registry.db).save(replace(s, updated_by=who, updated_at=now) for s in good)
+    IncidentStore(registry.db).audit(who, "stations_imported", None,  # issue 14: every change attributed
+                                     {"file": str(args.file), "stations": sorted(s.station_id for s in good)})
     print(f"imported thresholds of {count} station(s)" + (f", skipped {len(errors)} bad line(s)" if errors else ""))
     return 1 if errors else 0
 

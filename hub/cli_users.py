@@ -11,10 +11,12 @@ import getpass
 from pathlib import Path
 from typing import Any
 
+from alerts.incidents.store import IncidentStore
 from dashboard.auth import ACCOUNT_ROLES, AuthError, StaffAuth
 from devices.registry import Registry
 from devices.statedb.sqlite import StateDB
 from dispatch.insights.places import Townships, UnknownTownship
+from hub.cli_devices import actor
 
 DEMO_USERS = (
     ("admin", "admin-demo", "admin"),
@@ -68,6 +70,8 @@ def cmd_users(args: argparse.Namespace) -> int:
             auth.set_townships(args.username, keys)
         except (AuthError, UnknownTownship) as exc:
             raise UserError(str(exc)) from exc
+        detail = {"username": args.username, "townships": keys} | ({"role": args.role} if args.action == "add" else {})
+        IncidentStore(db).audit(actor(), f"user_{'added' if args.action == 'add' else 'scope_set'}", None, detail)
         print(f"{args.action}: {args.username} ({args.role if args.action == 'add' else 'scope'}: "
               f"{', '.join(keys) or 'the whole county'})")
         return 0

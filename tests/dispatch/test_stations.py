@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from command_path import T0, V01, V02, feed
 
+from alerts.incidents.store import IncidentStore
 from devices.registry import Registry
 from devices.statedb.postgres import open_state
 from devices.statedb.sqlite import StateDB
@@ -75,6 +76,8 @@ def test_hub_registry_import_stations(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "imported thresholds of 2 station(s)" in capsys.readouterr().out
     saved = StationStore(db).all()
     assert saved["T001"].guarantee_level_m == 33.8 and saved["T001"].updated_by.startswith("cli:")
+    (row,) = [r for r in IncidentStore(db).audit_log() if r["action"] == "stations_imported"]  # the import, audited
+    assert row["actor"].startswith("cli:") and row["detail"]["stations"] == ["T001", "T002"]
     db.close()
 
 

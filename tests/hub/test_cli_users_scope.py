@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from insights_history import T1, T1_NAME, T2, build
 
+from alerts.incidents.store import IncidentStore
 from devices.statedb.sqlite import StateDB
 from hub.cli import main
 
@@ -29,3 +30,8 @@ def test_scope_from_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixtu
     capsys.readouterr()
     assert main(["users", "list", *where]) == 0
     assert "wang\tbureau\tactive\t*" in capsys.readouterr().out
+    db = StateDB(tmp_path / "state.sqlite")  # every change is attributed to the operating-system user
+    rows = [(r["actor"], r["action"]) for r in IncidentStore(db).audit_log() if r["action"].startswith("user_")]
+    db.close()
+    assert sorted(a for _, a in rows) == ["user_added", "user_scope_set", "user_scope_set"], rows  # refusals: none
+    assert all(who.startswith("cli:") for who, _ in rows)
