@@ -11,6 +11,7 @@ import orjson
 from alerts.detection import Detection
 from alerts.falls.evidence import EvidenceClip
 from alerts.frames import LiveFrames
+from devices.place_sql import EVERYWHERE, PlaceFilter
 from devices.statedb.sqlite import StateDB
 
 DDL = (
@@ -77,7 +78,8 @@ class DetectionLog:
         samples = np.frombuffer(rows[0]["samples"], dtype=np.float32).reshape(-1, 4)
         return EvidenceClip(device_id, rows[0]["impact_ts"], rows[0]["start_ts"], samples)
 
-    def recent(self, limit: int = 100) -> list[dict[str, Any]]:
-        """Newest detections first."""
-        rows = self.db.execute("SELECT * FROM detections ORDER BY id DESC LIMIT ?", [limit])
+    def recent(self, limit: int = 100, places: PlaceFilter | None = None) -> list[dict[str, Any]]:
+        """Newest detections first; with `places`, those of their devices only."""
+        cond, params = places.devices("device_id") if places is not None else EVERYWHERE
+        rows = self.db.execute(f"SELECT * FROM detections WHERE {cond} ORDER BY id DESC LIMIT ?", [*params, limit])
         return [{**dict(r), "features": orjson.loads(r["features"])} for r in rows]

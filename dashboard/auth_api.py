@@ -7,12 +7,12 @@ Logins, logouts and user changes go to the audit log.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from dashboard.auth import SESSION_COOKIE, SESSION_S, AuthError, StaffAuth
+from dashboard.auth import SESSION_COOKIE, SESSION_S, AuthError, StaffAuth, StaffUser
 from dashboard.context import HubContext
 from dashboard.deps import Admin, Auth, BehindTls, Ctx, SignedIn, require
 from dashboard.guard import CSRF_COOKIE, csrf_token
@@ -65,6 +65,22 @@ def _township_keys(ctx: HubContext, asked: list[str]) -> list[str]:
         raise HTTPException(status_code=422, detail=str(exc)) from exc
 
 
+WITHIN = "an account limited to townships gives accounts only townships of its own"  # a township admin's 403
+
+
+def _within(admin: StaffUser, townships: list[str] | tuple[str, ...]) -> bool:
+    """Whether an admin may see or manage an account of these townships (or give them): any, for a county admin; a
+    non-empty part of its own for an admin limited to townships (who cannot make or reach a county account)."""
+    return not admin.townships or (bool(townships) and set(townships) <= set(admin.townships))
+
+
+def _managed(auth: StaffAuth, admin: StaffUser, username: str) -> None:
+    """404 for an account a township admin may not reach (as if it did not exist), else nothing."""
+    if admin.townships and not any(u["username"] == username and _within(admin, cast(list[str], u["townships"]))
+                                   for u in auth.users()):
+        raise HTTPException(status_code=404, detail=f"no user {username!r}")
+
+
 def _audit_throttled(ctx: HubContext, auth: StaffAuth) -> None:
     """One audit row per (user name, address) wait that refused attempts (issue 16), not one per attempt."""
     for s in auth.throttle.summaries(auth.clock()):
@@ -112,15 +128,17 @@ def me(user: SignedIn, request: Request, response: Response, secure: BehindTls) 
 
 
 @router.get("/admin/users")
-def list_users(auth: Auth, _user: Admin) -> list[dict[str, Any]]:
-    """Staff accounts (admin only)."""
-    return auth.users()
+def list_users(auth: Auth, user: Admin) -> list[dict[str, Any]]:
+    """Staff accounts (admin only); an admin limited to townships sees the accounts limited to its townships."""
+    return [u for u in auth.users() if _within(user, cast(list[str], u["townships"]))]
 
 
 @router.post("/admin/users", status_code=201)
 def add_user(body: UserIn, user: Admin, ctx: Ctx, auth: Auth) -> dict[str, str]:
     """Create a staff account (admin only)."""
     keys = _township_keys(ctx, body.townships)
+    if not _within(user, keys):
+        raise HTTPException(status_code=403, detail=WITHIN)
     try:
         made = auth.add_user(body.username, body.password, body.role, body.display_name)
         auth.set_townships(made.username, keys)
@@ -134,6 +152,9 @@ def add_user(body: UserIn, user: Admin, ctx: Ctx, auth: Auth) -> dict[str, str]:
 def set_townships(username: str, body: TownshipsIn, user: Admin, ctx: Ctx, auth: Auth) -> dict[str, Any]:
     """Limit an account to some townships, or (an empty list) give it the whole county again (admin only)."""
     keys = _township_keys(ctx, body.townships)
+    _managed(auth, user, username)
+    if not _within(user, keys):
+        raise HTTPException(status_code=403, detail=WITHIN)
     try:
         auth.set_townships(username, keys)
     except AuthError as exc:
@@ -145,6 +166,7 @@ def set_townships(username: str, body: TownshipsIn, user: Admin, ctx: Ctx, auth:
 @router.post("/admin/users/{username}/disable")
 def disable_user(username: str, user: Admin, ctx: Ctx, auth: Auth) -> dict[str, str]:
     """Disable an account and end its sessions (admin only)."""
+    _managed(auth, user, username)
     auth.set_active(username, False)
     _audit(ctx, user.username, "user_disabled", {"username": username})
     return {"username": username, "status": "disabled"}

@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from devices.place_sql import EVERYWHERE, PlaceFilter
 from devices.statedb.sqlite import StateDB
 
 DDL = (
@@ -68,7 +69,9 @@ class CallLog:
              call.reported_by])
         return True
 
-    def recent(self, limit: int = 50) -> list[dict[str, Any]]:
-        """The latest calls, newest first (unmasked: callers mask)."""
-        rows = self.db.execute("SELECT * FROM hotline_calls ORDER BY received_at DESC LIMIT ?", [limit])
+    def recent(self, limit: int = 50, places: PlaceFilter | None = None) -> list[dict[str, Any]]:
+        """The latest calls, newest first (unmasked: callers mask); with `places`, those of their residents only."""
+        cond, params = places.residents("resident_id") if places is not None else EVERYWHERE
+        rows = self.db.execute(f"SELECT * FROM hotline_calls WHERE {cond} ORDER BY received_at DESC LIMIT ?",
+                               [*params, limit])
         return [dict(r) for r in rows]

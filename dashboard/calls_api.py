@@ -143,9 +143,7 @@ def take_line(body: LineIn, user: Staff, calls: Calls) -> dict[str, str]:
 def recent_calls(calls: Calls, scope: Scope, limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[dict[str, Any]]:
     """The latest calls, newest first, numbers masked; a limited account's: those of its townships' residents only
     (a caller who is no known resident is nobody's township, so not theirs)."""
-    found = calls.recent(limit * 20 if scope.limited else limit)
-    mine = [c for c in found if scope.allows_resident(c["resident_id"])] if scope.limited else found
-    return [{**c, "caller": mask_phone(str(c["caller"]))} for c in mine[:limit]]
+    return [{**c, "caller": mask_phone(str(c["caller"]))} for c in calls.recent(limit, scope.sql)]
 
 
 class PhoneRequestIn(BaseModel):

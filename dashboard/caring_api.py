@@ -43,8 +43,7 @@ def due_calls(caring: Caring, scope: Scope) -> list[dict[str, Any]]:
     """The caring calls due now (planned first: weekly for each resident living alone), no numbers; of the
     account's townships only."""
     caring.plan()
-    due = caring.due(5000 if scope.limited else 100)  # a limited account: its own first 100, not the county's
-    return [c for c in due if scope.allows_resident(str(c["resident_id"]))][:100]
+    return caring.due(100, scope.sql)  # a limited account: its own first 100, not the county's filtered
 
 
 class OutcomeIn(BaseModel):

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from alerts.disaster.reports import ReportError, rollup, rollup_csv, rollup_xlsx
 from dashboard.auth import REPORTER
 from dashboard.deps import Auth, Commander, Ops, Reporting, Staff
-from dashboard.events_api import villages_of
+from dashboard.events_api import limited, villages_of
 from dashboard.i18n_api import user_language
 from dashboard.place_scope import Scope
 from dispatch.disaster.assignment import Team
@@ -75,9 +75,9 @@ async def submit_report(ops: Ops, user: Reporting, form: ReportIn) -> dict[str, 
     if form.village_id not in ops.centre.villages:
         raise HTTPException(422, f"village {form.village_id!r} is not registered")
     fields = form.model_dump(exclude_unset=True)
+    if limited(user) and form.village_id not in await asyncio.to_thread(villages_of, ops, user):
+        raise HTTPException(403, f"village {form.village_id!r} is not one of yours")  # a reporter's, or a township's
     if user.role == REPORTER:
-        if form.village_id not in await asyncio.to_thread(villages_of, ops, user):
-            raise HTTPException(403, f"village {form.village_id!r} is not one of yours")
         fields["officer"] = user.username
     ops.centre.sync(force=True)  # issue 14: the versions another worker accepted come first
     try:
@@ -95,7 +95,7 @@ async def report_draft(ops: Ops, user: Reporting, event_id: str, village_id: str
     """The next follow-up's indicators, prefilled with the people relocated by the evacuation."""
     if village_id not in ops.centre.villages:
         raise HTTPException(422, f"village {village_id!r} is not registered")
-    if user.role == REPORTER and village_id not in await asyncio.to_thread(villages_of, ops, user):
+    if limited(user) and village_id not in await asyncio.to_thread(villages_of, ops, user):
         raise HTTPException(403, f"village {village_id!r} is not one of yours")
     relocated = ops.relocated().get(village_id, 0)
     indicators = ops.centre.book.draft_follow_up(event_id, village_id, relocated)

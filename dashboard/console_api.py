@@ -18,7 +18,7 @@ from alerts.incidents.service import SEVERITY_RANK, IncidentError
 from dashboard.contacts_api import people
 from dashboard.context import HubContext
 from dashboard.deps import Ctx, Desk, Incidents, RowId, Staff, Supervisor, require
-from dashboard.place_scope import incident_in_scope, scope_of
+from dashboard.place_scope import Scope, incident_in_scope, scope_of
 from dashboard.privacy import masked
 
 # an incident of a township outside the account's place scope answers 404 on every /incidents/{incident_id} route
@@ -74,7 +74,7 @@ def list_incidents(
     """The queue (active incidents, by severity then waiting time), or the latest incidents of any state, of the
     townships the account is limited to."""
     store, scope = incidents.store, scope_of(ctx.registry, user)
-    listed = store.active() if active else store.listing(limit=limit)
+    listed = store.active() if active else store.listing(limit=limit, places=scope.sql)  # a full page of its own
     rows = [desk.orders.annotate(r) for r in listed if scope.allows(r)]
     ordered = sorted(rows, key=queue_order) if active else rows  # service orders carry their slot (issue 5)
     return [r.to_json() for r in ordered]
@@ -156,6 +156,8 @@ def incident_audit(incident_id: IncidentId, incidents: Incidents) -> list[dict[s
 
 
 @router.get("/audit")
-def audit(incidents: Incidents, _user: Supervisor, limit: int = 500) -> list[dict[str, Any]]:
-    """The whole audit log (supervisors and up)."""
-    return incidents.store.audit_log(None, limit)
+def audit(incidents: Incidents, _user: Supervisor, scope: Scope, limit: int = 500) -> list[dict[str, Any]]:
+    """The whole audit log (supervisors and up). An account limited to townships gets the entries about its
+    townships' incidents only (the newest `limit` of them); the county's own entries (sign-ins, accounts, policies,
+    the command room) are not about a township, so they stay with the county's accounts."""
+    return incidents.store.audit_log(None, limit, scope.sql)

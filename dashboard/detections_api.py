@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query
 
 from dashboard.deps import Ctx
-from dashboard.place_scope import Scope, place_in_scope, registered
+from dashboard.place_scope import Scope, place_in_scope
 
 router = APIRouter(prefix="/api", tags=["alerts"], dependencies=[Depends(place_in_scope)])  # others' devices: 404
 
@@ -16,11 +16,7 @@ router = APIRouter(prefix="/api", tags=["alerts"], dependencies=[Depends(place_i
 def detections(ctx: Ctx, scope: Scope, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
     """Newest detections first (falls after their cancel window, SOS, vitals, home safety...), of the account's
     townships' devices."""
-    found = ctx.detections.recent(limit)
-    if not scope.limited:
-        return found
-    known = registered(ctx.registry)
-    return [d for d in found if str(d.get("device_id")) in known and scope.allows_device(known[str(d["device_id"])])]
+    return ctx.detections.recent(limit, scope.sql)  # a limited account: its newest, not the county's filtered
 
 
 @router.get("/evidence/{device_id}")

@@ -132,17 +132,13 @@ def incident_messages(incident_id: RowId, sms: Sms,
 
 
 @router.get("/sms")
-def sms_state(sms: Sms, ctx: Ctx, scope: Scope, limit: Annotated[int, Query(ge=1, le=500)] = 50) -> dict[str, Any]:
+def sms_state(sms: Sms, scope: Scope, limit: Annotated[int, Query(ge=1, le=500)] = 50) -> dict[str, Any]:
     """The gateway (up or down, since when), how many wait in the outbox, the newest messages (a limited account:
     those about its townships' incidents only)."""
     stats = sms.stats
-    messages = sms.outbox.recent(limit * 20 if scope.limited else limit)
-    if scope.limited:
-        store = ctx.incidents.store if ctx.incidents is not None else None
-        incidents = {m.incident_id: store.get(m.incident_id) if store and m.incident_id else None for m in messages}
-        messages = [m for m in messages if (i := incidents[m.incident_id]) is not None and scope.allows(i)][:limit]
+    messages = sms.outbox.recent(limit, scope.sql)  # a limited account: its newest, not the county's filtered
     return {"configured": sms.gateway is not None, "gateway_up": stats.gateway_up, "down_since": stats.down_since,
-            "pending": sms.outbox.pending(),
+            "pending": sms.outbox.pending(scope.sql),
             "sent": stats.sent, "retries": stats.retries, "failed": stats.failed,
             "messages": [message_json(m, mask_number) for m in messages]}
 

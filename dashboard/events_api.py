@@ -21,6 +21,7 @@ from dashboard.deps import Admin, Auth, Commander, Ctx, Ops, Reporting
 from dashboard.i18n_api import user_language
 from dashboard.pages import STATIC
 from devices.i18n import t
+from dispatch.insights.places import Townships
 
 router = APIRouter(prefix="/api/command", tags=["command"])
 pages = APIRouter(tags=["command"], include_in_schema=False)
@@ -93,10 +94,18 @@ async def grant_villages(ops: Ops, ctx: Ctx, auth: Auth, user: Admin, username: 
 
 
 def villages_of(ops: Ops, user: StaffUser) -> list[str]:
-    """The villages `user` may file reports for: a reporter its granted ones, staff every registered one."""
+    """The villages `user` may file reports for: a reporter its granted ones, staff every registered one of the
+    townships the account is limited to (dashboard/place_scope.py), or of the county."""
     if user.role == REPORTER:
         return [v for v in ops.centre.reporters.villages(user.username) if v in ops.centre.villages]
+    if user.townships:
+        return sorted(Townships.of(ops.centre.villages.values()).village_ids(user.townships))
     return sorted(ops.centre.villages)
+
+
+def limited(user: StaffUser) -> bool:
+    """Whether `user` files and confirms for some villages only (a reporter, or staff limited to townships)."""
+    return user.role == REPORTER or bool(user.townships)
 
 
 @router.get("/reporting")
@@ -115,7 +124,8 @@ async def reporting(ops: Ops, auth: Auth, user: Reporting) -> dict[str, Any]:
             continue
         latest = {v: r.stage for v, r in book.latest(e.event_id).items() if v in names}
         stages = [s for s in STAGES if s != "verified" or e.stabilised_at is not None]
-        events.append(event_json(e) | {"stages": stages, "latest": latest})
+        villages = [v for v in e.villages if v in names] if limited(user) else e.villages  # its own only
+        events.append(event_json(e) | {"villages": villages, "stages": stages, "latest": latest})
     return {"user": user.username, "role": user.role, "villages": [{"id": v, "name": n} for v, n in names.items()],
             "events": events, "indicators": indicators}  # fmt: skip
 

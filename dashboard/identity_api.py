@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query
 
 from dashboard.deps import Access, Ctx, Supervisor
-from dashboard.place_scope import place_in_scope
+from dashboard.place_scope import COUNTY_ONLY, place_in_scope
 
 router = APIRouter(prefix="/api", tags=["privacy"], dependencies=[Depends(place_in_scope)])  # others': 404
 
@@ -31,9 +31,14 @@ def identity(resident_id: str, ctx: Ctx, access: Access, user: Supervisor) -> di
 @router.get("/access-log")
 def access_log(
     access: Access,
-    _user: Supervisor,
+    user: Supervisor,
     actor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
 ) -> list[dict[str, Any]]:
-    """Who read health data or full identifiers, newest first (supervisors and up)."""
+    """Who read health data or full identifiers, newest first (supervisors and up, of the whole county).
+
+    It oversees staff, not places: many entries name no township (the latest readings, the live feed, an export's
+    query), so an account limited to townships would read a partial record of its colleagues' reads. 403 for it."""
+    if user.townships:
+        raise HTTPException(status_code=403, detail=COUNTY_ONLY)
     return access.entries(actor, limit)

@@ -28,6 +28,7 @@ from alerts.incidents.record import Incident
 from dashboard.auth import SESSION_COOKIE, StaffUser
 from dashboard.context import HubContext
 from dashboard.deps import Ctx, Staff
+from devices.place_sql import PlaceFilter
 from devices.records import DeviceRecord
 from devices.registry import Registry
 from dispatch.insights.places import Townships
@@ -46,6 +47,11 @@ class PlaceScope:
     def limited(self) -> bool:
         """Whether the account sees less than the whole county."""
         return self.homes is not None
+
+    @property
+    def sql(self) -> PlaceFilter | None:
+        """The scope as SQL conditions, for lists that page in the database (None: the whole county)."""
+        return None if self.villages is None else PlaceFilter(tuple(sorted(self.villages)))
 
     def residents(self) -> set[str] | None:
         """The ids of the residents living in the scope (None: everyone)."""
@@ -88,6 +94,7 @@ class PlaceScope:
         return self.allows_place(incident.home_id, incident.resident_id)
 
 
+COUNTY_ONLY = "only an account of the whole county may read this"  # 403 for an account limited to townships
 DEVICE_FRAMES = frozenset({"detection", "evidence", "reading"})  # live frames that name a device
 
 

@@ -28,9 +28,8 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from dashboard.auth import REPORTER
 from dashboard.deps import Commander, Ops, Reporting, Staff
-from dashboard.events_api import villages_of
+from dashboard.events_api import limited, villages_of
 from dashboard.pages import STATIC
 from dispatch.disaster.assignment import CAPABILITIES, Plan, Team
 from dispatch.disaster.field_ops import FieldOps
@@ -221,7 +220,7 @@ async def confirm_receipt(ops: Ops, user: Reporting, plan_id: str, village_id: s
         await asyncio.to_thread(_store(ops).plan, plan_id)
     except KeyError as exc:
         raise HTTPException(404, f"no plan {plan_id}") from exc
-    if user.role == REPORTER and village_id not in villages_of(ops, user):
+    if limited(user) and village_id not in villages_of(ops, user):  # a reporter's, or a township's
         raise HTTPException(403, f"village {village_id!r} is not one of yours")
     try:
         stored = await asyncio.to_thread(_store(ops).confirm_receipt, plan_id, village_id, user.username, time.time())

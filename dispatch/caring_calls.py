@@ -15,6 +15,7 @@ from typing import Any
 
 from alerts.detection import Detection, Severity
 from alerts.incidents.service import IncidentService
+from devices.place_sql import EVERYWHERE, PlaceFilter
 from devices.registry import Registry
 from devices.statedb.sqlite import StateDB
 
@@ -66,12 +67,14 @@ class CaringCalls:
         rows = self.db.execute("SELECT max(id) AS id FROM caring_calls WHERE about_incident=?", [incident_id])
         return int(rows[0]["id"])
 
-    def due(self, limit: int = 100) -> list[dict[str, Any]]:
-        """Tasks to call now, longest waiting first, with the resident's name and village."""
+    def due(self, limit: int = 100, places: PlaceFilter | None = None) -> list[dict[str, Any]]:
+        """Tasks to call now, longest waiting first, with the resident's name and village; with `places`, those of
+        their residents only."""
+        cond, params = places.residents("c.resident_id") if places is not None else EVERYWHERE
         rows = self.db.execute(
             "SELECT c.*, r.name, r.name_pinyin, h.address FROM caring_calls c JOIN residents r ON "
             "r.resident_id = c.resident_id LEFT JOIN homes h ON h.home_id = r.home_id WHERE c.state = 'due' AND "
-            "c.due_at <= ? ORDER BY c.due_at, c.id LIMIT ?", [self.clock(), limit])
+            f"c.due_at <= ? AND {cond} ORDER BY c.due_at, c.id LIMIT ?", [self.clock(), *params, limit])
         return [dict(r) for r in rows]
 
     def get(self, task_id: int) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 from alerts.incidents.record import Incident, IncidentAlert
+from devices.place_sql import EVERYWHERE, PlaceFilter
 from devices.statedb import chain
 from devices.statedb.sqlite import StateDB
 
@@ -105,15 +106,13 @@ class IncidentStore:
         )
         return Incident.from_row(rows[0]) if rows else None
 
-    def listing(self, states: list[str] | None = None, limit: int = 200) -> list[Incident]:
-        """Incidents (optionally in some states), newest first."""
-        if not states:
-            rows = self.db.execute("SELECT * FROM incidents ORDER BY id DESC LIMIT ?", [limit])
-        else:
-            marks = ", ".join("?" for _ in states)
-            rows = self.db.execute(
-                f"SELECT * FROM incidents WHERE state IN ({marks}) ORDER BY id DESC LIMIT ?", [*states, limit]
-            )
+    def listing(self, states: list[str] | None = None, limit: int = 200,
+                places: PlaceFilter | None = None) -> list[Incident]:
+        """Incidents (optionally in some states; with `places`, of their homes and residents), newest first."""
+        cond, params = places.place("home_id", "resident_id") if places is not None else EVERYWHERE
+        if states:
+            cond, params = f"{cond} AND state IN ({', '.join('?' for _ in states)})", [*params, *states]
+        rows = self.db.execute(f"SELECT * FROM incidents WHERE {cond} ORDER BY id DESC LIMIT ?", [*params, limit])
         return [Incident.from_row(r) for r in rows]
 
     def add_alert(self, incident_id: int, alert: dict[str, Any]) -> None:
@@ -140,9 +139,13 @@ class IncidentStore:
         chain.append(self.db, "audit_log", AUDIT_CHAINED,
                      [time.time() if ts is None else ts, actor, action, incident_id, orjson.dumps(detail).decode()])
 
-    def audit_log(self, incident_id: int | None = None, limit: int = 500) -> list[dict[str, Any]]:
-        """Audit entries (of one incident, or all), oldest first."""
+    def audit_log(self, incident_id: int | None = None, limit: int = 500,
+                  places: PlaceFilter | None = None) -> list[dict[str, Any]]:
+        """Audit entries (of one incident, or all; with `places`, of their incidents only), oldest first."""
         where, params = ("WHERE incident_id=?", [incident_id]) if incident_id is not None else ("", [])
+        if places is not None:
+            cond, more = places.incidents("incident_id")
+            where, params = (f"{where} AND {cond}" if where else f"WHERE {cond}"), [*params, *more]
         rows = self.db.execute(
             f"SELECT * FROM (SELECT * FROM audit_log {where} ORDER BY id DESC LIMIT ?) ORDER BY id", [*params, limit]
         )

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from devices.place_sql import EVERYWHERE, PlaceFilter
 from devices.statedb.sqlite import StateDB
 
 SmsStatus = Literal["queued", "retry", "sent", "delivered", "undelivered", "failed"]
@@ -96,9 +97,11 @@ class Outbox:
             [*PENDING, now, limit])
         return [SmsMessage.from_row(r) for r in rows]
 
-    def pending(self) -> int:
-        """How many messages wait to be sent."""
-        rows = self.db.execute("SELECT COUNT(*) FROM sms_outbox WHERE status IN (?, ?)", list(PENDING))
+    def pending(self, places: PlaceFilter | None = None) -> int:
+        """How many messages wait to be sent (with `places`: about their incidents)."""
+        cond, params = places.incidents("incident_id") if places is not None else EVERYWHERE
+        rows = self.db.execute(f"SELECT COUNT(*) FROM sms_outbox WHERE status IN (?, ?) AND {cond}",
+                               [*PENDING, *params])
         return int(rows[0][0])
 
     def sent_to(self, recipient: str, since: float) -> int:
@@ -112,9 +115,10 @@ class Outbox:
         rows = self.db.execute("SELECT * FROM sms_outbox WHERE incident_id = ? ORDER BY id", [incident_id])
         return [SmsMessage.from_row(r) for r in rows]
 
-    def recent(self, limit: int = 50) -> list[SmsMessage]:
-        """The newest messages, newest first."""
-        rows = self.db.execute("SELECT * FROM sms_outbox ORDER BY id DESC LIMIT ?", [limit])
+    def recent(self, limit: int = 50, places: PlaceFilter | None = None) -> list[SmsMessage]:
+        """The newest messages, newest first; with `places`, those about their incidents only."""
+        cond, params = places.incidents("incident_id") if places is not None else EVERYWHERE
+        rows = self.db.execute(f"SELECT * FROM sms_outbox WHERE {cond} ORDER BY id DESC LIMIT ?", [*params, limit])
         return [SmsMessage.from_row(r) for r in rows]
 
     def mark_sent(self, message_id: int, now: float) -> None:
