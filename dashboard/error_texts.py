@@ -69,6 +69,9 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), k) for
     (r"^no registered township '(?P<township>[^']*)'$", "scopes.error.unknown_township"),  # scope by place
     (r"^township (?P<township>\S+) is outside this account's scope$", "scopes.error.out_of_scope"),
     (r"^a month as YYYY-MM, not '(?P<month>[^']*)'$", "scopes.error.month"),  # the monthly report
+    (r"^only an account of the whole county may do this$", "scope2.error.county_only"),
+    (r"^a place outside this account's townships$", "scope2.error.outside"),
+    (r"^an account limited to townships gives accounts only townships of its own$", "scope2.error.admin_within"),
     (r"^(?P<reason>duplicate_event|bad_stage|missing_field|unknown_event|stage_order|out_of_order"
      r"|correction_without_note|cumulative_decrease): .*$", "error.report.{reason}"),
 ))  # fmt: skip

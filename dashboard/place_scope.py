@@ -17,6 +17,7 @@ room's own resources (teams, stock, relief plans, field incidents, events) and t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -28,8 +29,9 @@ from alerts.incidents.record import Incident
 from dashboard.auth import SESSION_COOKIE, StaffUser
 from dashboard.context import HubContext
 from dashboard.deps import Ctx, Staff
+from devices.geo import haversine_km
 from devices.place_sql import PlaceFilter
-from devices.records import DeviceRecord
+from devices.records import DeviceRecord, Village
 from devices.registry import Registry
 from dispatch.insights.places import Townships
 
@@ -81,6 +83,11 @@ class PlaceScope:
         """Whether a village lies in the scope."""
         return self.villages is None or (village_id is not None and village_id in self.villages)
 
+    def allows_point(self, villages: Iterable[Village], lat: float, lon: float) -> bool:
+        """Whether a place that belongs to no home (a warehouse, a team's base) lies in the scope: by the village
+        nearest to it, the one whose area (dispatch/disaster/village_area.py) it lies in."""
+        return self.villages is None or self.allows_village(village_at(villages, lat, lon))
+
     def allows_device(self, device: DeviceRecord) -> bool:
         """Whether a device's resident, home or village lies in the scope."""
         if self.homes is None:
@@ -94,8 +101,15 @@ class PlaceScope:
         return self.allows_place(incident.home_id, incident.resident_id)
 
 
-COUNTY_ONLY = "only an account of the whole county may read this"  # 403 for an account limited to townships
+COUNTY_ONLY = "only an account of the whole county may do this"  # 403 for an account limited to townships
+OUTSIDE = "a place outside this account's townships"  # 403: a township account registering something elsewhere
 DEVICE_FRAMES = frozenset({"detection", "evidence", "reading"})  # live frames that name a device
+
+
+def village_at(villages: Iterable[Village], lat: float, lon: float) -> str | None:
+    """The id of the village nearest to a point (None without villages)."""
+    nearest = min(villages, key=lambda v: haversine_km(v.lat, v.lon, lat, lon), default=None)
+    return None if nearest is None else nearest.village_id
 
 
 class FrameFilter:

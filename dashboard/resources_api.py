@@ -21,19 +21,20 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from dashboard.deps import Commander, Ops, Reporting, Staff
+from dashboard.deps import Commander, Ctx, Ops, Reporting, Staff
 from dashboard.events_api import limited, villages_of
 from dashboard.pages import STATIC
-from dispatch.disaster.assignment import CAPABILITIES, Plan, Team
+from dashboard.place_scope import COUNTY_ONLY, OUTSIDE, PlaceScope, Scope, scope_of
+from dispatch.disaster.assignment import CAPABILITIES, Plan, Team, restricted
 from dispatch.disaster.field_ops import FieldOps
-from dispatch.disaster.relief import NEEDS, UNITS
+from dispatch.disaster.relief import NEEDS, UNITS, for_villages
 from dispatch.disaster.resource_store import NEXT, ResourceError, ResourceStore, StoredPlan
 
 router = APIRouter(prefix="/api/resources", tags=["resources"])  # roles per route (a reporter confirms receipt)
@@ -78,60 +79,94 @@ def _store(ops: FieldOps) -> ResourceStore:
     return ops.store
 
 
+def _team_seen(ops: FieldOps, scope: PlaceScope, team: Team, incident: str) -> bool:
+    """Scope by place: a team based in the account's townships, or sent to one of their villages."""
+    return scope.allows_village(incident) or scope.allows_point(ops.centre.villages.values(), team.lat, team.lon)
+
+
+def _warehouses_seen(ops: FieldOps, scope: PlaceScope, store: ResourceStore) -> tuple[str, ...] | None:
+    """Scope by place: the warehouses in the account's townships (None: every one, for the county's accounts)."""
+    if not scope.limited:
+        return None
+    villages = ops.centre.villages.values()
+    return tuple(str(w["warehouse_id"]) for w in store.warehouse_rows()
+                 if scope.allows_point(villages, float(w["lat"]), float(w["lon"])))  # fmt: skip
+
+
 def _plan(p: Plan, ops: FieldOps) -> dict[str, Any]:
     names = {t.team_id: t.name or t.team_id for t in ops.teams.values()}
     return {"pairs": [{"team_id": t, "team": names.get(t, t), "incident": i} for t, i in p.pairs],
             "unassigned": list(p.unassigned), "cost": round(p.cost, 3)}  # fmt: skip
 
 
-def _stored(s: StoredPlan) -> dict[str, Any]:
+def _stored(s: StoredPlan, scope: PlaceScope | None = None) -> dict[str, Any] | None:
+    if scope is not None and scope.limited:  # its villages' shipments, needs and receipts; None: none of them
+        part = for_villages(s.plan, frozenset(scope.villages or ()))
+        if part is None:
+            return None
+        s = replace(s, plan=part, receipts={v: r for v, r in s.receipts.items() if scope.allows_village(v)})
     return {"plan_id": s.plan_id, "status": s.plan.status, "created_by": s.created_by, "created_at": s.created_at,
             "approved_by": s.plan.approved_by, "approved_at": s.plan.approved_at, "fill": s.plan.fill,
             "shipments": [asdict(x) for x in s.plan.shipments],
             "receipts": {v: {"by": by, "at": at} for v, (by, at) in s.receipts.items()}}  # fmt: skip
 
 
-def _overview(ops: FieldOps) -> dict[str, Any]:
+def _overview(ops: FieldOps, scope: PlaceScope) -> dict[str, Any]:
     store = _store(ops)
     ops.refresh()
     stock, expiry = store.stock(), store.earliest_expiry()
+    seen = _warehouses_seen(ops, scope, store)
+    plans = [p for p in (_stored(s, scope) for s in store.plans(limit=10_000 if scope.limited else 5)) if p][:5]
     teams = [{"team_id": r.team.team_id, "name": r.team.name or r.team.team_id, "status": r.team.status,
               "capabilities": sorted(r.team.capabilities), "incident": r.incident, "lat": r.team.lat,
               "lon": r.team.lon, "updated_by": r.updated_by, "updated_at": r.updated_at,
-              "next": sorted(NEXT.get(r.team.status, frozenset()))} for r in store.teams()]  # fmt: skip
+              "next": sorted(NEXT.get(r.team.status, frozenset()))} for r in store.teams()
+             if _team_seen(ops, scope, r.team, r.incident)]  # fmt: skip
     warehouses = [{"warehouse_id": w["warehouse_id"], "name": w["name"], "lat": w["lat"], "lon": w["lon"],
                    "stock": stock.get(str(w["warehouse_id"]), {}), "expires": expiry.get(str(w["warehouse_id"]), {})}
-                  for w in store.warehouse_rows()]  # fmt: skip
-    return {"teams": teams, "warehouses": warehouses, "plans": [_stored(p) for p in store.plans(limit=5)],
+                  for w in store.warehouse_rows() if seen is None or w["warehouse_id"] in seen]  # fmt: skip
+    return {"teams": teams, "warehouses": warehouses, "plans": plans,
             "items": [{"item": i, "unit": UNITS[i]} for i in NEEDS], "capabilities": sorted(CAPABILITIES),
             "incidents": [asdict(i) | {"requires": sorted(i.requires),
                                        "name": getattr(ops.centre.villages.get(i.incident_id), "name", "")}
-                          for i in ops.incidents()]}  # fmt: skip
+                          for i in ops.incidents() if scope.allows_village(i.incident_id)]}  # fmt: skip
 
 
 @router.get("")
-async def overview(ops: Ops, _user: Staff) -> dict[str, Any]:
-    """Teams, warehouses with stock, items, plans and incidents."""
-    return _overview(ops)
+async def overview(ops: Ops, _user: Staff, scope: Scope) -> dict[str, Any]:
+    """Teams, warehouses with stock, items, plans and incidents (of the account's townships: teams based or sent
+    there, warehouses there, the plans' parts for their villages)."""
+    return _overview(ops, scope)
 
 
 @router.get("/ledger")
-async def ledger(ops: Ops, _user: Staff, warehouse_id: str = "", limit: int = 200) -> list[dict[str, Any]]:
-    """Ledger lines, newest first."""
-    rows = await asyncio.to_thread(_store(ops).ledger, warehouse_id or None, max(1, min(limit, 1000)))
+async def ledger(ops: Ops, _user: Staff, scope: Scope, warehouse_id: str = "",
+                 limit: int = 200) -> list[dict[str, Any]]:
+    """Ledger lines, newest first (of the account's townships' warehouses)."""
+    seen = _warehouses_seen(ops, scope, _store(ops))
+    if warehouse_id and seen is not None and warehouse_id not in seen:
+        raise HTTPException(404, f"no warehouse {warehouse_id}")  # another township's: as if it did not exist
+    rows = await asyncio.to_thread(_store(ops).ledger, warehouse_id or None, max(1, min(limit, 1000)), seen)
     return [asdict(e) for e in rows]
 
 
 @router.get("/assignment")
-async def assignment(ops: Ops, _user: Staff) -> dict[str, Any]:
-    """The optimal assignment of the available teams and the greedy one beside it (nothing is moved)."""
+async def assignment(ops: Ops, _user: Staff, scope: Scope) -> dict[str, Any]:
+    """The optimal assignment of the available teams and the greedy one beside it (nothing is moved); for an
+    account limited to townships, the part about their incidents and its share of the cost."""
     optimal, greedy = ops.propose()
+    if scope.limited:
+        teams, incidents = list(ops.teams.values()), ops.incidents()
+        keep = frozenset(i.incident_id for i in incidents if scope.allows_village(i.incident_id))
+        optimal, greedy = (restricted(p, teams, incidents, keep) for p in (optimal, greedy))
     return {"optimal": _plan(optimal, ops), "greedy": _plan(greedy, ops)}
 
 
 @router.post("/teams")
-async def add_team(ops: Ops, user: Commander, body: TeamIn) -> dict[str, Any]:
-    """Register a rescue team (available) at its base."""
+async def add_team(ops: Ops, user: Commander, scope: Scope, body: TeamIn) -> dict[str, Any]:
+    """Register a rescue team (available) at its base (in the account's townships)."""
+    if not scope.allows_point(ops.centre.villages.values(), body.lat, body.lon):
+        raise HTTPException(403, OUTSIDE)
     unknown = sorted(set(body.capabilities) - CAPABILITIES)
     if unknown:
         raise HTTPException(422, f"unknown capabilities {unknown}")
@@ -146,12 +181,14 @@ async def add_team(ops: Ops, user: Commander, body: TeamIn) -> dict[str, Any]:
 
 
 @router.post("/assignment")
-async def confirm_assignment(ops: Ops, user: Commander, body: Pairs) -> dict[str, Any]:
-    """Send the confirmed (team, incident) pairs: each team goes en route."""
+async def confirm_assignment(ops: Ops, user: Commander, scope: Scope, body: Pairs) -> dict[str, Any]:
+    """Send the confirmed (team, incident) pairs: each team goes en route (to the account's townships' incidents)."""
     ops.refresh()
-    incidents = {i.incident_id for i in ops.incidents()}
+    incidents = {i.incident_id for i in ops.incidents() if scope.allows_village(i.incident_id)}
     for team_id, incident_id in body.pairs:
         team = ops.teams.get(team_id)
+        if team is not None and not _team_seen(ops, scope, team, incident_id):
+            raise HTTPException(404, f"no team {team_id}")
         if team is None or team.status != "available":
             raise HTTPException(409, f"team {team_id} is not available")
         if incident_id not in incidents:
@@ -165,8 +202,11 @@ async def confirm_assignment(ops: Ops, user: Commander, body: Pairs) -> dict[str
 
 
 @router.post("/teams/{team_id}/status")
-async def move_team(ops: Ops, user: Staff, team_id: str, body: StatusIn) -> dict[str, Any]:
+async def move_team(ops: Ops, user: Staff, scope: Scope, team_id: str, body: StatusIn) -> dict[str, Any]:
     """A team reports on scene, done, or back available (relayed by the duty staff)."""
+    if scope.limited and not any(r.team.team_id == team_id and _team_seen(ops, scope, r.team, r.incident)
+                                 for r in _store(ops).teams()):  # fmt: skip
+        raise HTTPException(404, f"no team {team_id}")  # another township's: as if it did not exist
     try:
         rec = await asyncio.to_thread(_store(ops).move_team, team_id, body.status, user.username, time.time())
     except KeyError as exc:
@@ -180,8 +220,11 @@ async def move_team(ops: Ops, user: Staff, team_id: str, body: StatusIn) -> dict
 
 
 @router.post("/warehouses/{warehouse_id}/receipts")
-async def receive(ops: Ops, user: Commander, warehouse_id: str, body: ReceiptIn) -> dict[str, Any]:
+async def receive(ops: Ops, user: Commander, scope: Scope, warehouse_id: str, body: ReceiptIn) -> dict[str, Any]:
     """Sign stock into a warehouse (receipt, expiry date, signed by the user)."""
+    seen = _warehouses_seen(ops, scope, _store(ops))
+    if seen is not None and warehouse_id not in seen:
+        raise HTTPException(404, f"no warehouse {warehouse_id}")
     entry_id = f"R-{uuid.uuid4().hex[:12]}"
     try:
         await asyncio.to_thread(_store(ops).receive, entry_id, warehouse_id, body.item, body.quantity,
@@ -193,15 +236,21 @@ async def receive(ops: Ops, user: Commander, warehouse_id: str, body: ReceiptIn)
 
 @router.post("/relief")
 async def plan_relief(ops: Ops, user: Commander, body: PlanIn) -> dict[str, Any]:
-    """A draft relief plan from the warehouses' stock for the relocated (linear program)."""
+    """A draft relief plan from the warehouses' stock for the relocated (linear program). It plans the county's
+    stock for the county's villages: a county account's decision (403 for one limited to townships)."""
+    if user.townships:
+        raise HTTPException(403, COUNTY_ONLY)
     _store(ops)
     stored = ops.record_relief(user.username, time.time(), body.days)
-    return _stored(stored)
+    return _stored(stored) or {}
 
 
 @router.post("/relief/{plan_id}/approve")
 async def approve(ops: Ops, user: Commander, plan_id: str) -> dict[str, Any]:
-    """The commander approves a draft: its shipments leave the warehouses' ledgers."""
+    """The commander approves a draft: its shipments leave the warehouses' ledgers (a county account's decision,
+    as planning is)."""
+    if user.townships:
+        raise HTTPException(403, COUNTY_ONLY)
     try:
         plan = ops.approve_relief(user.username, time.time(), plan_id)
     except KeyError as exc:
@@ -209,11 +258,11 @@ async def approve(ops: Ops, user: Commander, plan_id: str) -> dict[str, Any]:
     except ValueError as exc:
         raise HTTPException(409, str(exc)) from exc
     ops.centre.publish("relief", {"plan_id": plan_id, "status": plan.status, "approved_by": plan.approved_by})
-    return _stored(_store(ops).plan(plan_id))
+    return _stored(_store(ops).plan(plan_id)) or {}
 
 
 @router.post("/relief/{plan_id}/receipts/{village_id}")
-async def confirm_receipt(ops: Ops, user: Reporting, plan_id: str, village_id: str) -> dict[str, Any]:
+async def confirm_receipt(ops: Ops, ctx: Ctx, user: Reporting, plan_id: str, village_id: str) -> dict[str, Any]:
     """The village confirms the supplies arrived: its officer (a reporter granted the village), or duty staff taking
     the officer's call."""
     try:
@@ -229,7 +278,7 @@ async def confirm_receipt(ops: Ops, user: Reporting, plan_id: str, village_id: s
     except ResourceError as exc:
         raise HTTPException(409, str(exc)) from exc
     ops.centre.publish("relief", {"plan_id": plan_id, "received": village_id})
-    return _stored(stored)
+    return _stored(stored, scope_of(ctx.registry, user)) or {}
 
 
 @pages.get("/resources")

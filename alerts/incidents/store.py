@@ -142,7 +142,8 @@ class IncidentStore:
     def audit_log(self, incident_id: int | None = None, limit: int = 500,
                   places: PlaceFilter | None = None) -> list[dict[str, Any]]:
         """Audit entries (of one incident, or all; with `places`, of their incidents only), oldest first."""
-        where, params = ("WHERE incident_id=?", [incident_id]) if incident_id is not None else ("", [])
+        params: list[object] = [incident_id] if incident_id is not None else []
+        where = "WHERE incident_id=?" if incident_id is not None else ""
         if places is not None:
             cond, more = places.incidents("incident_id")
             where, params = (f"{where} AND {cond}" if where else f"WHERE {cond}"), [*params, *more]

@@ -140,3 +140,18 @@ def assign_greedy_priority(teams: list[Team], incidents: list[Incident], unassig
             free[i] = False
             pairs.append((i, j))
     return _plan(pairs, teams, incidents, plan_cost(pairs, hours, prio, wait_h))
+
+
+def restricted(plan: Plan, teams: list[Team], incidents: list[Incident], keep: frozenset[str]) -> Plan:
+    """The part of `plan` about the incidents in `keep` (an account limited to some townships): their pairs, those
+    of them left waiting, and their share of the objective, priced as `assign_optimal` priced them (the teams'
+    travel times, and the default wait for one left without a team). With every incident kept it is `plan`."""
+    available = [t for t in teams if t.status == "available"]
+    wait_h = default_unassigned_h(travel_matrix(available, incidents))
+    by_team, by_incident = {t.team_id: t for t in teams}, {i.incident_id: i for i in incidents}
+    pairs = tuple((t, i) for t, i in plan.pairs if i in keep)
+    waiting = tuple(i for i in plan.unassigned if i in keep)
+    travel = sum(by_incident[i].priority * travel_h(by_team[t], by_incident[i]) for t, i in pairs
+                 if t in by_team and i in by_incident)  # fmt: skip
+    waited = sum(by_incident[i].priority * wait_h for i in waiting if i in by_incident)
+    return Plan(pairs, waiting, float(travel + waited), float(waited))

@@ -161,3 +161,17 @@ def remaining_stock(plan: ReliefPlan, warehouses: list[Warehouse]) -> list[Wareh
                 stock[s.item] = stock.get(s.item, 0.0) - s.quantity
         out.append(replace(w, stock={k: (0.0 if math.isclose(v, 0, abs_tol=1e-6) else v) for k, v in stock.items()}))
     return out
+
+
+def for_villages(plan: ReliefPlan, keep: frozenset[str]) -> ReliefPlan | None:
+    """The part of a plan about the villages in `keep` (an account limited to some townships): their shipments and
+    needs, and each item's share of their need met; None when the plan concerns none of them."""
+    need = {item: {v: q for v, q in per.items() if v in keep} for item, per in plan.need.items()}
+    shipments = tuple(s for s in plan.shipments if s.village_id in keep)
+    if not shipments and not any(need.values()):
+        return None
+    fill = {}
+    for item in plan.fill:
+        want = sum(need.get(item, {}).values())
+        fill[item] = min(1.0, sum(s.quantity for s in shipments if s.item == item) / want) if want > 0 else 1.0
+    return replace(plan, shipments=shipments, need=need, fill=fill)

@@ -211,11 +211,13 @@ class ResourceStore:
         return [Warehouse(str(r["warehouse_id"]), float(r["lat"]), float(r["lon"]),
                           stock.get(str(r["warehouse_id"]), {})) for r in self.warehouse_rows()]  # fmt: skip
 
-    def ledger(self, warehouse_id: str | None = None, limit: int = 200) -> list[LedgerEntry]:
-        """Ledger lines, newest first."""
-        sql = "SELECT * FROM relief_ledger" + (" WHERE warehouse_id = ?" if warehouse_id else "")
-        rows = self.db.execute(sql + " ORDER BY ts DESC, entry_id LIMIT ?",
-                               ([warehouse_id] if warehouse_id else []) + [limit])  # fmt: skip
+    def ledger(self, warehouse_id: str | None = None, limit: int = 200,
+               among: tuple[str, ...] | None = None) -> list[LedgerEntry]:
+        """Ledger lines, newest first (of one warehouse; `among`: of these warehouses only, a full page of them)."""
+        ids = [warehouse_id] if warehouse_id else list(among) if among is not None else None
+        where = "" if ids is None else f" WHERE warehouse_id IN ({', '.join('?' for _ in ids) or 'NULL'})"
+        rows = self.db.execute("SELECT * FROM relief_ledger" + where + " ORDER BY ts DESC, entry_id LIMIT ?",
+                               [*(ids or []), limit])
         return [LedgerEntry(r["entry_id"], r["warehouse_id"], r["item"], float(r["quantity"]), r["kind"],
                             r["expires"], r["ref"], r["actor"], float(r["ts"]), r["note"]) for r in rows]  # fmt: skip
 
