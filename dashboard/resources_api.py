@@ -187,7 +187,7 @@ async def confirm_assignment(ops: Ops, user: Commander, scope: Scope, body: Pair
     incidents = {i.incident_id for i in ops.incidents() if scope.allows_village(i.incident_id)}
     for team_id, incident_id in body.pairs:
         team = ops.teams.get(team_id)
-        if team is not None and not _team_seen(ops, scope, team, incident_id):
+        if team is not None and not _team_seen(ops, scope, team, ops.assigned.get(team_id, "")):  # not theirs
             raise HTTPException(404, f"no team {team_id}")
         if team is None or team.status != "available":
             raise HTTPException(409, f"team {team_id} is not available")
