@@ -40,7 +40,8 @@ class PlaceFilter:
         """A row's home (`home` column) lies in the villages, or it has no home and its resident lives there."""
         homes, hp = self.homes(home)
         residents, rp = self.residents(resident)
-        return f"((COALESCE({home}, '') <> '' AND {homes}) OR (COALESCE({home}, '') = '' AND {residents}))", hp + rp
+        sql = f"((COALESCE({home}, ?) <> ? AND {homes}) OR (COALESCE({home}, ?) = ? AND {residents}))"
+        return sql, ["", "", *hp, "", "", *rp]  # '' as parameters: the PostgreSQL dialect's rewriting skips literals
 
     def incidents(self, column: str) -> Clause:
         """`column` (an incident id) is an incident of the villages (by its home, else its resident)."""
@@ -51,9 +52,9 @@ class PlaceFilter:
         """`column` (a device id) is a device of the villages: by its home or resident, else its own village."""
         place, params = self.place("d.home_id", "d.resident_id")
         own = f"d.village_id IN ({self._marks()})"
-        sql = (f"{column} IN (SELECT d.device_id FROM devices d WHERE {place} OR (COALESCE(d.home_id, '') = '' "
-               f"AND COALESCE(d.resident_id, '') = '' AND {own}))")  # fmt: skip
-        return sql, params + list(self.villages)
+        sql = (f"{column} IN (SELECT d.device_id FROM devices d WHERE {place} OR (COALESCE(d.home_id, ?) = ? "
+               f"AND COALESCE(d.resident_id, ?) = ? AND {own}))")  # fmt: skip
+        return sql, [*params, "", "", "", "", *self.villages]
 
 
 EVERYWHERE: Clause = ("1 = 1", [])  # no place filter (an account that sees the whole county)
