@@ -30,7 +30,8 @@ T = 1_790_000_000.0
 @pytest.fixture(params=["sqlite", "postgresql"])
 def hub(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Hub]:
     url = request.getfixturevalue("postgres") if request.param == "postgresql" else ""
-    settings = Settings(mqtt=MqttSettings(url="mqtt://127.0.0.1:1"), store=StoreSettings(data_dir=tmp_path, state_url=url))
+    store = StoreSettings(data_dir=tmp_path, state_url=url)
+    settings = Settings(mqtt=MqttSettings(url="mqtt://127.0.0.1:1"), store=store)
 
     async def made() -> Hub:
         return build_hub(settings)
@@ -71,12 +72,13 @@ def test_a_township_accounts_lists_are_full_pages_of_its_own(hub: Hub) -> None:
         incidents.store.audit("op", "resolved", iid, {}, T + n)
         theirs.append(iid)
     calls = app.state.calls
-    for n, rid in enumerate(["R1", "R2", None] + ["R3"] * MANY):
+    for n, rid in enumerate(["R1", "R2", None, *["R3"] * MANY]):
         calls.record(Call(f"c{n}", f"1380000{n:04d}", "8001", rid, None, T + n, "pbx"))
-    for n, iid in enumerate(mine[:3] + [None] + theirs[:MANY]):
-        sms.outbox.enqueue("13800000000", f"关于 {iid}", kind="family", channel="sms_family", incident_id=iid, now=T + n)
+    for n, iid in enumerate([*mine[:3], None, *theirs[:MANY]]):
+        sms.outbox.enqueue("13800000000", f"关于 {iid}", kind="family", channel="sms_family", incident_id=iid,
+                           now=T + n)
     hub.ctx.detections([Detection("sos", "sos", rid, dev, T + n, Severity.CRITICAL, 1.0, {}, "")
-                        for n, (rid, dev) in enumerate([("R1", "W1"), ("R2", "W2")] + [("R3", "W3")] * MANY)])
+                        for n, (rid, dev) in enumerate([("R1", "W1"), ("R2", "W2"), *[("R3", "W3")] * MANY])])
 
     page = town.get("/api/incidents", active="false", limit=4).json()
     assert [i["id"] for i in page] == sorted(mine, reverse=True)[:4]  # its newest four, though T2's are newer
