@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dashboard.context import HubContext
 from dashboard.deps import Ctx
+from dashboard.place_scope import Scope, registered
 from devices.aliases import Alias, AliasBook
 from devices.records import RegistryError
 
@@ -43,9 +44,11 @@ def add_alias(body: AliasIn, ctx: Ctx) -> dict[str, Any]:
 
 
 @router.get("/aliases")
-def list_aliases(ctx: Ctx, source: str | None = None) -> list[dict[str, Any]]:
-    """Every alias (of one source)."""
-    return [asdict(a) for a in _book(ctx).entries(source)]
+def list_aliases(ctx: Ctx, scope: Scope, source: str | None = None) -> list[dict[str, Any]]:
+    """Every alias (of one source; of the account's townships' devices)."""
+    known = registered(ctx.registry) if scope.limited else {}
+    return [asdict(a) for a in _book(ctx).entries(source)
+            if not scope.limited or (a.device_id in known and scope.allows_device(known[a.device_id]))]  # fmt: skip
 
 
 @router.delete("/aliases/{source}/{external_id:path}")

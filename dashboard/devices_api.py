@@ -12,9 +12,9 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 
-from dashboard.deps import Admin, Identities
+from dashboard.deps import Admin, Ctx, Identities
 from dashboard.pages import STATIC
-from dashboard.place_scope import place_in_scope
+from dashboard.place_scope import Scope, place_in_scope, registered
 from devices.credentials import Kind
 from devices.identities import IdentityError
 
@@ -28,9 +28,12 @@ def _refused(exc: IdentityError) -> HTTPException:
 
 
 @router.get("/credentials")
-def list_credentials(identities: Identities, _user: Admin) -> list[dict[str, Any]]:
-    """Every device credential: issued, revoked, the device's registry state; never a password nor a hash."""
-    return identities.list()
+def list_credentials(identities: Identities, _user: Admin, ctx: Ctx, scope: Scope) -> list[dict[str, Any]]:
+    """Every device credential: issued, revoked, the device's registry state; never a password nor a hash. An admin
+    limited to townships: its devices' credentials (not the county's responders' apps and bridges)."""
+    known = registered(ctx.registry) if scope.limited else {}
+    return [c for c in identities.list()
+            if not scope.limited or (c["device_id"] in known and scope.allows_device(known[c["device_id"]]))]
 
 
 @router.post("/{device_id}/credentials", status_code=201)

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query
 
 from dashboard.deps import Ctx
-from dashboard.place_scope import Scope, place_in_scope, registered
+from dashboard.place_scope import COUNTY_ONLY, Scope, place_in_scope, registered
 
 router = APIRouter(prefix="/api", tags=["readings"], dependencies=[Depends(place_in_scope)])  # others' devices: 404
 
@@ -46,8 +46,11 @@ def stats(ctx: Ctx) -> dict[str, Any]:
 
 
 @router.get("/dead-letters")
-def dead_letters(ctx: Ctx, reason: str | None = None,
+def dead_letters(ctx: Ctx, scope: Scope, reason: str | None = None,
                  limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
-    """Rejected messages with their reasons, newest first (payload base64, first 4 KiB)."""
+    """Rejected messages with their reasons, newest first (payload base64, first 4 KiB). The county's: a rejected
+    message belongs to no township (unknown devices, malformed topics), so 403 for an account limited to some."""
+    if scope.limited:
+        raise HTTPException(status_code=403, detail=COUNTY_ONLY)
     rows = ctx.journal.dead_letters(reason, limit)
     return [{**asdict(r), "payload": base64.b64encode(r.payload).decode()} for r in rows]

@@ -83,9 +83,9 @@ def add_village(body: VillageIn, ctx: Ctx) -> dict[str, Any]:
 
 
 @router.get("/villages")
-def list_villages(ctx: Ctx) -> list[dict[str, Any]]:
-    """All villages."""
-    return [asdict(v) for v in ctx.registry.villages()]
+def list_villages(ctx: Ctx, scope: Scope) -> list[dict[str, Any]]:
+    """All villages (of the account's townships)."""
+    return [asdict(v) for v in ctx.registry.villages() if scope.allows_village(v.village_id)]
 
 
 @router.post("/homes", status_code=201)

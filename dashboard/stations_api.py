@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
 from dashboard.deps import Admin, Ops, require
+from dashboard.place_scope import Scope
 from dispatch.disaster.areas import thresholds_for
 from dispatch.disaster.stations import StationError, StationThresholds
 
@@ -38,15 +39,17 @@ def _effective(ops: Ops, station_id: str, kind: str) -> dict[str, Any]:
 
 
 @router.get("")
-async def list_stations(ops: Ops) -> list[dict[str, Any]]:
-    """Every terminal with its own thresholds (if any) and the ladders it is judged by."""
+async def list_stations(ops: Ops, scope: Scope) -> list[dict[str, Any]]:
+    """Every terminal (of the account's townships' villages) with its own thresholds and the ladders it is judged
+    by."""
     cc = ops.centre
     own = cc.stations
     return [{"station_id": s.terminal_id, "kind": s.kind, "village_id": s.village_id,
              "village": cc.villages[s.village_id].name if s.village_id in cc.villages else s.village_id,
              "own": own[s.terminal_id].as_json() if s.terminal_id in own else None,
              "effective": _effective(ops, s.terminal_id, s.kind)}
-            for s in sorted(cc.sites.values(), key=lambda s: s.terminal_id)][:2000]  # fmt: skip
+            for s in sorted(cc.sites.values(), key=lambda s: s.terminal_id)
+            if scope.allows_village(s.village_id)][:2000]  # fmt: skip
 
 
 @router.put("/{station_id}")

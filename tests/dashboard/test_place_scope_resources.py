@@ -86,7 +86,7 @@ def test_resources_hold_only_the_accounts_townships(hub: Hub) -> None:
     assert set(s3.get("/api/resources/ledger", warehouse_id="WH-COUNTY").json()[0]) >= {"kind", "ref"}
 
 
-def test_the_report_form_offers_only_the_accounts_villages(hub: Hub) -> None:
+def test_the_report_form_and_stations_offer_only_the_accounts_villages(hub: Hub) -> None:
     op, cmd, s4 = client(hub, "op"), client(hub, "cmd"), client(hub, "s4")
     storm(hub, op, cmd)
     form = s4.get("/api/command/reporting").json()
@@ -97,6 +97,10 @@ def test_the_report_form_offers_only_the_accounts_villages(hub: Hub) -> None:
     assert s4.post("/api/command/reports", json=report).status_code == 403
     assert s4.get("/api/command/reports/draft", event_id="storm-1", village_id="V01").status_code == 403
     assert s4.get("/api/command/reports/draft", event_id="storm-1", village_id="V04").status_code == 200
+    stations = {s["station_id"]: s["village_id"] for s in op.get("/api/command/stations").json()}
+    assert {"V01", "V04"} <= set(stations.values())
+    assert {s["station_id"] for s in s4.get("/api/command/stations").json()} == {k for k, v in stations.items()
+                                                                                if v == "V04"}  # fmt: skip
 
 
 def test_a_plans_part_prices_its_incidents_as_the_whole_plan_did() -> None:
