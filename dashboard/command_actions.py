@@ -20,7 +20,7 @@ from dashboard.auth import REPORTER
 from dashboard.deps import Auth, Commander, Ops, Reporting, Staff
 from dashboard.events_api import limited, villages_of
 from dashboard.i18n_api import user_language
-from dashboard.place_scope import Scope
+from dashboard.place_scope import COUNTY_ONLY, OUTSIDE, Scope
 from dispatch.disaster.assignment import Team
 from dispatch.disaster.evacuation import STATE_STATUS, TransitionError
 from dispatch.disaster.relief import Warehouse
@@ -153,8 +153,10 @@ async def move_task(ops: Ops, user: Staff, scope: Scope, task_id: str, body: Tas
 
 
 @router.post("/teams")
-async def add_team(ops: Ops, user: Commander, body: TeamIn) -> dict[str, str]:
-    """Register a rescue team at its base."""
+async def add_team(ops: Ops, user: Commander, scope: Scope, body: TeamIn) -> dict[str, str]:
+    """Register a rescue team at its base (in the account's townships)."""
+    if not scope.allows_point(ops.centre.villages.values(), body.lat, body.lon):
+        raise HTTPException(403, OUTSIDE)
     try:
         ops.add_team(Team(body.team_id, body.lat, body.lon, frozenset(body.capabilities)), user.username, time.time())
     except ResourceError as exc:
@@ -164,15 +166,20 @@ async def add_team(ops: Ops, user: Commander, body: TeamIn) -> dict[str, str]:
 
 @router.post("/assign")
 async def assign(ops: Ops, user: Commander) -> dict[str, Any]:
-    """Send the available teams to the incidents (optimal assignment)."""
+    """Send the available teams to the incidents (optimal assignment): every team to every incident of the county,
+    so a county account's decision (403 for one limited to townships, who confirms pairs on /resources)."""
+    if user.townships:
+        raise HTTPException(403, COUNTY_ONLY)
     plan = ops.assign(user.username, time.time())
     ops.centre.publish("teams", {"pairs": plan.pairs, "unassigned": plan.unassigned})
     return {"pairs": plan.pairs, "unassigned": plan.unassigned, "cost": plan.cost}
 
 
 @router.post("/warehouses")
-async def add_warehouse(ops: Ops, user: Commander, body: WarehouseIn) -> dict[str, str]:
-    """Register a warehouse and its stock."""
+async def add_warehouse(ops: Ops, user: Commander, scope: Scope, body: WarehouseIn) -> dict[str, str]:
+    """Register a warehouse and its stock (in the account's townships)."""
+    if not scope.allows_point(ops.centre.villages.values(), body.lat, body.lon):
+        raise HTTPException(403, OUTSIDE)
     try:
         ops.add_warehouse(Warehouse(body.warehouse_id, body.lat, body.lon, body.stock), user.username, time.time())
     except ResourceError as exc:
@@ -182,14 +189,19 @@ async def add_warehouse(ops: Ops, user: Commander, body: WarehouseIn) -> dict[st
 
 @router.post("/relief/plan")
 async def relief_plan(ops: Ops, user: Commander, days: float = 3.0) -> dict[str, Any]:
-    """A draft relief plan for the relocated (recorded, issue 14, when the hub has a state database)."""
+    """A draft relief plan for the relocated (recorded, issue 14, when the hub has a state database): the county's
+    stock for the county's villages, a county account's decision."""
+    if user.townships:
+        raise HTTPException(403, COUNTY_ONLY)
     plan = ops.record_relief(user.username, time.time(), days).plan if ops.store else ops.propose_relief(days)
     return {"status": plan.status, "fill": plan.fill, "shipments": [asdict(s) for s in plan.shipments]}
 
 
 @router.post("/relief/approve")
 async def relief_approve(ops: Ops, user: Commander) -> dict[str, Any]:
-    """The commander approves the current draft."""
+    """The commander approves the current draft (a county account's decision)."""
+    if user.townships:
+        raise HTTPException(403, COUNTY_ONLY)
     try:
         plan = ops.approve_relief(user.username, time.time())
     except (ValueError, KeyError) as exc:

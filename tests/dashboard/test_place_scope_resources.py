@@ -127,3 +127,19 @@ def test_a_relief_plans_part_for_some_villages() -> None:
     assert v1 is not None and {s.village_id for s in v1.shipments} == {"V1"} and set(v1.need["water_l"]) == {"V1"}
     assert v1.fill["water_l"] == pytest.approx(plan.fill["water_l"], abs=0.01)
     assert for_villages(plan, frozenset({"V9"})) is None
+
+
+def test_the_command_rooms_county_decisions_refuse_a_township_account(hub: Hub) -> None:
+    op, cmd, s1 = client(hub, "op"), client(hub, "cmd"), client(hub, "s1")
+    storm(hub, op, cmd)
+    for path in ("/api/command/assign", "/api/command/relief/plan", "/api/command/relief/approve"):
+        refused = s1.post(path)
+        assert refused.status_code == 403 and refused.json()["message"] == "只有全县范围的账号可以进行此操作", path
+    near, far = {"lat": 28.122, "lon": 113.316}, {"lat": 28.554, "lon": 113.377}  # by V01, by V04
+    assert s1.post("/api/command/teams", json={"team_id": "T-NEAR", **near}).status_code == 200
+    assert s1.post("/api/command/teams", json={"team_id": "T-FAR", **far}).status_code == 403
+    stock = {"stock": {"tent": 3}}
+    assert s1.post("/api/command/warehouses", json={"warehouse_id": "WH-NEAR", **near, **stock}).status_code == 200
+    assert s1.post("/api/command/warehouses", json={"warehouse_id": "WH-FAR", **far, **stock}).status_code == 403
+    assert [w["warehouse_id"] for w in s1.get("/api/resources").json()["warehouses"]] == ["WH-NEAR"]
+    assert cmd.post("/api/command/relief/plan").status_code == 200
