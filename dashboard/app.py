@@ -169,7 +169,9 @@ def create_app(ctx: HubContext, behind_tls: bool = False, *, max_body_bytes: int
         if ctx.auth is None or user is None:
             await ws.close(code=4401)  # no session: the handshake is refused
             return
-        frames = FrameFilter(scope_of(ctx.registry, user), ctx.registry)
+        sites = {t: s.village_id for t, s in ctx.field_ops.centre.sites.items()} if ctx.field_ops else None
+        frames = FrameFilter(scope_of(ctx.registry, user), ctx.registry, username=user.username, sites=sites,
+                             incident=ctx.incidents.store.get if ctx.incidents is not None else None)
         await ws.accept()
         sub = ctx.bus.subscribe()
         # Send, receive and re-check side by side: a client's close, the server's shutdown or the end of the

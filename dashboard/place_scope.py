@@ -17,7 +17,7 @@ room's own resources (teams, stock, relief plans, field incidents, events) and t
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -104,6 +104,9 @@ class PlaceScope:
 COUNTY_ONLY = "only an account of the whole county may do this"  # 403 for an account limited to townships
 OUTSIDE = "a place outside this account's townships"  # 403: a township account registering something elsewhere
 DEVICE_FRAMES = frozenset({"detection", "evidence", "reading"})  # live frames that name a device
+# live frames of the command room that name a village: the frame type -> the field with the village's id
+VILLAGE_FRAMES = {"warning": "area", "draft": "area", "cap": "area", "evacuation": "area", "report": "village_id",
+                  "relief": "received"}  # fmt: skip
 
 
 def village_at(villages: Iterable[Village], lat: float, lon: float) -> str | None:
@@ -113,13 +116,21 @@ def village_at(villages: Iterable[Village], lat: float, lon: float) -> str | Non
 
 
 class FrameFilter:
-    """Which live frames a limited account receives: incidents and a device's frames of its townships only.
+    """Which live frames a limited account receives: its townships' incidents, devices' frames, texts (by their
+    incident), screen pops (by the caller's resident, or rung on the account's own line), and the command room's
+    frames that name a village (warnings, drafts, CAP, evacuation, reports, relief receipts, gauges by station).
 
-    Devices are looked up once, when the socket opens; a device registered later is held back until the page
-    reconnects (the safe side). Other frames (counters, calls, the command room's) pass."""
+    Devices and stations are looked up once, when the socket opens; one registered later is held back until the page
+    reconnects (the safe side). Frames about the county's machinery (counters, rejections, the SMS gateway, events,
+    teams, relief plans, responders' availability) pass."""
 
-    def __init__(self, scope: PlaceScope, registry: Registry) -> None:
+    def __init__(self, scope: PlaceScope, registry: Registry, *, username: str = "",
+                 sites: Mapping[str, str] | None = None,
+                 incident: Callable[[int], Incident | None] | None = None) -> None:  # fmt: skip
         self.scope = scope
+        self.username = username  # a screen pop rung on this account's line reaches it whoever calls
+        self.sites = sites or {}  # station (terminal) id -> its village
+        self.incident = incident  # an incident by id, for the texts' frames
         self.devices = {d.device_id: scope.allows_place(d.home_id, d.resident_id)
                         for d in registry.devices().values()} if scope.limited else {}  # fmt: skip
 
@@ -136,6 +147,17 @@ class FrameFilter:
             return self.scope.allows_place(incident.get("home_id"), incident.get("resident_id"))
         if kind in DEVICE_FRAMES:
             return self.devices.get(str(data.get("device_id")), False)
+        if kind == "call":
+            resident = data.get("resident") or {}
+            return data.get("operator") == self.username or self.scope.allows_resident(resident.get("resident_id"))
+        if kind == "sms":
+            iid = data.get("incident_id")
+            found = self.incident(int(iid)) if isinstance(iid, int) and self.incident is not None else None
+            return found is not None and self.scope.allows(found)
+        if kind == "gauge":
+            return self.scope.allows_village(self.sites.get(str(data.get("id"))))
+        if kind in VILLAGE_FRAMES and (kind != "relief" or "received" in data):
+            return self.scope.allows_village(data.get(VILLAGE_FRAMES[kind]))
         return True
 
 

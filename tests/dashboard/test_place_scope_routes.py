@@ -26,12 +26,15 @@ from insights_history import T1, T2, build
 
 from alerts.detection import Detection, Severity
 from dashboard.app import create_app
+from dashboard.auth import StaffUser
+from dashboard.bus import frame
 from dashboard.call_log import Call
+from dashboard.place_scope import FrameFilter, scope_of
 from dashboard.roles import rule
 from devices.models import Family, Reading
 
 # the tests that check the scope of routes, as "module::function" (tests/dashboard/)
-LIVE = "test_place_scope::test_live_frames_hold_only_the_accounts_township"
+LIVE = "test_place_scope_routes::test_live_frames_of_calls_texts_and_the_command_room_follow_the_scope"
 FIGURES = "test_place_scope::test_the_figures_hold_only_the_accounts_township"
 MONTHLY = "test_place_scope::test_the_monthly_report_button_holds_only_the_accounts_township"
 FULL_PAGES = "test_place_scope_sql::test_a_township_accounts_lists_are_full_pages_of_its_own"
@@ -328,3 +331,36 @@ def test_villages_and_latest_readings_hold_only_the_accounts_own(app: FastAPI) -
     assert {r["device_id"] for r in town.get("/api/readings/latest").json()} == {"W1"}
     assert town.get("/api/readings/latest", device_id=["W1", "W3"]).json()[0]["device_id"] == "W1"
     assert len(town.get("/api/readings/latest", device_id=["W1", "W3"]).json()) == 1
+
+
+def test_live_frames_of_calls_texts_and_the_command_room_follow_the_scope(app: FastAPI) -> None:
+    ctx = app.state.ctx
+    every = signed_in(app, "county").get("/api/incidents", active="false").json()
+    theirs = next(i["id"] for i in every if i["resident_id"] == "R3")
+    mine = next(i["id"] for i in every if i["resident_id"] == "R1")
+    sites = {"G1": "V1", "G2": "V2"}
+    town = FrameFilter(scope_of(ctx.registry, StaffUser("town", "operator", "town", (T1,))), ctx.registry,
+                       username="town", sites=sites, incident=ctx.incidents.store.get)  # fmt: skip
+    county = FrameFilter(scope_of(ctx.registry, StaffUser("county", "operator", "county")), ctx.registry,
+                         username="county", sites=sites, incident=ctx.incidents.store.get)  # fmt: skip
+    pop = {"call_id": "c", "line": "8001", "caller": "138****0000", "known": True}
+    ours = [frame("call", {**pop, "operator": "someone", "resident": {"resident_id": "R1", "name": "居民R1"}}),
+            frame("call", {**pop, "operator": "town", "resident": None}),  # rung on its own line: its pop
+            frame("call", {**pop, "operator": "town", "resident": {"resident_id": "R3"}}),
+            frame("sms", {"incident_id": mine, "text": "居民R1 跌倒"}),
+            frame("gauge", {"id": "G1", "level": 2}), frame("warning", {"area": "V1", "level": 3}),
+            frame("draft", {"draft_id": "d", "area": "V1"}), frame("cap", {"area": "V1"}),
+            frame("evacuation", {"area": "V1", "tasks": 3}), frame("report", {"village_id": "V1"}),
+            frame("relief", {"plan_id": "p", "received": "V1"}),
+            frame("relief", {"plan_id": "p", "status": "approved"}),
+            frame("teams", {"team_id": "T", "status": "available"})]  # fmt: skip
+    others = [frame("call", {**pop, "operator": "someone", "resident": {"resident_id": "R3", "name": "居民R3"}}),
+              frame("call", {**pop, "operator": "someone", "resident": None}),
+              frame("sms", {"incident_id": theirs, "text": "居民R3 跌倒"}), frame("sms", {"incident_id": None}),
+              frame("gauge", {"id": "G2", "level": 2}), frame("gauge", {"id": "G9"}),
+              frame("warning", {"area": "V2", "level": 3}), frame("draft", {"draft_id": "d", "area": "V2"}),
+              frame("cap", {"area": "V2"}), frame("evacuation", {"area": "V2"}), frame("report", {"village_id": "V2"}),
+              frame("relief", {"plan_id": "p", "received": "V2"})]  # fmt: skip
+    assert [town.allows(f) for f in ours] == [True] * len(ours)
+    assert [town.allows(f) for f in others] == [False] * len(others)
+    assert all(county.allows(f) for f in ours + others)
