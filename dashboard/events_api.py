@@ -20,6 +20,7 @@ from dashboard.auth import REPORTER, StaffUser
 from dashboard.deps import Admin, Auth, Commander, Ctx, Ops, Reporting
 from dashboard.i18n_api import user_language
 from dashboard.pages import STATIC
+from dashboard.place_scope import OUTSIDE
 from devices.i18n import t
 from dispatch.insights.places import Townships
 
@@ -88,6 +89,8 @@ async def grant_villages(ops: Ops, ctx: Ctx, auth: Auth, user: Admin, username: 
     unknown = sorted(set(body.villages) - set(ops.centre.villages))
     if unknown:
         raise HTTPException(422, f"villages {unknown} are not registered")
+    if user.townships and not set(body.villages) <= set(villages_of(ops, user)):  # a township admin: its own
+        raise HTTPException(403, OUTSIDE)
     await asyncio.to_thread(ops.centre.reporters.grant, username, body.villages, user.username, time.time())
     await asyncio.to_thread(_audit, ctx, user, "reporter_villages", {"username": username, "villages": body.villages})
     return {"username": username, "villages": sorted(set(body.villages))}

@@ -4,15 +4,22 @@ The townships are stored with the account (`staff_users.townships`, dashboard/au
 (dispatch/insights/places.py); an account without any sees the whole county. An incident belongs to the township
 of its home, or of its resident's home; an incident with neither is outside every scope. An incident outside the
 account's scope answers 404, as if it did not exist, so ids of other townships cannot be probed. On the live
-websocket, `FrameFilter` holds back the incident, detection, evidence and reading frames of other townships.
+websocket, `FrameFilter` holds back the frames of other townships.
 
 Routes take the signed-in account's scope as a parameter (`scope: Scope`) and keep to it: the registry lists,
 latest readings, detections, the readings export, FHIR, the hotline's calls, the SMS list, caring calls, responders'
 offers, warning drafts, the disaster roll-up (its townships and villages, no county total), the evacuation work
-lists and the command map's areas, villages, gauges, markers and CAP alerts. `place_in_scope` is the router
-dependency that answers 404 for a path's `{incident_id}`, `{resident_id}` or `{device_id}` outside the scope
-(contacts, identities, readings, evidence, credentials, an incident's texts, a service's completion). The command
-room's own resources (teams, stock, relief plans, field incidents, events) and the map's GeoJSON stay the county's.
+lists, the command map's areas, villages, gauges, markers and CAP alerts, the stations, the report form's villages,
+the audit log (its incidents' entries) and, for admins, the accounts, aliases and device credentials. Lists that page
+(calls, caring calls, texts, incidents, detections, the audit log) add `PlaceScope.sql` (devices/place_sql.py) to
+their query, so a page is full of the account's own rows. The command room's resources (dashboard/resources_api.py)
+keep to the teams based in or sent to its townships, the warehouses there (a place without a home belongs to its
+nearest village: `village_at`) and the relief plans' parts for their villages; decisions over the whole county
+(assigning every team, planning and approving relief) and the county's records (the access log, dead letters) answer
+403 (`COUNTY_ONLY`). `place_in_scope` is the router dependency that answers 404 for a path's `{incident_id}`,
+`{resident_id}` or `{device_id}` outside the scope (contacts, identities, readings, evidence, credentials, an
+incident's texts, a service's completion). What stays the county's, and why, is listed with every route in
+tests/dashboard/test_place_scope_routes.py, which fails on a GET route that is in neither list.
 """
 
 from __future__ import annotations

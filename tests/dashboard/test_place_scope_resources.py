@@ -97,6 +97,12 @@ def test_the_report_form_and_stations_offer_only_the_accounts_villages(hub: Hub)
     assert s4.post("/api/command/reports", json=report).status_code == 403
     assert s4.get("/api/command/reports/draft", event_id="storm-1", village_id="V01").status_code == 403
     assert s4.get("/api/command/reports/draft", event_id="storm-1", village_id="V04").status_code == 200
+    assert hub.ctx.auth is not None
+    hub.ctx.auth.add_user("a4", "a4-password-1", "admin")
+    hub.ctx.auth.set_townships("a4", [Townships.of(hub.registry.villages()).villages["V04"]])
+    a4 = client(hub, "a4")
+    assert a4.request("PUT", "/api/command/reporters/li", json={"villages": ["V01"]}).status_code == 403
+    assert a4.request("PUT", "/api/command/reporters/li", json={"villages": ["V04"]}).status_code == 200
     stations = {s["station_id"]: s["village_id"] for s in op.get("/api/command/stations").json()}
     assert {"V01", "V04"} <= set(stations.values())
     assert {s["station_id"] for s in s4.get("/api/command/stations").json()} == {k for k, v in stations.items()
