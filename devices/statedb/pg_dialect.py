@@ -82,16 +82,28 @@ def _conflict(verb: str, table: str, columns: list[str], info: Callable[[str], T
     return f" ON CONFLICT ({keys}) DO " + (f"UPDATE SET {updates}" if updates else "NOTHING")
 
 
+def _closing_paren(sql: str, opening: int) -> int:
+    """The index of the `)` that closes the `(` at `opening`, skipping quoted literals (a `''` in a subquery)."""
+    depth, quoted = 0, False
+    for end in range(opening, len(sql)):
+        char = sql[end]
+        if char == "'":
+            quoted = not quoted
+        elif not quoted:
+            depth += {"(": 1, ")": -1}.get(char, 0)
+            if depth == 0:
+                return end
+    return len(sql) - 1
+
+
 def _alias_subqueries(sql: str) -> str:
     """`FROM (SELECT ...)` needs an alias in PostgreSQL before 16; SQLite lets it go without."""
     out, start = sql, 0
     while (found := _SUBQUERY.search(out, start)) is not None:
-        depth, opening = 0, out.index("(", found.start())
-        end = opening
-        for end in range(opening, len(out)):
-            depth += {"(": 1, ")": -1}.get(out[end], 0)
-            if depth == 0:
-                break
+        if out.count("'", 0, found.start()) % 2:  # inside a literal: not SQL
+            start = found.end()
+            continue
+        end = _closing_paren(out, out.index("(", found.start()))
         if _UNALIASED.match(out, end + 1):
             out = f"{out[: end + 1]} AS _sub{end}{out[end + 1 :]}"
         start = found.end()
@@ -100,7 +112,7 @@ def _alias_subqueries(sql: str) -> str:
 
 def statement(sql: str, info: Callable[[str], TableInfo]) -> str:
     """One SQLite statement as PostgreSQL: placeholders, `%` escaped, INSERT OR ... as ON CONFLICT."""
-    out = _outside_strings(sql, lambda part: _alias_subqueries(part.replace("%", "%%").replace("?", "%s")))
+    out = _alias_subqueries(_outside_strings(sql, lambda part: part.replace("%", "%%").replace("?", "%s")))
     head = _INSERT.match(out)
     if head is None:
         return out

@@ -177,3 +177,16 @@ def test_one_timer_leader_among_workers(postgres: str, tmp_path: Path) -> None:
         assert _wait_for(lambda: second.try_lead("escalation"))
     finally:
         second.close()
+
+
+def test_a_subquery_with_an_empty_literal_runs_on_both_backends(open_db: OpenDB) -> None:
+    """PostgreSQL needs `FROM (SELECT ...) AS x`: the alias goes after the closing parenthesis, not inside a `''`."""
+    db = open_db()
+    registry = Registry(db)
+    build_community(residents=3, terminals=0, villages=1, seed=5).register(registry)
+    rows = db.execute(
+        "SELECT COUNT(*) FROM (SELECT COALESCE(phone, '') AS p FROM residents WHERE name <> ?) WHERE p <> ''",
+        ["nobody"],
+    )
+    expected = sum(1 for r in registry.residents() if r.phone)
+    assert rows[0][0] == expected
