@@ -30,6 +30,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Literal
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -55,7 +56,7 @@ def measure(pub_nodes: list[Node], sub_node: Node, messages: int, publishers: in
     """P publishers spread over `pub_nodes` put `messages` in all; one persistent subscriber on `sub_node` counts."""
     host, port = sub_node
     sub = subprocess.Popen([_client("mosquitto_sub"), "-h", host, "-p", str(port), "-V", "mqttv311", "-c",
-                            "-i", f"bench-sub-{tag}", "-q", "1", "-t", "bench/+/telemetry", "-C", str(messages)],
+                            "-i", f"bench-sub-{tag}", "-q", "1", "-t", f"bench-{tag}/+/telemetry", "-C", str(messages)],
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     time.sleep(2.0)  # connected and subscribed (NATS creates the session's JetStream consumer)
     per = messages // publishers
@@ -65,7 +66,7 @@ def measure(pub_nodes: list[Node], sub_node: Node, messages: int, publishers: in
         phost, pport = pub_nodes[p % len(pub_nodes)]
         lines = "".join(PAYLOAD % (1_700_000_000 + i, i + 1) + "\n" for i in range(per + (p < messages % publishers)))
         proc = subprocess.Popen([_client("mosquitto_pub"), "-h", phost, "-p", str(pport), "-V", "mqttv311",
-                                 "-i", f"bench-pub-{tag}-{p}", "-q", "1", "-l", "-t", f"bench/d{p}/telemetry"],
+                                 "-i", f"bench-pub-{tag}-{p}", "-q", "1", "-l", "-t", f"bench-{tag}/d{p}/telemetry"],
                                 stdin=subprocess.PIPE, stderr=subprocess.PIPE)
         assert proc.stdin is not None
         proc.stdin.write(lines.encode())
@@ -100,7 +101,8 @@ def _session_311(client_id: str, port: int) -> None:
     client.loop_stop()
 
 
-def hub_backlog_rate(data_dir: Path, port: int, messages: int, publishers: int, v5: bool) -> float:
+def hub_backlog_rate(data_dir: Path, port: int, messages: int, publishers: int, v5: bool,
+                     protocol: Literal["auto", "5", "3.1.1"] = "auto") -> float:
     """The hub draining a backlog of `messages` readings from `publishers` registered wearables."""
     data_dir.mkdir(parents=True)
     ids = register(data_dir, publishers)
@@ -122,7 +124,7 @@ def hub_backlog_rate(data_dir: Path, port: int, messages: int, publishers: int, 
         pubs.append(proc)
     for proc in pubs:
         proc.wait(timeout=600)
-    return hub_rate(data_dir, port, per * publishers, client_id=client_id)
+    return hub_rate(data_dir, port, per * publishers, client_id=client_id, protocol=protocol)
 
 
 def main() -> None:
