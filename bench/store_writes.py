@@ -7,8 +7,9 @@ InfluxDB (the real `influxd` of hub/influxd.py, Debian's 1.6.7):
   ratio is what the hub's encoder costs. The hub writes batches of up to HUB_INGEST__BATCH_MAX (5,000) readings,
   flushed every 50 ms, so a worker at 1,000 readings/s writes batches of about 50;
 - the server's rate with `--clients` raw writers in parallel (several workers writing to one InfluxDB);
-- bytes on disk per reading: D wearables x S seconds of the simulator's wearable readings (vitals, battery, position,
-  steps and the peak |a| of its accelerometer window: every metric the hub stores of a 1 Hz wearable message), device
+- bytes on disk per reading: D wearables x S seconds of the simulator's wearable readings (kind "full": vitals,
+  battery, position, steps and the peak |a| of its accelerometer window, every metric the hub stores of the
+  simulator's 1 Hz message; kind "acc": a message with the window alone, of which the store keeps the peak), device
   time 1 s apart with a few ms of jitter, written, then snapshotted from the WAL into TSM files and fully compacted
   (the config makes both happen within seconds), twice: the growth of the data folder (TSM and tsi1 index) over
   the second step's points is the cost of one more reading, next to the line protocol it was sent as.
@@ -22,7 +23,8 @@ synchronous=NORMAL, which does not flush each commit), same code, same run:
 - pending-fall writes/s (PendingFallStore.save, one per fall, as the fall detector saves them before the ack).
 
 Run from the repository root: .venv/bin/python -m bench.store_writes [--points 100000] [--devices 500]
-[--disk-devices 50] [--seconds 1200] [--alerts 1000] [--clients 4] [--skip-influx] [--skip-postgres]
+[--disk-kinds full,acc] [--disk-devices 50] [--seconds 1200] [--alerts 1000] [--clients 4] [--skip-influx]
+[--skip-postgres]
 The last line is JSON with every figure and ratio.
 """
 
@@ -82,8 +84,11 @@ def peaks(rng: random.Random, count: int = 2000) -> list[float]:
     return out
 
 
-def readings(devices: list[SimDevice], seconds: int, t0: float, pool: list[float]) -> list[Reading]:
-    """Every device's 1 Hz wearable readings over `seconds`, as the hub's decoder makes them (values as floats)."""
+def readings(devices: list[SimDevice], seconds: int, t0: float, pool: list[float], kind: str = "full") -> list[Reading]:
+    """Every device's 1 Hz wearable readings over `seconds`, as the hub's decoder makes them (values as floats).
+
+    kind "full": the simulator's message (vitals, battery, position, steps and the window's peak |a|); "acc": a
+    message carrying only the accelerometer window (its peak |a| is all the store keeps of it)."""
     rng = random.Random(11)
     out = []
     offsets = [rng.uniform(0, 1) for _ in devices]
@@ -91,7 +96,7 @@ def readings(devices: list[SimDevice], seconds: int, t0: float, pool: list[float
         for dev, offset in zip(devices, offsets, strict=True):
             t = t0 + s + offset + rng.gauss(0, 0.004)  # a device's clock ticks with a few ms of jitter
             body = wearable_payload(dev, t, with_acc=False)
-            values = {k: float(body[k]) for k in STORED_METRICS if k in body}
+            values = {k: float(body[k]) for k in STORED_METRICS if k in body} if kind == "full" else {}
             values["acc_peak_g"] = round(rng.choice(pool), 4)
             out.append(Reading(dev.record.device_id, Family.WEARABLE, body["ts"], body["seq"], values))
     return out
@@ -175,7 +180,8 @@ def influx_figures(tmp: Path, args: argparse.Namespace) -> dict[str, Any]:
         store.close()
     finally:
         server.stop()
-    out |= disk_per_reading(tmp, args, pool)
+    for kind in args.disk_kinds.split(","):
+        out |= disk_per_reading(tmp, args, pool, kind)
     return out
 
 
@@ -195,21 +201,21 @@ def parallel_rate(server: Influxd, args: argparse.Namespace, pool: list[float], 
     return {"influx_parallel_clients": args.clients, "influx_parallel_per_s": round(together)}
 
 
-def disk_per_reading(tmp: Path, args: argparse.Namespace, pool: list[float]) -> dict[str, Any]:
+def disk_per_reading(tmp: Path, args: argparse.Namespace, pool: list[float], kind: str) -> dict[str, Any]:
     """Bytes in InfluxDB's data folder per stored wearable reading, after full compaction, on a fresh server.
 
     The same wearables write `seconds` of readings twice; the folder is measured after each, compacted. The second
     step's growth over its points is the cost of one more reading (what a day or a year of readings adds); the
     first step also holds what each series costs once (the tsi1 index, the shard's files).
     """
-    server = Influxd(tmp / "influx-disk", data_settings=FAST_COMPACTION).start()
+    server = Influxd(tmp / f"influx-disk-{kind}", data_settings=FAST_COMPACTION).start()
     devices = wearables(args.disk_devices, "W")
     sizes, counts, sent = [], [], 0
     try:
         store = InfluxStore(server.url, "hub")
         t0 = time.time() - 3 * 86_400
         for step in range(2):
-            points = readings(devices, args.seconds, t0 + step * args.seconds, pool)
+            points = readings(devices, args.seconds, t0 + step * args.seconds, pool, kind)
             for i in range(0, len(points), 5000):
                 store.write(points[i:i + 5000])
                 sent += len(encode(points[i:i + 5000])) + 1
@@ -223,13 +229,15 @@ def disk_per_reading(tmp: Path, args: argparse.Namespace, pool: list[float]) -> 
         raise RuntimeError(f"InfluxDB holds {counts[-1]} points, {2 * args.disk_devices * args.seconds} written")
     marginal = (sizes[1] - sizes[0]) / (counts[1] - counts[0])
     line_bytes = sent / counts[-1]
-    print(f"InfluxDB on disk: {marginal:.2f} bytes per more reading ({args.disk_devices} wearables at 1 Hz, "
+    print(f"InfluxDB on disk, {kind} readings: {marginal:.2f} bytes per more reading ({args.disk_devices} wearables "
+          f"at 1 Hz, "
           f"{args.seconds} s then {args.seconds} s more; {sizes[0] / counts[0]:.1f} bytes per reading after the first "
           f"step, series overhead included); line protocol sent {line_bytes:.0f} bytes a reading "
           f"(ratio {marginal / line_bytes:.3f})", flush=True)
-    return {"influx_disk_points": counts[-1], "influx_disk_bytes_per_reading": round(marginal, 2),
-            "influx_disk_first_step_bytes_per_reading": round(sizes[0] / counts[0], 2),
-            "influx_line_bytes_per_reading": round(line_bytes, 1), "influx_disk_ratio": round(marginal / line_bytes, 4)}
+    return {f"influx_disk_{kind}_points": counts[-1], f"influx_disk_{kind}_bytes_per_reading": round(marginal, 2),
+            f"influx_disk_{kind}_first_step_bytes_per_reading": round(sizes[0] / counts[0], 2),
+            f"influx_line_{kind}_bytes_per_reading": round(line_bytes, 1),
+            f"influx_disk_{kind}_ratio": round(marginal / line_bytes, 4)}
 
 
 class _Frames:
@@ -316,6 +324,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--points", type=int, default=100_000, help="points per batch size and writer")
     parser.add_argument("--devices", type=int, default=500, help="wearables the points come from")
+    parser.add_argument("--disk-kinds", default="full,acc", help="full (vitals and peak |a|), acc (peak |a| alone)")
     parser.add_argument("--disk-devices", type=int, default=50, help="wearables for the disk figure")
     parser.add_argument("--seconds", type=int, default=1200,
                         help="seconds of 1 Hz readings per step of the disk figure (TSM blocks hold 1,000 points)")
