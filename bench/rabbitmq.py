@@ -14,7 +14,7 @@ Rows, all QoS 1, end to end (the method of bench/broker_cluster.py, C clients fr
 The hub's protocol "auto" does not fall back on RabbitMQ 3.10 (it closes an MQTT 5 CONNECT without a CONNACK), so
 the hub rows use HUB_MQTT__PROTOCOL=3.1.1 on both brokers, which keeps the ratio a like-for-like one.
 
-Run from the repository root: .venv/bin/python -m bench.rabbitmq [--messages 20000] [--hub-messages 10000]
+Run from the repository root: .venv/bin/python -m bench.rabbitmq [--messages 20000] [--hub-messages 20000]
 [--queue-type quorum|classic] [--no-cluster]
 The last line is JSON: {"mosquitto_per_s", "rabbit_node_per_s", "rabbit_cluster_node_per_s",
 "rabbit_cluster_spread_per_s", "hub_mosquitto_per_s", "hub_rabbit_per_s", ratios, "rabbitmq_version", ...}.
@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.broker_cluster import hub_backlog_rate, measure
+from bench.broker_cluster import hub_backlog_rate, measure, warm_up
 from hub.broker import Mosquitto
 from hub.rabbitmq import RabbitCluster, rabbit_version
 
@@ -37,13 +37,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--publishers", type=int, default=8)
-    parser.add_argument("--hub-messages", type=int, default=10_000)
+    parser.add_argument("--hub-messages", type=int, default=20_000)
     parser.add_argument("--queue-type", choices=("quorum", "classic"), default="quorum")
     parser.add_argument("--no-cluster", action="store_true", help="only the single RabbitMQ node")
     args = parser.parse_args()
     out: dict[str, object] = {"rabbitmq_version": rabbit_version(), "queue_type": args.queue_type,
                               "messages": args.messages, "hub_messages": args.hub_messages}
     with tempfile.TemporaryDirectory() as tmp:
+        warm_up(Path(tmp), ["vitals"], args.publishers)
         mosquitto = Mosquitto(Path(tmp) / "mosquitto").start()
         try:
             node = ("127.0.0.1", mosquitto.port)
