@@ -14,7 +14,7 @@ or a load assumption named here with its source. The formulas (H = headroom fact
   brokers to workers 1 copy, replication 2 copies (R3), workers to InfluxDB the line protocol per point.
 
 Run: .venv/bin/python -m bench.sizing --broker bc.json --store store.json --wire wire.json [--headroom 2]
-(each JSON file: the last line of bench.broker_cluster, bench.store_writes, bench.wire_bytes)
+[--retention-days 90]  (each JSON file: the last line of bench.broker_cluster, bench.store_writes, bench.wire_bytes)
 """
 
 from __future__ import annotations
@@ -58,8 +58,8 @@ def load(path: str) -> dict[str, Any]:
     return dict(json.loads(lines[-1]))
 
 
-def size(area: Area, broker: dict[str, Any], store: dict[str, Any], wire: dict[str, Any],
-         headroom: float) -> dict[str, float]:
+def size(area: Area, broker: dict[str, Any], store: dict[str, Any], wire: dict[str, Any], headroom: float,
+         retention_days: float) -> dict[str, float]:
     """Every figure of one row of the sizing table."""
     acc = float(area.wearables)  # one 1 s window a second (issue 20 item 5)
     vitals = area.wearables / VITALS_EVERY_S
@@ -82,7 +82,8 @@ def size(area: Area, broker: dict[str, Any], store: dict[str, Any], wire: dict[s
         "acc_per_s": acc, "vitals_per_s": vitals, "home_per_s": home, "terminal_per_s": terminals,
         "messages_per_s": total, "broker_cells": cells, "broker_nodes": 3 * cells, "workers": workers,
         "influx_points_per_s": total, "influx_servers": influx, "disk_gb_day": disk_day / 1e9,
-        "disk_tb_year": disk_day * 365 / 1e12, "pg_peak_alerts_per_s": alerts,
+        "disk_tb_year": disk_day * 365 / 1e12, "disk_tb_held": disk_day * retention_days / 1e12,
+        "pg_peak_alerts_per_s": alerts,
         "pg_alert_share": alerts / store["pg_alerts_open_per_s"], "net_in_mbit": mbit_in, "net_down_mbit": mbit_out,
         "net_broker_to_workers_mbit": mqtt_bytes * 8 / 1e6, "net_replication_mbit": 2 * mqtt_bytes * 8 / 1e6,
         "net_to_influx_mbit": total * store["influx_line_full_bytes_per_reading"] * 8 / 1e6,
@@ -99,6 +100,7 @@ def table(rows: dict[str, dict[str, float]]) -> str:
         ("broker nodes", "broker_nodes", "{:,.4g}"), ("hub workers (1 spare)", "workers", "{:,.4g}"),
         ("InfluxDB points/s", "influx_points_per_s", "{:,.0f}"), ("InfluxDB servers", "influx_servers", "{:,.4g}"),
         ("InfluxDB disk GB/day", "disk_gb_day", "{:,.1f}"), ("InfluxDB disk TB/year", "disk_tb_year", "{:,.2f}"),
+        ("InfluxDB disk held at the retention, TB", "disk_tb_held", "{:,.2f}"),
         ("PostgreSQL peak alerts/s", "pg_peak_alerts_per_s", "{:,.1f}"),
         ("share of one PostgreSQL's measured alert rate", "pg_alert_share", "{:.1%}"),
         ("network in, devices to brokers (Mbit/s)", "net_in_mbit", "{:,.1f}"),
@@ -119,9 +121,10 @@ def main() -> None:
     parser.add_argument("--store", required=True, help="bench.store_writes' output")
     parser.add_argument("--wire", required=True, help="bench.wire_bytes' output")
     parser.add_argument("--headroom", type=float, default=2.0)
+    parser.add_argument("--retention-days", type=float, default=90.0, help="HUB_STORE__RETENTION_DAYS (0: forever)")
     args = parser.parse_args()
     broker, store, wire = load(args.broker), load(args.store), load(args.wire)
-    rows = {a.name: size(a, broker, store, wire, args.headroom) for a in AREAS}
+    rows = {a.name: size(a, broker, store, wire, args.headroom, args.retention_days or 365.0) for a in AREAS}
     county = rows["county"]
     rows["one more county"] = {k: county[k] for k in county}
     for key in ("broker_cells", "broker_nodes", "workers", "influx_servers"):  # marginal, not rounded up alone
