@@ -282,12 +282,21 @@ def state_figures(db: StateDB, alerts: int, tag: str) -> dict[str, float]:
     journal = Journal(db)
     events = [DeviceEvent(ids[i % len(ids)], now + i * 0.01, 1_000_000 + i, "sos", {"key": "red"})
               for i in range(alerts * 5)]
-    messages = rate(len(events), lambda: [journal.write([], events[i:i + 100]) for i in range(0, len(events), 100)]
-                    and None)
+
+    def write_events() -> None:
+        for i in range(0, len(events), 100):  # the ingest stage's batches of events and reports
+            journal.write([], events[i:i + 100])
+
+    messages = rate(len(events), write_events)
     falls = PendingFallStore(db)
     pending = [PendingFall(device, now, now + 30, Detection("fall", "fall", f"SR{i}", device, now, Severity.CRITICAL),
                            {"wearable"}) for i, device in enumerate(ids)]
-    fall_rate = rate(len(pending), lambda: [falls.save({p.device_id: p}) for p in pending] and None)
+
+    def save_falls() -> None:
+        for p in pending:  # the fall detector saves the falls a batch changed: one here
+            falls.save({p.device_id: p})
+
+    fall_rate = rate(len(pending), save_falls)
     counted = db.execute("SELECT count(*) AS n FROM incident_alerts")[0]["n"]
     if counted != 2 * alerts:
         raise RuntimeError(f"{tag}: {counted} incident alerts stored, {2 * alerts} expected")

@@ -26,6 +26,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from hub.broker import _die_with_parent, free_port, port_in_use
 from hub.processes import BrokerError, log_tail, stop_process, wait_ready
@@ -203,7 +204,7 @@ class RabbitCluster:
         out = self.ctl("cluster_status", "--formatter", "json")
         return sorted(json.loads(out).get("running_nodes", []))
 
-    def queues(self) -> list[dict[str, object]]:
+    def queues(self) -> list[dict[str, Any]]:
         """Name, type, durability, messages and leader of every queue (rabbitmqctl list_queues)."""
         out = self.ctl("list_queues", "name", "type", "durable", "messages", "leader", "members", "--formatter",
                        "json")

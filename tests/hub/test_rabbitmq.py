@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -31,7 +32,7 @@ def test_a_persistent_session_keeps_qos1_messages_in_a_quorum_queue(tmp_path: Pa
         done, subscribed = threading.Event(), threading.Event()
 
         def on_message(_c: object, _u: object, msg: mqtt.MQTTMessage) -> None:
-            got.append(msg.payload)
+            got.append(bytes(msg.payload))
             if len(got) == 5:
                 done.set()
 
@@ -52,7 +53,7 @@ def test_a_persistent_session_keeps_qos1_messages_in_a_quorum_queue(tmp_path: Pa
         pub.disconnect()
         pub.loop_stop()
 
-        queue: dict[str, object] = {}
+        queue: dict[str, Any] = {}
         for _ in range(30):  # the queue's counters reach list_queues a few seconds late
             queue = {str(q["name"]): q for q in cluster.queues()}["mqtt-subscription-t-subqos1"]
             if queue["messages"] == 5:
