@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -36,6 +37,8 @@ __all__ = ["RabbitCluster", "RabbitNode", "rabbit_version"]
 STARTUP_TIMEOUT_S = 90.0  # Erlang boots in 5-15 s alone; three nodes forming a cluster on 2 shared cores take longer
 RABBIT_BIN = Path("/usr/lib/rabbitmq/bin")  # the scripts that run as the calling user (/usr/sbin's switch users)
 LOCAL_DIST = "-kernel inet_dist_use_interface {127,0,0,1}"
+PORT_ATTEMPTS = 3
+PORT_TAKEN = re.compile(r"already_used|eaddrinuse|address already in use", re.IGNORECASE)
 
 
 def _script(name: str) -> str:
@@ -94,6 +97,9 @@ class RabbitNode:
             "RABBITMQ_LOG_BASE": str(self.data_dir / "log"),
             "RABBITMQ_PID_FILE": str(self.data_dir / "rabbitmq.pid"),
             "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": LOCAL_DIST,
+            # the script then execs the Erlang VM (as under systemd) instead of running it as its child: the
+            # process we hold is the node itself, so SIGKILL kills the node (not only the script, orphaning it)
+            "RUNNING_UNDER_SYSTEMD": "true",
             "ERL_EPMD_ADDRESS": "127.0.0.1",
         }
 
@@ -170,20 +176,30 @@ class RabbitCluster:
         if not cookie.exists():
             cookie.write_text(secrets.token_hex(16).upper())
             cookie.chmod(0o400)
-        if not self.nodes:
-            self.nodes = [RabbitNode(f"hub{self.token}-n{i + 1}@localhost", self.data_dir / f"n{i + 1}",
-                                     free_port(), free_port(), free_port()) for i in range(self.size)]
+        allocate = not self.nodes
+        for attempt in range(PORT_ATTEMPTS):
+            if allocate:
+                self.nodes = [RabbitNode(f"hub{self.token}-n{i + 1}@localhost", self.data_dir / f"n{i + 1}",
+                                         free_port(), free_port(), free_port()) for i in range(self.size)]
+            try:
+                self._start_nodes()
+                return self
+            except BrokerError as exc:
+                self.stop(kill=True)  # no node left running behind a failed start
+                # a port chosen free can be taken before the node binds it (tests run side by side): fresh ports
+                if not allocate or not PORT_TAKEN.search(str(exc)) or attempt == PORT_ATTEMPTS - 1:
+                    raise
+                for node in self.nodes:
+                    shutil.rmtree(node.data_dir, ignore_errors=True)
+        raise AssertionError("unreachable")
+
+    def _start_nodes(self) -> None:
         peers = [n.name for n in self.nodes]
-        try:
-            for node in self.nodes:
-                node.start(self.home, node.config(peers, self.queue_type, self.prefetch))
-            deadline = time.monotonic() + STARTUP_TIMEOUT_S
-            for node in self.nodes:
-                self._wait(node, deadline)
-        except BrokerError:
-            self.stop(kill=True)  # no node left running behind a failed start
-            raise
-        return self
+        for node in self.nodes:
+            node.start(self.home, node.config(peers, self.queue_type, self.prefetch))
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        for node in self.nodes:
+            self._wait(node, deadline)
 
     def _wait(self, node: RabbitNode, deadline: float) -> None:
         assert node.process is not None
