@@ -23,7 +23,7 @@ synchronous=NORMAL, which does not flush each commit), same code, same run:
 - pending-fall writes/s (PendingFallStore.save, one per fall, as the fall detector saves them before the ack).
 
 Run from the repository root: .venv/bin/python -m bench.store_writes [--points 40000] [--devices 500]
-[--disk-kinds full,acc] [--disk-devices 50] [--seconds 1200] [--alerts 300] [--clients 4] [--skip-influx]
+[--disk-kinds full,acc] [--disk-devices 20] [--seconds 1000] [--alerts 200] [--clients 4] [--skip-influx]
 [--skip-postgres]
 The last line is JSON with every figure and ratio.
 """
@@ -334,11 +334,11 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=40_000, help="points per batch size and writer")
     parser.add_argument("--devices", type=int, default=500, help="wearables the points come from")
     parser.add_argument("--disk-kinds", default="full,acc", help="full (vitals and peak |a|), acc (peak |a| alone)")
-    parser.add_argument("--disk-devices", type=int, default=50, help="wearables for the disk figure")
-    parser.add_argument("--seconds", type=int, default=1200,
+    parser.add_argument("--disk-devices", type=int, default=20, help="wearables for the disk figure")
+    parser.add_argument("--seconds", type=int, default=1000,
                         help="seconds of 1 Hz readings per step of the disk figure (TSM blocks hold 1,000 points)")
     parser.add_argument("--clients", type=int, default=4, help="raw writers in parallel")
-    parser.add_argument("--alerts", type=int, default=300, help="alerts (residents) for the state database")
+    parser.add_argument("--alerts", type=int, default=200, help="alerts (residents) for the state database")
     parser.add_argument("--skip-influx", action="store_true")
     parser.add_argument("--skip-postgres", action="store_true")
     args = parser.parse_args()
