@@ -129,8 +129,9 @@ class RabbitNode:
         (self.data_dir / "advanced.config").write_text("[].\n")
         (self.data_dir / "enabled_plugins").write_text("[rabbitmq_mqtt].\n")
         out = (self.data_dir / "stdout.log").open("ab")
+        # cwd: where Erlang writes erl_crash.dump and MnesiaCore files, never the caller's folder
         self.process = subprocess.Popen([_script("rabbitmq-server")], env=self.env(home), stdout=out,
-                                        stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+                                        stderr=subprocess.STDOUT, preexec_fn=_die_with_parent, cwd=self.data_dir)
         out.close()
 
     def accepts(self) -> bool:
@@ -210,7 +211,7 @@ class RabbitCluster:
         """Run rabbitmqctl against a node (the first running one by default); its standard output."""
         target = node or next(n for n in self.nodes if n.running)
         done = subprocess.run([_script("rabbitmqctl"), "-n", target.name, "-q", *args], env=target.env(self.home),
-                              capture_output=True, timeout=timeout_s, check=False)
+                              capture_output=True, timeout=timeout_s, check=False, cwd=target.data_dir)
         if done.returncode != 0:
             raise BrokerError(f"rabbitmqctl {' '.join(args)} failed", done.stderr.decode(errors="replace")[-500:])
         return done.stdout.decode(errors="replace")
