@@ -33,6 +33,7 @@ import threading
 import time
 from collections import deque
 from pathlib import Path
+from typing import Literal
 
 import httpx
 import orjson
@@ -146,9 +147,9 @@ def mosquitto_sub(port: int, count: int) -> float:
 
 
 def hub_rate(data_dir: Path, port: int, count: int, client_id: str = "bench-hub",
-             store: StoreSettings | None = None) -> float:
+             store: StoreSettings | None = None, protocol: Literal["auto", "5", "3.1.1"] = "auto") -> float:
     """Messages/s from the hub's connect to its count-th stored and acked reading."""
-    settings = Settings(mqtt=MqttSettings(url=f"mqtt://127.0.0.1:{port}", client_id=client_id),
+    settings = Settings(mqtt=MqttSettings(url=f"mqtt://127.0.0.1:{port}", client_id=client_id, protocol=protocol),
                         store=store or StoreSettings(data_dir=data_dir), http=HttpSettings(port=free_port()))
     result: dict[str, float] = {}
 
@@ -168,7 +169,11 @@ def hub_rate(data_dir: Path, port: int, count: int, client_id: str = "bench-hub"
             await serve(hub, stop)
         finally:
             watcher.cancel()
+            result["stored"] = hub.ingestor.stats.stored
+            rejected = dict(hub.ingestor.stats.rejected)
             hub.close()
+        if result["stored"] < count:  # a rejected message is acked too: the figure would time rejections
+            raise RuntimeError(f"the hub stored {result['stored']:.0f} of {count} readings (rejected: {rejected})")
 
     asyncio.run(main())
     return count / result["elapsed"]

@@ -21,8 +21,9 @@ from hub.processes import log_tail, stop_process, wait_ready
 STARTUP_TIMEOUT_S = 20.0
 
 
-def influxd_config(data_dir: Path, http_port: int, rpc_port: int) -> str:
-    """The generated influxdb.conf text."""
+def influxd_config(data_dir: Path, http_port: int, rpc_port: int, data_settings: tuple[str, ...] = ()) -> str:
+    """The generated influxdb.conf text; `data_settings`: extra lines of its [data] section."""
+    extra = "".join(f"  {line}\n" for line in data_settings)
     return f"""reporting-disabled = true
 bind-address = "127.0.0.1:{rpc_port}"
 [meta]
@@ -32,7 +33,7 @@ bind-address = "127.0.0.1:{rpc_port}"
   dir = "{data_dir}/data"
   wal-dir = "{data_dir}/wal"
   query-log-enabled = false
-[monitor]
+{extra}[monitor]
   store-enabled = false
 [http]
   bind-address = "127.0.0.1:{http_port}"
@@ -53,6 +54,8 @@ class Influxd:
     http_port: int = 0
     rpc_port: int = 0
     process: subprocess.Popen[bytes] | None = None
+    # e.g. 'cache-snapshot-write-cold-duration = "1s"': bench/store_writes.py gets the points into TSM files quickly
+    data_settings: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
@@ -71,7 +74,7 @@ class Influxd:
                 raise BrokerError(f"port {port} is in use", "stop what uses it or choose another port")
         self.data_dir.mkdir(parents=True, exist_ok=True)
         conf = self.data_dir / "influxdb.conf"
-        conf.write_text(influxd_config(self.data_dir, self.http_port, self.rpc_port))
+        conf.write_text(influxd_config(self.data_dir, self.http_port, self.rpc_port, self.data_settings))
         log = (self.data_dir / "influxd.log").open("ab")
         self.process = subprocess.Popen([binary, "run", "-config", str(conf)], stdout=log, stderr=log)
         log.close()

@@ -34,6 +34,9 @@ SETTINGS = (
     "shared_buffers=32MB",
     "listen_addresses=127.0.0.1",
 )
+# A production-like server for benchmarks (bench/store_writes.py): every commit flushed to disk before it returns
+DURABLE = ("fsync=on", "synchronous_commit=on", "full_page_writes=on", "max_connections=60", "shared_buffers=128MB",
+           "listen_addresses=127.0.0.1")
 
 
 def bin_dir() -> Path:
@@ -58,6 +61,7 @@ class PostgresServer:
     root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="hub-pg-")))
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
+    settings: tuple[str, ...] = SETTINGS  # DURABLE for a benchmark of write rates
 
     def url(self, database: str = "postgres") -> str:
         """Connection URL of one database (trust authentication on 127.0.0.1)."""
@@ -76,7 +80,7 @@ class PostgresServer:
             raise BrokerError("initdb failed", done.stderr.decode(errors="replace")[-800:])
         self.port = free_port()
         cmd = [str(binaries / "postgres"), "-D", str(data), "-p", str(self.port), "-k", str(self.root)]
-        cmd += [arg for setting in SETTINGS for arg in ("-c", setting)]
+        cmd += [arg for setting in self.settings for arg in ("-c", setting)]
         log = (self.root / "postgres.log").open("ab")
         self.process = subprocess.Popen(cmd, env=env, stdout=log, stderr=log, **_as_postgres())
         log.close()
