@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+import pyarrow as pa
+
 from devices.models import Reading
 from devices.schemas import STORED_METRICS
 
@@ -46,6 +48,11 @@ class TimeSeriesStore(Protocol):
 
     def range(self, device_id: str, start: float, end: float, limit: int = 10_000) -> list[StoredReading]:
         """A device's readings with start <= ts < end, oldest first."""
+        ...
+
+    def device_status(self, until: float) -> pa.Table:
+        """Per device, as of `until`: `device_id`, `last_seen` (its newest ts <= until) and `battery` (its newest
+        battery reading, in %, or null): one row a device, computed in the store (the fleet figures of issue 19)."""
         ...
 
     def aggregate(
