@@ -203,6 +203,8 @@ WITH dev AS (
     LEFT JOIN fleet s ON s.device_id = d.device_id
     LEFT JOIN timeouts t ON t.kind = d.kind
     WHERE d.active = 1 AND coalesce(p.township_code, vp.township_code) IS NOT NULL
+      AND (NOT EXISTS (SELECT 1 FROM scope) OR p.township_code IN (SELECT township FROM scope)
+           OR p.township_name IN (SELECT township FROM scope) OR (p.home_id IS NULL AND vp.village_id IS NOT NULL))
 ), covered AS (
     SELECT resident_id FROM scoped_residents r
     WHERE EXISTS (SELECT 1 FROM devices d WHERE d.active = 1 AND d.resident_id = r.resident_id)
