@@ -239,7 +239,8 @@ ORDER BY dim, key
 INDICATORS = tuple(ReportIndicators.__struct_fields__)
 
 # Per event, stage and township: the villages reporting at that stage and the sum of each village's latest version of
-# that stage (a 续报 corrects the earlier 续报, not the 初报); events with a report in the period, versions up to its end
+# that stage (a 续报 corrects the earlier 续报, not the 初报); events with a report in the period, versions up to
+# its end
 DISASTER_REPORTS = f"""
 WITH latest AS (
     SELECT event_id, village_id, stage, arg_max(indicators, version) AS indicators, max(ts) AS ts

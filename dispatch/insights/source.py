@@ -11,12 +11,11 @@ registry tables are read; the fleet's last readings come from the telemetry stor
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
-
-import re
 
 import adbc_driver_postgresql.dbapi
 import adbc_driver_sqlite.dbapi
