@@ -164,6 +164,7 @@ async function show() {
     if (!$("township").value) { fillTownships(report.places); showScope(report.places); }
     showResponse(report.response); showFalseAlarms(report.false_alarms);
     showAlertRate(report.alert_rate); showHeatmap(report.heatmap);
+    showInsights2(report);  // services, subsidy, fleet, disasters (insights2.js)
     $("status").textContent = t("insights.period", { from: report.first, to: report.last });
   } catch (e) {
     $("status").textContent = ""; $("error").textContent = e.message;
