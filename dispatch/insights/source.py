@@ -30,6 +30,11 @@ from ingest.store.base import TimeSeriesStore
 STAGE_ACTIONS = ("on_scene", "resolved")
 
 
+# How far back the fleet figures look for a device's last reading: one silent longer counts as silent for more than a
+# day all the same, only its battery is then unknown (the bound keeps the telemetry scan to a week of readings)
+FLEET_LOOKBACK_S = 7 * 86400.0
+
+
 @dataclass(frozen=True, slots=True)
 class Window:
     """A half-open span of UTC epoch seconds: [start, end)."""
@@ -111,7 +116,7 @@ def _empty(name: str) -> pa.Table:
 def fetch(db: StateDB, window: Window, store: TimeSeriesStore | None = None, as_of: float | None = None
           ) -> dict[str, pa.Table]:  # fmt: skip
     """The tables of the figures for incidents opened in `window`, as Arrow tables; with a telemetry store, each
-    device's last reading and battery up to `as_of` (default: the window's end) as the table `fleet`."""
+    device's last reading and battery in the week up to `as_of` (default: the window's end) as the table `fleet`."""
     tables: dict[str, pa.Table] = {}
     with _connect(db)() as conn, conn.cursor() as cur:
         cur.execute(TABLE_NAMES["postgresql" if isinstance(db, PgStateDB) else "sqlite"])
@@ -125,8 +130,8 @@ def fetch(db: StateDB, window: Window, store: TimeSeriesStore | None = None, as_
                 tables[name] = cur.fetch_arrow_table()
             else:
                 tables[name] = _empty(name)
-    tables["fleet"] = (store.device_status(window.end if as_of is None else as_of) if store is not None
-                       else _empty("fleet"))  # fmt: skip
+    until = window.end if as_of is None else as_of
+    tables["fleet"] = store.device_status(until - FLEET_LOOKBACK_S, until) if store is not None else _empty("fleet")
     return tables
 
 

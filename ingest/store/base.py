@@ -50,9 +50,10 @@ class TimeSeriesStore(Protocol):
         """A device's readings with start <= ts < end, oldest first."""
         ...
 
-    def device_status(self, until: float) -> pa.Table:
-        """Per device, as of `until`: `device_id`, `last_seen` (its newest ts <= until) and `battery` (its newest
-        battery reading, in %, or null): one row a device, computed in the store (the fleet figures of issue 19)."""
+    def device_status(self, since: float, until: float) -> pa.Table:
+        """Per device heard from in [since, until]: `device_id`, `last_seen` (its newest ts) and `battery` (its newest
+        battery reading there, in %, or null): one row a device, computed in the store (issue 19's fleet figures; the
+        look-back `since` bounds the scan)."""
         ...
 
     def aggregate(

@@ -89,13 +89,13 @@ class DuckDBStore:
         sql = f"{_SELECT} {where} QUALIFY row_number() OVER (PARTITION BY device_id ORDER BY ts DESC, seq DESC) = 1"
         return [_stored(r) for r in self._query(sql + " ORDER BY device_id", params)]
 
-    def device_status(self, until: float) -> pa.Table:
-        """Each device's newest ts and newest battery up to `until`, in one grouped scan."""
+    def device_status(self, since: float, until: float) -> pa.Table:
+        """Each device's newest ts and newest battery in [since, until], in one grouped scan."""
         sql = ("SELECT device_id, max(ts) AS last_seen, arg_max(battery, ts) FILTER (WHERE battery IS NOT NULL)"
-               " AS battery FROM readings WHERE ts <= ? GROUP BY device_id")
+               " AS battery FROM readings WHERE ts >= ? AND ts <= ? GROUP BY device_id")
         cur = self._con.cursor()
         try:
-            return cur.sql(sql, params=[until]).to_arrow_table()
+            return cur.sql(sql, params=[since, until]).to_arrow_table()
         except duckdb.Error as exc:
             raise StoreError(f"DuckDB query failed: {exc}") from exc
         finally:

@@ -104,12 +104,13 @@ class InfluxStore:
         q = f"SELECT * FROM {MEASUREMENT} {where} GROUP BY device_id ORDER BY time DESC LIMIT 1"
         return sorted(self._readings(q), key=lambda r: r.device_id)
 
-    def device_status(self, until: float) -> pa.Table:
-        """Each device's newest ts and newest battery up to `until`: two LAST() selectors grouped by device."""
+    def device_status(self, since: float, until: float) -> pa.Table:
+        """Each device's newest ts and newest battery in [since, until]: two LAST() selectors grouped by device."""
+        when = f"time >= {_ns(since)} AND time <= {_ns(until)}"
         seen = {s["tags"]["device_id"]: ts_from_ns(s["values"][0][0]) for s in
-                self._query(f"SELECT LAST(seq) FROM {MEASUREMENT} WHERE time <= {_ns(until)} GROUP BY device_id")}
+                self._query(f"SELECT LAST(seq) FROM {MEASUREMENT} WHERE {when} GROUP BY device_id")}
         battery = {s["tags"]["device_id"]: float(s["values"][0][1]) for s in
-                   self._query(f"SELECT LAST(battery) FROM {MEASUREMENT} WHERE time <= {_ns(until)} GROUP BY device_id")
+                   self._query(f"SELECT LAST(battery) FROM {MEASUREMENT} WHERE {when} GROUP BY device_id")
                    if s["values"][0][1] is not None}  # fmt: skip
         ids = sorted(seen)
         return pa.table({"device_id": pa.array(ids, pa.string()),
