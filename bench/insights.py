@@ -29,12 +29,14 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from bench import insights_more as more
 from devices.registry import Registry
 from devices.statedb.sqlite import StateDB
 from dispatch.insights import figures, source
-from dispatch.insights.engine import DEFAULT_TARGETS, Insights, Period, prepare
+from dispatch.insights.engine import DEFAULT_TARGETS, Insights, Period, fleet_params, prepare, timeouts_table
 from hub.demo_history import DAY_S, past_incidents, write_history
-from simulators.community import build_community
+from ingest.store.duckdb_store import DuckDBStore
+from simulators.community import Community, build_community
 
 M = figures.MEAN_MONTH_DAYS
 LOCAL = figures.LOCAL_OFFSET_S
@@ -99,8 +101,8 @@ def pd_false_alarms(f: pd.DataFrame) -> pd.DataFrame:
     total = {"dim": ["all"], "key": [""], "closed": [len(closed)], "false_alarms": [closed["false"].sum()]}
     out = [pd.DataFrame(total)]
     for dim in ("detector", "kind", "device_kind", "worn_at"):
-        g = closed.groupby(dim)["false"].agg(["size", "sum"]).reset_index()
-        out.append(pd.DataFrame({"dim": dim, "key": g[dim], "closed": g["size"], "false_alarms": g["sum"]}))
+        g = closed.groupby(dim, dropna=False)["false"].agg(["size", "sum"]).reset_index()
+        out.append(pd.DataFrame({"dim": dim, "key": g[dim].fillna(""), "closed": g["size"], "false_alarms": g["sum"]}))
     df = pd.concat(out)
     return df.assign(share=df["false_alarms"] / df["closed"])
 
@@ -128,14 +130,16 @@ def pd_heatmap(f: pd.DataFrame, t: dict[str, pd.DataFrame]) -> pd.Series:
 
 
 # ---- the run -----------------------------------------------------------------------------------------------------
-def build(folder: Path, residents: int, days: int, end: float) -> tuple[StateDB, int]:
-    """A registered community and its `days` of past incidents; returns the database and the incident count."""
+def build(folder: Path, residents: int, days: int, end: float) -> tuple[StateDB, Community, int, int]:
+    """A registered community, its `days` of past incidents, service orders and a storm; returns the database, the
+    community, the incident count and the order count."""
     db = StateDB(folder / "state.sqlite")
     community = build_community(residents, terminals=0, villages=60, seed=7)
     community.register(Registry(db))
     incidents = past_incidents(community, end - days * DAY_S, days)
     write_history(db, incidents)
-    return db, len(incidents)
+    orders = more.write_services_and_storm(db, community, end - days * DAY_S, days, end)
+    return db, community, len(incidents), orders
 
 
 def duck_connection(tables: dict[str, pa.Table]) -> duckdb.DuckDBPyConnection:
@@ -146,6 +150,7 @@ def duck_connection(tables: dict[str, pa.Table]) -> duckdb.DuckDBPyConnection:
                                       "severity": [v for p in DEFAULT_TARGETS.values() for v in p],
                                       "target_s": [float(x) for p in DEFAULT_TARGETS.values() for x in p.values()]}))
     con.register("scope", pa.table({"township": pa.array([], pa.string())}))
+    con.register("timeouts", timeouts_table())
     return con
 
 
@@ -159,8 +164,24 @@ def agree(duck: list[tuple[Any, ...]], pand: pd.DataFrame, cols: list[str]) -> b
 
 def line(name: str, duck_ms: float, pandas_ms: float, note: str = "") -> None:
     """One statistic's times and their ratio."""
-    print(f"{name:13s} DuckDB {duck_ms:8.1f} ms   pandas {pandas_ms:8.1f} ms   pandas/DuckDB {pandas_ms / duck_ms:6.2f}"
-          + note)
+    print(f"{name:17s} DuckDB {duck_ms:8.1f} ms   pandas {pandas_ms:8.1f} ms   pandas/DuckDB "
+          f"{pandas_ms / duck_ms:6.2f}{note}")
+
+
+def sorted_frame(rows: list[tuple[Any, ...]] | pd.DataFrame, cols: list[str], keys: list[str]) -> pd.DataFrame:
+    """Rows as a frame of `cols`, keys as text (None and NaN as ""), sorted by the keys."""
+    d = rows[cols].copy() if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows, columns=cols)
+    for k in keys:
+        d[k] = d[k].fillna("").astype(str)
+    return d.sort_values(keys).reset_index(drop=True)
+
+
+def same(duck: pd.DataFrame, pand: pd.DataFrame, keys: list[str]) -> bool:
+    """Both engines' rows equal (floats to 1e-6, NaN = NaN) once sorted by their keys."""
+    if len(duck) != len(pand) or not (duck[keys].to_numpy() == pand[keys].to_numpy()).all():
+        return False
+    return all(np.allclose(duck[c].astype(float), pand[c].astype(float), equal_nan=True)
+               for c in duck.columns if c not in keys)  # fmt: skip
 
 
 def main() -> None:
@@ -168,34 +189,61 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--residents", type=int, default=10_000)
     ap.add_argument("--days", type=int, default=365)
+    ap.add_argument("--fleet-days", type=float, default=2.0, help="days of readings at the demo's rates")
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench-insights-"))
     today = dt.date(2026, 12, 1)
     end = dt.datetime.combine(today, dt.time(), dt.timezone(dt.timedelta(hours=8))).timestamp()
     t0 = time.perf_counter()
-    db, count = build(folder, args.residents, args.days, end)
-    print(f"built {args.residents} residents, {count} incidents over {args.days} days in "
+    db, community, count, orders = build(folder, args.residents, args.days, end)
+    readings = more.fleet_readings(community, end, args.fleet_days)
+    more.write_readings(folder / "telemetry.duckdb", readings)
+    store = DuckDBStore(folder / "telemetry.duckdb", memory_limit_mb=2048)
+    print(f"built {args.residents} residents, {count} incidents, {orders} service orders over {args.days} days and "
+          f"{len(readings):,} readings of {len(community.devices):,} devices over {args.fleet_days:g} days in "
           f"{time.perf_counter() - t0:.1f} s ({folder})")
     period = Period(today - dt.timedelta(days=args.days), today - dt.timedelta(days=1))
-    tables, read_ms = best_ms(lambda: source.fetch(db, period.window()), args.repeat)
+    window = period.window()
+    as_of = window.end
+    tables, read_ms = best_ms(lambda: source.fetch(db, window), args.repeat)
     frames = {k: v.to_pandas() for k, v in tables.items()}
-    con = duck_connection(tables)
-    result: dict[str, Any] = {"residents": args.residents, "incidents": count, "days": args.days,
-                              "read_ms": round(read_ms, 1)}  # fmt: skip
+    result: dict[str, Any] = {"residents": args.residents, "incidents": count, "orders": orders,
+                              "readings": len(readings), "days": args.days, "read_ms": round(read_ms, 1)}  # fmt: skip
     print(f"read (ADBC -> Arrow, {sum(t.num_rows for t in tables.values())} rows): {read_ms:8.1f} ms")
-    facts, facts_ms = best_ms(lambda: pd_facts(frames), args.repeat)
+    since = as_of - source.FLEET_LOOKBACK_S
+    status, status_ms = best_ms(lambda: store.device_status(since, as_of), args.repeat)
+    pd_status, pd_status_ms = best_ms(lambda: more.pd_device_status(readings, since, as_of), args.repeat)
+    line("fleet read", status_ms, pd_status_ms, f"   (last reading and battery of each device, {len(readings):,} rows;"
+         " DuckDB over the store's file, pandas over the rows already in memory)")
+    result["fleet_read"] = {"duckdb_ms": round(status_ms, 1), "pandas_ms": round(pd_status_ms, 1),
+                            "pandas_over_duckdb": round(pd_status_ms / status_ms, 2)}  # fmt: skip
+    tables["fleet"] = status
+    con = duck_connection(tables)
+    facts, facts_ms = best_ms(lambda: (more.pd_order_facts(frames), pd_facts(frames)), args.repeat)
+    order_facts, facts = facts
     days = float(period.days)
     _, joins_ms = best_ms(lambda: prepare(con), args.repeat)
-    line("joins", joins_ms, facts_ms, "   (incidents with place, device, first detector: shared by every figure)")
+    line("joins", joins_ms, facts_ms, "   (incidents with place, device, first detector; orders with place,"
+         " completion, rating: shared by the figures)")
     result["joins"] = {"duckdb_ms": round(joins_ms, 1), "pandas_ms": round(facts_ms, 1),
                        "pandas_over_duckdb": round(facts_ms / joins_ms, 2)}  # fmt: skip
+    bounds = {"start": window.start, "end": window.end}
     runs: dict[str, tuple[Callable[[], Any], Callable[[], Any]]] = {
         "response": (lambda: con.execute(figures.RESPONSE).fetchall(), lambda: pd_response(facts, frames)),
         "false_alarms": (lambda: con.execute(figures.FALSE_ALARMS).fetchall(), lambda: pd_false_alarms(facts)),
         "alert_rate": (lambda: con.execute(figures.ALERT_RATE, {"days": days}).fetchall(),
                        lambda: pd_alert_rate(facts, frames, days)),
         "heatmap": (lambda: con.execute(figures.HEATMAP).fetchall(), lambda: pd_heatmap(facts, frames)),
+        "services": (lambda: con.sql(figures.SERVICES).to_df(), lambda: more.pd_services(order_facts)),
+        "subsidy": (lambda: con.sql(figures.SUBSIDY, params=bounds).to_df(),
+                    lambda: more.pd_subsidy(frames, window.start, window.end)),
+        "fleet": (lambda: con.sql(figures.FLEET, params=fleet_params(as_of, True)).to_df(),
+                  lambda: more.pd_fleet(frames, pd_status, as_of)),
+        "disaster_reports": (lambda: con.sql(figures.DISASTER_REPORTS).to_df(),
+                             lambda: more.pd_disaster_reports(frames)),
+        "evacuation": (lambda: con.sql(figures.EVACUATION).to_df(), lambda: more.pd_evacuation(frames)),
+        "relief": (lambda: con.sql(figures.RELIEF).to_df(), lambda: more.pd_relief(frames)),
     }
     answers: dict[str, tuple[Any, Any]] = {}
     for name, (duck_fn, pandas_fn) in runs.items():
@@ -216,11 +264,34 @@ def main() -> None:
                             ["dim", "key", "stage", "alerts", "residents", "per_resident_month"]),
         "heatmap": [r[2] for r in answers["heatmap"][0]] == answers["heatmap"][1].tolist(),
     }
-    print(f"answers agree (DuckDB and pandas, {len(facts)} incidents): {result['agree']}")
-    _report, whole_ms = best_ms(lambda: Insights(db).compute(period), args.repeat)
-    print(f"whole report as the API computes it (read + every figure): {whole_ms:8.1f} ms")
+    compare = {
+        "services": (["dim", "service", "provider", "township_code"],
+                     ["orders", "completed", "completed_share", "completion_median_s", "completion_p90_s", "rated",
+                      "satisfaction", "satisfied_share"]),
+        "subsidy": (["dim", "key"], ["services", "residents", "price_cny", "subsidy_cny", "copay_cny"]),
+        "disaster_reports": (["event_id", "stage", "key"], ["villages", *figures.INDICATORS]),
+        "evacuation": (["warning_id", "key"], ["tasks", "confirmed_safe", "relocated", "done_share"]),
+        "relief": (["plan_id", "item", "key"], ["planned", "received"]),
+    }
+    for name, (keys, values) in compare.items():
+        duck, pand = answers[name]
+        if name == "evacuation":
+            pand = pand.rename(columns={"township_code": "key"})
+        result["agree"][name] = same(sorted_frame(duck, keys + values, keys), sorted_frame(pand, keys + values, keys),
+                                     keys)  # fmt: skip
+    fleet_cols = ["key", "residents", "covered", "devices", "online", "low_battery", "silent_day"]
+    result["agree"]["fleet"] = same(sorted_frame(answers["fleet"][0], fleet_cols, ["key"]),
+                                    sorted_frame(answers["fleet"][1], fleet_cols, ["key"]), ["key"])  # fmt: skip
+    result["agree"]["fleet_read"] = same(
+        sorted_frame(status.to_pandas(), ["device_id", "last_seen", "battery"], ["device_id"]),
+        sorted_frame(pd_status, ["device_id", "last_seen", "battery"], ["device_id"]), ["device_id"])
+    print(f"answers agree (DuckDB and pandas, {len(facts)} incidents, {len(order_facts)} orders): {result['agree']}")
+    engine = Insights(db, store=store, clock=lambda: as_of)
+    _report, whole_ms = best_ms(lambda: engine.compute(period), args.repeat)
+    print(f"whole report as the API computes it (read + fleet read + every figure): {whole_ms:8.1f} ms")
     result["report_ms"] = round(whole_ms, 1)
     con.close()
+    store.close()
     db.close()
     print(json.dumps(result))
 

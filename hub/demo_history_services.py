@@ -6,7 +6,8 @@ Rates and timings are plausible, not measured: about `per_resident_year` orders 
 escorts least), 90 % completed, in a few hours (a meal within the hour, an escort the next day); four in five
 completions are rated on the call-back, mostly 4 or 5. Each order is written as the hub writes it: a
 `service_request` incident acknowledged and dispatched, its `service_orders` row, its `service_completions` row with
-the price and the subsidy of the resident's category (dispatch/service_catalogue.py), and its `satisfaction` task.
+the price and the subsidy of the resident's category (dispatch/service_catalogue.py), and its `satisfaction` task;
+the incident's one alert is the green key's (detector `device`, its message the service).
 """
 
 from __future__ import annotations
@@ -97,10 +98,13 @@ def write_orders(db: StateDB, orders: list[PastOrder]) -> None:
     order_rows: list[list[Any]] = []
     done_rows: list[list[Any]] = []
     calls: list[list[Any]] = []
+    alerts: list[list[Any]] = []
     for o in orders:
         iid = store.create(o.incident)
         requested = o.incident["opened_at"]
         order_rows.append([iid, o.service, requested, requested + 3600, o.proposed])
+        alerts.append([iid, requested, requested, "device", "service_request", "info", o.incident["device_id"], 1.0,
+                       "{}", o.service, f"history-order-{iid}"])  # the green key's alert names the service
         if o.done_at is None or o.done_by is None:
             continue
         price = prices.get(o.service, 0.0)
@@ -109,6 +113,8 @@ def write_orders(db: StateDB, orders: list[PastOrder]) -> None:
                           round(price - subsidy, 2), o.done_at])  # fmt: skip
         calls.append([o.incident["resident_id"], o.done_at, "due" if o.rating is None else "done", iid, o.rating,
                       None if o.rating is None else o.done_at + 3 * 3600])  # fmt: skip
+    db.executemany("INSERT INTO incident_alerts (incident_id, ts, received_at, detector, kind, severity, device_id,"
+                   " confidence, features, message, alert_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", alerts)
     db.executemany("INSERT INTO service_orders (incident_id, service, requested_at, scheduled_at, responder_id)"
                    " VALUES (?, ?, ?, ?, ?)", order_rows)
     db.executemany("INSERT INTO service_completions (incident_id, service, responder_id, resident_id, category,"

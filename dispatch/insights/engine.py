@@ -122,7 +122,7 @@ def prepare(con: duckdb.DuckDBPyConnection) -> None:
         con.register(name, con.sql(sql).to_arrow_table())
 
 
-def _timeouts_table() -> pa.Table:
+def timeouts_table() -> pa.Table:
     """Each device class's heartbeat timeout: a device heard from within it is online."""
     return pa.table({"kind": pa.array([str(k) for k in DEFAULT_TIMEOUTS_S], pa.string()),
                      "timeout_s": pa.array([float(v) for v in DEFAULT_TIMEOUTS_S.values()], pa.float64())})
@@ -164,7 +164,7 @@ class Insights:
             source.load(con, tables)
             con.register("targets", _targets_table(self.targets))
             con.register("scope", pa.table({"township": pa.array(list(townships), pa.string())}))
-            con.register("timeouts", _timeouts_table())
+            con.register("timeouts", timeouts_table())
             prepare(con)
             return Report(
                 first=period.first.isoformat(),
