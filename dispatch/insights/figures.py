@@ -8,6 +8,8 @@ hand and against pandas.
 
 from __future__ import annotations
 
+import msgspec
+
 from devices.schemas import ReportIndicators
 
 LOCAL_OFFSET_S = 8 * 3600  # Asia/Shanghai
@@ -237,6 +239,14 @@ ORDER BY dim, key
 
 # ---- disasters: reported indicators by stage, evacuation progress, relief delivered --------------------------------
 INDICATORS = tuple(ReportIndicators.__struct_fields__)
+# People, rooms: whole numbers; hectares and money: amounts (the survey's types, devices/schemas.py)
+_WHOLE = {f.name for f in msgspec.structs.fields(ReportIndicators) if isinstance(f.default, int)}
+
+
+def _indicator_sum(name: str) -> str:
+    total = f"sum(coalesce(CAST(json_extract_string(l.indicators, '$.{name}') AS DOUBLE), 0))"
+    return f"CAST({total} AS BIGINT) AS {name}" if name in _WHOLE else f"{total} AS {name}"
+
 
 # Per event, stage and township: the villages reporting at that stage and the sum of each village's latest version of
 # that stage (a 续报 corrects the earlier 续报, not the 初报); events with a report in the period, versions up to
@@ -251,8 +261,7 @@ SELECT l.event_id, any_value(e.hazard) AS hazard, l.stage,
        coalesce(vp.township_code, '') AS key,
        CASE WHEN grouping(vp.township_code) = 0 THEN any_value(vp.township_name) END AS label,
        count(*) AS villages, max(l.ts) AS last_ts,
-       {", ".join(f"sum(coalesce(CAST(json_extract_string(l.indicators, '$.{k}') AS DOUBLE), 0)) AS {k}"
-                  for k in INDICATORS)}
+       {", ".join(_indicator_sum(k) for k in INDICATORS)}
 FROM latest l JOIN village_places vp USING (village_id) LEFT JOIN report_events e USING (event_id)
 GROUP BY GROUPING SETS ((l.event_id, l.stage), (l.event_id, l.stage, vp.township_code))
 ORDER BY l.event_id, CASE l.stage WHEN 'initial' THEN 1 WHEN 'follow_up' THEN 2 ELSE 3 END, dim, key
