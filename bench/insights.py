@@ -6,10 +6,17 @@ resident a year, so ~100,000 incidents with their alerts and their lifecycle in 
 tables are read once as Arrow (ADBC, `dispatch/insights/source.py`: timed as "read"); then each statistic is timed,
 best of `--repeat`, as DuckDB SQL (`dispatch/insights/figures.py`) and as the same figure written with pandas over the
 same Arrow tables; both answers are compared (medians, p90s, shares, counts). The joins every figure starts from
-(each incident with its township, device and first detector) are timed apart, for both.
-Finally the whole report as the API computes it (read + every figure) is timed.
+(each incident with its township, device and first detector; each service order with its place, completion and
+rating) are timed apart, for both.
+Issue 19's second slice adds about 5 service orders a resident a year (~50,000) with completions and call-backs, a
+storm (reports, evacuation tasks, a relief plan) and the fleet's readings at the demo's rates (`bench/insights_more.py`:
+~8.5 M a day for 80,000 devices) in the embedded telemetry store: the fleet's last readings are timed as "fleet read"
+(DuckDB over the store's file; pandas over the same rows already in memory).
+Finally the whole report as the API computes it (read + fleet read + every figure) is timed. The load average is
+printed at the start and the end: the machine is shared, and the times grow with it.
 
-Run from the repository root: .venv/bin/python -m bench.insights [--residents 10000] [--days 365] [--repeat 3]
+Run from the repository root: .venv/bin/python -m bench.insights [--residents 10000] [--days 365] [--fleet-days 2]
+[--repeat 3]
 Prints one line per statistic (DuckDB ms, pandas ms, pandas/DuckDB); the last line is JSON.
 """
 
@@ -18,6 +25,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import tempfile
 import time
 from collections.abc import Callable
@@ -33,7 +41,15 @@ from bench import insights_more as more
 from devices.registry import Registry
 from devices.statedb.sqlite import StateDB
 from dispatch.insights import figures, source
-from dispatch.insights.engine import DEFAULT_TARGETS, Insights, Period, fleet_params, prepare, timeouts_table
+from dispatch.insights.engine import (
+    DEFAULT_TARGETS,
+    Insights,
+    Period,
+    fleet_params,
+    prepare_incidents,
+    prepare_orders,
+    timeouts_table,
+)
 from hub.demo_history import DAY_S, past_incidents, write_history
 from ingest.store.duckdb_store import DuckDBStore
 from simulators.community import Community, build_community
@@ -200,6 +216,7 @@ def main() -> None:
     readings = more.fleet_readings(community, end, args.fleet_days)
     more.write_readings(folder / "telemetry.duckdb", readings)
     store = DuckDBStore(folder / "telemetry.duckdb", memory_limit_mb=2048)
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other jobs share the machine)")
     print(f"built {args.residents} residents, {count} incidents, {orders} service orders over {args.days} days and "
           f"{len(readings):,} readings of {len(community.devices):,} devices over {args.fleet_days:g} days in "
           f"{time.perf_counter() - t0:.1f} s ({folder})")
@@ -220,14 +237,17 @@ def main() -> None:
                             "pandas_over_duckdb": round(pd_status_ms / status_ms, 2)}  # fmt: skip
     tables["fleet"] = status
     con = duck_connection(tables)
-    facts, facts_ms = best_ms(lambda: (more.pd_order_facts(frames), pd_facts(frames)), args.repeat)
-    order_facts, facts = facts
+    facts, facts_ms = best_ms(lambda: pd_facts(frames), args.repeat)
+    order_facts, order_facts_ms = best_ms(lambda: more.pd_order_facts(frames), args.repeat)
     days = float(period.days)
-    _, joins_ms = best_ms(lambda: prepare(con), args.repeat)
-    line("joins", joins_ms, facts_ms, "   (incidents with place, device, first detector; orders with place,"
-         " completion, rating: shared by the figures)")
+    _, joins_ms = best_ms(lambda: prepare_incidents(con), args.repeat)
+    _, order_joins_ms = best_ms(lambda: prepare_orders(con), args.repeat)
+    line("joins", joins_ms, facts_ms, "   (incidents with place, device, first detector: shared by the figures)")
+    line("order joins", order_joins_ms, order_facts_ms, "   (orders with place, completion, provider, rating)")
     result["joins"] = {"duckdb_ms": round(joins_ms, 1), "pandas_ms": round(facts_ms, 1),
                        "pandas_over_duckdb": round(facts_ms / joins_ms, 2)}  # fmt: skip
+    result["order_joins"] = {"duckdb_ms": round(order_joins_ms, 1), "pandas_ms": round(order_facts_ms, 1),
+                             "pandas_over_duckdb": round(order_facts_ms / order_joins_ms, 2)}  # fmt: skip
     bounds = {"start": window.start, "end": window.end}
     runs: dict[str, tuple[Callable[[], Any], Callable[[], Any]]] = {
         "response": (lambda: con.execute(figures.RESPONSE).fetchall(), lambda: pd_response(facts, frames)),
@@ -290,6 +310,8 @@ def main() -> None:
     _report, whole_ms = best_ms(lambda: engine.compute(period), args.repeat)
     print(f"whole report as the API computes it (read + fleet read + every figure): {whole_ms:8.1f} ms")
     result["report_ms"] = round(whole_ms, 1)
+    result["load_average"] = round(os.getloadavg()[0], 1)
+    print(f"load average {result['load_average']} at the end")
     con.close()
     store.close()
     db.close()

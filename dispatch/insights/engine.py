@@ -114,12 +114,22 @@ def _targets_table(targets: Mapping[str, Mapping[str, float]]) -> pa.Table:
 
 def prepare(con: duckdb.DuckDBPyConnection) -> None:
     """The views and the joined tables every figure starts from (the pulled tables, targets and scope registered)."""
+    prepare_incidents(con)
+    prepare_orders(con)
+
+
+def prepare_incidents(con: duckdb.DuckDBPyConnection) -> None:
+    """The place views, and the incidents with their place, device and first detector, and their stage times."""
     con.execute(figures.PLACES)
     con.execute(figures.SCOPED_RESIDENTS)
     con.execute(figures.VILLAGE_PLACES)
-    for name, sql in (("facts", figures.FACTS), ("stage_times", figures.STAGE_TIMES),
-                      ("order_facts", figures.ORDER_FACTS)):  # fmt: skip
+    for name, sql in (("facts", figures.FACTS), ("stage_times", figures.STAGE_TIMES)):
         con.register(name, con.sql(sql).to_arrow_table())
+
+
+def prepare_orders(con: duckdb.DuckDBPyConnection) -> None:
+    """The service orders with their place, completion, provider and rating (after `prepare_incidents`)."""
+    con.register("order_facts", con.sql(figures.ORDER_FACTS).to_arrow_table())
 
 
 def timeouts_table() -> pa.Table:

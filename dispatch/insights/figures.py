@@ -191,8 +191,8 @@ ORDER BY dim, key
 
 # ---- coverage and fleet, as of a moment ($as_of: the period's end, or now when sooner) ---------------------------
 # A device is online when its newest reading is within its class's heartbeat timeout (alerts/care/device_health.py),
-# low on battery below `low_battery_pct`, silent when nothing came for more than a day (or never). Without a
-# telemetry store ($telemetry false) those three are unknown (null).
+# low on battery when its newest battery reading of the last day is below `low_battery_pct`, silent when nothing came
+# for more than a day (or never). Without a telemetry store ($telemetry false) those three are unknown (null).
 FLEET = """
 WITH dev AS (
     SELECT d.device_id, coalesce(p.township_code, vp.township_code) AS township_code,

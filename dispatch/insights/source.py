@@ -30,9 +30,10 @@ from ingest.store.base import TimeSeriesStore
 STAGE_ACTIONS = ("on_scene", "resolved")
 
 
-# How far back the fleet figures look for a device's last reading: one silent longer counts as silent for more than a
-# day all the same, only its battery is then unknown (the bound keeps the telemetry scan to a week of readings)
-FLEET_LOOKBACK_S = 7 * 86400.0
+# How far back the fleet figures look for a device's last reading: a day, the longest silence they tell apart (a device
+# not heard from in it is silent for more than a day; its battery is then not judged); the bound keeps the telemetry
+# scan to one day of readings however long the store keeps them
+FLEET_LOOKBACK_S = 86400.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +117,7 @@ def _empty(name: str) -> pa.Table:
 def fetch(db: StateDB, window: Window, store: TimeSeriesStore | None = None, as_of: float | None = None
           ) -> dict[str, pa.Table]:  # fmt: skip
     """The tables of the figures for incidents opened in `window`, as Arrow tables; with a telemetry store, each
-    device's last reading and battery in the week up to `as_of` (default: the window's end) as the table `fleet`."""
+    device's last reading and battery in the day up to `as_of` (default: the window's end) as the table `fleet`."""
     tables: dict[str, pa.Table] = {}
     with _connect(db)() as conn, conn.cursor() as cur:
         cur.execute(TABLE_NAMES["postgresql" if isinstance(db, PgStateDB) else "sqlite"])
