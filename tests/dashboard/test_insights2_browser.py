@@ -4,6 +4,8 @@ to one township sees none of the other township's rows in them."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +22,7 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 PASSWORD = "scope-password"
+SHOTS = Path(os.environ.get("HUB_SCREENSHOT_DIR") or Path(tempfile.gettempdir()) / "hub-test-screenshots")
 SECTIONS = ("services", "subsidy", "fleet", "disasters", "evacuation", "relief")
 
 
@@ -58,7 +61,7 @@ def test_the_new_figures_have_a_chart_a_table_and_a_csv(base_url: str, tmp_path:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
-            page = browser.new_page(locale="zh-CN")
+            page = browser.new_page(locale="zh-CN", viewport={"width": 1300, "height": 900})
             errors = _open(page, base_url, "county2")
             for name in SECTIONS:
                 expect(page.locator(f"#{name}-chart .uplot")).to_have_count(1)
@@ -77,6 +80,9 @@ def test_the_new_figures_have_a_chart_a_table_and_a_csv(base_url: str, tmp_path:
             assert lines[0].startswith("分组,对象,工单（件）,已完成（件）,完成率")
             assert any(line.startswith("合计,全部,5,4,0.8,4500,6660,3,4,") for line in lines), lines
             assert errors == []
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            page.locator("#services").scroll_into_view_if_needed()
+            page.screenshot(path=str(SHOTS / "insights2-zh.png"), full_page=True)
             town = browser.new_page(locale="zh-CN")
             assert _open(town, base_url, "town2") == []
             text = " ".join(town.locator(f"#{name}").inner_text() for name in SECTIONS)
