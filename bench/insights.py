@@ -58,13 +58,20 @@ M = figures.MEAN_MONTH_DAYS
 LOCAL = figures.LOCAL_OFFSET_S
 
 
+CPU_MS: dict[int, float] = {}  # id of a timed call's answer -> the CPU time of its best run (every thread)
+
+
 def best_ms(fn: Callable[[], Any], repeat: int) -> tuple[Any, float]:
-    """The answer and the best wall time of `repeat` calls, in ms."""
-    best, out = float("inf"), None
+    """The answer and the best wall time of `repeat` calls, in ms (the CPU time of that run in `CPU_MS`: on a machine
+    shared with other jobs the wall time also counts the waiting for a core)."""
+    best, cpu, out = float("inf"), 0.0, None
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out = fn()
-        best = min(best, (time.perf_counter() - t0) * 1000)
+        wall = (time.perf_counter() - t0) * 1000
+        if wall < best:
+            best, cpu = wall, (time.process_time() - c0) * 1000
+    CPU_MS[id(out)] = cpu
     return out, best
 
 
@@ -178,10 +185,20 @@ def agree(duck: list[tuple[Any, ...]], pand: pd.DataFrame, cols: list[str]) -> b
                                     for c in cols[3:])  # fmt: skip
 
 
-def line(name: str, duck_ms: float, pandas_ms: float, note: str = "") -> None:
-    """One statistic's times and their ratio."""
+def line(name: str, duck_ms: float, pandas_ms: float, note: str = "", cpu: tuple[float, float] | None = None) -> None:
+    """One statistic's times and their ratio (and the CPU times of both, when given)."""
+    used = f"   CPU {cpu[0]:7.1f} / {cpu[1]:7.1f} ms" if cpu else ""
     print(f"{name:17s} DuckDB {duck_ms:8.1f} ms   pandas {pandas_ms:8.1f} ms   pandas/DuckDB "
-          f"{pandas_ms / duck_ms:6.2f}{note}")
+          f"{pandas_ms / duck_ms:6.2f}{used}{note}")
+
+
+def timed(result: dict[str, Any], name: str, duck: tuple[Any, float], pand: tuple[Any, float], note: str = "") -> None:
+    """Print and record one statistic's wall and CPU times, DuckDB next to pandas."""
+    cpu = (CPU_MS.get(id(duck[0]), 0.0), CPU_MS.get(id(pand[0]), 0.0))
+    line(name, duck[1], pand[1], note, cpu)
+    result[name] = {"duckdb_ms": round(duck[1], 1), "pandas_ms": round(pand[1], 1),
+                    "pandas_over_duckdb": round(pand[1] / duck[1], 2), "duckdb_cpu_ms": round(cpu[0], 1),
+                    "pandas_cpu_ms": round(cpu[1], 1)}  # fmt: skip
 
 
 def sorted_frame(rows: list[tuple[Any, ...]] | pd.DataFrame, cols: list[str], keys: list[str]) -> pd.DataFrame:
@@ -207,14 +224,22 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--fleet-days", type=float, default=2.0, help="days of readings at the demo's rates")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--reuse", type=Path, help="the folder of an earlier run with the same options: time it again")
     args = ap.parse_args()
-    folder = Path(tempfile.mkdtemp(prefix="bench-insights-"))
+    folder = args.reuse or Path(tempfile.mkdtemp(prefix="bench-insights-"))
     today = dt.date(2026, 12, 1)
     end = dt.datetime.combine(today, dt.time(), dt.timezone(dt.timedelta(hours=8))).timestamp()
     t0 = time.perf_counter()
-    db, community, count, orders = build(folder, args.residents, args.days, end)
-    readings = more.fleet_readings(community, end, args.fleet_days)
-    more.write_readings(folder / "telemetry.duckdb", readings)
+    if args.reuse:
+        db = StateDB(folder / "state.sqlite")
+        community = build_community(args.residents, terminals=0, villages=60, seed=7)
+        count = int(db.execute("SELECT count(*) AS n FROM incidents WHERE kind <> 'service_request'")[0]["n"])
+        orders = int(db.execute("SELECT count(*) AS n FROM service_orders")[0]["n"])
+        readings = more.fleet_readings(community, end, args.fleet_days)  # the same seed: the same readings
+    else:
+        db, community, count, orders = build(folder, args.residents, args.days, end)
+        readings = more.fleet_readings(community, end, args.fleet_days)
+        more.write_readings(folder / "telemetry.duckdb", readings)
     store = DuckDBStore(folder / "telemetry.duckdb", memory_limit_mb=2048)
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other jobs share the machine)")
     print(f"built {args.residents} residents, {count} incidents, {orders} service orders over {args.days} days and "
@@ -229,25 +254,21 @@ def main() -> None:
                               "readings": len(readings), "days": args.days, "read_ms": round(read_ms, 1)}  # fmt: skip
     print(f"read (ADBC -> Arrow, {sum(t.num_rows for t in tables.values())} rows): {read_ms:8.1f} ms")
     since = as_of - source.FLEET_LOOKBACK_S
-    status, status_ms = best_ms(lambda: store.device_status(since, as_of), args.repeat)
-    pd_status, pd_status_ms = best_ms(lambda: more.pd_device_status(readings, since, as_of), args.repeat)
-    line("fleet read", status_ms, pd_status_ms, f"   (last reading and battery of each device, {len(readings):,} rows;"
-         " DuckDB over the store's file, pandas over the rows already in memory)")
-    result["fleet_read"] = {"duckdb_ms": round(status_ms, 1), "pandas_ms": round(pd_status_ms, 1),
-                            "pandas_over_duckdb": round(pd_status_ms / status_ms, 2)}  # fmt: skip
+    status_run = best_ms(lambda: store.device_status(since, as_of), args.repeat)
+    pd_status_run = best_ms(lambda: more.pd_device_status(readings, since, as_of), args.repeat)
+    status, pd_status = status_run[0], pd_status_run[0]
+    timed(result, "fleet_read", status_run, pd_status_run, f"   (last reading and battery of each device in the day"
+          f" before the end, of {len(readings):,} rows; DuckDB over the store's file, pandas over the rows in memory)")
     tables["fleet"] = status
     con = duck_connection(tables)
-    facts, facts_ms = best_ms(lambda: pd_facts(frames), args.repeat)
-    order_facts, order_facts_ms = best_ms(lambda: more.pd_order_facts(frames), args.repeat)
+    facts_run = best_ms(lambda: pd_facts(frames), args.repeat)
+    order_facts_run = best_ms(lambda: more.pd_order_facts(frames), args.repeat)
+    facts, order_facts = facts_run[0], order_facts_run[0]
     days = float(period.days)
-    _, joins_ms = best_ms(lambda: prepare_incidents(con), args.repeat)
-    _, order_joins_ms = best_ms(lambda: prepare_orders(con), args.repeat)
-    line("joins", joins_ms, facts_ms, "   (incidents with place, device, first detector: shared by the figures)")
-    line("order joins", order_joins_ms, order_facts_ms, "   (orders with place, completion, provider, rating)")
-    result["joins"] = {"duckdb_ms": round(joins_ms, 1), "pandas_ms": round(facts_ms, 1),
-                       "pandas_over_duckdb": round(facts_ms / joins_ms, 2)}  # fmt: skip
-    result["order_joins"] = {"duckdb_ms": round(order_joins_ms, 1), "pandas_ms": round(order_facts_ms, 1),
-                             "pandas_over_duckdb": round(order_facts_ms / order_joins_ms, 2)}  # fmt: skip
+    joins_run = best_ms(lambda: prepare_incidents(con) or [], args.repeat)
+    order_joins_run = best_ms(lambda: prepare_orders(con) or [], args.repeat)
+    timed(result, "joins", joins_run, facts_run, "   (incidents with place, device, first detector)")
+    timed(result, "order_joins", order_joins_run, order_facts_run, "   (orders with place, completion, rating)")
     bounds = {"start": window.start, "end": window.end}
     runs: dict[str, tuple[Callable[[], Any], Callable[[], Any]]] = {
         "response": (lambda: con.execute(figures.RESPONSE).fetchall(), lambda: pd_response(facts, frames)),
@@ -267,12 +288,10 @@ def main() -> None:
     }
     answers: dict[str, tuple[Any, Any]] = {}
     for name, (duck_fn, pandas_fn) in runs.items():
-        duck, duck_ms = best_ms(duck_fn, args.repeat)
-        pand, pandas_ms = best_ms(pandas_fn, args.repeat)
-        answers[name] = (duck, pand)
-        line(name, duck_ms, pandas_ms)
-        result[name] = {"duckdb_ms": round(duck_ms, 1), "pandas_ms": round(pandas_ms, 1),
-                        "pandas_over_duckdb": round(pandas_ms / duck_ms, 2)}  # fmt: skip
+        duck_run = best_ms(duck_fn, args.repeat)
+        pandas_run = best_ms(pandas_fn, args.repeat)
+        answers[name] = (duck_run[0], pandas_run[0])
+        timed(result, name, duck_run, pandas_run)
     duck_resp = [(*r[:2], r[3], *r[4:7], r[8]) for r in answers["response"][0]]  # dim key stage n med p90 share
     resp_cols = ["dim", "key", "stage", "n", "median_s", "p90_s", "within_share"]
     result["agree"] = {
@@ -307,8 +326,10 @@ def main() -> None:
         sorted_frame(pd_status, ["device_id", "last_seen", "battery"], ["device_id"]), ["device_id"])
     print(f"answers agree (DuckDB and pandas, {len(facts)} incidents, {len(order_facts)} orders): {result['agree']}")
     engine = Insights(db, store=store, clock=lambda: as_of)
-    _report, whole_ms = best_ms(lambda: engine.compute(period), args.repeat)
-    print(f"whole report as the API computes it (read + fleet read + every figure): {whole_ms:8.1f} ms")
+    report_run = best_ms(lambda: engine.compute(period), args.repeat)
+    whole_ms = report_run[1]
+    print(f"whole report as the API computes it (read + fleet read + every figure): {whole_ms:8.1f} ms"
+          f" (CPU {CPU_MS.get(id(report_run[0]), 0.0):.1f} ms)")
     result["report_ms"] = round(whole_ms, 1)
     result["load_average"] = round(os.getloadavg()[0], 1)
     print(f"load average {result['load_average']} at the end")

@@ -208,9 +208,9 @@ WITH dev AS (
       AND (NOT EXISTS (SELECT 1 FROM scope) OR p.township_code IN (SELECT township FROM scope)
            OR p.township_name IN (SELECT township FROM scope) OR (p.home_id IS NULL AND vp.village_id IS NOT NULL))
 ), covered AS (
-    SELECT resident_id FROM scoped_residents r
-    WHERE EXISTS (SELECT 1 FROM devices d WHERE d.active = 1 AND d.resident_id = r.resident_id)
-       OR EXISTS (SELECT 1 FROM devices d WHERE d.active = 1 AND d.home_id = r.home_id)
+    SELECT resident_id FROM scoped_residents
+    WHERE resident_id IN (SELECT resident_id FROM devices WHERE active = 1)
+       OR home_id IN (SELECT home_id FROM devices WHERE active = 1)
 ), people AS (
     SELECT grouping(township_code) AS total, township_code, any_value(township_name) AS township_name,
            count(*) AS residents, count(c.resident_id) AS covered
