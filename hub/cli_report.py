@@ -1,7 +1,9 @@
 """`hub report monthly --month YYYY-MM [--township CODE ...] --out DIR`: the month's report (月报) as XLSX and PDF.
 
 It reads the hub's state database (the data folder's SQLite, or PostgreSQL from HUB_STORE__STATE_URL) with the
-statistics engine's targets (HUB_INSIGHTS__TARGETS), so the files hold the same figures as the /insights page.
+statistics engine's targets (HUB_INSIGHTS__TARGETS), so the files hold the same figures as the /insights page. The
+fleet figures read the telemetry store (HUB_STORE__*); while a running hub holds the embedded DuckDB file they are left
+out (shown as unknown) and the command says so on stderr.
 """
 
 from __future__ import annotations

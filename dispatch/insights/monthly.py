@@ -1,9 +1,11 @@
 """The monthly report (月报): one calendar month's figures as titled tables, ready for a workbook or a PDF.
 
 `monthly_report(engine, month, townships, county)` computes the month with the statistics engine and lays its
-figures out as `Section`s (a title, column headings, rows) in the reader's language from the hub's catalogue
-(devices/i18n/*.report.json); `xlsx.py` and `pdf.py` of this package write the same sections, so the workbook and
-the PDF always show the same numbers. Seconds stay seconds and shares stay 0..1 in the data; only the PDF rounds.
+figures out as `Section`s (a title, column headings, rows: summary, response times, townships, false alarms, alert
+rate, weekday x hour; services, subsidy, coverage and fleet, disaster reports, evacuation, relief) in the reader's
+language from the hub's catalogue (devices/i18n/*.report.json, *.insights2.json); `xlsx.py` and `pdf.py` of this
+package write the same sections, so the workbook and the PDF always show the same numbers. Seconds stay seconds and
+shares stay 0..1 in the data; only the PDF rounds.
 """
 
 from __future__ import annotations
