@@ -157,7 +157,7 @@ SERVICES = """
 SELECT CASE WHEN grouping(service) = 0 AND grouping(provider) = 0 THEN 'service_provider'
             WHEN grouping(service) = 0 THEN 'service' WHEN grouping(provider) = 0 THEN 'provider'
             WHEN grouping(township_code) = 0 THEN 'township' ELSE 'all' END AS dim,
-       service, provider, any_value(n.name) AS provider_name, township_code,
+       service, provider, CASE WHEN grouping(provider) = 0 THEN any_value(n.name) END AS provider_name, township_code,
        CASE WHEN grouping(township_code) = 0 THEN any_value(township_name) END AS township_name,
        count(*) AS orders, count(done_at) AS completed, count(done_at) / count(*) AS completed_share,
        quantile_cont(completion_s, 0.5) AS completion_median_s, quantile_cont(completion_s, 0.9) AS completion_p90_s,

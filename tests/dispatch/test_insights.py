@@ -146,6 +146,7 @@ def test_services_fleet_and_disasters_match_the_hand_computed_ones(open_db: Call
     check(pick(sv, dim="provider", provider="P1"), 2, 2, 1.0, 5400, 6840, 2, 4.0, 0.5)
     check(pick(sv, dim="provider", provider="P2"), 3, 2, 2 / 3, 3600, 5040, 1, 4.0, 1.0)
     assert pick(sv, dim="provider", provider="P2")["provider_name"] == "颐年护理"
+    assert pick(sv, dim="all")["provider_name"] is None and pick(sv, dim="service", service="meals")["provider"] is None
     assert pick(sv, dim="service_provider", service="meals", provider="P2")["orders"] == 1
     towns = {r["township_code"]: (r["orders"], r["completed"]) for r in sv if r["dim"] == "township"}
     assert towns == {T1: (3, 3), T2: (2, 1)}
