@@ -39,7 +39,7 @@ Reader = Annotated[StaffUser, Depends(require(*INSIGHTS))]
 
 async def get_insights(ctx: Ctx) -> Insights:
     """The hub's statistics engine (its targets from the settings), or one with the default targets."""
-    return ctx.insights if ctx.insights is not None else Insights(ctx.registry.db)
+    return ctx.insights if ctx.insights is not None else Insights(ctx.registry.db, store=ctx.store)
 
 
 def townships_for(ctx: Ctx, user: Reader, asked: list[str] | None) -> list[str]:
@@ -68,7 +68,8 @@ def insights(
     last: Annotated[dt.date, Query(alias="to", description="last local day, included (YYYY-MM-DD)")],
     township: Annotated[list[str] | None, Query(description="township code or name; repeat for several")] = None,
 ) -> dict[str, Any]:
-    """Response times, false alarms, alerts per resident-month and the weekday x hour volume of one period."""
+    """Response times, false alarms, alerts per resident-month, the weekday x hour volume, services, subsidy, coverage
+    and fleet (as of the period's end), disaster reports, evacuation and relief of one period."""
     try:
         period = Period(first, last)
     except PeriodError as exc:

@@ -30,6 +30,7 @@ DDL = (
 )
 CATEGORIES = ("extreme_poverty", "disabled", "advanced_age", "ordinary")  # 特困, 失能, 高龄 (80+), 其他
 _SHARES = {"extreme_poverty": 1.0, "disabled": 0.7, "advanced_age": 0.5, "ordinary": 0.0}
+SUBSIDY_SHARES = _SHARES  # the default subsidy share per category (a new hub's catalogue; the demo's history)
 DEFAULTS: dict[str, tuple[float, str]] = {  # service: (price in CNY, per)
     "meals": (15.0, "meal"), "cleaning": (60.0, "visit"), "bathing": (80.0, "visit"), "nursing": (100.0, "visit"),
     "medical_escort": (120.0, "visit"), "repairs": (50.0, "visit"), "emergency_visit": (0.0, "visit"),

@@ -252,7 +252,7 @@ def build_hub(settings: Settings, detectors: list[Detector] | None = None) -> Hu
                                                lifetime_s=settings.http.session_lifetime_s),
                      field_ops=ops, queues=queues, identities=device_identities(settings, db, registry, incidents),
                      policies=PolicyStore(db), sms=sms,
-                     insights=Insights(db, settings.insights.targets))
+                     insights=Insights(db, settings.insights.targets, store=store))
     stages.update(ingest=ingestor.run, detectors=stage.run, live=live.run)
     scale_out.attach(settings, link, shards, db, bus, stages)  # issue 7: topic shard, events, timer leader
     if settings.store.retention_days > 0:  # issue 8: raw telemetry past the retention period is deleted

@@ -198,7 +198,8 @@ async def _demo(settings: Settings, community: Community, options: SimOptions, i
         seed_station_thresholds(hub.ctx.field_ops.centre, community)
     if options.scenario == "storm" and hub.ctx.field_ops is not None:
         seed_field_ops(hub.ctx.field_ops, community.villages)
-    seeded = seed_history(hub.ctx.registry.db, community, time.time())  # the statistics page's first 90 days
+    providers = [r for r in demo_responders(community) if r.kind == "provider"]  # issue 19: their past orders
+    seeded = seed_history(hub.ctx.registry.db, community, time.time(), providers=providers)  # the first 90 days
     demo_users = ensure_demo_users(hub.ctx.auth) if hub.ctx.auth is not None else []
     if demo_users and hub.ctx.auth is not None and community.villages:  # scope by place: one township's officer
         town = community.villages[0]

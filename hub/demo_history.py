@@ -5,6 +5,7 @@ Rates and timings are plausible, not measured: about `per_resident_year` inciden
 than at night; operators acknowledge critical alerts in about 40 s (slower at night), responders reach the home in
 15-25 minutes (further townships take longer); wrist-worn fall detectors cry wolf most often, waist-worn ones least.
 Each incident is written as the hub writes it: its row, its alerts, and its lifecycle in the hash-chained audit log.
+Service orders (hub/demo_history_services.py) and a past storm (hub/demo_history_storm.py) come with it (issue 19).
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from devices.i18n import kind_title, t
 from devices.records import DeviceRecord
 from devices.statedb import chain
 from devices.statedb.sqlite import StateDB
+from dispatch.responders import Responder
+from hub.demo_history_services import past_orders, write_orders
+from hub.demo_history_storm import write_storm
 from simulators.community import Community
 
 DAY_S = 86400.0
@@ -155,13 +159,19 @@ def write_history(db: StateDB, incidents: list[PastIncident]) -> None:
     chain.append_many(db, "audit_log", AUDIT_CHAINED, audit)
 
 
-def seed_history(db: StateDB, community: Community, now: float, days: int = 90) -> int:
-    """Once per data folder: `days` of past incidents up to the local midnight before `now`; returns how many."""
+def seed_history(db: StateDB, community: Community, now: float, days: int = 90,
+                 providers: list[Responder] | None = None) -> int:  # fmt: skip
+    """Once per data folder: `days` of past incidents up to the local midnight before `now`, the service orders of
+    `providers` (issue 19) and a storm three weeks ago; returns how many alarm incidents."""
     store = IncidentStore(db)
     if db.execute("SELECT 1 FROM audit_log WHERE action = ? LIMIT 1", [SEEDED]):
         return 0
     today = math.floor((now + 8 * 3600) / DAY_S) * DAY_S - 8 * 3600  # local midnight (UTC+8)
     incidents = past_incidents(community, today - days * DAY_S, days)
     write_history(db, incidents)
-    store.audit("hub demo", SEEDED, None, {"days": days, "incidents": len(incidents)}, now)
+    orders = past_orders(community, providers or [], today - days * DAY_S, days)
+    write_orders(db, orders)
+    tasks = write_storm(db, community, today - 21 * DAY_S + 5 * 3600, now) if days > 21 else 0
+    store.audit("hub demo", SEEDED, None, {"days": days, "incidents": len(incidents), "orders": len(orders),
+                                           "evacuation_tasks": tasks}, now)  # fmt: skip
     return len(incidents)

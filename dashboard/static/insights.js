@@ -3,7 +3,7 @@
 "use strict";
 
 const STAGES = ["ack", "dispatch", "on_scene", "resolved"];
-const COLOURS = ["#4da3ff", "#ffb020", "#3ddc84", "#ff4d4f"];
+const COLOURS = ["#4da3ff", "#ffb020", "#3ddc84", "#ff4d4f", "#b37feb"];
 const DAY_MS = 86400 * 1000;
 const view = { report: null, charts: [], me: null };
 
@@ -61,9 +61,17 @@ const col = (label, raw, show = raw, num = false) => ({ label, raw, show: (r) =>
 const isData = (r) => r.dim === "week" || r.dim === "township";  // a week's number or a place's name: data
 const dataCol = (label, raw) => Object.assign(col(label, raw), { data: isData });
 
+// Bars side by side when a bar chart has several series: series k of n takes the k-th slice of 0.8 around each x
+function barPaths(k, n, xs) {
+  if (n < 2) return uPlot.paths.bars({ size: [0.6, 60] });
+  const width = 0.8 / n;
+  return uPlot.paths.bars({ disp: { x0: { unit: 1, values: () => xs.map((x) => x - 0.4 + k * width) },
+    size: { unit: 1, values: () => [width] } } });
+}
+
 function chart(box, title, labels, series, opts = {}) {
-  const bars = opts.bars ? uPlot.paths.bars({ size: [0.6, 60] }) : undefined;
   const xs = labels.map((_, i) => i);
+  const bars = opts.bars ? series.map((_, k) => barPaths(k, series.length, xs)) : null;
   const u = new uPlot({
     title, width: Math.max(320, box.clientWidth - 10), height: 220,
     scales: { x: { time: false, range: [-0.5, Math.max(0.5, labels.length - 0.5)] }, y: opts.y || {} },
@@ -71,7 +79,8 @@ function chart(box, title, labels, series, opts = {}) {
       { stroke: "#a9b2bd", values: (_, splits) => splits.map(opts.tick || String) }],
     series: [{ label: opts.x || "", value: (_, i) => labels[i] ?? "" }, ...series.map((s, i) => ({ label: s.label,
       stroke: COLOURS[i % COLOURS.length], fill: bars ? COLOURS[i % COLOURS.length] + "99" : undefined,
-      width: 2, paths: bars, points: { show: !bars }, value: (_, v) => (v === null ? "" : (opts.tick || String)(v)) }))],
+      width: 2, paths: bars ? bars[i] : undefined, points: { show: !bars },
+      value: (_, v) => (v === null ? "" : (opts.tick || String)(v)) }))],
   }, [xs, ...series.map((s) => s.values)], box);
   box.replaceChildren(u.root);
   view.charts.push(u);
@@ -164,6 +173,7 @@ async function show() {
     if (!$("township").value) { fillTownships(report.places); showScope(report.places); }
     showResponse(report.response); showFalseAlarms(report.false_alarms);
     showAlertRate(report.alert_rate); showHeatmap(report.heatmap);
+    showInsights2(report);  // services, subsidy, fleet, disasters (insights2.js)
     $("status").textContent = t("insights.period", { from: report.first, to: report.last });
   } catch (e) {
     $("status").textContent = ""; $("error").textContent = e.message;

@@ -18,7 +18,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from devices.i18n import t
+from devices.i18n import t, word
 from dispatch.insights.monthly import MonthlyReport, Section
 
 CJK_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
@@ -51,9 +51,19 @@ def _cell(value: Any, share: bool) -> str:
     return str(value)
 
 
+PAGE_WIDTH = 273 * mm  # landscape A4 inside the margins
+WIDE = 10  # a table of more columns wraps its headings into columns of equal width across the page
+
+
 def _table(section: Section, font_size: float = 8) -> Table:
     body = [[_cell(v, section.is_share(r, c)) for c, v in enumerate(row)] for r, row in enumerate(section.rows)]
-    table = Table([section.headers, *body], repeatRows=1, hAlign="LEFT")
+    headers: list[Any] = list(section.headers)
+    widths = None
+    if len(headers) > WIDE and section.key != "heatmap":
+        style = ParagraphStyle("head", fontName=FONT, fontSize=font_size, leading=font_size + 2)
+        headers = [Paragraph(h, style) for h in headers]
+        widths = [PAGE_WIDTH / len(headers)] * len(headers)
+    table = Table([headers, *body], repeatRows=1, hAlign="LEFT", colWidths=widths)
     table.setStyle(TableStyle([
         ("FONTNAME", (0, 0), (-1, -1), FONT), ("FONTSIZE", (0, 0), (-1, -1), font_size),
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef5")), ("ALIGN", (1, 1), (-1, -1), "RIGHT"),
@@ -67,12 +77,12 @@ def _bars(title: str, categories: list[str], series: list[list[float]], names: l
     drawing = Drawing(250 * mm, 70 * mm)
     chart = VerticalBarChart()
     chart.x, chart.y, chart.width, chart.height = 15 * mm, 12 * mm, 225 * mm, 48 * mm
-    chart.data = series or [[0.0]]
+    chart.data = series if categories else [[0.0]]
     chart.categoryAxis.categoryNames = categories or [""]
     chart.categoryAxis.labels.fontName = chart.valueAxis.labels.fontName = FONT
     chart.categoryAxis.labels.fontSize = chart.valueAxis.labels.fontSize = 7
     chart.valueAxis.valueMin = 0
-    palette = [colors.HexColor(c) for c in ("#3b6ea5", "#e08a3c")[: len(chart.data)]]
+    palette = [colors.HexColor(c) for c in ("#3b6ea5", "#e08a3c")[: len(chart.data)]]  # two series at most
     for n, colour in enumerate(palette):
         chart.bars[n].fillColor = colour
     drawing.add(chart)
@@ -101,6 +111,25 @@ def _hours_chart(report: MonthlyReport) -> Drawing:
     return _bars(t("monthly.chart.hours", report.language), [f"{h:02d}" for h in range(24)], [per_hour], [])
 
 
+def _services_chart(report: MonthlyReport) -> Drawing:
+    lang = report.language
+    rows = [r for r in report.figures.services if r["dim"] == "service"]
+    return _bars(t("monthly.chart.services", lang), [word("insights2.service.", r["service"], lang) for r in rows],
+                 [[float(r["orders"]) for r in rows], [float(r["completed"]) for r in rows]],
+                 [t("monthly.col.orders", lang), t("monthly.col.completed", lang)])  # fmt: skip
+
+
+def _fleet_chart(report: MonthlyReport) -> Drawing:
+    lang = report.language
+    rows = [r for r in report.figures.fleet if r["dim"] == "township"]
+    return _bars(t("monthly.chart.fleet", lang), [r["label"] or r["key"] for r in rows],
+                 [[float(r["devices"]) for r in rows], [float(r["online"] or 0) for r in rows]],
+                 [t("monthly.col.devices", lang), t("monthly.col.online", lang)])  # fmt: skip
+
+
+SECTION_CHARTS = {"services": _services_chart, "fleet": _fleet_chart}
+
+
 def write_pdf(report: MonthlyReport, path: Path, font_file: Path = CJK_FONT) -> Path:
     """Write the PDF to `path` (its folder must exist); FontMissing without the CJK font."""
     _register(font_file)
@@ -114,6 +143,8 @@ def write_pdf(report: MonthlyReport, path: Path, font_file: Path = CJK_FONT) -> 
             story += [Spacer(1, 4 * mm), _response_chart(report)]
         if section.key == "heatmap":
             story += [Spacer(1, 4 * mm), _hours_chart(report)]
+        if section.key in SECTION_CHARTS and section.rows:
+            story += [Spacer(1, 4 * mm), SECTION_CHARTS[section.key](report)]
     doc = SimpleDocTemplate(str(path), pagesize=landscape(A4), title=report.title, author="eldercare-hub",
                             leftMargin=12 * mm, rightMargin=12 * mm, topMargin=12 * mm, bottomMargin=12 * mm)
     doc.build(story)

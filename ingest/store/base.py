@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+import pyarrow as pa
+
 from devices.models import Reading
 from devices.schemas import STORED_METRICS
 
@@ -46,6 +48,12 @@ class TimeSeriesStore(Protocol):
 
     def range(self, device_id: str, start: float, end: float, limit: int = 10_000) -> list[StoredReading]:
         """A device's readings with start <= ts < end, oldest first."""
+        ...
+
+    def device_status(self, since: float, until: float) -> pa.Table:
+        """Per device heard from in [since, until]: `device_id`, `last_seen` (its newest ts) and `battery` (its newest
+        battery reading there, in %, or null): one row a device, computed in the store (issue 19's fleet figures; the
+        look-back `since` bounds the scan)."""
         ...
 
     def aggregate(

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import httpx
+import pyarrow as pa
 
 from devices.models import Reading
 from devices.redact import redact_url, redact_urls
@@ -102,6 +103,19 @@ class InfluxStore:
         where = f"WHERE ({' OR '.join(f'device_id = {_quote(d)}' for d in device_ids)})" if device_ids else ""
         q = f"SELECT * FROM {MEASUREMENT} {where} GROUP BY device_id ORDER BY time DESC LIMIT 1"
         return sorted(self._readings(q), key=lambda r: r.device_id)
+
+    def device_status(self, since: float, until: float) -> pa.Table:
+        """Each device's newest ts and newest battery in [since, until]: two LAST() selectors grouped by device."""
+        when = f"time >= {_ns(since)} AND time <= {_ns(until)}"
+        seen = {s["tags"]["device_id"]: ts_from_ns(s["values"][0][0]) for s in
+                self._query(f"SELECT LAST(seq) FROM {MEASUREMENT} WHERE {when} GROUP BY device_id")}
+        battery = {s["tags"]["device_id"]: float(s["values"][0][1]) for s in
+                   self._query(f"SELECT LAST(battery) FROM {MEASUREMENT} WHERE {when} GROUP BY device_id")
+                   if s["values"][0][1] is not None}  # fmt: skip
+        ids = sorted(seen)
+        return pa.table({"device_id": pa.array(ids, pa.string()),
+                         "last_seen": pa.array([seen[d] for d in ids], pa.float64()),
+                         "battery": pa.array([battery.get(d) for d in ids], pa.float64())})  # fmt: skip
 
     def range(self, device_id: str, start: float, end: float, limit: int = 10_000) -> list[StoredReading]:
         """A device's readings in [start, end), oldest first."""

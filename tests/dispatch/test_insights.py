@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from insights_history import PERIOD, T1, T1_NAME, T2, build
+from insights_history import AS_OF, PERIOD, T1, T1_NAME, T2, build, build_disasters, build_services, fill_readings
 from pydantic import ValidationError
 
 from alerts.incidents.store import IncidentStore
@@ -16,6 +16,7 @@ from devices.registry import Registry
 from devices.statedb.sqlite import StateDB
 from dispatch.insights.engine import Insights, Period, PeriodError
 from dispatch.insights.settings import InsightsSettings
+from ingest.store.duckdb_store import DuckDBStore
 
 M = 365.2425 / 12
 
@@ -107,4 +108,110 @@ def test_targets_come_from_the_settings(tmp_path: Any) -> None:
     for bad in ({"ack": {"severe": 60}}, {"arrived": {"critical": 60}}, {"ack": {"critical": 0}}):
         with pytest.raises(ValidationError):
             InsightsSettings.model_validate({"targets": bad})
+    db.close()
+
+
+def services_report(db: StateDB, tmp_path: Any, townships: list[str] | None = None) -> Any:
+    build(db)
+    build_services(db)
+    build_disasters(db)
+    store = DuckDBStore(tmp_path / "telemetry.duckdb")
+    fill_readings(store)
+    try:
+        return Insights(db, store=store, clock=lambda: AS_OF + 30 * 86400).compute(PERIOD, townships or [])
+    finally:
+        store.close()
+
+
+def test_services_fleet_and_disasters_match_the_hand_computed_ones(open_db: Callable[[], StateDB],
+                                                                    tmp_path: Any) -> None:  # fmt: skip
+    report = services_report(open_db(), tmp_path)
+    # the service requests were never acknowledged: the response figures are those of the alarms alone
+    assert pick(report.response, dim="all", stage="ack")["n"] == 6
+
+    sv = report.services
+    figures = ("orders", "completed", "completed_share", "completion_median_s", "completion_p90_s", "rated",
+               "satisfaction", "satisfied_share")
+    def check(row: dict[str, Any], *expected: Any) -> None:
+        assert tuple(row[k] for k in figures) == pytest.approx(expected, nan_ok=True), row
+
+    # five orders of the period; done after 3600, 7200, 1800, 5400 s (p90 of four at position 2.7: 5400 + 0.7 x 1800);
+    # rated 5, 3 and 4 (4 or 5: satisfied)
+    check(pick(sv, dim="all"), 5, 4, 0.8, 4500, 6660, 3, 4.0, 2 / 3)
+    check(pick(sv, dim="service", service="meals"), 2, 2, 1.0, 4500, 5220, 1, 5.0, 1.0)
+    check(pick(sv, dim="service", service="cleaning"), 2, 2, 1.0, 4500, 6660, 2, 3.5, 0.5)
+    bathing = pick(sv, dim="service", service="bathing")
+    assert (bathing["orders"], bathing["completed_share"], bathing["completion_median_s"]) == (1, 0, None)
+    # the provider: who completed it, else whom its slot was proposed to
+    check(pick(sv, dim="provider", provider="P1"), 2, 2, 1.0, 5400, 6840, 2, 4.0, 0.5)
+    check(pick(sv, dim="provider", provider="P2"), 3, 2, 2 / 3, 3600, 5040, 1, 4.0, 1.0)
+    assert pick(sv, dim="provider", provider="P2")["provider_name"] == "颐年护理"
+    assert pick(sv, dim="all")["provider_name"] is None and pick(sv, dim="service", service="meals")["provider"] is None
+    assert pick(sv, dim="service_provider", service="meals", provider="P2")["orders"] == 1
+    towns = {r["township_code"]: (r["orders"], r["completed"]) for r in sv if r["dim"] == "township"}
+    assert towns == {T1: (3, 3), T2: (2, 1)}
+
+    # subsidy paid in the period: the four completions above and the October order done on 2 November
+    subsidy = {(r["dim"], r["key"]): (r["services"], r["residents"], r["price_cny"], r["subsidy_cny"], r["copay_cny"])
+               for r in report.subsidy}
+    assert subsidy == {  # sums of halves: exact in binary
+        ("all", ""): (5, 3, 165.0, 67.5, 97.5), ("category", "advanced_age"): (2, 1, 30.0, 15.0, 15.0),
+        ("category", "disabled"): (2, 1, 75.0, 52.5, 22.5), ("category", "ordinary"): (1, 1, 60.0, 0.0, 60.0),
+        ("township", T1): (4, 2, 105.0, 67.5, 37.5), ("township", T2): (1, 1, 60.0, 0.0, 60.0)}
+
+    # the fleet at the period's end: W1 heard 5 min before (online), W2 2 h before with 10 % (offline, low), W3 two
+    # days before and the smoke alarm never (both silent for a day); R4 has no device
+    fleet = {r["key"]: (r["residents"], r["covered"], r["devices"], r["online"], r["low_battery"], r["silent_day"])
+             for r in report.fleet}
+    assert fleet == {"": (4, 3, 4, 1, 1, 2), T1: (3, 2, 2, 1, 1, 0), T2: (1, 1, 2, 0, 0, 2)}
+    assert pick(report.fleet, dim="all")["covered_share"] == pytest.approx(0.75)
+    assert pick(report.fleet, dim="all")["online_share"] == pytest.approx(0.25)
+    assert report.fleet_as_of == AS_OF
+
+    # E1 by stage: each village's latest version of the stage; the 核报 of 20 November is after the period
+    rep = report.disaster_reports
+    assert {r["event_id"] for r in rep} == {"E1"}
+    def stage(name: str, key: str = "") -> tuple[Any, ...]:
+        row = pick(rep, stage=name, key=key)
+        return (row["villages"], row["affected_population"], row["emergency_relocated"], row["direct_loss_10k_cny"],
+                row["houses_damaged_rooms"])
+    assert stage("initial") == (2, 140, 10, 12.5, 0)
+    assert stage("initial", T1) == (1, 100, 10, 0, 0) and stage("initial", T2) == (1, 40, 0, 12.5, 0)
+    assert stage("follow_up") == (1, 160, 25, 0, 0)
+    assert stage("verified") == (1, 45, 0, 13.0, 3)
+    assert pick(rep, stage="initial", key="")["hazard"] == "flood"
+
+    evac = {r["key"]: (r["tasks"], r["evacuate"], r["open"], r["contacted"], r["confirmed_safe"], r["relocated"],
+                       r["unreachable"], r["done_share"]) for r in report.evacuation}
+    assert {r["warning_id"] for r in report.evacuation} == {"WARN1"}
+    assert evac == {"": (5, 4, 1, 1, 1, 1, 1, 2 / 5), T1: (3, 2, 1, 0, 1, 1, 0, 2 / 3), T2: (2, 2, 0, 1, 0, 0, 1, 0.0)}
+
+    relief = {(r["item"], r["key"]): (r["planned"], r["received"], r["villages"], r["villages_received"])
+              for r in report.relief}
+    assert {r["plan_id"] for r in report.relief} == {"PL1"}
+    assert relief == {("food_kg", ""): (150, 100, 2, 1), ("food_kg", T1): (100, 100, 1, 1),
+                      ("food_kg", T2): (50, 0, 1, 0), ("water_l", ""): (200, 200, 1, 1),
+                      ("water_l", T1): (200, 200, 1, 1)}  # fmt: skip
+    assert pick(report.relief, item="food_kg", key="")["received_share"] == pytest.approx(2 / 3)
+
+
+def test_a_township_list_limits_the_services_fleet_and_disaster_figures(tmp_path: Any) -> None:
+    report = services_report(StateDB(tmp_path / "s.sqlite"), tmp_path, [T2])
+    assert pick(report.services, dim="all")["orders"] == 2
+    assert {r["township_code"] for r in report.services if r["dim"] == "township"} == {T2}
+    assert pick(report.subsidy, dim="all")["subsidy_cny"] == 0 and pick(report.subsidy, dim="all")["services"] == 1
+    assert [(r["key"], r["residents"], r["devices"], r["silent_day"]) for r in report.fleet] == [
+        ("", 1, 2, 2), (T2, 1, 2, 2)]
+    assert {r["key"] for r in report.disaster_reports} == {"", T2}
+    assert pick(report.disaster_reports, stage="initial", key="")["affected_population"] == 40
+    assert {(r["key"], r["tasks"]) for r in report.evacuation} == {("", 2), (T2, 2)}
+    assert {(r["item"], r["key"], r["planned"]) for r in report.relief} == {("food_kg", "", 50), ("food_kg", T2, 50)}
+
+
+def test_without_a_telemetry_store_the_fleet_is_counted_but_its_state_unknown(tmp_path: Any) -> None:
+    db = StateDB(tmp_path / "s.sqlite")
+    build(db)
+    row = pick(Insights(db).compute(PERIOD).fleet, dim="all")
+    assert (row["residents"], row["covered"], row["devices"]) == (3, 3, 4)
+    assert (row["online"], row["low_battery"], row["silent_day"]) == (None, None, None)
     db.close()

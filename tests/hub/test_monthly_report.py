@@ -60,3 +60,54 @@ def test_one_township_and_bad_input(data_dir: Path, tmp_path: Path, capsys: pyte
     assert "YYYY-MM" in capsys.readouterr().err
     assert main(["report", "monthly", "--month", "2026-11", "--township", "无此镇", "--out", str(tmp_path),
                  "--data-dir", str(data_dir)]) == 2  # fmt: skip
+
+
+def test_services_fleet_and_disasters_and_a_store_held_by_a_running_hub(tmp_path: Path,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    import subprocess
+    import sys
+
+    from insights_history import build_disasters, build_services, fill_readings
+
+    from ingest.store.duckdb_store import DuckDBStore
+
+    folder = tmp_path / "hub"
+    db = StateDB(folder / "state.sqlite")
+    build(db)
+    build_services(db)
+    build_disasters(db)
+    db.close()
+    store = DuckDBStore(folder / "telemetry.duckdb")
+    fill_readings(store)
+    store.close()
+    args = ["report", "monthly", "--month", "2026-11", "--data-dir", str(folder), "--language", "zh-CN"]
+    assert main([*args, "--out", str(tmp_path / "a")]) == 0
+    book = load_workbook(tmp_path / "a" / "monthly-2026-11.xlsx")
+    figures = summary(tmp_path / "a" / "monthly-2026-11.xlsx")
+    assert (figures["服务工单（件）"], figures["工单完成率"], figures["政府补贴（元）"]) == (5, 0.8, 67.5)
+    # the month's end (1 December): every reading is two weeks old, so every device is silent
+    assert (figures["有设备老人（人）"], figures["在线设备（台）"], figures["超过一天无数据设备（台）"]) == (3, 0, 4)
+    subsidy = {r[1]: r[2:] for r in book["服务补贴"].iter_rows(min_row=3, values_only=True)}
+    assert subsidy["失能"] == (2, 1, 75.0, 52.5, 22.5)
+    reports = [r for r in book["灾情"].iter_rows(min_row=3, values_only=True) if r[3] == "合计"]
+    assert [(r[2], r[4], r[5]) for r in reports] == [("初报", 2, 140), ("续报", 1, 160), ("核报", 2, 206)]  # 161 + 45
+    text = "".join(page.extract_text() for page in PdfReader(tmp_path / "a" / "monthly-2026-11.pdf").pages)
+    for heading in ("七、服务工单", "八、服务补贴", "九、覆盖与设备在线", "十、灾情统计", "十一、转移避险进度",
+                    "十二、救灾物资发放", "设备统计时点：2026-12-01 00:00"):  # fmt: skip
+        assert heading in text, heading
+    # a running hub holds the embedded store: the report is still made, its fleet figures unknown
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]);"
+                               " print('held', flush=True); time.sleep(60)", str(folder / "telemetry.duckdb")],
+                              stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        capsys.readouterr()
+        assert main([*args, "--out", str(tmp_path / "b")]) == 0
+        assert "fleet figures left out" in capsys.readouterr().err
+    finally:
+        holder.kill()
+        holder.wait()
+        holder.stdout.close()
+    held = summary(tmp_path / "b" / "monthly-2026-11.xlsx")
+    assert held["服务工单（件）"] == 5 and held["在线设备（台）"] is None and held["有设备老人（人）"] == 3
+    assert "设备在线情况：未读取遥测库" in PdfReader(tmp_path / "b" / "monthly-2026-11.pdf").pages[0].extract_text()

@@ -120,3 +120,16 @@ def test_influx_down_is_a_store_error_with_the_address() -> None:
         store.count()
     assert time.monotonic() - t0 < 5
     store.close()
+
+
+def test_device_status_is_the_last_reading_and_the_last_battery_up_to_a_moment(store: TimeSeriesStore) -> None:
+    _fill(store)
+    store.write([Reading("W1", Family.WEARABLE, T0 + 10.25, 100, {"heart_rate": 70.0, "battery": 55.0}),
+                 Reading("W1", Family.WEARABLE, T0 + 20.25, 101, {"heart_rate": 70.0, "battery": 12.0})])  # fmt: skip
+    status = {r["device_id"]: (r["last_seen"], r["battery"]) for r in store.device_status(T0, T0 + 15).to_pylist()}
+    assert status == {"W1": (pytest.approx(T0 + 15), 55.0), "W2": (pytest.approx(T0 + 9.5), None),
+                      "R1": (pytest.approx(T0 + 5), None)}  # fmt: skip
+    later = {r["device_id"]: (r["last_seen"], r["battery"]) for r in store.device_status(T0, T0 + 100).to_pylist()}
+    assert later["W1"] == (pytest.approx(T0 + 29), 12.0)  # the newest battery, though newer readings lack one
+    assert store.device_status(T0 - 10, T0 - 1).num_rows == 0
+    assert [r["device_id"] for r in store.device_status(T0 + 25, T0 + 100).to_pylist()] == ["W1"]  # the look-back
