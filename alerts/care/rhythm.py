@@ -161,7 +161,7 @@ class HomeRhythm:
                     self.brackets[x] = self.brackets.get(x, 0) + 1
         door = zone == EXIT or (zone == HOME and self.exit_like(sensor))
         back_unseen = self.away() and not door and gap >= self._s.exit_long_s  # out for hours, in by no door
-        if not worn and self.last_ts > NEG and (gap >= self._s.lone_gap_s or back_unseen):
+        if not worn and self.last_ts > NEG and (gap >= self._s.lone_gap_s or back_unseen or self._beyond(gap)):
             self.lone_ts = ts  # the first sign after a very long silence: one burst of one sensor proves little
         elif not worn and ts - self.lone_ts >= self._s.confirm_s:
             self.lone_ts = NEG  # a second movement, apart from the first burst: someone is there
@@ -176,6 +176,15 @@ class HomeRhythm:
             self._fixed_ts = ts
         self.alert_cap = None
         self.restored = False
+
+    def _beyond(self, gap: float) -> bool:
+        """Whether the silence a sign ends went past the limit this home's rhythm set for it (an alert was raised, or
+        would have been but for another open one): as after `lone_gap_s`, the home was most likely empty or its
+        sensors down, so the first sign after it is a return seen by one sensor, not yet proof of someone moving."""
+        if self.alert_cap is not None:
+            return True
+        cache = self._cache
+        return cache is not None and cache[0] == self.last_ts and gap > cache[2].limit_s
 
     def _learn(self, x: Silence) -> None:
         self.samples.append((x.tod, x.length, x.sensor, x.zone))
