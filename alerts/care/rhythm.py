@@ -118,8 +118,8 @@ class HomeRhythm:
     """The learned silences of one home and the context of the current one."""
 
     __slots__ = ("_by_sensor", "_by_zone", "_cache", "_departing", "_door_ts", "_fixed_ts", "_s", "alert_cap",
-                 "brackets", "fires", "fresh", "kept", "last_exit_ts", "last_sensor", "last_tod", "last_ts",
-                 "last_zone", "lone_ts", "restored", "samples")
+                 "brackets", "door_signs", "fires", "fresh", "kept", "last_exit_ts", "last_sensor", "last_tod",
+                 "last_ts", "last_zone", "lone_ts", "restored", "samples")
 
     def __init__(self, settings: RhythmSettings | None = None) -> None:
         self._s = settings or RhythmSettings()
@@ -138,6 +138,7 @@ class HomeRhythm:
         self._fixed_ts = NEG  # the last sign from a sensor of the home (a wearable goes out too)
         self._departing = False
         self.brackets: dict[str, int] = {}  # long silences each sensor began or ended
+        self.door_signs = 0  # signs of the registered front door: where it works, no other sensor is learned as one
         self.lone_ts = NEG  # the first sign after a very long silence, until another confirms someone is there
         self.fresh: list[Silence] = []  # silences learned since the owner last saved them (if `kept`)
         self.kept = False  # whether an owner saves the fresh silences (else they are not collected)
@@ -159,6 +160,8 @@ class HomeRhythm:
             if gap >= self._s.exit_long_s:
                 for x in (self.last_sensor, sensor):
                     self.brackets[x] = self.brackets.get(x, 0) + 1
+        if zone == EXIT:
+            self.door_signs += 1
         door = zone == EXIT or (zone == HOME and self.exit_like(sensor))
         back_unseen = self.away() and not door and gap >= self._s.exit_long_s  # out for hours, in by no door
         if not worn and self.last_ts > NEG and (gap >= self._s.lone_gap_s or back_unseen or self._beyond(gap)):
@@ -196,7 +199,8 @@ class HomeRhythm:
     def snapshot(self) -> dict[str, Any]:
         """What this home has learned besides its silences (kept apart: `fresh`), and the current silence's
         context, as JSON-ready values (for the state database)."""
-        return {"fires": self.fires, "brackets": self.brackets, "last_ts": _num(self.last_ts),
+        return {"fires": self.fires, "brackets": self.brackets, "door_signs": self.door_signs,
+                "last_ts": _num(self.last_ts),
                 "last_tod": self.last_tod, "last_sensor": self.last_sensor, "last_zone": self.last_zone,
                 "last_exit_ts": _num(self.last_exit_ts), "door_ts": _num(self._door_ts),
                 "fixed_ts": _num(self._fixed_ts), "departing": self._departing, "lone_ts": _num(self.lone_ts)}
@@ -208,6 +212,7 @@ class HomeRhythm:
             self._learn(x)
         self.fires = {str(k): int(v) for k, v in state.get("fires", {}).items()}
         self.brackets = {str(k): int(v) for k, v in state.get("brackets", {}).items()}
+        self.door_signs = int(state.get("door_signs", 0))
         self.last_ts = _ts(state.get("last_ts"))
         self.last_tod = float(state.get("last_tod", 0.0))
         self.last_sensor = str(state.get("last_sensor", ""))
@@ -269,7 +274,12 @@ class HomeRhythm:
 
     def exit_like(self, sensor: str) -> bool:
         """Whether a sensor begins or ends long silences far more often than others for how often it fires: the
-        resident leaves and comes home past it (a door the layout does not name as the front door)."""
+        resident leaves and comes home past it (a door the layout does not name as the front door). Only in a home
+        whose registered front door is not seen working (fewer than `exit_min` signs): where it works, it tells the
+        absences, and a sensor that often begins or ends long silences is on the way to bed (the bedroom door of a
+        bed without a mat) or to the sofa, not a way out; a collapse just after it must still be judged."""
+        if self.door_signs >= self._s.exit_min:
+            return False
         n = self.brackets.get(sensor, 0)
         return n >= self._s.exit_min and n >= self._s.exit_rate * self.fires.get(sensor, 1)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from tiny_home import at, night_bath, write_home
 
-from alerts.care.rhythm import BATHROOM, HOME, HomeRhythm, RhythmSettings
+from alerts.care.rhythm import BATHROOM, EXIT, HOME, HomeRhythm, RhythmSettings
 from alerts.detection import Detection, Severity
 from alerts.eval import home_replay as hr
 from devices.topology import Room, SensorKind
@@ -195,3 +195,37 @@ def test_a_lone_sign_after_a_silence_beyond_its_limit_is_not_yet_someone_home() 
     alerted.alert_cap = 3 * H  # the detector raised an alert on this silence
     alerted.sign(14 * H, 14 * H, "kitchen", HOME)
     assert alerted.unconfirmed()
+
+
+def test_where_the_front_door_works_no_other_sensor_is_learned_as_a_door() -> None:
+    day = 86_400.0
+
+    def days(r: HomeRhythm, door: bool) -> None:
+        for d in range(5):  # the hall door on the way to bed and back begins and ends every night's silence
+            for k in range(40):
+                if door and k == 20:  # the front door, opened now and then
+                    r.sign(d * day + 8 * H + k * 1200 - 600, 8 * H + k * 1200 - 600, "front", EXIT)
+                r.sign(d * day + 8 * H + k * 1200, 8 * H + k * 1200, "kitchen", HOME)
+            r.sign(d * day + 22 * H, 22 * H, "hall_door", HOME)
+            r.sign(d * day + 31 * H, 7 * H, "hall_door", HOME)
+
+    unsensed = HomeRhythm(RhythmSettings())
+    days(unsensed, door=False)
+    assert unsensed.exit_like("hall_door")  # no door seen: what brackets the long silences may be the way out
+    sensed = HomeRhythm(RhythmSettings())
+    days(sensed, door=True)
+    assert not sensed.exit_like("hall_door")  # the front door works: the hall door is the way to bed
+    sensed.sign(5 * day + 10 * H, 10 * H, "kitchen", HOME)
+    sensed.sign(5 * day + 10 * H + 90, 10 * H + 90, "hall_door", HOME)  # passing the hall door, then silent
+    assert not sensed.away() and sensed.expectation(9 * H).limit_s < float("inf")  # judged: not out
+
+
+def test_night_bathroom_collapses_are_caught_where_the_bedroom_door_brackets_the_nights(tmp_path: Path) -> None:
+    # no bed mat: the hall-bedroom door begins and ends every night, like a door out; the front door works, so it
+    # is not taken for one, and a night's silence is sleep at home, judged (before: every night looked like an absence)
+    cuts = [(at(d, night_bath(d) + 1 / 3600), at(d, night_bath(d) + 8), "night_bathroom") for d in (6, 10, 14)]
+    cuts.append((at(18, 11.0), at(18, 19.0), "day_collapse"))
+    root = write_home(tmp_path / "h", days=21, silences=cuts, contacts_only=True)
+    result = cli_evaluate_routine.evaluate(root)
+    assert result["caught"] == 4 and result["false_alerts"] == 0, result
+    assert result["latency_median_h"] <= 3.0
