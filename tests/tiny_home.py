@@ -75,15 +75,18 @@ CONTACTS_ONLY = [s for s in SENSORS if s[0] not in ("mat", "pir_bed", "in_door")
 
 
 def write_home(root: Path, days: int = 8, silences: list[tuple[datetime, datetime, str]] | None = None,
-               labels: bool = True, seed: int = 1, extra_sensor: bool = False, contacts_only: bool = False) -> Path:
+               labels: bool = True, seed: int = 1, extra_sensor: bool = False, contacts_only: bool = False,
+               door_silent: bool = False) -> Path:
     """Write the home; `silences` (start, end, kind) remove events like the dev set's splices and are labelled.
     `contacts_only`: no bed mat nor bedroom motion sensor, the bedroom door registered in the hall (where the mat and
-    the bedroom sensor fired, the door does)."""
+    the bedroom sensor fired, the door does). `door_silent`: the front door is registered but never fires."""
     root.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
     events = [e for d in range(days) for e in day_events(d, rng, out_at=15.0 if d % 2 else None)]
     if contacts_only:
         events = [(t, "in_door" if s in ("mat", "pir_bed") else s, v) for t, s, v in events]
+    if door_silent:
+        events = [e for e in events if e[1] != "front"]
     if extra_sensor:  # an id that fires but is not in sensors.csv
         events += [(at(d, 12.0), "S99", 1) for d in range(days)]
     cuts = silences or []

@@ -54,6 +54,7 @@ class RhythmSettings:
     alerted_learn_x: float = 2.0  # a silence that raised an alert is learned up to this times the limit it broke
     exit_window_s: float = 600.0  # a silence that begins this soon after leaving by a door is time away...
     arrive_gap_s: float = 1200.0  # ...but a door after this long a silence is a return, not leaving
+    morning_end_tod_s: float = 12 * 3600.0  # a long silence begun in the night and ended before this is sleep
     lone_gap_s: float = 12 * 3600.0  # a sign after a silence this long (the home empty, or its sensors down)...
     confirm_s: float = 60.0  # ...shows someone home only once another sign follows, this long after it
 
@@ -157,7 +158,7 @@ class HomeRhythm:
             self._learn(silence)
             if self.kept:
                 self.fresh.append(silence)
-            if gap >= self._s.exit_long_s:
+            if gap >= self._s.exit_long_s and not self._slept(tod, gap):
                 for x in (self.last_sensor, sensor):
                     self.brackets[x] = self.brackets.get(x, 0) + 1
         if zone == EXIT:
@@ -179,6 +180,13 @@ class HomeRhythm:
             self._fixed_ts = ts
         self.alert_cap = None
         self.restored = False
+
+    def _slept(self, tod: float, gap: float) -> bool:
+        """Whether a long silence ending now at `tod` was a night's sleep: begun in the night, ended by the next
+        morning (its first and last signs are the way to bed, not a way out)."""
+        s = self._s
+        night = self.last_tod >= s.night_start_tod_s or self.last_tod < s.night_end_tod_s
+        return night and tod < s.morning_end_tod_s and gap < DAY_S / 2 + s.morning_end_tod_s - s.night_end_tod_s
 
     def _beyond(self, gap: float) -> bool:
         """Whether the silence a sign ends went past the limit this home's rhythm set for it (an alert was raised, or
