@@ -10,7 +10,10 @@ current silence is a high quantile of the silences that began in the same contex
 a margin, within bounds. On day one the defaults hold: a few hours in the day, the night until the wake-up limit,
 a short while after a night visit to the bathroom, no limit after the front door (away). A silence that raised an
 alert is learned only up to the limit it broke, so an emergency does not teach the home that such silences are
-normal.
+normal. After a silence that went past its limit (or a very long one), the first burst of signs is a return seen by
+one sensor: the silence after it is judged only once a second sign shows someone moving about. A sensor that begins
+or ends long silences of the day far more than others is learned as a way out, but only where the registered front
+door is not seen working, and never from a night's sleep (the bedroom's door of a bed without a mat).
 """
 
 from __future__ import annotations

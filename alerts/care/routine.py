@@ -2,8 +2,10 @@
 
 Alerts: no activity for hours in the daytime, no activity by the learned wake-up time (or still in bed), bathroom
 occupied too long, leaving home at night and not returning. Wake-up time and bathroom visit lengths are learned per
-home from its own history; until enough days are seen, conservative defaults apply. One routine alert per home is
-open at a time: it suppresses the others until activity resumes, so one bad morning is one call, not four.
+home from its own history; until enough days are seen, conservative defaults apply. Silences that begin on the
+installation day (the routine day the hub first heard of the home) are not judged, nor is getting up after its
+night. One routine alert per home is open at a time: it suppresses the others until activity resumes, so one bad
+morning is one call, not four.
 """
 
 from __future__ import annotations
