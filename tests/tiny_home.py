@@ -70,12 +70,23 @@ def day_events(day: int, rng: random.Random, out_at: float | None = 15.0) -> lis
     return ev
 
 
+CONTACTS_ONLY = [s for s in SENSORS if s[0] not in ("mat", "pir_bed", "in_door")] + [
+    ("in_door", "door", "hall", 0, "hall-bedroom door")]  # no bed mat: the bedroom's door, on the hall, sees bedtime
+
+
 def write_home(root: Path, days: int = 8, silences: list[tuple[datetime, datetime, str]] | None = None,
-               labels: bool = True, seed: int = 1, extra_sensor: bool = False) -> Path:
-    """Write the home; `silences` (start, end, kind) remove events like the dev set's splices and are labelled."""
+               labels: bool = True, seed: int = 1, extra_sensor: bool = False, contacts_only: bool = False,
+               door_silent: bool = False) -> Path:
+    """Write the home; `silences` (start, end, kind) remove events like the dev set's splices and are labelled.
+    `contacts_only`: no bed mat nor bedroom motion sensor, the bedroom door registered in the hall (where the mat and
+    the bedroom sensor fired, the door does). `door_silent`: the front door is registered but never fires."""
     root.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
     events = [e for d in range(days) for e in day_events(d, rng, out_at=15.0 if d % 2 else None)]
+    if contacts_only:
+        events = [(t, "in_door" if s in ("mat", "pir_bed") else s, v) for t, s, v in events]
+    if door_silent:
+        events = [e for e in events if e[1] != "front"]
     if extra_sensor:  # an id that fires but is not in sensors.csv
         events += [(at(d, 12.0), "S99", 1) for d in range(days)]
     cuts = silences or []
@@ -85,7 +96,7 @@ def write_home(root: Path, days: int = 8, silences: list[tuple[datetime, datetim
     with (root / "sensors.csv").open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["sensor_id", "kind", "room", "front_door", "name"])
-        w.writerows(SENSORS)
+        w.writerows(CONTACTS_ONLY if contacts_only else SENSORS)
     with (root / "events.csv").open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["ts", "sensor_id", "value"])

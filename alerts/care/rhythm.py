@@ -10,7 +10,10 @@ current silence is a high quantile of the silences that began in the same contex
 a margin, within bounds. On day one the defaults hold: a few hours in the day, the night until the wake-up limit,
 a short while after a night visit to the bathroom, no limit after the front door (away). A silence that raised an
 alert is learned only up to the limit it broke, so an emergency does not teach the home that such silences are
-normal.
+normal. After a silence that went past its limit (or a very long one), the first burst of signs is a return seen by
+one sensor: the silence after it is judged only once a second sign shows someone moving about. A sensor that begins
+or ends long silences of the day far more than others is learned as a way out, but only where the registered front
+door is not seen working, and never from a night's sleep (the bedroom's door of a bed without a mat).
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ class RhythmSettings:
     alerted_learn_x: float = 2.0  # a silence that raised an alert is learned up to this times the limit it broke
     exit_window_s: float = 600.0  # a silence that begins this soon after leaving by a door is time away...
     arrive_gap_s: float = 1200.0  # ...but a door after this long a silence is a return, not leaving
+    morning_end_tod_s: float = 12 * 3600.0  # a long silence begun in the night and ended before this is sleep
     lone_gap_s: float = 12 * 3600.0  # a sign after a silence this long (the home empty, or its sensors down)...
     confirm_s: float = 60.0  # ...shows someone home only once another sign follows, this long after it
 
@@ -118,8 +122,8 @@ class HomeRhythm:
     """The learned silences of one home and the context of the current one."""
 
     __slots__ = ("_by_sensor", "_by_zone", "_cache", "_departing", "_door_ts", "_fixed_ts", "_s", "alert_cap",
-                 "brackets", "fires", "fresh", "kept", "last_exit_ts", "last_sensor", "last_tod", "last_ts",
-                 "last_zone", "lone_ts", "restored", "samples")
+                 "brackets", "door_signs", "fires", "fresh", "kept", "last_exit_ts", "last_sensor", "last_tod",
+                 "last_ts", "last_zone", "lone_ts", "restored", "samples")
 
     def __init__(self, settings: RhythmSettings | None = None) -> None:
         self._s = settings or RhythmSettings()
@@ -138,6 +142,7 @@ class HomeRhythm:
         self._fixed_ts = NEG  # the last sign from a sensor of the home (a wearable goes out too)
         self._departing = False
         self.brackets: dict[str, int] = {}  # long silences each sensor began or ended
+        self.door_signs = 0  # signs of the registered front door: where it works, no other sensor is learned as one
         self.lone_ts = NEG  # the first sign after a very long silence, until another confirms someone is there
         self.fresh: list[Silence] = []  # silences learned since the owner last saved them (if `kept`)
         self.kept = False  # whether an owner saves the fresh silences (else they are not collected)
@@ -156,12 +161,14 @@ class HomeRhythm:
             self._learn(silence)
             if self.kept:
                 self.fresh.append(silence)
-            if gap >= self._s.exit_long_s:
+            if gap >= self._s.exit_long_s and not self._slept(tod, gap):
                 for x in (self.last_sensor, sensor):
                     self.brackets[x] = self.brackets.get(x, 0) + 1
+        if zone == EXIT:
+            self.door_signs += 1
         door = zone == EXIT or (zone == HOME and self.exit_like(sensor))
         back_unseen = self.away() and not door and gap >= self._s.exit_long_s  # out for hours, in by no door
-        if not worn and self.last_ts > NEG and (gap >= self._s.lone_gap_s or back_unseen):
+        if not worn and self.last_ts > NEG and (gap >= self._s.lone_gap_s or back_unseen or self._beyond(gap)):
             self.lone_ts = ts  # the first sign after a very long silence: one burst of one sensor proves little
         elif not worn and ts - self.lone_ts >= self._s.confirm_s:
             self.lone_ts = NEG  # a second movement, apart from the first burst: someone is there
@@ -177,6 +184,22 @@ class HomeRhythm:
         self.alert_cap = None
         self.restored = False
 
+    def _slept(self, tod: float, gap: float) -> bool:
+        """Whether a long silence ending now at `tod` was a night's sleep: begun in the night, ended by the next
+        morning (its first and last signs are the way to bed, not a way out)."""
+        s = self._s
+        night = self.last_tod >= s.night_start_tod_s or self.last_tod < s.night_end_tod_s
+        return night and tod < s.morning_end_tod_s and gap < DAY_S / 2 + s.morning_end_tod_s - s.night_end_tod_s
+
+    def _beyond(self, gap: float) -> bool:
+        """Whether the silence a sign ends went past the limit this home's rhythm set for it (an alert was raised, or
+        would have been but for another open one): as after `lone_gap_s`, the home was most likely empty or its
+        sensors down, so the first sign after it is a return seen by one sensor, not yet proof of someone moving."""
+        if self.alert_cap is not None:
+            return True
+        cache = self._cache
+        return cache is not None and cache[0] == self.last_ts and gap > cache[2].limit_s
+
     def _learn(self, x: Silence) -> None:
         self.samples.append((x.tod, x.length, x.sensor, x.zone))
         for index, key in ((self._by_sensor, x.sensor), (self._by_zone, x.zone)):
@@ -187,7 +210,8 @@ class HomeRhythm:
     def snapshot(self) -> dict[str, Any]:
         """What this home has learned besides its silences (kept apart: `fresh`), and the current silence's
         context, as JSON-ready values (for the state database)."""
-        return {"fires": self.fires, "brackets": self.brackets, "last_ts": _num(self.last_ts),
+        return {"fires": self.fires, "brackets": self.brackets, "door_signs": self.door_signs,
+                "last_ts": _num(self.last_ts),
                 "last_tod": self.last_tod, "last_sensor": self.last_sensor, "last_zone": self.last_zone,
                 "last_exit_ts": _num(self.last_exit_ts), "door_ts": _num(self._door_ts),
                 "fixed_ts": _num(self._fixed_ts), "departing": self._departing, "lone_ts": _num(self.lone_ts)}
@@ -199,6 +223,7 @@ class HomeRhythm:
             self._learn(x)
         self.fires = {str(k): int(v) for k, v in state.get("fires", {}).items()}
         self.brackets = {str(k): int(v) for k, v in state.get("brackets", {}).items()}
+        self.door_signs = int(state.get("door_signs", 0))
         self.last_ts = _ts(state.get("last_ts"))
         self.last_tod = float(state.get("last_tod", 0.0))
         self.last_sensor = str(state.get("last_sensor", ""))
@@ -260,7 +285,12 @@ class HomeRhythm:
 
     def exit_like(self, sensor: str) -> bool:
         """Whether a sensor begins or ends long silences far more often than others for how often it fires: the
-        resident leaves and comes home past it (a door the layout does not name as the front door)."""
+        resident leaves and comes home past it (a door the layout does not name as the front door). Only in a home
+        whose registered front door is not seen working (fewer than `exit_min` signs): where it works, it tells the
+        absences, and a sensor that often begins or ends long silences is on the way to bed (the bedroom door of a
+        bed without a mat) or to the sofa, not a way out; a collapse just after it must still be judged."""
+        if self.door_signs >= self._s.exit_min:
+            return False
         n = self.brackets.get(sensor, 0)
         return n >= self._s.exit_min and n >= self._s.exit_rate * self.fires.get(sensor, 1)
 

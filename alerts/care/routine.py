@@ -2,8 +2,10 @@
 
 Alerts: no activity for hours in the daytime, no activity by the learned wake-up time (or still in bed), bathroom
 occupied too long, leaving home at night and not returning. Wake-up time and bathroom visit lengths are learned per
-home from its own history; until enough days are seen, conservative defaults apply. One routine alert per home is
-open at a time: it suppresses the others until activity resumes, so one bad morning is one call, not four.
+home from its own history; until enough days are seen, conservative defaults apply. Silences that begin on the
+installation day (the routine day the hub first heard of the home) are not judged, nor is getting up after its
+night. One routine alert per home is open at a time: it suppresses the others until activity resumes, so one bad
+morning is one call, not four.
 """
 
 from __future__ import annotations
@@ -77,10 +79,11 @@ class _Home:
     rhythm: HomeRhythm = field(default_factory=HomeRhythm)
     saved_last_ts: float = NEG  # the last sign of life when the home was last saved, and when (hub clock)
     saved_at: float = NEG
+    settle_day: int | None = None  # silences that begin before this routine day (the installation day) are not judged
 
     def snapshot(self) -> dict[str, Any]:
         """What is kept across a restart (JSON-ready): the learned wake-ups and bathroom visits, the rhythm."""
-        return {"first_ts": self.first_ts, "wake_tods": list(self.wake_tods),
+        return {"first_ts": self.first_ts, "settle_day": self.settle_day, "wake_tods": list(self.wake_tods),
                 "bath_visits": list(self.bath_visits), "woke_day": self.woke_day, "checked_day": self.checked_day,
                 "rhythm": self.rhythm.snapshot()}
 
@@ -226,6 +229,8 @@ class RoutineDetector(Detector):
         home.bath_visits.extend(float(x) for x in state.get("bath_visits", []))
         home.woke_day = int(state.get("woke_day", -1))
         home.checked_day = int(state.get("checked_day", -1))
+        settle = state.get("settle_day")
+        home.settle_day = int(settle) if isinstance(settle, (int, float)) else None
         return home
 
     def wake_limit_tod(self, home_id: str) -> float:
@@ -264,6 +269,7 @@ class RoutineDetector(Detector):
         home.last_ts, home.last_activity, home.location = ts, NEG, ""
         home.bath_since, home.door_ts, home.away, home.alert = None, None, False, None
         home.first_ts = ts
+        home.settle_day = min(self._settle_day(home), self._day(ts))  # known before: judged on the new clock
         home.rhythm.forget_current()
 
     def _activity(self, home: _Home, ts: float, in_bathroom: bool = False) -> None:
@@ -359,15 +365,28 @@ class RoutineDetector(Detector):
             rhythm = home.rhythm
             evening = day_start - s.day_start_tod_s + s.day_end_tod_s - DAY_S  # the evening before this day
             seen = rhythm.last_ts >= evening and not rhythm.away() and not rhythm.unconfirmed()  # home, not out
+            seen = seen and self._settled(home)
             if home.woke_day != day and not home.away and home.first_ts <= day_start and seen:
                 return "bed_not_left" if home.bed else "no_wakeup"
         deadlines.append(limit if home.checked_day != day else limit + DAY_S)
         return self._check_silence(home_id, home, now, deadlines)
 
+    def _settled(self, home: _Home) -> bool:
+        """Whether the current silence began after the installation day (the routine day on which the hub first
+        heard of the home). Silences that begin on it are not judged, nor is getting up after its night: the detector
+        has seen nothing of this home's evening and night yet, and the day sensors are put in is not an ordinary one
+        (sensors tried out, the resident's day disturbed, often spent elsewhere)."""
+        return self._day(home.rhythm.last_ts) >= self._settle_day(home)
+
+    def _settle_day(self, home: _Home) -> int:
+        if home.settle_day is None:
+            home.settle_day = self._day(home.first_ts) + 1
+        return home.settle_day
+
     def _check_silence(self, home_id: str, home: _Home, now: float, deadlines: list[float]) -> str | None:
         """Inactivity: the home quiet for longer than it usually is after the same sensor at this time of day."""
         rhythm = home.rhythm
-        if rhythm.last_ts == NEG or home.away:
+        if rhythm.last_ts == NEG or home.away or not self._settled(home):
             return None
         if home.location == Room.BATHROOM and home.bath_since is not None and now - home.last_ts <= self._s.data_gap_s:
             return None  # in the bathroom with data flowing: the bathroom rule judges the visit

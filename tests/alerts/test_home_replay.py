@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from tiny_home import at, night_bath, write_home
 
-from alerts.care.rhythm import BATHROOM, HOME, HomeRhythm, RhythmSettings
+from alerts.care.rhythm import BATHROOM, EXIT, HOME, HomeRhythm, RhythmSettings
 from alerts.detection import Detection, Severity
 from alerts.eval import home_replay as hr
 from devices.topology import Room, SensorKind
@@ -91,6 +91,8 @@ def test_rhythm_learns_per_sensor_and_time_of_day() -> None:
     fresh = HomeRhythm(RhythmSettings(day_default_s=4 * H))
     fresh.sign(12 * H, 12 * H, "kitchen", HOME)
     assert fresh.expectation(10 * H).basis == "default" and fresh.expectation(10 * H).limit_s == 4 * H
+    fresh.sign(15 * H, 15 * H, "kitchen", HOME)
+    fresh.sign(19 * H, 19 * H, "kitchen", HOME)
     fresh.sign(23 * H, 23 * H, "kitchen", HOME)  # the night: until the wake-up limit plus two hours
     assert fresh.expectation(7 * H).limit_s == 10 * H
     fresh.sign(day + 3 * H, 3 * H, "toilet", BATHROOM)  # a night visit to the bathroom: back in bed soon
@@ -135,15 +137,7 @@ def test_dev_home_catches_every_emergency_in_hours(capsys: pytest.CaptureFixture
     assert result["emergencies"] == 5 and result["caught"] == 5
     assert result["latency_median_h"] <= 3.0
     assert 26.5 < result["days"] < 27.5
-    # measured 3 false alerts = 3.33 per home-month (the plain 4-hour rule: 19 = 21); a guard against regressions
-    assert result["false_alerts_per_home_month"] <= 3.5
-
-
-@pytest.mark.dataset
-@needs_dev
-@pytest.mark.xfail(strict=True, reason="issue 21's target of <= 2 false alerts per home-month is not met yet (3.33)")
-def test_dev_home_false_alert_target() -> None:
-    result = cli_evaluate_routine.evaluate(DEV)
+    # issue 21's target: <= 2 false alerts per home-month (the plain 4-hour rule: 19 = 21); measured 1 = 1.11
     assert result["false_alerts_per_home_month"] <= 2.0
 
 
@@ -175,5 +169,73 @@ def test_an_evening_silence_that_runs_into_the_night_is_judged_as_sleep() -> Non
             r.sign(d * 86_400 + h * H, h * H, "kitchen", HOME)
     r.sign(10 * 86_400 + 15 * H, 15 * H, "kitchen", HOME)
     assert r.expectation(8 * H).limit_s == 2 * H  # the afternoon: the floor
+    r.sign(10 * 86_400 + 17 * H, 17 * H, "kitchen", HOME)
     r.sign(10 * 86_400 + 19 * H, 19 * H, "kitchen", HOME)
     assert r.expectation(8 * H).limit_s == 6 * H  # 19:00 + 2 h is the night: maybe asleep, a short night
+
+
+def test_a_lone_sign_after_a_silence_beyond_its_limit_is_not_yet_someone_home() -> None:
+    r = HomeRhythm(RhythmSettings())
+    r.sign(8 * H, 8 * H, "kitchen", HOME)
+    r.sign(10 * H, 10 * H, "kitchen", HOME)
+    assert r.expectation(7 * H).limit_s == 3 * H  # day one, at home in the day
+    r.sign(20 * H, 20 * H, "kitchen", HOME)  # ten hours later (out, no door seen): one burst of one sensor
+    r.sign(20 * H + 4, 20 * H, "kitchen", HOME)
+    assert r.unconfirmed() and r.expectation(7 * H).limit_s == float("inf")
+    r.sign(20 * H + 90, 20 * H + 90, "bath_pir", BATHROOM)  # moving about: someone is home, judged again
+    assert not r.unconfirmed() and r.expectation(7 * H).limit_s < float("inf")
+    within = HomeRhythm(RhythmSettings())
+    within.sign(8 * H, 8 * H, "kitchen", HOME)
+    within.sign(10 * H, 10 * H, "kitchen", HOME)
+    assert within.expectation(7 * H).limit_s == 3 * H
+    within.sign(12.5 * H, 12.5 * H, "kitchen", HOME)  # a quiet spell within the limit: the sign is someone there
+    assert not within.unconfirmed() and within.expectation(7 * H).limit_s == 3 * H
+    alerted = HomeRhythm(RhythmSettings())
+    alerted.sign(10 * H, 10 * H, "kitchen", HOME)
+    alerted.alert_cap = 3 * H  # the detector raised an alert on this silence
+    alerted.sign(14 * H, 14 * H, "kitchen", HOME)
+    assert alerted.unconfirmed()
+
+
+def test_where_the_front_door_works_no_other_sensor_is_learned_as_a_door() -> None:
+    day = 86_400.0
+
+    def days(r: HomeRhythm, door: bool) -> None:
+        for d in range(5):  # the hall door on the way to bed and back begins and ends every night's silence
+            for k in range(40):
+                if door and k == 20:  # the front door, opened now and then
+                    r.sign(d * day + 8 * H + k * 1200 - 600, 8 * H + k * 1200 - 600, "front", EXIT)
+                r.sign(d * day + 8 * H + k * 1200, 8 * H + k * 1200, "kitchen", HOME)
+            r.sign(d * day + 22 * H, 22 * H, "hall_door", HOME)
+            r.sign(d * day + 31 * H, 7 * H, "hall_door", HOME)
+
+    unsensed = HomeRhythm(RhythmSettings())
+    days(unsensed, door=False)
+    assert not unsensed.exit_like("hall_door")  # no door seen, but it brackets nights: the way to bed, not out
+    for d in range(5, 9):  # ...and afternoons too, from 14:00 to 18:00: the way out
+        for k in range(16):
+            unsensed.sign(d * day + 8 * H + k * 1200, 8 * H + k * 1200, "kitchen", HOME)
+        unsensed.sign(d * day + 14 * H, 14 * H, "hall_door", HOME)
+        unsensed.sign(d * day + 18 * H, 18 * H, "hall_door", HOME)
+    assert unsensed.exit_like("hall_door")
+    sensed = HomeRhythm(RhythmSettings())
+    days(sensed, door=True)
+    assert not sensed.exit_like("hall_door")  # the front door works: the hall door is the way to bed
+    sensed.sign(5 * day + 10 * H, 10 * H, "kitchen", HOME)
+    sensed.sign(5 * day + 10 * H + 90, 10 * H + 90, "hall_door", HOME)  # passing the hall door, then silent
+    assert not sensed.away() and sensed.expectation(9 * H).limit_s < float("inf")  # judged: not out
+
+
+@pytest.mark.parametrize("door_silent", [False, True])
+def test_night_bathroom_collapses_are_caught_where_the_bedroom_door_brackets_the_nights(
+        tmp_path: Path, door_silent: bool) -> None:
+    # no bed mat: the hall-bedroom door begins and ends every night, like a door out. Where the front door works, no
+    # sensor is learned as a door; where it is silent, silences of a night's sleep do not count towards one. Either
+    # way a night's silence is sleep at home, judged (before: every night looked like an absence, 18/40 splices caught)
+    cuts = [(at(d, night_bath(d) + 1 / 3600), at(d, night_bath(d) + 8), "night_bathroom") for d in (6, 10, 14)]
+    cuts.append((at(18, 11.0), at(18, 19.0), "day_collapse"))
+    root = write_home(tmp_path / "h", days=21, silences=cuts, contacts_only=True, door_silent=door_silent)
+    result = cli_evaluate_routine.evaluate(root)
+    assert result["caught"] == 4, result
+    assert result["false_alerts"] <= (1 if door_silent else 0), result  # an outing no door saw: a silence at home
+    assert result["latency_median_h"] <= 3.0

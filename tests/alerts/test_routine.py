@@ -113,11 +113,29 @@ def test_away_or_in_bed_or_evening_is_not_inactivity() -> None:
 
 def test_bed_not_left_at_the_default_wake_limit() -> None:
     home = Home()
+    busy(home, T0 - 21 * H, T0 - 3 * H)  # installed the day before (its 03:00 is still the routine day before)
     home.send("bed", T0 + 60, bed_occupied=1.0)
     home.run_to(T0 + 10 * H - 60)
     assert home.kinds() == []
     home.run_to(T0 + 16 * H)
     assert home.kinds() == [("bed_not_left", T0 + 10 * H)]  # and no inactivity on top of it
+
+
+def test_the_installation_day_and_its_night_are_not_judged() -> None:
+    home = Home()
+    home.motion(Room.KITCHEN, T0 - 10 * H)  # the hub first hears of the home at 14:00
+    home.motion(Room.BEDROOM, T0 - 1 * H)  # last seen at 23:00, then nothing for a day (out, no door seen)
+    home.run_to(T0 + 22 * H)
+    assert home.kinds() == []  # neither "not up" at 10:00 nor inactivity: its evening and night are unknown yet
+    home.motion(Room.KITCHEN, T0 + 22 * H)  # back; from now on every silence is judged
+    home.send("bed", T0 + 23 * H, bed_occupied=1.0)
+    home.run_to(T0 + 86_400 + 10 * H)
+    assert home.kinds() == [("bed_not_left", T0 + 86_400 + 10 * H)]
+    awake = Home()
+    busy(awake, T0 - 10 * H, T0 - 2 * H)
+    awake.motion(Room.KITCHEN, T0 + 7 * H)  # the next routine day (from 04:00): judged, day-one limit of 4 h
+    awake.run_to(T0 + 11 * H)
+    assert awake.kinds() == [("inactivity", T0 + 11 * H)]
 
 
 def test_no_wakeup_without_a_bed_sensor() -> None:
