@@ -153,7 +153,8 @@ def test_warehouse_lots_issue_oldest_expiry_first(settings: Settings) -> None:
                            json={"item": "tent", "quantity": qty, "expires": expires, "signed_by": "张保管"})
             assert got.status_code == 200, got.text
             lots[key] = got.json()["entry_id"]
-        assert op.post(f"/api/resources/warehouses/{wid}/receipts", json={"item": "tent", "quantity": 1}).status_code == 403
+        receipts = f"/api/resources/warehouses/{wid}/receipts"
+        assert op.post(receipts, json={"item": "tent", "quantity": 1}).status_code == 403
         mine = next(w for w in op.get("/api/resources").json()["warehouses"] if w["warehouse_id"] == wid)
         assert mine["township"] == townships[0]
         assert mine["stock"]["tent"] == 84 and mine["usable"]["tent"] == 34 and mine["expired"] == {"tent": 50}
@@ -193,7 +194,8 @@ def test_admin_assigns_a_reporters_villages(settings: Settings) -> None:
         pick = ids[:2]
         assert cmd.request("PUT", "/api/command/reporters/li", json={"villages": pick}).status_code == 403
         assert admin.request("PUT", "/api/command/reporters/li", json={"villages": ["V-NONE"]}).status_code == 422
-        assert admin.request("PUT", "/api/command/reporters/cmd", json={"villages": pick}).status_code == 404  # not a reporter
+        not_reporter = admin.request("PUT", "/api/command/reporters/cmd", json={"villages": pick})
+        assert not_reporter.status_code == 404
         assert admin.request("PUT", "/api/command/reporters/li", json={"villages": pick}).status_code == 200
         assert admin.get("/api/command/reporters").json()["reporters"][0]["villages"] == sorted(pick)
         (entry,) = audit(hub, "reporter_villages")
