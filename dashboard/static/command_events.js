@@ -30,11 +30,12 @@ function eventRow(e, current) {
   const lateNode = document.createElement("span");
   lateNode.className = late ? "late" : "hint"; lateNode.textContent = late ? t("events.late_n", { n: late }) : "—";
   const by = document.createElement("div");
-  if (e.declared_by) by.append(t("events.declared_by", { who: e.declared_by }));
+  if (e.declared_by) by.append(t("events.declared_by"), datumOf(e.declared_by));
   if (e.closed_at) {
     const closed = document.createElement("div");
     closed.className = "closed-note";
-    closed.append(t("events.closed_by", { who: e.closed_by, time: fmtTime(e.closed_at, false) }), " ", datumOf(e.close_note));
+    closed.append(t("events.closed_by"), datumOf(e.closed_by), " ", datumOf(fmtTime(e.closed_at, false)), " ",
+      datumOf(e.close_note));
     by.append(closed);
   }
   const action = cellOf();

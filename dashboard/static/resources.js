@@ -194,7 +194,7 @@ async function start(me) {
     await api("POST", `/api/resources/warehouses/${encodeURIComponent($("receipt-wh").value)}/receipts`,
       { item: $("receipt-item").value, quantity: Number($("receipt-qty").value), expires: $("receipt-expires").value,
         signed_by: $("receipt-signed").value.trim() });
-    $("receipt-qty").value = "";
+    $("receipt-qty").value = ""; $("receipt-expires").value = "";  // each lot has its own expiry
   }); });
   $("warehouse-form").addEventListener("submit", (ev) => { ev.preventDefault(); act(async () => {
     const made = await api("POST", "/api/resources/warehouses", { name: $("wh-name").value.trim(), township: $("wh-township").value,
