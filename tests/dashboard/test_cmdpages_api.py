@@ -107,6 +107,7 @@ def test_declare_by_township_and_close_with_a_note(settings: Settings) -> None:
         late_one = sorted(in_town | {other} - {first})[0]
         refused = op.post("/api/command/reports", json=report | {"village_id": late_one})
         assert refused.status_code == 422 and "closed" in refused.json()["detail"]
+        assert refused.json()["message"] == "该灾害事件已结束，不再接收初报"  # what the report form shows
         row = next(e for e in op.get("/api/command/events").json()["events"] if e["event_id"] == event_id)
         assert row["late"] == {} and row["status"] == "closed"  # no more overdue red
         assert op.get("/api/command/state").json()["event"] is None
