@@ -45,6 +45,10 @@ function eventRow(e, current) {
     b.addEventListener("click", () => openClose(e));
     action.append(b);
   }
+  if (e.declared) {  // the roll-up of every event, closed ones too
+    const link = (fmt, key) => { const a = document.createElement("a"); a.href = `/api/command/reports/${encodeURIComponent(e.event_id)}/rollup.${fmt}`; a.textContent = t(key); return a; };
+    action.append(" ", link("csv", "map.csv"), " · ", link("xlsx", "map.excel"));
+  }
   tr.append(cellOf(title, id, mark ? " " : null, mark), cellOf(word("command.hazard.", e.hazard)),
     cellOf(fmtTime(e.started_at, false)), cellOf(t("events.villages_n", { n: e.villages.length })),
     cellOf(status), cellOf(lateNode), cellOf(by), action);

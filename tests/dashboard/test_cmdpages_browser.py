@@ -110,6 +110,7 @@ def test_events_stock_and_reporters_on_the_pages(hub: Hub) -> None:
         expect(row).to_contain_text("已结束", timeout=10_000)
         expect(row).to_contain_text("雨停水退，转入灾后恢复")
         expect(row.locator("button.close-event")).to_have_count(0)
+        expect(row.locator(f"a[href='/api/command/reports/{event_id}/rollup.csv']")).to_have_text("CSV 表格")
         chinese_only(page, "/command with a closed event")
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / "command-events.png"), full_page=True)
