@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -83,10 +84,14 @@ def new_event_id(hazard: str, start: float) -> str:
     return f"{hazard}-{datetime.fromtimestamp(start, CST):%Y%m%d}-{uuid.uuid4().hex[:4]}"
 
 
-def places(ops: Ops) -> list[dict[str, Any]]:
-    """The registered villages grouped by township (the pages' village pickers), townships and villages by name."""
+def places(ops: Ops, user: StaffUser) -> list[dict[str, Any]]:
+    """The registered villages grouped by township (the pages' village pickers), townships and villages by name;
+    an account limited to townships: theirs only."""
+    allowed = set(villages_of(ops, user)) if user.townships else None
     towns: dict[str, list[dict[str, str]]] = {}
     for v in ops.centre.villages.values():
+        if allowed is not None and v.village_id not in allowed:
+            continue
         towns.setdefault(v.township or "", []).append({"id": v.village_id, "name": v.name or v.village_id})
     return [{"township": t, "villages": sorted(vs, key=lambda v: (v["name"], v["id"]))}
             for t, vs in sorted(towns.items())]  # fmt: skip
@@ -98,17 +103,32 @@ def _audit(ctx: Ctx, user: StaffUser, action: str, detail: dict[str, Any]) -> No
 
 
 @router.get("/events")
-async def list_events(ops: Ops, _user: Staff) -> dict[str, Any]:
+async def list_events(ops: Ops, user: Staff) -> dict[str, Any]:
     """Every event, newest first (declared, reported by a village only, closed), the villages late on each open
-    one, the hazards a commander may declare and the villages by township."""
+    one, the hazards a commander may declare and the villages by township. An account limited to townships sees
+    the events touching them, with their villages only."""
     cc = ops.centre
     cc.sync(force=True)  # events another worker declared or closed
     now = time.time()
-    events = [event_json(e) | {"late": cc.book.late_now(e.event_id, now) if e.declared else {}}
-              for e in sorted(cc.book.events.values(), key=lambda e: -e.started_at)]  # fmt: skip
+    allowed = set(villages_of(ops, user)) if user.townships else None
+    events = []
+    for e in sorted(cc.book.events.values(), key=lambda e: -e.started_at):
+        late = cc.book.late_now(e.event_id, now) if e.declared else {}
+        if allowed is not None:
+            if not allowed & set(e.villages):
+                continue
+            late = {v: s for v, s in late.items() if v in allowed}
+            e = replace(e, villages=[v for v in e.villages if v in allowed])
+        events.append(event_json(e) | {"late": late})
     current = cc.book.current()
     return {"events": events, "current": current.event_id if current else None, "hazards": list(HAZARDS),
-            "places": places(ops), "now": now}  # fmt: skip
+            "places": places(ops, user), "now": now}  # fmt: skip
+
+
+def _within(ops: Ops, user: StaffUser, villages: list[str]) -> None:
+    """403 unless an account limited to townships names only villages of its own."""
+    if user.townships and not set(villages) <= set(villages_of(ops, user)):
+        raise HTTPException(403, OUTSIDE)
 
 
 @router.post("/events")
@@ -123,6 +143,7 @@ async def declare_event(ops: Ops, ctx: Ctx, user: Commander, body: EventIn) -> d
         raise HTTPException(422, f"townships {unknown} are not registered")
     villages = list(dict.fromkeys([*body.villages, *sorted(v.village_id for v in ops.centre.villages.values()
                                                            if body.townships and v.township in body.townships)]))
+    _within(ops, user, villages)  # a township commander declares for its townships
     start = body.started_at if body.started_at is not None else now
     event_id = body.event_id or new_event_id(body.hazard, start)
     try:
@@ -136,7 +157,11 @@ async def declare_event(ops: Ops, ctx: Ctx, user: Commander, body: EventIn) -> d
 
 @router.post("/events/{event_id}/close")
 async def close_event(ops: Ops, ctx: Ctx, user: Commander, event_id: str, body: CloseIn) -> dict[str, Any]:
-    """Close the event: it takes no new initial report, its deadlines stop (no more overdue), shown as closed."""
+    """Close the event: it takes no new initial report, its deadlines stop (no more overdue), shown as closed.
+    An account limited to townships closes only an event of its own townships."""
+    known = ops.centre.book.events.get(event_id)
+    if known is not None:
+        _within(ops, user, known.villages)
     try:
         event = ops.centre.close_event(event_id, user.username, time.time(), body.note.strip())
     except ReportError as exc:
@@ -158,15 +183,22 @@ async def stabilise_event(ops: Ops, ctx: Ctx, user: Commander, event_id: str) ->
 
 
 @router.get("/reporters")
-async def list_reporters(ops: Ops, auth: Auth, _user: Admin) -> dict[str, Any]:
-    """The `reporter` accounts with their villages, and the villages by township (the admin's picker)."""
+async def list_reporters(ops: Ops, auth: Auth, user: Admin) -> dict[str, Any]:
+    """The `reporter` accounts with their villages, and the villages by township (the admin's picker); a township
+    admin's: the officers of its villages (or of none yet), its villages only."""
     accounts = [u for u in await asyncio.to_thread(auth.users) if u.get("role") == REPORTER]
+    allowed = set(villages_of(ops, user)) if user.townships else None
     out = []
     for u in accounts:
         name = str(u["username"])
+        granted = await asyncio.to_thread(ops.centre.reporters.villages, name)
+        if allowed is not None:  # a township admin: officers of its villages, and those with none yet
+            if granted and not allowed & set(granted):
+                continue
+            granted = [v for v in granted if v in allowed]
         out.append({"username": name, "display_name": u.get("display_name") or "", "active": bool(u.get("active")),
-                    "villages": await asyncio.to_thread(ops.centre.reporters.villages, name)})  # fmt: skip
-    return {"reporters": out, "places": places(ops)}
+                    "villages": granted})  # fmt: skip
+    return {"reporters": out, "places": places(ops, user)}
 
 
 @router.put("/reporters/{username}")
@@ -178,10 +210,15 @@ async def grant_villages(ops: Ops, ctx: Ctx, auth: Auth, user: Admin, username: 
     unknown = sorted(set(body.villages) - set(ops.centre.villages))
     if unknown:
         raise HTTPException(422, f"villages {unknown} are not registered")
-    if user.townships and not set(body.villages) <= set(villages_of(ops, user)):  # a township admin: its own
-        raise HTTPException(403, OUTSIDE)
-    await asyncio.to_thread(ops.centre.reporters.grant, username, body.villages, user.username, time.time())
-    await asyncio.to_thread(_audit, ctx, user, "reporter_villages", {"username": username, "villages": body.villages})
+    villages = list(body.villages)
+    if user.townships:  # a township admin: its own villages; the officer's others (it does not see them) stay
+        allowed = set(villages_of(ops, user))
+        if not set(villages) <= allowed:
+            raise HTTPException(403, OUTSIDE)
+        held = await asyncio.to_thread(ops.centre.reporters.villages, username)
+        villages += [v for v in held if v not in allowed]
+    await asyncio.to_thread(ops.centre.reporters.grant, username, villages, user.username, time.time())
+    await asyncio.to_thread(_audit, ctx, user, "reporter_villages", {"username": username, "villages": villages})
     return {"username": username, "villages": sorted(set(body.villages))}
 
 

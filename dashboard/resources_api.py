@@ -132,7 +132,8 @@ def _audit(ctx: Ctx, user: StaffUser, action: str, detail: dict[str, Any]) -> No
 
 def _townships(ops: FieldOps, scope: PlaceScope) -> list[str]:
     """The townships a warehouse may be made in: those of the account's villages (the county's: every one)."""
-    return sorted({v.township for v in ops.centre.villages.values() if v.township and scope.allows_village(v.village_id)})
+    villages = ops.centre.villages.values()
+    return sorted({v.township for v in villages if v.township and scope.allows_village(v.village_id)})
 
 
 def _overview(ops: FieldOps, scope: PlaceScope) -> dict[str, Any]:
