@@ -43,7 +43,7 @@ async def state(ops: Ops, scope: Scope) -> dict[str, Any]:
         for a, lv in sorted(levels.items())
         if lv is not WarningLevel.NONE and scope.allows_village(a)
     ]
-    declared = [e for e in cc.book.events.values() if e.declared]
+    declared = [e for e in cc.book.events.values() if e.declared and e.closed_at is None]  # closed: on /command
     current = cc.book.current()
     sites = sum(1 for s in cc.sites.values() if scope.allows_village(s.village_id))
     gauge_list = [g for g in gauges(cc) if scope.allows_village(g["village"])] if sites <= MAX_GAUGES_IN_STATE else []

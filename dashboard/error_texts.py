@@ -73,11 +73,19 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), k) for
     (r"^a place outside this account's townships$", "scope2.error.outside"),
     (r"^an account limited to townships gives accounts only townships of its own$", "scope2.error.admin_within"),
     (r"^(?P<reason>duplicate_event|bad_stage|missing_field|unknown_event|stage_order|out_of_order"
-     r"|correction_without_note|cumulative_decrease): .*$", "error.report.{reason}"),
+     r"|correction_without_note|cumulative_decrease|event_closed|already_closed): .*$", "error.report.{reason}"),
+    # issue 14: declaring events and warehouses on the pages (dashboard/i18n/*.cmdpages.json)
+    (r"^township '(?P<township>[^']*)' is not registered$", "scopes.error.unknown_township"),
+    (r"^townships \[(?P<townships>[^\]]*)\] are not registered$", "cmdpages.error.townships"),
+    (r"^the event's start lies in the future$", "cmdpages.error.start_future"),
+    (r"^warehouse (?P<warehouse>\S+) is registered already$", "cmdpages.error.warehouse_exists"),
+    (r"^(?P<warehouse>\S+) holds (?P<have>\S+) (?P<item>\w+) not expired, the plan ships (?P<qty>\S+): plan again$",
+     "cmdpages.error.short_valid_stock"),
 ))  # fmt: skip
 # values inside a message that the catalogue names ("supervisor" -> 值班长)
 WORDS: Mapping[str, str] = {"roles": "role.", "state": "state.", "to": "state.", "task_state": "task.",
-                            "task_to": "task.", "offer_state": "offer.", "offer_to": "offer.", "services": "service."}
+                            "task_to": "task.", "offer_state": "offer.", "offer_to": "offer.", "services": "service.",
+                            "item": "resources.item."}
 _PARAM = {"task_state": "state", "task_to": "to", "offer_state": "state", "offer_to": "to"}  # group -> placeholder
 STATUS_KEYS = {400: "error.status.400", 401: "error.sign in first", 403: "error.status.403", 404: "error.status.404",
                405: "error.status.405", 409: "error.status.409", 413: "error.status.413", 422: "error.status.422",

@@ -7,7 +7,10 @@
 - `POST /api/resources/teams` (commander) registers a team; `POST /api/resources/assignment` (commander) confirms
   pairs: those teams go en route; `POST /api/resources/teams/{id}/status` (staff, who relay the team's radio) moves
   one on (on_scene, done, available).
-- `POST /api/resources/warehouses/{id}/receipts` (commander) signs stock in; `POST /api/resources/relief` (commander)
+- `POST /api/resources/warehouses` (commander) registers a warehouse (name, township, location);
+  `POST /api/resources/warehouses/{id}/receipts` (commander) signs a lot in (item, quantity, expiry, who signed for
+  it); approval issues each item oldest-expiry-first (FEFO) and never from an expired lot; `POST /api/resources/relief`
+  (commander)
   plans relief by the linear program; `POST /api/resources/relief/{plan_id}/approve` (commander) issues the stock;
   `POST /api/resources/relief/{plan_id}/receipts/{village_id}` (staff, or the village's own reporter) confirms the
   village received it.
@@ -28,6 +31,7 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from dashboard.auth import StaffUser
 from dashboard.deps import Commander, Ctx, Ops, Reporting, Staff
 from dashboard.events_api import limited, villages_of
 from dashboard.pages import STATIC
@@ -35,7 +39,7 @@ from dashboard.place_scope import COUNTY_ONLY, OUTSIDE, PlaceScope, Scope, scope
 from dispatch.disaster.assignment import CAPABILITIES, Plan, Team, restricted
 from dispatch.disaster.field_ops import FieldOps
 from dispatch.disaster.relief import NEEDS, UNITS, for_villages
-from dispatch.disaster.resource_store import NEXT, ResourceError, ResourceStore, StoredPlan
+from dispatch.disaster.resource_store import NEXT, ResourceError, ResourceStore, StoredPlan, cst_day
 
 router = APIRouter(prefix="/api/resources", tags=["resources"])  # roles per route (a reporter confirms receipt)
 pages = APIRouter(tags=["resources"], include_in_schema=False)
@@ -66,6 +70,16 @@ class ReceiptIn(BaseModel):
     quantity: float = Field(gt=0, le=10_000_000)
     expires: str = Field("", pattern=r"^(\d{4}-\d{2}-\d{2})?$")
     note: str = Field("", max_length=200)
+    signed_by: str = Field("", max_length=64)  # who signed for the goods (default: the signed-in user)
+
+
+class WarehouseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=64)
+    township: str = Field(min_length=1, max_length=64)
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    warehouse_id: str = Field("", max_length=64, pattern=r"^[A-Za-z0-9_.-]*$")
 
 
 class PlanIn(BaseModel):
@@ -111,10 +125,26 @@ def _stored(s: StoredPlan, scope: PlaceScope | None = None) -> dict[str, Any] | 
             "receipts": {v: {"by": by, "at": at} for v, (by, at) in s.receipts.items()}}  # fmt: skip
 
 
+def _audit(ctx: Ctx, user: StaffUser, action: str, detail: dict[str, Any]) -> None:
+    if ctx.incidents is not None:
+        ctx.incidents.audit(user.username, action, None, {"role": user.role, **detail})
+
+
+def _townships(ops: FieldOps, scope: PlaceScope) -> list[str]:
+    """The townships a warehouse may be made in: those of the account's villages (the county's: every one)."""
+    villages = ops.centre.villages.values()
+    return sorted({v.township for v in villages if v.township and scope.allows_village(v.village_id)})
+
+
 def _overview(ops: FieldOps, scope: PlaceScope) -> dict[str, Any]:
     store = _store(ops)
     ops.refresh()
-    stock, expiry = store.stock(), store.earliest_expiry()
+    today = cst_day(time.time())
+    stock, expiry, usable = store.stock(), store.earliest_expiry(today), store.usable(today)
+    lots: dict[str, list[dict[str, Any]]] = {}
+    for lot in store.lots(today):
+        if lot.remaining > 1e-6:
+            lots.setdefault(lot.warehouse_id, []).append(asdict(lot))
     seen = _warehouses_seen(ops, scope, store)
     plans = [p for p in (_stored(s, scope) for s in store.plans(limit=10_000 if scope.limited else 5)) if p][:5]
     teams = [{"team_id": r.team.team_id, "name": r.team.name or r.team.team_id, "status": r.team.status,
@@ -122,11 +152,20 @@ def _overview(ops: FieldOps, scope: PlaceScope) -> dict[str, Any]:
               "lon": r.team.lon, "updated_by": r.updated_by, "updated_at": r.updated_at,
               "next": sorted(NEXT.get(r.team.status, frozenset()))} for r in store.teams()
              if _team_seen(ops, scope, r.team, r.incident)]  # fmt: skip
-    warehouses = [{"warehouse_id": w["warehouse_id"], "name": w["name"], "lat": w["lat"], "lon": w["lon"],
-                   "stock": stock.get(str(w["warehouse_id"]), {}), "expires": expiry.get(str(w["warehouse_id"]), {})}
-                  for w in store.warehouse_rows() if seen is None or w["warehouse_id"] in seen]  # fmt: skip
+    warehouses = []
+    for w in store.warehouse_rows():
+        wid = str(w["warehouse_id"])
+        if seen is not None and wid not in seen:
+            continue
+        have, ok = stock.get(wid, {}), usable.get(wid, {})
+        warehouses.append({"warehouse_id": wid, "name": w["name"], "township": w["township"], "lat": w["lat"],
+                           "lon": w["lon"], "stock": have, "usable": ok, "expires": expiry.get(wid, {}),
+                           "expired": {i: round(q - ok.get(i, 0.0), 6) for i, q in have.items()
+                                       if q - ok.get(i, 0.0) > 1e-6},
+                           "lots": lots.get(wid, [])})  # fmt: skip
     return {"teams": teams, "warehouses": warehouses, "plans": plans,
             "items": [{"item": i, "unit": UNITS[i]} for i in NEEDS], "capabilities": sorted(CAPABILITIES),
+            "townships": _townships(ops, scope), "today": today,
             "incidents": [asdict(i) | {"requires": sorted(i.requires),
                                        "name": getattr(ops.centre.villages.get(i.incident_id), "name", "")}
                           for i in ops.incidents() if scope.allows_village(i.incident_id)]}  # fmt: skip
@@ -219,19 +258,46 @@ async def move_team(ops: Ops, user: Staff, scope: Scope, team_id: str, body: Sta
             "updated_at": rec.updated_at}  # fmt: skip
 
 
+@router.post("/warehouses")
+async def add_warehouse(ops: Ops, ctx: Ctx, user: Commander, scope: Scope, body: WarehouseIn) -> dict[str, Any]:
+    """Register a warehouse (empty: its stock comes by receipts) in a registered township (of the account's)."""
+    villages = ops.centre.villages.values()
+    if body.township not in {v.township for v in villages}:
+        raise HTTPException(422, f"township {body.township!r} is not registered")
+    if body.township not in _townships(ops, scope) or not scope.allows_point(villages, body.lat, body.lon):
+        raise HTTPException(403, OUTSIDE)
+    warehouse_id = body.warehouse_id or f"WH-{uuid.uuid4().hex[:6].upper()}"
+    made = await asyncio.to_thread(_store(ops).save_warehouse, warehouse_id, body.name.strip(), body.lat, body.lon,
+                                   user.username, time.time(), body.township)  # fmt: skip
+    if not made:
+        raise HTTPException(409, f"warehouse {warehouse_id} is registered already")
+    detail = {"warehouse_id": warehouse_id, "name": body.name.strip(), "township": body.township, "lat": body.lat,
+              "lon": body.lon}  # fmt: skip
+    await asyncio.to_thread(_audit, ctx, user, "relief_warehouse_added", detail)
+    ops.refresh()
+    ops.centre.publish("relief", {"warehouse_id": warehouse_id})
+    return detail
+
+
 @router.post("/warehouses/{warehouse_id}/receipts")
-async def receive(ops: Ops, user: Commander, scope: Scope, warehouse_id: str, body: ReceiptIn) -> dict[str, Any]:
-    """Sign stock into a warehouse (receipt, expiry date, signed by the user)."""
+async def receive(ops: Ops, ctx: Ctx, user: Commander, scope: Scope, warehouse_id: str,
+                  body: ReceiptIn) -> dict[str, Any]:  # fmt: skip
+    """Sign a lot into a warehouse (item, quantity, expiry date, who signed for it; recorded by the user)."""
     seen = _warehouses_seen(ops, scope, _store(ops))
     if seen is not None and warehouse_id not in seen:
         raise HTTPException(404, f"no warehouse {warehouse_id}")
     entry_id = f"R-{uuid.uuid4().hex[:12]}"
+    signed_by = body.signed_by.strip() or user.username
     try:
         await asyncio.to_thread(_store(ops).receive, entry_id, warehouse_id, body.item, body.quantity,
-                                user.username, time.time(), body.expires, body.note)  # fmt: skip
+                                user.username, time.time(), body.expires, body.note, signed_by)  # fmt: skip
     except ResourceError as exc:
         raise HTTPException(422, str(exc)) from exc
-    return {"entry_id": entry_id}
+    await asyncio.to_thread(_audit, ctx, user, "relief_receipt",
+                            {"entry_id": entry_id, "warehouse_id": warehouse_id, "item": body.item,
+                             "quantity": body.quantity, "expires": body.expires, "signed_by": signed_by})  # fmt: skip
+    ops.centre.publish("relief", {"warehouse_id": warehouse_id, "receipt": entry_id})
+    return {"entry_id": entry_id, "signed_by": signed_by}
 
 
 @router.post("/relief")

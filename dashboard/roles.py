@@ -56,6 +56,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/evacuation"): PUBLIC,  # issue 14: the evacuation work list (signs in through /api/login)
     ("GET", "/evacuation/{name}"): PUBLIC,
     ("GET", "/devices"): PUBLIC,  # the admin page signs in; its API below is admin-only
+    ("GET", "/users"): PUBLIC,  # issue 14: the admin's page for reporter accounts' villages (signs in)
     ("GET", "/insights"): PUBLIC,  # the statistics page signs in; its API below is for INSIGHTS
     ("GET", "/api/i18n"): PUBLIC,  # issue 18: the pages' catalogues (the sign-in form is translated too)
     ("GET", "/api/i18n/{lang}"): PUBLIC,
@@ -112,6 +113,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/api/command/reports/draft"): Rule(REPORTING),  # the form's prefill (a reporter: its villages)
     ("GET", "/api/command/reports/{event_id}/rollup.{fmt}"): Rule(STAFF),
     ("GET", "/api/command/evacuation/{area}"): Rule(STAFF),
+    ("GET", "/api/command/events"): Rule(STAFF),  # issue 14: the events, open and closed, and the villages
     ("GET", "/api/command/drafts"): Rule(STAFF),  # issue 14: anyone on duty sees what waits for the commander
     ("GET", "/api/command/stations"): Rule(STAFF),  # issue 14: per-station thresholds
     ("POST", "/api/command/tasks/{task_id}"): Rule(STAFF),  # operators make the evacuation calls
@@ -134,7 +136,9 @@ POLICY: dict[tuple[str, str], Rule] = {
     # commanders
     ("POST", "/api/command/events"): Rule(COMMAND),  # issue 14: commanders declare events
     ("POST", "/api/command/events/{event_id}/stabilise"): Rule(COMMAND),  # ... and open the verified stage
+    ("POST", "/api/command/events/{event_id}/close"): Rule(COMMAND),  # ... and close them (no more deadlines)
     ("PUT", "/api/command/reporters/{username}"): Rule(ADMIN),  # issue 14: the villages of a reporter account
+    ("GET", "/api/command/reporters"): Rule(ADMIN),
     ("POST", "/api/command/teams"): Rule(COMMAND),
     ("POST", "/api/evacuation/tasks/{task_id}/reveal"): Rule(COMMAND),  # issue 14: full phone number, audited
     ("POST", "/api/command/assign"): Rule(COMMAND),
@@ -143,6 +147,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/api/command/relief/approve"): Rule(COMMAND),
     ("POST", "/api/resources/teams"): Rule(COMMAND),  # issue 14: register a team, send teams, stock, relief
     ("POST", "/api/resources/assignment"): Rule(COMMAND),
+    ("POST", "/api/resources/warehouses"): Rule(COMMAND),  # issue 14: a new warehouse on the page
     ("POST", "/api/resources/warehouses/{warehouse_id}/receipts"): Rule(COMMAND),
     ("POST", "/api/resources/relief"): Rule(COMMAND),
     ("POST", "/api/resources/relief/{plan_id}/approve"): Rule(COMMAND),

@@ -127,10 +127,11 @@ def seed_field_ops(ops: FieldOps, villages: list[Village]) -> None:
     for team_id, name, v, caps in bases:
         if team_id not in ops.teams:
             ops.add_team(Team(team_id, v.lat, v.lon + 0.01, frozenset(caps), name=f"{county}{name}"), "hub demo", now)
+    seat = min(villages, key=lambda v: (v.lat - mid_lat) ** 2 + (v.lon - mid_lon) ** 2).township  # nearest the middle
     ops.add_warehouse(Warehouse("WH-COUNTY", mid_lat, mid_lon, DEMO_STOCK), "hub demo", now,
-                      f"{county}救灾物资储备库", DEMO_EXPIRY)  # fmt: skip
+                      f"{county}救灾物资储备库", DEMO_EXPIRY, township=seat)  # fmt: skip
     ops.add_warehouse(Warehouse("WH-NORTH", north.lat + 0.02, north.lon, {k: v / 2 for k, v in DEMO_STOCK.items()}),
-                      "hub demo", now, f"{north.township}物资中转库", DEMO_EXPIRY)  # fmt: skip
+                      "hub demo", now, f"{north.township}物资中转库", DEMO_EXPIRY, township=north.township)  # fmt: skip
 
 
 def demo_station_thresholds(community: Community, seed: int = 7) -> list[StationThresholds]:

@@ -31,6 +31,10 @@ VERIFIED_DUE_S = 2 * 86400.0
 DAY_S = 86400.0
 DAILY_DUE_HOUR_CST = 9
 STAGES = ("initial", "follow_up", "verified")
+# Hazards a commander declares an event for (the page's choices; `command.hazard.<key>` in the catalogues): 暴雨,
+# 洪涝, 山体滑坡, 泥石流, 崩塌, 房屋倒塌, 风雹, 低温冰冻, 干旱, 地震
+HAZARDS = ("rainstorm", "flood", "landslide", "debris_flow", "rockfall", "collapse", "hail", "freezing", "drought",
+           "earthquake")  # fmt: skip
 INDICATORS: tuple[str, ...] = ReportIndicators.__struct_fields__
 # Current-state counts that may fall as people are found, freed or supplied; every other indicator is
 # cumulative and may only fall in an explicit correction.
@@ -75,6 +79,10 @@ class DisasterEvent:
     declared: bool = True  # issue 14: False for an event only a village's initial report names, until a commander
     declared_by: str = ""  # declares it (the map's current event is the newest declared one)
     stabilised_by: str = ""
+    name: str = ""  # issue 14: the name a commander gave it (e.g. 2026年7月岳麓区暴雨)
+    closed_at: float | None = None  # closed by a commander: no new initial reports, no deadlines after this
+    closed_by: str = ""
+    close_note: str = ""
 
 
 class ReportSink(Protocol):
@@ -120,19 +128,19 @@ class ReportBook(Detector):
     sink: ReportSink | None = None  # issue 14: every change saved (dispatch/disaster/report_store.py)
 
     def open_event(self, event_id: str, hazard: str, started_at: float, villages: list[str],
-                   declared_by: str = "", declared: bool = True) -> DisasterEvent:
+                   declared_by: str = "", declared: bool = True, name: str = "") -> DisasterEvent:
         """Declare an event and the villages it affects (their deadlines start now). An event only a village's
         initial report named is adopted: declared from now on, its start and reports kept."""
         known = self.events.get(event_id)
         if known is not None and (known.declared or not declared):
             raise ReportError("duplicate_event", f"event {event_id} already open", event_id)
         if known is not None:
-            known.declared, known.declared_by = True, declared_by
+            known.declared, known.declared_by, known.name = True, declared_by, name or known.name
             known.villages += [v for v in villages if v not in known.villages]
             event = known
         else:
             event = DisasterEvent(event_id, hazard, started_at, list(villages), checked_until=started_at,
-                                  declared=declared, declared_by=declared_by)  # fmt: skip
+                                  declared=declared, declared_by=declared_by, name=name)  # fmt: skip
             self.events[event_id] = event
         self._save_event(event)
         return event
@@ -148,9 +156,20 @@ class ReportBook(Detector):
         self._save_event(event)
         return event
 
+    def close(self, event_id: str, ts: float, actor: str = "", note: str = "") -> DisasterEvent:
+        """A commander closes the event: it takes no new initial report and no deadline after `ts` is tracked."""
+        event = self._event(event_id)
+        if not event.declared:
+            raise ReportError("not_declared", f"event {event_id} was not declared by a commander", event_id)
+        if event.closed_at is not None:
+            raise ReportError("already_closed", f"event {event_id} was closed already", event_id)
+        event.closed_at, event.closed_by, event.close_note = ts, actor, note
+        self._save_event(event)
+        return event
+
     def current(self) -> DisasterEvent | None:
-        """The newest event a commander declared (the one the map shows)."""
-        declared = [e for e in self.events.values() if e.declared]
+        """The newest event a commander declared and has not closed (the one the map shows)."""
+        declared = [e for e in self.events.values() if e.declared and e.closed_at is None]
         return max(declared, key=lambda e: e.started_at) if declared else None
 
     def restore(self, events: list[DisasterEvent], reports: list[VillageReport]) -> None:
@@ -170,6 +189,9 @@ class ReportBook(Detector):
         if mine.stabilised_at is None:
             mine.stabilised_at, mine.stabilised_by = event.stabilised_at, event.stabilised_by
         mine.villages += [v for v in event.villages if v not in mine.villages]
+        mine.name = mine.name or event.name
+        if mine.closed_at is None:
+            mine.closed_at, mine.closed_by, mine.close_note = event.closed_at, event.closed_by, event.close_note
 
     def take_report(self, report: VillageReport) -> bool:
         """A version another worker accepted, if it is the next of its village (False: known or out of turn)."""
@@ -199,6 +221,8 @@ class ReportBook(Detector):
             self._check_new(event_id, village_id, indicators, extra)
             self.open_event(event_id, extra.get("hazard") or "flood", ts, [village_id], declared=False)
         event = self._event(event_id)
+        if stage == "initial" and event.closed_at is not None and not extra.get("corrected"):
+            raise ReportError("event_closed", f"event {event_id} was closed: no new initial reports", event_id)
         history = self._history.setdefault((event_id, village_id), [])
         prev = history[-1] if history else None
         if indicators is None:
@@ -289,6 +313,8 @@ class ReportBook(Detector):
         2 days after the event was marked stable."""
         event = self._event(event_id)
         out: dict[str, str] = {}
+        if event.closed_at is not None:
+            return out  # a closed event's deadlines are no longer tracked
         initial_due = event.started_at + INITIAL_DUE_S
         end = now if event.stabilised_at is None else min(now, event.stabilised_at)
         daily = list(daily_deadlines(initial_due, end)) if end > initial_due else []
@@ -342,7 +368,8 @@ class ReportBook(Detector):
             raise ReportError("cumulative_decrease", f"{down} decreased; mark as a correction", e, village)
 
     def _deadlines(self, event: DisasterEvent, lo: float, hi: float) -> Iterator[tuple[str, float]]:
-        """(stage, due) in (lo, hi]."""
+        """(stage, due) in (lo, hi]; none after the event was closed."""
+        hi = hi if event.closed_at is None else min(hi, event.closed_at)
         initial_due = event.started_at + INITIAL_DUE_S
         if lo < initial_due <= hi:
             yield "initial", initial_due

@@ -80,19 +80,42 @@ async function propose() {
   $("assignment").replaceChildren(planColumn("optimal", got.optimal, true), planColumn("greedy", got.greedy, false));
 }
 
+// issue 14: each receipt is a lot; stock shown is what may be issued (lots not expired), expired lots apart, in red
+function lotsTable(w) {
+  if (!w.lots.length) return null;
+  return el("details", { class: "lots" }, el("summary", {}, t("stock.lots")),
+    el("table", {}, head("stock.lot", "resources.item", "stock.lot.left", "resources.expires", "stock.signed_by"),
+      w.lots.map((lot) => el("tr", { "data-lot": lot.lot_id, class: lot.expired ? "expired low" : "" },
+        el("td", { class: "hint" }, datum(lot.lot_id)), el("td", {}, itemName(lot.item)),
+        el("td", { class: "num" }, datum(`${qty(lot.remaining)} / ${qty(lot.received)}`)),
+        el("td", {}, lot.expires ? datum(lot.expires) : t("stock.lot.no_expiry"),
+          lot.expired ? [" ", el("strong", { class: "expired-mark" }, t("stock.expired"))] : null),
+        el("td", {}, actor(lot.signed_by))))));
+}
+
 function renderWarehouses(warehouses, items) {
   $("warehouses").replaceChildren(...warehouses.map((w) => el("div", { "data-warehouse": w.warehouse_id },
-    el("h3", { translate: "no" }, w.name), el("table", {}, head("resources.item", "resources.stock", "resources.unit", "resources.expires"),
+    el("h3", { translate: "no" }, w.name), w.township ? el("p", { class: "hint" }, t("stock.township"), datum(w.township)) : null,
+    el("table", {}, head("resources.item", "resources.stock", "resources.unit", "resources.expires"),
       items.map((i) => {
-        const have = w.stock[i.item] || 0;
+        const have = (w.usable || w.stock)[i.item] || 0, expired = (w.expired || {})[i.item] || 0;
         return el("tr", { "data-item": i.item }, el("td", {}, itemName(i.item)),
-          el("td", { class: `num stock${have <= 0 ? " low" : ""}` }, qty(have)),
+          el("td", { class: `num stock${have <= 0 ? " low" : ""}` }, qty(have),
+            expired ? el("div", { class: "low expired-qty" }, t("stock.expired_n", { n: qty(expired) })) : null),
           el("td", {}, word("resources.unit.", i.unit)), el("td", { class: soon(w.expires[i.item]) ? "low" : "hint", translate: "no" }, w.expires[i.item] || ""));
-      })))));
+      })), lotsTable(w))));
+  const keepTown = $("wh-township").value;
+  $("wh-township").replaceChildren(...(page.data.townships || []).map((tw) => el("option", { value: tw, translate: "no" }, tw)));
+  if (keepTown) $("wh-township").value = keepTown;
+  const keepLedger = $("ledger-wh").value;
+  $("ledger-wh").replaceChildren(el("option", { value: "" }, t("stock.ledger.all")),
+    ...warehouses.map((w) => el("option", { value: w.warehouse_id, translate: "no" }, w.name)));
+  $("ledger-wh").value = keepLedger;
   const keepWh = $("receipt-wh").value, keepItem = $("receipt-item").value;
   $("receipt-wh").replaceChildren(...warehouses.map((w) => el("option", { value: w.warehouse_id, translate: "no" }, w.name)));
   $("receipt-item").replaceChildren(...items.map((i) => el("option", { value: i.item }, t("resources.item_unit", { item: itemName(i.item), unit: word("resources.unit.", i.unit) }))));
   if (keepWh) $("receipt-wh").value = keepWh;
+  if ($("receipt-wh").dataset.pick) { $("receipt-wh").value = $("receipt-wh").dataset.pick; delete $("receipt-wh").dataset.pick; }
   if (keepItem) $("receipt-item").value = keepItem;
 }
 
@@ -124,20 +147,28 @@ function renderPlans(plans) {
 
 function renderLedger(lines) {
   $("ledger").replaceChildren(head("resources.ledger.time", "resources.ledger.warehouse", "resources.item",
-    "resources.quantity", "resources.ledger.kind", "resources.expires", "resources.ledger.by", "resources.ledger.ref"),
-  ...lines.map((e) => el("tr", { class: `entry-${e.kind}` }, el("td", {}, when(e.ts)), el("td", { translate: "no" }, whName(e.warehouse_id)),
+    "resources.quantity", "resources.ledger.kind", "stock.lot", "resources.expires", "stock.signed_by", "resources.ledger.by",
+    "resources.ledger.ref"),
+  ...lines.map((e) => el("tr", { class: `entry-${e.kind}`, "data-entry": e.entry_id }, el("td", {}, when(e.ts)), el("td", { translate: "no" }, whName(e.warehouse_id)),
     el("td", {}, itemName(e.item)), el("td", { class: `num ${e.quantity < 0 ? "out" : "in"}` }, `${e.quantity > 0 ? "+" : ""}${qty(e.quantity)}`),
-    el("td", {}, word("resources.ledger.", e.kind)), el("td", { translate: "no" }, e.expires), el("td", {}, actor(e.actor)),
+    el("td", {}, word("resources.ledger.", e.kind)), el("td", { class: "hint lot" }, datum(e.lot || "")),
+    el("td", { translate: "no" }, e.expires), el("td", {}, e.signed_by ? actor(e.signed_by) : ""), el("td", {}, actor(e.actor)),
     el("td", { class: "hint" }, e.ref ? [datum(e.ref), " → ", place(e.note)] : word("resources.note.", e.note)))));
 }
 
+const ledgerUrl = () => `/api/resources/ledger?limit=100${$("ledger-wh").value ? `&warehouse_id=${encodeURIComponent($("ledger-wh").value)}` : ""}`;
+
 async function load() {
-  const [data, ledger] = await Promise.all([api("GET", "/api/resources"), api("GET", "/api/resources/ledger?limit=100")]);
+  const data = await api("GET", "/api/resources");
   page.data = data;
   renderTeams(data.teams);
   renderWarehouses(data.warehouses, data.items);
   renderPlans(data.plans);
-  renderLedger(ledger);
+  renderLedger(await api("GET", ledgerUrl()));
+  if (!$("wh-lat").value && data.warehouses.length) {
+    $("wh-lat").value = data.warehouses[0].lat.toFixed(4);
+    $("wh-lon").value = data.warehouses[0].lon.toFixed(4);
+  }
   if (!$("team-lat").value && data.warehouses.length) {
     $("team-lat").value = data.warehouses[0].lat.toFixed(4);
     $("team-lon").value = data.warehouses[0].lon.toFixed(4);
@@ -161,9 +192,17 @@ async function start(me) {
   }); });
   $("receipt-form").addEventListener("submit", (ev) => { ev.preventDefault(); act(async () => {
     await api("POST", `/api/resources/warehouses/${encodeURIComponent($("receipt-wh").value)}/receipts`,
-      { item: $("receipt-item").value, quantity: Number($("receipt-qty").value), expires: $("receipt-expires").value });
-    $("receipt-qty").value = "";
+      { item: $("receipt-item").value, quantity: Number($("receipt-qty").value), expires: $("receipt-expires").value,
+        signed_by: $("receipt-signed").value.trim() });
+    $("receipt-qty").value = ""; $("receipt-expires").value = "";  // each lot has its own expiry
   }); });
+  $("warehouse-form").addEventListener("submit", (ev) => { ev.preventDefault(); act(async () => {
+    const made = await api("POST", "/api/resources/warehouses", { name: $("wh-name").value.trim(), township: $("wh-township").value,
+      lat: Number($("wh-lat").value), lon: Number($("wh-lon").value) });
+    $("wh-name").value = "";
+    $("receipt-wh").dataset.pick = made.warehouse_id;
+  }); });
+  $("ledger-wh").addEventListener("change", () => api("GET", ledgerUrl()).then(renderLedger).catch((e) => { $("error").textContent = e.message; }));
   $("plan-form").addEventListener("submit", (ev) => { ev.preventDefault(); act(() => api("POST", "/api/resources/relief", { days: Number($("plan-days").value) })); });
   await load();
   live((text) => {

@@ -269,16 +269,26 @@ class CommandCentre:
                     "indicators": indicators, "ts": ts, "terminal": f"report:{event_id}"}  # fmt: skip
         return self._draft_raise(village_id, WarningLevel.YELLOW, features, f"report:{event_id}", ts, evidence)
 
-    def declare_event(self, event_id: str, hazard: str, villages: list[str], actor: str, now: float) -> DisasterEvent:
+    def declare_event(self, event_id: str, hazard: str, villages: list[str], actor: str, now: float,
+                      name: str = "", started_at: float | None = None) -> DisasterEvent:  # fmt: skip
         """A commander declares an event (or adopts one a village's initial report named): the map's current one,
-        with the report deadlines of its villages running from its start. ReportError for an unknown village."""
+        with the report deadlines of its villages running from its start (`started_at`, default `now`).
+        ReportError for an unknown village."""
         self.sync(force=True)  # another worker may have declared it
         unknown = sorted(set(villages) - set(self.villages))
         if unknown:
             raise ReportError("unknown_village", f"villages {unknown} are not registered", event_id)
-        event = self.book.open_event(event_id, hazard, now, villages, declared_by=actor)
+        start = now if started_at is None else started_at
+        event = self.book.open_event(event_id, hazard, start, villages, declared_by=actor, name=name)
         self.publish("event", {"event_id": event_id, "hazard": event.hazard, "declared_by": actor,
-                               "villages": event.villages, "ts": event.started_at})  # fmt: skip
+                               "villages": event.villages, "ts": event.started_at, "name": event.name})  # fmt: skip
+        return event
+
+    def close_event(self, event_id: str, actor: str, now: float, note: str = "") -> DisasterEvent:
+        """A commander closes the event: no new initial reports, its deadlines stop (no more overdue)."""
+        self.sync(force=True)  # another worker may have closed it
+        event = self.book.close(event_id, now, actor, note)
+        self.publish("event", {"event_id": event_id, "closed_at": now, "closed_by": actor})
         return event
 
     def stabilise_event(self, event_id: str, actor: str, now: float) -> DisasterEvent:

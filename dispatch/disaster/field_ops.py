@@ -57,14 +57,14 @@ class FieldOps:
         self.teams[team.team_id] = team
 
     def add_warehouse(self, warehouse: Warehouse, actor: str = "", ts: float = 0.0, name: str = "",
-                      expires: dict[str, str] | None = None) -> None:  # fmt: skip
+                      expires: dict[str, str] | None = None, township: str = "") -> None:  # fmt: skip
         """Register a warehouse with its opening stock. With a store the stock is signed into the ledger as one
-        receipt per item (once: a second registration of the same id adds nothing)."""
+        receipt (lot) per item (once: a second registration of the same id adds nothing)."""
         if self.store is None:
             self.warehouses[warehouse.warehouse_id] = warehouse
             return
         self.store.save_warehouse(warehouse.warehouse_id, name or warehouse.warehouse_id, warehouse.lat,
-                                  warehouse.lon, actor, ts)  # fmt: skip
+                                  warehouse.lon, actor, ts, township)  # fmt: skip
         for item, qty in sorted(warehouse.stock.items()):
             if qty > 0:
                 self.store.receive(f"{warehouse.warehouse_id}:{item}:opening", warehouse.warehouse_id, item, qty,

@@ -26,6 +26,9 @@ DDL = (
         indicators TEXT NOT NULL, zero INTEGER NOT NULL, corrected INTEGER NOT NULL, officer TEXT,
         note TEXT, seq INTEGER NOT NULL, PRIMARY KEY (event_id, village_id, version))""",
 )
+# issue 14: events a commander named and closed (columns added to a table made by an earlier version)
+EVENT_COLUMNS = (("name", "TEXT NOT NULL DEFAULT ''"), ("closed_at", "REAL"),
+                 ("closed_by", "TEXT NOT NULL DEFAULT ''"), ("close_note", "TEXT NOT NULL DEFAULT ''"))  # fmt: skip
 _json = msgspec.json.Encoder()
 _indicators = msgspec.json.Decoder(ReportIndicators)
 _villages = msgspec.json.Decoder(list[str])
@@ -37,14 +40,18 @@ class ReportStore:
     def __init__(self, db: StateDB) -> None:
         self.db = db
         db.migrate(DDL)
+        for column, decl in EVENT_COLUMNS:
+            db.add_column("report_events", column, decl)
 
     def save_event(self, e: DisasterEvent) -> None:
         """The event as it stands now."""
         self.db.execute(
             "INSERT OR REPLACE INTO report_events (event_id, hazard, started_at, villages, stabilised_at,"
-            " checked_until, declared, declared_by, stabilised_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " checked_until, declared, declared_by, stabilised_by, name, closed_at, closed_by, close_note)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [e.event_id, e.hazard, e.started_at, _json.encode(e.villages).decode(), e.stabilised_at,
-             e.checked_until, int(e.declared), e.declared_by, e.stabilised_by],
+             e.checked_until, int(e.declared), e.declared_by, e.stabilised_by, e.name, e.closed_at, e.closed_by,
+             e.close_note],
         )  # fmt: skip
 
     def save_report(self, r: VillageReport) -> None:
@@ -90,7 +97,8 @@ def _event(r: Any) -> DisasterEvent:
     return DisasterEvent(
         r["event_id"], r["hazard"], float(r["started_at"]), _villages.decode(r["villages"]),
         None if r["stabilised_at"] is None else float(r["stabilised_at"]), float(r["checked_until"]),
-        bool(r["declared"]), r["declared_by"], r["stabilised_by"],
+        bool(r["declared"]), r["declared_by"], r["stabilised_by"], r["name"] or "",
+        None if r["closed_at"] is None else float(r["closed_at"]), r["closed_by"] or "", r["close_note"] or "",
     )  # fmt: skip
 
 

@@ -6,11 +6,18 @@ of its ledger (`relief_ledger`): receipts (+, with an expiry date and the person
 written when a commander approves a relief plan). A plan's issue rows have ids made of the plan and the line, so an
 approval taken twice (two clicks, two workers) issues stock once. The village's officer confirms receipt per plan
 and village (`relief_receipts`).
+
+Each receipt is a lot (批次): its expiry date and who signed for it. Stock is issued oldest-expiry-first (FEFO): a
+plan's line takes from the lots of its warehouse and item with the earliest expiry first, lots without an expiry
+last; a lot past its expiry date (China Standard Time) is not issued, not offered to the planner, and shown as
+expired. Each issue row names the lot it came from (`lot`), so the ledger says which lot went where.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import orjson
@@ -29,6 +36,12 @@ NEXT: dict[str, frozenset[str]] = {  # a team's allowed moves
 }
 RECEIPT, ISSUE = "receipt", "issue"
 DRAFT, APPROVED, SUPERSEDED = "draft", "approved", "superseded"
+CST = timezone(timedelta(hours=8), "CST")  # expiry dates are China Standard Time days
+EPS = 1e-6
+# columns added to tables made by an earlier version (issue 14: a warehouse's township; lots and who signed)
+COLUMNS = (("relief_warehouses", "township", "TEXT NOT NULL DEFAULT ''"),
+           ("relief_ledger", "lot", "TEXT NOT NULL DEFAULT ''"),
+           ("relief_ledger", "signed_by", "TEXT NOT NULL DEFAULT ''"))  # fmt: skip
 
 DDL = (
     """CREATE TABLE IF NOT EXISTS relief_teams (team_id TEXT PRIMARY KEY, name TEXT NOT NULL, lat REAL NOT NULL,
@@ -77,6 +90,34 @@ class LedgerEntry:
     actor: str
     ts: float
     note: str
+    lot: str = ""  # an issue: the receipt (lot) it was taken from
+    signed_by: str = ""  # a receipt: who signed for the goods (the recording user is `actor`)
+
+
+@dataclass(frozen=True, slots=True)
+class Lot:
+    """One receipt as a lot: what is left of it, its expiry and whether that has passed."""
+
+    lot_id: str  # the receipt's entry id
+    warehouse_id: str
+    item: str
+    received: float
+    remaining: float
+    expires: str
+    expired: bool
+    signed_by: str
+    actor: str
+    ts: float
+
+
+def cst_day(ts: float) -> str:
+    """The China Standard Time date of `ts` as YYYY-MM-DD (the expiry dates' calendar)."""
+    return datetime.fromtimestamp(ts, CST).strftime("%Y-%m-%d")
+
+
+def fefo_key(lot: Lot) -> tuple[bool, str, float, str]:
+    """Oldest expiry first; lots without an expiry last; then the older receipt."""
+    return (lot.expires == "", lot.expires, lot.ts, lot.lot_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +137,8 @@ class ResourceStore:
     def __init__(self, db: StateDB) -> None:
         self.db = db
         db.migrate(DDL)
+        for table, column, decl in COLUMNS:
+            db.add_column(table, column, decl)
 
     # teams
     def save_team(self, team: Team, actor: str, ts: float) -> TeamRecord:
@@ -157,21 +200,26 @@ class ResourceStore:
         )
 
     # warehouses and their ledger
-    def save_warehouse(self, warehouse_id: str, name: str, lat: float, lon: float, actor: str, ts: float) -> None:
-        """Register a warehouse (once; a second registration of the id is ignored)."""
+    def save_warehouse(self, warehouse_id: str, name: str, lat: float, lon: float, actor: str, ts: float,
+                       township: str = "") -> bool:  # fmt: skip
+        """Register a warehouse (once; a second registration of the id is ignored: False)."""
+        if self.db.execute("SELECT 1 FROM relief_warehouses WHERE warehouse_id = ?", [warehouse_id]):
+            return False
         self.db.execute(
-            "INSERT OR IGNORE INTO relief_warehouses (warehouse_id, name, lat, lon, created_by, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            [warehouse_id, name, lat, lon, actor, ts],
+            "INSERT OR IGNORE INTO relief_warehouses (warehouse_id, name, lat, lon, created_by, created_at, township)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [warehouse_id, name, lat, lon, actor, ts, township],
         )
+        return True
 
     def warehouse_rows(self) -> list[dict[str, Any]]:
         """Every warehouse's registration."""
         return [dict(r) for r in self.db.execute("SELECT * FROM relief_warehouses ORDER BY warehouse_id")]
 
     def receive(self, entry_id: str, warehouse_id: str, item: str, quantity: float, actor: str, ts: float,
-                expires: str = "", note: str = "") -> bool:  # fmt: skip
-        """Sign a receipt into the ledger; False when `entry_id` was recorded already (a seed run twice)."""
+                expires: str = "", note: str = "", signed_by: str = "") -> bool:  # fmt: skip
+        """Sign a receipt (a lot) into the ledger; False when `entry_id` was recorded already (a seed run twice).
+        `signed_by`: who signed for the goods (default: the recording user)."""
         if item not in NEEDS:
             raise ResourceError(f"unknown item {item!r}")
         if quantity <= 0:
@@ -182,10 +230,52 @@ class ResourceStore:
             return False
         self.db.execute(
             "INSERT OR IGNORE INTO relief_ledger (entry_id, warehouse_id, item, quantity, kind, expires, ref, actor,"
-            " ts, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [entry_id, warehouse_id, item, quantity, RECEIPT, expires, "", actor, ts, note],
-        )
+            " ts, note, lot, signed_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [entry_id, warehouse_id, item, quantity, RECEIPT, expires, "", actor, ts, note, entry_id,
+             signed_by or actor],
+        )  # fmt: skip
         return True
+
+    def lots(self, today: str, warehouse_id: str | None = None) -> list[Lot]:
+        """Every receipt as a lot with what is left of it, in FEFO order per warehouse and item; `today`
+        (YYYY-MM-DD, China Standard Time) decides which have expired. Issues recorded before lots were kept (no
+        `lot`) are taken from the lots in FEFO order, so the lots always sum to the ledger."""
+        where, args = (" AND warehouse_id = ?", [warehouse_id]) if warehouse_id else ("", [])
+        receipts = self.db.execute("SELECT * FROM relief_ledger WHERE kind = ?" + where, [RECEIPT, *args])
+        issued = self.db.execute("SELECT warehouse_id, item, lot, SUM(quantity) AS q FROM relief_ledger WHERE kind = ?"
+                                 + where + " GROUP BY warehouse_id, item, lot", [ISSUE, *args])
+        taken: dict[str, float] = {}
+        loose: dict[tuple[str, str], float] = {}
+        for r in issued:
+            if r["lot"]:
+                taken[r["lot"]] = taken.get(r["lot"], 0.0) - float(r["q"])
+            else:
+                key = (r["warehouse_id"], r["item"])
+                loose[key] = loose.get(key, 0.0) - float(r["q"])
+        lots = sorted((Lot(r["entry_id"], r["warehouse_id"], r["item"], float(r["quantity"]),
+                           float(r["quantity"]) - taken.get(r["entry_id"], 0.0), r["expires"],
+                           bool(r["expires"]) and r["expires"] < today, r["signed_by"] or r["actor"], r["actor"],
+                           float(r["ts"])) for r in receipts),
+                      key=lambda lot: (lot.warehouse_id, lot.item, fefo_key(lot)))  # fmt: skip
+        out = []
+        for lot in lots:
+            key = (lot.warehouse_id, lot.item)
+            take = min(max(lot.remaining, 0.0), loose.get(key, 0.0))
+            if take > 0:
+                loose[key] -= take
+                lot = Lot(lot.lot_id, lot.warehouse_id, lot.item, lot.received, lot.remaining - take, lot.expires,
+                          lot.expired, lot.signed_by, lot.actor, lot.ts)  # fmt: skip
+            out.append(lot)
+        return out
+
+    def usable(self, today: str) -> dict[str, dict[str, float]]:
+        """Warehouse -> item -> quantity in lots not expired on `today` (what may be planned and issued)."""
+        out: dict[str, dict[str, float]] = {str(r["warehouse_id"]): {} for r in self.warehouse_rows()}
+        for lot in self.lots(today):
+            if not lot.expired and lot.remaining > EPS:
+                have = out.setdefault(lot.warehouse_id, {})
+                have[lot.item] = round(have.get(lot.item, 0.0) + lot.remaining, 6)
+        return out
 
     def stock(self) -> dict[str, dict[str, float]]:
         """Warehouse -> item -> quantity on hand (the ledger's sum)."""
@@ -196,18 +286,20 @@ class ResourceStore:
             out.setdefault(r["warehouse_id"], {})[r["item"]] = round(float(r["q"]), 6) + 0.0
         return out
 
-    def earliest_expiry(self) -> dict[str, dict[str, str]]:
-        """Warehouse -> item -> the soonest expiry date among its receipts."""
+    def earliest_expiry(self, today: str = "") -> dict[str, dict[str, str]]:
+        """Warehouse -> item -> the soonest expiry date among its lots with stock left (not yet expired on `today`,
+        when given)."""
         out: dict[str, dict[str, str]] = {}
-        rows = self.db.execute("SELECT warehouse_id, item, MIN(expires) AS e FROM relief_ledger"
-                               " WHERE kind = ? AND expires <> '' GROUP BY warehouse_id, item", [RECEIPT])  # fmt: skip
-        for r in rows:
-            out.setdefault(r["warehouse_id"], {})[r["item"]] = r["e"]
+        for lot in self.lots(today or "0000-00-00"):
+            if lot.expires and lot.remaining > EPS and not lot.expired:
+                have = out.setdefault(lot.warehouse_id, {})
+                have[lot.item] = min(have.get(lot.item, lot.expires), lot.expires)
         return out
 
-    def warehouses(self) -> list[Warehouse]:
-        """Warehouses with their stock, as the relief solver takes them."""
-        stock = self.stock()
+    def warehouses(self, today: str = "") -> list[Warehouse]:
+        """Warehouses with their usable stock (lots not expired on `today`, default the hub's date), as the relief
+        solver takes them."""
+        stock = self.usable(today or cst_day(time.time()))
         return [Warehouse(str(r["warehouse_id"]), float(r["lat"]), float(r["lon"]),
                           stock.get(str(r["warehouse_id"]), {})) for r in self.warehouse_rows()]  # fmt: skip
 
@@ -219,7 +311,8 @@ class ResourceStore:
         rows = self.db.execute("SELECT * FROM relief_ledger" + where + " ORDER BY ts DESC, entry_id LIMIT ?",
                                [*(ids or []), limit])
         return [LedgerEntry(r["entry_id"], r["warehouse_id"], r["item"], float(r["quantity"]), r["kind"],
-                            r["expires"], r["ref"], r["actor"], float(r["ts"]), r["note"]) for r in rows]  # fmt: skip
+                            r["expires"], r["ref"], r["actor"], float(r["ts"]), r["note"], r["lot"] or "",
+                            r["signed_by"] or "") for r in rows]  # fmt: skip
 
     # relief plans
     def save_plan(self, plan_id: str, plan: ReliefPlan, actor: str, ts: float) -> StoredPlan:
@@ -253,16 +346,19 @@ class ResourceStore:
         return _stored(rows[0], receipts)
 
     def approve_plan(self, plan_id: str, actor: str, ts: float) -> StoredPlan:
-        """The commander's approval: the plan's shipments leave the warehouses (issue rows), once. Refused when the
-        plan is not a draft or a warehouse no longer holds what the plan ships."""
+        """The commander's approval: the plan's shipments leave the warehouses (issue rows), once, each from the
+        lots with the earliest expiry first (FEFO; expired lots are not issued). Refused when the plan is not a
+        draft or a warehouse no longer holds, in lots still valid, what the plan ships."""
         stored = self.plan(plan_id)
         if stored.plan.status != DRAFT:
             raise ResourceError(f"plan {plan_id} is {stored.plan.status}, not a draft")
-        stock = self.stock()
+        today = cst_day(ts)
+        stock = self.usable(today)
         for (wh, item), qty in _totals(stored.plan.shipments).items():
             have = stock.get(wh, {}).get(item, 0.0)
-            if qty > have + 1e-6:
-                raise ResourceError(f"{wh} holds {have:g} {item}, the plan ships {qty:g}: plan again")
+            if qty > have + EPS:
+                raise ResourceError(f"{wh} holds {have:g} {item} not expired, the plan ships {qty:g}: plan again")
+        rows = _issue_rows(plan_id, stored.plan.shipments, self.lots(today), actor, ts)
         self.db.execute("UPDATE relief_plans SET status = ?, approved_by = ?, approved_at = ?"
                         " WHERE plan_id = ? AND status = ?", [APPROVED, actor, ts, plan_id, DRAFT])  # fmt: skip
         after = self.plan(plan_id)
@@ -270,10 +366,9 @@ class ResourceStore:
             raise ResourceError(f"plan {plan_id} was decided by {after.plan.approved_by or 'someone'} meanwhile")
         self.db.executemany(
             "INSERT OR IGNORE INTO relief_ledger (entry_id, warehouse_id, item, quantity, kind, expires, ref, actor,"
-            " ts, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(f"{plan_id}:{n}", s.warehouse_id, s.item, -s.quantity, ISSUE, "", plan_id, actor, ts, s.village_id)
-             for n, s in enumerate(stored.plan.shipments)],
-        )  # fmt: skip
+            " ts, note, lot, signed_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
         return after
 
     def confirm_receipt(self, plan_id: str, village_id: str, actor: str, ts: float, note: str = "") -> StoredPlan:
@@ -286,6 +381,30 @@ class ResourceStore:
         self.db.execute("INSERT OR IGNORE INTO relief_receipts (plan_id, village_id, actor, ts, note)"
                         " VALUES (?, ?, ?, ?, ?)", [plan_id, village_id, actor, ts, note])  # fmt: skip
         return self.plan(plan_id)
+
+
+def _issue_rows(plan_id: str, shipments: tuple[Shipment, ...], lots: list[Lot], actor: str,
+                ts: float) -> list[tuple[object, ...]]:  # fmt: skip
+    """The ledger rows of a plan's issue: each line taken from its warehouse's lots of the item, earliest expiry
+    first, skipping expired and empty lots (one row per line and lot, ids `<plan>:<line>:<n>`)."""
+    left = {lot.lot_id: lot.remaining for lot in lots}
+    rows: list[tuple[object, ...]] = []
+    for n, s in enumerate(shipments):
+        need, k = s.quantity, 0
+        for lot in sorted((x for x in lots if (x.warehouse_id, x.item) == (s.warehouse_id, s.item)), key=fefo_key):
+            if need <= EPS:
+                break
+            if lot.expired or left[lot.lot_id] <= EPS:
+                continue
+            take = min(need, left[lot.lot_id])
+            left[lot.lot_id] -= take
+            need -= take
+            rows.append((f"{plan_id}:{n}:{k}", s.warehouse_id, s.item, -take, ISSUE, lot.expires, plan_id, actor, ts,
+                         s.village_id, lot.lot_id, ""))  # fmt: skip
+            k += 1
+        if need > EPS:
+            raise ResourceError(f"{s.warehouse_id} lacks {need:g} {s.item} in lots still valid: plan again")
+    return rows
 
 
 def _totals(shipments: tuple[Shipment, ...]) -> dict[tuple[str, str], float]:

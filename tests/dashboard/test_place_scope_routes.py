@@ -50,6 +50,8 @@ COUNTY_ONLY = "test_place_scope_routes::test_county_records_and_accounts_stay_wi
 COMMAND = "test_place_scope::test_the_evacuation_list_holds_only_the_accounts_township"
 REPORT_FORM = "test_place_scope_resources::test_the_report_form_and_stations_offer_only_the_accounts_villages"
 RESOURCES = "test_place_scope_resources::test_resources_hold_only_the_accounts_townships"
+EVENTS = "test_place_scope_cmdpages::test_events_and_warehouses_of_a_township_commander"
+REPORTERS = "test_place_scope_cmdpages::test_a_township_admin_assigns_its_own_villages_only"
 # route -> the test that checks its place scope (the test's source must call the path)
 SCOPE_TESTED: dict[tuple[str, str], str] = {
     ("WS", "/ws"): LIVE,
@@ -95,6 +97,8 @@ SCOPE_TESTED: dict[tuple[str, str], str] = {
     ("GET", "/api/resources"): RESOURCES,
     ("GET", "/api/resources/ledger"): RESOURCES,
     ("GET", "/api/resources/assignment"): RESOURCES,
+    ("GET", "/api/command/events"): EVENTS,
+    ("GET", "/api/command/reporters"): REPORTERS,
 }
 
 PAGE = "a page or its static asset: HTML and scripts, no data (the data comes from the /api routes)"
@@ -114,6 +118,7 @@ UNSCOPED: dict[tuple[str, str], str] = {
     ("GET", "/escalation"): PAGE,
     ("GET", "/insights"): PAGE,
     ("GET", "/resources"): PAGE,
+    ("GET", "/users"): PAGE,
     ("GET", "/openapi.json"): "the API's description, no data",
     ("GET", "/api/i18n"): "the message catalogue, no data",
     ("GET", "/api/i18n/{lang}"): "the message catalogue, no data",

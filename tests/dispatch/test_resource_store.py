@@ -47,7 +47,12 @@ def test_ledger_balances_and_approval_issues_stock_once(open_db: Callable[[], St
     assert stock["WH-A"]["tent"] + stock["WH-B"]["tent"] == 50 - 20
     assert stock["WH-A"]["water_l"] == pytest.approx(2500 - 3 * 3 * 80)
     issues = [e for e in b.ledger() if e.kind == ISSUE]
-    assert len(issues) == len(draft.shipments) and all(e.actor == "指挥长" and e.ref == "P1" for e in issues)
+    assert all(e.actor == "指挥长" and e.ref == "P1" and e.lot for e in issues)
+    for n, line in enumerate(draft.shipments):  # each line issued in full, from one lot or more (FEFO)
+        assert -sum(e.quantity for e in issues if e.entry_id.startswith(f"P1:{n}:")) == pytest.approx(line.quantity)
+    water = sorted((e for e in issues if e.item == "water_l"), key=lambda e: e.entry_id)
+    assert water[0].lot == "r4" and water[0].quantity == -500  # the lot expiring 2026-12-31 goes first, whole
+    assert {e.lot for e in water[1:]} == {"r2"}  # then the one of 2027-03-01
     assert sum(e.quantity for e in b.ledger("WH-A")) == pytest.approx(sum(b.stock()["WH-A"].values()))
     assert [e.actor for e in b.ledger("WH-B") if e.kind == RECEIPT] == ["李仓管"]
     got = b.confirm_receipt("P1", "V02", "村信息员", T0 + 30)

@@ -58,7 +58,7 @@ def test_the_table_names_no_route_that_does_not_exist(client: StaffClient) -> No
               ("GET", "/map/{name}"), ("GET", "/command"), ("GET", "/command/{name}"), ("GET", "/metrics"),
               ("GET", "/devices"), ("GET", "/escalation"), ("GET", "/insights"), ("GET", "/report"),
               ("GET", "/report/{name}"), ("GET", "/resources"), ("GET", "/evacuation"),
-              ("GET", "/evacuation/{name}")}  # fmt: skip
+              ("GET", "/evacuation/{name}"), ("GET", "/users")}  # fmt: skip
     assert set(POLICY) - spec - hidden == set()
 
 
