@@ -86,6 +86,10 @@ class ReportSink(Protocol):
     def save_report(self, report: VillageReport) -> None:
         """One accepted version of a village's report."""
 
+    def claim_overdue(self, event_id: str, village_id: str, stage: str, due: float) -> bool:
+        """True for the one caller that raises this overdue report (issue 14: two workers sharing the database
+        both check the deadlines; the first claim wins, every later one is False)."""
+
 
 def parse_indicators(data: Mapping[str, Any]) -> ReportIndicators:
     """Indicators from web-form input (strings allowed); negative or unknown fields raise ReportError."""
@@ -277,11 +281,16 @@ class ReportBook(Detector):
             passed = False
             for stage, due in self._deadlines(event, event.checked_until, now):
                 passed = True
-                out += [self._overdue(event, v, stage, due) for v in event.villages if self._late(event, v, stage, due)]
+                out += [self._overdue(event, v, stage, due) for v in event.villages
+                        if self._late(event, v, stage, due) and self._claim(event.event_id, v, stage, due)]
             event.checked_until = now
             if passed:  # saved only when a deadline went by: a restart raises no overdue report twice
                 self._save_event(event)
         return out
+
+    def _claim(self, event_id: str, village: str, stage: str, due: float) -> bool:
+        """Whether this book raises the overdue report (without a sink: always; with one: its first claimer)."""
+        return self.sink is None or self.sink.claim_overdue(event_id, village, stage, due)
 
     def late_now(self, event_id: str, now: float) -> dict[str, str]:
         """Village -> the stage it owes past its deadline at `now` (issue 14: shown late in red): no initial report

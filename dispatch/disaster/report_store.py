@@ -9,6 +9,7 @@ PostgreSQL alike (the `?` dialect of `devices/statedb`).
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import msgspec
@@ -25,6 +26,10 @@ DDL = (
         version INTEGER NOT NULL, stage TEXT NOT NULL, hazard TEXT NOT NULL, ts REAL NOT NULL,
         indicators TEXT NOT NULL, zero INTEGER NOT NULL, corrected INTEGER NOT NULL, officer TEXT,
         note TEXT, seq INTEGER NOT NULL, PRIMARY KEY (event_id, village_id, version))""",
+    # issue 14: each overdue report (event, village, stage, deadline) is raised by one worker only
+    """CREATE TABLE IF NOT EXISTS report_overdue (event_id TEXT NOT NULL, village_id TEXT NOT NULL,
+        stage TEXT NOT NULL, due REAL NOT NULL, raised_at REAL NOT NULL,
+        PRIMARY KEY (event_id, village_id, stage, due))""",
 )
 _json = msgspec.json.Encoder()
 _indicators = msgspec.json.Decoder(ReportIndicators)
@@ -58,6 +63,14 @@ class ReportStore:
             [r.event_id, r.village_id, r.version, r.stage, r.hazard, r.ts, _json.encode(r.indicators).decode(),
              int(r.zero), int(r.corrected), r.officer, r.note, seq],
         )  # fmt: skip
+
+    def claim_overdue(self, event_id: str, village_id: str, stage: str, due: float) -> bool:
+        """The overdue report's row, written once: True for the worker whose insert made it (it raises the
+        detection), False for any other (a second worker, or a run after a restart)."""
+        rows = self.db.execute(
+            "INSERT OR IGNORE INTO report_overdue (event_id, village_id, stage, due, raised_at) VALUES (?, ?, ?, ?, ?)"
+            " RETURNING event_id", [event_id, village_id, stage, due, time.time()])  # fmt: skip
+        return bool(rows)
 
     def reports_since(self, seq: int) -> list[tuple[int, VillageReport]]:
         """(position, version) of the versions at `seq` or later (two workers may share a position)."""

@@ -73,3 +73,20 @@ def test_late_villages_are_those_owing_a_report_past_its_deadline() -> None:
     assert set(book.late_now("e", T0 + 4 * DAY + 60).values()) == {"verified", "initial"}
     book.submit("e", "V01", "verified", parse_indicators({"trapped": 1}), T0 + 4 * DAY + 120)
     assert "V01" not in book.late_now("e", T0 + 4 * DAY + 180)
+
+
+def test_two_workers_raise_an_overdue_report_once(open_db: Callable[[], StateDB]) -> None:
+    """Issue 14: two workers share the database, both books know the event (take_event) and both check its
+    deadlines: the overdue report comes out of one of them only, whichever claims it first."""
+    a, b = book_on(open_db()), book_on(open_db())
+    a.open_event("storm-1", "flood", T0, ["V01", "V02"], declared_by="cmd")
+    b.take_event(ReportStore(open_db()).events()[0])
+    a.submit("storm-1", "V02", "initial", parse_indicators({"trapped": 1}), T0 + 600)
+    b.take_report(a.history("storm-1", "V02")[0])
+    from_b = b.advance(T0 + 3 * 3600)  # V01 missed its initial report (due 2 h after the start)
+    from_a = a.advance(T0 + 3 * 3600)
+    assert [(d.subject_id, d.features["stage"]) for d in from_b] == [("V01", 0.0)]
+    assert from_a == []
+    both = a.advance(T0 + 2 * DAY) + b.advance(T0 + 2 * DAY)  # the daily follow-ups: once each between the two
+    raised = sorted((d.subject_id, d.ts) for d in both)
+    assert len(raised) == len(set(raised)) and {v for v, _ in raised} == {"V01", "V02"}
