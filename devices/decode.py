@@ -109,7 +109,7 @@ class Decoder:
             raise Reject("topic_mismatch", f"payload device_id {body.device_id[:64]!r} != topic's {device_id!r}")
         if body.ts > now + self.max_future_s or body.ts < now - MAX_PAST_S:
             raise Reject("clock", f"ts {body.ts} is {body.ts - now:+.0f} s from the hub's clock")
-        return _record(family, device_id, body)
+        return _record(family, device_id, body, now)
 
 
 def _route(topic: str, devices: dict[str, DeviceRecord]) -> Route:
@@ -147,14 +147,14 @@ def _availability(device_id: str, payload: bytes, now: float) -> Availability:
     return Availability(device_id, body.state == "online", now)
 
 
-def _record(family: Family, device_id: str, body: Any) -> Decoded:
+def _record(family: Family, device_id: str, body: Any, now: float) -> Decoded:
     if isinstance(body, schemas.DeviceEventPayload):
         detail = {"service": body.service} if body.service else {}
         return DeviceEvent(device_id, body.ts, body.seq, body.event, detail)
     if isinstance(body, schemas.TerminalReport):
         indicators = {k: float(v) for k, v in msgspec.structs.asdict(body.indicators).items()}
         return DisasterReport(device_id, body.ts, body.seq, body.event_id, body.stage, body.hazard,
-                              indicators, body.officer or "", body.note or "")
+                              indicators, body.officer or "", body.note or "", now)
     row = msgspec.structs.astuple(body)
     values = {name: float(row[i]) for i, name in _VALUE_FIELDS[type(body)] if row[i] is not None}
     acc = getattr(body, "acc", None)

@@ -83,6 +83,7 @@ class DisasterReport:
     indicators: dict[str, float]
     officer: str = ""
     note: str = ""
+    received_at: float = 0.0  # the hub's clock when it arrived (issue 14: the report's time); `ts` is the terminal's
 
 
 @dataclass(frozen=True, slots=True)

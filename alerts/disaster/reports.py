@@ -60,6 +60,7 @@ class VillageReport:
     corrected: bool = False
     officer: str | None = None
     note: str | None = None
+    device_ts: float | None = None  # issue 14: a terminal's own clock, kept for the record; `ts` is the hub's
 
 
 @dataclass(slots=True)
@@ -196,7 +197,7 @@ class ReportBook(Detector):
         ts: float,
         **extra: Any,
     ) -> VillageReport:
-        """Validate and store a new version; extra: zero, corrected, officer, note, hazard."""
+        """Validate and store a new version; extra: zero, corrected, officer, note, hazard, device_ts."""
         if stage not in STAGES:
             raise ReportError("bad_stage", f"stage must be one of {STAGES}", event_id, village_id)
         if event_id not in self.events and stage == "initial":  # kept, but not current until a commander declares it
@@ -210,7 +211,7 @@ class ReportBook(Detector):
                 raise ReportError("no_indicators", "only a zero report may omit indicators", event_id)
             indicators = prev.indicators if prev else ReportIndicators()
         self._check(event, village_id, stage, indicators, ts, prev, extra)
-        keys = ("zero", "corrected", "officer", "note")
+        keys = ("zero", "corrected", "officer", "note", "device_ts")
         report = VillageReport(
             event_id, village_id, stage, event.hazard, ts, len(history) + 1, indicators,
             **{k: extra[k] for k in keys if k in extra},

@@ -42,6 +42,7 @@ class ReportStore:
     def __init__(self, db: StateDB) -> None:
         self.db = db
         db.migrate(DDL)
+        db.add_column("report_versions", "device_ts", "REAL")  # issue 14: a terminal's own time, for the record
 
     def save_event(self, e: DisasterEvent) -> None:
         """The event as it stands now."""
@@ -59,9 +60,9 @@ class ReportStore:
         seq = (int(rows[0]["seq"] or 0) if rows else 0) + 1
         self.db.execute(
             "INSERT INTO report_versions (event_id, village_id, version, stage, hazard, ts, indicators, zero,"
-            " corrected, officer, note, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " corrected, officer, note, seq, device_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [r.event_id, r.village_id, r.version, r.stage, r.hazard, r.ts, _json.encode(r.indicators).decode(),
-             int(r.zero), int(r.corrected), r.officer, r.note, seq],
+             int(r.zero), int(r.corrected), r.officer, r.note, seq, r.device_ts],
         )  # fmt: skip
 
     def claim_overdue(self, event_id: str, village_id: str, stage: str, due: float) -> bool:
@@ -111,6 +112,7 @@ def _report(r: Any) -> VillageReport:
     return VillageReport(
         r["event_id"], r["village_id"], r["stage"], r["hazard"], float(r["ts"]), int(r["version"]),
         _indicators.decode(r["indicators"]), bool(r["zero"]), bool(r["corrected"]), r["officer"], r["note"],
+        None if r["device_ts"] is None else float(r["device_ts"]),
     )  # fmt: skip
 
 

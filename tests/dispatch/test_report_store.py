@@ -24,7 +24,7 @@ def test_every_stage_survives_a_restart(open_db: Callable[[], StateDB]) -> None:
     book = book_on(open_db())
     book.open_event("storm-1", "flood", T0, ["V01"], declared_by="cmd")
     book.submit("storm-1", "V01", "initial", parse_indicators({"affected_population": 120}), T0 + 600,
-                officer="li")  # fmt: skip
+                officer="li", device_ts=T0 + 540)  # fmt: skip  # a terminal's own clock, kept beside the hub's
     book.submit("storm-1", "V01", "follow_up", None, T0 + DAY, zero=True)
     with pytest.raises(ReportError, match="not_stabilised"):  # 核报 only once the commander marked it stable
         book.submit("storm-1", "V01", "verified", parse_indicators({"affected_population": 130}), T0 + DAY + 60)
@@ -36,6 +36,7 @@ def test_every_stage_survives_a_restart(open_db: Callable[[], StateDB]) -> None:
     assert [r.stage for r in again.history("storm-1", "V01")] == ["initial", "follow_up"]
     first = again.history("storm-1", "V01")[0]
     assert (first.indicators.affected_population, first.officer, first.ts) == (120, "li", T0 + 600)
+    assert first.device_ts == T0 + 540 and again.history("storm-1", "V01")[1].device_ts is None
     assert again.history("storm-1", "V01")[1].zero
     assert again.advance(T0 + 3 * DAY) == []  # the deadlines already checked are not raised again
     assert again.current() is not None and again.current().event_id == "storm-1"  # type: ignore[union-attr]  # checked
