@@ -15,12 +15,23 @@ from devices import schemas
 from devices.acc_timing import to_grid
 from devices.adapters import PREFIXES, Adapters, AliasResolver, Ignored
 from devices.geo import gcj02_to_wgs84
-from devices.models import Availability, DeviceEvent, DisasterReport, Family, Reading, Rejection, ResponderStatus
+from devices.models import (
+    Availability,
+    DeviceEvent,
+    DisasterReport,
+    Family,
+    Reading,
+    Rejection,
+    ResponderStatus,
+    TeamStatus,
+)
 from devices.records import DeviceRecord
 from devices.responder_status import PREFIX as RESPONDERS
 from devices.responder_status import decode_status
+from devices.team_status import PREFIX as TEAMS
+from devices.team_status import decode_team_status
 
-Decoded = Reading | DeviceEvent | Availability | DisasterReport | Rejection | Ignored | ResponderStatus
+Decoded = Reading | DeviceEvent | Availability | DisasterReport | Rejection | Ignored | ResponderStatus | TeamStatus
 MAX_PAST_S = 30 * 24 * 3600.0  # devices buffer offline data for days, not months
 _SKIP = frozenset({"ts", "seq", "device_id", "acc", "acc_hz", "acc_t"})
 
@@ -100,6 +111,8 @@ class Decoder:
                 return self.adapters.decode(topic, payload, devices, now)
             if topic.startswith(RESPONDERS):  # responder apps' answers to offers (issue 5)
                 return decode_status(topic, payload, now, self.max_future_s)
+            if topic.startswith(TEAMS):  # rescue teams' progress on their assignments (issue 14)
+                return decode_team_status(topic, payload, now, self.max_future_s)
             route = self._routes[topic] = _route(topic, devices)
         device_id, family, schema = route
         if schema is None:

@@ -97,3 +97,17 @@ class ResponderStatus:
     topic: str
     payload: bytes
     received_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class TeamStatus:
+    """A rescue team's progress on `teams/<team_id>/status` (issue 14), on the assignment it names."""
+
+    team_id: str
+    assignment_id: str
+    status: str
+    ts: float  # the team device's clock; the hub records its own receipt time (`received_at`)
+    seq: int
+    topic: str
+    payload: bytes
+    received_at: float
