@@ -158,11 +158,18 @@ class ResourceStore:
         self._log(team_id, ts, status, where, actor, mission or now.assignment)
         return after
 
-    def assignment_log(self, team_id: str, assignment: str) -> list[str]:
-        """The statuses a team's assignment went through (none: the team never had this assignment)."""
-        rows = self.db.execute("SELECT status FROM relief_team_log WHERE team_id = ? AND assignment = ? ORDER BY ts",
-                               [team_id, assignment])  # fmt: skip
-        return [r["status"] for r in rows]
+    def assignment_log(self, team_id: str, assignment: str) -> list[tuple[str, str]]:
+        """(status, actor) of each move of a team's assignment, oldest first (none: the team never had it)."""
+        rows = self.db.execute("SELECT status, actor FROM relief_team_log WHERE team_id = ? AND assignment = ?"
+                               " ORDER BY ts", [team_id, assignment])  # fmt: skip
+        return [(r["status"], r["actor"]) for r in rows]
+
+    def confirm_team(self, team_id: str, actor: str, ts: float) -> TeamRecord:
+        """The team's own word for the status it has (its device confirming the en route a commander recorded when
+        sending it): a row of the log, the team's status unchanged."""
+        now = self.team(team_id)
+        self._log(team_id, ts, now.team.status, now.incident, actor, now.assignment)
+        return now
 
     def team_log(self, team_id: str | None = None) -> list[dict[str, object]]:
         """Status moves, newest first (one team, or all)."""

@@ -5,10 +5,12 @@ the broker gets its ack; this stage then applies the pending rows in arrival ord
 (the same moves the `/resources` page makes, recorded with the actor `team:<id>` and audited), tells the page, and
 settles each row. After a kill -9 the pending rows are applied on start, so an acked status is never lost.
 
-A status the assignment went through already (a redelivery, a device re-sending after a lost PUBACK, or behind a
-newer one) is settled as a duplicate. A status naming an unknown team, an assignment the team never had
-(`unknown_assignment`), a finished earlier one (`stale_assignment`) or a move the team cannot make
-(`team_conflict`) goes to the dead letters with its reason and changes nothing.
+A status the team reported already on this assignment (a redelivery, a device re-sending after a lost PUBACK), or
+one behind what the team reached, is settled as a duplicate; the team's own word for the status it has (en route,
+which the commander recorded when sending it) is logged and audited as its confirmation that the mission arrived.
+A status naming an unknown team, an assignment the team never had (`unknown_assignment`), a finished earlier one
+(`stale_assignment`) or a move the team cannot make (`team_conflict`) goes to the dead letters with its reason and
+changes nothing.
 """
 
 from __future__ import annotations
@@ -115,19 +117,24 @@ class TeamStatusStage:
             record = store.team(status.team_id)
         except KeyError:
             return self._reject(status, "unknown_team", f"no team {status.team_id!r}")
-        seen = store.assignment_log(status.team_id, status.assignment_id)
-        if status.status in seen:
+        actor = f"team:{status.team_id}"
+        log = store.assignment_log(status.team_id, status.assignment_id)
+        if (status.status, actor) in log:
             return "duplicate"  # a redelivery, or a device that sent it twice
         if status.assignment_id != record.assignment:
-            reason = "stale_assignment" if seen else "unknown_assignment"
+            if any(done == status.status for done, _by in log):
+                return "duplicate"  # what a finished mission went through (say, the page said back at base first)
+            reason = "stale_assignment" if log else "unknown_assignment"
             now = f"now {record.assignment!r}" if record.assignment else "now none (the team is available)"
             return self._reject(status, reason, f"team {status.team_id} has no assignment {status.assignment_id!r}: "
                                 f"{now}")  # fmt: skip
-        if ORDER[status.status] <= ORDER.get(record.team.status, 0):
+        if ORDER[status.status] < ORDER.get(record.team.status, 0):
             return "duplicate"  # behind what the team reached already (e.g. on scene after the page said done)
-        actor = f"team:{status.team_id}"
         try:  # timed by the hub's clock on arrival, as the reports are; the device's own time goes to the audit
-            moved = self.ops.move_team(status.team_id, status.status, actor, status.received_at)
+            if status.status == record.team.status:  # the team confirms what a person recorded (en route, sent)
+                moved = store.confirm_team(status.team_id, actor, status.received_at)
+            else:
+                moved = self.ops.move_team(status.team_id, status.status, actor, status.received_at)
         except ResourceError as exc:
             return self._reject(status, "team_conflict", str(exc))
         detail: dict[str, Any] = {"team_id": status.team_id, "assignment_id": status.assignment_id,

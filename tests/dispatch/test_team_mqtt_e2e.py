@@ -100,8 +100,8 @@ def test_a_team_device_follows_two_missions_and_is_kept_to_its_own_topics(site: 
                           headers=hub.headers)  # fmt: skip
     assert imported.status_code == 200 and imported.json()["areas"] == [site.village_id]
 
-    # mission 1: sent from the page, received over MQTT, followed to done by the team's device (its en_route repeats
-    # what the sending recorded: kept once)
+    # mission 1: sent from the page, received over MQTT, followed to done by the team's device (its en_route is its
+    # word that the mission arrived: logged and audited, the status unchanged)
     hub.post("/api/resources/assignment", {"pairs": [["TEAM-A", site.village_id]]})
     assert wait_for(lambda: _team(a, "TEAM-A"), 10)
     first = _team(a, "TEAM-A")[0]
@@ -145,8 +145,8 @@ def test_a_team_device_follows_two_missions_and_is_kept_to_its_own_topics(site: 
 
     audit = [a_ for a_ in hub.get("/api/audit") if a_["action"] == "team_status_recorded"]
     recorded = sorted((e["detail"]["assignment_id"], e["detail"]["seq"], e["detail"]["status"]) for e in audit)
-    assert recorded == sorted([(mission1, 2, "done"), (mission1, 3, "available"), (mission2, 5, "on_scene"),
-                               (mission2, 6, "done")])  # fmt: skip
+    assert recorded == sorted([(mission1, 1, "en_route"), (mission1, 2, "done"), (mission1, 3, "available"),
+                               (mission2, 5, "on_scene"), (mission2, 6, "done")])  # fmt: skip
     assert {e["actor"] for e in audit} == {"team:TEAM-A"}
 
     # a revoked team is cut off: its live session ends and it cannot connect again
