@@ -40,8 +40,9 @@ def list_credentials(identities: Identities, _user: Admin, ctx: Ctx, scope: Scop
 def issue_credential(device_id: DeviceId, identities: Identities, user: Admin,
                      kind: Annotated[Kind, Query()] = "device") -> dict[str, Any]:
     """Issue a new password to a registered device (replacing any earlier one), a registered responder's app
-    (`?kind=responder`), a zigbee2mqtt bridge (`?kind=bridge`, base topic zigbee2mqtt/<id>) or an OwnTracks user
-    (`?kind=owntracks`, topics owntracks/<id>/...); the answer is the only copy."""
+    (`?kind=responder`), a zigbee2mqtt bridge (`?kind=bridge`, base topic zigbee2mqtt/<id>), an OwnTracks user
+    (`?kind=owntracks`, topics owntracks/<id>/...) or a registered rescue team's device (`?kind=team`, reads
+    teams/<id>/assignment, writes teams/<id>/status); the answer is the only copy."""
     try:
         issued = identities.issue(device_id, f"staff:{user.username}", kind=kind)
     except IdentityError as exc:

@@ -149,7 +149,7 @@ def _overview(ops: FieldOps, scope: PlaceScope) -> dict[str, Any]:
     plans = [p for p in (_stored(s, scope) for s in store.plans(limit=10_000 if scope.limited else 5)) if p][:5]
     teams = [{"team_id": r.team.team_id, "name": r.team.name or r.team.team_id, "status": r.team.status,
               "capabilities": sorted(r.team.capabilities), "incident": r.incident, "lat": r.team.lat,
-              "lon": r.team.lon, "updated_by": r.updated_by, "updated_at": r.updated_at,
+              "lon": r.team.lon, "updated_by": r.updated_by, "updated_at": r.updated_at, "assignment": r.assignment,
               "next": sorted(NEXT.get(r.team.status, frozenset()))} for r in store.teams()
              if _team_seen(ops, scope, r.team, r.incident)]  # fmt: skip
     warehouses = []
@@ -246,16 +246,16 @@ async def move_team(ops: Ops, user: Staff, scope: Scope, team_id: str, body: Sta
     if scope.limited and not any(r.team.team_id == team_id and _team_seen(ops, scope, r.team, r.incident)
                                  for r in _store(ops).teams()):  # fmt: skip
         raise HTTPException(404, f"no team {team_id}")  # another township's: as if it did not exist
-    try:
-        rec = await asyncio.to_thread(_store(ops).move_team, team_id, body.status, user.username, time.time())
+    _store(ops)
+    try:  # issue 14: through FieldOps, so a team back at base has its assignment cleared on its MQTT topic
+        rec = ops.move_team(team_id, body.status, user.username, time.time())
     except KeyError as exc:
         raise HTTPException(404, f"no team {team_id}") from exc
     except ResourceError as exc:
         raise HTTPException(409, str(exc)) from exc
-    ops.refresh()
     ops.centre.publish("teams", {"team_id": team_id, "status": rec.team.status})
     return {"team_id": team_id, "status": rec.team.status, "incident": rec.incident, "updated_by": rec.updated_by,
-            "updated_at": rec.updated_at}  # fmt: skip
+            "updated_at": rec.updated_at, "assignment": rec.assignment}  # fmt: skip
 
 
 @router.post("/warehouses")

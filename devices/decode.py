@@ -15,12 +15,23 @@ from devices import schemas
 from devices.acc_timing import to_grid
 from devices.adapters import PREFIXES, Adapters, AliasResolver, Ignored
 from devices.geo import gcj02_to_wgs84
-from devices.models import Availability, DeviceEvent, DisasterReport, Family, Reading, Rejection, ResponderStatus
+from devices.models import (
+    Availability,
+    DeviceEvent,
+    DisasterReport,
+    Family,
+    Reading,
+    Rejection,
+    ResponderStatus,
+    TeamStatus,
+)
 from devices.records import DeviceRecord
 from devices.responder_status import PREFIX as RESPONDERS
 from devices.responder_status import decode_status
+from devices.team_status import PREFIX as TEAMS
+from devices.team_status import decode_team_status
 
-Decoded = Reading | DeviceEvent | Availability | DisasterReport | Rejection | Ignored | ResponderStatus
+Decoded = Reading | DeviceEvent | Availability | DisasterReport | Rejection | Ignored | ResponderStatus | TeamStatus
 MAX_PAST_S = 30 * 24 * 3600.0  # devices buffer offline data for days, not months
 _SKIP = frozenset({"ts", "seq", "device_id", "acc", "acc_hz", "acc_t"})
 
@@ -100,6 +111,8 @@ class Decoder:
                 return self.adapters.decode(topic, payload, devices, now)
             if topic.startswith(RESPONDERS):  # responder apps' answers to offers (issue 5)
                 return decode_status(topic, payload, now, self.max_future_s)
+            if topic.startswith(TEAMS):  # rescue teams' progress on their assignments (issue 14)
+                return decode_team_status(topic, payload, now, self.max_future_s)
             route = self._routes[topic] = _route(topic, devices)
         device_id, family, schema = route
         if schema is None:
@@ -109,7 +122,7 @@ class Decoder:
             raise Reject("topic_mismatch", f"payload device_id {body.device_id[:64]!r} != topic's {device_id!r}")
         if body.ts > now + self.max_future_s or body.ts < now - MAX_PAST_S:
             raise Reject("clock", f"ts {body.ts} is {body.ts - now:+.0f} s from the hub's clock")
-        return _record(family, device_id, body)
+        return _record(family, device_id, body, now)
 
 
 def _route(topic: str, devices: dict[str, DeviceRecord]) -> Route:
@@ -147,14 +160,14 @@ def _availability(device_id: str, payload: bytes, now: float) -> Availability:
     return Availability(device_id, body.state == "online", now)
 
 
-def _record(family: Family, device_id: str, body: Any) -> Decoded:
+def _record(family: Family, device_id: str, body: Any, now: float) -> Decoded:
     if isinstance(body, schemas.DeviceEventPayload):
         detail = {"service": body.service} if body.service else {}
         return DeviceEvent(device_id, body.ts, body.seq, body.event, detail)
     if isinstance(body, schemas.TerminalReport):
         indicators = {k: float(v) for k, v in msgspec.structs.asdict(body.indicators).items()}
         return DisasterReport(device_id, body.ts, body.seq, body.event_id, body.stage, body.hazard,
-                              indicators, body.officer or "", body.note or "")
+                              indicators, body.officer or "", body.note or "", now)
     row = msgspec.structs.astuple(body)
     values = {name: float(row[i]) for i, name in _VALUE_FIELDS[type(body)] if row[i] is not None}
     acc = getattr(body, "acc", None)

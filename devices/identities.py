@@ -35,9 +35,11 @@ NOT_BRIDGES = frozenset({"bridge"})  # zigbee2mqtt's own `<base>/bridge/...` top
 
 
 def reserve_identities(registry: Registry, credentials: Credentials, responder_ids: Callable[[], list[str]]) -> None:
-    """No device may be registered under a responder's or a bridge's id (it would get their broker identity)."""
+    """No device may be registered under a responder's, a bridge's or a team's id (it would get their broker
+    identity)."""
     registry.reserved_ids.append(responder_ids)
-    registry.reserved_ids.append(lambda: credentials.usernames("bridge") + credentials.usernames("owntracks"))
+    registry.reserved_ids.append(lambda: credentials.usernames("bridge") + credentials.usernames("owntracks")
+                                 + credentials.usernames("team"))
 
 
 class IdentityError(ValueError):
@@ -66,6 +68,9 @@ class Issued:
             doc["base_topic"] = f"zigbee2mqtt/{self.device_id}"
         if self.kind == "owntracks":  # the app's user name; each phone's device name is its own
             doc["base_topic"] = f"owntracks/{self.device_id}"
+        if self.kind == "team":  # issue 14: where its assignments come and where it reports its progress
+            doc["assignment_topic"] = f"teams/{self.device_id}/assignment"
+            doc["status_topic"] = f"teams/{self.device_id}/status"
         if broker_url:
             doc["broker_url"] = broker_url
         if ca_file:
@@ -110,11 +115,13 @@ class DeviceIdentities:
     audit: Audit | None = None
     settle_s: float = 0.2  # after the SIGHUP: the broker has reread its files when issue/revoke return
     responder_ids: Callable[[], list[str]] = list  # the registered responders (dispatch floor, given by the hub)
+    team_ids: Callable[[], list[str]] = list  # the registered rescue teams (issue 14, given by the hub)
 
     def issue(self, device_id: str, actor: str, password: str | None = None, kind: Kind = "device") -> Issued:
         """A new password for a registered device (replacing any earlier one; a revoked device is active again),
         a registered responder's app, a zigbee2mqtt bridge (base topic `zigbee2mqtt/<id>`) or an OwnTracks user
-        (its phones publish `owntracks/<id>/<device>`)."""
+        (its phones publish `owntracks/<id>/<device>`) or a registered rescue team's device (issue 14: reads
+        `teams/<id>/assignment`, writes `teams/<id>/status`)."""
         if kind not in KINDS:
             raise IdentityError(f"unknown kind {kind!r}; one of {', '.join(KINDS)}")
         before = self.credentials.kind(device_id)
@@ -134,6 +141,11 @@ class DeviceIdentities:
                 raise IdentityError(f"responder {device_id!r} is not registered; add the responder first", 404)
             if kind != "responder" and is_responder:
                 raise IdentityError(f"{device_id!r} is a responder's id, not a {kind}", 409)
+            is_team = device_id in set(self.team_ids())
+            if kind == "team" and not is_team:
+                raise IdentityError(f"team {device_id!r} is not registered; register the team first", 404)
+            if kind != "team" and is_team:
+                raise IdentityError(f"{device_id!r} is a team's id, not a {kind}", 409)
         secret = self.credentials.issue(device_id, password, kind)
         if kind == "device":
             self.registry.set_active(device_id, True)
@@ -150,7 +162,7 @@ class DeviceIdentities:
         return secret, reloaded
 
     def revoke(self, device_id: str, actor: str) -> bool:
-        """Revoke a device, responder app or bridge: the broker refuses it from the reload on, the hub drops a
+        """Revoke a device, responder app, bridge or team: the broker refuses it from the reload on, the hub drops a
         device's messages; the broker reload's outcome is returned (False: the files are written but no broker was
         signalled)."""
         kind = self.credentials.kind(device_id)

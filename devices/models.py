@@ -83,6 +83,7 @@ class DisasterReport:
     indicators: dict[str, float]
     officer: str = ""
     note: str = ""
+    received_at: float = 0.0  # the hub's clock when it arrived (issue 14: the report's time); `ts` is the terminal's
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +94,20 @@ class ResponderStatus:
     offer_id: int
     status: str
     ts: float
+    topic: str
+    payload: bytes
+    received_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class TeamStatus:
+    """A rescue team's progress on `teams/<team_id>/status` (issue 14), on the assignment it names."""
+
+    team_id: str
+    assignment_id: str
+    status: str
+    ts: float  # the team device's clock; the hub records its own receipt time (`received_at`)
+    seq: int
     topic: str
     payload: bytes
     received_at: float

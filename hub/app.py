@@ -53,6 +53,7 @@ from dispatch.disaster.feed import build_command
 from dispatch.disaster.field_ops import FieldOps
 from dispatch.disaster.resource_store import ResourceStore
 from dispatch.disaster.store import CommandStore
+from dispatch.disaster.team_status import TeamStatusInbox, TeamStatusStage
 from dispatch.insights.engine import Insights
 from dispatch.offers import OfferBook
 from dispatch.responders import ResponderRegistry
@@ -137,6 +138,16 @@ def _downlink(link: MqttLink) -> Callable[[str, dict[str, object]], None]:
     return send
 
 
+def _team_channel(link: MqttLink) -> Callable[[str, dict[str, object] | None], None]:
+    """Issue 14: a team's mission on `teams/<id>/assignment`, retained at QoS 1 so a device that was offline gets it
+    when it subscribes; an empty retained message clears it once the team is back at base."""
+    def send(team_id: str, body: dict[str, object] | None) -> None:
+        link.publish(f"teams/{team_id}/assignment", orjson.dumps(body) if body is not None else b"", qos=1,
+                     retain=True)
+
+    return send
+
+
 def _resident_of(registry: Registry) -> Callable[[str], str]:
     def lookup(device_id: str) -> str:
         device = registry.devices().get(device_id)
@@ -204,10 +215,11 @@ def device_identities(settings: Settings, db: StateDB, registry: Registry,
     """Issue 16: device credentials, written to the broker's files (reloaded by its pid file), audited."""
     data_dir = settings.store.data_dir
     broker = BrokerFiles.with_pid_file(settings.broker.folder(data_dir), settings.broker.pid(data_dir))
-    responders = ResponderRegistry(db)
+    responders, teams = ResponderRegistry(db), ResourceStore(db)
     return DeviceIdentities(Credentials(db), registry, broker,
                             lambda actor, action, detail: incidents.audit(actor, action, None, detail),
-                            responder_ids=lambda: [r.responder_id for r in responders.all(active_only=False)])
+                            responder_ids=lambda: [r.responder_id for r in responders.all(active_only=False)],
+                            team_ids=teams.team_ids)  # issue 14: a registered team's device gets its credential
 
 
 def build_hub(settings: Settings, detectors: list[Detector] | None = None) -> Hub:
@@ -225,8 +237,11 @@ def build_hub(settings: Settings, detectors: list[Detector] | None = None) -> Hu
     detect_q: asyncio.Queue[Batch] = asyncio.Queue(STAGE_QUEUE_BATCHES)
     status_q: asyncio.Queue[Batch] = asyncio.Queue(STAGE_QUEUE_BATCHES)  # issue 5: responder apps' statuses
     statuses = StatusInbox(db)  # kept by ingest before the ack, applied to the desk by a stage
-    ingestor = Ingestor(settings.ingest, inbox, store, db, registry, link.ack_many, outputs=[live_q, status_q],
-                        gate=detect_q, keepers=[statuses.keep])  # issue 7: acked only once its alerts are stored
+    team_q: asyncio.Queue[Batch] = asyncio.Queue(STAGE_QUEUE_BATCHES)  # issue 14: rescue teams' statuses
+    team_statuses = TeamStatusInbox(db)
+    ingestor = Ingestor(settings.ingest, inbox, store, db, registry, link.ack_many,
+                        outputs=[live_q, status_q, team_q], gate=detect_q,  # issue 7: acked once its alerts are stored
+                        keepers=[statuses.keep, team_statuses.keep])
     bus = scale_out.live_bus(settings, link)
     live = LiveFeed(live_q, bus, settings.http.live_per_s)
     log = DetectionLog(db, bus)
@@ -240,8 +255,12 @@ def build_hub(settings: Settings, detectors: list[Detector] | None = None) -> Hu
     command.cap_english = settings.ui.cap_english  # issue 18: an en-US <info> block after the zh-CN one
     auto_issue = {str(k): v for k, v in settings.alerts.cap_auto_issue_minutes.items()}
     command.policy = IssuePolicy.of_minutes(auto_issue)  # issue 14: off by default (every CAP approved by a person)
-    ops = FieldOps(command, tile_url=settings.http.tile_url, store=ResourceStore(db))  # issue 14: teams, stock
+    ops = FieldOps(command, tile_url=settings.http.tile_url, store=ResourceStore(db),  # issue 14: teams, stock
+                   send_assignment=_team_channel(link))
     ops.refresh()
+    stages["team_status"] = TeamStatusStage(team_q, team_statuses, ops, ingestor.journal,
+                                            lambda actor, action, detail: incidents.audit(actor, action, None, detail),
+                                            ingestor.stats.rejected).run
     if detectors is None:
         detectors = default_detectors(registry, settings.detectors, command)
     stage = DetectorStage(detect_q, detectors, flow, _chain(log, incidents.on_detections, command.on_detections),

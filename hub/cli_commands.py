@@ -9,7 +9,7 @@ import logging
 import secrets
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -198,6 +198,8 @@ async def _demo(settings: Settings, community: Community, options: SimOptions, i
         seed_station_thresholds(hub.ctx.field_ops.centre, community)
     if options.scenario == "storm" and hub.ctx.field_ops is not None:
         seed_field_ops(hub.ctx.field_ops, community.villages)
+        teams = demo_auth.issue_team_devices(hub.ctx.identities, hub.ctx.field_ops.teams, ids)
+        options = replace(options, teams=teams)  # issue 14: the teams' devices follow their missions over MQTT
     providers = [r for r in demo_responders(community) if r.kind == "provider"]  # issue 19: their past orders
     seeded = seed_history(hub.ctx.registry.db, community, time.time(), providers=providers)  # the first 90 days
     demo_users = ensure_demo_users(hub.ctx.auth) if hub.ctx.auth is not None else []

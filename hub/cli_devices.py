@@ -19,6 +19,7 @@ from devices.identities import BrokerFiles, DeviceIdentities, IdentityError, res
 from devices.registry import Registry
 from devices.statedb.postgres import open_state
 from devices.statedb.sqlite import StateDB
+from dispatch.disaster.resource_store import ResourceStore
 from dispatch.responders import ResponderRegistry
 
 Sub = Any
@@ -35,19 +36,20 @@ def add_devices(sub: Sub) -> None:
     p.add_argument("--pid-file", type=Path, help="broker pid file to SIGHUP (env HUB_BROKER__PID_FILE, "
                    "default <data-dir>/mosquitto/mosquitto.pid)")
     act = p.add_subparsers(dest="action", required=True, metavar="ACTION", help="what to do")
-    issue = act.add_parser("issue", help="issue a new password to a registered device, a responder's app or a "
-                           "zigbee2mqtt bridge (shown once)")
+    issue = act.add_parser("issue", help="issue a new password to a registered device, a responder's app, a "
+                           "zigbee2mqtt bridge or a rescue team's device (shown once)")
     issue.add_argument("device_id", help="the registered device's (responder's, bridge's) id: its MQTT user name")
     issue.add_argument("--kind", choices=KINDS, default="device",
                        help="device (default): its own topics; responder: reads responders/ID/offer, writes "
                        "responders/ID/status; bridge: a zigbee2mqtt bridge with base topic zigbee2mqtt/ID, "
                        "reads and writes only below it; owntracks: an OwnTracks user, its phones publish "
-                       "owntracks/ID/<device> (alias each with hub registry add-alias --source owntracks)")
+                       "owntracks/ID/<device> (alias each with hub registry add-alias --source owntracks); "
+                       "team: a registered rescue team's device, reads teams/ID/assignment, writes teams/ID/status")
     issue.add_argument("--out", type=Path, help="write a provisioning JSON file (mode 0600) instead of printing")
     issue.add_argument("--broker-url", default="", help="broker URL the device should use, put in the file")
     issue.add_argument("--ca-file", default="", help="CA file the device should trust, named in the file")
     issue.set_defaults(handler=cmd_issue)
-    revoke = act.add_parser("revoke", help="revoke a device, responder app or bridge: refused by the broker, "
+    revoke = act.add_parser("revoke", help="revoke a device, responder app, bridge or team: refused by the broker, "
                             "ignored by the hub")
     revoke.add_argument("device_id", help="the device's (responder's, bridge's) id")
     revoke.set_defaults(handler=cmd_revoke)
@@ -90,7 +92,7 @@ def _open(args: argparse.Namespace) -> tuple[StateDB, DeviceIdentities]:
     audit = IncidentStore(db)
     return db, DeviceIdentities(credentials, registry, broker,
                                 lambda who, action, detail: audit.audit(who, action, None, detail),
-                                responder_ids=responder_ids)
+                                responder_ids=responder_ids, team_ids=ResourceStore(db).team_ids)
 
 
 def _reload_note(reloaded: bool, identities: DeviceIdentities) -> str:
@@ -120,6 +122,9 @@ def cmd_issue(args: argparse.Namespace) -> int:
             print(f"issued {issued.device_id} ({issued.kind}): username {issued.device_id} password {issued.password}")
             if issued.kind == "bridge":
                 print(f"zigbee2mqtt configuration.yaml: mqtt.base_topic: zigbee2mqtt/{issued.device_id}")
+            if issued.kind == "team":
+                print(f"rescue team: assignments on teams/{issued.device_id}/assignment, progress on "
+                      f"teams/{issued.device_id}/status")
             if issued.kind == "owntracks":
                 print(f"OwnTracks app: user name {issued.device_id}; its phones publish owntracks/{issued.device_id}/"
                       "<device>")

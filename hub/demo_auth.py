@@ -15,6 +15,7 @@ from pathlib import Path
 
 from alerts.incidents.store import IncidentStore
 from devices.credentials import HUB_USER, Credentials
+from devices.identities import DeviceIdentities
 from devices.registry import Registry
 from devices.statedb.sqlite import StateDB
 from simulators.community import Community
@@ -57,3 +58,17 @@ def prepare(data_dir: Path, community: Community, auth_dir: Path, responder_ids:
         return DemoIdentities(hub_password, devices, passwords, acl)
     finally:
         db.close()
+
+
+def issue_team_devices(identities: DeviceIdentities | None, team_ids: Iterable[str], ids: DemoIdentities,
+                       actor: str = "hub demo") -> tuple[str, ...]:  # fmt: skip
+    """Issue 14: a `team` credential for each of the demo's rescue teams, so their simulated devices follow their
+    missions over MQTT (`simulators/teams.py`); a team revoked with `hub devices revoke` stays revoked (its device is
+    then refused by the broker). Returns the teams to simulate; their passwords go to the simulator's lookup."""
+    if identities is None:
+        return ()
+    revoked = {str(e["device_id"]) for e in identities.list() if e["revoked"]}
+    teams = tuple(sorted(team_ids))
+    for team_id in teams:
+        ids.devices[team_id] = None if team_id in revoked else identities.issue(team_id, actor, kind="team").password
+    return teams

@@ -38,7 +38,8 @@ from ingest.settings import MqttSettings
 logger = logging.getLogger(__name__)
 _PUBACK = struct.Struct("!BBH")  # PUBACK fixed header, remaining length 2, packet id
 SUBSCRIPTIONS = ("eldercare/+/+", "disaster/+/+", "zigbee2mqtt/#", "owntracks/+/+",  # issue 9: existing clients
-                 "responders/+/status")  # issue 5: responder apps answer offers
+                 "responders/+/status",  # issue 5: responder apps answer offers
+                 "teams/+/status")  # issue 14: rescue teams report their progress
 CONNECT_TIMEOUT_S = 10.0
 TRANSIENT_REFUSALS = (0x88, 0x89)  # CONNACK "server unavailable" / "server busy" (3.1.1's 3 reads as 0x88)
 UNSUPPORTED_PROTOCOL = (0x84, 0x01)  # CONNACK "unsupported protocol version" (MQTT 5 code; paho's view of 3.1.1's 1)

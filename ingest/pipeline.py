@@ -27,7 +27,7 @@ from typing import Any
 from devices.adapters import Ignored
 from devices.aliases import AliasBook
 from devices.decode import Decoder
-from devices.models import Availability, DeviceEvent, DisasterReport, Reading, Rejection, ResponderStatus
+from devices.models import Availability, DeviceEvent, DisasterReport, Reading, Rejection, ResponderStatus, TeamStatus
 from devices.records import DeviceRecord
 from devices.registry import Registry
 from devices.statedb.sqlite import StateDB
@@ -55,6 +55,7 @@ class Batch:
     availability: list[Availability] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
     statuses: list[ResponderStatus] = field(default_factory=list)  # responder apps (issue 5)
+    team_statuses: list[TeamStatus] = field(default_factory=list)  # rescue teams (issue 14)
     # stored by an earlier run, redelivered because it was never acked: for the detectors, not the store
     replayed: list[Reading] = field(default_factory=list)
     replayed_messages: list[DeviceEvent | DisasterReport] = field(default_factory=list)
@@ -92,7 +93,7 @@ class Ingestor:
                  keepers: Sequence[Callable[[Batch], None]] = ()) -> None:
         """`outputs` receive every committed batch; `gate` too, and a batch is acked only after its consumer called
         `batch.settle()` (the detector stage, issue 7); `keepers` run on the state writer with the journal, before
-        the ack (responder statuses, issue 5)."""
+        the ack (responder statuses, issue 5; teams' statuses, issue 14)."""
         self.settings = settings
         self.inbox = inbox
         self.store = store
@@ -183,6 +184,8 @@ class Ingestor:
             Availability: lambda batch, rec: batch.availability.append(rec),
             # no seq: a redelivery is recognised by the offer's state
             ResponderStatus: lambda batch, rec: batch.statuses.append(rec),
+            # keyed on (team, assignment, status): a redelivery is recognised by the team's recorded status
+            TeamStatus: lambda batch, rec: batch.team_statuses.append(rec),
             Ignored: self._take_ignored,  # acked with the batch, never dead-lettered (issue 9)
         }
 

@@ -22,6 +22,7 @@ from devices.registry import Registry
 
 logger = logging.getLogger(__name__)
 RESPONDER_STATUS = "responders/+/status"
+TEAM_STATUS = "teams/+/status"  # issue 14: rescue teams' progress on their assignments
 REFRESH_S = 1.0  # how often the registry is asked whether another process changed it
 
 
@@ -79,8 +80,8 @@ class ShardSubscriber:
         mine = {d for d in snapshot if shard_of(d, self.count) == self.index}
         wanted = {t for d in mine for t in device_topics(snapshot[d])}
         wanted |= {alias_topic(a) for a in self.aliases.entries() if a.device_id in mine}
-        if self.index == 0:  # responder apps' answers: not per-device detector state, so one worker takes them all
-            wanted.add(RESPONDER_STATUS)
+        if self.index == 0:  # responder apps' and teams' answers: no per-device detector state, one worker takes all
+            wanted |= {RESPONDER_STATUS, TEAM_STATUS}
         with self._lock:
             added, removed = sorted(wanted - self._topics), sorted(self._topics - wanted)
             self._topics, self.devices = wanted, mine

@@ -25,6 +25,7 @@ from simulators.falls import generate, windows
 from simulators.fleet import Fleet
 from simulators.responders import ResponderApps
 from simulators.storm import storm_for
+from simulators.teams import TeamApps
 from simulators.telemetry import ACC_HZ, SimDevice, payload_for
 
 logger = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ class SimOptions:
     first_fall_s: float = 0.0  # simulated seconds to the first staged fall (0 = after fall_every_s)
     staged: bool = False  # the demo's SOS, green key, low SpO2, smoke and inactivity (simulators/demo_script.py)
     responders: tuple[str, ...] = ()  # responder apps to simulate: they answer their offers (simulators/responders.py)
+    teams: tuple[str, ...] = ()  # rescue teams' devices: they follow their missions over MQTT (simulators/teams.py)
 
 
 def sim_devices(community: Community, seed: int) -> list[SimDevice]:
@@ -81,6 +83,8 @@ class Simulation:
         self.script = DemoScript(self.devices, options.seed) if options.staged else None
         self.apps = ResponderApps(host, port, list(options.responders), password or (lambda _id: None),
                                   options.seed) if options.responders else None
+        self.teams = TeamApps(host, port, list(options.teams), password or (lambda _id: None),
+                              options.seed) if options.teams else None
 
     def publish_next(self, dev: SimDevice, t: float) -> None:
         """Publish the next periodic message of one device at simulated time t."""
@@ -125,13 +129,15 @@ class Simulation:
         heapq.heapify(due)
         rng = random.Random(self.options.seed)
         next_fall = sim0 + (self.options.first_fall_s or self.options.fall_every_s)
-        if self.apps is not None:
-            self.apps.connect()
+        for apps in (self.apps, self.teams):
+            if apps is not None:
+                apps.connect()
         try:
             self._loop(stop, real0, sim0, due, rng, next_fall)
         finally:
-            if self.apps is not None:
-                self.apps.close()
+            for apps in (self.apps, self.teams):
+                if apps is not None:
+                    apps.close()
 
     def _loop(self, stop: threading.Event, real0: float, sim0: float, due: list[tuple[float, int]],
               rng: random.Random, next_fall: float) -> None:
@@ -144,6 +150,8 @@ class Simulation:
                 self.script.step(time.time() - real0, now_sim, self.fleet.publish)
             if self.apps is not None:
                 self.apps.pump(0.0)
+            if self.teams is not None:
+                self.teams.pump(0.0)
             for dev, report in self.storm.reports_due(now_sim) if self.storm is not None else []:
                 self.fleet.publish(dev.record.device_id, dev.topic("report"), orjson.dumps(report))
             while due and due[0][0] <= now_sim:

@@ -64,6 +64,7 @@ class VillageReport:
     corrected: bool = False
     officer: str | None = None
     note: str | None = None
+    device_ts: float | None = None  # issue 14: a terminal's own clock, kept for the record; `ts` is the hub's
 
 
 @dataclass(slots=True)
@@ -93,6 +94,10 @@ class ReportSink(Protocol):
 
     def save_report(self, report: VillageReport) -> None:
         """One accepted version of a village's report."""
+
+    def claim_overdue(self, event_id: str, village_id: str, stage: str, due: float) -> bool:
+        """True for the one caller that raises this overdue report (issue 14: two workers sharing the database
+        both check the deadlines; the first claim wins, every later one is False)."""
 
 
 def parse_indicators(data: Mapping[str, Any]) -> ReportIndicators:
@@ -214,7 +219,7 @@ class ReportBook(Detector):
         ts: float,
         **extra: Any,
     ) -> VillageReport:
-        """Validate and store a new version; extra: zero, corrected, officer, note, hazard."""
+        """Validate and store a new version; extra: zero, corrected, officer, note, hazard, device_ts."""
         if stage not in STAGES:
             raise ReportError("bad_stage", f"stage must be one of {STAGES}", event_id, village_id)
         if event_id not in self.events and stage == "initial":  # kept, but not current until a commander declares it
@@ -230,7 +235,7 @@ class ReportBook(Detector):
                 raise ReportError("no_indicators", "only a zero report may omit indicators", event_id)
             indicators = prev.indicators if prev else ReportIndicators()
         self._check(event, village_id, stage, indicators, ts, prev, extra)
-        keys = ("zero", "corrected", "officer", "note")
+        keys = ("zero", "corrected", "officer", "note", "device_ts")
         report = VillageReport(
             event_id, village_id, stage, event.hazard, ts, len(history) + 1, indicators,
             **{k: extra[k] for k in keys if k in extra},
@@ -301,11 +306,16 @@ class ReportBook(Detector):
             passed = False
             for stage, due in self._deadlines(event, event.checked_until, now):
                 passed = True
-                out += [self._overdue(event, v, stage, due) for v in event.villages if self._late(event, v, stage, due)]
+                out += [self._overdue(event, v, stage, due) for v in event.villages
+                        if self._late(event, v, stage, due) and self._claim(event.event_id, v, stage, due)]
             event.checked_until = now
             if passed:  # saved only when a deadline went by: a restart raises no overdue report twice
                 self._save_event(event)
         return out
+
+    def _claim(self, event_id: str, village: str, stage: str, due: float) -> bool:
+        """Whether this book raises the overdue report (without a sink: always; with one: its first claimer)."""
+        return self.sink is None or self.sink.claim_overdue(event_id, village, stage, due)
 
     def late_now(self, event_id: str, now: float) -> dict[str, str]:
         """Village -> the stage it owes past its deadline at `now` (issue 14: shown late in red): no initial report

@@ -36,7 +36,9 @@ const datum = (text, attrs = {}) => el("span", { ...attrs, translate: "no" }, te
 const when = (ts) => datum(fmtTime(ts, false));
 // Who recorded a change: a person's name is data; `hub demo` seeds the demo's teams and stock, a word of the catalogue.
 const DEMO_ACTOR = "hub demo";
-const actor = (name) => (name === DEMO_ACTOR ? el("span", {}, t("resources.actor.demo")) : datum(name));
+// issue 14: a team's own device reports over MQTT as `team:<id>` (the team's name is on the same row).
+const actor = (name) => (name === DEMO_ACTOR ? el("span", {}, t("resources.actor.demo"))
+  : name.startsWith("team:") ? el("span", { class: "by-team" }, t("resources.actor.team")) : datum(name));
 // "label: a, b, c" with each value in a node of its own; the separator is the language's.
 const listed = (values) => values.flatMap((v, i) => (i ? [t("error.list_separator"), v] : [v]));
 // A quantity and its unit: the number, then the unit's word.
@@ -52,7 +54,8 @@ function renderTeams(teams) {
   const rows = teams.map((tm) => el("tr", { "data-team": tm.team_id },
     el("td", { translate: "no" }, tm.name), el("td", {}, listed(tm.capabilities.map((c) => el("span", {}, word("resources.cap.", c))))),
     el("td", { class: `status status-${tm.status}` }, word("resources.status.", tm.status)),
-    el("td", {}, tm.incident ? place(tm.incident) : "—"),
+    el("td", { title: tm.assignment ? t("resources.team.assignment", { id: tm.assignment }) : "" },
+      tm.incident ? place(tm.incident) : "—"),
     el("td", { class: "hint" }, actor(tm.updated_by), " ", when(tm.updated_at)),
     el("td", {}, tm.next.filter((s) => s !== "en_route").map((s) => el("button", { type: "button", "data-move": s,
       onclick: () => act(() => api("POST", `/api/resources/teams/${encodeURIComponent(tm.team_id)}/status`, { status: s })) },

@@ -76,9 +76,11 @@ class PgStateDB(StateDB):
         self._info.cache_clear()
 
     def add_column(self, table: str, column: str, decl: str) -> None:
-        """Add a column to a table made by an earlier version, unless it is there already."""
+        """Add a column to a table made by an earlier version, unless it is there already. Its type is translated
+        as CREATE TABLE's are (SQLite's REAL is a double: PostgreSQL's REAL, float4, would round a Unix time to
+        128 s)."""
         with self._lock:
-            self._pg.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {decl}")
+            self._pg.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {pg_dialect.ddl(decl)[0]}")
         self._info.cache_clear()
 
     def execute(self, sql: str, params: Iterable[object] = ()) -> list[Any]:

@@ -10,6 +10,7 @@ store, it takes up the state an earlier run saved there and saves each change (i
 from __future__ import annotations
 
 import logging
+import time
 
 from alerts.detection import Detection
 from alerts.detector import Detector
@@ -52,7 +53,11 @@ class CommandFeed(Detector):
         return []
 
     def observe_report(self, report: DisasterReport) -> list[Detection]:
-        """A village officer's report from a terminal: into the book (a rejected one is announced, not kept)."""
+        """A village officer's report from a terminal: into the book (a rejected one is announced, not kept).
+
+        As the web form (issue 14): the report's time is the hub's clock when it arrived (the terminal's own `ts`
+        is kept beside it as `device_ts`), and its village is the terminal's registered one, which must be a
+        village of the registry."""
         site = self.centre.sites.get(report.device_id)
         village = site.village_id if site else report.device_id
         try:
@@ -60,16 +65,20 @@ class CommandFeed(Detector):
                 kind = site.kind if site else "unregistered"
                 raise ReportError("not_a_reporter", f"terminal {report.device_id} ({kind}) does not file reports",
                                   report.event_id, village)  # fmt: skip
+            if village not in self.centre.villages:
+                raise ReportError("unknown_village", f"village {village!r} of terminal {report.device_id} is not "
+                                  "registered", report.event_id, village)  # fmt: skip
             self.centre.sync(force=True)  # issue 14: versions another worker accepted come first
             kept = self.centre.book.submit(
                 report.event_id,
                 village,
                 report.stage,
                 parse_indicators(report.indicators),
-                report.ts,
+                report.received_at or time.time(),
                 officer=report.officer,
                 note=report.note,
                 hazard=report.hazard,
+                device_ts=report.ts,
             )
         except ReportError as exc:
             self.rejected += 1

@@ -8,13 +8,18 @@ the village's latest report; teams go to them by `assign_optimal`. Relief needs 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from alerts.disaster.warnings import WarningLevel
 from dispatch.disaster.assignment import Incident, Plan, Team, assign_greedy, assign_optimal
 from dispatch.disaster.command import CommandCentre
 from dispatch.disaster.relief import ReliefPlan, Village, Warehouse, approve, plan_relief
-from dispatch.disaster.resource_store import DRAFT, EN_ROUTE, ResourceStore, StoredPlan
+from dispatch.disaster.resource_store import AVAILABLE, DRAFT, EN_ROUTE, ResourceStore, StoredPlan, TeamRecord
+
+# issue 14: the hub's message to a team's device on `teams/<team_id>/assignment` (None: no mission, clear it)
+SendAssignment = Callable[[str, dict[str, Any] | None], None]
 
 
 def latest_counts(centre: CommandCentre, key: str) -> dict[str, int]:
@@ -38,6 +43,7 @@ class FieldOps:
     tile_url: str = ""  # the map's base layer; empty: the scenario's own GeoJSON layers
     store: ResourceStore | None = None  # issue 14: teams, stock and plans in the state database
     relief_id: str = ""  # the recorded plan `relief` is
+    send_assignment: SendAssignment | None = None  # issue 14: teams' devices hear their missions over MQTT
 
     def refresh(self) -> None:
         """Teams, warehouses and the newest plan as recorded (by this worker or another, before a restart)."""
@@ -98,10 +104,34 @@ class FieldOps:
             self.plan = Plan(tuple(pairs), self.plan.unassigned, self.plan.cost, self.plan.waiting_cost)
         for team_id, incident_id in self.plan.pairs:
             if self.store is not None:
-                self.store.move_team(team_id, EN_ROUTE, actor, ts, incident=incident_id)
+                self.announce(self.store.move_team(team_id, EN_ROUTE, actor, ts, incident=incident_id))
             self.assigned[team_id] = incident_id
             self.teams[team_id] = replace(self.teams[team_id], status=EN_ROUTE)
         return self.plan
+
+    def move_team(self, team_id: str, status: str, actor: str, ts: float) -> TeamRecord:
+        """A team moved on (the page, relaying its radio, or the team's own device): recorded, and a team back at
+        base has its assignment cleared from its topic. KeyError / ResourceError as the store raises them."""
+        if self.store is None:
+            raise ValueError("no state database for teams")
+        record = self.store.move_team(team_id, status, actor, ts)
+        self.announce(record)
+        self.refresh()
+        return record
+
+    def announce(self, record: TeamRecord) -> None:
+        """Tell the team's device its mission (retained on `teams/<id>/assignment`), or that it has none."""
+        if self.send_assignment is None:
+            return
+        if record.team.status == AVAILABLE or not record.assignment:
+            self.send_assignment(record.team.team_id, None)
+            return
+        village = self.centre.villages.get(record.incident)
+        body: dict[str, Any] = {"assignment_id": record.assignment, "team_id": record.team.team_id,
+                                "incident": record.incident, "village": village.name if village else "",
+                                "lat": village.lat if village else None, "lon": village.lon if village else None,
+                                "status": record.team.status, "ts": record.updated_at}  # fmt: skip
+        self.send_assignment(record.team.team_id, body)
 
     def relocated(self) -> dict[str, int]:
         """Relocated people per village: evacuation tasks, or the reports when they count more."""

@@ -9,6 +9,7 @@ PostgreSQL alike (the `?` dialect of `devices/statedb`).
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import msgspec
@@ -25,6 +26,10 @@ DDL = (
         version INTEGER NOT NULL, stage TEXT NOT NULL, hazard TEXT NOT NULL, ts REAL NOT NULL,
         indicators TEXT NOT NULL, zero INTEGER NOT NULL, corrected INTEGER NOT NULL, officer TEXT,
         note TEXT, seq INTEGER NOT NULL, PRIMARY KEY (event_id, village_id, version))""",
+    # issue 14: each overdue report (event, village, stage, deadline) is raised by one worker only
+    """CREATE TABLE IF NOT EXISTS report_overdue (event_id TEXT NOT NULL, village_id TEXT NOT NULL,
+        stage TEXT NOT NULL, due REAL NOT NULL, raised_at REAL NOT NULL,
+        PRIMARY KEY (event_id, village_id, stage, due))""",
 )
 # issue 14: events a commander named and closed (columns added to a table made by an earlier version)
 EVENT_COLUMNS = (("name", "TEXT NOT NULL DEFAULT ''"), ("closed_at", "REAL"),
@@ -42,6 +47,7 @@ class ReportStore:
         db.migrate(DDL)
         for column, decl in EVENT_COLUMNS:
             db.add_column("report_events", column, decl)
+        db.add_column("report_versions", "device_ts", "REAL")  # issue 14: a terminal's own time, for the record
 
     def save_event(self, e: DisasterEvent) -> None:
         """The event as it stands now."""
@@ -61,10 +67,18 @@ class ReportStore:
         seq = (int(rows[0]["seq"] or 0) if rows else 0) + 1
         self.db.execute(
             "INSERT INTO report_versions (event_id, village_id, version, stage, hazard, ts, indicators, zero,"
-            " corrected, officer, note, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " corrected, officer, note, seq, device_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [r.event_id, r.village_id, r.version, r.stage, r.hazard, r.ts, _json.encode(r.indicators).decode(),
-             int(r.zero), int(r.corrected), r.officer, r.note, seq],
+             int(r.zero), int(r.corrected), r.officer, r.note, seq, r.device_ts],
         )  # fmt: skip
+
+    def claim_overdue(self, event_id: str, village_id: str, stage: str, due: float) -> bool:
+        """The overdue report's row, written once: True for the worker whose insert made it (it raises the
+        detection), False for any other (a second worker, or a run after a restart)."""
+        rows = self.db.execute(
+            "INSERT OR IGNORE INTO report_overdue (event_id, village_id, stage, due, raised_at) VALUES (?, ?, ?, ?, ?)"
+            " RETURNING event_id", [event_id, village_id, stage, due, time.time()])  # fmt: skip
+        return bool(rows)
 
     def reports_since(self, seq: int) -> list[tuple[int, VillageReport]]:
         """(position, version) of the versions at `seq` or later (two workers may share a position)."""
@@ -106,6 +120,7 @@ def _report(r: Any) -> VillageReport:
     return VillageReport(
         r["event_id"], r["village_id"], r["stage"], r["hazard"], float(r["ts"]), int(r["version"]),
         _indicators.decode(r["indicators"]), bool(r["zero"]), bool(r["corrected"]), r["officer"], r["note"],
+        None if r["device_ts"] is None else float(r["device_ts"]),
     )  # fmt: skip
 
 

@@ -1,11 +1,14 @@
 """Rescue teams, relief warehouses and relief plans in the state database (issue 14, item 3 and 6).
 
 Teams carry their status (available -> en_route -> on_scene -> done -> available again) with who moved them and
-when; every move is also a row of `relief_team_log`. A warehouse's stock is never a number of its own: it is the sum
-of its ledger (`relief_ledger`): receipts (+, with an expiry date and the person who signed them in) and issues (-,
-written when a commander approves a relief plan). A plan's issue rows have ids made of the plan and the line, so an
-approval taken twice (two clicks, two workers) issues stock once. The village's officer confirms receipt per plan
-and village (`relief_receipts`).
+when; every move is also a row of `relief_team_log`. Each sending (available -> en_route) opens a new assignment id
+(issue 14), kept on the team until it is available again: the team's device names it when it reports over MQTT
+(`teams/<id>/status`), so its second mission is never taken for a repeat of the first.
+
+A warehouse's stock is never a number of its own: it is the sum of its ledger (`relief_ledger`): receipts (+, with
+an expiry date and the person who signed them in) and issues (-, written when a commander approves a relief plan).
+A plan's issue rows have ids made of the plan and the line, so an approval taken twice (two clicks, two workers)
+issues stock once. The village's officer confirms receipt per plan and village (`relief_receipts`).
 
 Each receipt is a lot (批次): its expiry date and who signed for it. Stock is issued oldest-expiry-first (FEFO): a
 plan's line takes from the lots of its warehouse and item with the earliest expiry first, lots without an expiry
@@ -16,6 +19,7 @@ expired. Each issue row names the lot it came from (`lot`), so the ledger says w
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -74,6 +78,7 @@ class TeamRecord:
     incident: str
     updated_by: str
     updated_at: float
+    assignment: str = ""  # issue 14: the current mission's id, "" while available
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +144,8 @@ class ResourceStore:
         db.migrate(DDL)
         for table, column, decl in COLUMNS:
             db.add_column(table, column, decl)
+        db.add_column("relief_teams", "assignment", "TEXT NOT NULL DEFAULT ''")  # issue 14: the current mission
+        db.add_column("relief_team_log", "assignment", "TEXT NOT NULL DEFAULT ''")
 
     # teams
     def save_team(self, team: Team, actor: str, ts: float) -> TeamRecord:
@@ -158,6 +165,10 @@ class ResourceStore:
         """Every team, by id."""
         return [_team(r) for r in self.db.execute("SELECT * FROM relief_teams ORDER BY team_id")]
 
+    def team_ids(self) -> list[str]:
+        """Every registered team's id (a team's device gets its MQTT credential only once it is registered)."""
+        return [r["team_id"] for r in self.db.execute("SELECT team_id FROM relief_teams ORDER BY team_id")]
+
     def team(self, team_id: str) -> TeamRecord:
         """One team; KeyError when unknown."""
         rows = self.db.execute("SELECT * FROM relief_teams WHERE team_id = ?", [team_id])
@@ -175,28 +186,46 @@ class ResourceStore:
             raise ResourceError("a team is sent to an incident")
         where = now.incident if incident is None else incident
         where = "" if status == AVAILABLE else where
+        mission = now.assignment  # issue 14: a sending opens a new assignment; back at base closes it
+        if status == EN_ROUTE and now.team.status == AVAILABLE:
+            mission = f"A-{uuid.uuid4().hex[:10]}"
+        mission = "" if status == AVAILABLE else mission
         self.db.execute(
-            "UPDATE relief_teams SET status = ?, incident = ?, updated_by = ?, updated_at = ?"
+            "UPDATE relief_teams SET status = ?, incident = ?, updated_by = ?, updated_at = ?, assignment = ?"
             " WHERE team_id = ? AND status = ? AND updated_at = ?",
-            [status, where, actor, ts, team_id, now.team.status, now.updated_at],
+            [status, where, actor, ts, mission, team_id, now.team.status, now.updated_at],
         )
         after = self.team(team_id)
         if (after.team.status, after.updated_by, after.updated_at) != (status, actor, ts):
             raise ResourceError(f"team {team_id} was moved by {after.updated_by} meanwhile")
-        self._log(team_id, ts, status, where, actor)
+        self._log(team_id, ts, status, where, actor, mission or now.assignment)
         return after
+
+    def assignment_log(self, team_id: str, assignment: str) -> list[tuple[str, str]]:
+        """(status, actor) of each move of a team's assignment, oldest first (none: the team never had it)."""
+        rows = self.db.execute("SELECT status, actor FROM relief_team_log WHERE team_id = ? AND assignment = ?"
+                               " ORDER BY ts", [team_id, assignment])  # fmt: skip
+        return [(r["status"], r["actor"]) for r in rows]
+
+    def confirm_team(self, team_id: str, actor: str, ts: float) -> TeamRecord:
+        """The team's own word for the status it has (its device confirming the en route a commander recorded when
+        sending it): a row of the log, the team's status unchanged."""
+        now = self.team(team_id)
+        self._log(team_id, ts, now.team.status, now.incident, actor, now.assignment)
+        return now
 
     def team_log(self, team_id: str | None = None) -> list[dict[str, object]]:
         """Status moves, newest first (one team, or all)."""
-        sql = "SELECT team_id, ts, status, incident, actor FROM relief_team_log"
+        sql = "SELECT team_id, ts, status, incident, actor, assignment FROM relief_team_log"
         rows = self.db.execute(sql + (" WHERE team_id = ?" if team_id else "") + " ORDER BY ts DESC",
                                [team_id] if team_id else [])  # fmt: skip
         return [dict(r) for r in rows]
 
-    def _log(self, team_id: str, ts: float, status: str, incident: str, actor: str) -> None:
+    def _log(self, team_id: str, ts: float, status: str, incident: str, actor: str, assignment: str = "") -> None:
         self.db.execute(
-            "INSERT OR IGNORE INTO relief_team_log (team_id, ts, status, incident, actor) VALUES (?, ?, ?, ?, ?)",
-            [team_id, ts, status, incident, actor],
+            "INSERT OR IGNORE INTO relief_team_log (team_id, ts, status, incident, actor, assignment)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [team_id, ts, status, incident, actor, assignment],
         )
 
     # warehouses and their ledger
@@ -418,7 +447,7 @@ def _team(r: object) -> TeamRecord:
     row = dict(r)  # type: ignore[call-overload]  # sqlite3.Row or a PostgreSQL dict row
     caps = frozenset(c for c in str(row["capabilities"]).split(",") if c)
     team = Team(row["team_id"], float(row["lat"]), float(row["lon"]), caps, row["status"], row["name"])
-    return TeamRecord(team, row["incident"], row["updated_by"], float(row["updated_at"]))
+    return TeamRecord(team, row["incident"], row["updated_by"], float(row["updated_at"]), row.get("assignment") or "")
 
 
 def _plan_json(plan: ReliefPlan) -> str:

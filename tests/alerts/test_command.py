@@ -93,7 +93,8 @@ def test_terminal_report_flows_into_the_rollup_and_relocated_into_the_draft() ->
     report = DisasterReport("T001", T0, 1, "storm-1", "initial", "flood", {"affected_population": 120, "trapped": 3})
     fd.observe_report(report)  # issue 14: a river gauge is no reporting terminal
     assert frames[-1][1]["error"] == "not_a_reporter" and "storm-1" not in cc.book.events
-    report = DisasterReport("R001", T0, 1, "storm-1", "initial", "flood", {"affected_population": 120, "trapped": 3})
+    report = DisasterReport("R001", T0, 1, "storm-1", "initial", "flood", {"affected_population": 120, "trapped": 3},
+                            received_at=T0)  # the hub's receipt time (set by the decoder)
     fd.observe_report(report)
     event = cc.book.events["storm-1"]
     assert not event.declared and cc.book.current() is None  # named by a village: not current until declared
@@ -102,9 +103,26 @@ def test_terminal_report_flows_into_the_rollup_and_relocated_into_the_draft() ->
         ("county", 120.0), ("township", 120.0), ("village", 120.0)
     ]  # fmt: skip
     assert frames[-1][0] == "report" and frames[-1][1]["version"] == 1
-    fd.observe_report(DisasterReport("R001", T0 + 60, 2, "storm-1", "initial", "flood", {"deaths": -1}))
+    fd.observe_report(DisasterReport("R001", T0 + 60, 2, "storm-1", "initial", "flood", {"deaths": -1},
+                                     received_at=T0 + 60))
     assert frames[-1][1]["error"] == "invalid_indicators"
     assert any(d.kind == "report_overdue" for d in fd.advance(T0 + 2 * 86400))  # no follow-up by 09:00
+
+
+def test_terminal_report_takes_the_hubs_clock_and_a_registered_village() -> None:
+    """Issue 14: a report over MQTT is timed by the hub when it arrives, as the form's is; the terminal's own clock
+    (here an hour fast) is kept as device_ts. A reporting terminal whose village is not registered files nothing."""
+    cc, fd, frames = centre()
+    fd.observe_report(DisasterReport("R001", T0 + 3600, 1, "storm-1", "initial", "flood", {"trapped": 2},
+                                     received_at=T0 + 5))  # fmt: skip
+    kept = cc.book.history("storm-1", "V01")[0]
+    assert (kept.ts, kept.device_ts) == (T0 + 5, T0 + 3600)
+    assert cc.book.events["storm-1"].started_at == T0 + 5  # deadlines run from the hub's clock
+    assert frames[-1][1]["ts"] == T0 + 5
+    cc.add_site(Site("R009", "reporter", "V99", 28.3, 112.8))  # a terminal registered to a village the map lacks
+    fd.observe_report(DisasterReport("R009", T0 + 10, 1, "storm-1", "initial", "flood", {"trapped": 1},
+                                     received_at=T0 + 10))  # fmt: skip
+    assert frames[-1][1]["error"] == "unknown_village" and cc.book.history("storm-1", "V99") == []
 
 
 def test_imported_cap_alert_raises_the_area(schema: etree.XMLSchema) -> None:

@@ -67,9 +67,10 @@ def test_event_report_and_availability(decoder, devices) -> None:
                         devices, NOW)
     assert isinstance(ev, DeviceEvent) and ev.event == "sos"
     rep = decoder.decode(f"disaster/{TERMINAL}/report", orjson.dumps({
-        "ts": NOW, "seq": 3, "event_id": "E-1", "stage": "initial", "hazard": "flood",
+        "ts": NOW - 300, "seq": 3, "event_id": "E-1", "stage": "initial", "hazard": "flood",
         "indicators": {"affected_population": 120, "emergency_relocated": 30}}), devices, NOW)
     assert isinstance(rep, DisasterReport) and rep.indicators["affected_population"] == 120.0
+    assert (rep.ts, rep.received_at) == (NOW - 300, NOW)  # issue 14: the hub's receipt time beside the terminal's
     for body in (b"offline", b'{"state": "offline"}'):
         av = decoder.decode(f"eldercare/{WEARABLE}/availability", body, devices, NOW)
         assert isinstance(av, Availability) and av.online is False

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from hubproc import HubProcess
-from mqtt_peer import Peer
+from mqtt_peer import Peer, wait_for
 
 from hub import demo_auth
 from hub.broker import Mosquitto, auth_config, free_port
@@ -72,5 +72,55 @@ def test_issue_revoke_list_from_the_command_line(tmp_path: Path) -> None:
         reserved = _hub("devices", "--data-dir", str(data), "issue", "hub")
         assert reserved.returncode == 2 and "reserved" in reserved.stderr
         live.close()
+    finally:
+        broker.stop()
+
+
+def test_a_rescue_team_device_from_the_command_line(tmp_path: Path) -> None:
+    """Issue 14: `hub devices issue T --kind team` for a registered team: its device reads its missions and writes
+    its status, not another team's; an unregistered team is refused; `revoke` cuts it off."""
+    from devices.credentials import HUB_USER
+    from devices.statedb.sqlite import StateDB
+    from dispatch.disaster.assignment import Team
+    from dispatch.disaster.resource_store import ResourceStore
+
+    data = tmp_path / "hub"
+    data.mkdir()
+    ids = demo_auth.prepare(data, build_community(2, 1, seed=7), data / "broker-auth")
+    db = StateDB(data / "state.sqlite")
+    ResourceStore(db).save_team(Team("TEAM-1", 28.2, 112.9, frozenset({"search"}), name="搜救队"), "cmd", 0.0)
+    db.close()
+    broker = Mosquitto(data / "mosquitto", extra_config=auth_config(ids.passwords_file, ids.acl_file)).start()
+    try:
+        refused = _hub("devices", "--data-dir", str(data), "issue", "TEAM-9", "--kind", "team")
+        assert refused.returncode != 0 and "not registered" in refused.stderr
+        out_file = tmp_path / "TEAM-1.json"
+        issued = _hub("devices", "--data-dir", str(data), "issue", "TEAM-1", "--kind", "team", "--out", str(out_file))
+        assert issued.returncode == 0 and "broker reloaded" in issued.stdout, issued.stderr
+        doc = json.loads(out_file.read_text())
+        assert (doc["kind"], doc["assignment_topic"], doc["status_topic"]) == (
+            "team", "teams/TEAM-1/assignment", "teams/TEAM-1/status")  # fmt: skip
+        hub = Peer(broker.port, HUB_USER, ids.hub_password)
+        hub.subscribe("teams/+/status")
+        team = Peer(broker.port, "TEAM-1", doc["password"])
+        assert team.accepted
+        team.subscribe("teams/#")
+        assert hub.publish("teams/TEAM-1/assignment", b"mission") and hub.publish("teams/TEAM-2/assignment", b"other")
+        assert team.publish("teams/TEAM-1/status", b"on_scene")
+        forger = Peer(broker.port, "TEAM-1", doc["password"])  # its own session: a denied publish may cost it
+        forger.publish("teams/TEAM-2/status", b"forged", wait_s=2)
+        forger.close()
+        assert wait_for(lambda: ("teams/TEAM-1/status", b"on_scene") in hub.got)
+        assert wait_for(lambda: team.got == [("teams/TEAM-1/assignment", b"mission")])
+        assert [t for t, _p in hub.got] == ["teams/TEAM-1/status"]  # TEAM-2's topic is closed to it
+        listed = [json.loads(line) for line in _hub("devices", "--data-dir", str(data), "list").stdout.splitlines()]
+        assert {c["device_id"]: c["kind"] for c in listed}["TEAM-1"] == "team"
+        assert team.connected
+        revoked = _hub("devices", "--data-dir", str(data), "revoke", "TEAM-1")
+        assert revoked.returncode == 0, revoked.stderr
+        assert wait_for(lambda: team.disconnected_at is not None, 5)
+        assert Peer(broker.port, "TEAM-1", doc["password"]).accepted is False
+        for peer in (hub, team):
+            peer.close()
     finally:
         broker.stop()

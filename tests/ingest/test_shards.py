@@ -49,6 +49,7 @@ def test_workers_split_the_devices_and_follow_the_registry(tmp_path: Path) -> No
     assert f"disaster/{terminal.device_id}/+" in links[mine].topics
     assert links[0].topics == set(shards[0].topics())
     assert "responders/+/status" in links[0].topics and "responders/+/status" not in links[1].topics
+    assert "teams/+/status" in links[0].topics and "teams/+/status" not in links[1].topics  # issue 14: one worker
 
     resident = community.residents[0]
     new = next(f"W-NEW-{i}" for i in range(100) if shard_of(f"W-NEW-{i}", 2) == 1)

@@ -1,5 +1,5 @@
 """The storm scenario: its curves, and `hub demo --scenario storm` drafting a CAP warning within 60 s that goes out
-only once a commander approves it (issue 14)."""
+only once a commander approves it (issue 14); the teams the commander then sends answer over MQTT by themselves."""
 
 from __future__ import annotations
 
@@ -69,10 +69,10 @@ def _first_draft(base: str, cookies: httpx.Cookies, deadline: float) -> tuple[fl
     raise AssertionError("no CAP draft within the time")
 
 
-def _login(base: str, deadline: float) -> httpx.Cookies:
+def _login(base: str, deadline: float, user: str = "commander") -> httpx.Cookies:
     while True:
         try:
-            login = httpx.post(f"{base}/api/login", json={"username": "commander", "password": "commander-demo"},
+            login = httpx.post(f"{base}/api/login", json={"username": user, "password": f"{user}-demo"},
                                timeout=5)  # fmt: skip
             login.raise_for_status()
             return login.cookies
@@ -109,6 +109,35 @@ def test_demo_storm_drafts_within_60_s_and_issues_only_what_a_commander_approved
         schema = etree.XMLSchema(etree.parse(str(XSD)))
         assert schema.validate(etree.fromstring(xml)), schema.error_log
         assert b"<msgType>Alert</msgType>" in xml and "预警".encode() in xml
+        # issue 14: the commander sends the proposed teams; their devices confirm over MQTT, nobody clicks for them
+        deadline = time.monotonic() + 60  # once the crest takes a village's gauges to orange, it is an incident
+        pairs: list[list[str]] = []
+        while not pairs and time.monotonic() < deadline:
+            proposed = httpx.get(f"{base}/api/resources/assignment", cookies=cookies, timeout=10).json()
+            pairs = [[p["team_id"], p["incident"]] for p in proposed["optimal"]["pairs"]]
+            time.sleep(0.0 if pairs else 1.0)
+        assert pairs
+        sent = httpx.post(f"{base}/api/resources/assignment", cookies=cookies, headers=csrf, json={"pairs": pairs},
+                          timeout=10)  # fmt: skip
+        assert sent.status_code == 200, sent.text
+        sent_at = time.monotonic()
+        admin = _login(base, time.monotonic() + 10, "admin")
+        deadline = time.monotonic() + 20
+
+        def by_teams() -> list[dict[str, Any]]:
+            audit = httpx.get(f"{base}/api/audit", cookies=admin, timeout=10).json()
+            return [a for a in audit if a["action"] == "team_status_recorded"]
+
+        while not by_teams() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        confirmed = by_teams()
+        print(f"storm demo: {len(pairs)} teams sent; the first team's device confirmed over MQTT "
+              f"{time.monotonic() - sent_at:.1f} s later")
+        assert confirmed and {a["actor"] for a in confirmed} <= {f"team:{t}" for t, _i in pairs}
+        assert confirmed[0]["detail"]["status"] == "en_route" and confirmed[0]["detail"]["via"] == "mqtt"
+        kinds = {c["device_id"]: c["kind"] for c in httpx.get(f"{base}/api/devices/credentials", cookies=admin,
+                                                                timeout=10).json()}  # fmt: skip
+        assert all(kinds.get(t) == "team" for t, _i in pairs)
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=30)
         assert proc.returncode == 0 and "Traceback" not in out, out
