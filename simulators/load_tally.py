@@ -18,6 +18,7 @@ from simulators.mqtt_lite import MqttClient
 
 SEQ = re.compile(rb'"seq":(\d+)')
 TOPICS = ("eldercare/+/telemetry", "disaster/+/observation")
+BROKER_CLIENTS = "$SYS/broker/clients/connected"  # Mosquitto's own count, every sys_interval (10 s)
 
 
 @dataclass
@@ -37,6 +38,7 @@ class Tally:
         self.host, self.port, self.topics = host, port, topics
         self.devices: dict[bytes, DeviceTally] = {}
         self.received = 0
+        self.broker_clients = -1  # from $SYS, where the broker publishes it (-1: not seen yet)
         self._loop = asyncio.new_event_loop()
         self._client = MqttClient(f"tally-{time.monotonic_ns()}", on_message=self._on_message, keepalive=60)
         self._ready = threading.Event()
@@ -44,6 +46,9 @@ class Tally:
         self._thread = threading.Thread(target=self._run, name="tally", daemon=True)
 
     def _on_message(self, topic: bytes, payload: bytes) -> None:
+        if topic.startswith(b"$SYS/"):
+            self.broker_clients = int(payload)
+            return
         self.received += 1
         device = topic.split(b"/", 2)[1]
         tally = self.devices.get(device)
@@ -73,7 +78,7 @@ class Tally:
 
     async def _subscribe(self) -> None:
         await self._client.connect(self.host, self.port)
-        await self._client.subscribe(list(self.topics), qos=0)
+        await self._client.subscribe([*self.topics, BROKER_CLIENTS], qos=0)
 
     async def _close(self) -> None:
         self._client.close()
