@@ -122,7 +122,7 @@ def hold(gen: LoadGenerator, tally: Tally, broker_pid: int, args: argparse.Names
         print(f"t={s.t - first.t:6.0f}s alive {st.connected} (broker $SYS {tally.broker_clients}) "
               f"recv {(s.received - last.received) / (s.t - last.t):8.0f}/s of {gen.intended_per_s:.0f} "
               f"gen RSS {st.rss_kb / 1024:.0f} MB CPU {st.cpu_s:.0f}s  broker RSS {s.broker_rss_kb / 1024:.0f} MB "
-              f"lag {st.lag_s:.2f}s buffered {st.buffered} reconnects {st.reconnects}", flush=True)
+              f"lag {st.lag_s:.2f}s skipped {st.skipped} reconnects {st.reconnects}", flush=True)
         last = s
     st = gen.stats()
     dt = last.t - first.t
@@ -141,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hold-s", type=float, default=600.0)
     parser.add_argument("--baseline-s", type=float, default=30.0, help="0: no one-connection baseline")
     parser.add_argument("--report-s", type=float, default=30.0)
+    parser.add_argument("--nice", type=int, default=0, help="niceness added to the generator's workers")
     parser.add_argument("--vitals", action="store_true", help="vitals every 10 s instead of 1 Hz acc windows")
     parser.add_argument("--mqtt-url", action="append", default=[], help="existing broker node(s); default: start one")
     parser.add_argument("--broker-pid", type=int, default=0, help="with --mqtt-url: the broker to measure")
@@ -173,7 +174,7 @@ def run(nodes: tuple[tuple[str, int], ...], broker_pid: int, args: argparse.Name
         if base:
             print(f"baseline, one connection: recv {base['received_per_s']:.0f}/s, broker RSS "
                   f"{base['broker_rss_kb'] / 1024:.0f} MB, broker CPU {base['broker_cpu']:.2f} core", flush=True)
-        options = LoadOptions(nodes=nodes, processes=args.processes, acc=not args.vitals)
+        options = LoadOptions(nodes=nodes, processes=args.processes, acc=not args.vitals, nice=args.nice)
         t0 = time.monotonic()
         with LoadGenerator(devices, options) as gen:
             started = gen.start(timeout_s=max(120.0, args.connections / 50))
@@ -192,7 +193,8 @@ def run(nodes: tuple[tuple[str, int], ...], broker_pid: int, args: argparse.Name
         "broker_clients_min": held["broker_clients_min"], "reconnects": held["reconnects"],
         "intended_per_s": round(intended, 1), "received_per_s": round(held["received_per_s"], 1),
         "achieved_ratio": round(held["received_per_s"] / intended, 3),
-        "published": final.published, "acked": final.acked, "lag_max_s": round(held["lag_max_s"], 3),
+        "published": final.published, "acked": final.acked, "skipped": final.skipped,
+        "lag_max_s": round(held["lag_max_s"], 3),
         "generator_rss_mb": round(held["generator_rss_kb"] * mb, 1),
         "generator_kb_per_connection": round(held["generator_rss_kb"] / args.connections, 1),
         "generator_cpu_cores": round(held["generator_cpu"], 3),

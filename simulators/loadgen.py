@@ -72,6 +72,8 @@ class LoadOptions:
     seed: int = 7
     ca_file: Path | None = None
     availability: bool = True  # a retained last will and `online`, as real devices
+    max_inflight: int = 20  # unacknowledged QoS 1 publishes a device holds (paho's default); past it, one is skipped
+    nice: int = 0  # added to the workers' niceness: on a shared bench machine the load yields to what it measures
 
 
 @dataclass
@@ -88,6 +90,7 @@ class LoadStats:
     rss_kb: int = 0
     cpu_s: float = 0.0
     buffered: int = 0  # bytes written but not yet taken by the kernel (the broker does not keep up)
+    skipped: int = 0  # messages not sent: the device's in-flight window was full (the broker did not ack in time)
     ready: bool = False
 
     def __add__(self, other: LoadStats) -> LoadStats:
@@ -250,7 +253,9 @@ class Pool:
                 period = period_of(slot.dev, acc)
                 heapq.heappush(due, (when + period, n))
                 lag = max(lag, now - when)
-                if slot.live:
+                if slot.live and len(slot.client.unacked) >= self.options.max_inflight:
+                    self.stats.skipped += 1  # a device's buffer is full: memory stays bounded, the shortfall shows
+                elif slot.live:
                     payload = self.payloads.message(slot.dev, wall0 + (when - mono0) - (ACC_PERIOD_S if acc else 0))
                     slot.client.publish(slot.topic, payload, self.options.qos)
             if now >= next_ping:
@@ -311,6 +316,8 @@ def raise_nofile() -> int:
 def _worker(devices: list[tuple[int, SimDevice]], options: LoadOptions, passwords: Mapping[str, str],
             concurrency: int, go: EventT, stop: EventT, report: Connection) -> None:
     limit = raise_nofile()
+    if options.nice:
+        os.nice(options.nice)
     if limit < len(devices) + 64:
         report.send(LoadError(f"open-file limit {limit} is below {len(devices)} connections: use more --processes "
                               "or raise the hard limit (ulimit -Hn)"))
