@@ -42,6 +42,7 @@ class Tally:
         self._loop = asyncio.new_event_loop()
         self._client = MqttClient(f"tally-{time.monotonic_ns()}", on_message=self._on_message, keepalive=60)
         self._ready = threading.Event()
+        self._pinger: asyncio.Task[None] | None = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="tally", daemon=True)
 
@@ -79,8 +80,17 @@ class Tally:
     async def _subscribe(self) -> None:
         await self._client.connect(self.host, self.port)
         await self._client.subscribe([*self.topics, BROKER_CLIENTS], qos=0)
+        self._pinger = self._loop.create_task(self._keepalive())
+
+    async def _keepalive(self) -> None:
+        """A subscriber only reads: without a PINGREQ the broker drops it after 1.5 x keepalive."""
+        while True:
+            await asyncio.sleep(5.0)
+            self._client.ping_if_idle(time.monotonic())
 
     async def _close(self) -> None:
+        if self._pinger is not None:
+            self._pinger.cancel()
         self._client.close()
         await asyncio.sleep(0.05)  # the transport's close runs on the next turns of the loop
 

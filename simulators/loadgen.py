@@ -24,11 +24,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import heapq
 import multiprocessing as mp
 import os
 import random
 import resource
+import signal
 import ssl
 import time
 from collections.abc import Mapping, Sequence
@@ -53,6 +55,7 @@ POOL = 64  # accelerometer windows per worker
 TICK_S = 0.005
 REPORT_S = 0.5
 RECONNECT_S = 1.0
+PR_SET_PDEATHSIG = 1
 
 
 class LoadError(RuntimeError):
@@ -313,8 +316,16 @@ def raise_nofile() -> int:
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
+def die_with_parent() -> None:
+    """SIGTERM when the parent dies, even by SIGKILL, so no worker is left holding its connections (Linux)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def _worker(devices: list[tuple[int, SimDevice]], options: LoadOptions, passwords: Mapping[str, str],
             concurrency: int, go: EventT, stop: EventT, report: Connection) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent stops the workers
+    die_with_parent()
     limit = raise_nofile()
     if options.nice:
         os.nice(options.nice)
