@@ -1,6 +1,6 @@
 """The load generator (issue 20): tens of thousands of devices, each its own MQTT connection, from a few processes.
 
-The devices are split over `processes` worker processes (spawned, so a parent with threads is safe); each worker
+The devices are split over `processes` worker processes (plain interpreters: `python -m simulators.loadgen`); each
 runs one asyncio loop holding its devices' connections (simulators/mqtt_lite.py: one small Protocol per device,
 no thread) and publishes each device on its own period, phases spread evenly so the rate is steady:
 - a wearable, by default, sends a 1 s accelerometer window (50 Hz) every second, with its vitals in every tenth;
@@ -26,19 +26,18 @@ import asyncio
 import contextlib
 import ctypes
 import heapq
-import multiprocessing as mp
 import os
 import random
 import resource
 import signal
 import ssl
+import subprocess
+import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from multiprocessing.connection import Connection
-from multiprocessing.synchronize import Event as EventT
 from pathlib import Path
-from typing import Any
 
 import orjson
 
@@ -238,8 +237,8 @@ class Pool:
         await asyncio.sleep(RECONNECT_S * random.random())
         await self._connect(slot)
 
-    async def publish_until(self, stop: EventT, report: Connection | None = None) -> None:
-        """Publish every live device on its period until `stop` is set; report the counters now and then."""
+    async def publish_until(self, stop: Callable[[], bool], report: Connection | None = None) -> None:
+        """Publish every live device on its period until `stop()`; report the counters now and then."""
         acc = self.options.acc
         mono0, wall0 = time.monotonic(), time.time()
         due = []
@@ -248,7 +247,7 @@ class Pool:
             due.append((mono0 + period * ((n + random.random()) / max(1, len(self.slots))) % period, n))
         heapq.heapify(due)
         next_report, next_ping, lag = mono0, mono0, 0.0
-        while not stop.is_set():
+        while not stop():
             now = time.monotonic()
             while due and due[0][0] <= now:
                 when, n = heapq.heappop(due)
@@ -322,35 +321,70 @@ def die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def _worker(devices: list[tuple[int, SimDevice]], options: LoadOptions, passwords: Mapping[str, str],
-            concurrency: int, go: EventT, stop: EventT, report: Connection) -> None:
+@dataclass(frozen=True)
+class _Job:
+    """What one worker is given (pickled over its control pipe)."""
+
+    devices: list[tuple[int, SimDevice]]
+    options: LoadOptions
+    passwords: Mapping[str, str]
+    concurrency: int
+
+
+class _Control:
+    """The worker's end of its control pipe: the job, then "go" and "stop"."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.seen: set[str] = set()
+
+    def has(self, word: str) -> bool:
+        """True once the parent has sent `word` (or has gone: then "stop" is taken as said)."""
+        try:
+            while self.conn.poll():
+                self.seen.add(self.conn.recv())
+        except (EOFError, OSError):
+            self.seen.add("stop")
+        return word in self.seen or "stop" in self.seen
+
+
+def _worker(control: _Control, report: Connection) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent stops the workers
     die_with_parent()
+    job: _Job = control.conn.recv()
     limit = raise_nofile()
-    if options.nice:
-        os.nice(options.nice)
-    if limit < len(devices) + 64:
-        report.send(LoadError(f"open-file limit {limit} is below {len(devices)} connections: use more --processes "
-                              "or raise the hard limit (ulimit -Hn)"))
+    if job.options.nice:
+        os.nice(job.options.nice)
+    if limit < len(job.devices) + 64:
+        report.send(LoadError(f"open-file limit {limit} is below {len(job.devices)} connections: use more "
+                              "--processes or raise the hard limit (ulimit -Hn)"))
         return
 
     async def main() -> None:
-        pool = Pool(devices, options, passwords)
-        connecting = asyncio.get_running_loop().create_task(pool.connect_all(concurrency))
+        pool = Pool(job.devices, job.options, job.passwords)
+        connecting = asyncio.get_running_loop().create_task(pool.connect_all(job.concurrency))
         while not connecting.done():
             pool._send(report)
             await asyncio.wait({connecting}, timeout=REPORT_S)
         pool.stats.ready = True
         pool._send(report)
-        while not go.is_set() and not stop.is_set():
+        while not control.has("go"):
             await asyncio.sleep(0.01)
         try:
-            await pool.publish_until(stop, report)
+            await pool.publish_until(lambda: control.has("stop"), report)
         finally:
             await pool.close()
             pool._send(report)
 
     asyncio.run(main())
+
+
+def worker_main(argv: Sequence[str]) -> None:
+    """`python -m simulators.loadgen CONTROL_FD REPORT_FD`: a worker, started by LoadGenerator.
+
+    A plain interpreter on this module rather than multiprocessing's spawn, which would import the parent's main
+    module first (`hub simulate`: the whole hub, 300 MB a worker)."""
+    _worker(_Control(Connection(int(argv[0]), writable=False)), Connection(int(argv[1]), readable=False))
 
 
 class LoadGenerator:
@@ -361,10 +395,8 @@ class LoadGenerator:
         self.devices = list(devices)
         self.options = options
         self.passwords = dict(passwords or {})
-        self._ctx = mp.get_context("spawn")
-        self._go = self._ctx.Event()
-        self._stop = self._ctx.Event()
-        self._procs: list[Any] = []
+        self._procs: list[subprocess.Popen[bytes]] = []
+        self._controls: list[Connection] = []
         self._pipes: list[Connection] = []
         self._last: list[LoadStats] = []
 
@@ -385,24 +417,37 @@ class LoadGenerator:
         indexed = list(enumerate(self.devices))
         for w in range(procs):
             mine = indexed[w::procs]
-            parent, child = self._ctx.Pipe(duplex=False)
             secrets = {d.record.device_id: self.passwords[d.record.device_id] for _, d in mine
                        if d.record.device_id in self.passwords}
-            proc = self._ctx.Process(target=_worker, name=f"loadgen-{w}", daemon=True,
-                                     args=(mine, self.options, secrets, per, self._go, self._stop, child))
-            proc.start()
-            child.close()
-            self._procs.append(proc)
-            self._pipes.append(parent)
+            self._spawn(_Job(mine, self.options, secrets, per))
             self._last.append(LoadStats(devices=len(mine)))
         deadline = time.monotonic() + timeout_s
         while not (total := self.stats()).ready:
-            if time.monotonic() > deadline or any(not p.is_alive() for p in self._procs):
+            if time.monotonic() > deadline or any(p.poll() is not None for p in self._procs):
                 self.stop()
                 raise LoadError(f"{total.connected} of {len(self.devices)} devices connected after {timeout_s:.0f} s")
             time.sleep(0.1)
-        self._go.set()
+        self._say("go")
         return total
+
+    def _spawn(self, job: _Job) -> None:
+        ctl_r, ctl_w = os.pipe()
+        rep_r, rep_w = os.pipe()
+        env = os.environ | {"PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}  # where the parent imports from
+        proc = subprocess.Popen([sys.executable, "-m", "simulators.loadgen", str(ctl_r), str(rep_w)],
+                                pass_fds=(ctl_r, rep_w), env=env)
+        os.close(ctl_r)
+        os.close(rep_w)
+        control = Connection(ctl_w, readable=False)
+        control.send(job)
+        self._procs.append(proc)
+        self._controls.append(control)
+        self._pipes.append(Connection(rep_r, writable=False))
+
+    def _say(self, word: str) -> None:
+        for control in self._controls:
+            with contextlib.suppress(OSError):
+                control.send(word)
 
     def stats(self) -> LoadStats:
         """The latest counters of every worker, summed (LoadError when a worker could not start)."""
@@ -421,16 +466,17 @@ class LoadGenerator:
 
     def stop(self, timeout_s: float = 10.0) -> LoadStats:
         """Stop publishing, disconnect cleanly and end the workers; the final counters."""
-        self._stop.set()
+        self._say("stop")
         for proc in self._procs:
-            proc.join(timeout_s)
-            if proc.is_alive():
+            try:
+                proc.wait(timeout_s)
+            except subprocess.TimeoutExpired:
                 proc.kill()
-                proc.join(1)
+                proc.wait(1)
         final = self.stats()
-        for pipe in self._pipes:
-            pipe.close()
-        self._pipes, self._procs = [], []
+        for conn in [*self._pipes, *self._controls]:
+            conn.close()
+        self._pipes, self._controls, self._procs = [], [], []
         return final
 
     def __enter__(self) -> LoadGenerator:
@@ -439,3 +485,9 @@ class LoadGenerator:
     def __exit__(self, *_exc: object) -> None:
         if self._procs:
             self.stop()
+
+
+if __name__ == "__main__":
+    from simulators import loadgen  # the counters pickle as simulators.loadgen's classes, not __main__'s
+
+    loadgen.worker_main(sys.argv[1:])
