@@ -4,10 +4,13 @@ delivered, each device's `seq` continuous."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import orjson
 
-from hub.broker import Mosquitto
+from devices.credentials import Credentials
+from devices.statedb.sqlite import StateDB
+from hub.broker import Mosquitto, auth_config
 from simulators.load_tally import Tally
 from simulators.loadgen import LoadGenerator, LoadOptions, Payloads, wearables
 
@@ -56,3 +59,26 @@ def test_payloads_follow_the_contract() -> None:
     assert payloads.topic(dev) == b"eldercare/W00000/telemetry"
     plain = orjson.loads(Payloads(seed=1, acc=False).message(dev, 1_795_847_500.0))
     assert "acc" not in plain and plain["seq"] == 13 and "spo2" in plain
+
+
+def test_each_device_logs_in_with_its_own_password(tmp_path: Path) -> None:
+    """A broker that requires credentials (issue 16): every device its own username and password, a revoked one
+    refused and counted, the others publish."""
+    devices = wearables(6)
+    db = StateDB(tmp_path / "state.sqlite")
+    creds = Credentials(db)
+    passwords = {d.record.device_id: creds.issue(d.record.device_id) for d in devices}
+    creds.revoke("W00005")
+    files = creds.write_broker_files(tmp_path / "auth")
+    db.close()
+    broker = Mosquitto(tmp_path / "mosquitto", extra_config=auth_config(*files)).start()
+    try:
+        options = LoadOptions(nodes=(("127.0.0.1", broker.port),), processes=2)
+        with LoadGenerator(devices, options, passwords) as gen:
+            started = gen.start(timeout_s=60)
+            time.sleep(2.5)
+            final = gen.stop()
+    finally:
+        broker.stop()
+    assert (started.connected, started.refused) == (5, 1)
+    assert final.acked == final.published >= 5 * 3  # availability + two or more windows each, all acknowledged
