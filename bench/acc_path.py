@@ -7,8 +7,8 @@ timed on its own: decode + dedup (`Ingestor.prepare`), the store write (`store.w
 `observe_batch`, then the detector stage's step without the detectors (acc ring, alert flow, timers). The MQTT
 read (ingest/readahead.py) is not in it: bench/ingest.py measures the link against a bare paho subscriber.
 
-The figures are CPU microseconds (of the process, all its threads) per message per stage, their sum, and the single-core ceiling that sum implies;
-the vitals run is the baseline (ratio acc / vitals).
+The figures are CPU microseconds (of the process, all its threads) per message per stage, their sum, and the
+single-core ceiling that sum implies; the vitals run is the baseline (ratio acc / vitals).
 
 Run from the repository root: .venv/bin/python -m bench.acc_path [--devices 2000] [--batch 1000] [--batches 20]
 The last line is JSON: {"acc": {stage: us}, "vitals": {stage: us}, "acc_ceiling_per_s", "ratio", ...}.
