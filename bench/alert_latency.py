@@ -134,12 +134,14 @@ def start_hub(data_dir: Path, mqtt_url: str) -> tuple[subprocess.Popen[bytes], s
     log = (data_dir / "hub.log").open("ab")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
+    deadline = time.monotonic() + 120  # a loaded machine: /health may answer before the broker link is up
+    while time.monotonic() < deadline and proc.poll() is None:
         try:
             if httpx.get(f"{url}/health", timeout=1).json()["mqtt_connected"]:
                 return proc, url
         except (httpx.HTTPError, KeyError, ValueError):
-            time.sleep(0.1)
+            pass
+        time.sleep(0.1)
     proc.kill()
     raise RuntimeError("hub did not start")
 
