@@ -143,7 +143,7 @@ def start_hub(data_dir: Path, mqtt_url: str) -> tuple[subprocess.Popen[bytes], s
             pass
         time.sleep(0.1)
     proc.kill()
-    raise RuntimeError("hub did not start")
+    raise RuntimeError(f"hub did not start: {(data_dir / 'hub.log').read_text(errors='replace')[-2000:]}")
 
 
 def trial(port: int, device_id: str, wins: list[np.ndarray], k: int, arrivals: dict[str, float]) -> float:
