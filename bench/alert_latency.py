@@ -253,7 +253,7 @@ def caught_up(url: str, load: Load, timeout_s: float = 120.0) -> None:
 
 def hub_received(url: str) -> int:
     """Messages the hub's ingest has taken so far (/health)."""
-    return int(httpx.get(f"{url}/health", timeout=10).json()["ingest"]["received"])
+    return int(httpx.get(f"{url}/health", timeout=60).json()["ingest"]["received"])  # a saturated hub answers late
 
 
 class Load:
