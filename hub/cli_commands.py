@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 from dashboard.pages import MissingAssets, require_vendored
@@ -41,13 +42,14 @@ from ingest.mqtt import BrokerUnreachable, anonymous_accepted
 from ingest.store.base import StoreError
 from simulators.community import Community, build_community
 from simulators.fleet import FleetError
-from simulators.runner import SimOptions, Simulation
+from simulators.loadgen import LoadError, LoadGenerator, LoadOptions
+from simulators.runner import SimOptions, Simulation, sim_devices
 
 logger = logging.getLogger(__name__)
 FIRST_FALL_S = 15.0  # the demo's first fall: in the queue after its 30 s cancel window, not two minutes in
 Sub = Any  # argparse's private _SubParsersAction
 EXPECTED = (HubError, BrokerError, BrokerUnreachable, StoreError, FleetError, RegistryError, ValidationError,
-            MissingAssets, DivisionsMissing)  # fmt: skip
+            MissingAssets, DivisionsMissing, LoadError)  # fmt: skip
 
 
 class UserError(RuntimeError):
@@ -344,6 +346,13 @@ def add_simulate(sub: Sub) -> None:
     p.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second")
     p.add_argument("--count", type=int, default=0, help="publish exactly this many readings, then exit")
     p.add_argument("--no-acc", action="store_true", help="omit accelerometer windows (smaller messages)")
+    p.add_argument("--connections", action="store_true",
+                   help="issue 20: the load generator, every device its own connection from --processes worker "
+                   "processes, in real time (a 1 s accelerometer window a second per wearable, vitals every 10 s "
+                   "with --no-acc; home sensors and terminals every 60 s); holds 10,000 connections and more")
+    p.add_argument("--processes", type=int, default=4, help="with --connections: worker processes (default 4)")
+    p.add_argument("--passwords", type=Path,
+                   help="with --connections: a JSON file {device_id: password} where the broker requires them")
     p.set_defaults(handler=cmd_simulate)
 
 
@@ -351,6 +360,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     """Burst (--count) or real time until Ctrl-C."""
     mqtt = _guard(lambda: MqttSettings(url=join_urls(args.mqtt_url) or "mqtt://127.0.0.1:1883"))
     community = demo_community(args)
+    if args.connections:
+        return _load(args, community, mqtt.nodes)
     sim = Simulation(community, mqtt.host, mqtt.port, SimOptions(args.speed, args.seed, not args.no_acc),
                      nodes=mqtt.nodes)
     _guard(sim.fleet.connect)
@@ -368,6 +379,29 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                 stop.set()
     finally:
         sim.fleet.close()
+    return 0
+
+
+def _load(args: argparse.Namespace, community: Community, nodes: list[tuple[str, int]]) -> int:
+    """`hub simulate --connections`: the load generator until Ctrl-C, its counters every 10 s."""
+    if args.count:
+        raise UserError("--count is a burst over shared connections; --connections publishes in real time")
+    passwords = orjson.loads(args.passwords.read_bytes()) if args.passwords else {}
+    options = LoadOptions(nodes=tuple(nodes), processes=args.processes, acc=not args.no_acc, seed=args.seed)
+    with LoadGenerator(sim_devices(community, args.seed), options, passwords) as gen:
+        started = _guard(gen.start)
+        print(f"hub simulate: {started.connected} devices connected ({started.refused} refused) from "
+              f"{options.processes} processes, {gen.intended_per_s:.0f} msg/s intended; Ctrl-C stops", flush=True)
+        try:
+            last = started
+            while True:
+                time.sleep(10.0)
+                now = gen.stats()
+                print(f"hub simulate: {now.connected} connected, {(now.acked - last.acked) / 10:.0f} msg/s acked, "
+                      f"{now.skipped} skipped, {now.reconnects} reconnects, RSS {now.rss_kb // 1024} MB", flush=True)
+                last = now
+        except KeyboardInterrupt:
+            pass
     return 0
 
 

@@ -7,6 +7,7 @@ once.
 
 from __future__ import annotations
 
+import math
 from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -341,7 +342,10 @@ class VitalsDetector(Detector):
         matters once the run opens, and opening it sets it). Anything else takes the full `_check`.
         """
         values, sample_s = r.values, self._sample_s
-        moving = values.get("steps", 0.0) > self._moving_steps or (r.acc is not None and self._acc_busy(r.acc))
+        # whether the wearer moves only matters for the motion-sensitive signs (HR, SpO2): a reading without them
+        # (nine accelerometer windows in ten, issue 20) skips the window's |a| spread
+        moving = not MOTION_SENSITIVE.isdisjoint(values) and (
+            values.get("steps", 0.0) > self._moving_steps or (r.acc is not None and self._acc_busy(r.acc)))
         tracks = st.moving if moving else st.tracks
         # `_bucket` left a float: made int only when a baseline is looked up (where a non-finite time raises, as it
         # always did); comparing it with the cached bucket needs no int
@@ -365,8 +369,12 @@ class VitalsDetector(Detector):
     def _acc_busy(self, acc: Any) -> bool:
         """Motion artefact from the accelerometer window: the spread of |a| is large."""
         if len(acc) > 1:
-            mag = np.linalg.norm(np.asarray(acc, dtype=np.float32), axis=1)
-            return float(mag.std()) > self._s.moving_acc_std_g
+            a = np.asarray(acc, dtype=np.float32)
+            mag = np.sqrt(np.einsum("ij,ij->i", a, a))
+            n = len(mag)
+            mean = float(mag.sum()) / n
+            # the std as sqrt(E[m^2] - E[m]^2): a third of numpy's std() on a 50-sample window
+            return math.sqrt(max(0.0, float(mag @ mag) / n - mean * mean)) > self._s.moving_acc_std_g
         return False
 
     def _bucket(self, ts: float) -> int:
