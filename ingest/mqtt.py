@@ -43,6 +43,8 @@ CONNECT_TIMEOUT_S = 10.0
 TRANSIENT_REFUSALS = (0x88, 0x89)  # CONNACK "server unavailable" / "server busy" (3.1.1's 3 reads as 0x88)
 UNSUPPORTED_PROTOCOL = (0x84, 0x01)  # CONNACK "unsupported protocol version" (MQTT 5 code; paho's view of 3.1.1's 1)
 SUBSCRIBE_CHUNK = 200  # topics per SUBSCRIBE packet when a shard follows thousands of devices
+SLOT_SHIFT = 48  # a delivery tag is (slot << 48) | (connection number << 16) | packet id (issue 20: several links)
+GENERATION_MASK = (1 << 32) - 1
 DOWNLINK_CHANNEL = "set"  # eldercare/<id>/set: the hub's own downlinks (docs/mqtt-contract.md), never its input
 
 
@@ -77,8 +79,15 @@ class MqttLink:
     """Connects, subscribes, feeds the inbox, acks, and publishes downlinks."""
 
     def __init__(self, settings: MqttSettings, inbox: Inbox, on_link: Callable[[str], None] | None = None,
-                 topic_source: Callable[[], list[str]] | None = None) -> None:
+                 topic_source: Callable[[], list[str]] | None = None, slot: int = 0) -> None:
+        """`slot` tells this link's delivery tags from those of the other links feeding the same inbox (the
+        virtual shards of issue 20, each its own session): tags carry it above bit 48."""
         self.settings = settings
+        self.slot = slot
+        self._base = slot << SLOT_SHIFT
+        self.paused = False  # a shard being handed over: new deliveries are left unacknowledged for the next owner
+        self.forwarded = 0  # QoS 1 messages handed to the inbox (written by paho's thread only)
+        self.settled = 0  # of those, acknowledged or dropped as of an old connection (written by the loop only)
         self.inbox = inbox
         self.connected = threading.Event()
         self.on_link = on_link  # called with "up" / "down" from paho's thread
@@ -186,9 +195,14 @@ class MqttLink:
         self._client.disconnect()
         self._client.loop_stop()
 
+    @property
+    def inflight(self) -> int:
+        """QoS 1 messages handed to the pipeline and not yet acknowledged."""
+        return self.forwarded - self.settled
+
     def ack(self, mid: int, qos: int) -> None:
         """Acknowledge one stored message (by its delivery tag) to the broker."""
-        if qos > 0 and mid >> 16 == self._generation:
+        if qos > 0 and mid >> 16 & GENERATION_MASK == self._generation:
             self._client.ack(mid & 0xFFFF, qos)
 
     def ack_many(self, mids: list[int]) -> None:
@@ -200,7 +214,8 @@ class MqttLink:
         success, MQTT 5.0 section 3.4.2.1), so the batch is built here and handed to paho as one packet.
         """
         generation = self._generation
-        mids = [tag & 0xFFFF for tag in mids if tag >> 16 == generation]  # acks of an old connection: dropped
+        self.settled += len(mids)
+        mids = [tag & 0xFFFF for tag in mids if tag >> 16 & GENERATION_MASK == generation]  # old connection's: dropped
         if not mids:
             return
         queue_packet = getattr(self._client, "_packet_queue", None)
@@ -292,10 +307,14 @@ class MqttLink:
     def _on_publishes(self, publishes: list[Publish]) -> None:
         """The fast path's batch of QoS 0/1 messages (ingest/readahead.py), handed to the inbox at once."""
         try:
-            tag, now = self._generation << 16, time.time()
+            if self.paused:
+                return  # handed over: unacknowledged, so the broker redelivers them to the shard's next owner
+            tag, now = self._base | self._generation << 16, time.time()
             inbound = [Inbound(topic.decode("utf-8", "replace"), payload, tag | mid, qos, now)
                        for topic, payload, mid, qos in publishes]
-            self.inbox.put_many([m for m in inbound if not self._dropped_downlink(m)])
+            inbound = [m for m in inbound if not self._dropped_downlink(m)]
+            self.forwarded += sum(1 for m in inbound if m.qos == 1)
+            self.inbox.put_many(inbound)
         except Exception:
             logger.exception("could not hand %d messages to the pipeline", len(publishes))
 
@@ -303,10 +322,13 @@ class MqttLink:
         try:
             # Decode the topic leniently: a message must reach the pipeline (and be dead-lettered and acked),
             # whatever its bytes, or it would sit unacknowledged forever.
+            if self.paused:
+                return  # handed over (see _on_publishes)
             topic = msg._topic.decode("utf-8", "replace")
             payload = cast(bytes, msg.payload)  # typed bytes | bytearray by paho; bytes when received
-            inbound = Inbound(topic, payload, self._generation << 16 | msg.mid, msg.qos, time.time())
+            inbound = Inbound(topic, payload, self._base | self._generation << 16 | msg.mid, msg.qos, time.time())
             if not self._dropped_downlink(inbound):
+                self.forwarded += inbound.qos == 1
                 self.inbox.put(inbound)
         except Exception:
             logger.exception("could not hand a message to the pipeline (topic %r)", getattr(msg, "_topic", b"")[:200])

@@ -74,6 +74,18 @@ class ShardSubscriber:
         self.on_refresh(self.registry.devices())
         return self
 
+    def follow(self, link: Subscriber) -> ShardSubscriber:
+        """Follow the registry through `link`, which already subscribed `topics()` (a shard's session, issue 20)."""
+        self.link = link
+        self.registry.on_refresh.append(self.on_refresh)
+        return self
+
+    def detach(self) -> None:
+        """Stop following the registry (a shard handed over to another worker)."""
+        if self.on_refresh in self.registry.on_refresh:
+            self.registry.on_refresh.remove(self.on_refresh)
+        self.link = None
+
     def on_refresh(self, snapshot: dict[str, DeviceRecord]) -> None:
         """Registry listener: subscribe what is new in this shard, unsubscribe what left it."""
         mine = {d for d in snapshot if shard_of(d, self.count) == self.index}

@@ -1,0 +1,143 @@
+"""Workers that take over from each other (issue 20): the shard leases (ingest/leases.py) drive the shards' MQTT
+sessions (ingest/shard_links.py), the dedup windows and the pending falls.
+
+Every `HEARTBEAT_S` the keeper renews this worker's leases in PostgreSQL and acts on the answer:
+- shards claimed (free: their owner died, or nobody had them): dedup is seeded from the shared store for their
+  devices and their pending falls are adopted from the state database, then their sessions connect, inheriting
+  what the broker queued for them and what the dead owner had not acknowledged;
+- shards over the fair share (a worker came back): paused, drained (everything already in the pipeline stored,
+  detected and acknowledged), disconnected, their pending falls saved and forgotten here, then the lease released;
+- shards whose lease was lost (this worker stalled past the TTL and another took them): disconnected at once.
+When the database cannot be reached for most of the TTL, the worker stops every shard (it fences itself: another
+worker may hold them already) and claims again once the database answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+import psycopg
+
+from alerts.falls.flow import AlertFlow
+from devices.registry import Registry
+from ingest.leases import Balance, LeaseBook
+from ingest.pipeline import Ingestor
+from ingest.shard_links import ShardLinks
+from ingest.shards import shard_of
+
+logger = logging.getLogger(__name__)
+HEARTBEAT_S = 1.0
+FENCE_FRACTION = 0.75  # no renewal for this part of the TTL: stop every shard before another worker may take it
+
+
+class ShardKeeper:
+    """Runs the lease heartbeat and hands shards over (a stage of the hub's TaskGroup)."""
+
+    def __init__(self, book: LeaseBook, links: ShardLinks, registry: Registry, ingestor: Ingestor,
+                 flow: AlertFlow) -> None:
+        self.book = book
+        self.links = links
+        self.registry = registry
+        self.ingestor = ingestor
+        self.flow = flow
+        self.balance: Balance | None = None
+        self._busy: set[int] = set()  # shards being opened or handed over
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._renewed = time.monotonic()
+
+    async def run(self) -> None:
+        """Heartbeat until cancelled; then hand every shard's session back and leave the lease tables."""
+        try:
+            while True:
+                await self.beat()
+                await asyncio.sleep(HEARTBEAT_S)
+        finally:
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.to_thread(self._leave)
+
+    def _leave(self) -> None:
+        self.links.close_all()  # what the pipeline had not acknowledged goes to the shards' next owners
+        with contextlib.suppress(psycopg.Error):
+            self.book.leave()  # the others need not wait for the TTL
+        self.book.close()
+
+    async def beat(self) -> None:
+        """One heartbeat and what follows from it."""
+        try:
+            balance = await asyncio.to_thread(self.book.heartbeat)
+        except psycopg.Error as exc:
+            logger.warning("shard lease heartbeat failed: %s", exc)
+            if time.monotonic() - self._renewed > FENCE_FRACTION * self.book.ttl_s and self.links.owned:
+                logger.error("leases not renewed for %.1f s: stopping every shard", time.monotonic() - self._renewed)
+                await asyncio.to_thread(self.links.close_all)
+            return
+        self._renewed = time.monotonic()
+        self.balance = balance
+        for shard in self.links.owned - balance.held - self._busy:  # taken by another worker: stop at once
+            logger.error("lease of shard %d lost; disconnecting its session", shard)
+            await asyncio.to_thread(self.links.close, shard)
+        claimed = set(balance.claimed) | (set(balance.held) - self.links.owned - self._busy - set(balance.give))
+        if claimed:
+            self._spawn(self._take(claimed), claimed)
+        for shard in set(balance.give) - self._busy:
+            self._spawn(self._give(shard), {shard})
+        self.registry.devices()  # the shards' followers subscribe new devices, drop removed ones
+
+    def _spawn(self, work: object, shards: set[int]) -> None:
+        assert asyncio.iscoroutine(work)
+        self._busy |= shards
+        task = asyncio.create_task(work, name=f"shards-{min(shards)}")
+        self._tasks.add(task)
+
+        def done(t: asyncio.Task[None]) -> None:
+            self._tasks.discard(t)
+            self._busy -= shards
+
+        task.add_done_callback(done)
+
+    async def _take(self, shards: set[int]) -> None:
+        """Seed dedup and adopt pending falls for the shards' devices, then connect their sessions."""
+        t0 = time.monotonic()
+        snapshot = self.registry.devices()
+        count = self.links.count
+        devices = {d for d in snapshot if shard_of(d, count) in shards}
+        seeded = await self.ingestor.adopt(devices)
+        falls = self.flow.adopt(devices)
+        results = await asyncio.gather(*(asyncio.to_thread(self.links.open, s, snapshot) for s in sorted(shards)),
+                                       return_exceptions=True)
+        for shard, result in zip(sorted(shards), results, strict=True):
+            if isinstance(result, BaseException):
+                logger.error("shard %d: its session did not connect (%s); releasing it", shard, result)
+                await self._release(shard, devices_of(devices, shard, count))
+            else:
+                with contextlib.suppress(psycopg.Error):
+                    await asyncio.to_thread(self.book.ready, shard)
+        logger.warning("took over shards %s in %.2f s: %d devices (%d seeded), %d pending falls",
+                       sorted(shards), time.monotonic() - t0, len(devices), seeded, falls)
+
+    async def _give(self, shard: int) -> None:
+        """Hand one shard over cleanly: pause, let the pipeline finish with it, disconnect, release the lease."""
+        t0 = time.monotonic()
+        self.links.pause(shard)
+        drained = await asyncio.to_thread(self.links.wait_drained, shard)
+        if not drained:
+            logger.warning("shard %d: pipeline not drained in time; the next owner gets the rest again", shard)
+        await asyncio.to_thread(self.links.close, shard)
+        devices = devices_of(set(self.registry.devices()), shard, self.links.count)
+        await self._release(shard, devices)
+        logger.warning("gave shard %d back in %.2f s", shard, time.monotonic() - t0)
+
+    async def _release(self, shard: int, devices: set[str]) -> None:
+        self.flow.release(devices)
+        self.ingestor.dedup.forget(devices)
+        with contextlib.suppress(psycopg.Error):  # not released: it expires after the TTL
+            await asyncio.to_thread(self.book.release, shard)
+
+
+def devices_of(devices: set[str], shard: int, count: int) -> set[str]:
+    """The devices of one shard among `devices`."""
+    return {d for d in devices if shard_of(d, count) == shard}
