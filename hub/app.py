@@ -247,7 +247,7 @@ def build_hub(settings: Settings, detectors: list[Detector] | None = None) -> Hu
     ops = FieldOps(command, tile_url=settings.http.tile_url, store=ResourceStore(db))  # issue 14: teams, stock
     ops.refresh()
     if detectors is None:
-        detectors = default_detectors(registry, settings.detectors, command)
+        detectors = default_detectors(registry, settings.detectors, command, owns=scale_out.owns(shards, links))
     stage = DetectorStage(detect_q, detectors, flow, _chain(log, incidents.on_detections, command.on_detections),
                           log.store_clips, link_events=link_events)
     queues = {"inbox": inbox.depth, "live": live_q.qsize, "detectors": detect_q.qsize}  # issue 9: /metrics

@@ -27,7 +27,7 @@ from ingest.leases import LeaseBook
 from ingest.mqtt import MqttLink
 from ingest.pipeline import Ingestor
 from ingest.shard_links import ShardLinks
-from ingest.shards import ShardSubscriber
+from ingest.shards import ShardSubscriber, shard_of
 
 logger = logging.getLogger(__name__)
 LEADER_STAGES = ("escalation", "offers", "sms")  # timers and the SMS outbox (issue 15): one worker runs them
@@ -47,6 +47,16 @@ def leased(settings: Settings, db: StateDB) -> bool:
     if not isinstance(db, PgStateDB):
         raise ValueError("HUB_MQTT__SHARDS=auto keeps the shard leases in PostgreSQL: set HUB_STORE__STATE_URL")
     return True
+
+
+def owns(shards: ShardSubscriber | None, links: ShardLinks | None) -> Callable[[str], bool] | None:
+    """Which devices this worker answers for: its fixed shard's, its leased shards', or (None) every device."""
+    if links is not None:
+        return links.owns
+    if shards is not None:
+        index, count = shards.index, shards.count
+        return lambda device_id: shard_of(device_id, count) == index
+    return None
 
 
 def shard_links(settings: Settings, link: MqttLink, registry: Registry, db: StateDB) -> ShardLinks:

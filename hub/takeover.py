@@ -26,7 +26,7 @@ from devices.registry import Registry
 from ingest.leases import Balance, LeaseBook
 from ingest.pipeline import Ingestor
 from ingest.shard_links import ShardLinks
-from ingest.shards import shard_of
+from ingest.shards import virtual_shard_of
 
 logger = logging.getLogger(__name__)
 HEARTBEAT_S = 1.0
@@ -104,7 +104,7 @@ class ShardKeeper:
         t0 = time.monotonic()
         snapshot = self.registry.devices()
         count = self.links.count
-        devices = {d for d in snapshot if shard_of(d, count) in shards}
+        devices = {d for d in snapshot if virtual_shard_of(d, count) in shards}
         seeded = await self.ingestor.adopt(devices)
         falls = self.flow.adopt(devices)
         results = await asyncio.gather(*(asyncio.to_thread(self.links.open, s, snapshot) for s in sorted(shards)),
@@ -140,4 +140,4 @@ class ShardKeeper:
 
 def devices_of(devices: set[str], shard: int, count: int) -> set[str]:
     """The devices of one shard among `devices`."""
-    return {d for d in devices if shard_of(d, count) == shard}
+    return {d for d in devices if virtual_shard_of(d, count) == shard}

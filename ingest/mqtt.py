@@ -28,6 +28,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from devices.redact import redact_url, redact_urls
@@ -40,6 +41,7 @@ _PUBACK = struct.Struct("!BBH")  # PUBACK fixed header, remaining length 2, pack
 SUBSCRIPTIONS = ("eldercare/+/+", "disaster/+/+", "zigbee2mqtt/#", "owntracks/+/+",  # issue 9: existing clients
                  "responders/+/status")  # issue 5: responder apps answer offers
 CONNECT_TIMEOUT_S = 10.0
+RESUBSCRIBE_S = 1.0
 TRANSIENT_REFUSALS = (0x88, 0x89)  # CONNACK "server unavailable" / "server busy" (3.1.1's 3 reads as 0x88)
 UNSUPPORTED_PROTOCOL = (0x84, 0x01)  # CONNACK "unsupported protocol version" (MQTT 5 code; paho's view of 3.1.1's 1)
 SUBSCRIBE_CHUNK = 200  # topics per SUBSCRIBE packet when a shard follows thousands of devices
@@ -79,11 +81,12 @@ class MqttLink:
     """Connects, subscribes, feeds the inbox, acks, and publishes downlinks."""
 
     def __init__(self, settings: MqttSettings, inbox: Inbox, on_link: Callable[[str], None] | None = None,
-                 topic_source: Callable[[], list[str]] | None = None, slot: int = 0) -> None:
+                 topic_source: Callable[[], list[str]] | None = None, slot: int = 0, strip: str = "") -> None:
         """`slot` tells this link's delivery tags from those of the other links feeding the same inbox (the
         virtual shards of issue 20, each its own session): tags carry it above bit 48."""
         self.settings = settings
         self.slot = slot
+        self.strip = strip  # a prefix the broker put before device topics (its shard routing, issue 20): removed
         self._base = slot << SLOT_SHIFT
         self.paused = False  # a shard being handed over: new deliveries are left unacknowledged for the next owner
         self.forwarded = 0  # QoS 1 messages handed to the inbox (written by paho's thread only)
@@ -95,6 +98,7 @@ class MqttLink:
         self.refused_protocol = False  # the last refusal was "unsupported protocol version"
         self.topic_source = topic_source  # topic shards (issue 7): this worker's topics, asked on each connect
         self._stopping = False
+        self._subscribing: dict[int, list[str]] = {}  # SUBSCRIBE packet id -> its topics, until its SUBACK
         self._generation = 0
         self._node = 0  # index in settings.nodes of the node connected to (or tried next)
         self._answered = threading.Event()  # a CONNACK came, accepting or refusing
@@ -119,6 +123,7 @@ class MqttLink:
         client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
         client.fast_publish = self._on_publishes
         return client
 
@@ -235,7 +240,21 @@ class MqttLink:
         v5 = self.protocol == mqtt.MQTTv5  # MQTT 3.1.1 has no No Local: the callbacks drop `/set` topics there
         for i in range(0, len(topics), SUBSCRIBE_CHUNK):
             chunk = topics[i : i + SUBSCRIBE_CHUNK]
-            self._client.subscribe([(t, _options(t)) for t in chunk] if v5 else [(t, 1) for t in chunk])
+            _rc, mid = self._client.subscribe([(t, _options(t)) for t in chunk] if v5 else [(t, 1) for t in chunk])
+            if mid is not None:
+                self._subscribing[mid] = chunk
+
+    def _on_subscribe(self, _c: mqtt.Client, _ud: object, mid: int, reasons: list[ReasonCode], _p: Properties) -> None:
+        """A SUBACK: topics the broker refused are asked again (NATS refuses some of a large SUBSCRIBE while its
+        JetStream is busy creating their consumers, issue 20)."""
+        with contextlib.suppress(Exception):
+            chunk = self._subscribing.pop(mid, [])
+            failed = [t for t, r in zip(chunk, reasons, strict=False) if getattr(r, "is_failure", False)]
+            if failed and not self._stopping:
+                logger.warning("the broker refused %d of %d subscriptions; asking again", len(failed), len(chunk))
+                retry = threading.Timer(RESUBSCRIBE_S, self.subscribe, [failed])
+                retry.daemon = True
+                retry.start()
 
     def unsubscribe(self, topics: list[str]) -> None:
         """Drop topics (a device left this worker's shard)."""
@@ -310,7 +329,7 @@ class MqttLink:
             if self.paused:
                 return  # handed over: unacknowledged, so the broker redelivers them to the shard's next owner
             tag, now = self._base | self._generation << 16, time.time()
-            inbound = [Inbound(topic.decode("utf-8", "replace"), payload, tag | mid, qos, now)
+            inbound = [Inbound(self._topic(topic), payload, tag | mid, qos, now)
                        for topic, payload, mid, qos in publishes]
             inbound = [m for m in inbound if not self._dropped_downlink(m)]
             self.forwarded += sum(1 for m in inbound if m.qos == 1)
@@ -324,7 +343,7 @@ class MqttLink:
             # whatever its bytes, or it would sit unacknowledged forever.
             if self.paused:
                 return  # handed over (see _on_publishes)
-            topic = msg._topic.decode("utf-8", "replace")
+            topic = self._topic(msg._topic)
             payload = cast(bytes, msg.payload)  # typed bytes | bytearray by paho; bytes when received
             inbound = Inbound(topic, payload, self._base | self._generation << 16 | msg.mid, msg.qos, time.time())
             if not self._dropped_downlink(inbound):
@@ -332,6 +351,11 @@ class MqttLink:
                 self.inbox.put(inbound)
         except Exception:
             logger.exception("could not hand a message to the pipeline (topic %r)", getattr(msg, "_topic", b"")[:200])
+
+    def _topic(self, raw: bytes) -> str:
+        """The topic as the MQTT contract names it (leniently decoded; a broker's shard prefix removed)."""
+        topic = raw.decode("utf-8", "replace")
+        return topic[len(self.strip):] if self.strip and topic.startswith(self.strip) else topic
 
     def _dropped_downlink(self, message: Inbound) -> bool:
         """Ack and drop a downlink that still came back (another hub worker's, or via a shared subscription)."""

@@ -56,6 +56,12 @@ class MqttSettings(Section):
     virtual_shards: int = Field(32, ge=1, le=4096, description="Virtual shards of 'shards = auto': a device "
                                 "belongs to crc32(device_id) % virtual_shards, each shard is one persistent MQTT "
                                 "session (client id <client_id>-shard-NN); the same on every worker")
+    shard_routing: Literal["topics", "broker"] = Field(
+        "topics", description="'shards = auto': how a shard's session gets its devices' messages. topics = it "
+        "subscribes to each device's topics (any broker; on NATS each is a replicated JetStream consumer, slow to "
+        "create by the thousand); broker = the broker maps every device topic to <shard_prefix>/<NN>/<topic> "
+        "(NATS subject mapping with partition(virtual_shards, 1), hub/natscluster.py `shard_mappings`) and the "
+        "session subscribes to that one filter")
     lease_ttl_s: float = Field(4.0, ge=1.0, le=120.0, description="'shards = auto': a shard lease not renewed for "
                                "this long (a hung worker) is taken over; a dead worker's PostgreSQL connection "
                                "frees its leases at once")

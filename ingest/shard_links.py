@@ -29,7 +29,7 @@ from devices.registry import Registry
 from ingest.inbox import Inbox
 from ingest.mqtt import SLOT_SHIFT, MqttLink
 from ingest.settings import MqttSettings
-from ingest.shards import ShardSubscriber, shard_of
+from ingest.shards import RESPONDER_STATUS, ShardSubscriber, virtual_shard_of
 
 logger = logging.getLogger(__name__)
 DRAIN_TIMEOUT_S = 15.0  # a pipeline stuck longer (store down, spool full): hand over anyway, dedup takes the rest
@@ -39,6 +39,15 @@ DRAIN_POLL_S = 0.02
 def shard_client_id(client_id: str, shard: int) -> str:
     """The fixed client id of a virtual shard's session (the same on every worker)."""
     return f"{client_id}-shard-{shard:02d}"
+
+
+def broker_topics(prefix: str, shard: int) -> list[str]:
+    """A shard's filters when the broker routes device topics to `<prefix>/<shard>/...` (shard_routing "broker").
+
+    Shard 0 also takes what has no device id in its topic: responder apps' answers, zigbee2mqtt and OwnTracks.
+    """
+    extra = [RESPONDER_STATUS, "zigbee2mqtt/#", "owntracks/+/+"] if shard == 0 else []
+    return [f"{prefix}/{shard}/#", *extra]
 
 
 class ShardLinks:
@@ -55,7 +64,7 @@ class ShardLinks:
         self.prefix = prefix
         self.count = settings.virtual_shards
         self._links: dict[int, MqttLink] = {0: main}  # slot -> link
-        self._subscribers: dict[int, ShardSubscriber] = {}  # shard -> its topic follower
+        self._subscribers: dict[int, ShardSubscriber | None] = {}  # shard -> its topic follower (none: broker routing)
         self._lock = threading.Lock()
 
     @property
@@ -66,7 +75,11 @@ class ShardLinks:
 
     def devices(self, shard: int) -> set[str]:
         """The registered devices of one shard now."""
-        return {d for d in self.registry.devices() if shard_of(d, self.count) == shard}
+        return {d for d in self.registry.devices() if virtual_shard_of(d, self.count) == shard}
+
+    def owns(self, device_id: str) -> bool:
+        """True when the device's shard is open on this worker."""
+        return virtual_shard_of(device_id, self.count) in self._subscribers
 
     def ack_many(self, tags: list[int]) -> None:
         """Acknowledge delivery tags, each on the link (slot) that delivered it; a closed link's are dropped."""
@@ -83,10 +96,16 @@ class ShardLinks:
 
         `snapshot` is the registry's devices, read on the event loop (the registry's listeners run where it is read).
         """
-        follower = ShardSubscriber(shard, self.count, self.registry, self.aliases)
-        follower.on_refresh(snapshot)  # its topics, asked by the link on connect
         settings = self.settings.model_copy(update={"client_id": shard_client_id(self.prefix, shard)})
-        link = MqttLink(settings, self.inbox, topic_source=follower.topics, slot=shard + 1)
+        if self.settings.shard_routing == "broker":  # one filter; the broker routes each device to its shard
+            mapped = broker_topics(self.prefix, shard)
+            link = MqttLink(settings, self.inbox, topic_source=lambda: mapped, slot=shard + 1,
+                            strip=f"{self.prefix}/{shard}/")
+            follower = None
+        else:
+            follower = ShardSubscriber(shard, self.count, self.registry, self.aliases, of=virtual_shard_of)
+            follower.on_refresh(snapshot)  # its topics, asked by the link on connect
+            link = MqttLink(settings, self.inbox, topic_source=follower.topics, slot=shard + 1)
         with self._lock:
             self._links[shard + 1] = link  # before start: a delivery may be acked as soon as it arrives
         try:
@@ -96,9 +115,8 @@ class ShardLinks:
                 del self._links[shard + 1]
             raise
         with self._lock:
-            self._subscribers[shard] = follower.follow(link)
-        logger.info("shard %d taken over: %d devices, session %s", shard, len(follower.devices),
-                    settings.client_id)
+            self._subscribers[shard] = follower.follow(link) if follower is not None else None
+        logger.info("shard %d taken over: session %s", shard, settings.client_id)
         return link
 
     def pause(self, shard: int) -> None:

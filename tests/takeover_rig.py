@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psycopg
@@ -13,7 +14,7 @@ from hubproc import TEST_USER, HubProcess
 from dashboard.auth import StaffAuth
 from devices.registry import Registry
 from devices.statedb.postgres import PgStateDB
-from ingest.shards import shard_of
+from ingest.shards import virtual_shard_of
 from simulators.community import Community
 from simulators.runner import Simulation
 
@@ -70,7 +71,7 @@ def workers_env(state_url: str, influx_url: str) -> dict[str, str]:
 def shard_devices(url: str, owner: str, devices: Sequence[str]) -> set[str]:
     """The devices whose shard `owner` holds now."""
     mine = {s for s, (o, _) in leases(url).items() if o == owner}
-    return {d for d in devices if shard_of(d, SHARDS) in mine}
+    return {d for d in devices if virtual_shard_of(d, SHARDS) in mine}
 
 
 class Stream:
@@ -121,8 +122,8 @@ class Stream:
 
 def start_workers(make: Callable[..., HubProcess], folder: Path, env: dict[str, str], count: int = 3,
                   log_level: str = "WARNING") -> list[HubProcess]:
-    """`count` leased workers hub-w0.. (started one after another)."""
+    """`count` leased workers hub-w0.., started side by side."""
     workers = [make(folder / f"w{i}", client_id=f"hub-w{i}", env=env, log_level=log_level) for i in range(count)]
-    for worker in workers:
-        worker.start()
+    with ThreadPoolExecutor(count) as pool:  # together: each start waits for its /health
+        list(pool.map(HubProcess.start, workers))
     return workers
