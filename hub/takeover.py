@@ -18,6 +18,10 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import TypeVar
 
 import psycopg
 
@@ -27,10 +31,15 @@ from ingest.leases import Balance, LeaseBook
 from ingest.pipeline import Ingestor
 from ingest.shard_links import ShardLinks
 from ingest.shards import virtual_shard_of
+from ingest.store.base import StoreError
+
+T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
 HEARTBEAT_S = 1.0
 FENCE_FRACTION = 0.75  # no renewal for this part of the TTL: stop every shard before another worker may take it
+LINK_THREADS = 16  # sessions connected or handed over at once (each blocks a thread for its CONNECT or drain)
+SEED_ATTEMPTS = 3
 
 
 class ShardKeeper:
@@ -47,6 +56,15 @@ class ShardKeeper:
         self._busy: set[int] = set()  # shards being opened or handed over
         self._tasks: set[asyncio.Task[None]] = set()
         self._renewed = time.monotonic()
+        # own threads: a heartbeat must never wait behind sessions connecting (a late one loses the leases)
+        self._lease_thread = ThreadPoolExecutor(1, thread_name_prefix="shard-leases")
+        self._link_threads = ThreadPoolExecutor(LINK_THREADS, thread_name_prefix="shard-links")
+
+    async def _leases(self, fn: Callable[..., T], *args: object) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._lease_thread, partial(fn, *args))
+
+    async def _links(self, fn: Callable[..., T], *args: object) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._link_threads, partial(fn, *args))
 
     async def run(self) -> None:
         """Heartbeat until cancelled; then hand every shard's session back and leave the lease tables."""
@@ -57,7 +75,9 @@ class ShardKeeper:
         finally:
             for task in self._tasks:
                 task.cancel()
-            await asyncio.to_thread(self._leave)
+            await self._leases(self._leave)
+            self._link_threads.shutdown(wait=False, cancel_futures=True)
+            self._lease_thread.shutdown(wait=False)
 
     def _leave(self) -> None:
         self.links.close_all()  # what the pipeline had not acknowledged goes to the shards' next owners
@@ -68,18 +88,18 @@ class ShardKeeper:
     async def beat(self) -> None:
         """One heartbeat and what follows from it."""
         try:
-            balance = await asyncio.to_thread(self.book.heartbeat)
+            balance = await self._leases(self.book.heartbeat)
         except psycopg.Error as exc:
             logger.warning("shard lease heartbeat failed: %s", exc)
             if time.monotonic() - self._renewed > FENCE_FRACTION * self.book.ttl_s and self.links.owned:
                 logger.error("leases not renewed for %.1f s: stopping every shard", time.monotonic() - self._renewed)
-                await asyncio.to_thread(self.links.close_all)
+                await self._links(self.links.close_all)
             return
         self._renewed = time.monotonic()
         self.balance = balance
         for shard in self.links.owned - balance.held - self._busy:  # taken by another worker: stop at once
             logger.error("lease of shard %d lost; disconnecting its session", shard)
-            await asyncio.to_thread(self.links.close, shard)
+            await self._links(self.links.close, shard)
         claimed = set(balance.claimed) | (set(balance.held) - self.links.owned - self._busy - set(balance.give))
         if claimed:
             self._spawn(self._take(claimed), claimed)
@@ -105,9 +125,9 @@ class ShardKeeper:
         snapshot = self.registry.devices()
         count = self.links.count
         devices = {d for d in snapshot if virtual_shard_of(d, count) in shards}
-        seeded = await self.ingestor.adopt(devices)
+        seeded = await self._seed(devices)
         falls = self.flow.adopt(devices)
-        results = await asyncio.gather(*(asyncio.to_thread(self.links.open, s, snapshot) for s in sorted(shards)),
+        results = await asyncio.gather(*(self._links(self.links.open, s, snapshot) for s in sorted(shards)),
                                        return_exceptions=True)
         for shard, result in zip(sorted(shards), results, strict=True):
             if isinstance(result, BaseException):
@@ -115,18 +135,28 @@ class ShardKeeper:
                 await self._release(shard, devices_of(devices, shard, count))
             else:
                 with contextlib.suppress(psycopg.Error):
-                    await asyncio.to_thread(self.book.ready, shard)
+                    await self._leases(self.book.ready, shard)
         logger.warning("took over shards %s in %.2f s: %d devices (%d seeded), %d pending falls",
                        sorted(shards), time.monotonic() - t0, len(devices), seeded, falls)
+
+    async def _seed(self, devices: set[str]) -> int:
+        """Seed dedup for the devices from the shared store (a few tries); unseeded, a redelivered reading the last
+        owner stored is written again (InfluxDB keeps one point per device, time and seq) and detected again."""
+        for attempt in range(1, SEED_ATTEMPTS + 1):
+            try:
+                return await self.ingestor.adopt(devices)
+            except StoreError as exc:
+                logger.warning("cannot seed dedup for a takeover (try %d of %d): %s", attempt, SEED_ATTEMPTS, exc)
+        return 0
 
     async def _give(self, shard: int) -> None:
         """Hand one shard over cleanly: pause, let the pipeline finish with it, disconnect, release the lease."""
         t0 = time.monotonic()
         self.links.pause(shard)
-        drained = await asyncio.to_thread(self.links.wait_drained, shard)
+        drained = await self._links(self.links.wait_drained, shard)
         if not drained:
             logger.warning("shard %d: pipeline not drained in time; the next owner gets the rest again", shard)
-        await asyncio.to_thread(self.links.close, shard)
+        await self._links(self.links.close, shard)
         devices = devices_of(set(self.registry.devices()), shard, self.links.count)
         await self._release(shard, devices)
         logger.warning("gave shard %d back in %.2f s", shard, time.monotonic() - t0)
@@ -135,7 +165,7 @@ class ShardKeeper:
         self.flow.release(devices)
         self.ingestor.dedup.forget(devices)
         with contextlib.suppress(psycopg.Error):  # not released: it expires after the TTL
-            await asyncio.to_thread(self.book.release, shard)
+            await self._leases(self.book.release, shard)
 
 
 def devices_of(devices: set[str], shard: int, count: int) -> set[str]:

@@ -201,6 +201,11 @@ class MqttLink:
         self._client.loop_stop()
 
     @property
+    def speaks_v5(self) -> bool:
+        """False once the broker refused MQTT 5 and the link fell back to 3.1.1 (or was told to use it)."""
+        return self.protocol == mqtt.MQTTv5
+
+    @property
     def inflight(self) -> int:
         """QoS 1 messages handed to the pipeline and not yet acknowledged."""
         return self.forwarded - self.settled

@@ -136,8 +136,10 @@ class Ingestor:
     def stored_seqs(self, devices: set[str]) -> list[tuple[str, list[int], float]]:
         """What the shared store and journal hold of these devices (blocking: run it off the loop), to seed dedup
         with `preload` when their shard comes to this worker (issue 20): what the previous owner stored but never
-        acknowledged comes again, and goes to the detectors but not to the store."""
-        out = [(d, seqs, ts) for d, (seqs, ts) in self._stored_seqs().items() if d in devices]
+        acknowledged comes again, and goes to the detectors but not to the store. Raises StoreError when the store
+        cannot say: the shard must not be taken before it can."""
+        stored = self.store.recent_seqs(time.time() - DEDUP_LOOKBACK_S, devices)
+        out = [(d, seqs, ts) for d, (seqs, ts) in stored.items()]
         out += [(d, seqs, 0.0) for d, seqs in self.journal.recent_seqs().items() if d in devices]
         return out
 

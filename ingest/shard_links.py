@@ -96,7 +96,10 @@ class ShardLinks:
 
         `snapshot` is the registry's devices, read on the event loop (the registry's listeners run where it is read).
         """
-        settings = self.settings.model_copy(update={"client_id": shard_client_id(self.prefix, shard)})
+        update: dict[str, object] = {"client_id": shard_client_id(self.prefix, shard)}
+        if self.settings.protocol == "auto" and not self.main.speaks_v5:
+            update["protocol"] = "3.1.1"  # the worker's own link found the broker refuses MQTT 5: no need to ask again
+        settings = self.settings.model_copy(update=update)
         if self.settings.shard_routing == "broker":  # one filter; the broker routes each device to its shard
             mapped = broker_topics(self.prefix, shard)
             link = MqttLink(settings, self.inbox, topic_source=lambda: mapped, slot=shard + 1,

@@ -7,6 +7,7 @@ stored by two workers (or twice by one) shows up here, even when the worker that
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 from collections import Counter
@@ -39,11 +40,12 @@ class InfluxTally:
                                          headers={"Content-Type": self.headers.get("Content-Type", "")})
                 if self.path.startswith("/write") and answer.status_code == 204:
                     tally.count(body)
-                self.send_response(answer.status_code)
-                self.send_header("Content-Type", answer.headers.get("Content-Type", "application/json"))
-                self.send_header("Content-Length", str(len(answer.content)))
-                self.end_headers()
-                self.wfile.write(answer.content)
+                with contextlib.suppress(OSError):  # the worker was killed, or gave up waiting
+                    self.send_response(answer.status_code)
+                    self.send_header("Content-Type", answer.headers.get("Content-Type", "application/json"))
+                    self.send_header("Content-Length", str(len(answer.content)))
+                    self.end_headers()
+                    self.wfile.write(answer.content)
 
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
