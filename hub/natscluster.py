@@ -276,11 +276,12 @@ class NatsCluster:
         """SIGKILL one node: the others keep the cluster (JetStream needs 2 of 3 for a quorum)."""
         node.stop(kill=True)
 
-    def restart(self, node: NatsNode) -> None:
-        """Start a stopped node again on its ports and store; waits until it is healthy."""
+    def restart(self, node: NatsNode, timeout_s: float = STARTUP_TIMEOUT_S) -> None:
+        """Start a stopped node again on its ports and store; waits until it is healthy (its JetStream caught up:
+        longer under load, hence `timeout_s`)."""
         node.stop()
         node.start(self._binary(), self._config(node))
-        self._wait(node, time.monotonic() + STARTUP_TIMEOUT_S)
+        self._wait(node, time.monotonic() + timeout_s)
 
     def stop(self, kill: bool = False) -> None:
         """Stop every node."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -38,6 +39,8 @@ T = TypeVar("T")
 logger = logging.getLogger(__name__)
 HEARTBEAT_S = 1.0
 FENCE_FRACTION = 0.75  # no renewal for this part of the TTL: stop every shard before another worker may take it
+LOOP_STALL_S = 30.0  # the event loop not ticking this long: a hung worker, whose leases are left to expire
+LOOP_TICK_S = 0.5
 LINK_THREADS = 16  # sessions connected or handed over at once (each blocks a thread for its CONNECT or drain)
 SEED_ATTEMPTS = 3
 
@@ -67,14 +70,41 @@ class ShardKeeper:
         return await asyncio.get_running_loop().run_in_executor(self._link_threads, partial(fn, *args))
 
     async def run(self) -> None:
-        """Heartbeat until cancelled; then hand every shard's session back and leave the lease tables."""
+        """Heartbeat until cancelled; then hand every shard's session back and leave the lease tables.
+
+        The heartbeat runs on its own thread, so a busy event loop does not make it late (a late one loses the
+        leases); it stops renewing when the loop has not ticked for LOOP_STALL_S (a hung worker's leases expire).
+        """
+        loop = asyncio.get_running_loop()
+        beats: asyncio.Queue[Balance | Exception] = asyncio.Queue()
+        stop = threading.Event()
+        self._alive = time.monotonic()
+
+        def heartbeats() -> None:
+            wait = 0.0  # the first at once
+            while not stop.wait(wait):
+                wait = HEARTBEAT_S
+                if time.monotonic() - self._alive > LOOP_STALL_S:
+                    continue  # the loop is stuck: let the leases expire, another worker takes the shards
+                try:
+                    result: Balance | Exception = self.book.heartbeat()
+                except psycopg.Error as exc:
+                    result = exc
+                with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                    loop.call_soon_threadsafe(beats.put_nowait, result)
+
+        thread = threading.Thread(target=heartbeats, name="shard-heartbeat", daemon=True)
+        thread.start()
         try:
             while True:
-                await self.beat()
-                await asyncio.sleep(HEARTBEAT_S)
+                self._alive = time.monotonic()
+                with contextlib.suppress(TimeoutError):
+                    await self.apply(await asyncio.wait_for(beats.get(), LOOP_TICK_S))
         finally:
+            stop.set()
             for task in self._tasks:
                 task.cancel()
+            await asyncio.to_thread(thread.join, HEARTBEAT_S * 5)
             await self._leases(self._leave)
             self._link_threads.shutdown(wait=False, cancel_futures=True)
             self._lease_thread.shutdown(wait=False)
@@ -85,12 +115,10 @@ class ShardKeeper:
             self.book.leave()  # the others need not wait for the TTL
         self.book.close()
 
-    async def beat(self) -> None:
-        """One heartbeat and what follows from it."""
-        try:
-            balance = await self._leases(self.book.heartbeat)
-        except psycopg.Error as exc:
-            logger.warning("shard lease heartbeat failed: %s", exc)
+    async def apply(self, balance: Balance | Exception) -> None:
+        """Act on one heartbeat's outcome."""
+        if isinstance(balance, Exception):
+            logger.warning("shard lease heartbeat failed: %s", balance)
             if time.monotonic() - self._renewed > FENCE_FRACTION * self.book.ttl_s and self.links.owned:
                 logger.error("leases not renewed for %.1f s: stopping every shard", time.monotonic() - self._renewed)
                 await self._links(self.links.close_all)
@@ -127,6 +155,7 @@ class ShardKeeper:
         devices = {d for d in snapshot if virtual_shard_of(d, count) in shards}
         seeded = await self._seed(devices)
         falls = self.flow.adopt(devices)
+        t_seeded = time.monotonic()
         results = await asyncio.gather(*(self._links(self.links.open, s, snapshot) for s in sorted(shards)),
                                        return_exceptions=True)
         for shard, result in zip(sorted(shards), results, strict=True):
@@ -136,8 +165,9 @@ class ShardKeeper:
             else:
                 with contextlib.suppress(psycopg.Error):
                     await self._leases(self.book.ready, shard)
-        logger.warning("took over shards %s in %.2f s: %d devices (%d seeded), %d pending falls",
-                       sorted(shards), time.monotonic() - t0, len(devices), seeded, falls)
+        logger.warning("took over shards %s in %.2f s (dedup seeded in %.2f s, sessions in %.2f s): %d devices "
+                       "(%d seeded), %d pending falls", sorted(shards), time.monotonic() - t0, t_seeded - t0,
+                       time.monotonic() - t_seeded, len(devices), seeded, falls)
 
     async def _seed(self, devices: set[str]) -> int:
         """Seed dedup for the devices from the shared store (a few tries); unseeded, a redelivered reading the last

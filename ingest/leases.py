@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 from dataclasses import dataclass
 
 import psycopg
@@ -54,6 +55,7 @@ class LeaseBook:
         self.shards = shards
         self.ttl_s = ttl_s
         self._conn: psycopg.Connection[tuple[object, ...]] | None = None
+        self._lock = threading.Lock()  # one connection, used by the heartbeat thread and the handovers
 
     def _connection(self) -> psycopg.Connection[tuple[object, ...]]:
         if self._conn is None or self._conn.closed:
@@ -72,13 +74,14 @@ class LeaseBook:
     def heartbeat(self, wanted: bool = True) -> Balance:
         """Renew this worker and its leases, drop the dead, claim up to the fair share (unless `wanted` is False:
         a worker stopping claims nothing) and say which shards are over it."""
-        conn = self._connection()
-        try:
-            with conn.transaction():
-                return self._beat(conn, wanted)
-        except psycopg.Error:
-            self.close()  # reconnect on the next heartbeat
-            raise
+        with self._lock:
+            try:
+                conn = self._connection()
+                with conn.transaction():
+                    return self._beat(conn, wanted)
+            except psycopg.Error:
+                self._close()  # reconnect on the next heartbeat
+                raise
 
     def _beat(self, conn: psycopg.Connection[tuple[object, ...]], wanted: bool) -> Balance:
         ttl, me = self.ttl_s, self.worker
@@ -111,22 +114,30 @@ class LeaseBook:
 
     def ready(self, shard: int) -> None:
         """Mark a shard taken over: its session is connected and subscribed (for operators and tests)."""
-        self._connection().execute("UPDATE shard_leases SET ready = true WHERE shard = %s AND owner = %s",
-                                   [shard, self.worker])
+        with self._lock:
+            self._connection().execute("UPDATE shard_leases SET ready = true WHERE shard = %s AND owner = %s",
+                                       [shard, self.worker])
 
     def release(self, shard: int) -> None:
         """Give one shard back (after its session was handed over): free for the next heartbeat of any worker."""
-        self._connection().execute("DELETE FROM shard_leases WHERE shard = %s AND owner = %s", [shard, self.worker])
+        with self._lock:
+            self._connection().execute("DELETE FROM shard_leases WHERE shard = %s AND owner = %s",
+                                       [shard, self.worker])
 
     def leave(self) -> None:
         """A clean stop: free every lease and the worker row at once (the others need not wait for the TTL)."""
-        conn = self._connection()
-        with conn.transaction():
-            conn.execute("DELETE FROM shard_leases WHERE owner = %s", [self.worker])
-            conn.execute("DELETE FROM shard_workers WHERE worker = %s", [self.worker])
+        with self._lock:
+            conn = self._connection()
+            with conn.transaction():
+                conn.execute("DELETE FROM shard_leases WHERE owner = %s", [self.worker])
+                conn.execute("DELETE FROM shard_workers WHERE worker = %s", [self.worker])
 
     def close(self) -> None:
         """Close the lease connection (its backend ends, which other workers take as this worker's death)."""
+        with self._lock:
+            self._close()
+
+    def _close(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None

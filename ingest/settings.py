@@ -62,7 +62,7 @@ class MqttSettings(Section):
         "create by the thousand); broker = the broker maps every device topic to <shard_prefix>/<NN>/<topic> "
         "(NATS subject mapping with partition(virtual_shards, 1), hub/natscluster.py `shard_mappings`) and the "
         "session subscribes to that one filter")
-    lease_ttl_s: float = Field(4.0, ge=1.0, le=120.0, description="'shards = auto': a shard lease not renewed for "
+    lease_ttl_s: float = Field(8.0, ge=1.0, le=120.0, description="'shards = auto': a shard lease not renewed for "
                                "this long (a hung worker) is taken over; a dead worker's PostgreSQL connection "
                                "frees its leases at once")
 

@@ -133,8 +133,10 @@ def test_broker_node_and_worker_killed_under_load_lose_and_double_nothing(
     print(f"node killed at {t_node - t_ready:.1f} s; worker taken over {takeover_s} s after its SIGKILL")
     assert takeover_s is not None and takeover_s < 10.0
 
-    cluster.restart(node)
-    victim.start()
+    restarted = threading.Thread(target=victim.start)  # both at once
+    restarted.start()
+    cluster.restart(node, timeout_s=90)  # its JetStream catches up with what the others stored meanwhile
+    restarted.join()
     rebalance_s = wait_for(lambda: balanced(postgres, names), 60)
     print(f"node and worker back; rebalanced {time.monotonic() - t_kill:.1f} s after the worker's kill")
     assert rebalance_s is not None
