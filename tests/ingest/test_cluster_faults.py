@@ -51,7 +51,7 @@ def workers_factory(tmp_path: Path, cluster: NatsCluster) -> Iterator[Callable[.
     started: list[HubProcess] = []
 
     def make(data_dir: Path, **kwargs: object) -> HubProcess:
-        proc = HubProcess(data_dir, cluster.url_list, **kwargs)  # type: ignore[arg-type]
+        proc = HubProcess(data_dir, cluster.url_list, **kwargs)
         started.append(proc)
         return proc
 
