@@ -276,12 +276,18 @@ class NatsCluster:
         """SIGKILL one node: the others keep the cluster (JetStream needs 2 of 3 for a quorum)."""
         node.stop(kill=True)
 
-    def restart(self, node: NatsNode, timeout_s: float = STARTUP_TIMEOUT_S) -> None:
+    def restart(self, node: NatsNode, timeout_s: float = STARTUP_TIMEOUT_S, healthy: bool = True) -> None:
         """Start a stopped node again on its ports and store; waits until it is healthy (its JetStream caught up:
-        longer under load, hence `timeout_s`)."""
+        longer under load, hence `timeout_s`), or with `healthy` False only until its MQTT port accepts (it catches
+        up while serving)."""
         node.stop()
         node.start(self._binary(), self._config(node))
-        self._wait(node, time.monotonic() + timeout_s)
+        if healthy:
+            self._wait(node, time.monotonic() + timeout_s)
+            return
+        assert node.process is not None
+        wait_ready(node.process, lambda: port_in_use(node.mqtt_port), node.why_exited, f"nats-server {node.name}",
+                   timeout_s, self.stop, poll_s=0.1)
 
     def stop(self, kill: bool = False) -> None:
         """Stop every node."""
