@@ -18,6 +18,11 @@ import httpx
 _POINT = re.compile(rb"device_id=([^, ]+)[^ ]* .*\bseq=(\d+)i ")
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A worker SIGKILLed mid-request resets its connection: expected here, not worth a traceback."""
+
+
 class InfluxTally:
     """Forwards /write and /query to `upstream`; `written[(device, seq)]` counts accepted writes of each reading."""
 
@@ -48,7 +53,7 @@ class InfluxTally:
                     self.wfile.write(answer.content)
 
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _QuietServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
