@@ -42,6 +42,7 @@ SUBSCRIPTIONS = ("eldercare/+/+", "disaster/+/+", "zigbee2mqtt/#", "owntracks/+/
                  "responders/+/status")  # issue 5: responder apps answer offers
 CONNECT_TIMEOUT_S = 10.0
 RESUBSCRIBE_S = 1.0
+CLUSTER_CONNECT_TIMEOUT_S = 4.0
 TRANSIENT_REFUSALS = (0x88, 0x89)  # CONNACK "server unavailable" / "server busy" (3.1.1's 3 reads as 0x88)
 UNSUPPORTED_PROTOCOL = (0x84, 0x01)  # CONNACK "unsupported protocol version" (MQTT 5 code; paho's view of 3.1.1's 1)
 SUBSCRIBE_CHUNK = 200  # topics per SUBSCRIBE packet when a shard follows thousands of devices
@@ -81,7 +82,8 @@ class MqttLink:
     """Connects, subscribes, feeds the inbox, acks, and publishes downlinks."""
 
     def __init__(self, settings: MqttSettings, inbox: Inbox, on_link: Callable[[str], None] | None = None,
-                 topic_source: Callable[[], list[str]] | None = None, slot: int = 0, strip: str = "") -> None:
+                 topic_source: Callable[[], list[str]] | None = None, slot: int = 0, strip: str = "",
+                 first_node: int = 0) -> None:
         """`slot` tells this link's delivery tags from those of the other links feeding the same inbox (the
         virtual shards of issue 20, each its own session): tags carry it above bit 48."""
         self.settings = settings
@@ -100,7 +102,7 @@ class MqttLink:
         self._stopping = False
         self._subscribing: dict[int, list[str]] = {}  # SUBSCRIBE packet id -> its topics, until its SUBACK
         self._generation = 0
-        self._node = 0  # index in settings.nodes of the node connected to (or tried next)
+        self._node = first_node % len(settings.nodes)  # index in settings.nodes of the node connected to (or next)
         self._answered = threading.Event()  # a CONNACK came, accepting or refusing
         self._up = False  # a connection is established (the next disconnect is a drop)
         self._gave_up = False  # the broker refused the hub for good (credentials, protocol): no retry
@@ -167,7 +169,8 @@ class MqttLink:
                                         f"({redact_urls(str(exc))}); start it, or point HUB_MQTT__URL / --mqtt-url at "
                                         "a running broker") from exc
             self._client.loop_start()
-            self._answered.wait(CONNECT_TIMEOUT_S)
+            # a cluster node that takes the TCP connection but cannot answer (JetStream recovering): try the next
+            self._answered.wait(CONNECT_TIMEOUT_S if len(self.settings.nodes) == 1 else CLUSTER_CONNECT_TIMEOUT_S)
             if self.connected.is_set():
                 return
             self._client.loop_stop()
@@ -199,6 +202,11 @@ class MqttLink:
         self._stopping = True
         self._client.disconnect()
         self._client.loop_stop()
+
+    @property
+    def node_index(self) -> int:
+        """The index (in the settings' nodes) of the node connected to, or tried next."""
+        return self._node
 
     @property
     def speaks_v5(self) -> bool:

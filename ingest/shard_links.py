@@ -103,12 +103,13 @@ class ShardLinks:
         if self.settings.shard_routing == "broker":  # one filter; the broker routes each device to its shard
             mapped = broker_topics(self.prefix, shard)
             link = MqttLink(settings, self.inbox, topic_source=lambda: mapped, slot=shard + 1,
-                            strip=f"{self.prefix}/{shard}/")
+                            strip=f"{self.prefix}/{shard}/", first_node=self.main.node_index)
             follower = None
         else:
             follower = ShardSubscriber(shard, self.count, self.registry, self.aliases, of=virtual_shard_of)
             follower.on_refresh(snapshot)  # its topics, asked by the link on connect
-            link = MqttLink(settings, self.inbox, topic_source=follower.topics, slot=shard + 1)
+            link = MqttLink(settings, self.inbox, topic_source=follower.topics, slot=shard + 1,
+                            first_node=self.main.node_index)  # the node the worker's own link found alive
         with self._lock:
             self._links[shard + 1] = link  # before start: a delivery may be acked as soon as it arrives
         try:
