@@ -71,9 +71,13 @@ class Worker:
         raise RuntimeError(f"{self.name} did not become healthy")
 
     def signal(self, sig: signal.Signals) -> None:
-        """Send `sig` and wait for the process to end."""
+        """Send `sig` (the caller waits for the process with `wait`)."""
         assert self.proc is not None
         self.proc.send_signal(sig)
+
+    def wait(self) -> None:
+        """Wait for the process to end."""
+        assert self.proc is not None
         self.proc.wait(timeout=60)
 
 
@@ -129,9 +133,10 @@ def main(argv: list[str] | None = None) -> int:
             for trial in range(args.trials):
                 for how, out in ((signal.SIGKILL, killed), (signal.SIGTERM, stopped)):
                     victim = workers[trial % WORKERS]
-                    victim.signal(how)
                     survivors = names - {victim.name}
+                    victim.signal(how)  # the clock starts here, for both: a clean stop hands over while it stops
                     out.append(seconds_until(lambda: held_by(url, survivors, shards)))  # noqa: B023 (used at once)
+                    victim.wait()
                     victim.start()
                     seconds_until(lambda: held_by(url, names, shards), 120)
                 print(f"trial {trial + 1}: SIGKILL {killed[-1]:.2f} s, clean stop {stopped[-1]:.2f} s", flush=True)

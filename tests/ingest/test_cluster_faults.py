@@ -137,12 +137,12 @@ def test_broker_node_and_worker_killed_under_load_lose_and_double_nothing(
     pressed = threading.Event()
     acked: list[int] = []
     presser = threading.Thread(target=_press_sos, args=(nodes[::-1], time.time() - 60, 0.05, pressed, errors, acked))
-    presser.start()
     assert cluster.move_consumers_off(node)  # nats-server 2.9.10: see the module's note
     cluster.kill(node)
     t_node = time.monotonic()
     time.sleep(1.0)
     assert wait_for(lambda: all(w.get("/health")["mqtt_connected"] for w in workers), 30) is not None  # moved
+    presser.start()  # SOS presses across the worker's kill and both restarts
     victim = workers[2]
     victim.kill()
     t_kill = time.monotonic()
