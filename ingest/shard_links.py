@@ -44,9 +44,10 @@ def shard_client_id(client_id: str, shard: int) -> str:
 def broker_topics(prefix: str, shard: int) -> list[str]:
     """A shard's filters when the broker routes device topics to `<prefix>/<shard>/...` (shard_routing "broker").
 
-    Shard 0 also takes what has no device id in its topic: responder apps' answers, zigbee2mqtt and OwnTracks.
+    Shard 0 also takes what has no device id in its topic: responder apps' and rescue teams' answers (issue 14's
+    teams/+/status), zigbee2mqtt and OwnTracks.
     """
-    extra = [RESPONDER_STATUS, "zigbee2mqtt/#", "owntracks/+/+"] if shard == 0 else []
+    extra = [RESPONDER_STATUS, "teams/+/status", "zigbee2mqtt/#", "owntracks/+/+"] if shard == 0 else []
     return [f"{prefix}/{shard}/#", *extra]
 
 
