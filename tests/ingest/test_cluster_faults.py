@@ -76,15 +76,27 @@ def _press_sos(nodes: list[tuple[str, int]], start_ts: float, spacing_s: float, 
             node[0] = (node[0] + 1) % len(nodes)
             client._host, client._port = nodes[node[0]]  # as ingest/mqtt.py does
 
+        connected = threading.Event()
+
+        def on_connect(_c: object, _ud: object, _flags: object, reason: object, _p: object) -> None:
+            if not getattr(reason, "is_failure", False):
+                connected.set()
+
+        client.on_connect = on_connect
         client.on_disconnect = next_node
         client.on_connect_fail = next_node
         client.connect(*nodes[0])
         client.loop_start()
+        connected.wait(30)  # a PUBLISH before the CONNACK is refused by paho (rc "not connected"), not queued
         infos = []
         for k in range(PRESSES):
             device_id = SOS_DEVICES[k % len(SOS_DEVICES)]
             body = {"ts": start_ts + k * 0.5, "seq": k // len(SOS_DEVICES) + 1, "event": "sos"}
-            infos.append(client.publish(f"eldercare/{device_id}/event", orjson.dumps(body), qos=1))
+            info = client.publish(f"eldercare/{device_id}/event", orjson.dumps(body), qos=1)
+            while info.rc == mqtt.MQTT_ERR_NO_CONN:  # between nodes: press again once connected (as sos.py does)
+                time.sleep(0.1)
+                info = client.publish(f"eldercare/{device_id}/event", orjson.dumps(body), qos=1)
+            infos.append(info)
             time.sleep(spacing_s)
         deadline = time.monotonic() + 60
         while not all(i.is_published() for i in infos) and time.monotonic() < deadline:
