@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from alerts.care.device_health import DeviceHealthDetector, DeviceHealthSettings
@@ -27,9 +28,11 @@ class DetectorSettings:
 
 
 def build_catalog(topology: Topology, settings: DetectorSettings | None = None,
-                  rhythm_keeper: RhythmKeeper | None = None) -> DetectorCatalog:
+                  rhythm_keeper: RhythmKeeper | None = None,
+                  owns: Callable[[str], bool] | None = None) -> DetectorCatalog:
     """Register the eldercare detectors over one topology (`rhythm_keeper`: where the routine detector keeps each
-    home's learned rhythm across restarts, the state database in the hub)."""
+    home's learned rhythm across restarts, the state database in the hub; `owns`: the devices a scaled-out worker
+    answers for, None = all)."""
     s = settings or DetectorSettings()
     catalog = DetectorCatalog()
     # --- fall detector (alerts/falls/detector.py, owned by the fall-detection engineer) registers here, e.g.:
@@ -37,5 +40,5 @@ def build_catalog(topology: Topology, settings: DetectorSettings | None = None,
     catalog.register("vitals", lambda: VitalsDetector(topology, s.vitals))
     catalog.register("routine", lambda: RoutineDetector(topology, s.routine, rhythm_keeper))
     catalog.register("home_safety", lambda: HomeSafetyDetector(topology, s.home_safety))
-    catalog.register("device_health", lambda: DeviceHealthDetector(topology, s.device_health))
+    catalog.register("device_health", lambda: DeviceHealthDetector(topology, s.device_health, owns))
     return catalog

@@ -44,7 +44,7 @@ from devices import i18n
 from devices.credentials import Credentials
 from devices.identities import BrokerFiles, DeviceIdentities, reserve_identities
 from devices.registry import Registry
-from devices.statedb.postgres import open_state
+from devices.statedb.postgres import PgStateDB, open_state
 from devices.statedb.sqlite import StateDB
 from dispatch.caring_calls import CaringCalls
 from dispatch.desk import DispatchDesk
@@ -231,22 +231,25 @@ def build_hub(settings: Settings, detectors: list[Detector] | None = None) -> Hu
     inbox = Inbox(asyncio.get_running_loop(), settings.ingest.queue_max)
     link_events: deque[tuple[str, float]] = deque()  # the broker link's ups and downs, for device health
     shards = scale_out.shard_subscriber(settings, registry, db)  # issue 7: this worker's topics, if sharded
+    leased = scale_out.leased(settings, db)  # issue 20: shards leased in PostgreSQL, taken over from dead workers
     link = MqttLink(settings.mqtt, inbox, on_link=lambda kind: link_events.append((kind, time.time())),
-                    topic_source=shards.topics if shards is not None else None)
+                    topic_source=shards.topics if shards is not None else (list if leased else None))
+    links = scale_out.shard_links(settings, link, registry, db) if leased else None
     live_q: asyncio.Queue[Batch] = asyncio.Queue(STAGE_QUEUE_BATCHES)
     detect_q: asyncio.Queue[Batch] = asyncio.Queue(STAGE_QUEUE_BATCHES)
     status_q: asyncio.Queue[Batch] = asyncio.Queue(STAGE_QUEUE_BATCHES)  # issue 5: responder apps' statuses
     statuses = StatusInbox(db)  # kept by ingest before the ack, applied to the desk by a stage
     team_q: asyncio.Queue[Batch] = asyncio.Queue(STAGE_QUEUE_BATCHES)  # issue 14: rescue teams' statuses
     team_statuses = TeamStatusInbox(db)
-    ingestor = Ingestor(settings.ingest, inbox, store, db, registry, link.ack_many,
+    ingestor = Ingestor(settings.ingest, inbox, store, db, registry, links.ack_many if links else link.ack_many,
                         outputs=[live_q, status_q, team_q], gate=detect_q,  # issue 7: acked once its alerts are stored
                         keepers=[statuses.keep, team_statuses.keep])
     bus = scale_out.live_bus(settings, link)
     live = LiveFeed(live_q, bus, settings.http.live_per_s)
     log = DetectionLog(db, bus)
     flow = AlertFlow(settings.alerts.cancel_window_s, settings.alerts.merge_window_s, _downlink(link),
-                     _resident_of(registry), PendingFallStore(db), log.last_falls(time.time() - FALL_MEMORY_S))
+                     _resident_of(registry), PendingFallStore(db), log.last_falls(time.time() - FALL_MEMORY_S),
+                     load=not leased)  # issue 20: a leased worker adopts the pending falls of each shard it takes
     stages: dict[str, scale_out.Stage] = {}
     sms = sms_sender(settings, db, bus)
     incidents, desk = _call_centre(settings, db, registry, bus, link, stages, sms)
@@ -262,7 +265,7 @@ def build_hub(settings: Settings, detectors: list[Detector] | None = None) -> Hu
                                             lambda actor, action, detail: incidents.audit(actor, action, None, detail),
                                             ingestor.stats.rejected).run
     if detectors is None:
-        detectors = default_detectors(registry, settings.detectors, command)
+        detectors = default_detectors(registry, settings.detectors, command, owns=scale_out.owns(shards, links))
     stage = DetectorStage(detect_q, detectors, flow, _chain(log, incidents.on_detections, command.on_detections),
                           log.store_clips, link_events=link_events)
     queues = {"inbox": inbox.depth, "live": live_q.qsize, "detectors": detect_q.qsize}  # issue 9: /metrics
@@ -274,6 +277,8 @@ def build_hub(settings: Settings, detectors: list[Detector] | None = None) -> Hu
                      insights=Insights(db, settings.insights.targets, store=store))
     stages.update(ingest=ingestor.run, detectors=stage.run, live=live.run)
     scale_out.attach(settings, link, shards, db, bus, stages)  # issue 7: topic shard, events, timer leader
+    if links is not None and isinstance(db, PgStateDB):
+        stages["shards"] = scale_out.keeper(settings, db, links, registry, ingestor, flow)
     if settings.store.retention_days > 0:  # issue 8: raw telemetry past the retention period is deleted
         stages["retention"] = Retention(store, db, settings.store.retention_days).run
     return Hub(settings, db, registry, store, link, ingestor, stages, ctx)

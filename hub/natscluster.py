@@ -27,7 +27,7 @@ from pathlib import Path
 from hub.broker import _die_with_parent, free_port, port_in_use
 from hub.processes import BrokerError, log_tail, stop_process, wait_ready
 
-__all__ = ["NatsCluster", "NatsNode", "NatsUser", "mqtt_subjects"]
+__all__ = ["NatsCluster", "NatsNode", "NatsUser", "mqtt_subjects", "shard_mappings"]
 
 STARTUP_TIMEOUT_S = 30.0
 CLUSTER_NAME = "hub"
@@ -41,6 +41,20 @@ def mqtt_subjects(topic_filter: str) -> list[str]:
     parts = topic_filter.split("/")
     subject = ".".join("*" if p == "+" else ">" if p == "#" else p for p in parts)
     return [subject, subject[:-2]] if subject.endswith(".>") else [subject]
+
+
+DEVICE_CHANNELS = {"eldercare": ("telemetry", "event", "availability"),  # docs/mqtt-contract.md, device -> hub
+                   "disaster": ("observation", "report", "availability")}
+
+
+def shard_mappings(shards: int, prefix: str = "hub") -> dict[str, str]:
+    """NATS subject mappings that route every device topic to its virtual shard (issue 20, shard_routing "broker"):
+    `eldercare/<id>/telemetry` becomes `<prefix>/<n>/eldercare/<id>/telemetry` with n = FNV-1a(<id>) % shards, the
+    hub's `ingest.shards.virtual_shard_of`. Each shard's session then subscribes to one filter, `<prefix>/<n>/#`,
+    instead of one per device (each of which is a replicated JetStream consumer on NATS). Downlinks (`/set`) and
+    everything else keep their topics."""
+    return {f"{domain}.*.{channel}": f"{prefix}.{{{{partition({shards},1)}}}}.{domain}.{{{{wildcard(1)}}}}.{channel}"
+            for domain, channels in DEVICE_CHANNELS.items() for channel in channels}
 
 
 @dataclass(frozen=True)
@@ -87,7 +101,8 @@ class NatsNode:
         """True while the process lives."""
         return self.process is not None and self.process.poll() is None
 
-    def config(self, routes: list[int], users: list[NatsUser], ack_wait_s: float, max_ack_pending: int) -> str:
+    def config(self, routes: list[int], users: list[NatsUser], ack_wait_s: float, max_ack_pending: int,
+               mappings: dict[str, str] | None = None) -> str:
         """The node's nats-server.conf text (JSON is a valid NATS config)."""
         conf: dict[str, object] = {
             "server_name": self.name,
@@ -108,6 +123,8 @@ class NatsNode:
                                "routes": [f"nats-route://127.0.0.1:{p}" for p in routes if p != self.cluster_port]}
         if users:
             conf["authorization"] = {"users": [u.config() for u in users]}
+        if mappings:
+            conf["mappings"] = mappings
         return json.dumps(conf, indent=2) + "\n"
 
     def start(self, binary: str, config: str) -> None:
@@ -153,6 +170,8 @@ class NatsCluster:
     max_ack_pending: int = 10_000
     nodes: list[NatsNode] = field(default_factory=list)
     admin: NatsUser = field(default_factory=lambda: NatsUser("admin", secrets.token_urlsafe(16)))
+    shards: int = 0  # > 0: route device topics to that many virtual shards (`shard_mappings`)
+    shard_prefix: str = "hub"
 
     @property
     def urls(self) -> list[str]:
@@ -194,7 +213,9 @@ class NatsCluster:
 
     def _config(self, node: NatsNode) -> str:
         users = [*self.users, self.admin] if self.users else []  # admin: the JetStream API, for request()
-        return node.config([n.cluster_port for n in self.nodes], users, self.ack_wait_s, self.max_ack_pending)
+        mappings = shard_mappings(self.shards, self.shard_prefix) if self.shards else None
+        return node.config([n.cluster_port for n in self.nodes], users, self.ack_wait_s, self.max_ack_pending,
+                           mappings)
 
     def _running(self) -> NatsNode:
         return next(n for n in self.nodes if n.running)
@@ -255,11 +276,18 @@ class NatsCluster:
         """SIGKILL one node: the others keep the cluster (JetStream needs 2 of 3 for a quorum)."""
         node.stop(kill=True)
 
-    def restart(self, node: NatsNode) -> None:
-        """Start a stopped node again on its ports and store; waits until it is healthy."""
+    def restart(self, node: NatsNode, timeout_s: float = STARTUP_TIMEOUT_S, healthy: bool = True) -> None:
+        """Start a stopped node again on its ports and store; waits until it is healthy (its JetStream caught up:
+        longer under load, hence `timeout_s`), or with `healthy` False only until its MQTT port accepts (it catches
+        up while serving)."""
         node.stop()
         node.start(self._binary(), self._config(node))
-        self._wait(node, time.monotonic() + STARTUP_TIMEOUT_S)
+        if healthy:
+            self._wait(node, time.monotonic() + timeout_s)
+            return
+        assert node.process is not None
+        wait_ready(node.process, lambda: port_in_use(node.mqtt_port), node.why_exited, f"nats-server {node.name}",
+                   timeout_s, self.stop, poll_s=0.1)
 
     def stop(self, kill: bool = False) -> None:
         """Stop every node."""

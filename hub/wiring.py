@@ -6,6 +6,8 @@ shared Topology and where each wearable is worn, so no restart is needed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from alerts.care.geofence import GeofenceDetector
 from alerts.care.rhythm_store import RhythmStore
 from alerts.catalog import DetectorSettings, build_catalog
@@ -36,8 +38,10 @@ def device_info(device: DeviceRecord, home_of: dict[str, str], resident_of: dict
 
 
 def default_detectors(registry: Registry, settings: DetectorSettings | None = None,
-                      command: CommandCentre | None = None) -> list[Detector]:
-    """Fall, vitals, routine, home safety, device health, and the disaster warnings and reports (issue 6)."""
+                      command: CommandCentre | None = None,
+                      owns: Callable[[str], bool] | None = None) -> list[Detector]:
+    """Fall, vitals, routine, home safety, device health, and the disaster warnings and reports (issue 6).
+    `owns`: the devices this worker answers for (device health watches only those), None = every device."""
     topology = Topology()
     fall = FallDetector()
     home_pos: dict[str, tuple[float, float]] = {}  # the geofence's homes (issue 9: a phone leaving at night)
@@ -57,7 +61,7 @@ def default_detectors(registry: Registry, settings: DetectorSettings | None = No
     registry.on_refresh.append(refresh)
     refresh(registry.devices())
     s = settings or DetectorSettings()
-    catalog = build_catalog(topology, s, RhythmStore(registry.db))  # issue 21: the rhythm survives a restart
+    catalog = build_catalog(topology, s, RhythmStore(registry.db), owns)  # issue 21: the rhythm survives a restart
     catalog.register("fall", lambda: fall)
     catalog.register("geofence", lambda: GeofenceDetector(topology, home_pos, s.geofence))
     centre = command if command is not None else build_command(registry)

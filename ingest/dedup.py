@@ -76,6 +76,13 @@ class Deduplicator:
         seeded = self._seeded[device_id] = SeqWindow(self.window, self._mask)
         seeded.high, seeded.seen, seeded.last_ts = state.high, state.seen, state.last_ts
 
+    def forget(self, device_ids: set[str]) -> None:
+        """Drop what is known of these devices (their shard went to another worker, issue 20): if the shard comes
+        back, its windows are seeded again from the store, not from this worker's stale view."""
+        for device_id in device_ids:
+            self._devices.pop(device_id, None)
+            self._seeded.pop(device_id, None)
+
     def replayed(self, device_id: str, seq: int) -> bool:
         """True, once, for a duplicate whose (device, seq) an earlier run stored (preloaded at start)."""
         seeded = self._seeded.get(device_id)

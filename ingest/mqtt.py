@@ -28,6 +28,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from devices.redact import redact_url, redact_urls
@@ -41,9 +42,13 @@ SUBSCRIPTIONS = ("eldercare/+/+", "disaster/+/+", "zigbee2mqtt/#", "owntracks/+/
                  "responders/+/status",  # issue 5: responder apps answer offers
                  "teams/+/status")  # issue 14: rescue teams report their progress
 CONNECT_TIMEOUT_S = 10.0
+RESUBSCRIBE_S = 1.0
+CLUSTER_CONNECT_TIMEOUT_S = 4.0
 TRANSIENT_REFUSALS = (0x88, 0x89)  # CONNACK "server unavailable" / "server busy" (3.1.1's 3 reads as 0x88)
 UNSUPPORTED_PROTOCOL = (0x84, 0x01)  # CONNACK "unsupported protocol version" (MQTT 5 code; paho's view of 3.1.1's 1)
 SUBSCRIBE_CHUNK = 200  # topics per SUBSCRIBE packet when a shard follows thousands of devices
+SLOT_SHIFT = 48  # a delivery tag is (slot << 48) | (connection number << 16) | packet id (issue 20: several links)
+GENERATION_MASK = (1 << 32) - 1
 DOWNLINK_CHANNEL = "set"  # eldercare/<id>/set: the hub's own downlinks (docs/mqtt-contract.md), never its input
 
 
@@ -78,8 +83,17 @@ class MqttLink:
     """Connects, subscribes, feeds the inbox, acks, and publishes downlinks."""
 
     def __init__(self, settings: MqttSettings, inbox: Inbox, on_link: Callable[[str], None] | None = None,
-                 topic_source: Callable[[], list[str]] | None = None) -> None:
+                 topic_source: Callable[[], list[str]] | None = None, slot: int = 0, strip: str = "",
+                 first_node: int = 0) -> None:
+        """`slot` tells this link's delivery tags from those of the other links feeding the same inbox (the
+        virtual shards of issue 20, each its own session): tags carry it above bit 48."""
         self.settings = settings
+        self.slot = slot
+        self.strip = strip  # a prefix the broker put before device topics (its shard routing, issue 20): removed
+        self._base = slot << SLOT_SHIFT
+        self.paused = False  # a shard being handed over: new deliveries are left unacknowledged for the next owner
+        self.forwarded = 0  # QoS 1 messages handed to the inbox (written by paho's thread only)
+        self.settled = 0  # of those, acknowledged or dropped as of an old connection (written by the loop only)
         self.inbox = inbox
         self.connected = threading.Event()
         self.on_link = on_link  # called with "up" / "down" from paho's thread
@@ -87,8 +101,9 @@ class MqttLink:
         self.refused_protocol = False  # the last refusal was "unsupported protocol version"
         self.topic_source = topic_source  # topic shards (issue 7): this worker's topics, asked on each connect
         self._stopping = False
+        self._subscribing: dict[int, list[str]] = {}  # SUBSCRIBE packet id -> its topics, until its SUBACK
         self._generation = 0
-        self._node = 0  # index in settings.nodes of the node connected to (or tried next)
+        self._node = first_node % len(settings.nodes)  # index in settings.nodes of the node connected to (or next)
         self._answered = threading.Event()  # a CONNACK came, accepting or refusing
         self._up = False  # a connection is established (the next disconnect is a drop)
         self._gave_up = False  # the broker refused the hub for good (credentials, protocol): no retry
@@ -111,6 +126,7 @@ class MqttLink:
         client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
         client.fast_publish = self._on_publishes
         return client
 
@@ -154,7 +170,8 @@ class MqttLink:
                                         f"({redact_urls(str(exc))}); start it, or point HUB_MQTT__URL / --mqtt-url at "
                                         "a running broker") from exc
             self._client.loop_start()
-            self._answered.wait(CONNECT_TIMEOUT_S)
+            # a cluster node that takes the TCP connection but cannot answer (JetStream recovering): try the next
+            self._answered.wait(CONNECT_TIMEOUT_S if len(self.settings.nodes) == 1 else CLUSTER_CONNECT_TIMEOUT_S)
             if self.connected.is_set():
                 return
             self._client.loop_stop()
@@ -187,9 +204,24 @@ class MqttLink:
         self._client.disconnect()
         self._client.loop_stop()
 
+    @property
+    def node_index(self) -> int:
+        """The index (in the settings' nodes) of the node connected to, or tried next."""
+        return self._node
+
+    @property
+    def speaks_v5(self) -> bool:
+        """False once the broker refused MQTT 5 and the link fell back to 3.1.1 (or was told to use it)."""
+        return self.protocol == mqtt.MQTTv5
+
+    @property
+    def inflight(self) -> int:
+        """QoS 1 messages handed to the pipeline and not yet acknowledged."""
+        return self.forwarded - self.settled
+
     def ack(self, mid: int, qos: int) -> None:
         """Acknowledge one stored message (by its delivery tag) to the broker."""
-        if qos > 0 and mid >> 16 == self._generation:
+        if qos > 0 and mid >> 16 & GENERATION_MASK == self._generation:
             self._client.ack(mid & 0xFFFF, qos)
 
     def ack_many(self, mids: list[int]) -> None:
@@ -201,7 +233,8 @@ class MqttLink:
         success, MQTT 5.0 section 3.4.2.1), so the batch is built here and handed to paho as one packet.
         """
         generation = self._generation
-        mids = [tag & 0xFFFF for tag in mids if tag >> 16 == generation]  # acks of an old connection: dropped
+        self.settled += len(mids)
+        mids = [tag & 0xFFFF for tag in mids if tag >> 16 & GENERATION_MASK == generation]  # old connection's: dropped
         if not mids:
             return
         queue_packet = getattr(self._client, "_packet_queue", None)
@@ -221,7 +254,21 @@ class MqttLink:
         v5 = self.protocol == mqtt.MQTTv5  # MQTT 3.1.1 has no No Local: the callbacks drop `/set` topics there
         for i in range(0, len(topics), SUBSCRIBE_CHUNK):
             chunk = topics[i : i + SUBSCRIBE_CHUNK]
-            self._client.subscribe([(t, _options(t)) for t in chunk] if v5 else [(t, 1) for t in chunk])
+            _rc, mid = self._client.subscribe([(t, _options(t)) for t in chunk] if v5 else [(t, 1) for t in chunk])
+            if mid is not None:
+                self._subscribing[mid] = chunk
+
+    def _on_subscribe(self, _c: mqtt.Client, _ud: object, mid: int, reasons: list[ReasonCode], _p: Properties) -> None:
+        """A SUBACK: topics the broker refused are asked again (NATS refuses some of a large SUBSCRIBE while its
+        JetStream is busy creating their consumers, issue 20)."""
+        with contextlib.suppress(Exception):
+            chunk = self._subscribing.pop(mid, [])
+            failed = [t for t, r in zip(chunk, reasons, strict=False) if getattr(r, "is_failure", False)]
+            if failed and not self._stopping:
+                logger.warning("the broker refused %d of %d subscriptions; asking again", len(failed), len(chunk))
+                retry = threading.Timer(RESUBSCRIBE_S, self.subscribe, [failed])
+                retry.daemon = True
+                retry.start()
 
     def unsubscribe(self, topics: list[str]) -> None:
         """Drop topics (a device left this worker's shard)."""
@@ -293,10 +340,14 @@ class MqttLink:
     def _on_publishes(self, publishes: list[Publish]) -> None:
         """The fast path's batch of QoS 0/1 messages (ingest/readahead.py), handed to the inbox at once."""
         try:
-            tag, now = self._generation << 16, time.time()
-            inbound = [Inbound(topic.decode("utf-8", "replace"), payload, tag | mid, qos, now)
+            if self.paused:
+                return  # handed over: unacknowledged, so the broker redelivers them to the shard's next owner
+            tag, now = self._base | self._generation << 16, time.time()
+            inbound = [Inbound(self._topic(topic), payload, tag | mid, qos, now)
                        for topic, payload, mid, qos in publishes]
-            self.inbox.put_many([m for m in inbound if not self._dropped_downlink(m)])
+            inbound = [m for m in inbound if not self._dropped_downlink(m)]
+            self.forwarded += sum(1 for m in inbound if m.qos == 1)
+            self.inbox.put_many(inbound)
         except Exception:
             logger.exception("could not hand %d messages to the pipeline", len(publishes))
 
@@ -304,13 +355,21 @@ class MqttLink:
         try:
             # Decode the topic leniently: a message must reach the pipeline (and be dead-lettered and acked),
             # whatever its bytes, or it would sit unacknowledged forever.
-            topic = msg._topic.decode("utf-8", "replace")
+            if self.paused:
+                return  # handed over (see _on_publishes)
+            topic = self._topic(msg._topic)
             payload = cast(bytes, msg.payload)  # typed bytes | bytearray by paho; bytes when received
-            inbound = Inbound(topic, payload, self._generation << 16 | msg.mid, msg.qos, time.time())
+            inbound = Inbound(topic, payload, self._base | self._generation << 16 | msg.mid, msg.qos, time.time())
             if not self._dropped_downlink(inbound):
+                self.forwarded += inbound.qos == 1
                 self.inbox.put(inbound)
         except Exception:
             logger.exception("could not hand a message to the pipeline (topic %r)", getattr(msg, "_topic", b"")[:200])
+
+    def _topic(self, raw: bytes) -> str:
+        """The topic as the MQTT contract names it (leniently decoded; a broker's shard prefix removed)."""
+        topic = raw.decode("utf-8", "replace")
+        return topic[len(self.strip):] if self.strip and topic.startswith(self.strip) else topic
 
     def _dropped_downlink(self, message: Inbound) -> bool:
         """Ack and drop a downlink that still came back (another hub worker's, or via a shared subscription)."""

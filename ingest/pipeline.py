@@ -121,15 +121,35 @@ class Ingestor:
 
     def seed_dedup(self) -> None:
         """After a restart, remember what is already stored so redeliveries are recognised."""
-        try:
-            stored = self.store.recent_seqs(time.time() - DEDUP_LOOKBACK_S)
-        except StoreError as exc:  # InfluxDB down at start: ingest spools; a redelivered point overwrites itself
-            logger.warning("cannot seed dedup from the store (%s); starting with the spool and journal only", exc)
-            stored = {}
+        stored = self._stored_seqs()
         for device_id, (seqs, last_ts) in [*stored.items(), *self.drainer.spool.device_seqs().items()]:
             self.dedup.preload(device_id, seqs, last_ts)
         for device_id, seqs in self.journal.recent_seqs().items():
             self.dedup.preload(device_id, seqs, 0.0)
+
+    def _stored_seqs(self) -> dict[str, tuple[list[int], float]]:
+        try:
+            return self.store.recent_seqs(time.time() - DEDUP_LOOKBACK_S)
+        except StoreError as exc:  # InfluxDB down at start: ingest spools; a redelivered point overwrites itself
+            logger.warning("cannot seed dedup from the store (%s); starting with the spool and journal only", exc)
+            return {}
+
+    def stored_seqs(self, devices: set[str]) -> list[tuple[str, list[int], float]]:
+        """What the shared store and journal hold of these devices (blocking: run it off the loop), to seed dedup
+        with `preload` when their shard comes to this worker (issue 20): what the previous owner stored but never
+        acknowledged comes again, and goes to the detectors but not to the store. Raises StoreError when the store
+        cannot say: the shard must not be taken before it can."""
+        stored = self.store.recent_seqs(time.time() - DEDUP_LOOKBACK_S, devices)
+        out = [(d, seqs, ts) for d, (seqs, ts) in stored.items()]
+        out += [(d, seqs, 0.0) for d, seqs in self.journal.recent_seqs().items() if d in devices]
+        return out
+
+    async def adopt(self, devices: set[str]) -> int:
+        """Seed dedup for devices whose shard came to this worker (the store read on the store's own thread)."""
+        found = await asyncio.get_running_loop().run_in_executor(self._store_thread, self.stored_seqs, devices)
+        for device_id, seqs, last_ts in found:
+            self.dedup.preload(device_id, seqs, last_ts)
+        return len(found)
 
     async def run(self) -> None:
         """Take, prepare and commit batches forever."""

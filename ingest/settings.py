@@ -47,6 +47,24 @@ class MqttSettings(Section):
     shared_group: str = Field("", description="MQTT 5 shared-subscription group; empty = a single worker")
     shard: str = Field("", pattern=r"^(\d+/\d+)?$", description="Topic shard 'i/N' of N workers (issue 7): "
                        "subscribe only to the devices with crc32(device_id) % N == i; empty = every device")
+    shards: Literal["", "auto"] = Field("", description="'auto' (issue 20): shard ownership held as leases in "
+                                        "the PostgreSQL state database; the workers share virtual_shards topic "
+                                        "shards fairly and take over a dead worker's within seconds (needs "
+                                        "HUB_STORE__STATE_URL); empty = one worker, or the fixed 'shard'")
+    shard_prefix: str = Field("hub", pattern=r"^[A-Za-z0-9_.-]{1,40}$", description="'shards = auto': the "
+                              "shards' sessions are <shard_prefix>-shard-NN, the same on every worker of one hub")
+    virtual_shards: int = Field(32, ge=1, le=4096, description="Virtual shards of 'shards = auto': a device "
+                                "belongs to crc32(device_id) % virtual_shards, each shard is one persistent MQTT "
+                                "session (client id <client_id>-shard-NN); the same on every worker")
+    shard_routing: Literal["topics", "broker"] = Field(
+        "topics", description="'shards = auto': how a shard's session gets its devices' messages. topics = it "
+        "subscribes to each device's topics (any broker; on NATS each is a replicated JetStream consumer, slow to "
+        "create by the thousand); broker = the broker maps every device topic to <shard_prefix>/<NN>/<topic> "
+        "(NATS subject mapping with partition(virtual_shards, 1), hub/natscluster.py `shard_mappings`) and the "
+        "session subscribes to that one filter")
+    lease_ttl_s: float = Field(8.0, ge=1.0, le=120.0, description="'shards = auto': a shard lease not renewed for "
+                               "this long (a hung worker) is taken over; a dead worker's PostgreSQL connection "
+                               "frees its leases at once")
 
     @field_validator("url")
     @classmethod
@@ -87,6 +105,12 @@ class MqttSettings(Section):
         if value and info.data.get("shared_group"):
             raise ValueError("choose topic shards or a shared-subscription group, not both")
         return value
+
+    @model_validator(mode="after")
+    def _check_auto_shards(self) -> MqttSettings:
+        if self.shards == "auto" and (self.shard or self.shared_group):
+            raise ValueError("shards = 'auto' takes the place of a fixed shard or a shared-subscription group")
+        return self
 
     @property
     def shard_of(self) -> tuple[int, int] | None:

@@ -13,6 +13,7 @@ import asyncio
 import logging
 import threading
 import zlib
+from collections.abc import Callable
 from typing import Protocol
 
 from devices.aliases import Alias, AliasBook
@@ -41,6 +42,18 @@ def shard_of(device_id: str, count: int) -> int:
     return zlib.crc32(device_id.encode()) % count
 
 
+def virtual_shard_of(device_id: str, count: int) -> int:
+    """The virtual shard of a device (issue 20): FNV-1a (32 bit) of its id, mod `count`.
+
+    The same function as NATS's subject-mapping `partition(count, 1)` on the id token, so a NATS cluster can route a
+    device's topics to its shard's one filter (`shard_routing = "broker"`) and the hub agrees on whose device it is.
+    """
+    h = 0x811C9DC5
+    for byte in device_id.encode():
+        h = ((h ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return h % count
+
+
 def device_topics(device: DeviceRecord) -> list[str]:
     """The MQTT contract's topics of one device (telemetry, event, availability, ...)."""
     base = "disaster" if device.family == Family.TERMINAL.value else "eldercare"
@@ -57,8 +70,11 @@ def alias_topic(alias: Alias) -> str:
 class ShardSubscriber:
     """Keeps a worker's subscriptions equal to the topics of the devices of its shard."""
 
-    def __init__(self, index: int, count: int, registry: Registry, aliases: AliasBook) -> None:
-        """Built before the MQTT link (which asks `topics()` on each connect); `attach(link)` starts following."""
+    def __init__(self, index: int, count: int, registry: Registry, aliases: AliasBook,
+                 of: Callable[[str, int], int] = shard_of) -> None:
+        """Built before the MQTT link (which asks `topics()` on each connect); `attach(link)` starts following.
+        `of` maps a device to its shard (crc32 for the fixed shards, `virtual_shard_of` for leased ones)."""
+        self.of = of
         self.index = index
         self.count = count
         self.link: Subscriber | None = None
@@ -75,9 +91,21 @@ class ShardSubscriber:
         self.on_refresh(self.registry.devices())
         return self
 
+    def follow(self, link: Subscriber) -> ShardSubscriber:
+        """Follow the registry through `link`, which already subscribed `topics()` (a shard's session, issue 20)."""
+        self.link = link
+        self.registry.on_refresh.append(self.on_refresh)
+        return self
+
+    def detach(self) -> None:
+        """Stop following the registry (a shard handed over to another worker)."""
+        if self.on_refresh in self.registry.on_refresh:
+            self.registry.on_refresh.remove(self.on_refresh)
+        self.link = None
+
     def on_refresh(self, snapshot: dict[str, DeviceRecord]) -> None:
         """Registry listener: subscribe what is new in this shard, unsubscribe what left it."""
-        mine = {d for d in snapshot if shard_of(d, self.count) == self.index}
+        mine = {d for d in snapshot if self.of(d, self.count) == self.index}
         wanted = {t for d in mine for t in device_topics(snapshot[d])}
         wanted |= {alias_topic(a) for a in self.aliases.entries() if a.device_id in mine}
         if self.index == 0:  # responder apps' and teams' answers: no per-device detector state, one worker takes all

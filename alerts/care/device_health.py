@@ -9,7 +9,7 @@ is disconnected nothing is judged, and after it (re)connects every device gets a
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from alerts.detection import Detection, Severity
@@ -75,8 +75,13 @@ class DeviceHealthDetector(Detector):
 
     name = "device_health"
 
-    def __init__(self, topology: Topology, settings: DeviceHealthSettings | None = None) -> None:
+    def __init__(self, topology: Topology, settings: DeviceHealthSettings | None = None,
+                 owns: Callable[[str], bool] | None = None) -> None:
+        """`owns`: the devices this hub worker answers for (its shards, issues 7 and 20); None = every device.
+        Another worker's device is never judged here: it is not watched from the start, and dropped when its
+        deadline comes (its shard went to another worker)."""
         self._topology = topology
+        self._owns = owns
         self._s = settings or DeviceHealthSettings()
         self._devices: dict[str, _Device] = {}
         self._heap: list[tuple[float, int, str]] = []
@@ -162,7 +167,8 @@ class DeviceHealthDetector(Detector):
         if self._now == float("-inf"):
             self.on_reconnect(now)  # hub start: registered devices get the same grace
             for info in self._topology:
-                self._device(info.device_id, now + self._s.grace_s)
+                if self._owns is None or self._owns(info.device_id):
+                    self._device(info.device_id, now + self._s.grace_s)
         self._now = max(self._now, now)
         if not self._connected:
             return []
@@ -220,8 +226,11 @@ class DeviceHealthDetector(Detector):
         """Pop expired deadlines; a deadline extended since it was queued is queued again."""
         while self._heap and self._heap[0][0] <= now:
             _, token, device_id = heapq.heappop(self._heap)
-            dev = self._devices[device_id]
-            if token != dev.token or dev.overdue_since is not None:
+            dev = self._devices.get(device_id)
+            if dev is None or token != dev.token or dev.overdue_since is not None:
+                continue
+            if self._owns is not None and not self._owns(device_id):  # its shard is another worker's now
+                del self._devices[device_id]
                 continue
             if dev.deadline > now:
                 self._push(device_id, dev)

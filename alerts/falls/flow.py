@@ -47,13 +47,14 @@ class AlertFlow:
 
     def __init__(self, cancel_window_s: float, merge_window_s: float, downlink: Downlink,
                  subject_of: Callable[[str], str] | None = None, store: PendingFallStore | None = None,
-                 raised: dict[str, float] | None = None) -> None:
+                 raised: dict[str, float] | None = None, load: bool = True) -> None:
+        """`load` False: start with no pending fall and `adopt` the devices of each shard taken (issue 20)."""
         self.cancel_window_s = cancel_window_s
         self.merge_window_s = merge_window_s
         self.downlink = downlink
         self.subject_of = subject_of or (lambda device_id: device_id)
         self.store = store
-        self.pending: dict[str, PendingFall] = {p.device_id: p for p in store.load()} if store else {}
+        self.pending: dict[str, PendingFall] = {p.device_id: p for p in store.load()} if store and load else {}
         self._raised: dict[str, float] = dict(raised or {})  # device -> impact ts of its last fall alert
         self._changed: set[str] = set()  # devices whose pending fall changed since the last save()
         self.cancelled = 0
@@ -64,6 +65,22 @@ class AlertFlow:
         if self.store is not None and self._changed:
             self.store.save({device_id: self.pending.get(device_id) for device_id in self._changed})
         self._changed.clear()
+
+    def adopt(self, device_ids: set[str]) -> int:
+        """Take over the pending falls of these devices from the store (their shard came to this worker, issue 20);
+        how many there were."""
+        if self.store is None:
+            return 0
+        found = [p for p in self.store.load() if p.device_id in device_ids]
+        self.pending.update({p.device_id: p for p in found})
+        return len(found)
+
+    def release(self, device_ids: set[str]) -> None:
+        """Forget these devices' pending falls after saving them (their shard went to another worker, which adopts
+        them from the store): this worker will not raise them."""
+        self.save()
+        for device_id in device_ids:
+            self.pending.pop(device_id, None)
 
     def on_detections(self, detections: list[Detection], now: float) -> list[Detection]:
         """Hub detections: falls wait; everything else passes straight on."""

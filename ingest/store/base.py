@@ -8,7 +8,7 @@ only around alerts, as evidence); a telemetry message carrying one stores its pe
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -62,8 +62,10 @@ class TimeSeriesStore(Protocol):
         """Mean of one metric per interval: [(interval start ts, mean)]."""
         ...
 
-    def recent_seqs(self, since_ts: float) -> dict[str, tuple[list[int], float]]:
-        """Per device, the sequence numbers stored since `since_ts` and its newest ts (to seed dedup on restart)."""
+    def recent_seqs(self, since_ts: float,
+                    devices: Collection[str] | None = None) -> dict[str, tuple[list[int], float]]:
+        """Per device, the sequence numbers stored since `since_ts` and its newest ts (to seed dedup on restart);
+        only of `devices` when given (a shard taken over, issue 20)."""
         ...
 
     def count(self) -> int:

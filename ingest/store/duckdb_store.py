@@ -7,7 +7,7 @@ so every write is one Arrow table. Reads use their own cursor, so the dashboard 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -118,10 +118,12 @@ class DuckDBStore:
         rows = self._query(sql, [every_s, every_s, device_id, start, end])
         return [(float(t), float(v)) for t, v in rows]
 
-    def recent_seqs(self, since_ts: float) -> dict[str, tuple[list[int], float]]:
-        """Stored seqs per device since `since_ts`, with the newest ts."""
+    def recent_seqs(self, since_ts: float,
+                    devices: Collection[str] | None = None) -> dict[str, tuple[list[int], float]]:
+        """Stored seqs per device (of `devices` if given) since `since_ts`, with the newest ts."""
         sql = "SELECT device_id, list(seq), max(ts) FROM readings WHERE ts >= ? GROUP BY device_id"
-        return {str(d): (list(s), float(t)) for d, s, t in self._query(sql, [since_ts])}
+        found = {str(d): (list(s), float(t)) for d, s, t in self._query(sql, [since_ts])}
+        return found if devices is None else {d: v for d, v in found.items() if d in devices}
 
     def count(self) -> int:
         """Number of stored readings."""

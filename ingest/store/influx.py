@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import httpx
@@ -137,10 +137,15 @@ class InfluxStore:
         )
         return [(t / 1e9, float(v)) for s in self._query(q) for t, v in s["values"] if v is not None]
 
-    def recent_seqs(self, since_ts: float) -> dict[str, tuple[list[int], float]]:
-        """Per device, its newest stored seqs since `since_ts` (at most the dedup window) and its newest ts."""
+    def recent_seqs(self, since_ts: float,
+                    devices: Collection[str] | None = None) -> dict[str, tuple[list[int], float]]:
+        """Per device (of `devices` if given), its newest stored seqs since `since_ts` (at most the dedup window) and
+        its newest ts."""
+        if devices is not None and not devices:
+            return {}
+        only = f" AND ({' OR '.join(f'device_id = {_quote(d)}' for d in sorted(devices))})" if devices else ""
         q = (
-            f"SELECT seq FROM {MEASUREMENT} WHERE time >= {_ns(since_ts)} GROUP BY device_id "
+            f"SELECT seq FROM {MEASUREMENT} WHERE time >= {_ns(since_ts)}{only} GROUP BY device_id "
             f"ORDER BY time DESC LIMIT {RECENT_SEQS_PER_DEVICE}"
         )
         return {

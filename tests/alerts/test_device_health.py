@@ -123,3 +123,15 @@ def test_registered_device_never_heard_of_is_expected_after_start_grace() -> Non
     det = DeviceHealthDetector(topology())
     found = tick(det, T0, T0 + 7 * 3600)
     assert sorted(d.subject_id for d in found) == ["smoke", "w0"]
+
+
+def test_a_worker_judges_only_the_devices_of_its_shards() -> None:
+    """Issues 7 and 20: another worker's devices never report here, and must not look silent (nor an outage)."""
+    mine = {f"w{i}" for i in range(0, 30, 3)}
+    owned = set(mine)
+    det = DeviceHealthDetector(topology(wearables=30), owns=lambda device_id: device_id in owned)
+    found = run(det, T0, T0 + 2 * 3600, sorted(mine))  # 20 wearables and the smoke alarm never report here
+    assert found == []
+    owned.discard("w0")  # its shard went to another worker: not judged here any more
+    later = run(det, T0 + 2 * 3600 + 60, T0 + 4 * 3600, sorted(mine - {"w0", "w3"}))  # w3 falls silent
+    assert [(d.kind, d.subject_id) for d in later] == [("device_offline", "w3")]
