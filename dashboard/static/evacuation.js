@@ -68,7 +68,12 @@ async function flush() {
 async function load() {
   if (E.busy) return;
   const path = AREA ? `/api/evacuation?area=${encodeURIComponent(AREA)}` : "/api/evacuation";
-  try { E.data = await api("GET", path); render(); } catch (err) { if (!(err instanceof TypeError)) shout(err.message); }
+  try {
+    const data = await api("GET", path);
+    const same = JSON.stringify(data) === JSON.stringify(E.data);
+    E.data = data;
+    if (!same) render();  // an unchanged list is not redrawn: a tap landing during a redraw would be lost
+  } catch (err) { if (!(err instanceof TypeError)) shout(err.message); }
 }
 
 function shout(text, ok = false) { $("result").className = ok ? "ok" : "error"; $("result").textContent = text; }

@@ -47,7 +47,7 @@ def test_events_and_warehouses_of_a_township_commander(hub: Hub) -> None:
     assert "far-1" not in {e["event_id"] for e in s1.get("/api/command/events").json()["events"]}
     assert s1.post("/api/command/events/both-1/close", json={"note": "本镇已无险情"}).status_code == 403
     assert s1.post("/api/command/events/own-1/close", json={"note": "本镇已无险情"}).status_code == 200
-    v01, v04 = (hub.ctx.field_ops.centre.villages[v] for v in ("V01", "V04"))  # type: ignore[union-attr]
+    v01, v04 = (hub.ctx.field_ops.centre.villages[v] for v in ("V01", "V04"))  # type: ignore[union-attr]  # field_ops is optional in the context; this hub has one
     assert s1.get("/api/resources").json()["townships"] == [v01.township]
     far = {"name": "外镇仓", "township": v04.township, "lat": v04.lat, "lon": v04.lon}
     assert s1.post("/api/resources/warehouses", json=far).status_code == 403

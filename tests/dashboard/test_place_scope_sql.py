@@ -50,7 +50,7 @@ def hub(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Hub]:
 
 
 def signed_in(app: object, user: str) -> ApiClient:
-    client = ApiClient(app)  # type: ignore[arg-type]
+    client = ApiClient(app)  # type: ignore[arg-type]  # the hub's app, typed loosely as the test builds it
     client.post("/api/login", json={"username": user, "password": PASSWORD}).raise_for_status()
     return client
 
