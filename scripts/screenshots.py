@@ -3,7 +3,8 @@
 Usage (after scripts/setup): .venv/bin/python scripts/screenshots.py [--out docs/screenshots]
 Starts the demo on free ports, waits for the first staged fall to reach the operator console and for the storm's
 first warning draft (a commander approves it on /command and declares the storm), saves console.png, command.png,
-evacuation.png, report.png (a phone) and map.png, and stops the demo.
+evacuation.png, report.png (a phone), map.png, resources.png (a team sent, its device answering over MQTT),
+insights.png (the bureau's statistics over the seeded 90 days) and users.png (officers' villages), and stops the demo.
 """
 
 from __future__ import annotations
@@ -90,8 +91,44 @@ def command_map(page: Page, url: str, out: Path) -> None:
     page.screenshot(path=str(out / "map.png"))
 
 
+def sign_in(page: Page, url: str, path: str, user: str, password: str) -> None:
+    """Open a page and sign in with the demo account."""
+    page.goto(f"{url}{path}")
+    page.fill("#login-user", user)
+    page.fill("#login-pass", password)
+    page.click("#login button[type=submit]")
+    page.locator("#login").wait_for(state="hidden", timeout=30_000)
+
+
+def resources(page: Page, url: str, out: Path) -> None:
+    """The commander's teams and relief page: the proposed assignment confirmed, the teams' devices answering."""
+    sign_in(page, url, "/resources", "commander", "commander-demo")
+    page.locator("#teams tr").nth(1).wait_for(timeout=30_000)
+    page.click("#propose")
+    page.wait_for_timeout(2000)
+    confirm = page.locator("#confirm-assign")
+    if confirm.count() and confirm.is_enabled():
+        confirm.click()
+    page.wait_for_timeout(12_000)  # the simulated team devices confirm en route and report on scene over MQTT
+    page.screenshot(path=str(out / "resources.png"), full_page=True)
+
+
+def insights(page: Page, url: str, out: Path) -> None:
+    """The bureau's statistics page over the demo's 90 days of history."""
+    sign_in(page, url, "/insights", "bureau", "bureau-demo")
+    page.wait_for_timeout(6000)  # every chart drawn
+    page.screenshot(path=str(out / "insights.png"), full_page=True)
+
+
+def users(page: Page, url: str, out: Path) -> None:
+    """The admin's page of village officers and their villages."""
+    sign_in(page, url, "/users", "admin", "admin-demo")
+    page.wait_for_timeout(2500)
+    page.screenshot(path=str(out / "users.png"), full_page=True)
+
+
 def main() -> int:
-    """Run the demo, take both screenshots, stop the demo."""
+    """Run the demo, take the screenshots, stop the demo."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=Path("docs/screenshots"), help="folder for the PNG files")
     args = parser.parse_args()
@@ -106,11 +143,14 @@ def main() -> int:
                 command(browser.new_page(viewport={"width": 1400, "height": 1000}), url, args.out)
                 report_form(browser.new_page(viewport={"width": 390, "height": 844}), url, args.out)
                 command_map(page, url, args.out)
+                resources(browser.new_page(viewport={"width": 1400, "height": 1000}), url, args.out)
+                insights(browser.new_page(viewport={"width": 1400, "height": 1000}), url, args.out)
+                users(browser.new_page(viewport={"width": 1400, "height": 1000}), url, args.out)
                 browser.close()
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.communicate(timeout=30)
-    print(f"saved console.png, command.png, evacuation.png, report.png and map.png in {args.out}")
+    print(f"saved console, command, evacuation, report, map, resources, insights and users (.png) in {args.out}")
     return 0
 
 
