@@ -116,6 +116,7 @@ def test_broker_node_and_worker_killed_under_load_lose_and_double_nothing(
     community = build_community(residents=125, terminals=20, villages=6, seed=41)
     assert len(community.devices) >= 1000
     prepare_state(postgres, tmp_path / "setup", community, extra=lambda registry: register(registry, SOS_DEVICES))
+    print(f"state prepared at {time.monotonic() - t_start:.1f} s")
     tally = InfluxTally(influxdb.url).start()
     env = workers_env(postgres, tally.url) | {"HUB_MQTT__SHARD_ROUTING": "broker"}
     workers = start_workers(workers_factory, tmp_path, env)
@@ -132,14 +133,14 @@ def test_broker_node_and_worker_killed_under_load_lose_and_double_nothing(
     sim.fleet.connect()
     sos_fleet = _sos_fleet(nodes)
     stream = Stream(sim, rate=RATE, start_ts=time.time() - 3600).start()
+    node = cluster.nodes[0]  # every worker's sessions start on the first node: the harshest one to lose
+    assert cluster.move_consumers_off(node)  # nats-server 2.9.10: see the module's note (while the devices stream)
     assert wait_for(lambda: len(tally.written) > 2 * len(community.devices), 60) is not None
     print(f"devices streaming at {time.monotonic() - t_start:.1f} s")
 
-    node = cluster.nodes[0]  # every worker's sessions start on the first node: the harshest one to lose
     errors: list[BaseException] = []
     # a third of the SOS wearers are on the node about to die: they move to another one when they press
     presser = threading.Thread(target=_press_sos, args=(sos_fleet, time.time() - 60, 0.05, errors))
-    assert cluster.move_consumers_off(node)  # nats-server 2.9.10: see the module's note
     cluster.kill(node)
     t_node = time.monotonic()
     time.sleep(1.0)
