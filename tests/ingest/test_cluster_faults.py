@@ -13,6 +13,7 @@ nats-server 2.9.10 (Debian 12) lost QoS 1 messages for good when the node that d
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,19 +21,20 @@ from pathlib import Path
 
 import httpx
 import orjson
-import paho.mqtt.client as mqtt
 import psycopg
 import pytest
 from hubproc import HubProcess
 from influx_tally import InfluxTally
-from paho.mqtt.enums import CallbackAPIVersion
 from sos import PRESSES, SOS_DEVICES, register
 from takeover_rig import Stream, balanced, leases, prepare_state, start_workers, wait_for, workers_env
 
+from devices.records import DeviceRecord
 from hub.influxd import Influxd
 from hub.natscluster import NatsCluster
 from simulators.community import build_community
+from simulators.fleet import Fleet
 from simulators.runner import SimOptions, Simulation
+from simulators.telemetry import SimDevice
 
 pytestmark = pytest.mark.integration
 SHARDS = 32
@@ -60,53 +62,36 @@ def workers_factory(tmp_path: Path, cluster: NatsCluster) -> Iterator[Callable[.
         proc.kill()
 
 
-def _press_sos(nodes: list[tuple[str, int]], start_ts: float, spacing_s: float, done: threading.Event,
-               errors: list[BaseException], acked: list[int]) -> None:
-    """`PRESSES` SOS presses round-robin over `SOS_DEVICES`, spread over the faults, each acked by the broker.
+def _sos_fleet(nodes: list[tuple[str, int]]) -> Fleet:
+    """The SOS wearers, each its own MQTT client (user name = its id) spread over the nodes, as a real wearable is.
 
-    Like a device (simulators/fleet.py), the presser moves to the next node when its node drops it; paho sends the
-    presses not yet acknowledged again there (the hub keeps a press that arrives twice once: same seq).
+    Not one paho client on paho's own loop thread: that loop select()s its socket, and select() cannot take a file
+    descriptor above 1023. This process holds the 1,020 devices' connections, so a presser's socket always lands
+    above it: paho then takes select()'s ValueError for a lost connection, reconnects, and never reads a CONNACK or
+    a PUBACK (the 0 of 300 of the earlier runs; the broker was never at fault). The fleet polls with epoll.
     """
+    devices = [SimDevice(DeviceRecord(d, "wearable", "wearable", resident_id=f"R-{d}", worn_at="wrist"),
+                         28.2, 112.9, random.Random(i)) for i, d in enumerate(SOS_DEVICES)]
+    fleet = Fleet(nodes[0][0], nodes[0][1], devices, nodes=nodes)
+    fleet.connect()
+    return fleet
+
+
+def _press_sos(fleet: Fleet, start_ts: float, spacing_s: float, errors: list[BaseException]) -> None:
+    """`PRESSES` SOS presses round-robin over `SOS_DEVICES`, spread over the faults, until each is acked by the
+    broker. A wearer whose node died moves to the next node and paho sends its unacknowledged presses again there
+    (the hub keeps a press that arrives twice once: same seq)."""
     try:
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="sos-presser", protocol=mqtt.MQTTv311)
-        client.reconnect_delay_set(min_delay=1, max_delay=2)
-        node = [0]
-
-        def next_node(*_args: object) -> None:
-            node[0] = (node[0] + 1) % len(nodes)
-            client._host, client._port = nodes[node[0]]  # as ingest/mqtt.py does
-
-        connected = threading.Event()
-
-        def on_connect(_c: object, _ud: object, _flags: object, reason: object, _p: object) -> None:
-            if not getattr(reason, "is_failure", False):
-                connected.set()
-
-        client.on_connect = on_connect
-        client.on_disconnect = next_node
-        client.on_connect_fail = next_node
-        client.connect(*nodes[0])
-        client.loop_start()
-        connected.wait(30)  # a PUBLISH before the CONNACK is refused by paho (rc "not connected"), not queued
-        infos = []
         for k in range(PRESSES):
             device_id = SOS_DEVICES[k % len(SOS_DEVICES)]
             body = {"ts": start_ts + k * 0.5, "seq": k // len(SOS_DEVICES) + 1, "event": "sos"}
-            info = client.publish(f"eldercare/{device_id}/event", orjson.dumps(body), qos=1)
-            while info.rc == mqtt.MQTT_ERR_NO_CONN:  # between nodes: press again once connected (as sos.py does)
-                time.sleep(0.1)
-                info = client.publish(f"eldercare/{device_id}/event", orjson.dumps(body), qos=1)
-            infos.append(info)
-            time.sleep(spacing_s)
-        deadline = time.monotonic() + 60
-        while not all(i.is_published() for i in infos) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        acked.append(sum(i.is_published() for i in infos))
-        client.on_disconnect = None
-        client.disconnect()
-        client.loop_stop()
-        if acked[0] == PRESSES:
-            done.set()
+            fleet.publish(device_id, f"eldercare/{device_id}/event", orjson.dumps(body))
+            until = time.monotonic() + spacing_s
+            while (left := until - time.monotonic()) > 0:
+                fleet.pump(min(left, 0.01))
+        if not fleet.drain(90):
+            raise TimeoutError(f"the broker acked {fleet.acked} of {fleet.published} SOS publishes")
+        fleet.close()
     except BaseException as exc:  # reported by the test
         errors.append(exc)
 
@@ -131,25 +116,31 @@ def test_broker_node_and_worker_killed_under_load_lose_and_double_nothing(
     community = build_community(residents=125, terminals=20, villages=6, seed=41)
     assert len(community.devices) >= 1000
     prepare_state(postgres, tmp_path / "setup", community, extra=lambda registry: register(registry, SOS_DEVICES))
+    print(f"state prepared at {time.monotonic() - t_start:.1f} s")
     tally = InfluxTally(influxdb.url).start()
     env = workers_env(postgres, tally.url) | {"HUB_MQTT__SHARD_ROUTING": "broker"}
     workers = start_workers(workers_factory, tmp_path, env)
     names = [w.client_id for w in workers]
     assert wait_for(lambda: balanced(postgres, names), 60) is not None, leases(postgres)
     t_ready = time.monotonic()
+    print(f"workers balanced at {t_ready - t_start:.1f} s")
 
+    # The devices connect once the workers are up. Connecting them while the workers started (1,040 MQTT sessions,
+    # each a JetStream write, while the shards' sessions subscribe) was tried once: NATS refused a shard's
+    # subscription for 12 s and the takeover then took 12.3 s.
     nodes = [("127.0.0.1", n.mqtt_port) for n in cluster.nodes]
     sim = Simulation(community, "127.0.0.1", nodes[0][1], SimOptions(seed=41, with_acc=False), nodes=nodes)
     sim.fleet.connect()
+    sos_fleet = _sos_fleet(nodes)
     stream = Stream(sim, rate=RATE, start_ts=time.time() - 3600).start()
-    assert wait_for(lambda: len(tally.written) > 2 * len(community.devices), 60) is not None
-
     node = cluster.nodes[0]  # every worker's sessions start on the first node: the harshest one to lose
+    assert cluster.move_consumers_off(node)  # nats-server 2.9.10: see the module's note (while the devices stream)
+    assert wait_for(lambda: len(tally.written) > 2 * len(community.devices), 60) is not None
+    print(f"devices streaming at {time.monotonic() - t_start:.1f} s")
+
     errors: list[BaseException] = []
-    pressed = threading.Event()
-    acked: list[int] = []
-    presser = threading.Thread(target=_press_sos, args=(nodes[::-1], time.time() - 60, 0.05, pressed, errors, acked))
-    assert cluster.move_consumers_off(node)  # nats-server 2.9.10: see the module's note
+    # a third of the SOS wearers are on the node about to die: they move to another one when they press
+    presser = threading.Thread(target=_press_sos, args=(sos_fleet, time.time() - 60, 0.05, errors))
     cluster.kill(node)
     t_node = time.monotonic()
     time.sleep(1.0)
@@ -170,30 +161,25 @@ def test_broker_node_and_worker_killed_under_load_lose_and_double_nothing(
     rebalance_s = wait_for(lambda: balanced(postgres, names), 120)
     print(f"node and worker back; rebalanced {time.monotonic() - t_kill:.1f} s after the worker's kill")
     assert rebalance_s is not None
-    time.sleep(2.0)
+    time.sleep(1.0)  # the stream goes on over the rebalanced workers
     stream.finish(timeout_s=90)
     sim.fleet.close()
+    print(f"stream finished at {time.monotonic() - t_start:.1f} s")
 
     expected = stream.expected()
     total = sum(n for n, _ in expected.values())
     assert wait_for(lambda: len(tally.written) >= total, 90, poll_s=0.2) is not None, (len(tally.written), total)
     sos_sql = "SELECT count(*), count(DISTINCT (device_id, ts)) FROM detections WHERE kind = 'sos'"
+    print(f"readings stored at {time.monotonic() - t_start:.1f} s")
     wait_for(lambda: _pg(postgres, sos_sql)[0][0] >= PRESSES, 60, poll_s=0.2)
+    print(f"SOS stored at {time.monotonic() - t_start:.1f} s")
     time.sleep(1.0)  # anything redelivered late would be written (or dropped as a duplicate) by now
     elapsed = time.monotonic() - t_start
     print(f"{total} readings from {len(expected)} devices, {PRESSES} SOS; {elapsed:.0f} s in all")
     assert tally.twice() == {}  # no reading written twice, by any worker
     assert _influx_per_device(influxdb) == expected  # every reading once: count and seq checksum per device
-    presser.join(timeout=250)
-    assert not errors, errors
-    if not pressed.is_set():
-        # Open (see docs/scaling.md): in every run so far this separate presser client, connected to a surviving
-        # node after the node's death, got no PUBACK at all (0 of 300) and its presses never reached the hub, while
-        # the 1,020 devices' QoS 1 publishes on the same cluster were all acknowledged and stored once. The same
-        # presser on a fresh mapped 3-node cluster gets every PUBACK. Not understood yet: reported, not hidden.
-        pytest.xfail(f"the NATS cluster acknowledged {acked} of {PRESSES} SOS presses (publisher side, open)")
-    wait_for(lambda: _pg(postgres, sos_sql)[0][0] >= PRESSES, 60, poll_s=0.2)
-    time.sleep(1.0)
+    presser.join(timeout=120)
+    assert not errors, errors  # every press acked by the broker
     assert _pg(postgres, sos_sql) == [(PRESSES, PRESSES)]  # every SOS one alert
     doubled = _pg(postgres, "SELECT detector, kind, subject_id, device_id, ts, alert_key, count(*) FROM detections"
                             " GROUP BY detector, kind, subject_id, device_id, ts, alert_key HAVING count(*) > 1")
