@@ -117,6 +117,9 @@ def insights(page: Page, url: str, out: Path) -> None:
     """The bureau's statistics page over the demo's 90 days of history."""
     sign_in(page, url, "/insights", "bureau", "bureau-demo")
     page.wait_for_timeout(6000)  # every chart drawn
+    shown = page.inner_text("#error").strip()
+    if shown:  # a picture of an error is no picture of the page
+        raise RuntimeError(f"/insights shows an error: {shown}")
     page.screenshot(path=str(out / "insights.png"), full_page=True)
 
 

@@ -95,6 +95,12 @@ def _optional_queries(window: Window) -> dict[str, tuple[str, str]]:
     }
 
 
+# The ADBC SQLite driver types each column from the values of its first batch (1,024 rows by default): a column NULL
+# in all of them (the demo's first 1,600 devices have no village) becomes INT64, and the first village id then fails
+# the read ("Type mismatch ... expected INT64 but got STRING"). One batch of the whole result types it from every row.
+SQLITE_BATCH_ROWS = "adbc.sqlite.query.batch_rows"
+SQLITE_ONE_BATCH = 100_000_000
+
 TABLE_NAMES = {
     "sqlite": "SELECT name FROM sqlite_master WHERE type = 'table'",
     "postgresql": "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema()",
@@ -120,6 +126,8 @@ def fetch(db: StateDB, window: Window, store: TimeSeriesStore | None = None, as_
     device's last reading and battery in the day up to `as_of` (default: the window's end) as the table `fleet`."""
     tables: dict[str, pa.Table] = {}
     with _connect(db)() as conn, conn.cursor() as cur:
+        if not isinstance(db, PgStateDB):  # SQLite has no column types: the driver infers them from the first batch,
+            cur.adbc_statement.set_options(**{SQLITE_BATCH_ROWS: str(SQLITE_ONE_BATCH)})  # so read all in one
         cur.execute(TABLE_NAMES["postgresql" if isinstance(db, PgStateDB) else "sqlite"])
         present = set(cur.fetch_arrow_table().column("name").to_pylist())
         for name, sql in _queries(window).items():
