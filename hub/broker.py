@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import getpass
+import random
 import resource
 import shutil
 import signal
@@ -23,6 +24,7 @@ from hub.processes import BrokerError, log_tail, stop_process, wait_ready
 __all__ = ["BrokerError", "Mosquitto", "auth_config", "free_port", "port_in_use", "tls_listener"]
 
 STARTUP_TIMEOUT_S = 10.0
+PORTS_FROM = 20_000  # free_port: above the well-known and most registered services
 PR_SET_PDEATHSIG = 1
 
 
@@ -38,10 +40,31 @@ def _die_with_parent() -> None:
 
 
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A TCP port on 127.0.0.1 that nothing listens on right now, below the kernel's ephemeral range.
+
+    A port the kernel hands out (bind to 0) is in the range it also gives to outgoing connections: a server
+    restarted on its port (a test stops InfluxDB or a broker for 30 s, then starts it again) could find a
+    client's connection sitting on it. Below that range only another listener can take it."""
+    low, _high = _ephemeral_range()
+    rng = random.SystemRandom()
+    for _ in range(200):
+        port = rng.randrange(PORTS_FROM, low) if low > PORTS_FROM + 1000 else 0
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(sock.getsockname()[1])
+    raise OSError("no free TCP port below the ephemeral range")
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    """The kernel's range for outgoing connections' local ports (Linux; elsewhere the IANA range)."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 49152, 65535
 
 
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:

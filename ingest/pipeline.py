@@ -1,9 +1,10 @@
 """The ingest stage: raw MQTT messages -> decoded, validated, deduplicated, durably stored, acked, handed on.
 
 Order per batch: decode + dedup on the loop thread; telemetry to the time-series store (its own thread) and dead
-letters + events to SQLite (the state writer) in parallel; then hand the batch to the next stages; the batch is
-acked once it is stored and, where a stage gates the ack (the detector stage, `gate()`), once that stage has
-handled it, in arrival order (MQTT requires PUBACKs in order). So a hub killed between storing a batch and
+letters + events to SQLite (the state writer) in parallel; the gating stage (the detectors) gets the batch as soon
+as its events are journaled, while the readings are still being written (issue 20); the other stages once it is
+stored. The batch is acked once it is stored and, where a stage gates the ack (the detector stage, `gate`), once
+that stage has handled it, in arrival order (MQTT requires PUBACKs in order). So a hub killed between storing a batch and
 detecting on it has not acked it: the broker redelivers it, dedup knows it was stored by the earlier run
 (`Deduplicator.replayed`), and it goes to the detectors again but not to the store (issue 7: no alert lost).
 The next batch is decoded while the previous one is being written. A batch the store refuses (down, or slower
@@ -107,8 +108,8 @@ class Ingestor:
         self.decoder = Decoder(settings.max_payload_bytes, settings.max_clock_skew_s, AliasBook(db))
         self.dedup = Deduplicator(settings.dedup_window)
         self.flood = FloodGuard(settings.device_rate_per_s, settings.device_burst)
-        self.outputs: list[asyncio.Queue[Batch]] = [*outputs, *([gate] if gate is not None else [])]
-        self._gated = gate is not None
+        self.outputs: list[asyncio.Queue[Batch]] = list(outputs)
+        self._gate = gate
         self._unacked: deque[Batch] = deque()  # committed batches waiting for their gate, in commit order
         self._committed = asyncio.Event()
         self.keepers: list[Callable[[Batch], None]] = list(keepers)
@@ -268,12 +269,21 @@ class Ingestor:
         batch.rejections.append(Rejection(item.topic, "rate_limited", detail, item.payload[:4096], now))
 
     async def commit(self, batch: Batch) -> None:
-        """Store durably (retrying), ack in order (now, or once the gating stage has handled it), hand on."""
+        """Store durably (retrying), ack in order (now, or once the gating stage has handled it), hand on.
+
+        The gating stage (the detectors) gets the batch once its events and reports are journaled, while its
+        readings are still being written (issue 20: a fall's latency is one store write shorter); the batch is
+        acked only when both are done, so a crash in between leaves it unacked and the broker redelivers it."""
         t0 = time.perf_counter()
-        await asyncio.gather(self._write_readings(batch.readings),
-                             self.db.run(lambda: self._journal(batch)))
-        if self._gated:
-            batch.handled = asyncio.get_running_loop().create_future()
+        written = asyncio.ensure_future(self._write_readings(batch.readings))
+        try:
+            await self.db.run(lambda: self._journal(batch))
+            if self._gate is not None:
+                batch.handled = asyncio.get_running_loop().create_future()
+                await self._gate.put(batch)
+        finally:
+            await written  # never leave a write behind (a cancelled commit at shutdown still finishes it)
+        if self._gate is not None:
             self._unacked.append(batch)
             self._committed.set()
         else:

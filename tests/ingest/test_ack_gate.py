@@ -6,11 +6,14 @@ A real DuckDB store and SQLite state; the broker is replaced by the list of acks
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import orjson
 
+from devices.models import Reading
 from devices.records import DeviceRecord, Home, Resident
 from devices.registry import Registry
 from devices.statedb.sqlite import StateDB
@@ -68,7 +71,8 @@ def test_acks_wait_for_the_gating_stage_and_keep_their_order(tmp_path: Path) -> 
         first = await _next(detect)
         ingestor.inbox.put_many(_messages(range(11, 21), mid0=11))
         second = await _next(detect)
-        assert ingestor.store.count() == 20 and ingestor.stats.stored == 20  # stored...
+        await _until(lambda: ingestor.stats.stored == 20)
+        assert ingestor.store.count() == 20  # stored...
         await asyncio.sleep(0.2)
         assert acks == []  # ...but not acked: the detectors have not seen them
         second.settle()
@@ -102,6 +106,7 @@ def test_a_redelivery_of_what_a_killed_run_stored_goes_to_the_detectors_not_the_
         ingestor, detect, runner = _gated(tmp_path, [])
         ingestor.inbox.put_many(_messages(range(1, 11)))
         await _next(detect)  # stored, then "killed" before the detectors handled it: never acked
+        await _until(lambda: ingestor.stats.stored == 10)
         await _stop(ingestor, runner)
         ingestor.store.close()
         ingestor.db.close()
@@ -116,6 +121,7 @@ def test_a_redelivery_of_what_a_killed_run_stored_goes_to_the_detectors_not_the_
         batches = [await _next(detect), await _next(detect)]  # batch_max is 10
         assert [r.seq for b in batches for r in b.replayed] == list(range(1, 11))
         assert [r.seq for b in batches for r in b.readings] == [11, 12]
+        await _until(lambda: ingestor.stats.stored == 12)
         assert ingestor.store.count() == 12  # stored once
         for batch in batches:
             batch.settle()
@@ -125,3 +131,40 @@ def test_a_redelivery_of_what_a_killed_run_stored_goes_to_the_detectors_not_the_
 
     asyncio.run(first_run())
     asyncio.run(second_run())
+
+
+class _SlowStore(DuckDBStore):
+    """A store whose writes wait until the test lets them finish."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.release = threading.Event()
+
+    def write(self, readings: Sequence[Reading]) -> None:
+        assert self.release.wait(10), "the test never let the write finish"
+        super().write(readings)
+
+
+def test_the_detectors_get_a_batch_while_it_is_written_and_it_is_acked_only_once_stored(tmp_path: Path) -> None:
+    """Issue 20: detection does not wait for the store write; the ack still waits for both."""
+
+    async def main() -> None:
+        acks: list[int] = []
+        detect: asyncio.Queue[Batch] = asyncio.Queue()
+        ingestor = _ingestor(tmp_path, acks, gate=detect)
+        store = _SlowStore(tmp_path / "slow.duckdb")
+        ingestor.store = store
+        ingestor.drainer.store = store
+        runner = asyncio.create_task(ingestor.run())
+        ingestor.inbox.put_many(_messages(range(1, 11)))
+        batch = await _next(detect)  # the write is still held
+        assert [r.seq for r in batch.readings] == list(range(1, 11)) and store.count() == 0
+        batch.settle()
+        await asyncio.sleep(0.3)
+        assert acks == []  # handled by the detectors, but not stored yet: no PUBACK
+        store.release.set()
+        await _until(lambda: len(acks) == 10)
+        assert acks == list(range(1, 11)) and store.count() == 10
+        await _stop(ingestor, runner)
+
+    asyncio.run(main())
