@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import faulthandler
+import gc
 import logging
 import signal
 import socket
@@ -61,6 +62,7 @@ from dispatch.service_catalogue import ServiceCatalogue
 from dispatch.service_orders import ServiceOrders
 from dispatch.status_stage import StatusInbox, StatusStage
 from hub import scale_out
+from hub.gc_policy import GcPolicy
 from hub.retention import Retention
 from hub.settings import Settings, StoreSettings
 from hub.wiring import default_detectors
@@ -123,6 +125,7 @@ class Hub:
     ingestor: Ingestor
     stages: dict[str, scale_out.Stage]
     ctx: HubContext
+    gc: GcPolicy | None = None  # issue 20: full collector passes kept short
 
     def close(self) -> None:
         """Release stores and threads."""
@@ -281,7 +284,10 @@ def build_hub(settings: Settings, detectors: list[Detector] | None = None) -> Hu
         stages["shards"] = scale_out.keeper(settings, db, links, registry, ingestor, flow)
     if settings.store.retention_days > 0:  # issue 8: raw telemetry past the retention period is deleted
         stages["retention"] = Retention(store, db, settings.store.retention_days).run
-    return Hub(settings, db, registry, store, link, ingestor, stages, ctx)
+    gc_policy = GcPolicy(settings.runtime.gc_complete_every_h * 3600) if settings.runtime.gc_freeze else None
+    if gc_policy is not None:
+        stages["gc"] = gc_policy.run
+    return Hub(settings, db, registry, store, link, ingestor, stages, ctx, gc_policy)
 
 
 def _reports_to(hub: Hub, port: int) -> None:
@@ -303,6 +309,9 @@ async def serve(hub: Hub, stop: asyncio.Event, on_ready: Callable[[str], None] |
     _reports_to(hub, int(sock.getsockname()[1]))
     hub.ingestor.seed_dedup()
     await asyncio.to_thread(hub.link.start)
+    if hub.gc is not None:
+        hub.gc.settle()
+        hub.gc.install()
     config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5)
     server = _Server(config)
     try:
@@ -321,6 +330,9 @@ async def serve(hub: Hub, stop: asyncio.Event, on_ready: Callable[[str], None] |
     finally:
         hub.ingestor.inbox.close()  # first: paho's thread may be waiting on a full inbox, and stop() joins it
         hub.link.stop()
+        if hub.gc is not None:
+            hub.gc.uninstall()
+            gc.unfreeze()  # a process that goes on (a test) collects as usual again
         faulthandler.cancel_dump_traceback_later()
 
 

