@@ -1,9 +1,9 @@
 """The ingest stage: raw MQTT messages -> decoded, validated, deduplicated, durably stored, acked, handed on.
 
-Order per batch: decode + dedup on the loop thread; telemetry to the time-series store (its own thread) and dead
-letters + events to SQLite (the state writer) in parallel; the gating stage (the detectors) gets the batch as soon
-as its events are journaled, while the readings are still being written (issue 20); the other stages once it is
-stored. The batch is acked once it is stored and, where a stage gates the ack (the detector stage, `gate`), once
+Order per batch: decode + dedup on the loop thread; dead letters + events to SQLite (the state writer), then the
+batch to the gating stage (the detectors); meanwhile its telemetry goes to the time-series store (its own thread,
+batches one after another), while the next batch is decoded (issue 20: a fall waits for no store write); the other
+stages get it once it is stored. The batch is acked once it is stored and, where a stage gates the ack (the detector stage, `gate`), once
 that stage has handled it, in arrival order (MQTT requires PUBACKs in order). So a hub killed between storing a batch and
 detecting on it has not acked it: the broker redelivers it, dedup knows it was stored by the earlier run
 (`Deduplicator.replayed`), and it goes to the detectors again but not to the store (issue 7: no alert lost).
@@ -43,6 +43,7 @@ from ingest.store.base import StoreError, TimeSeriesStore
 
 logger = logging.getLogger(__name__)
 DEDUP_LOOKBACK_S = 2 * 24 * 3600.0
+STORES_IN_FLIGHT = 2  # batches whose store write may still run while the next one is taken
 Route = Callable[["Batch", Any], None]
 
 
@@ -153,8 +154,13 @@ class Ingestor:
         return len(found)
 
     async def run(self) -> None:
-        """Take, prepare and commit batches forever."""
-        pending: asyncio.Task[None] | None = None
+        """Take, prepare and commit batches forever.
+
+        A batch is journaled and handed to the gating stage here, in order; its store write and ack bookkeeping run
+        as a task chained to the previous batch's (writes one after another, in order), so the next batch is
+        decoded, journaled and detected on while this one is written (issue 20). At most `STORES_IN_FLIGHT`
+        batches wait for the store: then the loop waits too, and the inbox's backpressure holds the rest."""
+        stores: deque[asyncio.Task[None]] = deque()
         drainer = asyncio.create_task(self.drainer.run(), name="spool-drainer")
         acker = asyncio.create_task(self._ack_when_handled(), name="ingest-acker")
         try:
@@ -163,15 +169,17 @@ class Ingestor:
                 if len(items) < self.settings.batch_max:
                     await asyncio.sleep(0)  # let a burst accumulate a little without adding latency
                 batch = self.prepare(items)
-                if pending is not None:
-                    await pending
-                pending = asyncio.create_task(self.commit(batch), name="ingest-commit")
+                await self.hand_on(batch)
+                stores.append(asyncio.create_task(self.store_batch(batch, stores[-1] if stores else None),
+                                                  name="ingest-store"))
+                while stores and (stores[0].done() or len(stores) > STORES_IN_FLIGHT):
+                    await stores.popleft()  # raises what a store task raised
         finally:
             drainer.cancel()
             acker.cancel()
             await asyncio.wait([drainer, acker])  # let a drain step in flight finish (its store write and removal)
-            if pending is not None and not pending.done():
-                await asyncio.shield(pending)
+            if stores:
+                await asyncio.shield(asyncio.gather(*stores, return_exceptions=True))
             self._ack_settled()
 
     async def _ack_when_handled(self) -> None:
@@ -269,20 +277,27 @@ class Ingestor:
         batch.rejections.append(Rejection(item.topic, "rate_limited", detail, item.payload[:4096], now))
 
     async def commit(self, batch: Batch) -> None:
-        """Store durably (retrying), ack in order (now, or once the gating stage has handled it), hand on.
+        """Journal, hand to the gating stage, store durably (retrying), ack in order, hand on (one batch alone)."""
+        await self.hand_on(batch)
+        await self.store_batch(batch, None)
 
-        The gating stage (the detectors) gets the batch once its events and reports are journaled, while its
-        readings are still being written (issue 20: a fall's latency is one store write shorter); the batch is
-        acked only when both are done, so a crash in between leaves it unacked and the broker redelivers it."""
-        t0 = time.perf_counter()
-        written = asyncio.ensure_future(self._write_readings(batch.readings))
-        try:
+    async def hand_on(self, batch: Batch) -> None:
+        """Dead letters, events and reports to the state database, then the batch to the gating stage (the
+        detectors), before its readings are stored: a fall's latency is not one store write longer. A batch of
+        telemetry alone has nothing to journal and does not wait for the state writer."""
+        if batch.rejections or batch.messages or batch.statuses or batch.team_statuses:
             await self.db.run(lambda: self._journal(batch))
-            if self._gate is not None:
-                batch.handled = asyncio.get_running_loop().create_future()
-                await self._gate.put(batch)
-        finally:
-            await written  # never leave a write behind (a cancelled commit at shutdown still finishes it)
+        if self._gate is not None:
+            batch.handled = asyncio.get_running_loop().create_future()
+            await self._gate.put(batch)
+
+    async def store_batch(self, batch: Batch, previous: asyncio.Task[None] | None) -> None:
+        """After the previous batch's: write the readings, then ack (now, or once the gating stage has handled the
+        batch; a crash before leaves it unacked and the broker redelivers it), then the other stages."""
+        if previous is not None:
+            await asyncio.wait([previous])  # in order; its failure is raised by whoever awaits it
+        t0 = time.perf_counter()
+        await self._write_readings(batch.readings)
         if self._gate is not None:
             self._unacked.append(batch)
             self._committed.set()
