@@ -43,7 +43,10 @@ from ingest.store.base import StoreError, TimeSeriesStore
 
 logger = logging.getLogger(__name__)
 DEDUP_LOOKBACK_S = 2 * 24 * 3600.0
-STORES_IN_FLIGHT = 2  # batches whose store write may still run while the next one is taken
+# batches whose store write may still run while the next ones are decoded and detected on: DuckDB stalls 0.2-0.3 s
+# every 20-30 s (a checkpoint) at 10,000 msg/s; with 2 the loop waited for it and a fall's p99 was 0.24-0.31 s in
+# 3 of 5 runs, with 8 it was 0.05-0.19 s in 4 of 4 (bench.alert_latency, issue 20)
+STORES_IN_FLIGHT = 8
 Route = Callable[["Batch", Any], None]
 
 
