@@ -3,11 +3,12 @@
 Order per batch: decode + dedup on the loop thread; dead letters + events to SQLite (the state writer), then the
 batch to the gating stage (the detectors); meanwhile its telemetry goes to the time-series store (its own thread,
 batches one after another), while the next batch is decoded (issue 20: a fall waits for no store write); the other
-stages get it once it is stored. The batch is acked once it is stored and, where a stage gates the ack (the detector stage, `gate`), once
-that stage has handled it, in arrival order (MQTT requires PUBACKs in order). So a hub killed between storing a batch and
-detecting on it has not acked it: the broker redelivers it, dedup knows it was stored by the earlier run
-(`Deduplicator.replayed`), and it goes to the detectors again but not to the store (issue 7: no alert lost).
-The next batch is decoded while the previous one is being written. A batch the store refuses (down, or slower
+stages get it once it is stored. The batch is acked once it is stored and, where a stage gates the ack (the
+detector stage, `gate`), once that stage has handled it, in arrival order (MQTT requires PUBACKs in order). So a hub
+killed between storing a batch and detecting on it (or the other way round) has not acked it: the broker redelivers
+it, and it goes to the detectors again (the sinks know the alerts they hold); dedup knows what the earlier run
+stored (`Deduplicator.replayed`), which does not go to the store again (issue 7: no alert lost).
+A batch the store refuses (down, or slower
 than its timeout) goes to the durable on-disk spool and counts as stored from there; while the spool holds
 anything, new batches queue behind it and a drainer writes them to the store in order (issue 7). Only when the
 spool is full (or its disk fails) is nothing acked, so the broker keeps the messages and the inbox's
