@@ -18,10 +18,12 @@ vitals: every 10 s), so `--residents` sets the rate and `--period-s` is ignored.
 ingest rate over the trials (`hub_received_per_s`, from /health): below the background rate, the hub is not keeping
 up and the latency grows with its backlog.
 
+`--store influxdb` runs the hub on a private influxd (Debian's, as in production) instead of the embedded DuckDB.
+
 Run from the repository root: .venv/bin/python -m bench.alert_latency [--residents 10000] [--trials 20]
-    [--background vitals|acc] [--connections --processes 4]
+    [--background vitals|acc] [--connections --processes 4] [--store duckdb|influxdb]
 The last line is JSON: {"p50_s", "p99_s", "max_s", "residents", "trials", "background_msg_per_s", "background",
-"connections", "hub_received_per_s"}.
+"connections", "hub_received_per_s", "store"}.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from devices.models import Family, Reading
 from devices.registry import Registry
 from devices.statedb.sqlite import StateDB
 from hub.broker import Mosquitto, free_port
+from hub.influxd import Influxd
 from simulators.falls import generate, windows
 from simulators.loadgen import LoadGenerator, LoadOptions, Payloads, wearables
 
@@ -125,10 +128,12 @@ async def _watch(url: str, cookie: str, arrivals: dict[str, float], ready: threa
                     arrivals.setdefault(frame["data"]["incident"]["device_id"], time.monotonic())
 
 
-def start_hub(data_dir: Path, mqtt_url: str) -> tuple[subprocess.Popen[bytes], str]:
-    """`hub run` with a cancel window of 0; waits for /health."""
+def start_hub(data_dir: Path, mqtt_url: str, influx_url: str = "") -> tuple[subprocess.Popen[bytes], str]:
+    """`hub run` with a cancel window of 0 (on InfluxDB at `influx_url`, else the default DuckDB); waits for /health."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")} | {"HUB_ALERTS__CANCEL_WINDOW_S": "0"}
+    if influx_url:
+        env |= {"HUB_STORE__BACKEND": "influxdb", "HUB_STORE__INFLUX_URL": influx_url, "HUB_STORE__INFLUX_DB": "bench"}
     cmd = [sys.executable, "-m", "hub.cli", "--log-level", "WARNING", "run", "--mqtt-url", mqtt_url,
            "--http-port", str(port), "--data-dir", str(data_dir), "--client-id", "bench-hub",
            "--allow-anonymous-broker"]  # fmt: skip  (the bench broker is anonymous, issue 16)
@@ -183,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", action="store_true",
                         help="background from the load generator: each wearable its own connection, realistic periods")
     parser.add_argument("--processes", type=int, default=4, help="with --connections: the generator's processes")
+    parser.add_argument("--store", choices=("duckdb", "influxdb"), default="duckdb",
+                        help="the hub's telemetry store: the embedded default, or a private influxd (production's)")
     args = parser.parse_args(argv)
     wins = list(windows(generate("fall", RATE_HZ, 3)[0], RATE_HZ))
     k = completing_window(wins)
@@ -191,19 +198,23 @@ def main(argv: list[str] | None = None) -> int:
         data_dir.mkdir()
         register(data_dir, args.residents + args.trials, args.trials)  # the fallers are extra wearables
         broker = Mosquitto(Path(tmp) / "mosquitto").start()
-        proc, url = start_hub(data_dir, broker.url)
+        influx = Influxd(Path(tmp) / "influxdb").start() if args.store == "influxdb" else None
+        proc, url = start_hub(data_dir, broker.url, influx.url if influx is not None else "")
         try:
             latencies, figures = run_trials(url, broker.port, args, wins, k)
         finally:
             proc.terminate()
             proc.wait(30)
             broker.stop()
+            if influx is not None:
+                influx.stop()
     timeouts = sum(not np.isfinite(x) for x in latencies)
     lat = np.minimum(np.array(latencies), TRIAL_TIMEOUT_S)  # a timed-out trial counts as the timeout: a lower bound
     summary = {"p50_s": round(float(np.percentile(lat, 50)), 4), "p99_s": round(float(np.percentile(lat, 99)), 4),
                "max_s": round(float(lat.max()), 4), "residents": args.residents, "trials": len(lat),
                "background_msg_per_s": round(figures["rate"], 1), "completing_window": k,
                "background": args.background, "connections": args.connections, "timeouts": timeouts,
+               "store": args.store,
                "intended_msg_per_s": round(figures["intended"], 1),
                "hub_received_per_s": round(figures["hub_rate"], 1)}  # fmt: skip
     print(json.dumps(summary), flush=True)
@@ -243,12 +254,13 @@ def caught_up(url: str, load: Load, timeout_s: float = 120.0) -> None:
     their retained `online`) is a burst, whose backlog would otherwise be timed as the first trials' latency."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        lag = load.sent() - hub_received(url)
+        lag = load.sent() + load.announced - hub_received(url)
         if lag <= load.intended:
             print(f"hub caught up with the background ({lag} messages behind)", flush=True)
             return
         time.sleep(1.0)
-    print(f"hub still {load.sent() - hub_received(url)} messages behind after {timeout_s:.0f} s", flush=True)
+    print(f"hub still {load.sent() + load.announced - hub_received(url)} messages behind after {timeout_s:.0f} s",
+          flush=True)
 
 
 def hub_received(url: str) -> int:
@@ -263,6 +275,7 @@ class Load:
         acc = args.background == "acc"
         self.thread: Background | None = None
         self.gen: LoadGenerator | None = None
+        self.announced = 0  # messages besides the telemetry that the hub receives from the background
         if args.connections:
             devices = wearables(args.residents, first=args.trials)
             self.gen = LoadGenerator(devices, LoadOptions(nodes=(("127.0.0.1", port),), processes=args.processes,
@@ -271,6 +284,7 @@ class Load:
             print(f"background: {started.connected} connections, {self.gen.intended_per_s:.0f} msg/s intended",
                   flush=True)
             self.intended = self.gen.intended_per_s
+            self.announced = started.connected  # each connection's `online`, which the hub counts as received
         else:
             self.thread = Background(port, args.residents, args.period_s, first=args.trials, acc=acc)
             self.thread.start()
