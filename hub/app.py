@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import faulthandler
-import gc
 import logging
 import signal
 import socket
@@ -332,7 +331,6 @@ async def serve(hub: Hub, stop: asyncio.Event, on_ready: Callable[[str], None] |
         hub.link.stop()
         if hub.gc is not None:
             hub.gc.uninstall()
-            gc.unfreeze()  # a process that goes on (a test) collects as usual again
         faulthandler.cancel_dump_traceback_later()
 
 

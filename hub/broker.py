@@ -45,7 +45,7 @@ def free_port() -> int:
     A port the kernel hands out (bind to 0) is in the range it also gives to outgoing connections: a server
     restarted on its port (a test stops InfluxDB or a broker for 30 s, then starts it again) could find a
     client's connection sitting on it. Below that range only another listener can take it."""
-    low, _high = _ephemeral_range()
+    low = _ephemeral_low()
     rng = random.SystemRandom()
     for _ in range(200):
         port = rng.randrange(PORTS_FROM, low) if low > PORTS_FROM + 1000 else 0
@@ -58,13 +58,12 @@ def free_port() -> int:
     raise OSError("no free TCP port below the ephemeral range")
 
 
-def _ephemeral_range() -> tuple[int, int]:
-    """The kernel's range for outgoing connections' local ports (Linux; elsewhere the IANA range)."""
+def _ephemeral_low() -> int:
+    """The lowest local port the kernel gives outgoing connections (Linux; elsewhere the IANA range's)."""
     try:
-        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
-        return int(low), int(high)
-    except (OSError, ValueError):
-        return 49152, 65535
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 49152
 
 
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:

@@ -18,7 +18,7 @@ import asyncio
 import gc
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -34,7 +34,6 @@ class GcStats:
     last_full_ms: float = 0.0
     complete_passes: int = 0  # unfreeze + collect + freeze
     last_complete_ms: float = 0.0
-    _started: float = field(default=0.0, repr=False)
 
 
 class GcPolicy:
@@ -44,6 +43,7 @@ class GcPolicy:
         self.full_every_s = full_every_s
         self.stats = GcStats()
         self._installed = False
+        self._pass_started = 0.0
 
     def settle(self) -> None:
         """After start: collect what start-up left behind and freeze the rest (the hub's long-lived core)."""
@@ -60,20 +60,21 @@ class GcPolicy:
             self._installed = True
 
     def uninstall(self) -> None:
-        """Stop freezing after full passes (the frozen objects stay frozen)."""
+        """Stop freezing after full passes and unfreeze: a process that goes on (a test) collects as usual again."""
         if self._installed:
             gc.callbacks.remove(self._on_gc)
             self._installed = False
+        gc.unfreeze()
 
     def _on_gc(self, phase: str, info: dict[str, Any]) -> None:
         if info.get("generation") != FULL_GENERATION:
             return
         if phase == "start":
-            self.stats._started = time.perf_counter()
+            self._pass_started = time.perf_counter()
             return
         # a full pass has just ended: every younger generation was merged into it, so what is left is its survivors
         self.stats.full_passes += 1
-        self.stats.last_full_ms = (time.perf_counter() - self.stats._started) * 1e3
+        self.stats.last_full_ms = (time.perf_counter() - self._pass_started) * 1e3
         gc.freeze()
         self.stats.frozen = gc.get_freeze_count()
         logger.info("gc: full pass %.0f ms; %d objects frozen", self.stats.last_full_ms, self.stats.frozen)

@@ -7,11 +7,10 @@ stages get it once it is stored. The batch is acked once it is stored and, where
 detector stage, `gate`), once that stage has handled it, in arrival order (MQTT requires PUBACKs in order). So a hub
 killed between storing a batch and detecting on it (or the other way round) has not acked it: the broker redelivers
 it, and it goes to the detectors again (the sinks know the alerts they hold); dedup knows what the earlier run
-stored (`Deduplicator.replayed`), which does not go to the store again (issue 7: no alert lost).
-A batch the store refuses (down, or slower
-than its timeout) goes to the durable on-disk spool and counts as stored from there; while the spool holds
-anything, new batches queue behind it and a drainer writes them to the store in order (issue 7). Only when the
-spool is full (or its disk fails) is nothing acked, so the broker keeps the messages and the inbox's
+stored (`Deduplicator.replayed`), which does not go to the store again (issue 7: no alert lost). A batch the store
+refuses (down, or slower than its timeout) goes to the durable on-disk spool and counts as stored from there; while
+the spool holds anything, new batches queue behind it and a drainer writes them to the store in order (issue 7).
+Only when the spool is full (or its disk fails) is nothing acked, so the broker keeps the messages and the inbox's
 backpressure holds the rest.
 """
 

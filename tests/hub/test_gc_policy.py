@@ -28,8 +28,7 @@ def policy() -> Iterator[GcPolicy]:
     try:
         yield p
     finally:
-        p.uninstall()
-        gc.unfreeze()
+        p.uninstall()  # and unfreeze
 
 
 def _full_pass_ms() -> float:
